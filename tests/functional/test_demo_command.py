@@ -1,0 +1,51 @@
+"""`ridepledge demo` (what `make demo` runs) prepares everything and serves the landing page."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_demo_serves_landing_page_health_and_seeded_trips(tmp_path):
+    port = _free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PUBLIC_BASE_URL"}
+    }
+    env.update({"INSTANCE_PATH": str(tmp_path / "instance"), "PORT": str(port)})
+    command = [sys.executable, "-m", "widget_server.cli", "demo"]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the demo server did not come up within 60 s")
+        page = requests.get(base + "/", timeout=5).text
+        assert "Demo City FC" in page and "Zaragoza: open" in page
+        assert (tmp_path / "instance" / "ridepledge.db").exists()
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert f"RidePledge demo running at {base}/" in output
+    assert "demo: created" in output

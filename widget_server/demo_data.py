@@ -1,0 +1,103 @@
+"""Demo events and trips for the example partners, so `make demo` shows a living product."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from widget_server.domain.catalog import create_event, create_trip, open_trip
+from widget_server.models import Event, Partner
+from widget_server.models.types import utcnow
+
+DEMO_SCHEDULE = {
+    "demo": {
+        "event": {
+            "title": "Demo City FC vs. Riverside United",
+            "venue": "Harbor Stadium",
+            "timezone": "America/Chicago",
+        },
+        "trips": [
+            ("Springfield", "IL", 40, 25, 3500, [("Union Station", "500 W Adams St")]),
+            (
+                "Lakeside",
+                "WI",
+                30,
+                20,
+                4200,
+                [("Lakeside Mall, lot C", "12 Shore Dr"), ("Park & Ride North", "88 Route 9")],
+            ),
+            ("Oak Ridge", "IN", 50, 35, 2900, [("Oak Ridge High School", "1 School Rd")]),
+        ],
+    },
+    "demo-away": {
+        "event": {
+            "title": "Atlético Visitante - Real Demo",
+            "venue": "Estadio del Puerto",
+            "timezone": "Europe/Madrid",
+        },
+        "trips": [
+            ("Valencia", "VC", 55, 30, 2500, [("Estación del Norte", "Carrer de Xàtiva 24")]),
+            (
+                "Zaragoza",
+                "AR",
+                45,
+                25,
+                3000,
+                [
+                    ("Plaza del Pilar", "Plaza del Pilar 1"),
+                    ("Estación Delicias", "Av. de Navarra 80"),
+                ],
+            ),
+        ],
+    },
+}
+
+
+def seed_demo(session: Session) -> list[str]:
+    """Give each example partner that has no events yet one event with open trips.
+
+    Idempotent: a partner with events is left alone. Returns what was created, for printing.
+    """
+    created = []
+    now = utcnow().replace(second=0, microsecond=0)
+    for slug, plan in DEMO_SCHEDULE.items():
+        partner = session.scalar(select(Partner).where(Partner.slug == slug))
+        if partner is None:
+            continue
+        has_events = session.scalar(select(func.count()).where(Event.partner_id == partner.id))
+        if has_events:
+            continue
+        starts_at = now + timedelta(days=21)
+        event = create_event(session, partner, starts_at=starts_at, actor="demo", **plan["event"])
+        for origin, region, capacity, min_riders, price, stops in plan["trips"]:
+            first_departure = starts_at - timedelta(hours=4)
+            trip = create_trip(
+                session,
+                partner,
+                event,
+                origin={"name": origin, "region": region},
+                stops=[
+                    {
+                        "name": name,
+                        "address": address,
+                        "departs_at": first_departure + timedelta(minutes=30 * index),
+                    }
+                    for index, (name, address) in enumerate(stops)
+                ],
+                capacity=capacity,
+                min_riders=min_riders,
+                unit_amount=price,
+                currency=partner.currency,
+                pledge_deadline=now + timedelta(days=14),
+                operator={
+                    "name": "Demo Coach Lines",
+                    "phone": "+1 555 0100",
+                    "email": "dispatch@coach.example",
+                },
+                actor="demo",
+            )
+            open_trip(session, trip, actor="demo", now=now)
+            created.append(f"{partner.slug}: {event.title} <- {origin} ({trip.id})")
+    return created

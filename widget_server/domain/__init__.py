@@ -1,0 +1,1 @@
+"""Domain logic: plain Python on the models. No Flask imports; flush, never commit."""

@@ -1,0 +1,112 @@
+"""Events and trips: creating them and moving a trip from draft to open."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from widget_server.domain.audit import record
+from widget_server.domain.errors import IllegalTransition, ValidationFailed
+from widget_server.models import Event, Partner, Stop, Trip
+from widget_server.models.types import utcnow
+
+
+def create_event(
+    session: Session,
+    partner: Partner,
+    *,
+    title: str,
+    venue: str,
+    starts_at: datetime,
+    timezone: str,
+    actor: str,
+) -> Event:
+    event = Event(
+        partner_id=partner.id, title=title, venue=venue, starts_at=starts_at, timezone=timezone
+    )
+    session.add(event)
+    session.flush()
+    record(session, partner.id, actor, "event.created", "event", event.id, {"title": title})
+    return event
+
+
+def create_trip(
+    session: Session,
+    partner: Partner,
+    event: Event,
+    *,
+    origin: dict,
+    stops: list[dict],
+    capacity: int,
+    min_riders: int,
+    unit_amount: int,
+    currency: str,
+    pledge_deadline: datetime,
+    operator: dict | None,
+    actor: str,
+) -> Trip:
+    """A new draft trip with its stops, after checking that its numbers and times make sense."""
+    if event.partner_id != partner.id:
+        raise ValidationFailed.field("event_id", "no such event")
+    _check_trip_numbers(capacity, min_riders, unit_amount)
+    if not stops:
+        raise ValidationFailed.field("stops", "a trip needs at least one stop")
+    departures = [stop["departs_at"] for stop in stops]
+    if departures != sorted(departures):
+        raise ValidationFailed.field("stops", "stops must be in order of departure time")
+    if pledge_deadline > departures[0]:
+        raise ValidationFailed.field("pledge_deadline", "must be before the first stop's departure")
+    operator = operator or {}
+    trip = Trip(
+        partner_id=partner.id,
+        event_id=event.id,
+        origin_name=origin["name"],
+        origin_region=origin.get("region"),
+        capacity=capacity,
+        min_riders=min_riders,
+        unit_amount=unit_amount,
+        currency=currency.upper(),
+        pledge_deadline=pledge_deadline,
+        operator_name=operator.get("name"),
+        operator_phone=operator.get("phone"),
+        operator_email=operator.get("email"),
+        status="draft",
+        seats_pledged=0,
+        stops=[
+            Stop(
+                position=index,
+                name=stop["name"],
+                address=stop["address"],
+                departs_at=stop["departs_at"],
+            )
+            for index, stop in enumerate(stops)
+        ],
+    )
+    session.add(trip)
+    session.flush()
+    record(session, partner.id, actor, "trip.created", "trip", trip.id, {"origin": origin})
+    return trip
+
+
+def _check_trip_numbers(capacity: int, min_riders: int, unit_amount: int) -> None:
+    if capacity < 1:
+        raise ValidationFailed.field("capacity", "must be at least 1")
+    if not 1 <= min_riders <= capacity:
+        raise ValidationFailed.field("min_riders", "must be between 1 and the capacity")
+    if unit_amount < 0:
+        raise ValidationFailed.field("unit_amount", "must not be negative")
+
+
+def open_trip(session: Session, trip: Trip, *, actor: str, now: datetime | None = None) -> Trip:
+    """draft -> open: fans can pledge from now until the deadline."""
+    now = now or utcnow()
+    if trip.status != "draft":
+        raise IllegalTransition(f"only a draft trip can be opened; this one is {trip.status}")
+    if trip.pledge_deadline <= now:
+        raise ValidationFailed.field("pledge_deadline", "is in the past; move it before opening")
+    trip.status = "open"
+    trip.opened_at = now
+    session.flush()
+    record(session, trip.partner_id, actor, "trip.opened", "trip", trip.id)
+    return trip

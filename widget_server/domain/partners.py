@@ -1,0 +1,266 @@
+"""Partners declared as files: the validating schema, loading and the idempotent upsert."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from babel.numbers import list_currencies
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from widget_server.domain.audit import record
+from widget_server.domain.branding import (
+    AA_TEXT_CONTRAST,
+    DEFAULT_BRANDING,
+    HEX_COLOR,
+    SAFE_FONTS,
+    contrast_ratio,
+    normalize_hex,
+    relative_luminance,
+)
+from widget_server.i18n import SUPPORTED_LOCALES
+from widget_server.models import Partner
+
+SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
+CURRENCIES = frozenset(list_currencies())
+
+
+def validate_origin(value: str) -> str:
+    """An origin such as `https://www.chiefs.com`: scheme, host, optional port, nothing else.
+
+    Plain http is accepted only for loopback hosts (local development and the demo).
+    """
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValidationError(f"{value!r} is not an origin like https://www.example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValidationError(f"{value!r} must be an origin only: no path, query or credentials")
+    host = parts.netloc.rsplit("@", 1)[-1].lower()
+    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if parts.scheme == "http" and hostname not in LOOPBACK_HOSTS:
+        raise ValidationError(f"{value!r} must use https (http is only allowed for localhost)")
+    return f"{parts.scheme}://{host}"
+
+
+def _https_url(value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValidationError("must be an https:// URL")
+
+
+class BrandingSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    primary_color = fields.String(
+        load_default=DEFAULT_BRANDING["primary_color"],
+        validate=validate.Regexp(HEX_COLOR, error="must be a hex colour like #0b5cad"),
+    )
+    accent_color = fields.String(
+        load_default=DEFAULT_BRANDING["accent_color"],
+        validate=validate.Regexp(HEX_COLOR, error="must be a hex colour like #e8a317"),
+    )
+    background_color = fields.String(
+        load_default=DEFAULT_BRANDING["background_color"],
+        validate=validate.Regexp(HEX_COLOR, error="must be a hex colour like #ffffff"),
+    )
+    text_color = fields.String(
+        load_default=DEFAULT_BRANDING["text_color"],
+        validate=validate.Regexp(HEX_COLOR, error="must be a hex colour like #1b1f24"),
+    )
+    font_family = fields.String(
+        load_default=DEFAULT_BRANDING["font_family"],
+        validate=validate.OneOf(sorted(SAFE_FONTS), error="must be one of: {choices}"),
+    )
+    corner_radius = fields.Integer(
+        load_default=DEFAULT_BRANDING["corner_radius"],
+        strict=True,
+        validate=validate.Range(0, 24, error="must be a whole number of pixels from 0 to 24"),
+    )
+    logo_url = fields.String(load_default=None, allow_none=True, validate=_https_url)
+    color_scheme = fields.String(
+        load_default=DEFAULT_BRANDING["color_scheme"],
+        validate=validate.OneOf(["light", "dark"], error="must be light or dark"),
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def _readable(self, data, **_kwargs):
+        ratio = contrast_ratio(data["text_color"], data["background_color"])
+        if ratio < AA_TEXT_CONTRAST:
+            raise ValidationError(
+                f"text_color on background_color has contrast {ratio:.2f}:1; WCAG AA needs "
+                f"at least {AA_TEXT_CONTRAST}:1",
+                field_name="text_color",
+            )
+        dark_background = relative_luminance(data["background_color"]) < 0.2
+        if dark_background != (data["color_scheme"] == "dark"):
+            raise ValidationError(
+                f"color_scheme {data['color_scheme']!r} does not match background_color "
+                f"{data['background_color']} (a {'dark' if dark_background else 'light'} colour)",
+                field_name="color_scheme",
+            )
+
+    @post_load
+    def _normalise(self, data, **_kwargs):
+        for key in ("primary_color", "accent_color", "background_color", "text_color"):
+            data[key] = normalize_hex(data[key])
+        return data
+
+
+class PartnerSchema(Schema):
+    """One partner, as declared in a `partner_config/*.toml` file."""
+
+    class Meta:
+        unknown = RAISE
+
+    slug = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            SLUG, error="must be 1-63 lower-case letters, digits or dashes, like kc-chiefs"
+        ),
+    )
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    locale = fields.String(
+        load_default="en",
+        validate=validate.OneOf(SUPPORTED_LOCALES, error="must be one of: {choices}"),
+    )
+    currency = fields.String(load_default="USD")
+    allowed_origins = fields.List(fields.String(), load_default=list)
+    branding = fields.Nested(BrandingSchema, load_default=lambda: BrandingSchema().load({}))
+    support_email = fields.Email(load_default=None, allow_none=True)
+    terms_url = fields.String(load_default=None, allow_none=True, validate=_https_url)
+    demand_threshold = fields.Integer(
+        load_default=25, strict=True, validate=validate.Range(1, 100_000)
+    )
+
+    @validates("currency")
+    def _currency(self, value: str, **_kwargs) -> None:
+        if value not in CURRENCIES:
+            raise ValidationError(f"{value!r} is not an ISO 4217 currency code like USD or EUR")
+
+    @validates("allowed_origins")
+    def _origins(self, value: list[str], **_kwargs) -> None:
+        problems = {}
+        for index, origin in enumerate(value):
+            try:
+                validate_origin(origin)
+            except ValidationError as exc:
+                problems[index] = exc.messages
+        if problems:
+            raise ValidationError(problems)
+
+    @post_load
+    def _normalise(self, data, **_kwargs):
+        data["allowed_origins"] = list(dict.fromkeys(map(validate_origin, data["allowed_origins"])))
+        return data
+
+
+@dataclass
+class FileProblem:
+    path: Path
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.field}: {self.message}"
+
+
+def partner_files(path: Path) -> list[Path]:
+    """The partner files at `path`: the file itself, or every *.toml in the folder."""
+    if path.is_dir():
+        return sorted(p for p in path.glob("*.toml") if p.is_file())
+    return [path]
+
+
+def load_partner_files(path: Path) -> tuple[list[dict], list[FileProblem]]:
+    """Read and validate every partner file at `path`; returns (partners, problems)."""
+    partners, problems, seen = [], [], {}
+    files = partner_files(path)
+    if not path.exists():
+        return [], [FileProblem(path, "-", "no such file or folder")]
+    if not files:
+        return [], [FileProblem(path, "-", "no *.toml partner files in this folder")]
+    for file in files:
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            problems.append(FileProblem(file, "-", f"not valid TOML: {exc}"))
+            continue
+        try:
+            data = PartnerSchema().load(raw)
+        except ValidationError as exc:
+            problems.extend(FileProblem(file, f, m) for f, m in _flatten(exc.messages))
+            continue
+        if file.stem != data["slug"]:
+            problems.append(
+                FileProblem(
+                    file, "slug", f"{data['slug']!r} must match the file name {file.stem!r}"
+                )
+            )
+        elif data["slug"] in seen:
+            problems.append(FileProblem(file, "slug", f"also declared in {seen[data['slug']]}"))
+        else:
+            seen[data["slug"]] = file
+            partners.append(data)
+    return partners, problems
+
+
+def _flatten(messages, prefix: str = ""):
+    """marshmallow's nested messages as (dotted.field, message) pairs."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                name = prefix or "-"
+            yield from _flatten(value, name)
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from _flatten(message, prefix)
+    else:
+        yield prefix, str(messages)
+
+
+PARTNER_FIELDS = (
+    "name",
+    "locale",
+    "currency",
+    "allowed_origins",
+    "branding",
+    "support_email",
+    "terms_url",
+    "demand_threshold",
+)
+
+
+def upsert_partner(session: Session, data: dict, *, actor: str) -> tuple[Partner, str]:
+    """Create or update the partner `data["slug"]`; returns it and "created", "updated" or
+    "unchanged". Running it twice with the same data changes nothing the second time."""
+    partner = session.scalar(select(Partner).where(Partner.slug == data["slug"]))
+    if partner is None:
+        partner = Partner(slug=data["slug"], **{key: data[key] for key in PARTNER_FIELDS})
+        session.add(partner)
+        session.flush()
+        record(session, partner.id, actor, "partner.created", "partner", partner.id, data)
+        return partner, "created"
+    changes = {k: data[k] for k in PARTNER_FIELDS if getattr(partner, k) != data[k]}
+    if not changes:
+        return partner, "unchanged"
+    for key, value in changes.items():
+        setattr(partner, key, value)
+    session.flush()
+    record(session, partner.id, actor, "partner.updated", "partner", partner.id, changes)
+    return partner, "updated"

@@ -1,0 +1,30 @@
+"""A demand signal: a fan asking for a trip to an event from an origin that has none."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from widget_server.db import Base
+from widget_server.ids import new_id
+from widget_server.models.types import UTCDateTime, utcnow
+
+
+class DemandSignal(Base):
+    __tablename__ = "demand_signals"
+    __table_args__ = (
+        Index("ix_demand_event_origin", "event_id", "origin_key"),
+        Index("ix_demand_partner", "partner_id", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("dem"))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    origin: Mapped[str] = mapped_column(String(200))
+    # Normalised origin (case, spacing, accents folded) so "St. Louis" and "st louis" count once.
+    origin_key: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

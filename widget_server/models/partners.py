@@ -1,0 +1,29 @@
+"""A partner: one tenant (a league or team) with its branding and embedding rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from widget_server.db import Base
+from widget_server.ids import new_id
+from widget_server.models.types import UTCDateTime, utcnow
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ptn"))
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    allowed_origins: Mapped[list] = mapped_column(JSON, default=list)
+    branding: Mapped[dict] = mapped_column(JSON, default=dict)
+    support_email: Mapped[str | None] = mapped_column(String(320))
+    terms_url: Mapped[str | None] = mapped_column(String(2000))
+    demand_threshold: Mapped[int] = mapped_column(Integer, default=25)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,88 @@
+"""A pledge (one fan's seats on one trip) and its status history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from widget_server.db import Base
+from widget_server.ids import new_id
+from widget_server.models.trips import Stop, Trip
+from widget_server.models.types import UTCDateTime, utcnow
+
+PLEDGE_STATUSES = (
+    "pledged",
+    "charging",
+    "paid",
+    "action_required",
+    "dropped",
+    "canceled",
+    "released",
+    "refunded",
+)
+# Statuses whose seats count against the trip's capacity.
+LIVE_STATUSES = ("pledged", "charging", "paid", "action_required")
+
+
+class Pledge(Base):
+    __tablename__ = "pledges"
+    __table_args__ = (
+        CheckConstraint("seats >= 1 AND seats <= 10", name="seats_in_range"),
+        Index("ix_pledges_trip_status", "trip_id", "status"),
+        Index("ix_pledges_partner_created", "partner_id", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("plg"))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    trip_id: Mapped[str] = mapped_column(ForeignKey("trips.id", ondelete="RESTRICT"))
+    stop_id: Mapped[str] = mapped_column(ForeignKey("stops.id", ondelete="RESTRICT"))
+    seats: Mapped[int] = mapped_column(Integer)
+    unit_amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    status: Mapped[str] = mapped_column(String(20), default="pledged")
+    attribution: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Payment provider references: customer, saved card, setup, latest charge, refund.
+    payment_method_ref: Mapped[str | None] = mapped_column(String(255))
+    payment_customer_ref: Mapped[str | None] = mapped_column(String(255))
+    payment_setup_ref: Mapped[str | None] = mapped_column(String(255))
+    payment_intent_ref: Mapped[str | None] = mapped_column(String(255))
+    refund_ref: Mapped[str | None] = mapped_column(String(255))
+    charge_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_payment_error: Mapped[str | None] = mapped_column(String(500))
+    grace_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    trip: Mapped[Trip] = relationship()
+    stop: Mapped[Stop] = relationship()
+    history: Mapped[list[PledgeStatusChange]] = relationship(
+        back_populates="pledge", order_by="PledgeStatusChange.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+class PledgeStatusChange(Base):
+    """One step in a pledge's history: from which status to which, why, and who did it."""
+
+    __tablename__ = "pledge_status_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pledge_id: Mapped[str] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    pledge: Mapped[Pledge] = relationship(back_populates="history")

@@ -1,0 +1,96 @@
+"""RFC 9457 problem details: the one error format of every API path."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from widget_server.domain.errors import DomainError
+
+PROBLEM_BASE = "https://docs.ridepledge.dev/problems/"
+API_PREFIXES = ("/v1", "/oauth", "/.well-known", "/stripe", "/healthz")
+
+log = logging.getLogger(__name__)
+
+
+def is_api_path(path: str) -> bool:
+    """Paths that always answer JSON problems, never HTML error pages."""
+    if path.startswith(API_PREFIXES):
+        return True
+    parts = path.split("/")
+    return len(parts) > 3 and parts[1] == "w" and parts[3] == "api"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    type_: str | None = None,
+    errors: dict | None = None,
+    headers: dict | None = None,
+):
+    """A problem+json response."""
+    body = {
+        "type": PROBLEM_BASE + (type_ or _slug(title)),
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "request_id": g.get("request_id"),
+    }
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _slug(title: str) -> str:
+    return "-".join(title.lower().replace("'", "").split())
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        return problem(exc.status, exc.title, exc.detail, type_=exc.type, errors=exc.errors or None)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        headers = dict(exc.get_response().headers)
+        headers.pop("Content-Type", None)
+        headers.pop("Content-Length", None)
+        errors = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+        if is_api_path(request.path) or request.accept_mimetypes.best == "application/json":
+            return problem(
+                exc.code or 500,
+                exc.name,
+                exc.description,
+                errors=_flatten_location(errors),
+                headers=headers,
+            )
+        return (
+            render_template("error.html", status=exc.code, title=exc.name, detail=exc.description),
+            exc.code or 500,
+            headers,
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _http_error(InternalServerError("Something went wrong on our side; it is logged."))
+
+
+def _flatten_location(messages: dict | None) -> dict | None:
+    """flask-smorest nests errors under their location (json, query); partners want fields."""
+    if not messages:
+        return None
+    flat: dict = {}
+    for location_errors in messages.values():
+        if isinstance(location_errors, dict):
+            flat.update(location_errors)
+    return flat or messages
