@@ -111,3 +111,19 @@ def live_server(app):
     server = LiveServer(app).start()
     yield server
     server.stop()
+
+
+def run_jobs(app, limit: int = 100_000) -> list[str]:
+    """Run every queued job (and the jobs they queue) now, in this thread; returns their names.
+
+    Tests queue jobs for real (huey's SQLite storage) and decide when the worker "runs".
+    """
+    huey = app.extensions["ridepledge.huey"]
+    names = []
+    for _ in range(limit):
+        task = huey.dequeue()
+        if task is None:
+            return names
+        names.append(task.name)
+        task.execute()  # raises, unlike huey.execute(), so a failing job fails the test
+    raise AssertionError("jobs keep queueing more jobs")

@@ -14,14 +14,25 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.update(settings.to_flask())
     app.config.update(overrides)
 
-    from widget_server import requests_context, site
-    from widget_server.extensions import babel, db
-    from widget_server.i18n import select_locale
+    from widget_server import i18n, jobs, payments, requests_context, site
+    from widget_server.extensions import babel, db, limiter
+    from widget_server.payments import stripe_webhook
     from widget_server.problems import register_error_handlers
+    from widget_server.widget import api as widget_api
+    from widget_server.widget import pages as widget_pages
 
     db.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    payments.init_app(app)
+    jobs.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
     requests_context.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
+    limiter.init_app(app)
     register_error_handlers(app)
     app.register_blueprint(site.bp)
+    app.register_blueprint(widget_api.bp)
+    app.register_blueprint(stripe_webhook.bp)
+    app.register_blueprint(widget_pages.bp)
     return app

@@ -159,7 +159,37 @@ def demo_command(partners_path: Path, no_serve: bool) -> None:
     click.echo("")
     if no_serve:
         return
-    _serve_dev("127.0.0.1", settings.port)
+    consumer = _consumer(workers=2)
+    consumer.start()  # job worker threads alongside the server, in this one process
+    click.echo("job worker running (embedded queue)" if not settings.redis_url else "job worker")
+    try:
+        _serve_dev("127.0.0.1", settings.port)
+    finally:
+        consumer.stop(graceful=True)
+
+
+def _consumer(workers: int):
+    huey = current_app.extensions["ridepledge.huey"]
+    return huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+
+
+@cli.command("worker")
+@click.option("--workers", type=int, default=4, show_default=True, help="Worker threads.")
+@with_appcontext
+def worker_command(workers: int) -> None:
+    """Run the job worker: charges, refunds, emails, and the sweep every minute."""
+    _consumer(workers).run()
+
+
+@cli.command("settle")
+@with_appcontext
+def settle_command() -> None:
+    """Run one settlement sweep now: deadlines, grace periods, lost charges, refunds, emails."""
+    import json
+
+    from widget_server.jobs.tasks import sweep
+
+    click.echo(json.dumps(sweep()))
 
 
 if __name__ == "__main__":

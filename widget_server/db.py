@@ -70,10 +70,18 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Commit the current session on success, roll back on error: the edge of a unit of work."""
+        from widget_server.domain.work import discard_scheduled, take_scheduled
+
         session = self.session
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
+            discard_scheduled(session)
             raise
+        jobs = take_scheduled(session)
+        if jobs:
+            enqueue = current_app.extensions["ridepledge.enqueue"]
+            for task, args in jobs:
+                enqueue(task, *args)

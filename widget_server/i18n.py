@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import g, request
 
 SUPPORTED_LOCALES = ("en", "es", "fr")
@@ -16,3 +18,32 @@ def select_locale() -> str:
         return forced
     best = request.accept_languages.best_match(SUPPORTED_LOCALES) if request else None
     return best or g.get("partner_locale") or "en"
+
+
+def format_money(amount: int, currency: str, locale: str | None = None) -> str:
+    """Integer minor units as the locale writes money: 3500 USD -> "$35.00", "35,00 $US"."""
+    from babel.numbers import format_currency, get_currency_precision
+    from flask_babel import get_locale
+
+    major = Decimal(amount).scaleb(-get_currency_precision(currency))
+    return format_currency(major, currency, locale=locale or str(get_locale() or "en"))
+
+
+def format_local(moment, timezone: str, style: str = "medium", locale: str | None = None) -> str:
+    """A UTC datetime shown in `timezone` (the event's) in the fan's locale."""
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_datetime
+    from flask_babel import get_locale
+
+    return format_datetime(
+        moment, style, tzinfo=ZoneInfo(timezone), locale=locale or str(get_locale() or "en")
+    )
+
+
+def init_app(app) -> None:
+    from flask_babel import get_locale
+
+    app.jinja_env.globals.update(
+        format_money=format_money, format_local=format_local, get_locale=get_locale
+    )

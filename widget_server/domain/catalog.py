@@ -10,6 +10,7 @@ from widget_server.domain.audit import record
 from widget_server.domain.errors import IllegalTransition, ValidationFailed
 from widget_server.models import Event, Partner, Stop, Trip
 from widget_server.models.types import utcnow
+from widget_server.webhooks.outbox import emit
 
 
 def create_event(
@@ -109,4 +110,5 @@ def open_trip(session: Session, trip: Trip, *, actor: str, now: datetime | None 
     trip.opened_at = now
     session.flush()
     record(session, trip.partner_id, actor, "trip.opened", "trip", trip.id)
+    emit(session, trip.partner_id, "trip.opened", trip)
     return trip

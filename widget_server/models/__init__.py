@@ -1,19 +1,39 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
+from widget_server.models.api_clients import AccessToken, ApiClient
 from widget_server.models.audit import AuditLogEntry
 from widget_server.models.demand import DemandSignal
 from widget_server.models.events import Event
+from widget_server.models.idempotency import IdempotencyRecord
+from widget_server.models.notifications import OutboundEmail
 from widget_server.models.partners import Partner
+from widget_server.models.payments import SimulatedPayment, StripeEventRecord
 from widget_server.models.pledges import Pledge, PledgeStatusChange
 from widget_server.models.trips import Stop, Trip
+from widget_server.models.webhooks import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMessage,
+)
 
 __all__ = [
+    "AccessToken",
+    "ApiClient",
+    "IdempotencyRecord",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookMessage",
     "AuditLogEntry",
     "DemandSignal",
     "Event",
+    "OutboundEmail",
     "Partner",
     "Pledge",
     "PledgeStatusChange",
+    "SimulatedPayment",
     "Stop",
+    "StripeEventRecord",
     "Trip",
 ]

@@ -58,6 +58,9 @@ class Pledge(Base):
     last_payment_error: Mapped[str | None] = mapped_column(String(500))
     grace_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when a paid pledge must be refunded (trip canceled, partner cancels); the refund job
+    # and the sweep act on it until the pledge is refunded.
+    refund_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

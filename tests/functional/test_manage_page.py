@@ -1,0 +1,54 @@
+"""The fan's manage page (from the signed link): works without JavaScript."""
+
+from tests.conftest import run_jobs
+from tests.functional.test_widget_api import pledge, shop  # noqa: F401 (fixture)
+
+
+def token_of(response) -> str:
+    return response.json["manage_url"].rsplit("/", 1)[-1]
+
+
+def test_manage_page_shows_the_pledge_in_partner_branding(client, shop):  # noqa: F811
+    token = token_of(pledge(client, shop, seats=2))
+    page = client.get(f"/w/kc-chiefs/manage/{token}")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "--rp-primary: #0b5cad" in html
+    assert "$70.00" in html and "Stop 1" in html
+    assert "Withdraw my pledge" in html
+
+
+def test_withdraw_through_the_page(client, shop):  # noqa: F811
+    token = token_of(pledge(client, shop))
+    response = client.post(f"/w/kc-chiefs/manage/{token}/cancel")
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your pledge was withdrawn" in page and "canceled" in page
+    refused = client.post(f"/w/kc-chiefs/manage/{token}/cancel")
+    assert refused.status_code == 409
+    assert "cannot be withdrawn" in refused.get_data(as_text=True)
+
+
+def test_fix_card_with_a_test_card_number(app, client, shop):  # noqa: F811
+    pledge(client, shop, seats=3)
+    run_jobs(app)
+    token = token_of(pledge(client, shop, payment_method="pm_card_authenticationRequired"))
+    html = client.get(f"/w/kc-chiefs/manage/{token}").get_data(as_text=True)
+    assert "Update your card" in html and "4242424242424242" in html
+    wrong = client.post(f"/w/kc-chiefs/manage/{token}/card", data={"card_number": "1234"})
+    assert wrong.status_code == 422 and "test card numbers" in wrong.get_data(as_text=True)
+    declined = client.post(
+        f"/w/kc-chiefs/manage/{token}/card", data={"card_number": "4000 0000 0000 0002"}
+    )
+    assert declined.status_code == 422 and "declined" in declined.get_data(as_text=True)
+    fixed = client.post(
+        f"/w/kc-chiefs/manage/{token}/card", data={"card_number": "4242 4242 4242 4242"}
+    )
+    assert fixed.status_code == 303
+    page = client.get(fixed.headers["Location"]).get_data(as_text=True)
+    assert "your card was updated" in page and "paid" in page
+
+
+def test_forged_link_is_a_404_page(client, shop):  # noqa: F811
+    response = client.get("/w/kc-chiefs/manage/not-a-token", headers={"Accept": "text/html"})
+    assert response.status_code == 404 and response.mimetype == "text/html"

@@ -1,0 +1,200 @@
+"""Random sequences of pledges, withdrawals, card fixes, job runs, deadlines, grace expiries and
+cancellations keep the money and seat invariants (hypothesis state machine)."""
+
+from datetime import timedelta
+from itertools import count
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from sqlalchemy import func, select
+
+from tests.conftest import run_jobs
+from tests.factories import make_partner, make_trip
+from widget_server.domain import pledging, settlement
+from widget_server.domain.errors import DomainError
+from widget_server.extensions import db
+from widget_server.jobs import tasks
+from widget_server.models import Pledge, SimulatedPayment, Trip
+from widget_server.models.pledges import LIVE_STATUSES
+from widget_server.models.types import utcnow
+
+CARDS = [
+    "pm_card_visa",
+    "pm_card_authenticationRequired",
+    "pm_card_chargeCustomerFail",
+    "pm_card_chargeDeclined",
+]
+_slugs = count()
+
+
+class Settlement(RuleBasedStateMachine):
+    app = None  # set by the test
+
+    @initialize(capacity=st.integers(3, 12), threshold=st.integers(1, 12))
+    def open_trip(self, capacity, threshold):
+        self.context = self.app.app_context()
+        self.context.push()
+        with db.transaction() as session:
+            partner = make_partner(session, f"fsm-{next(_slugs)}")
+            trip = make_trip(
+                session, partner, capacity=capacity, min_riders=min(threshold, capacity)
+            )
+            self.partner_id, self.trip_id = partner.id, trip.id
+            self.stop_id = trip.stops[0].id
+        self.now = utcnow()
+        self.failed_or_canceled_before_confirming = False
+
+    def teardown(self):
+        if getattr(self, "context", None) is not None:
+            self.context.pop()
+
+    def _trip(self) -> Trip:
+        return db.session.get(Trip, self.trip_id, populate_existing=True)
+
+    def _pledges(self, *statuses) -> list[Pledge]:
+        query = select(Pledge).where(Pledge.trip_id == self.trip_id).order_by(Pledge.id)
+        if statuses:
+            query = query.where(Pledge.status.in_(statuses))
+        return list(db.session.scalars(query.execution_options(populate_existing=True)))
+
+    @rule(seats=st.integers(1, 4), card=st.sampled_from(CARDS))
+    def pledge(self, seats, card):
+        from widget_server.models import Partner
+
+        request = pledging.PledgeRequest(
+            stop_id=self.stop_id,
+            seats=seats,
+            name="Fan",
+            email="fan@example.com",
+            payment_method=card,
+        )
+        try:
+            with db.transaction() as session:
+                pledge = pledging.create_pledge(
+                    session,
+                    self.app.extensions["ridepledge.payments"],
+                    session.get(Partner, self.partner_id),
+                    self.trip_id,
+                    request,
+                    now=self.now,
+                )
+        except DomainError:
+            return
+        if self._trip().status == "confirmed":
+            tasks.charge_pledge(pledge.id)
+
+    @rule(data=st.data())
+    def withdraw(self, data):
+        pledges = self._pledges("pledged")
+        if pledges:
+            pledge = data.draw(st.sampled_from(pledges))
+            try:
+                with db.transaction() as session:
+                    pledging.withdraw_pledge(session, pledge)
+            except DomainError:
+                pass
+
+    @rule(data=st.data(), card=st.sampled_from(CARDS))
+    def fix_card(self, data, card):
+        pledges = self._pledges("action_required")
+        if pledges:
+            pledge = data.draw(st.sampled_from(pledges))
+            try:
+                with db.transaction() as session:
+                    settlement.replace_card(
+                        session,
+                        self.app.extensions["ridepledge.payments"],
+                        pledge,
+                        card,
+                        now=self.now,
+                    )
+            except DomainError:
+                return
+            tasks.charge_pledge(pledge.id)
+
+    @rule()
+    def run_worker(self):
+        run_jobs(self.app)
+
+    @rule(hours=st.sampled_from([1, 24, 50, 24 * 11]))
+    def time_passes(self, hours):
+        self.now += timedelta(hours=hours)
+        was_open = self._trip().status == "open"
+        with db.transaction() as session:
+            backlog = settlement.find_backlog(session, now=self.now)
+        for trip_id in backlog.overdue_trips:
+            with db.transaction() as session:
+                settlement.fail_trip_if_overdue(session, trip_id, now=self.now)
+        for pledge_id in backlog.grace_expired:
+            with db.transaction() as session:
+                settlement.drop_if_grace_expired(session, pledge_id, now=self.now)
+        if was_open and self._trip().status == "failed":
+            self.failed_or_canceled_before_confirming = True
+
+    @precondition(lambda self: hasattr(self, "trip_id"))
+    @rule()
+    def cancel_trip(self):
+        trip = self._trip()
+        if trip.status in ("draft", "open", "confirmed"):
+            if trip.status == "open":
+                self.failed_or_canceled_before_confirming = True
+            with db.transaction() as session:
+                settlement.cancel_trip(session, trip, actor="test")
+
+    @invariant()
+    def seats_match_live_pledges_and_capacity(self):
+        if not hasattr(self, "trip_id"):
+            return
+        trip = self._trip()
+        live = sum(p.seats for p in self._pledges(*LIVE_STATUSES))
+        assert trip.seats_pledged == live
+        assert 0 <= trip.seats_pledged <= trip.capacity
+
+    @invariant()
+    def money_charged_equals_seats_paid_times_price(self):
+        if not hasattr(self, "trip_id"):
+            return
+        pledges = self._pledges()
+        refs = {p.id: p for p in pledges}
+        succeeded = list(
+            db.session.scalars(
+                select(SimulatedPayment).where(
+                    SimulatedPayment.kind == "charge", SimulatedPayment.status == "succeeded"
+                )
+            )
+        )
+        mine = [c for c in succeeded if c.idempotency_key.split("-")[1] in refs]
+        charged_per_pledge = {}
+        for charge in mine:
+            pledge_id = charge.idempotency_key.split("-")[1]
+            charged_per_pledge[pledge_id] = charged_per_pledge.get(pledge_id, 0) + charge.amount
+        refunded = db.session.scalar(
+            select(func.coalesce(func.sum(SimulatedPayment.amount), 0)).where(
+                SimulatedPayment.kind == "refund",
+                SimulatedPayment.charge_ref.in_([c.id for c in mine] or [""]),
+            )
+        )
+        trip = self._trip()
+        paid = [p for p in pledges if p.status == "paid"]
+        for pledge_id, amount in charged_per_pledge.items():
+            assert amount == refs[pledge_id].amount  # never charged twice
+        assert sum(charged_per_pledge.values()) - refunded == sum(
+            p.seats * trip.unit_amount for p in paid
+        )
+        if self.failed_or_canceled_before_confirming and trip.confirmed_at is None:
+            assert mine == []  # no charge for a trip that did not run
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
+def test_settlement_invariants(app):
+    Settlement.app = app
+    runner = Settlement.TestCase
+    runner.settings = settings(
+        max_examples=25,
+        stateful_step_count=20,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    runner().runTest()

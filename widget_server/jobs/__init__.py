@@ -1,0 +1,60 @@
+"""The job queue (huey): SQLite storage under the instance folder by default, Redis when
+REDIS_URL is set. Tasks take ids, run in their own app context and are safe to run twice."""
+
+from __future__ import annotations
+
+from flask import Flask
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+
+from widget_server.jobs import tasks
+
+# name -> (function, retries, retry delay in seconds)
+TASKS = {
+    "charge_trip": (tasks.charge_trip, 3, 30),
+    "charge_pledge": (tasks.charge_pledge, 5, 20),
+    "refund_pledge": (tasks.refund_pledge, 5, 20),
+    "send_email": (tasks.send_email, 5, 60),
+}
+SWEEP_SCHEDULE = crontab(minute="*")
+
+
+def make_huey(app: Flask) -> Huey:
+    settings = app.config["SETTINGS"]
+    immediate = bool(app.config.get("JOBS_IMMEDIATE"))
+    if settings.redis_url and not immediate:
+        return RedisHuey("ridepledge", url=settings.redis_url, utc=True, results=False)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(
+        "ridepledge",
+        filename=str(settings.instance_path / "queue.sqlite3"),
+        immediate=immediate,
+        utc=True,
+        results=False,
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's queue, register the tasks bound to this app, expose `enqueue`."""
+    huey = make_huey(app)
+    registered = {}
+    for name, (function, retries, delay) in TASKS.items():
+        registered[name] = huey.task(retries=retries, retry_delay=delay, name=name)(
+            _in_app_context(app, function)
+        )
+    huey.periodic_task(SWEEP_SCHEDULE, name="sweep")(_in_app_context(app, tasks.sweep))
+
+    def enqueue(name: str, *args) -> None:
+        registered[name](*args)
+
+    app.extensions["ridepledge.huey"] = huey
+    app.extensions["ridepledge.enqueue"] = enqueue
+
+
+def _in_app_context(app: Flask, function):
+    def run(*args):
+        with app.app_context():
+            return function(*args)
+
+    run.__name__ = function.__name__
+    run.__doc__ = function.__doc__
+    return run

@@ -1,0 +1,112 @@
+"""What the jobs do. Each runs inside an app context, commits its own short transactions, and
+is safe to run twice or concurrently: the database state decides whether there is work left."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+
+from widget_server.domain import settlement
+from widget_server.extensions import db
+from widget_server.payments import PaymentError
+
+log = logging.getLogger(__name__)
+
+
+def provider():
+    return current_app.extensions["ridepledge.payments"]
+
+
+def enqueue(task: str, *args) -> None:
+    current_app.extensions["ridepledge.enqueue"](task, *args)
+
+
+def charge_trip(trip_id: str) -> None:
+    """Queue a charge for every pledge of a confirmed trip still waiting for one."""
+    with db.transaction() as session:
+        pledge_ids = settlement.pledges_to_charge(session, trip_id)
+    for pledge_id in pledge_ids:
+        enqueue("charge_pledge", pledge_id)
+
+
+def charge_pledge(pledge_id: str, retry_action_required: bool = False) -> str | None:
+    """Charge one pledge off-session, at most once whatever happens. Returns its status."""
+    with db.transaction() as session:
+        attempt = settlement.begin_charge(
+            session, pledge_id, retry_action_required=retry_action_required
+        )
+    if attempt is None:
+        return None
+    # Outside any transaction: no lock is held while the provider answers.
+    result = provider().charge(
+        pledge_id=attempt.pledge_id,
+        amount=attempt.amount,
+        currency=attempt.currency,
+        customer_ref=attempt.customer_ref,
+        payment_method_ref=attempt.payment_method_ref,
+        key=attempt.key,
+    )
+    with db.transaction() as session:
+        return settlement.finish_charge(session, attempt, result).status
+
+
+def refund_pledge(pledge_id: str) -> None:
+    """Refund a paid pledge whose refund was requested, once."""
+    with db.transaction() as session:
+        attempt = settlement.begin_refund(session, pledge_id)
+    if attempt is None:
+        return
+    refund_ref = provider().refund(
+        pledge_id=attempt.pledge_id,
+        intent_ref=attempt.intent_ref,
+        amount=attempt.amount,
+        key=attempt.key,
+    )
+    with db.transaction() as session:
+        settlement.finish_refund(session, attempt, refund_ref)
+
+
+def send_email(email_id: str) -> None:
+    from widget_server.notifications import send_email as deliver
+
+    deliver(email_id)
+
+
+def sweep() -> dict[str, int]:
+    """Do, right here, every piece of work the database says is due: deadlines, grace periods,
+    charges and refunds a lost or crashed job left behind, unsent emails. `ridepledge settle`
+    and the worker's periodic task both run this. Returns counts of what it found."""
+    from widget_server.notifications import pending_email_ids
+
+    with db.transaction() as session:
+        backlog = settlement.find_backlog(session)
+        emails = pending_email_ids(session)
+    for trip_id in backlog.overdue_trips:
+        with db.transaction() as session:
+            settlement.fail_trip_if_overdue(session, trip_id)
+    for trip_id in backlog.finished_trips:
+        with db.transaction() as session:
+            settlement.complete_trip_if_done(session, trip_id)
+    for pledge_id in backlog.grace_expired:
+        with db.transaction() as session:
+            settlement.drop_if_grace_expired(session, pledge_id)
+    failures = 0
+    for work, ids in ((charge_pledge, backlog.to_charge), (refund_pledge, backlog.to_refund)):
+        for pledge_id in ids:
+            try:
+                work(pledge_id)
+            except PaymentError:
+                failures += 1
+                log.warning("sweep: %s(%s) failed; next sweep retries", work.__name__, pledge_id)
+    for email_id in emails:
+        send_email(email_id)
+    return {
+        "failed_trips": len(backlog.overdue_trips),
+        "completed_trips": len(backlog.finished_trips),
+        "dropped_pledges": len(backlog.grace_expired),
+        "charges": len(backlog.to_charge),
+        "refunds": len(backlog.to_refund),
+        "emails": len(emails),
+        "payment_failures": failures,
+    }

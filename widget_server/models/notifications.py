@@ -1,0 +1,42 @@
+"""Fan emails, written in the same transaction as the change that causes them (an outbox)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from widget_server.db import Base
+from widget_server.ids import new_id
+from widget_server.models.types import UTCDateTime, utcnow
+
+EMAIL_KINDS = (
+    "pledge_received",
+    "pledge_paid",
+    "trip_failed",
+    "action_required",
+    "pledge_dropped",
+    "pledge_refunded",
+    "pledge_canceled",
+    "trip_canceled",
+)
+
+
+class OutboundEmail(Base):
+    __tablename__ = "outbound_emails"
+    __table_args__ = (Index("ix_outbound_emails_status", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("eml"))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    pledge_id: Mapped[str | None] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    to_address: Mapped[str] = mapped_column(String(320))
+    locale: Mapped[str] = mapped_column(String(8))
+    # Values the template needs that may change later (amounts, links), frozen at the event.
+    context: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,96 @@
+"""Payment providers behind one small interface: `simulated` (default) and `stripe`.
+
+The domain never imports a provider module directly; it gets one from `get_provider(settings)`.
+Every call that moves money takes an idempotency key, so a retry or a replayed job can never
+charge or refund twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class PaymentError(Exception):
+    """The provider could not be reached or failed on its side: safe to retry later with the
+    same idempotency key."""
+
+
+class CardDeclined(Exception):
+    """The card was refused when saving it. `code` is Stripe's (card_declined, ...)."""
+
+    def __init__(self, code: str, message: str, decline_code: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.decline_code = decline_code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    customer_ref: str
+    payment_method_ref: str
+    setup_ref: str
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """The outcome of an off-session charge.
+
+    status: "succeeded", or "requires_action" (the fan must authenticate) or "declined";
+    the last two put the pledge in action_required.
+    """
+
+    status: str
+    intent_ref: str | None
+    error_code: str | None = None
+    message: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def save_card(
+        self, *, pledge_id: str, email: str, name: str, payment_method: str, key: str
+    ) -> SavedCard:
+        """Save a card for later off-session use (no money moves). Raises CardDeclined."""
+
+    def charge(
+        self,
+        *,
+        pledge_id: str,
+        amount: int,
+        currency: str,
+        customer_ref: str,
+        payment_method_ref: str,
+        key: str,
+    ) -> ChargeResult:
+        """Charge a saved card off-session. Raises PaymentError when the outcome is unknown."""
+
+    def refund(self, *, pledge_id: str, intent_ref: str, amount: int, key: str) -> str:
+        """Refund a charge in full; returns the refund reference. Raises PaymentError."""
+
+
+def init_app(app) -> None:
+    """Give the app its provider; the simulated one keeps its ledger in the app's database."""
+    from sqlalchemy.orm import Session
+
+    engine = app.extensions["ridepledge.engine"]
+    app.extensions["ridepledge.payments"] = get_provider(
+        app.config["SETTINGS"], lambda: Session(bind=engine, expire_on_commit=False)
+    )
+
+
+def get_provider(settings, session_factory=None) -> PaymentProvider:
+    """The provider configured by PAYMENTS_PROVIDER."""
+    if settings.payments_provider == "stripe":
+        from widget_server.payments.stripe import StripeProvider
+
+        return StripeProvider(settings)
+    from widget_server.payments.simulated import SimulatedProvider
+
+    return SimulatedProvider(session_factory)

@@ -1,0 +1,136 @@
+"""The `stripe` provider: the official library's StripeClient, explicit retries, fixed
+idempotency keys. STRIPE_API_BASE points it at another address (the fake server in tests)."""
+
+from __future__ import annotations
+
+import stripe
+
+from widget_server.payments import CardDeclined, ChargeResult, PaymentError, SavedCard
+
+# Failures after which the outcome is unknown or temporary: retry later with the same key.
+TRANSIENT = (
+    stripe.APIConnectionError,
+    stripe.APIError,
+    stripe.RateLimitError,
+    stripe.AuthenticationError,
+    stripe.PermissionError,
+)
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def __init__(self, settings):
+        if not settings.stripe_secret_key:
+            raise ValueError("PAYMENTS_PROVIDER=stripe needs STRIPE_SECRET_KEY")
+        base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
+        self.client = stripe.StripeClient(
+            settings.stripe_secret_key,
+            base_addresses=base,
+            max_network_retries=2,
+            http_client=stripe.RequestsClient(timeout=(5, 30)),
+        )
+
+    def save_card(
+        self, *, pledge_id: str, email: str, name: str, payment_method: str, key: str
+    ) -> SavedCard:
+        """A Customer and a confirmed SetupIntent (usage=off_session); no money moves."""
+        metadata = {"pledge_id": pledge_id}
+        try:
+            customer = self.client.v1.customers.create(
+                params={"email": email, "name": name, "metadata": metadata},
+                options={"idempotency_key": f"{key}-customer"},
+            )
+            setup = self.client.v1.setup_intents.create(
+                params={
+                    "customer": customer.id,
+                    "payment_method": payment_method,
+                    "payment_method_types": ["card"],
+                    "usage": "off_session",
+                    "confirm": True,
+                    "metadata": metadata,
+                },
+                options={"idempotency_key": key},
+            )
+        except stripe.CardError as exc:
+            raise CardDeclined(
+                exc.code or "card_declined",
+                exc.user_message or "Your card was declined.",
+                getattr(exc.error, "decline_code", None),
+            ) from exc
+        except stripe.InvalidRequestError as exc:
+            if exc.param == "payment_method":
+                raise CardDeclined("invalid_payment_method", "This card is not valid.") from exc
+            raise PaymentError(str(exc)) from exc
+        except TRANSIENT as exc:
+            raise PaymentError(str(exc)) from exc
+        if setup.status != "succeeded":
+            raise CardDeclined(
+                "authentication_required",
+                "Your bank asks to confirm this card; please use another card.",
+            )
+        # Stripe turns a test card name into a new PaymentMethod: keep the one it attached.
+        saved = setup.payment_method
+        return SavedCard(customer.id, saved if isinstance(saved, str) else saved.id, setup.id)
+
+    def charge(
+        self,
+        *,
+        pledge_id: str,
+        amount: int,
+        currency: str,
+        customer_ref: str,
+        payment_method_ref: str,
+        key: str,
+    ) -> ChargeResult:
+        """An off-session PaymentIntent confirmed at once."""
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params={
+                    "amount": amount,
+                    "currency": currency.lower(),
+                    "customer": customer_ref,
+                    "payment_method": payment_method_ref,
+                    "payment_method_types": ["card"],
+                    "off_session": True,
+                    "confirm": True,
+                    "metadata": {"pledge_id": pledge_id, "idempotency_key": key},
+                },
+                options={"idempotency_key": key},
+            )
+        except stripe.CardError as exc:
+            intent = getattr(exc.error, "payment_intent", None) or {}
+            status = "requires_action" if exc.code == "authentication_required" else "declined"
+            return ChargeResult(
+                status,
+                intent.get("id"),
+                exc.code,
+                exc.user_message or "Your card was declined.",
+            )
+        except (stripe.InvalidRequestError, *TRANSIENT) as exc:
+            raise PaymentError(str(exc)) from exc
+        if intent.status == "succeeded":
+            return ChargeResult("succeeded", intent.id)
+        if intent.status == "requires_action":
+            return ChargeResult(
+                "requires_action",
+                intent.id,
+                "authentication_required",
+                "Your bank asks you to confirm this payment.",
+            )
+        # processing or an unexpected state: unknown outcome, the webhook or a retry settles it
+        raise PaymentError(f"payment intent {intent.id} is {intent.status}")
+
+    def refund(self, *, pledge_id: str, intent_ref: str, amount: int, key: str) -> str:
+        try:
+            refund = self.client.v1.refunds.create(
+                params={
+                    "payment_intent": intent_ref,
+                    "amount": amount,
+                    "metadata": {"pledge_id": pledge_id},
+                },
+                options={"idempotency_key": key},
+            )
+        except (stripe.InvalidRequestError, *TRANSIENT) as exc:
+            raise PaymentError(str(exc)) from exc
+        return refund.id

@@ -1,0 +1,115 @@
+"""The partner-facing JSON shape of each object, shared by the REST API (responses, OpenAPI)
+and webhooks (event payloads), so both always say the same thing. Dump-only marshmallow."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class UTCDateTime(fields.DateTime):
+    """RFC 3339 in UTC with a Z."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M:%SZ", **kwargs)
+
+
+class _Object(Schema):
+    id = fields.String(metadata={"description": "Opaque, prefixed id."})
+    object = fields.Function(lambda obj: _object_name(obj))
+    created_at = UTCDateTime()
+
+
+def _object_name(obj) -> str:
+    return type(obj).__name__.lower()
+
+
+class EventSchema(_Object):
+    title = fields.String()
+    venue = fields.String()
+    starts_at = UTCDateTime()
+    timezone = fields.String(metadata={"description": "IANA time zone of the venue."})
+    updated_at = UTCDateTime()
+
+
+class StopSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    address = fields.String()
+    departs_at = UTCDateTime()
+
+
+class OriginSchema(Schema):
+    name = fields.String()
+    region = fields.String(allow_none=True)
+
+
+class OperatorSchema(Schema):
+    name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+
+
+class TripSchema(_Object):
+    event_id = fields.String()
+    origin = fields.Function(
+        lambda trip: {"name": trip.origin_name, "region": trip.origin_region},
+        metadata={"type": "object"},
+    )
+    stops = fields.List(fields.Nested(StopSchema))
+    status = fields.String(
+        metadata={"enum": ["draft", "open", "confirmed", "completed", "failed", "canceled"]}
+    )
+    capacity = fields.Integer()
+    min_riders = fields.Integer()
+    seats_pledged = fields.Integer()
+    seats_remaining = fields.Integer()
+    unit_amount = fields.Integer(metadata={"description": "Price per seat in minor units."})
+    currency = fields.String()
+    pledge_deadline = UTCDateTime()
+    operator = fields.Function(
+        lambda trip: {
+            "name": trip.operator_name,
+            "phone": trip.operator_phone,
+            "email": trip.operator_email,
+        },
+        metadata={"type": "object"},
+    )
+    opened_at = UTCDateTime(allow_none=True)
+    confirmed_at = UTCDateTime(allow_none=True)
+    failed_at = UTCDateTime(allow_none=True)
+    canceled_at = UTCDateTime(allow_none=True)
+    completed_at = UTCDateTime(allow_none=True)
+    updated_at = UTCDateTime()
+
+
+class PledgeSchema(_Object):
+    trip_id = fields.String()
+    stop_id = fields.String()
+    seats = fields.Integer()
+    amount = fields.Integer(metadata={"description": "seats x unit_amount, minor units."})
+    currency = fields.String()
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String(allow_none=True)
+    locale = fields.String()
+    status = fields.String(
+        metadata={
+            "enum": [
+                "pledged",
+                "charging",
+                "paid",
+                "action_required",
+                "dropped",
+                "canceled",
+                "released",
+                "refunded",
+            ]
+        }
+    )
+    attribution = fields.Dict(keys=fields.String(), values=fields.String())
+    paid_at = UTCDateTime(allow_none=True)
+    updated_at = UTCDateTime()
+
+
+def dump(schema_class: type[Schema], obj) -> dict:
+    return schema_class().dump(obj)

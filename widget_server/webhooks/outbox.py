@@ -1,0 +1,73 @@
+"""Writing webhook messages in the same transaction as the change that causes them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from widget_server.domain.work import schedule
+from widget_server.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
+from widget_server.models.types import utcnow
+from widget_server.representations import EventSchema, PledgeSchema, TripSchema
+
+EVENT_TYPES = (
+    "pledge.created",
+    "pledge.canceled",
+    "pledge.paid",
+    "pledge.action_required",
+    "pledge.dropped",
+    "pledge.refunded",
+    "trip.opened",
+    "trip.confirmed",
+    "trip.failed",
+    "trip.canceled",
+    "demand.threshold_reached",
+)
+_SCHEMAS = {"pledge": PledgeSchema, "trip": TripSchema, "event": EventSchema}
+
+
+def emit(session: Session, partner_id: str, event_type: str, data) -> WebhookMessage | None:
+    """Record `event_type` about `data` (a model, or a dict) for every enabled endpoint of the
+    partner that subscribed to it; a delivery job per endpoint runs after commit."""
+    assert event_type in EVENT_TYPES, event_type
+    endpoints = [
+        endpoint
+        for endpoint in session.scalars(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.partner_id == partner_id, WebhookEndpoint.status == "enabled"
+            )
+        )
+        if event_type in endpoint.events or "*" in endpoint.events
+    ]
+    if not endpoints:
+        return None
+    session.flush()
+    schema = _SCHEMAS.get(event_type.split(".")[0])
+    body = data if isinstance(data, dict) else schema().dump(data)
+    now = utcnow()
+    message = WebhookMessage(
+        partner_id=partner_id,
+        type=event_type,
+        payload={
+            "type": event_type,
+            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "data": body,
+        },
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    for endpoint in endpoints:
+        delivery = WebhookDelivery(
+            partner_id=partner_id,
+            endpoint_id=endpoint.id,
+            message_id=message.id,
+            status="pending",
+            attempt_count=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        session.add(delivery)
+        session.flush()
+        schedule(session, "deliver_webhook", delivery.id)
+    return message

@@ -1,0 +1,254 @@
+"""The widget JSON API (`/w/<partner>/api/...`), used by the widget's own pages.
+
+Public: no fan data except the fan's own pledge, reached through its signed manage token.
+Rate limited per client address.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, g, jsonify, request
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from sqlalchemy import select
+
+from widget_server.domain import pledging, settlement
+from widget_server.domain.demand import record_demand
+from widget_server.domain.errors import NotFound, ValidationFailed
+from widget_server.extensions import db, limiter
+from widget_server.i18n import SUPPORTED_LOCALES
+from widget_server.jobs import tasks
+from widget_server.models import Event, Partner, Pledge, Trip
+from widget_server.models.types import utcnow
+from widget_server.payments import PaymentError
+from widget_server.widget.links import manage_url, pledge_id_from_token
+from widget_server.widget.serializers import fan_pledge, public_event, public_trip
+
+log = logging.getLogger(__name__)
+bp = Blueprint("widget_api", __name__, url_prefix="/w/<partner_slug>/api")
+PUBLIC_TRIP_STATUSES = ("open", "confirmed", "completed", "failed", "canceled")
+
+
+def _read_limit() -> str:
+    return current_app.config.get("RATELIMIT_WIDGET_READ", "300 per minute")
+
+
+def _write_limit() -> str:
+    return current_app.config.get("RATELIMIT_WIDGET_WRITE", "20 per minute;200 per hour")
+
+
+@bp.url_value_preprocessor
+def _load_partner(_endpoint, values):
+    slug = values.pop("partner_slug")
+    g.partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
+    if g.partner is None:
+        raise NotFound(f"no partner {slug}")
+
+
+class PledgeInput(Schema):
+    class Meta:
+        unknown = RAISE
+
+    stop_id = fields.String(required=True)
+    seats = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    payment_method = fields.String(required=True, validate=validate.Length(1, 255))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+    attribution = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^utm_[a-z]{1,20}$")),
+        values=fields.String(validate=validate.Length(max=200)),
+        load_default=dict,
+    )
+
+
+class DemandInput(Schema):
+    class Meta:
+        unknown = RAISE
+
+    event_id = fields.String(required=True)
+    origin = fields.String(required=True, validate=validate.Length(1, 200))
+    email = fields.Email(required=True)
+    locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+
+
+class StopChange(Schema):
+    class Meta:
+        unknown = RAISE
+
+    stop_id = fields.String(required=True)
+
+
+class CardUpdate(Schema):
+    class Meta:
+        unknown = RAISE
+
+    payment_method = fields.String(required=True, validate=validate.Length(1, 255))
+
+
+def load_json(schema: Schema) -> dict:
+    """The request's JSON body loaded by `schema`, or a 422 naming every bad field."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed("the body must be a JSON object", errors={"_body": ["not JSON"]})
+    try:
+        return schema.load(body)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "some fields are missing or invalid", errors=_field_messages(exc.messages)
+        ) from exc
+
+
+def _field_messages(messages: dict) -> dict:
+    return {
+        field: value if isinstance(value, list) else [str(value)]
+        for field, value in messages.items()
+    }
+
+
+@bp.get("/events")
+@limiter.limit(_read_limit)
+def list_events():
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.partner_id == g.partner.id, Event.starts_at > utcnow())
+        .order_by(Event.starts_at)
+    )
+    return jsonify({"object": "list", "data": [public_event(event) for event in events]})
+
+
+@bp.get("/trips")
+@limiter.limit(_read_limit)
+def list_trips():
+    """Trips to an event; with `near=<place>`, trips from that origin first, then by departure."""
+    event_id = request.args.get("event_id")
+    if not event_id:
+        raise ValidationFailed.field("event_id", "is required")
+    trips = list(
+        db.session.scalars(
+            select(Trip).where(
+                Trip.partner_id == g.partner.id,
+                Trip.event_id == event_id,
+                Trip.status.in_(PUBLIC_TRIP_STATUSES),
+            )
+        )
+    )
+    near = (request.args.get("near") or "").strip().casefold()
+    trips.sort(key=lambda t: (bool(near) and near not in t.origin_name.casefold(), t.departs_at))
+    return jsonify({"object": "list", "data": [public_trip(trip) for trip in trips]})
+
+
+@bp.get("/trips/<trip_id>")
+@limiter.limit(_read_limit)
+def get_trip(trip_id: str):
+    trip = pledging.get_trip(db.session, g.partner, trip_id)
+    if trip.status == "draft":
+        raise NotFound(f"no trip {trip_id}")
+    return jsonify(public_trip(trip))
+
+
+@bp.post("/trips/<trip_id>/pledges")
+@limiter.limit(_write_limit)
+def create_pledge(trip_id: str):
+    data = load_json(PledgeInput())
+    data["locale"] = data["locale"] or g.partner.locale
+    with db.transaction() as session:
+        pledge = pledging.create_pledge(
+            session,
+            current_app.extensions["ridepledge.payments"],
+            g.partner,
+            trip_id,
+            pledging.PledgeRequest(**data),
+        )
+    if pledge.trip.status == "confirmed" and pledge.status == "pledged":
+        _charge_now(pledge.id)
+        pledge = db.session.get(Pledge, pledge.id, populate_existing=True)
+    body = {"pledge": fan_pledge(pledge), "manage_url": manage_url(g.partner.slug, pledge.id)}
+    return jsonify(body), 201
+
+
+def _charge_now(pledge_id: str) -> None:
+    """Seats bought on a confirmed trip are charged at once; if the provider is down the queued
+    job and the sweep finish the charge, with the same idempotency key."""
+    try:
+        tasks.charge_pledge(pledge_id)
+    except PaymentError:
+        log.warning("charge of %s deferred: payment provider unavailable", pledge_id)
+
+
+@bp.post("/demand")
+@limiter.limit(_write_limit)
+def request_trip():
+    data = load_json(DemandInput())
+    with db.transaction() as session:
+        signal, count = record_demand(
+            session,
+            g.partner,
+            event_id=data["event_id"],
+            origin=data["origin"],
+            email=data["email"],
+            locale=data["locale"] or g.partner.locale,
+        )
+    body = {"id": signal.id, "event_id": signal.event_id, "origin": signal.origin, "count": count}
+    return jsonify(body), 201
+
+
+def _pledge_from_token(token: str) -> Pledge:
+    pledge_id = pledge_id_from_token(token)
+    pledge = db.session.get(Pledge, pledge_id) if pledge_id else None
+    if pledge is None or pledge.partner_id != g.partner.id:
+        raise NotFound("this link is not valid; check it was copied whole")
+    return pledge
+
+
+def _manage_view(pledge: Pledge):
+    return jsonify(
+        {
+            "pledge": fan_pledge(pledge),
+            "trip": public_trip(pledge.trip),
+            "can_withdraw": pledge.status == "pledged" and pledge.trip.status == "open",
+            "can_change_stop": pledge.is_live and pledge.trip.status in ("open", "confirmed"),
+            "can_update_card": pledge.status == "action_required",
+        }
+    )
+
+
+@bp.get("/manage/<token>")
+@limiter.limit(_read_limit)
+def manage(token: str):
+    return _manage_view(_pledge_from_token(token))
+
+
+@bp.patch("/manage/<token>")
+@limiter.limit(_write_limit)
+def change_stop(token: str):
+    data = load_json(StopChange())
+    with db.transaction() as session:
+        pledge = pledging.change_stop(session, _pledge_from_token(token), data["stop_id"])
+    return _manage_view(pledge)
+
+
+@bp.post("/manage/<token>/cancel")
+@limiter.limit(_write_limit)
+def withdraw(token: str):
+    with db.transaction() as session:
+        pledge = pledging.withdraw_pledge(session, _pledge_from_token(token))
+    return _manage_view(pledge)
+
+
+@bp.post("/manage/<token>/payment_method")
+@limiter.limit(_write_limit)
+def update_card(token: str):
+    """The fan fixes the card of an action_required pledge; it is charged again at once."""
+    data = load_json(CardUpdate())
+    pledge = _pledge_from_token(token)
+    with db.transaction() as session:
+        settlement.replace_card(
+            session, current_app.extensions["ridepledge.payments"], pledge, data["payment_method"]
+        )
+    try:
+        tasks.charge_pledge(pledge.id)
+    except PaymentError:
+        log.warning("charge of %s after card update deferred", pledge.id)
+    return _manage_view(db.session.get(Pledge, pledge.id, populate_existing=True))

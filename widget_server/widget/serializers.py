@@ -1,0 +1,69 @@
+"""What the widget shows fans: public fields only, never another fan's data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from widget_server.models import Event, Pledge, Stop, Trip
+
+
+def iso(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a Z."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def public_event(event: Event) -> dict:
+    return {
+        "id": event.id,
+        "title": event.title,
+        "venue": event.venue,
+        "starts_at": iso(event.starts_at),
+        "timezone": event.timezone,
+    }
+
+
+def public_stop(stop: Stop) -> dict:
+    return {
+        "id": stop.id,
+        "name": stop.name,
+        "address": stop.address,
+        "departs_at": iso(stop.departs_at),
+    }
+
+
+def public_trip(trip: Trip) -> dict:
+    return {
+        "id": trip.id,
+        "event_id": trip.event_id,
+        "origin": {"name": trip.origin_name, "region": trip.origin_region},
+        "status": trip.status,
+        "capacity": trip.capacity,
+        "min_riders": trip.min_riders,
+        "seats_pledged": trip.seats_pledged,
+        "seats_remaining": trip.seats_remaining,
+        "unit_amount": trip.unit_amount,
+        "currency": trip.currency,
+        "pledge_deadline": iso(trip.pledge_deadline),
+        "confirmed_at": iso(trip.confirmed_at),
+        "operator": {"name": trip.operator_name},
+        "stops": [public_stop(stop) for stop in trip.stops],
+    }
+
+
+def fan_pledge(pledge: Pledge) -> dict:
+    """The fan's own pledge, as shown to the fan (reached only through their signed link)."""
+    return {
+        "id": pledge.id,
+        "trip_id": pledge.trip_id,
+        "stop_id": pledge.stop_id,
+        "seats": pledge.seats,
+        "amount": pledge.amount,
+        "currency": pledge.currency,
+        "name": pledge.name,
+        "email": pledge.email,
+        "status": pledge.status,
+        "grace_expires_at": iso(pledge.grace_expires_at)
+        if pledge.status == "action_required"
+        else None,
+        "created_at": iso(pledge.created_at),
+    }
