@@ -34,3 +34,14 @@ bench: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Fan-facing text (emails, widget pages) in widget_server/translations: extract the messages
+# into messages.pot, merge them into each language's messages.po, compile the .mo files.
+# Translate what `update` adds to the .po files (empty msgstr, or marked fuzzy), then run it again.
+.PHONY: translations
+translations: $(INSTALLED)
+	$(BIN)/pybabel extract -F babel.cfg --add-location=file --sort-by-file --project=RidePledge \
+		--version=0.1.0 --copyright-holder=RidePledge -o widget_server/translations/messages.pot .
+	$(BIN)/pybabel update -i widget_server/translations/messages.pot -d widget_server/translations \
+		--ignore-obsolete
+	$(BIN)/pybabel compile -d widget_server/translations --statistics

@@ -14,7 +14,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.update(settings.to_flask())
     app.config.update(overrides)
 
-    from widget_server import i18n, jobs, payments, requests_context, site
+    from widget_server import api, i18n, jobs, oauth, payments, requests_context, site
     from widget_server.extensions import babel, db, limiter
     from widget_server.payments import stripe_webhook
     from widget_server.problems import register_error_handlers
@@ -30,9 +30,11 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
     limiter.init_app(app)
-    register_error_handlers(app)
+    oauth.init_app(app)
+    api.init_app(app)
     app.register_blueprint(site.bp)
     app.register_blueprint(widget_api.bp)
     app.register_blueprint(stripe_webhook.bp)
     app.register_blueprint(widget_pages.bp)
+    register_error_handlers(app)  # last, so problem+json wins over flask-smorest's handlers
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -11,6 +12,10 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from widget_server import create_app
 from widget_server.extensions import db
+from widget_server.oauth.scopes import SCOPES
+
+DEMO_PARTNER = "demo"
+ALL_SCOPES = " ".join(SCOPES)
 
 
 def _create_app(*_args, **_kwargs):
@@ -130,6 +135,95 @@ def _apply_partners(path: Path) -> None:
             click.echo(f"{partner.slug}: {outcome}")
 
 
+@cli.group("clients")
+def clients_group() -> None:
+    """API clients (OAuth client credentials) of partners."""
+
+
+def _partner_or_exit(session, slug: str):
+    from sqlalchemy import select
+
+    from widget_server.models import Partner
+
+    partner = session.scalar(select(Partner).where(Partner.slug == slug))
+    if partner is None:
+        click.echo(
+            f"no partner {slug!r}: apply its file first (ridepledge partners apply)", err=True
+        )
+        sys.exit(1)
+    return partner
+
+
+@clients_group.command("create")
+@click.option("--partner", "slug", required=True, help="Partner slug.")
+@click.option("--scope", required=True, help='Space separated, e.g. "events:read trips:read".')
+@click.option("--name", default=None, help="What the client is for (shown in lists).")
+@with_appcontext
+def clients_create(slug: str, scope: str, name: str | None) -> None:
+    """Create an API client; prints its id and secret as JSON (the secret is shown once)."""
+    import json
+
+    from widget_server.domain.clients import create_client
+    from widget_server.domain.errors import ValidationFailed
+
+    try:
+        with db.transaction() as session:
+            partner = _partner_or_exit(session, slug)
+            client, secret = create_client(session, partner, scope, name, actor="cli")
+    except ValidationFailed as exc:
+        click.echo(f"invalid {exc.detail}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps({"client_id": client.id, "client_secret": secret, "scope": client.scope}))
+
+
+@clients_group.command("list")
+@click.option("--partner", "slug", required=True, help="Partner slug.")
+@with_appcontext
+def clients_list(slug: str) -> None:
+    """List a partner's API clients as JSON (no secrets: they are not stored)."""
+    import json
+
+    from widget_server.domain.clients import list_clients
+
+    partner = _partner_or_exit(db.session, slug)
+    rows = [
+        {
+            "client_id": client.id,
+            "name": client.name,
+            "scope": client.scope,
+            "created_at": _isoformat(client.created_at),
+            "last_used_at": _isoformat(client.last_used_at),
+            "revoked_at": _isoformat(client.revoked_at),
+        }
+        for client in list_clients(db.session, partner)
+    ]
+    click.echo(json.dumps(rows, indent=2))
+
+
+def _isoformat(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+@clients_group.command("revoke")
+@click.argument("client_id")
+@with_appcontext
+def clients_revoke(client_id: str) -> None:
+    """Revoke an API client: it gets no more tokens and its tokens stop working."""
+    from widget_server.domain.clients import revoke_client
+    from widget_server.models import ApiClient
+
+    with db.transaction() as session:
+        client = session.get(ApiClient, client_id)
+        if client is None:
+            click.echo(f"no API client {client_id!r}", err=True)
+            sys.exit(1)
+        if client.revoked_at is not None:
+            click.echo(f"{client_id} was already revoked")
+            return
+        tokens = revoke_client(session, client, actor="cli")
+    click.echo(f"{client_id} revoked ({tokens} live token(s) revoked with it)")
+
+
 @cli.command("demo")
 @click.option(
     "--partners",
@@ -150,22 +244,53 @@ def demo_command(partners_path: Path, no_serve: bool) -> None:
     with db.transaction() as session:
         for line in seed_demo(session):
             click.echo(f"seeded {line}")
+        credentials = _demo_credentials(session, _settings().public_base_url)
     settings = _settings()
     base = settings.public_base_url
     click.echo("")
     click.echo(f"RidePledge demo running at {base}/")
     click.echo(f"  landing page: {base}/")
     click.echo(f"  health:       {base}/healthz")
+    for line in credentials:
+        click.echo(f"  {line}")
     click.echo("")
     if no_serve:
         return
     consumer = _consumer(workers=2)
     consumer.start()  # job worker threads alongside the server, in this one process
+    # huey's consumer takes over SIGINT/SIGTERM for itself; here the server owns the process,
+    # so Ctrl-C and `kill` stop the server, and the finally below stops the workers.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo("job worker running (embedded queue)" if not settings.redis_url else "job worker")
     try:
         _serve_dev("127.0.0.1", settings.port)
     finally:
         consumer.stop(graceful=True)
+
+
+def _demo_credentials(session, base: str) -> list[str]:
+    """Banner lines: a new all-scopes API client of the demo partner, unless it has one."""
+    from sqlalchemy import select
+
+    from widget_server.domain.clients import create_client, has_active_client
+    from widget_server.models import Partner
+
+    partner = session.scalar(select(Partner).where(Partner.slug == DEMO_PARTNER))
+    if partner is None:
+        return []
+    if has_active_client(session, partner):
+        return [
+            "API credentials: the demo partner already has a client (its secret was shown once);",
+            "  make another: ridepledge clients create "
+            f'--partner {DEMO_PARTNER} --scope "{ALL_SCOPES}"',
+        ]
+    client, secret = create_client(session, partner, ALL_SCOPES, "demo", actor="cli")
+    return [
+        f"API credentials (shown once): client_id={client.id} client_secret={secret}",
+        f"  get a token: curl -u {client.id}:{secret} -d grant_type=client_credentials "
+        f"{base}/oauth/token",
+    ]
 
 
 def _consumer(workers: int):

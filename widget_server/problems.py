@@ -7,7 +7,7 @@ import logging
 from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from widget_server.domain.errors import DomainError
+from widget_server.domain.errors import DomainError, field_errors
 
 PROBLEM_BASE = "https://docs.ridepledge.dev/problems/"
 API_PREFIXES = ("/v1", "/oauth", "/.well-known", "/stripe", "/healthz")
@@ -57,6 +57,11 @@ def _slug(title: str) -> str:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
+        if _wants_html():
+            page = render_template(
+                "error.html", status=exc.status, title=exc.title, detail=exc.detail
+            )
+            return page, exc.status
         return problem(exc.status, exc.title, exc.detail, type_=exc.type, errors=exc.errors or None)
 
     @app.errorhandler(HTTPException)
@@ -65,7 +70,7 @@ def register_error_handlers(app: Flask) -> None:
         headers.pop("Content-Type", None)
         headers.pop("Content-Length", None)
         errors = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
-        if is_api_path(request.path) or request.accept_mimetypes.best == "application/json":
+        if not _wants_html():
             return problem(
                 exc.code or 500,
                 exc.name,
@@ -85,12 +90,17 @@ def register_error_handlers(app: Flask) -> None:
         return _http_error(InternalServerError("Something went wrong on our side; it is logged."))
 
 
+def _wants_html() -> bool:
+    """HTML error pages only for pages a person opened; APIs always get problem+json."""
+    if is_api_path(request.path):
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html"
+
+
 def _flatten_location(messages: dict | None) -> dict | None:
     """flask-smorest nests errors under their location (json, query); partners want fields."""
     if not messages:
         return None
-    flat: dict = {}
-    for location_errors in messages.values():
-        if isinstance(location_errors, dict):
-            flat.update(location_errors)
-    return flat or messages
+    located = [value for value in messages.values() if isinstance(value, dict)]
+    return field_errors(located) if located else field_errors(messages)

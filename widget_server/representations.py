@@ -3,14 +3,18 @@ and webhooks (event payloads), so both always say the same thing. Dump-only mars
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from marshmallow import Schema, fields
 
 
 class UTCDateTime(fields.DateTime):
     """RFC 3339 in UTC with a Z."""
 
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M:%SZ", **kwargs)
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Object(Schema):

@@ -46,6 +46,11 @@ def test_demo_serves_landing_page_health_and_seeded_trips(tmp_path):
         assert (tmp_path / "instance" / "ridepledge.db").exists()
     finally:
         process.terminate()
-        output, _ = process.communicate(timeout=10)
+        try:
+            output, _ = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+            raise AssertionError("the demo did not stop on SIGTERM") from None
     assert f"RidePledge demo running at {base}/" in output
     assert "demo: created" in output

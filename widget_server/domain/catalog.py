@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from widget_server.domain.audit import record
-from widget_server.domain.errors import IllegalTransition, ValidationFailed
+from widget_server.domain.errors import Conflict, IllegalTransition, ValidationFailed
 from widget_server.models import Event, Partner, Stop, Trip
 from widget_server.models.types import utcnow
 from widget_server.webhooks.outbox import emit
@@ -32,6 +33,23 @@ def create_event(
     return event
 
 
+def update_event(session: Session, event: Event, changes: dict, *, actor: str) -> Event:
+    for key, value in changes.items():
+        setattr(event, key, value)
+    session.flush()
+    record(session, event.partner_id, actor, "event.updated", "event", event.id, changes)
+    return event
+
+
+def delete_event(session: Session, event: Event, *, actor: str) -> None:
+    """Delete an event without trips; one with trips is a Conflict (its trips carry pledges)."""
+    if session.scalar(select(func.count()).where(Trip.event_id == event.id)):
+        raise Conflict("this event has trips; cancel them instead of deleting the event")
+    record(session, event.partner_id, actor, "event.deleted", "event", event.id)
+    session.delete(event)
+    session.flush()
+
+
 def create_trip(
     session: Session,
     partner: Partner,
@@ -51,13 +69,7 @@ def create_trip(
     if event.partner_id != partner.id:
         raise ValidationFailed.field("event_id", "no such event")
     _check_trip_numbers(capacity, min_riders, unit_amount)
-    if not stops:
-        raise ValidationFailed.field("stops", "a trip needs at least one stop")
-    departures = [stop["departs_at"] for stop in stops]
-    if departures != sorted(departures):
-        raise ValidationFailed.field("stops", "stops must be in order of departure time")
-    if pledge_deadline > departures[0]:
-        raise ValidationFailed.field("pledge_deadline", "must be before the first stop's departure")
+    _check_schedule(stops, pledge_deadline)
     operator = operator or {}
     trip = Trip(
         partner_id=partner.id,
@@ -74,19 +86,93 @@ def create_trip(
         operator_email=operator.get("email"),
         status="draft",
         seats_pledged=0,
-        stops=[
-            Stop(
-                position=index,
-                name=stop["name"],
-                address=stop["address"],
-                departs_at=stop["departs_at"],
-            )
-            for index, stop in enumerate(stops)
-        ],
+        stops=_stops(stops),
     )
     session.add(trip)
     session.flush()
     record(session, partner.id, actor, "trip.created", "trip", trip.id, {"origin": origin})
+    return trip
+
+
+def _stops(stops: list[dict]) -> list[Stop]:
+    return [
+        Stop(
+            position=index,
+            name=stop["name"],
+            address=stop["address"],
+            departs_at=stop["departs_at"],
+        )
+        for index, stop in enumerate(stops)
+    ]
+
+
+def _check_schedule(stops: list[dict], pledge_deadline: datetime) -> None:
+    if not stops:
+        raise ValidationFailed.field("stops", "a trip needs at least one stop")
+    departures = [stop["departs_at"] for stop in stops]
+    if departures != sorted(departures):
+        raise ValidationFailed.field("stops", "stops must be in order of departure time")
+    if pledge_deadline > departures[0]:
+        raise ValidationFailed.field("pledge_deadline", "must be before the first stop's departure")
+
+
+# What a trip that is no longer a draft may still change.
+LIVE_TRIP_CHANGES = {
+    "open": {"operator", "capacity", "pledge_deadline"},
+    "confirmed": {"operator", "capacity"},
+}
+
+
+def update_trip(
+    session: Session, trip: Trip, changes: dict, *, actor: str, now: datetime | None = None
+) -> Trip:
+    """Change a trip: anything while draft; operator, capacity and (while open) the deadline
+    after that. Capacity never drops below the seats already pledged."""
+    now = now or utcnow()
+    if trip.status != "draft":
+        refused = set(changes) - LIVE_TRIP_CHANGES.get(trip.status, set())
+        if refused:
+            raise IllegalTransition(
+                f"a {trip.status} trip cannot change {', '.join(sorted(refused))}"
+            )
+    capacity = changes.get("capacity", trip.capacity)
+    min_riders = changes.get("min_riders", trip.min_riders)
+    _check_trip_numbers(capacity, min_riders, changes.get("unit_amount", trip.unit_amount))
+    deadline = changes.get("pledge_deadline", trip.pledge_deadline)
+    if "pledge_deadline" in changes and trip.status == "open" and deadline <= now:
+        raise ValidationFailed.field("pledge_deadline", "must be in the future")
+    if "stops" in changes:
+        _check_schedule(changes["stops"], deadline)
+        trip.stops = _stops(changes["stops"])
+    else:
+        _check_schedule([{"departs_at": s.departs_at} for s in trip.stops], deadline)
+    if "capacity" in changes:
+        # Atomic against pledges landing right now.
+        result = session.execute(
+            update(Trip)
+            .where(Trip.id == trip.id, Trip.seats_pledged <= capacity)
+            .values(capacity=capacity)
+            .execution_options(synchronize_session=False)
+        )
+        session.expire(trip, ["capacity", "seats_pledged"])
+        if result.rowcount != 1:
+            raise ValidationFailed.field(
+                "capacity",
+                f"{trip.seats_pledged} seats are already pledged; capacity cannot be lower",
+            )
+    for key in ("min_riders", "unit_amount", "currency", "pledge_deadline"):
+        if key in changes:
+            setattr(trip, key, changes[key])
+    if "origin" in changes:
+        trip.origin_name = changes["origin"]["name"]
+        trip.origin_region = changes["origin"].get("region")
+    if "operator" in changes:
+        operator = changes["operator"] or {}
+        trip.operator_name = operator.get("name")
+        trip.operator_phone = operator.get("phone")
+        trip.operator_email = operator.get("email")
+    session.flush()
+    record(session, trip.partner_id, actor, "trip.updated", "trip", trip.id, changes)
     return trip
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from widget_server.domain.audit import record
 from widget_server.domain.errors import ValidationFailed
-from widget_server.models import DemandSignal, Event, Partner
+from widget_server.models import DemandSignal, Event, Partner, Trip
 from widget_server.webhooks.outbox import emit
 
 
@@ -78,3 +78,51 @@ def record_demand(
         )
         emit(session, partner.id, "demand.threshold_reached", summary)
     return signal, count
+
+
+def demand_by_origin(
+    session: Session, partner: Partner, *, event_id: str | None, offset: int, limit: int
+) -> list[dict]:
+    """Distinct fans asking per (event, origin), most asked first."""
+    query = (
+        select(
+            DemandSignal.event_id,
+            DemandSignal.origin_key,
+            func.min(DemandSignal.origin).label("origin"),
+            func.count().label("count"),
+            func.min(DemandSignal.created_at).label("first"),
+            func.max(DemandSignal.created_at).label("last"),
+        )
+        .where(DemandSignal.partner_id == partner.id)
+        .group_by(DemandSignal.event_id, DemandSignal.origin_key)
+        .order_by(func.count().desc(), DemandSignal.origin_key, DemandSignal.event_id)
+        .offset(offset)
+        .limit(limit)
+    )
+    if event_id:
+        query = query.where(DemandSignal.event_id == event_id)
+    rows = session.execute(query).all()
+    trips = session.execute(
+        select(Trip.event_id, Trip.origin_name).where(Trip.partner_id == partner.id)
+    ).all()
+    served = {(trip.event_id, origin_key(trip.origin_name)) for trip in trips}
+    return [
+        {
+            "event_id": row.event_id,
+            "origin": row.origin,
+            "origin_key": row.origin_key,
+            "count": row.count,
+            "first_requested_at": _iso(row.first),
+            "last_requested_at": _iso(row.last),
+            "has_trip": (row.event_id, row.origin_key) in served,
+        }
+        for row in rows
+    ]
+
+
+def _iso(value) -> str:
+    from datetime import UTC
+
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -46,3 +46,31 @@ class SoldOut(Conflict):
 class IllegalTransition(Conflict):
     title = "Not allowed in this state"
     type = "illegal-transition"
+
+
+def iter_messages(messages, prefix: str = ""):
+    """marshmallow's (possibly nested) messages as (dotted.field, message) pairs:
+    {"stops": {0: {"name": ["Missing"]}}} -> ("stops.0.name", "Missing"). Errors about a
+    whole object (marshmallow's "_schema") belong to the object's own name."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from iter_messages(value, _join(prefix, key))
+    elif isinstance(messages, list | tuple):
+        for message in messages:
+            yield from iter_messages(message, prefix)
+    else:
+        yield prefix or "_schema", str(messages)
+
+
+def _join(prefix: str, key) -> str:
+    if key == "_schema":
+        return prefix
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def field_errors(messages) -> dict[str, list[str]]:
+    """The `errors` member of a validation problem: {"dotted.field": ["message", ...]}."""
+    errors: dict[str, list[str]] = {}
+    for field, message in iter_messages(messages):
+        errors.setdefault(field, []).append(message)
+    return errors

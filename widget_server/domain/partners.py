@@ -31,6 +31,7 @@ from widget_server.domain.branding import (
     normalize_hex,
     relative_luminance,
 )
+from widget_server.domain.errors import ValidationFailed, field_errors, iter_messages
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models import Partner
 
@@ -203,7 +204,7 @@ def load_partner_files(path: Path) -> tuple[list[dict], list[FileProblem]]:
         try:
             data = PartnerSchema().load(raw)
         except ValidationError as exc:
-            problems.extend(FileProblem(file, f, m) for f, m in _flatten(exc.messages))
+            problems.extend(FileProblem(file, f, m) for f, m in iter_messages(exc.messages))
             continue
         if file.stem != data["slug"]:
             problems.append(
@@ -217,21 +218,6 @@ def load_partner_files(path: Path) -> tuple[list[dict], list[FileProblem]]:
             seen[data["slug"]] = file
             partners.append(data)
     return partners, problems
-
-
-def _flatten(messages, prefix: str = ""):
-    """marshmallow's nested messages as (dotted.field, message) pairs."""
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if key == "_schema":
-                name = prefix or "-"
-            yield from _flatten(value, name)
-    elif isinstance(messages, list):
-        for message in messages:
-            yield from _flatten(message, prefix)
-    else:
-        yield prefix, str(messages)
 
 
 PARTNER_FIELDS = (
@@ -264,3 +250,17 @@ def upsert_partner(session: Session, data: dict, *, actor: str) -> tuple[Partner
     session.flush()
     record(session, partner.id, actor, "partner.updated", "partner", partner.id, changes)
     return partner, "updated"
+
+
+def update_partner(session: Session, partner: Partner, changes: dict, *, actor: str) -> Partner:
+    """Apply API changes through the same schema as partner files; `branding` is merged."""
+    current = {"slug": partner.slug, **{key: getattr(partner, key) for key in PARTNER_FIELDS}}
+    if "branding" in changes:
+        changes = {**changes, "branding": {**current["branding"], **changes["branding"]}}
+    try:
+        data = PartnerSchema().load({**current, **changes})
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "some fields are invalid", errors=field_errors(exc.messages)
+        ) from exc
+    return upsert_partner(session, data, actor=actor)[0]

@@ -40,7 +40,7 @@ ALLOWED_TRANSITIONS = {
     None: {"pledged"},
     "pledged": {"charging", "canceled", "released"},
     "charging": {"paid", "action_required", "released"},
-    "action_required": {"charging", "dropped", "released"},
+    "action_required": {"charging", "dropped", "released", "canceled"},
     "paid": {"refunded"},
     "dropped": set(),
     "canceled": set(),

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from widget_server.domain.audit import record
-from widget_server.domain.errors import IllegalTransition, NotFound
+from widget_server.domain.errors import Conflict, IllegalTransition, NotFound
 from widget_server.domain.notify import queue_pledge_email
 from widget_server.domain.pledging import CardRefused, PaymentsUnavailable, transition
 from widget_server.domain.work import schedule
@@ -89,7 +89,10 @@ def begin_charge(
         attempt = pledge.charge_attempts
     elif pledge.status == "pledged" and trip.status == "confirmed":
         attempt = pledge.charge_attempts + 1
-        transition(session, pledge, "charging", actor="system", charge_attempts=attempt)
+        try:
+            transition(session, pledge, "charging", actor="system", charge_attempts=attempt)
+        except IllegalTransition:
+            return None  # a concurrent job (or the sweep) began this charge first and owns it
     elif (
         pledge.status == "action_required"
         and retry_action_required
@@ -123,6 +126,17 @@ def finish_charge(
     pledge = _pledge(session, attempt.pledge_id)
     if pledge.status != "charging" or pledge.charge_attempts != attempt.attempt:
         return pledge
+    try:
+        return _record_charge_outcome(session, pledge, result, now=now, grace=grace)
+    except IllegalTransition:
+        # Another finisher of this same attempt (a duplicate job, the sweep or the Stripe
+        # webhook) recorded it between our read and our update: a repeated outcome.
+        return _pledge(session, attempt.pledge_id)
+
+
+def _record_charge_outcome(
+    session: Session, pledge: Pledge, result: ChargeResult, *, now: datetime, grace: timedelta
+) -> Pledge:
     if result.succeeded:
         transition(
             session,
@@ -176,7 +190,9 @@ def replace_card(
             email=pledge.email,
             name=pledge.name,
             payment_method=payment_method,
-            key=f"pledge-{pledge.id}-setup-{pledge.charge_attempts + 1}",
+            # The card is part of the key: a fan whose first new card is declined may try
+            # another within the same attempt, and Stripe refuses a key reused with new params.
+            key=f"pledge-{pledge.id}-setup-{pledge.charge_attempts + 1}-{payment_method}",
         )
     except CardDeclined as exc:
         raise CardRefused(exc.message, errors={"payment_method": [exc.message]}) from exc
@@ -197,6 +213,21 @@ def request_refund(session: Session, pledge: Pledge, *, now: datetime | None = N
         pledge.refund_requested_at = now or utcnow()
         session.flush()
     schedule(session, "refund_pledge", pledge.id)
+
+
+def cancel_pledge(session: Session, pledge: Pledge, *, actor: str) -> Pledge:
+    """The partner cancels a pledge: unpaid -> canceled (seats freed); paid -> refunded (the
+    refund job carries it out). A pledge being charged right now must be retried shortly."""
+    if pledge.status in ("pledged", "action_required"):
+        transition(session, pledge, "canceled", actor=actor, reason="canceled by the partner")
+        queue_pledge_email(session, pledge, "pledge_canceled")
+    elif pledge.status == "paid":
+        request_refund(session, pledge)
+    elif pledge.status == "charging":
+        raise Conflict("this pledge is being charged right now; try again in a few seconds")
+    else:
+        raise IllegalTransition(f"a {pledge.status} pledge cannot be canceled")
+    return pledge
 
 
 def begin_refund(session: Session, pledge_id: str) -> RefundAttempt | None:

@@ -3,6 +3,8 @@ REDIS_URL is set. Tasks take ids, run in their own app context and are safe to r
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
@@ -14,6 +16,8 @@ TASKS = {
     "charge_pledge": (tasks.charge_pledge, 5, 20),
     "refund_pledge": (tasks.refund_pledge, 5, 20),
     "send_email": (tasks.send_email, 5, 60),
+    # Webhook deliveries keep their own retry schedule in the database (widget_server/webhooks).
+    "deliver_webhook": (tasks.deliver_webhook, 0, 0),
 }
 SWEEP_SCHEDULE = crontab(minute="*")
 
@@ -46,8 +50,13 @@ def init_app(app: Flask) -> None:
     def enqueue(name: str, *args) -> None:
         registered[name](*args)
 
+    def enqueue_at(name: str, eta: datetime, *args) -> None:
+        """Run the task at `eta` (an aware datetime) rather than now."""
+        registered[name].schedule(args=args, eta=eta)
+
     app.extensions["ridepledge.huey"] = huey
     app.extensions["ridepledge.enqueue"] = enqueue
+    app.extensions["ridepledge.enqueue_at"] = enqueue_at
 
 
 def _in_app_context(app: Flask, function):

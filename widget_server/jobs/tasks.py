@@ -4,12 +4,15 @@ is safe to run twice or concurrently: the database state decides whether there i
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask import current_app
 
 from widget_server.domain import settlement
 from widget_server.extensions import db
+from widget_server.models.types import utcnow
 from widget_server.payments import PaymentError
+from widget_server.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +76,41 @@ def send_email(email_id: str) -> None:
     deliver(email_id)
 
 
+def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str | None:
+    """One attempt of a webhook delivery, if it is due and first in line for its endpoint.
+    Returns the delivery's status afterwards, or None if there was nothing to do. `now` lets
+    tests stand at another time; the worker always passes nothing."""
+    settings = current_app.config["SETTINGS"]
+    with db.transaction() as session:
+        claim = webhook_delivery.claim(
+            session, delivery_id, app_secret_key=settings.secret_key, now=now or utcnow()
+        )
+    if claim is None:
+        return None
+    # Outside any transaction: no lock is held while the partner's server answers.
+    outcome = webhook_delivery.send(claim, allow_loopback=settings.webhooks_allow_loopback)
+    with db.transaction() as session:
+        finished = webhook_delivery.finish(session, claim, outcome, now=now or utcnow())
+    if finished is None:
+        return None
+    if finished.status == "pending":
+        current_app.extensions["ridepledge.enqueue_at"](
+            "deliver_webhook", finished.next_attempt_at, delivery_id
+        )
+    return finished.status
+
+
 def sweep() -> dict[str, int]:
     """Do, right here, every piece of work the database says is due: deadlines, grace periods,
-    charges and refunds a lost or crashed job left behind, unsent emails. `ridepledge settle`
-    and the worker's periodic task both run this. Returns counts of what it found."""
+    charges and refunds a lost or crashed job left behind, unsent emails; and queue a job for
+    every webhook delivery that is due. `ridepledge settle` and the worker's periodic task both
+    run this. Returns counts of what it found."""
     from widget_server.notifications import pending_email_ids
 
     with db.transaction() as session:
         backlog = settlement.find_backlog(session)
         emails = pending_email_ids(session)
+        webhooks = webhook_delivery.due_deliveries(session, utcnow())
     for trip_id in backlog.overdue_trips:
         with db.transaction() as session:
             settlement.fail_trip_if_overdue(session, trip_id)
@@ -100,7 +129,14 @@ def sweep() -> dict[str, int]:
                 failures += 1
                 log.warning("sweep: %s(%s) failed; next sweep retries", work.__name__, pledge_id)
     for email_id in emails:
-        send_email(email_id)
+        try:
+            send_email(email_id)
+        except Exception:  # one failing email must not stop the sweep; it stays pending
+            failures += 1
+            log.warning("sweep: email %s not sent; next sweep retries", email_id, exc_info=True)
+    # Queued rather than sent here: one slow partner server must not hold up the sweep.
+    for delivery_id in webhooks:
+        enqueue("deliver_webhook", delivery_id)
     return {
         "failed_trips": len(backlog.overdue_trips),
         "completed_trips": len(backlog.finished_trips),
@@ -108,5 +144,6 @@ def sweep() -> dict[str, int]:
         "charges": len(backlog.to_charge),
         "refunds": len(backlog.to_refund),
         "emails": len(emails),
-        "payment_failures": failures,
+        "failures": failures,
+        "webhooks": len(webhooks),
     }

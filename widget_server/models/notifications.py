@@ -35,7 +35,9 @@ class OutboundEmail(Base):
     locale: Mapped[str] = mapped_column(String(8))
     # Values the template needs that may change later (amounts, links), frozen at the event.
     context: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sent
+    status: Mapped[str] = mapped_column(
+        String(12), default="pending"
+    )  # pending | sending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

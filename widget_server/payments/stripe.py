@@ -17,19 +17,33 @@ TRANSIENT = (
 )
 
 
+# (connect, read) seconds for each HTTP request to Stripe.
+DEFAULT_TIMEOUT = (5, 30)
+
+
 class StripeProvider:
     name = "stripe"
 
-    def __init__(self, settings):
+    def __init__(self, settings, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT):
+        """`timeout` is (connect, read) seconds per request; tests lower it to see timeouts."""
         if not settings.stripe_secret_key:
             raise ValueError("PAYMENTS_PROVIDER=stripe needs STRIPE_SECRET_KEY")
         base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
+        self._http = stripe.RequestsClient(timeout=timeout)
         self.client = stripe.StripeClient(
             settings.stripe_secret_key,
             base_addresses=base,
             max_network_retries=2,
-            http_client=stripe.RequestsClient(timeout=(5, 30)),
+            http_client=self._http,
         )
+
+    def close(self) -> None:
+        """Close the HTTP connections this thread opened to Stripe.
+
+        The library keeps one `requests` session per thread; call this from each thread that
+        used the provider once it is done with it (tests do, so no socket is left to the GC).
+        """
+        self._http.close()
 
     def save_card(
         self, *, pledge_id: str, email: str, name: str, payment_method: str, key: str
@@ -99,11 +113,12 @@ class StripeProvider:
                 options={"idempotency_key": key},
             )
         except stripe.CardError as exc:
-            intent = getattr(exc.error, "payment_intent", None) or {}
+            # A StripeObject is not a dict (no .get): read the failed intent's id as an attribute.
+            intent = getattr(exc.error, "payment_intent", None)
             status = "requires_action" if exc.code == "authentication_required" else "declined"
             return ChargeResult(
                 status,
-                intent.get("id"),
+                intent.id if intent is not None else None,
                 exc.code,
                 exc.user_message or "Your card was declined.",
             )

@@ -53,7 +53,8 @@ def receive():
         with db.transaction() as session:
             if session.get(StripeEventRecord, event.id) is not None:
                 return jsonify({"received": True, "duplicate": True})
-            obj = event.data.object
+            # StripeObjects are not dicts (no .get); the rules below read plain dicts.
+            obj = event.data.object.to_dict()
             session.add(
                 StripeEventRecord(
                     id=event.id,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from widget_server.domain import pledging, settlement
 from widget_server.domain.demand import record_demand
-from widget_server.domain.errors import NotFound, ValidationFailed
+from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
 from widget_server.extensions import db, limiter
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.jobs import tasks
@@ -96,15 +96,8 @@ def load_json(schema: Schema) -> dict:
         return schema.load(body)
     except ValidationError as exc:
         raise ValidationFailed(
-            "some fields are missing or invalid", errors=_field_messages(exc.messages)
+            "some fields are missing or invalid", errors=field_errors(exc.messages)
         ) from exc
-
-
-def _field_messages(messages: dict) -> dict:
-    return {
-        field: value if isinstance(value, list) else [str(value)]
-        for field, value in messages.items()
-    }
 
 
 @bp.get("/events")

@@ -3,7 +3,16 @@ signed link (status, change stop, withdraw, update the card when a charge needs 
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -68,7 +77,7 @@ def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int
     settings = current_app.config["SETTINGS"]
     g.locale = pledge.locale
     notice = NOTICES.get(request.args.get("done", ""))
-    return (
+    return make_response(
         render_template(
             "widget/manage.html",
             partner=g.partner,

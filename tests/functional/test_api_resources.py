@@ -1,0 +1,231 @@
+"""The /v1 resources end to end: events, trips, pledges, partner, demand, manifests."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.api_helpers import ApiSession, issue_token
+from tests.conftest import run_jobs
+from tests.factories import make_partner
+from widget_server.extensions import db
+from widget_server.models import AuditLogEntry
+from widget_server.models.types import utcnow
+
+
+def iso(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def partner_id(app):
+    with app.app_context(), db.transaction() as session:
+        return make_partner(session, "kc-chiefs").id
+
+
+@pytest.fixture
+def api(app, client, partner_id):
+    return ApiSession(client, issue_token(app, partner_id))
+
+
+def new_event(api, **fields):
+    body = {
+        "title": "Chiefs vs. Raiders",
+        "venue": "Arrowhead",
+        "starts_at": iso(utcnow() + timedelta(days=30)),
+        "timezone": "America/Chicago",
+    }
+    body.update(fields)
+    return api.post("/v1/events", json=body)
+
+
+def new_trip(api, event_id, **fields):
+    starts = utcnow() + timedelta(days=29)
+    body = {
+        "event_id": event_id,
+        "origin": {"name": "Wichita", "region": "KS"},
+        "stops": [
+            {"name": "Union Station", "address": "1 Main St", "departs_at": iso(starts)},
+            {"name": "Mall", "address": "2 Oak Rd", "departs_at": iso(starts + timedelta(hours=1))},
+        ],
+        "capacity": 10,
+        "min_riders": 2,
+        "unit_amount": 3500,
+        "currency": "USD",
+        "pledge_deadline": iso(utcnow() + timedelta(days=10)),
+        "operator": {"name": "Coach Co", "phone": "+1 555 0100", "email": "ops@coach.example"},
+    }
+    body.update(fields)
+    return api.post("/v1/trips", json=body)
+
+
+def test_event_lifecycle(api):
+    created = new_event(api)
+    assert created.status_code == 201
+    event = created.json
+    assert event["id"].startswith("evt_") and event["object"] == "event"
+    assert created.headers["Location"] == f"/v1/events/{event['id']}"
+    assert api.get(f"/v1/events/{event['id']}").json == event
+    patched = api.patch(f"/v1/events/{event['id']}", json={"venue": "GEHA Field"})
+    assert patched.status_code == 200 and patched.json["venue"] == "GEHA Field"
+    listed = api.get("/v1/events").json
+    assert listed["object"] == "list" and [e["id"] for e in listed["data"]] == [event["id"]]
+    assert listed["has_more"] is False and listed["next_cursor"] is None
+    assert api.delete(f"/v1/events/{event['id']}").status_code == 204
+    assert api.get(f"/v1/events/{event['id']}").status_code == 404
+
+
+def test_event_validation_names_fields(api):
+    response = api.post(
+        "/v1/events",
+        json={"title": "", "starts_at": "tomorrow", "timezone": "Mars/Base", "x": 1},
+    )
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert set(response.json["errors"]) == {"title", "venue", "starts_at", "timezone", "x"}
+
+
+def test_event_with_trips_cannot_be_deleted(api):
+    event = new_event(api).json
+    assert new_trip(api, event["id"]).status_code == 201
+    response = api.delete(f"/v1/events/{event['id']}")
+    assert response.status_code == 409
+
+
+def test_trip_draft_open_pledge_manifest_cancel(app, api, client):
+    event = new_event(api).json
+    trip = new_trip(api, event["id"]).json
+    assert trip["status"] == "draft" and trip["seats_remaining"] == 10
+    assert [s["name"] for s in trip["stops"]] == ["Union Station", "Mall"]
+    assert trip["origin"] == {"name": "Wichita", "region": "KS"}
+    assert client.get(f"/w/kc-chiefs/api/trips/{trip['id']}").status_code == 404  # draft
+
+    opened = api.post(f"/v1/trips/{trip['id']}/open")
+    assert opened.status_code == 200 and opened.json["status"] == "open"
+    assert api.post(f"/v1/trips/{trip['id']}/open").status_code == 409
+
+    for index, stop in enumerate(trip["stops"]):
+        response = client.post(
+            f"/w/kc-chiefs/api/trips/{trip['id']}/pledges",
+            json={
+                "stop_id": stop["id"],
+                "seats": 1 + index,
+                "name": f"=Fan {index}",
+                "email": f"f{index}@x.io",
+                "payment_method": "pm_card_visa",
+            },
+        )
+        assert response.status_code == 201
+    run_jobs(app)
+    confirmed = api.get(f"/v1/trips/{trip['id']}").json
+    assert confirmed["status"] == "confirmed" and confirmed["seats_pledged"] == 3
+
+    pledges = api.get(f"/v1/pledges?trip_id={trip['id']}&status=paid").json["data"]
+    assert len(pledges) == 2 and {p["amount"] for p in pledges} == {3500, 7000}
+
+    manifest = api.get(f"/v1/trips/{trip['id']}/manifest").json
+    assert manifest["object"] == "manifest" and manifest["seats"] == 3
+    assert [len(stop["riders"]) for stop in manifest["stops"]] == [1, 1]
+    as_csv = api.get(f"/v1/trips/{trip['id']}/manifest", headers={"Accept": "text/csv"})
+    assert as_csv.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(as_csv.get_data(as_text=True))))
+    assert [row["seats"] for row in rows] == ["1", "2"]
+    assert rows[0]["name"].startswith("'=")  # no formula injection
+
+    canceled = api.post(f"/v1/trips/{trip['id']}/cancel")
+    assert canceled.status_code == 200 and canceled.json["status"] == "canceled"
+    run_jobs(app)
+    statuses = {p["status"] for p in api.get("/v1/pledges").json["data"]}
+    assert statuses == {"refunded"}
+
+
+def test_trip_rules(api):
+    event = new_event(api).json
+    bad = new_trip(api, event["id"], min_riders=20, stops=[], currency="XXQ")
+    assert bad.status_code == 422 and {"stops", "currency"} <= set(bad.json["errors"])
+    too_many = new_trip(api, event["id"], min_riders=20)
+    assert too_many.status_code == 422 and "min_riders" in too_many.json["errors"]
+    trip = new_trip(api, event["id"]).json
+    api.post(f"/v1/trips/{trip['id']}/open")
+    refused = api.patch(f"/v1/trips/{trip['id']}", json={"unit_amount": 1})
+    assert refused.status_code == 409 and "unit_amount" in refused.json["detail"]
+    bigger = api.patch(f"/v1/trips/{trip['id']}", json={"capacity": 12})
+    assert bigger.status_code == 200 and bigger.json["capacity"] == 12
+
+
+def test_partner_settings(api):
+    partner = api.get("/v1/partner").json
+    assert partner["slug"] == "kc-chiefs" and partner["object"] == "partner"
+    changed = api.patch("/v1/partner", json={"branding": {"primary_color": "#E31837"}})
+    assert changed.status_code == 200
+    assert changed.json["branding"]["primary_color"] == "#e31837"
+    assert changed.json["branding"]["font_family"] == partner["branding"]["font_family"]
+    unreadable = api.patch("/v1/partner", json={"branding": {"text_color": "#ffffff"}})
+    assert unreadable.status_code == 422
+    assert "WCAG" in unreadable.json["errors"]["branding.text_color"][0]
+    origins = api.patch("/v1/partner", json={"allowed_origins": ["http://evil.example"]})
+    assert origins.status_code == 422 and "allowed_origins.0" in origins.json["errors"]
+    assert api.patch("/v1/partner", json={"slug": "x"}).status_code == 422
+
+
+def test_demand_by_origin(api, client):
+    event = new_event(api).json
+    for email, origin in [("a@x.io", "Topeka"), ("b@x.io", "topeka "), ("c@x.io", "Salina")]:
+        client.post(
+            "/w/kc-chiefs/api/demand",
+            json={"event_id": event["id"], "origin": origin, "email": email},
+        )
+    data = api.get(f"/v1/demand?event_id={event['id']}").json["data"]
+    assert [(d["origin_key"], d["count"]) for d in data] == [("topeka", 2), ("salina", 1)]
+    assert data[0]["has_trip"] is False
+
+
+def test_writes_are_audited_with_the_client(app, api):
+    new_event(api)
+    with app.app_context():
+        actors = db.session.scalars(
+            select(AuditLogEntry.actor).where(AuditLogEntry.action == "event.created")
+        ).all()
+    assert len(actors) == 1 and actors[0].startswith("client:cli_")
+
+
+def test_idempotent_replay_and_reuse(api):
+    body = {"title": "A", "venue": "B", "starts_at": "2030-01-01T18:00:00Z", "timezone": "UTC"}
+    first = api.post("/v1/events", json=body, headers={"Idempotency-Key": "k-1"})
+    again = api.post("/v1/events", json=body, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201
+    assert first.json == again.json and again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(api.get("/v1/events").json["data"]) == 1
+    other = api.post("/v1/events", json={**body, "title": "Z"}, headers={"Idempotency-Key": "k-1"})
+    assert other.status_code == 422 and other.json["type"].endswith("/idempotency-key-reused")
+
+
+def test_etags_answer_304(api):
+    event = new_event(api).json
+    first = api.get(f"/v1/events/{event['id']}")
+    etag = first.headers["ETag"]
+    assert api.get(f"/v1/events/{event['id']}", headers={"If-None-Match": etag}).status_code == 304
+    api.patch(f"/v1/events/{event['id']}", json={"title": "New"})
+    assert api.get(f"/v1/events/{event['id']}", headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_pagination_while_objects_are_added(api):
+    for index in range(250):
+        new_event(api, title=f"E{index}")
+    seen, cursor, pages = [], None, 0
+    while True:
+        url = "/v1/events?limit=40" + (f"&cursor={cursor}" if cursor else "")
+        body = api.get(url).json
+        seen += [event["id"] for event in body["data"]]
+        pages += 1
+        new_event(api, title=f"added during page {pages}")
+        if not body["has_more"]:
+            break
+        cursor = body["next_cursor"]
+    assert len(seen) == len(set(seen)) == 250
+    assert pages == 7
+    assert api.get("/v1/events?limit=101").status_code == 422
+    assert api.get("/v1/events?cursor=%%%").status_code == 422

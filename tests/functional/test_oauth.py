@@ -1,0 +1,512 @@
+"""OAuth 2.0: the client credentials grant, revocation, introspection, metadata, bearer-token
+protection of views, and the `ridepledge clients` commands."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Blueprint, g
+from flask.views import MethodView
+from sqlalchemy import select, text, update
+
+from tests.factories import make_partner
+from widget_server.cli import cli
+from widget_server.domain.clients import create_client, revoke_client
+from widget_server.extensions import db
+from widget_server.models import AccessToken, ApiClient, AuditLogEntry
+from widget_server.models.types import utcnow
+from widget_server.oauth.protect import SECURITY_SCHEMES, require_scope
+from widget_server.oauth.scopes import SCOPES
+
+ROOT = Path(__file__).resolve().parents[2]
+ALL_SCOPES = " ".join(SCOPES)
+GRANT = {"grant_type": "client_credentials"}
+EVENTS = "/v1/_oauth_test/events"
+
+
+def new_client(app, slug: str = "kc-chiefs", scope: str = ALL_SCOPES) -> tuple[str, str]:
+    """A partner (created if new) and a new API client of it: (client_id, client_secret)."""
+    with app.app_context(), db.transaction() as session:
+        partner = make_partner(session, slug)
+        client, secret = create_client(session, partner, scope, "tests", actor="test")
+        return client.id, secret
+
+
+def get_token(client, credentials: tuple[str, str], **form) -> str:
+    response = client.post("/oauth/token", data={**GRANT, **form}, auth=credentials)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.json["access_token"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_oauth_problem(response, status: int, error: str) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json
+    assert body["status"] == status
+    assert body["error"] == error
+    assert body["error_description"] == body["detail"]
+    assert body["type"].endswith(error.replace("_", "-"))
+    assert body["request_id"] == response.headers["X-Request-Id"]
+    return body
+
+
+class TripsView(MethodView):
+    @require_scope("trips:write")
+    def post(self):
+        return {"client_id": g.client_id}, 201
+
+
+@pytest.fixture
+def protected(app):
+    """The app with test views that need `events:read`, `events:write`, `trips:write`."""
+    blueprint = Blueprint("oauth_test", __name__)
+
+    @blueprint.get(EVENTS)
+    @require_scope("events:read")
+    def read_events():
+        return {
+            "partner": g.partner.slug,
+            "client_id": g.client_id,
+            "scopes": sorted(g.token_scopes),
+        }
+
+    @blueprint.post(EVENTS)
+    @require_scope("events:write")
+    def write_events():
+        return {"written": True}, 201
+
+    blueprint.add_url_rule("/v1/_oauth_test/trips", view_func=TripsView.as_view("trips"))
+    app.register_blueprint(blueprint)
+    return app
+
+
+# -- token endpoint ----------------------------------------------------------------------------
+
+
+def test_token_with_basic_auth(app, client):
+    credentials = new_client(app, scope="events:read trips:read")
+    response = client.post("/oauth/token", data=GRANT, auth=credentials)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3600
+    assert body["scope"] == "events:read trips:read"  # nothing asked: all the client's scopes
+    assert "refresh_token" not in body
+    assert body["access_token"].startswith("at_") and len(body["access_token"]) > 40
+    with app.app_context():
+        stored = db.session.get(ApiClient, credentials[0])
+        assert stored.last_used_at is not None
+        token = db.session.scalar(select(AccessToken))
+        assert token.client_id == credentials[0]
+        assert token.expires_at - token.issued_at == timedelta(seconds=3600)
+
+
+def test_token_with_form_credentials(app, client):
+    client_id, secret = new_client(app)
+    response = client.post(
+        "/oauth/token", data={**GRANT, "client_id": client_id, "client_secret": secret}
+    )
+    assert response.status_code == 200
+    assert response.json["scope"] == ALL_SCOPES
+
+
+def test_wrong_secret_is_invalid_client(app, client):
+    client_id, _ = new_client(app)
+    response = client.post("/oauth/token", data=GRANT, auth=(client_id, "sk_wrong"))
+    assert_oauth_problem(response, 401, "invalid_client")
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="ridepledge"'
+
+    form = {**GRANT, "client_id": client_id, "client_secret": "sk_wrong"}
+    assert_oauth_problem(client.post("/oauth/token", data=form), 401, "invalid_client")
+
+
+def test_unknown_client_looks_like_a_wrong_secret(app, client):
+    client_id, _ = new_client(app)
+    wrong = client.post("/oauth/token", data=GRANT, auth=(client_id, "sk_wrong")).json
+    unknown = client.post("/oauth/token", data=GRANT, auth=("cli_nobody", "sk_wrong"))
+    body = assert_oauth_problem(unknown, 401, "invalid_client")
+    assert body["detail"] == wrong["detail"]
+    missing = client.post("/oauth/token", data=GRANT)
+    assert_oauth_problem(missing, 401, "invalid_client")
+
+
+def test_unsupported_grant_type_and_missing_grant_type(app, client):
+    credentials = new_client(app)
+    response = client.post("/oauth/token", data={"grant_type": "password"}, auth=credentials)
+    assert "password" in assert_oauth_problem(response, 400, "unsupported_grant_type")["detail"]
+    response = client.post("/oauth/token", data={}, auth=credentials)
+    assert "grant_type" in assert_oauth_problem(response, 400, "invalid_request")["detail"]
+    as_json = client.post("/oauth/token", json=GRANT, auth=credentials)  # OAuth is form-encoded
+    assert_oauth_problem(as_json, 400, "invalid_request")
+
+
+def test_scope_subset_is_granted_and_escalation_is_invalid_scope(protected, client):
+    credentials = new_client(protected, scope="events:read events:write")
+    token = get_token(client, credentials, scope="events:read")
+    assert client.get(EVENTS, headers=bearer(token)).status_code == 200
+    assert client.post(EVENTS, headers=bearer(token)).status_code == 403
+
+    escalation = client.post(
+        "/oauth/token", data={**GRANT, "scope": "events:read trips:write"}, auth=credentials
+    )
+    body = assert_oauth_problem(escalation, 400, "invalid_scope")
+    assert "trips:write" in body["detail"]
+    unknown = client.post("/oauth/token", data={**GRANT, "scope": "admin"}, auth=credentials)
+    assert_oauth_problem(unknown, 400, "invalid_scope")
+    with protected.app_context():
+        assert db.session.scalar(select(text("count(*)")).select_from(AccessToken)) == 1
+
+
+def test_token_endpoint_answers_only_post_and_never_html(client):
+    response = client.get("/oauth/token")
+    assert response.status_code == 405
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_token_endpoint_refuses_plain_http_off_loopback(app, client):
+    credentials = new_client(app)
+    response = client.post(
+        "/oauth/token", data=GRANT, auth=credentials, base_url="http://api.example.com"
+    )
+    assert_oauth_problem(response, 400, "insecure_transport")
+    secure = client.post(
+        "/oauth/token", data=GRANT, auth=credentials, base_url="https://api.example.com"
+    )
+    assert secure.status_code == 200
+
+
+def test_token_endpoint_is_rate_limited(app, client):
+    app.config["RATELIMIT_OAUTH"] = "2 per minute"
+    for _ in range(2):
+        client.post("/oauth/token", data=GRANT, auth=("cli_x", "sk_x"))
+    response = client.post("/oauth/token", data=GRANT, auth=("cli_x", "sk_x"))
+    assert response.status_code == 429
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+# -- protected resources -----------------------------------------------------------------------
+
+
+def test_token_opens_protected_views_and_sets_g(protected, client):
+    credentials = new_client(protected, scope="events:read trips:write")
+    token = get_token(client, credentials)
+    response = client.get(EVENTS, headers=bearer(token))
+    assert response.status_code == 200
+    assert response.json == {
+        "partner": "kc-chiefs",
+        "client_id": credentials[0],
+        "scopes": ["events:read", "trips:write"],
+    }
+    trips = client.post("/v1/_oauth_test/trips", headers=bearer(token))  # a MethodView method
+    assert trips.status_code == 201 and trips.json == {"client_id": credentials[0]}
+
+
+def test_no_token_is_401_with_a_bare_bearer_challenge(protected, client):
+    response = client.get(EVENTS)
+    assert response.status_code == 401
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="ridepledge"'
+    assert "error" not in response.json
+    for header in ("Basic Zm9vOmJhcg==", "Bearer", "Bearer  "):
+        malformed = client.get(EVENTS, headers={"Authorization": header})
+        assert_oauth_problem(malformed, 401, "invalid_token")
+        assert malformed.headers["WWW-Authenticate"].startswith('Bearer realm="ridepledge"')
+
+
+def test_unknown_token_is_401_invalid_token(protected, client):
+    response = client.get(EVENTS, headers=bearer("at_not-a-token"))
+    assert_oauth_problem(response, 401, "invalid_token")
+    assert response.headers["WWW-Authenticate"] == (
+        'Bearer realm="ridepledge", error="invalid_token", '
+        'error_description="The access token is not valid."'
+    )
+
+
+def test_expired_token_is_401(protected, client):
+    token = get_token(client, new_client(protected))
+    with protected.app_context(), db.transaction() as session:
+        session.execute(update(AccessToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+    response = client.get(EVENTS, headers=bearer(token))
+    assert_oauth_problem(response, 401, "invalid_token")
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="ridepledge", error="invalid_token"')
+    assert "expired" in challenge
+
+
+def test_token_revoked_at_the_revocation_endpoint_is_401(protected, client):
+    credentials = new_client(protected)
+    token = get_token(client, credentials)
+    response = client.post("/oauth/revoke", data={"token": token}, auth=credentials)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    response = client.get(EVENTS, headers=bearer(token))
+    assert_oauth_problem(response, 401, "invalid_token")
+    assert "revoked" in response.headers["WWW-Authenticate"]
+    with protected.app_context():
+        actions = db.session.scalars(select(AuditLogEntry.action)).all()
+        assert "access_token.revoked" in actions
+
+
+def test_revoked_client_gets_no_tokens_and_its_tokens_stop_working(protected, client):
+    credentials = new_client(protected)
+    token = get_token(client, credentials)
+    with protected.app_context(), db.transaction() as session:
+        assert revoke_client(session, session.get(ApiClient, credentials[0]), "test") == 1
+    assert_oauth_problem(client.get(EVENTS, headers=bearer(token)), 401, "invalid_token")
+    response = client.post("/oauth/token", data=GRANT, auth=credentials)
+    assert_oauth_problem(response, 401, "invalid_client")
+    with protected.app_context():
+        actions = db.session.scalars(select(AuditLogEntry.action)).all()
+        assert {"api_client.created", "api_client.revoked"} <= set(actions)
+
+
+def test_missing_scope_is_403_insufficient_scope(protected, client):
+    token = get_token(client, new_client(protected, scope="events:read"))
+    response = client.post(EVENTS, headers=bearer(token))
+    body = assert_oauth_problem(response, 403, "insufficient_scope")
+    assert "events:write" in body["detail"]
+    assert response.headers["WWW-Authenticate"] == (
+        'Bearer realm="ridepledge", error="insufficient_scope", scope="events:write"'
+    )
+
+
+def test_require_scope_refuses_unknown_scopes_at_decoration():
+    with pytest.raises(ValueError, match="events:admin"):
+        require_scope("events:admin")
+
+
+def test_security_scheme_documents_every_scope():
+    flow = SECURITY_SCHEMES["oauth2"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/oauth/token"
+    assert list(flow["scopes"]) == list(SCOPES)
+    assert all(flow["scopes"].values())
+
+
+# -- revocation and introspection --------------------------------------------------------------
+
+
+def test_revoking_unknown_or_foreign_tokens_answers_200_and_changes_nothing(protected, client):
+    ours = new_client(protected, "kc-chiefs")
+    theirs = new_client(protected, "lv-raiders")
+    their_token = get_token(client, theirs)
+    for token in ("at_unknown", their_token):
+        response = client.post("/oauth/revoke", data={"token": token}, auth=ours)
+        assert response.status_code == 200 and response.json == {}
+    assert client.get(EVENTS, headers=bearer(their_token)).status_code == 200
+
+    unauthenticated = client.post("/oauth/revoke", data={"token": their_token})
+    assert_oauth_problem(unauthenticated, 401, "invalid_client")
+    missing = client.post("/oauth/revoke", data={}, auth=ours)
+    assert_oauth_problem(missing, 400, "invalid_request")
+
+
+def test_introspection_active_inactive_and_cross_partner(app, client):
+    ours = new_client(app, "kc-chiefs", scope="events:read trips:read")
+    sibling = new_client(app, "kc-chiefs")
+    theirs = new_client(app, "lv-raiders")
+    token = get_token(client, ours, scope="events:read")
+
+    response = client.post("/oauth/introspect", data={"token": token}, auth=sibling)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json
+    assert body["active"] is True
+    assert body["scope"] == "events:read"
+    assert body["client_id"] == ours[0]
+    assert body["token_type"] == "Bearer"
+    assert body["partner"] == "kc-chiefs"
+    assert body["iss"] == "http://127.0.0.1:8000"
+    assert body["exp"] - body["iat"] == 3600
+
+    foreign = client.post("/oauth/introspect", data={"token": token}, auth=theirs)
+    assert foreign.json == {"active": False}
+    unknown = client.post("/oauth/introspect", data={"token": "at_nothing"}, auth=ours)
+    assert unknown.json == {"active": False}
+
+    client.post("/oauth/revoke", data={"token": token}, auth=ours)
+    revoked = client.post("/oauth/introspect", data={"token": token}, auth=ours)
+    assert revoked.json == {"active": False}
+
+    unauthenticated = client.post("/oauth/introspect", data={"token": token})
+    assert_oauth_problem(unauthenticated, 401, "invalid_client")
+
+
+def test_introspection_of_an_expired_token_is_inactive(app, client):
+    credentials = new_client(app)
+    token = get_token(client, credentials)
+    with app.app_context(), db.transaction() as session:
+        session.execute(update(AccessToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+    response = client.post("/oauth/introspect", data={"token": token}, auth=credentials)
+    assert response.json == {"active": False}
+
+
+# -- metadata ----------------------------------------------------------------------------------
+
+
+def test_authorization_server_metadata(client):
+    response = client.get("/.well-known/oauth-authorization-server")
+    assert response.status_code == 200
+    base = "http://127.0.0.1:8000"
+    methods = ["client_secret_basic", "client_secret_post"]
+    assert response.json == {
+        "issuer": base,
+        "token_endpoint": f"{base}/oauth/token",
+        "token_endpoint_auth_methods_supported": methods,
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "scopes_supported": list(SCOPES),
+        "revocation_endpoint": f"{base}/oauth/revoke",
+        "revocation_endpoint_auth_methods_supported": methods,
+        "introspection_endpoint": f"{base}/oauth/introspect",
+        "introspection_endpoint_auth_methods_supported": methods,
+        "service_documentation": f"{base}/docs",
+    }
+
+
+# -- storage -----------------------------------------------------------------------------------
+
+
+def test_secrets_and_tokens_are_stored_only_as_hashes(app, client, migrated_engine):
+    client_id, secret = new_client(app)
+    token = get_token(client, (client_id, secret))
+    client.post("/oauth/revoke", data={"token": token}, auth=(client_id, secret))
+    with migrated_engine.connect() as connection:
+        dump = "".join(
+            repr(connection.execute(text(f"SELECT * FROM {table}")).all())  # noqa: S608
+            for table in ("api_clients", "access_tokens", "audit_log")
+        )
+        stored_hash = connection.execute(text("SELECT token_hash FROM access_tokens")).scalar()
+        secret_hash = connection.execute(text("SELECT secret_hash FROM api_clients")).scalar()
+    assert client_id in dump
+    assert secret not in dump and secret.removeprefix("sk_") not in dump
+    assert token not in dump and token.removeprefix("at_") not in dump
+    assert stored_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert secret_hash.startswith(("scrypt:", "pbkdf2:"))
+
+
+# -- over a real HTTP server -------------------------------------------------------------------
+
+
+def test_client_credentials_flow_over_http(protected, live_server):
+    client_id, secret = new_client(protected, scope="events:read")
+    base = live_server.url
+    metadata = requests.get(f"{base}/.well-known/oauth-authorization-server", timeout=5).json()
+    token_url = metadata["token_endpoint"].replace("http://127.0.0.1:8000", base)
+    response = requests.post(token_url, data=GRANT, auth=(client_id, secret), timeout=5)
+    assert response.status_code == 200
+    token = response.json()["access_token"]
+
+    events = requests.get(f"{base}{EVENTS}", headers=bearer(token), timeout=5)
+    assert events.status_code == 200 and events.json()["partner"] == "kc-chiefs"
+    denied = requests.post(f"{base}{EVENTS}", headers=bearer(token), timeout=5)
+    assert denied.status_code == 403
+    assert 'error="insufficient_scope"' in denied.headers["WWW-Authenticate"]
+
+    wrong = requests.post(token_url, data=GRANT, auth=(client_id, "sk_wrong"), timeout=5)
+    assert wrong.status_code == 401
+    assert wrong.headers["Content-Type"] == "application/problem+json"
+    assert wrong.headers["WWW-Authenticate"] == 'Basic realm="ridepledge"'
+    assert wrong.json()["error"] == "invalid_client"
+
+    revoke = requests.post(
+        f"{base}/oauth/revoke", data={"token": token}, auth=(client_id, secret), timeout=5
+    )
+    assert revoke.status_code == 200
+    after = requests.get(f"{base}{EVENTS}", headers=bearer(token), timeout=5)
+    assert after.status_code == 401
+    assert after.headers["WWW-Authenticate"].startswith('Bearer realm="ridepledge"')
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+
+
+def test_cli_clients_create_prints_json_once_and_the_secret_authenticates(app, client):
+    with app.app_context(), db.transaction() as session:
+        make_partner(session, "demo")
+    result = app.test_cli_runner().invoke(
+        cli,
+        ["clients", "create", "--partner", "demo", "--scope", "trips:read events:read"],
+    )
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.stdout)  # stdout is exactly one JSON object
+    assert set(created) == {"client_id", "client_secret", "scope"}
+    assert created["scope"] == "events:read trips:read"
+    assert created["client_id"].startswith("cli_")
+    assert created["client_secret"].startswith("sk_")
+    assert result.output.count(created["client_secret"]) == 1
+
+    credentials = (created["client_id"], created["client_secret"])
+    token = client.post("/oauth/token", data=GRANT, auth=credentials)
+    assert token.status_code == 200 and token.json["scope"] == "events:read trips:read"
+
+
+def test_cli_clients_create_refuses_unknown_partner_and_bad_scope(app):
+    with app.app_context(), db.transaction() as session:
+        make_partner(session, "demo")
+    runner = app.test_cli_runner()
+    nobody = runner.invoke(cli, ["clients", "create", "--partner", "nobody", "--scope", "x"])
+    assert nobody.exit_code == 1
+    assert nobody.stdout == "" and "nobody" in nobody.stderr
+    bad = runner.invoke(
+        cli, ["clients", "create", "--partner", "demo", "--scope", "events:read everything"]
+    )
+    assert bad.exit_code == 1
+    assert bad.stdout == "" and "everything" in bad.stderr and "events:read" in bad.stderr
+    with app.app_context():
+        assert db.session.scalars(select(ApiClient)).all() == []
+
+
+def test_cli_clients_list_and_revoke(app, client):
+    client_id, secret = new_client(app, "demo")
+    token = get_token(client, (client_id, secret))
+    runner = app.test_cli_runner()
+    listed = json.loads(runner.invoke(cli, ["clients", "list", "--partner", "demo"]).stdout)
+    assert [row["client_id"] for row in listed] == [client_id]
+    assert listed[0]["revoked_at"] is None and listed[0]["last_used_at"] is not None
+    assert secret not in json.dumps(listed)
+
+    revoked = runner.invoke(cli, ["clients", "revoke", client_id])
+    assert revoked.exit_code == 0, revoked.output
+    assert "1 live token" in revoked.stdout
+    again = runner.invoke(cli, ["clients", "revoke", client_id])
+    assert again.exit_code == 0 and "already revoked" in again.stdout
+    unknown = runner.invoke(cli, ["clients", "revoke", "cli_nobody"])
+    assert unknown.exit_code == 1 and "cli_nobody" in unknown.stderr
+
+    introspection = client.post(
+        "/oauth/introspect", data={"token": token}, auth=(client_id, secret)
+    )
+    assert introspection.status_code == 401  # a revoked client cannot even ask
+    listed = json.loads(runner.invoke(cli, ["clients", "list", "--partner", "demo"]).stdout)
+    assert listed[0]["revoked_at"] is not None
+
+
+def test_demo_prints_api_credentials_once(app, client):
+    runner = app.test_cli_runner()
+    args = ["demo", "--no-serve", "--partners", str(ROOT / "partner_config")]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    line = next(x for x in first.stdout.splitlines() if "API credentials (shown once)" in x)
+    fields = dict(part.split("=", 1) for part in line.split()[-2:])
+    token = client.post(
+        "/oauth/token", data=GRANT, auth=(fields["client_id"], fields["client_secret"])
+    )
+    assert token.status_code == 200 and token.json["scope"] == ALL_SCOPES
+
+    second = runner.invoke(cli, args)
+    assert second.exit_code == 0, second.output
+    assert "shown once):" not in second.stdout
+    assert f'ridepledge clients create --partner demo --scope "{ALL_SCOPES}"' in second.stdout
+    with app.app_context():
+        assert len(db.session.scalars(select(ApiClient)).all()) == 1

@@ -1,0 +1,112 @@
+"""The partner REST API (`/v1`): flask-smorest resources, OpenAPI at /v1/openapi.json, human
+docs at /docs (Swagger UI served from this server, no CDN), idempotency, ETags, rate limits."""
+
+from __future__ import annotations
+
+import hashlib
+import http
+
+from flask import Blueprint, Flask, render_template, request, send_from_directory
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from swagger_ui_bundle import swagger_ui_path
+
+from widget_server.api import idempotency
+from widget_server.api.common import PROBLEM_JSON, ProblemSchema
+from widget_server.extensions import limiter
+
+API_DESCRIPTION = """The RidePledge partner API. Authenticate with OAuth 2.0 client credentials
+(`POST /oauth/token`), then send `Authorization: Bearer <token>`. JSON, snake_case, ids are
+opaque prefixed strings, money is integer minor units with an ISO 4217 `currency`, times are
+RFC 3339 UTC. Errors are RFC 9457 `application/problem+json`. Every `POST` accepts an
+`Idempotency-Key`. Lists are newest first, with `limit` (1-100) and `cursor`."""
+
+docs = Blueprint("api_docs", __name__)
+
+
+class RidePledgeApi(Api):
+    """flask-smorest's Api, with every documented error a problem+json `ProblemSchema`."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+
+@docs.get("/docs")
+def human_docs():
+    return render_template("api_docs.html")
+
+
+@docs.get("/docs/assets/<path:filename>")
+def docs_assets(filename: str):
+    return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+def _client_or_address() -> str:
+    """Rate-limit key: the API client when the token is known, else the address."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:32]
+    return "addr:" + (request.remote_addr or "unknown")
+
+
+def _api_limit() -> str:
+    from flask import current_app
+
+    return current_app.config.get("RATELIMIT_API", "1200 per minute")
+
+
+def init_app(app: Flask) -> None:
+    from widget_server.api.demand.routes import blp as demand
+    from widget_server.api.events.routes import blp as events
+    from widget_server.api.partner.routes import blp as partner
+    from widget_server.api.pledges.routes import blp as pledges
+    from widget_server.api.trips.routes import blp as trips
+    from widget_server.api.webhook_endpoints.routes import blp as webhooks
+    from widget_server.oauth.protect import SECURITY_SCHEMES
+
+    app.config.update(
+        API_TITLE="RidePledge partner API",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    api = RidePledgeApi(
+        app,
+        spec_kwargs={
+            "info": {"description": API_DESCRIPTION},
+            "servers": [{"url": app.config["SETTINGS"].public_base_url}],
+        },
+    )
+    for name, scheme in SECURITY_SCHEMES.items():
+        api.spec.components.security_scheme(name, scheme)
+    for blueprint in (partner, events, trips, pledges, demand, webhooks):
+        limiter.limit(_api_limit, key_func=_client_or_address)(blueprint)
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs)
+    idempotency.init_app(app)
+    app.after_request(_etag)
+    app.extensions["ridepledge.api"] = api
+
+
+def _etag(response):
+    """Strong ETags on successful GETs of the API; If-None-Match answers 304."""
+    if (
+        request.method == "GET"
+        and request.path.startswith("/v1/")
+        and response.status_code == 200
+        and not response.direct_passthrough
+    ):
+        response.add_etag()
+        response.make_conditional(request)
+    return response

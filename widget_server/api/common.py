@@ -1,0 +1,134 @@
+"""What every /v1 resource shares: the problem schema, scope protection with its OpenAPI
+documentation, cursor pagination and the audit actor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from functools import wraps
+
+from flask import g
+from marshmallow import Schema, fields, validate
+from sqlalchemy import Select
+
+from widget_server.domain.errors import NotFound, ValidationFailed
+from widget_server.extensions import db
+from widget_server.oauth.protect import require_scope
+
+MAX_LIMIT = 100
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String(metadata={"example": "https://docs.ridepledge.dev/problems/not-found"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    request_id = fields.String(allow_none=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Validation errors: field name -> messages."},
+    )
+
+
+class ListArgs(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, MAX_LIMIT))
+    cursor = fields.String(load_default=None)
+
+
+def list_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+    """The `{"object": "list", "data": [...], "has_more", "next_cursor"}` envelope."""
+    return type(
+        name,
+        (Schema,),
+        {
+            "object": fields.Constant("list"),
+            "data": fields.List(fields.Nested(item_schema)),
+            "has_more": fields.Boolean(),
+            "next_cursor": fields.String(allow_none=True),
+        },
+    )
+
+
+def problem_doc(blp, status: int, description: str):
+    """Document a problem+json error response of an operation."""
+    return blp.alt_response(
+        status, schema=ProblemSchema, description=description, content_type=PROBLEM_JSON
+    )
+
+
+def protected(blp, scope: str, *, not_found: bool = True):
+    """Require a bearer token with `scope` and document it (security, 401/403/429 problems)."""
+
+    def decorator(view):
+        guarded = require_scope(scope)(view)
+        guarded = blp.doc(security=[{"oauth2": [scope]}])(guarded)
+        guarded = problem_doc(blp, 401, "Missing, invalid, expired or revoked token")(guarded)
+        guarded = problem_doc(blp, 403, f"The token lacks the `{scope}` scope")(guarded)
+        guarded = problem_doc(blp, 429, "Rate limited; see Retry-After")(guarded)
+        if not_found:
+            guarded = problem_doc(blp, 404, "No such object")(guarded)
+        return guarded
+
+    return decorator
+
+
+def actor() -> str:
+    """Who does this write, for the audit log."""
+    return f"client:{g.client_id}"
+
+
+def encode_cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        value = ""
+    if not value or not value.isprintable():
+        raise ValidationFailed.field("cursor", "is not a cursor this API gave out")
+    return value
+
+
+def page(query: Select, id_column, *, limit: int, cursor: str | None) -> dict:
+    """Newest first by (time-ordered) id; the cursor is the last id seen, so objects created
+    while a client pages never cause duplicates or gaps in what it has not yet read."""
+    if cursor:
+        query = query.where(id_column < decode_cursor(cursor))
+    rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "object": "list",
+        "data": rows,
+        "has_more": has_more,
+        "next_cursor": encode_cursor(rows[-1].id) if has_more else None,
+    }
+
+
+def owned(model, object_id: str):
+    """The partner's own object, or 404 (never 403, never a hint that it exists elsewhere)."""
+    obj = db.session.get(model, object_id)
+    if obj is None or obj.partner_id != g.partner.id:
+        raise NotFound(f"no {model.__name__.lower()} {object_id}")
+    return obj
+
+
+def created(location: str):
+    """Decorator for creating views: 201 with a Location header."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            result = view(*args, **kwargs)
+            return result, 201, {"Location": location.format(id=result.id)}
+
+        return wrapper
+
+    return decorator

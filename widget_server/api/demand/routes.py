@@ -1,0 +1,61 @@
+"""Demand: where fans ask for trips, per event and origin (`GET /v1/demand`)."""
+
+from flask import g
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from widget_server.api.common import decode_cursor, encode_cursor, list_schema, protected
+from widget_server.domain.demand import demand_by_origin
+from widget_server.domain.errors import ValidationFailed
+from widget_server.extensions import db
+
+blp = Blueprint("demand", __name__, url_prefix="/v1/demand", description="Trip requests.")
+
+
+class DemandArgs(Schema):
+    event_id = fields.String(load_default=None)
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    cursor = fields.String(load_default=None)
+
+
+class DemandSchema(Schema):
+    object = fields.Constant("demand")
+    event_id = fields.String()
+    origin = fields.String(metadata={"description": "As the first fan wrote it."})
+    origin_key = fields.String(metadata={"description": "Normalised: case, accents folded."})
+    count = fields.Integer(metadata={"description": "Distinct fans asking."})
+    first_requested_at = fields.String()
+    last_requested_at = fields.String()
+    has_trip = fields.Boolean(metadata={"description": "A trip from this origin exists."})
+
+
+DemandList = list_schema(DemandSchema, "DemandList")
+
+
+def _offset(cursor: str | None) -> int:
+    """Demand rows are aggregates, so the cursor is a position in the ordering."""
+    if not cursor:
+        return 0
+    value = decode_cursor(cursor)
+    if not value.isdigit():
+        raise ValidationFailed.field("cursor", "is not a cursor this API gave out")
+    return int(value)
+
+
+@blp.get("")
+@protected(blp, "demand:read", not_found=False)
+@blp.arguments(DemandArgs, location="query")
+@blp.response(200, DemandList)
+def list_demand(args):
+    """Requests per origin, most requested first; filter by `event_id`."""
+    offset = _offset(args["cursor"])
+    rows = demand_by_origin(
+        db.session, g.partner, event_id=args["event_id"], offset=offset, limit=args["limit"] + 1
+    )
+    has_more = len(rows) > args["limit"]
+    return {
+        "object": "list",
+        "data": rows[: args["limit"]],
+        "has_more": has_more,
+        "next_cursor": encode_cursor(str(offset + args["limit"])) if has_more else None,
+    }

@@ -1,0 +1,170 @@
+"""`Idempotency-Key` on every POST of the partner API, Stripe style.
+
+The first response to a key is stored for 24 h and replayed (same status, body, Location) for
+the same key with the same request; the same key with a different request is 422. Responses
+that say "try again" (401, 403, 409, 429, 5xx) are not stored, so the retry really runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from widget_server.extensions import db
+from widget_server.models import AccessToken, IdempotencyRecord
+from widget_server.models.types import utcnow
+from widget_server.problems import problem
+from widget_server.webhooks.secrets import decrypt_secret, encrypt_secret
+
+KEEP_FOR = timedelta(hours=24)
+ABANDONED_AFTER = timedelta(minutes=1)
+NOT_STORED = {401, 403, 409, 429}
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_before)
+    app.after_request(_after)
+    app.teardown_request(_teardown)
+
+
+def _applies() -> bool:
+    return request.method == "POST" and request.path.startswith("/v1/")
+
+
+def _client_id() -> str | None:
+    """The client behind the bearer token (auth itself is checked by the view)."""
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    token_hash = hashlib.sha256(header[7:].strip().encode()).hexdigest()
+    return db.session.scalar(
+        select(AccessToken.client_id).where(AccessToken.token_hash == token_hash)
+    )
+
+
+def _fingerprint() -> str:
+    return hashlib.sha256(
+        b"\n".join([request.method.encode(), request.path.encode(), request.get_data()])
+    ).hexdigest()
+
+
+def _before():
+    key = request.headers.get("Idempotency-Key")
+    if not key or not _applies():
+        return None
+    if len(key) > 255:
+        return problem(
+            422,
+            "Validation failed",
+            "Idempotency-Key is longer than 255 characters",
+            type_="validation-error",
+            errors={"Idempotency-Key": ["too long"]},
+        )
+    client_id = _client_id()
+    if client_id is None:
+        return None  # the view answers 401
+    fingerprint = _fingerprint()
+    session = Session(bind=db.engine)
+    try:
+        return _claim_or_replay(session, client_id, key, fingerprint)
+    finally:
+        session.close()
+
+
+def _claim_or_replay(session: Session, client_id: str, key: str, fingerprint: str):
+    now = utcnow()
+    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - KEEP_FOR))
+    record = session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.client_id == client_id, IdempotencyRecord.key == key
+        )
+    )
+    if record is not None and record.request_hash != fingerprint:
+        session.commit()
+        return problem(
+            422,
+            "Idempotency key reused",
+            "this Idempotency-Key was used with a different request; use a new key",
+            type_="idempotency-key-reused",
+        )
+    if record is not None and record.response_status is not None:
+        session.commit()
+        headers = dict(record.response_headers or {}) | {"Idempotent-Replayed": "true"}
+        body = decrypt_secret(current_app.config["SECRET_KEY"], record.response_body)
+        return Response(body, record.response_status, headers=headers)
+    if record is not None and record.created_at > now - ABANDONED_AFTER:
+        session.commit()
+        return problem(
+            409,
+            "Request in progress",
+            "a request with this Idempotency-Key is still being processed; retry soon",
+            type_="idempotency-in-progress",
+        )
+    if record is not None:
+        session.delete(record)  # abandoned by a crashed request: run it again
+        session.flush()
+    session.add(
+        IdempotencyRecord(
+            client_id=client_id,
+            key=key,
+            method=request.method,
+            path=request.path,
+            request_hash=fingerprint,
+            created_at=now,
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return problem(
+            409,
+            "Request in progress",
+            "a request with this Idempotency-Key is being processed; retry soon",
+            type_="idempotency-in-progress",
+        )
+    g.idempotency = (client_id, key)
+    return None
+
+
+def _after(response: Response) -> Response:
+    claimed = g.pop("idempotency", None)
+    if claimed is None:
+        return response
+    client_id, key = claimed
+    session = Session(bind=db.engine)
+    try:
+        record = session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.client_id == client_id, IdempotencyRecord.key == key
+            )
+        )
+        if record is None:
+            return response
+        if response.status_code >= 500 or response.status_code in NOT_STORED:
+            session.delete(record)
+        else:
+            record.response_status = response.status_code
+            # Encrypted: a stored response may hold a secret shown once (a webhook secret).
+            record.response_body = encrypt_secret(
+                current_app.config["SECRET_KEY"], response.get_data(as_text=True)
+            )
+            record.response_headers = {
+                name: value
+                for name, value in response.headers.items()
+                if name in ("Content-Type", "Location")
+            }
+        session.commit()
+    finally:
+        session.close()
+    return response
+
+
+def _teardown(exc):
+    if exc is not None and g.get("idempotency"):
+        _after(Response(status=500))

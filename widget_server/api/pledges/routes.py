@@ -1,0 +1,55 @@
+"""Pledges: list, retrieve, cancel (with a refund when paid)."""
+
+from flask import current_app, g
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from widget_server.api.common import actor, list_schema, owned, page, problem_doc, protected
+from widget_server.api.pledges.schemas import PledgeListArgs
+from widget_server.domain import settlement
+from widget_server.extensions import db
+from widget_server.jobs import tasks
+from widget_server.models import Pledge
+from widget_server.payments import PaymentError
+from widget_server.representations import PledgeSchema
+
+blp = Blueprint("pledges", __name__, url_prefix="/v1/pledges", description="Fans' seats.")
+PledgeList = list_schema(PledgeSchema, "PledgeList")
+
+
+@blp.get("")
+@protected(blp, "pledges:read", not_found=False)
+@blp.arguments(PledgeListArgs, location="query")
+@blp.response(200, PledgeList)
+def list_pledges(args):
+    """List pledges, newest first; filter by `trip_id` and `status`."""
+    query = select(Pledge).where(Pledge.partner_id == g.partner.id)
+    if args["trip_id"]:
+        query = query.where(Pledge.trip_id == args["trip_id"])
+    if args["status"]:
+        query = query.where(Pledge.status == args["status"])
+    return page(query, Pledge.id, limit=args["limit"], cursor=args["cursor"])
+
+
+@blp.get("/<pledge_id>")
+@protected(blp, "pledges:read")
+@blp.response(200, PledgeSchema)
+def get_pledge(pledge_id):
+    """Retrieve a pledge."""
+    return owned(Pledge, pledge_id)
+
+
+@blp.post("/<pledge_id>/cancel")
+@protected(blp, "pledges:write")
+@blp.response(200, PledgeSchema)
+@problem_doc(blp, 409, "Not cancelable now")
+def cancel_pledge(pledge_id):
+    """Cancel a pledge. Unpaid: `canceled`, seats freed. Paid: refunded in full (`refunded`)."""
+    with db.transaction() as session:
+        pledge = settlement.cancel_pledge(session, owned(Pledge, pledge_id), actor=actor())
+    if pledge.status == "paid":
+        try:
+            tasks.refund_pledge(pledge.id)
+        except PaymentError:
+            current_app.logger.warning("refund of %s deferred to the worker", pledge.id)
+    return db.session.get(Pledge, pledge_id, populate_existing=True)

@@ -1,0 +1,155 @@
+"""Rendering a fan email: subject, plain text and html, in the fan's language.
+
+The values come from the pledge, its trip, stop, event and partner as they are at send time,
+except what the outbox row froze when the email was queued (`context`: the charge `error`, and
+optionally `amount` in minor units). Dates are shown in the event's time zone, in the fan's
+locale; amounts in the pledge's currency with that currency's number of decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from widget_server.domain.branding import (
+    DEFAULT_BRANDING,
+    HEX_COLOR,
+    SAFE_FONTS,
+    normalize_hex,
+    readable_text_on,
+)
+from widget_server.i18n import SUPPORTED_LOCALES, format_money
+from widget_server.models import OutboundEmail, Pledge
+from widget_server.notifications.errors import Undeliverable
+from widget_server.widget.links import manage_url
+
+# One subject per kind of models.notifications.EMAIL_KINDS, translated when called (inside
+# force_locale).
+SUBJECTS: dict[str, Callable[[dict], str]] = {
+    "pledge_received": lambda c: _("Pledge received: %(event)s", event=c["event_title"]),
+    "pledge_paid": lambda c: _("Your bus to %(event)s is confirmed", event=c["event_title"]),
+    "trip_failed": lambda c: _("The bus to %(event)s will not run", event=c["event_title"]),
+    "action_required": lambda c: _(
+        "Action needed to keep your seat for %(event)s", event=c["event_title"]
+    ),
+    "pledge_dropped": lambda c: _("Your seat for %(event)s was released", event=c["event_title"]),
+    "pledge_refunded": lambda c: _("Refund for your bus to %(event)s", event=c["event_title"]),
+    "pledge_canceled": lambda c: _(
+        "Your pledge for %(event)s is withdrawn", event=c["event_title"]
+    ),
+    "trip_canceled": lambda c: _("The bus to %(event)s is canceled", event=c["event_title"]),
+}
+
+# The label of the link to the manage page, where it leads the fan to act.
+BUTTONS: dict[str, Callable[[], str]] = {
+    "pledge_received": lambda: _("Manage my pledge"),
+    "action_required": lambda: _("Update my card"),
+}
+
+
+def button_label(kind: str) -> str:
+    return BUTTONS[kind]() if kind in BUTTONS else _("See my pledge")
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+    locale: str
+
+
+def email_locale(locale: str | None) -> str:
+    """The fan's locale if we speak it, English otherwise."""
+    return locale if locale in SUPPORTED_LOCALES else "en"
+
+
+def format_event_time(moment: datetime, timezone: str, locale: str) -> str:
+    """A UTC moment in the event's time zone, written the locale's way with the zone's name:
+    "Thursday, November 14, 2030, 7:00 PM (Central Standard Time)"."""
+    zone = ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    date = format_date(local, "full", locale=locale)
+    time = format_time(local, "short", tzinfo=zone, locale=locale)
+    # The locale's own way to join a date and a time, e.g. "{1}, {0}" ("'at'" quoting removed).
+    joined = get_datetime_format("long", locale=locale).replace("'", "")
+    moment_text = joined.replace("{0}", time).replace("{1}", date)
+    return f"{moment_text} ({get_timezone_name(local, 'long', locale=locale)})"
+
+
+def _color(value: object, default: str) -> str:
+    """A branding colour, re-checked here because it lands inside a style attribute."""
+    return normalize_hex(value) if isinstance(value, str) and HEX_COLOR.match(value) else default
+
+
+def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
+    """Everything the templates show, formatted for `locale`."""
+    trip, stop = pledge.trip, pledge.stop
+    event = trip.event
+    partner = event.partner
+    frozen = email.context or {}
+
+    def when(moment: datetime | None) -> str | None:
+        return format_event_time(moment, event.timezone, locale) if moment else None
+
+    branding = partner.branding or {}
+    primary = _color(branding.get("primary_color"), DEFAULT_BRANDING["primary_color"])
+    return {
+        "lang": locale,
+        "fan_name": pledge.name,
+        "partner_name": partner.name,
+        "support_email": partner.support_email,
+        "event_title": event.title,
+        "venue": event.venue,
+        "event_starts": when(event.starts_at),
+        "origin": trip.origin_name,
+        "stop_name": stop.name,
+        "stop_address": stop.address,
+        "stop_departs": when(stop.departs_at),
+        "seats": pledge.seats,
+        "amount": format_money(int(frozen.get("amount", pledge.amount)), pledge.currency, locale),
+        "min_riders": trip.min_riders,
+        "pledge_deadline": when(trip.pledge_deadline),
+        "grace_deadline": when(pledge.grace_expires_at),
+        "error": frozen.get("error") or pledge.last_payment_error,
+        "was_paid": pledge.paid_at is not None,
+        "operator_name": trip.operator_name,
+        "operator_phone": trip.operator_phone,
+        "manage_url": manage_url(partner.slug, pledge.id),
+        "primary_color": primary,
+        "on_primary_color": readable_text_on(primary),
+        "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),
+    }
+
+
+def _tidy_text(text: str) -> str:
+    """Plain text without the blank lines and trailing spaces template tags leave behind."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    tidy: list[str] = []
+    for line in lines:
+        if line or (tidy and tidy[-1]):
+            tidy.append(line)
+    return "\n".join(tidy) + "\n"
+
+
+def render_email(email: OutboundEmail, pledge: Pledge | None) -> RenderedEmail:
+    """The email `email` for `pledge`, in the fan's language. Needs an app context."""
+    if email.kind not in SUBJECTS:
+        raise Undeliverable(f"unknown email kind {email.kind!r}")
+    if pledge is None:
+        raise Undeliverable("the pledge this email is about no longer exists")
+    locale = email_locale(email.locale)
+    with force_locale(locale):
+        context = email_context(email, pledge, locale)
+        context["subject"] = subject = SUBJECTS[email.kind](context)
+        context["button_label"] = button_label(email.kind)
+        text = render_template(f"emails/{email.kind}.txt", **context)
+        html = render_template(f"emails/{email.kind}.html", **context)
+    return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)

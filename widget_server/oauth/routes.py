@@ -1,0 +1,68 @@
+"""The authorization server's HTTP endpoints: token, revocation, introspection, metadata."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from widget_server.extensions import db, limiter
+from widget_server.oauth.scopes import SCOPES
+from widget_server.oauth.server import AUTH_METHODS, GRANT_TYPE
+
+bp = Blueprint("oauth", __name__)
+
+
+def _oauth_limit() -> str:
+    # Per address: every attempt costs a deliberately slow secret hash.
+    return current_app.config.get("RATELIMIT_OAUTH", "120 per minute")
+
+
+def _server():
+    return current_app.extensions["ridepledge.oauth"]
+
+
+@bp.post("/oauth/token")
+@limiter.limit(_oauth_limit)
+def token():
+    """RFC 6749 section 4.4: a bearer token for a client's own credentials."""
+    with db.transaction():
+        return _server().create_token_response()
+
+
+@bp.post("/oauth/revoke")
+@limiter.limit(_oauth_limit)
+def revoke():
+    """RFC 7009: revoke one of the partner's tokens; unknown tokens answer 200 too."""
+    with db.transaction():
+        return _server().create_endpoint_response("revocation")
+
+
+@bp.post("/oauth/introspect")
+@limiter.limit(_oauth_limit)
+def introspect():
+    """RFC 7662: whether a token of the caller's partner is active, and what it may do."""
+    with db.transaction():
+        return _server().create_endpoint_response("introspection")
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def metadata():
+    """RFC 8414 authorization server metadata."""
+    base = current_app.config["SETTINGS"].public_base_url
+    response = jsonify(
+        {
+            "issuer": base,
+            "token_endpoint": f"{base}/oauth/token",
+            "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            "grant_types_supported": [GRANT_TYPE],
+            "response_types_supported": [],
+            "scopes_supported": list(SCOPES),
+            "revocation_endpoint": f"{base}/oauth/revoke",
+            "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+            "introspection_endpoint": f"{base}/oauth/introspect",
+            "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+            "service_documentation": f"{base}/docs",
+        }
+    )
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
