@@ -229,3 +229,52 @@ def test_pagination_while_objects_are_added(api):
     assert pages == 7
     assert api.get("/v1/events?limit=101").status_code == 422
     assert api.get("/v1/events?cursor=%%%").status_code == 422
+
+
+def test_api_rate_limit_is_per_client(settings, migrated_engine):
+    from tests.conftest import empty_all_tables
+    from widget_server import create_app
+
+    app = create_app(settings, RATELIMIT_API="3 per minute")
+    try:
+        with app.app_context(), db.transaction() as session:
+            first_id = make_partner(session, "first").id
+            second_id = make_partner(session, "second").id
+        client = app.test_client()
+        first = ApiSession(client, issue_token(app, first_id))
+        second = ApiSession(client, issue_token(app, second_id))
+        assert [first.get("/v1/events").status_code for _ in range(3)] == [200] * 3
+        limited = first.get("/v1/events")
+        assert limited.status_code == 429
+        assert limited.mimetype == "application/problem+json"
+        assert int(limited.headers["Retry-After"]) > 0
+        assert second.get("/v1/events").status_code == 200
+    finally:
+        app.extensions["ridepledge.engine"].dispose()
+        empty_all_tables(migrated_engine)
+
+
+def test_demand_threshold_fires_a_webhook_once(app, api, client):
+    from widget_server.models import WebhookMessage
+
+    api.patch("/v1/partner", json={"demand_threshold": 2})
+    endpoint = api.post(
+        "/v1/webhook_endpoints",
+        json={"url": "http://127.0.0.1:9/hooks", "events": ["demand.threshold_reached"]},
+    )
+    assert endpoint.status_code == 201
+    event = new_event(api).json
+    for email in ("a@x.io", "b@x.io", "c@x.io"):
+        client.post(
+            "/w/kc-chiefs/api/demand",
+            json={"event_id": event["id"], "origin": "Topeka", "email": email},
+        )
+    with app.app_context():
+        messages = db.session.scalars(select(WebhookMessage)).all()
+    assert [m.type for m in messages] == ["demand.threshold_reached"]
+    assert messages[0].payload["data"] == {
+        "event_id": event["id"],
+        "origin": "Topeka",
+        "count": 2,
+        "threshold": 2,
+    }
