@@ -7,6 +7,9 @@ from datetime import UTC
 
 from marshmallow import Schema, fields
 
+from widget_server.models.pledges import PLEDGE_STATUSES
+from widget_server.models.trips import TRIP_STATUSES
+
 
 class UTCDateTime(fields.DateTime):
     """RFC 3339 in UTC with a Z."""
@@ -60,9 +63,7 @@ class TripSchema(_Object):
         metadata={"type": "object"},
     )
     stops = fields.List(fields.Nested(StopSchema))
-    status = fields.String(
-        metadata={"enum": ["draft", "open", "confirmed", "completed", "failed", "canceled"]}
-    )
+    status = fields.String(metadata={"enum": list(TRIP_STATUSES)})
     capacity = fields.Integer()
     min_riders = fields.Integer()
     seats_pledged = fields.Integer()
@@ -96,20 +97,7 @@ class PledgeSchema(_Object):
     email = fields.String()
     phone = fields.String(allow_none=True)
     locale = fields.String()
-    status = fields.String(
-        metadata={
-            "enum": [
-                "pledged",
-                "charging",
-                "paid",
-                "action_required",
-                "dropped",
-                "canceled",
-                "released",
-                "refunded",
-            ]
-        }
-    )
+    status = fields.String(metadata={"enum": list(PLEDGE_STATUSES)})
     attribution = fields.Dict(keys=fields.String(), values=fields.String())
     paid_at = UTCDateTime(allow_none=True)
     updated_at = UTCDateTime()

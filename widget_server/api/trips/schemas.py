@@ -1,6 +1,7 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 from widget_server.api.fields import AwareDateTime, Currency
+from widget_server.models.trips import TRIP_STATUSES
 
 
 class _Strict(Schema):
@@ -62,7 +63,7 @@ class TripListArgs(Schema):
     event_id = fields.String(load_default=None)
     status = fields.String(
         load_default=None,
-        validate=validate.OneOf(["draft", "open", "confirmed", "completed", "failed", "canceled"]),
+        validate=validate.OneOf(TRIP_STATUSES),
     )
 
 
