@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from flask import current_app
 
@@ -100,6 +101,31 @@ def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str | None
     return finished.status
 
 
+def _committed(step, item_id: str) -> None:
+    with db.transaction() as session:
+        step(session, item_id)
+
+
+def _each(step, item_ids: list[str]) -> int:
+    """Run `step` on every item; one failing item (provider down, SMTP down, a bug) is logged
+    and left for the next sweep instead of stopping the others. Returns how many failed."""
+    failures = 0
+    for item_id in item_ids:
+        try:
+            step(item_id)
+        except PaymentError:
+            failures += 1
+            log.warning("sweep: %s(%s) failed; the next sweep retries", _name(step), item_id)
+        except Exception:
+            failures += 1
+            log.exception("sweep: %s(%s) failed; the next sweep retries", _name(step), item_id)
+    return failures
+
+
+def _name(step) -> str:
+    return step.args[0].__name__ if isinstance(step, partial) else step.__name__
+
+
 def sweep() -> dict[str, int]:
     """Do, right here, every piece of work the database says is due: deadlines, grace periods,
     charges and refunds a lost or crashed job left behind, unsent emails; and queue a job for
@@ -111,29 +137,15 @@ def sweep() -> dict[str, int]:
         backlog = settlement.find_backlog(session)
         emails = pending_email_ids(session)
         webhooks = webhook_delivery.due_deliveries(session, utcnow())
-    for trip_id in backlog.overdue_trips:
-        with db.transaction() as session:
-            settlement.fail_trip_if_overdue(session, trip_id)
-    for trip_id in backlog.finished_trips:
-        with db.transaction() as session:
-            settlement.complete_trip_if_done(session, trip_id)
-    for pledge_id in backlog.grace_expired:
-        with db.transaction() as session:
-            settlement.drop_if_grace_expired(session, pledge_id)
-    failures = 0
-    for work, ids in ((charge_pledge, backlog.to_charge), (refund_pledge, backlog.to_refund)):
-        for pledge_id in ids:
-            try:
-                work(pledge_id)
-            except PaymentError:
-                failures += 1
-                log.warning("sweep: %s(%s) failed; next sweep retries", work.__name__, pledge_id)
-    for email_id in emails:
-        try:
-            send_email(email_id)
-        except Exception:  # one failing email must not stop the sweep; it stays pending
-            failures += 1
-            log.warning("sweep: email %s not sent; next sweep retries", email_id, exc_info=True)
+    work = [
+        (partial(_committed, settlement.fail_trip_if_overdue), backlog.overdue_trips),
+        (partial(_committed, settlement.complete_trip_if_done), backlog.finished_trips),
+        (partial(_committed, settlement.drop_if_grace_expired), backlog.grace_expired),
+        (charge_pledge, backlog.to_charge),
+        (refund_pledge, backlog.to_refund),
+        (send_email, emails),
+    ]
+    failures = sum(_each(step, items) for step, items in work)
     # Queued rather than sent here: one slow partner server must not hold up the sweep.
     for delivery_id in webhooks:
         enqueue("deliver_webhook", delivery_id)
