@@ -242,7 +242,7 @@ def demo_command(partners_path: Path, no_serve: bool) -> None:
     upgrade(db.engine)
     _apply_partners(partners_path)
     with db.transaction() as session:
-        for line in seed_demo(session):
+        for line in seed_demo(session, current_app.extensions["ridepledge.payments"]):
             click.echo(f"seeded {line}")
         credentials = _demo_credentials(session, _settings().public_base_url)
     settings = _settings()

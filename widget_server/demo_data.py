@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from widget_server.domain.catalog import create_event, create_trip, open_trip
+from widget_server.domain.pledging import PledgeRequest, create_pledge
 from widget_server.models import Event, Partner
 from widget_server.models.types import utcnow
 
@@ -55,7 +56,19 @@ DEMO_SCHEDULE = {
 }
 
 
-def seed_demo(session: Session) -> list[str]:
+# Seats already pledged on each demo trip, so progress bars show life: Springfield is 2 seats
+# from confirming, Zaragoza has confirmed (its fans get charged by the worker).
+DEMO_PLEDGED_SEATS = {
+    "Springfield": 23,
+    "Lakeside": 12,
+    "Oak Ridge": 0,
+    "Valencia": 18,
+    "Zaragoza": 27,
+}
+DEMO_FANS = ["Alex Rivera", "Sam Chen", "Jordan Lee", "Maria Lopez", "Chris Novak", "Taylor Kim"]
+
+
+def seed_demo(session: Session, provider=None) -> list[str]:
     """Give each example partner that has no events yet one event with open trips.
 
     Idempotent: a partner with events is left alone. Returns what was created, for printing.
@@ -99,5 +112,26 @@ def seed_demo(session: Session) -> list[str]:
                 actor="demo",
             )
             open_trip(session, trip, actor="demo", now=now)
+            if provider is not None:
+                _seed_pledges(session, provider, partner, trip, DEMO_PLEDGED_SEATS.get(origin, 0))
             created.append(f"{partner.slug}: {event.title} <- {origin} ({trip.id})")
     return created
+
+
+def _seed_pledges(session: Session, provider, partner: Partner, trip, seats: int) -> None:
+    """Pledges of 1-3 seats by demo fans (test card 4242...) until `seats` are taken."""
+    index = 0
+    while seats > 0:
+        taking = min(seats, 1 + index % 3)
+        fan = DEMO_FANS[index % len(DEMO_FANS)]
+        request = PledgeRequest(
+            stop_id=trip.stops[index % len(trip.stops)].id,
+            seats=taking,
+            name=fan,
+            email=f"{fan.split()[0].lower()}.{index}@fans.example",
+            payment_method="pm_card_visa",
+            locale=partner.locale,
+        )
+        create_pledge(session, provider, partner, trip.id, request, actor="demo")
+        seats -= taking
+        index += 1

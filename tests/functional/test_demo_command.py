@@ -42,7 +42,8 @@ def test_demo_serves_landing_page_health_and_seeded_trips(tmp_path):
         else:
             raise AssertionError("the demo server did not come up within 60 s")
         page = requests.get(base + "/", timeout=5).text
-        assert "Demo City FC" in page and "Zaragoza: open" in page
+        assert "Demo City FC" in page and "Zaragoza: confirmed, 27 of 45" in page
+        assert "Springfield: open, 23 of 40 seats" in page
         assert (tmp_path / "instance" / "ridepledge.db").exists()
     finally:
         process.terminate()
