@@ -6,11 +6,11 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: demo test lint format bench clean
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml sdk/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e sdk/python
 	touch $@
 
 demo: $(INSTALLED)

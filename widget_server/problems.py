@@ -70,6 +70,16 @@ def register_error_handlers(app: Flask) -> None:
         headers.pop("Content-Type", None)
         headers.pop("Content-Length", None)
         errors = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+        if not _wants_html() and exc.code == 422:
+            # Request parsing (webargs) errors look exactly like the domain's validation errors.
+            return problem(
+                422,
+                "Validation failed",
+                "some fields are missing or invalid",
+                type_="validation-error",
+                errors=_flatten_location(errors),
+                headers=headers,
+            )
         if not _wants_html():
             return problem(
                 exc.code or 500,

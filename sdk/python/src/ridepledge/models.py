@@ -1,0 +1,430 @@
+"""Typed results of the partner API, and the shapes of what you send it.
+
+Results are frozen dataclasses built from the API's JSON: money is integer minor units next to
+its ISO 4217 `currency` (3500 USD is $35.00), times are timezone-aware `datetime`s in UTC.
+Each result keeps the JSON it came from in `raw` (fields a newer server adds show up there).
+Inputs are `TypedDict`s (plain dicts work too); datetimes you pass must be timezone-aware.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NotRequired, TypedDict, TypeVar, Union
+
+__all__ = [
+    "DemandThreshold",
+    "Demand",
+    "Event",
+    "Manifest",
+    "ManifestEvent",
+    "ManifestRider",
+    "ManifestRow",
+    "ManifestStop",
+    "Operator",
+    "OperatorParams",
+    "Origin",
+    "OriginParams",
+    "Partner",
+    "Pledge",
+    "Stop",
+    "StopParams",
+    "Trip",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "PLEDGE_STATUSES",
+    "TRIP_STATUSES",
+    "WEBHOOK_EVENT_TYPES",
+]
+
+TRIP_STATUSES = ("draft", "open", "confirmed", "completed", "failed", "canceled")
+PLEDGE_STATUSES = (
+    "pledged",
+    "charging",
+    "paid",
+    "action_required",
+    "dropped",
+    "canceled",
+    "released",
+    "refunded",
+)
+WEBHOOK_EVENT_TYPES = (
+    "pledge.created",
+    "pledge.canceled",
+    "pledge.paid",
+    "pledge.action_required",
+    "pledge.dropped",
+    "pledge.refunded",
+    "trip.opened",
+    "trip.confirmed",
+    "trip.failed",
+    "trip.canceled",
+    "demand.threshold_reached",
+)
+
+T = TypeVar("T")
+
+
+def _raw() -> Any:
+    """The `raw` field: the JSON object a result was built from."""
+    return field(default_factory=dict, repr=False, compare=False)
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+class OriginParams(TypedDict):
+    """Where a trip starts from (a town or neighbourhood), e.g. ``{"name": "Wichita"}``."""
+
+    name: str
+    region: NotRequired[str | None]
+
+
+class StopParams(TypedDict):
+    """A pick-up stop; `departs_at` is an aware `datetime` (or an RFC 3339 string)."""
+
+    name: str
+    address: str
+    departs_at: datetime | str
+
+
+class OperatorParams(TypedDict, total=False):
+    """The bus company, shown on the manifest."""
+
+    name: str | None
+    phone: str | None
+    email: str | None
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Origin:
+    name: str
+    region: str | None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str | None
+    phone: str | None
+    email: str | None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class Partner:
+    """The partner your credentials act for (`GET /v1/partner`)."""
+
+    id: str
+    slug: str
+    name: str
+    locale: str
+    currency: str
+    allowed_origins: list[str]
+    branding: dict[str, Any]
+    support_email: str | None
+    terms_url: str | None
+    demand_threshold: int | None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class Event:
+    """A game or show fans ride to."""
+
+    id: str
+    title: str
+    venue: str
+    starts_at: datetime
+    timezone: str
+    created_at: datetime
+    updated_at: datetime
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class Stop:
+    id: str
+    name: str
+    address: str
+    departs_at: datetime
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class Trip:
+    """A bus to an event. `unit_amount` is the price of one seat in minor units."""
+
+    id: str
+    event_id: str
+    status: str
+    origin: Origin
+    stops: list[Stop]
+    capacity: int
+    min_riders: int
+    seats_pledged: int
+    seats_remaining: int
+    unit_amount: int
+    currency: str
+    pledge_deadline: datetime
+    operator: Operator
+    opened_at: datetime | None
+    confirmed_at: datetime | None
+    failed_at: datetime | None
+    canceled_at: datetime | None
+    completed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class Pledge:
+    """A fan's seats on a trip. `amount` is the total in minor units."""
+
+    id: str
+    trip_id: str
+    stop_id: str
+    seats: int
+    amount: int
+    currency: str
+    name: str
+    email: str
+    phone: str | None
+    locale: str | None
+    status: str
+    attribution: dict[str, str]
+    paid_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class ManifestRider:
+    pledge_id: str
+    name: str
+    email: str
+    phone: str | None
+    seats: int
+    status: str
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class ManifestStop:
+    id: str
+    name: str
+    address: str
+    departs_at: datetime
+    seats: int
+    riders: list[ManifestRider]
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class ManifestEvent:
+    id: str
+    title: str
+    venue: str
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One rider at one stop: a line of the manifest (the CSV has the same columns)."""
+
+    stop: str
+    departs_at: datetime
+    pledge_id: str
+    name: str
+    phone: str | None
+    email: str
+    seats: int
+    status: str
+    stop_id: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Who boards where: riders per stop, in stop order."""
+
+    trip_id: str
+    trip_status: str
+    event: ManifestEvent
+    operator: Operator
+    seats: int
+    stops: list[ManifestStop]
+    raw: dict[str, Any] = _raw()
+
+    def rows(self) -> list[ManifestRow]:
+        """One row per rider, stop by stop (the columns of the CSV manifest)."""
+        return [
+            ManifestRow(
+                stop=stop.name,
+                departs_at=stop.departs_at,
+                pledge_id=rider.pledge_id,
+                name=rider.name,
+                phone=rider.phone,
+                email=rider.email,
+                seats=rider.seats,
+                status=rider.status,
+                stop_id=stop.id,
+            )
+            for stop in self.stops
+            for rider in stop.riders
+        ]
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Fans asking for a trip from one origin to one event."""
+
+    event_id: str
+    origin: str
+    origin_key: str
+    count: int
+    first_requested_at: datetime
+    last_requested_at: datetime
+    has_trip: bool
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class DemandThreshold:
+    """The `data` of a ``demand.threshold_reached`` webhook."""
+
+    event_id: str
+    origin: str
+    count: int
+    threshold: int
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """Where webhooks go. `secret` is set only when created and after `rotate_secret`."""
+
+    id: str
+    url: str
+    description: str | None
+    events: list[str]
+    status: str
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    secret: str | None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class WebhookAttempt:
+    attempted_at: datetime
+    status_code: int | None
+    latency_ms: int | None
+    response_excerpt: str | None
+    error: str | None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One message to one endpoint, with every attempt to deliver it."""
+
+    id: str
+    endpoint_id: str
+    message_id: str
+    event_type: str
+    status: str
+    attempt_count: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    created_at: datetime
+    attempts: list[WebhookAttempt]
+    raw: dict[str, Any] = _raw()
+
+
+# --- JSON <-> objects ---------------------------------------------------------------------
+
+
+def parse_datetime(value: str) -> datetime:
+    """An RFC 3339 timestamp as an aware datetime (UTC when the text carries no offset)."""
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def format_datetime(moment: datetime) -> str:
+    """An aware datetime as RFC 3339 in UTC (``2026-12-20T19:00:00Z``); naive ones are refused,
+    since the API cannot guess their zone."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"naive datetime {moment.isoformat()}: pass a timezone-aware datetime "
+            "(e.g. datetime(..., tzinfo=datetime.UTC) or zoneinfo.ZoneInfo('America/Chicago'))"
+        )
+    text = moment.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return text + "Z"
+
+
+def to_api(value: Any) -> Any:
+    """A JSON-ready copy of request data: datetimes as RFC 3339, dataclasses as dicts."""
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            item.name: to_api(getattr(value, item.name))
+            for item in dataclasses.fields(value)
+            if item.name != "raw"
+        }
+    if isinstance(value, dict):
+        return {key: to_api(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_api(item) for item in value]
+    return value
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved annotations of a result class (computed once per class)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def from_api(cls: type[T], data: dict[str, Any]) -> T:
+    """Build result `cls` from the API's JSON object. Unknown members stay in `raw`; a member
+    the server left out is None."""
+    hints = _hints(cls)
+    values = {
+        item.name: _convert(hints[item.name], data.get(item.name))
+        for item in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if item.name != "raw"
+    }
+    if any(item.name == "raw" for item in dataclasses.fields(cls)):  # type: ignore[arg-type]
+        values["raw"] = data
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+        origin = typing.get_origin(hint)
+    if hint is datetime:
+        return parse_datetime(value)
+    if origin is list:
+        (item_hint,) = typing.get_args(hint)
+        return [_convert(item_hint, item) for item in value]
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return from_api(hint, value)
+    return value

@@ -1,0 +1,40 @@
+"""`client.partner`: the partner your credentials act for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ridepledge.models import Partner
+from ridepledge.resources._base import NOT_GIVEN, NotGiven, Resource, given
+
+
+class PartnerResource(Resource):
+    def retrieve(self) -> Partner:
+        """The partner profile and branding (scope `partner:read`)."""
+        return self._get("/v1/partner", Partner)
+
+    def update(
+        self,
+        *,
+        name: str | NotGiven = NOT_GIVEN,
+        locale: str | NotGiven = NOT_GIVEN,
+        currency: str | NotGiven = NOT_GIVEN,
+        allowed_origins: list[str] | NotGiven = NOT_GIVEN,
+        branding: dict[str, Any] | NotGiven = NOT_GIVEN,
+        support_email: str | None | NotGiven = NOT_GIVEN,
+        terms_url: str | None | NotGiven = NOT_GIVEN,
+        demand_threshold: int | NotGiven = NOT_GIVEN,
+    ) -> Partner:
+        """Change the profile (scope `partner:write`). `branding` is merged into the current
+        branding, so pass only the keys you change."""
+        body = given(
+            name=name,
+            locale=locale,
+            currency=currency,
+            allowed_origins=allowed_origins,
+            branding=branding,
+            support_email=support_email,
+            terms_url=terms_url,
+            demand_threshold=demand_threshold,
+        )
+        return self._patch("/v1/partner", Partner, body)
