@@ -14,11 +14,12 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.update(settings.to_flask())
     app.config.update(overrides)
 
-    from widget_server import api, i18n, jobs, oauth, payments, requests_context, site
+    from widget_server import api, demo_site, i18n, jobs, oauth, payments, requests_context, site
     from widget_server.extensions import babel, db, limiter
     from widget_server.payments import stripe_webhook
     from widget_server.problems import register_error_handlers
     from widget_server.widget import api as widget_api
+    from widget_server.widget import assets as widget_assets
     from widget_server.widget import pages as widget_pages
 
     db.init_app(app)
@@ -36,5 +37,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(widget_api.bp)
     app.register_blueprint(stripe_webhook.bp)
     app.register_blueprint(widget_pages.bp)
+    app.register_blueprint(widget_assets.bp)
+    app.register_blueprint(demo_site.bp)
     register_error_handlers(app)  # last, so problem+json wins over flask-smorest's handlers
     return app

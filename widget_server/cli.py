@@ -237,9 +237,12 @@ def clients_revoke(client_id: str) -> None:
 def demo_command(partners_path: Path, no_serve: bool) -> None:
     """Migrate, load partners, seed demo trips, then serve at 127.0.0.1:$PORT."""
     from widget_server.demo_data import seed_demo
+    from widget_server.demo_site import host_site_url
     from widget_server.migrate import upgrade
 
     upgrade(db.engine)
+    # The demo's webhook receivers run on this machine (contract: the demo allows loopback).
+    _settings().webhooks_allow_loopback = True
     _apply_partners(partners_path)
     with db.transaction() as session:
         for line in seed_demo(session, current_app.extensions["ridepledge.payments"]):
@@ -251,6 +254,9 @@ def demo_command(partners_path: Path, no_serve: bool) -> None:
     click.echo(f"RidePledge demo running at {base}/")
     click.echo(f"  landing page: {base}/")
     click.echo(f"  health:       {base}/healthz")
+    click.echo(f"  embed loader: {base}/embed.js")
+    for slug in ("demo", "demo-away"):
+        click.echo(f"  partner site embedding the {slug} widget: {host_site_url(slug)}")
     for line in credentials:
         click.echo(f"  {line}")
     click.echo("")

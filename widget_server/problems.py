@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from widget_server.domain.errors import DomainError, field_errors
+from widget_server.requests_context import request_id
 
 PROBLEM_BASE = "https://docs.ridepledge.dev/problems/"
 API_PREFIXES = ("/v1", "/oauth", "/.well-known", "/stripe", "/healthz")
@@ -38,7 +39,7 @@ def problem(
         "title": title,
         "status": status,
         "detail": detail or title,
-        "request_id": g.get("request_id"),
+        "request_id": request_id(),
     }
     if errors:
         body["errors"] = errors

@@ -10,15 +10,23 @@ from flask import Flask, g, request
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
+def request_id() -> str:
+    """This request's id, decided on first use (URL preprocessors and error handlers may need
+    it before any before_request function has run)."""
+    if "request_id" not in g:
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else _new_request_id()
+    return g.request_id
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _assign_request_id() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else _new_request_id()
+        request_id()  # (a before_request function that returned a value would end the request)
 
     @app.after_request
     def _send_request_id(response):
-        response.headers["X-Request-Id"] = g.get("request_id") or _new_request_id()
+        response.headers["X-Request-Id"] = request_id()
         return response
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template
 from sqlalchemy import select, text
 
+from widget_server.demo_data import DEMO_SCHEDULE
+from widget_server.demo_site import host_site_url
 from widget_server.extensions import db
 from widget_server.models import Event, Partner, Trip
 
@@ -35,6 +37,8 @@ def landing():
         partners=partners,
         events_by_partner=_group(events, "partner_id"),
         trips_by_event=_group(trips, "event_id"),
+        partner_site_url=host_site_url,
+        demo_slugs=DEMO_SCHEDULE,
     )
 
 

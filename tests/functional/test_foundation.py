@@ -99,3 +99,9 @@ def test_landing_page_lists_partners_events_and_trips(app):
     assert "Demo City FC" in page and "Atlético Visitante" in page
     assert "Springfield: open, 0 of 40 seats" in page
     assert "confirms at 25" in page
+
+
+def test_errors_raised_before_views_still_carry_the_request_id(client):
+    response = client.get("/w/no-such-partner/api/events", headers={"X-Request-Id": "abc-1"})
+    assert response.status_code == 404
+    assert response.json["request_id"] == "abc-1" == response.headers["X-Request-Id"]

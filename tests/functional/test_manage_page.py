@@ -2,6 +2,7 @@
 
 from tests.conftest import run_jobs
 from tests.functional.test_widget_api import pledge, shop  # noqa: F401 (fixture)
+from tests.widget_helpers import form_fields, submit_form
 
 
 def token_of(response) -> str:
@@ -20,33 +21,43 @@ def test_manage_page_shows_the_pledge_in_partner_branding(client, shop):  # noqa
 
 def test_withdraw_through_the_page(client, shop):  # noqa: F811
     token = token_of(pledge(client, shop))
-    response = client.post(f"/w/kc-chiefs/manage/{token}/cancel")
+    manage = f"/w/kc-chiefs/manage/{token}"
+    action, hidden = form_fields(client.get(manage).get_data(as_text=True), "/cancel")
+    response = client.post(action, data=hidden)
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Your pledge was withdrawn" in page and "canceled" in page
-    refused = client.post(f"/w/kc-chiefs/manage/{token}/cancel")
+    assert "Your pledge was withdrawn" in page and 'data-status="canceled"' in page
+    assert "Withdrawn" in page and "Withdraw my pledge" not in page
+    # Sent again (say, from a second tab opened before): refused in words, nothing changes.
+    refused = client.post(action, data=hidden)
     assert refused.status_code == 409
-    assert "cannot be withdrawn" in refused.get_data(as_text=True)
+    assert "can no longer be withdrawn" in refused.get_data(as_text=True)
 
 
 def test_fix_card_with_a_test_card_number(app, client, shop):  # noqa: F811
     pledge(client, shop, seats=3)
     run_jobs(app)
     token = token_of(pledge(client, shop, payment_method="pm_card_authenticationRequired"))
-    html = client.get(f"/w/kc-chiefs/manage/{token}").get_data(as_text=True)
-    assert "Update your card" in html and "4242424242424242" in html
-    wrong = client.post(f"/w/kc-chiefs/manage/{token}/card", data={"card_number": "1234"})
+    manage = f"/w/kc-chiefs/manage/{token}"
+    html = client.get(manage).get_data(as_text=True)
+    assert "Update your card" in html and "4242 4242 4242 4242" in html
+    wrong = submit_form(client, manage, "/card", {"card_number": "1234"})
     assert wrong.status_code == 422 and "test card numbers" in wrong.get_data(as_text=True)
-    declined = client.post(
-        f"/w/kc-chiefs/manage/{token}/card", data={"card_number": "4000 0000 0000 0002"}
-    )
+    declined = submit_form(client, manage, "/card", {"card_number": "4000 0000 0000 0002"})
     assert declined.status_code == 422 and "declined" in declined.get_data(as_text=True)
-    fixed = client.post(
-        f"/w/kc-chiefs/manage/{token}/card", data={"card_number": "4242 4242 4242 4242"}
-    )
+    fixed = submit_form(client, manage, "/card", {"card_number": "4242 4242 4242 4242"})
     assert fixed.status_code == 303
     page = client.get(fixed.headers["Location"]).get_data(as_text=True)
-    assert "your card was updated" in page and "paid" in page
+    assert "your card was updated" in page and 'data-status="paid"' in page
+
+
+def test_change_stop_through_the_page(client, shop):  # noqa: F811
+    token = token_of(pledge(client, shop))
+    manage = f"/w/kc-chiefs/manage/{token}"
+    response = submit_form(client, manage, "/stop", {"stop_id": shop["stops"][1]})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your pick-up stop was changed" in page and "Stop 2, 2 Main St" in page
 
 
 def test_forged_link_is_a_404_page(client, shop):  # noqa: F811

@@ -1,7 +1,13 @@
 """The widget JSON API (`/w/<partner>/api/...`), used by the widget's own pages.
 
 Public: no fan data except the fan's own pledge, reached through its signed manage token.
-Rate limited per client address.
+Rate limited per client address. GETs carry ETags (If-None-Match answers 304), so the widget's
+live progress polling costs next to nothing while nothing changes.
+
+Writes need `Content-Type: application/json` (a cross-site HTML form cannot send it, and a
+cross-site fetch() with it is stopped by the CORS preflight we never answer) and are refused
+when the browser says they come from another site (`Sec-Fetch-Site`). No cookie is involved, so
+a forged request would carry no fan's authority anyway: see docs/embed.md, "Security".
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
 from widget_server.payments import PaymentError
 from widget_server.widget.links import manage_url, pledge_id_from_token
+from widget_server.widget.security import CrossSiteRefused, cross_site_request
 from widget_server.widget.serializers import fan_pledge, public_event, public_trip
+from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
 
 log = logging.getLogger(__name__)
 bp = Blueprint("widget_api", __name__, url_prefix="/w/<partner_slug>/api")
-PUBLIC_TRIP_STATUSES = ("open", "confirmed", "completed", "failed", "canceled")
 
 
 def _read_limit() -> str:
@@ -43,6 +50,18 @@ def _load_partner(_endpoint, values):
     g.partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
     if g.partner is None:
         raise NotFound(f"no partner {slug}")
+    if request.method != "GET" and cross_site_request():
+        raise CrossSiteRefused("the widget API only takes writes from the widget's own pages")
+
+
+@bp.after_request
+def _etag(response):
+    """Strong ETags on successful GETs; If-None-Match answers 304. Clients revalidate always."""
+    if request.method == "GET" and response.status_code == 200:
+        response.headers["Cache-Control"] = "no-cache"
+        response.add_etag()
+        response.make_conditional(request)
+    return response
 
 
 class PledgeInput(Schema):
@@ -103,12 +122,18 @@ def load_json(schema: Schema) -> dict:
 @bp.get("/events")
 @limiter.limit(_read_limit)
 def list_events():
-    events = db.session.scalars(
-        select(Event)
-        .where(Event.partner_id == g.partner.id, Event.starts_at > utcnow())
-        .order_by(Event.starts_at)
-    )
+    events = upcoming_events(g.partner)
     return jsonify({"object": "list", "data": [public_event(event) for event in events]})
+
+
+def upcoming_events(partner: Partner) -> list[Event]:
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.partner_id == partner.id, Event.starts_at > utcnow())
+            .order_by(Event.starts_at)
+        )
+    )
 
 
 @bp.get("/trips")
@@ -118,18 +143,27 @@ def list_trips():
     event_id = request.args.get("event_id")
     if not event_id:
         raise ValidationFailed.field("event_id", "is required")
+    trips = trips_for_event(g.partner, event_id, request.args.get("near"))
+    return jsonify({"object": "list", "data": [public_trip(trip) for trip in trips]})
+
+
+def trips_for_event(partner: Partner, event_id: str, near: str | None = None) -> list[Trip]:
+    """The public trips to an event: from `near` first (origin name contains it), then by
+    departure."""
     trips = list(
         db.session.scalars(
             select(Trip).where(
-                Trip.partner_id == g.partner.id,
+                Trip.partner_id == partner.id,
                 Trip.event_id == event_id,
                 Trip.status.in_(PUBLIC_TRIP_STATUSES),
             )
         )
     )
-    near = (request.args.get("near") or "").strip().casefold()
-    trips.sort(key=lambda t: (bool(near) and near not in t.origin_name.casefold(), t.departs_at))
-    return jsonify({"object": "list", "data": [public_trip(trip) for trip in trips]})
+    needle = (near or "").strip().casefold()
+    trips.sort(
+        key=lambda t: (bool(needle) and needle not in t.origin_name.casefold(), t.departs_at)
+    )
+    return trips
 
 
 @bp.get("/trips/<trip_id>")
@@ -144,21 +178,27 @@ def get_trip(trip_id: str):
 @bp.post("/trips/<trip_id>/pledges")
 @limiter.limit(_write_limit)
 def create_pledge(trip_id: str):
-    data = load_json(PledgeInput())
-    data["locale"] = data["locale"] or g.partner.locale
+    pledge = place_pledge(g.partner, trip_id, load_json(PledgeInput()))
+    body = {"pledge": fan_pledge(pledge), "manage_url": manage_url(g.partner.slug, pledge.id)}
+    return jsonify(body), 201
+
+
+def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
+    """Create a pledge from loaded `PledgeInput` data, in one transaction; on a confirmed trip
+    the seats are charged at once. Used by the JSON API and the widget's no-JS form."""
+    data["locale"] = data.get("locale") or partner.locale
     with db.transaction() as session:
         pledge = pledging.create_pledge(
             session,
             current_app.extensions["ridepledge.payments"],
-            g.partner,
+            partner,
             trip_id,
             pledging.PledgeRequest(**data),
         )
     if pledge.trip.status == "confirmed" and pledge.status == "pledged":
         _charge_now(pledge.id)
         pledge = db.session.get(Pledge, pledge.id, populate_existing=True)
-    body = {"pledge": fan_pledge(pledge), "manage_url": manage_url(g.partner.slug, pledge.id)}
-    return jsonify(body), 201
+    return pledge
 
 
 def _charge_now(pledge_id: str) -> None:
@@ -173,18 +213,21 @@ def _charge_now(pledge_id: str) -> None:
 @bp.post("/demand")
 @limiter.limit(_write_limit)
 def request_trip():
-    data = load_json(DemandInput())
+    return jsonify(place_demand(g.partner, load_json(DemandInput()))), 201
+
+
+def place_demand(partner: Partner, data: dict) -> dict:
+    """Record a fan's request for a trip (loaded `DemandInput` data); returns the API body."""
     with db.transaction() as session:
         signal, count = record_demand(
             session,
-            g.partner,
+            partner,
             event_id=data["event_id"],
             origin=data["origin"],
             email=data["email"],
-            locale=data["locale"] or g.partner.locale,
+            locale=data.get("locale") or partner.locale,
         )
-    body = {"id": signal.id, "event_id": signal.event_id, "origin": signal.origin, "count": count}
-    return jsonify(body), 201
+    return {"id": signal.id, "event_id": signal.event_id, "origin": signal.origin, "count": count}
 
 
 def _pledge_from_token(token: str) -> Pledge:

@@ -1,71 +1,251 @@
-"""Server-rendered fan pages that work without JavaScript: the manage page reached from the
-signed link (status, change stop, withdraw, update the card when a charge needs action)."""
+"""The widget's pages (`/w/<partner>/...`), server-rendered and working without JavaScript:
+events -> trips for an event -> trip detail -> pledge form -> confirmation; "request a trip".
+
+`embed/widget.js` enhances them: the pledge and request forms go through the widget JSON API
+(so the host page hears `pledge.created` and `demand.requested`), progress updates live, and the
+iframe keeps the loader told of its height. The manage pages are in `widget/manage.py`.
+"""
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    current_app,
-    g,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from marshmallow import ValidationError
 
-from widget_server.domain import pledging, settlement
-from widget_server.domain.branding import SAFE_FONTS, readable_text_on
+from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.extensions import db, limiter
-from widget_server.jobs import tasks
-from widget_server.models import Partner, Pledge
-from widget_server.payments import PaymentError
+from widget_server.models import Event, Pledge, Trip
 from widget_server.payments.simulated import TEST_CARD_NUMBERS, payment_method_for_card_number
-from widget_server.widget.api import _write_limit
-from widget_server.widget.links import pledge_id_from_token
+from widget_server.widget import messages
+from widget_server.widget.api import (
+    DemandInput,
+    PledgeInput,
+    _write_limit,
+    place_demand,
+    place_pledge,
+    trips_for_event,
+    upcoming_events,
+)
+from widget_server.widget.links import manage_token, manage_url, pledge_id_from_token
+from widget_server.widget.render import (
+    carry_context,
+    load_partner,
+    payments_mode,
+    render_page,
+    template_helpers,
+)
+from widget_server.widget.security import (
+    FORM_TOKEN_FIELD,
+    check_form_post,
+    form_token,
+    secure_widget_response,
+)
+from widget_server.widget.serializers import public_trip
+from widget_server.widget.trip_state import pledge_status_label, trip_state
 
 bp = Blueprint("widget_pages", __name__, url_prefix="/w/<partner_slug>")
-
-NOTICES = {
-    "card-updated": lambda: _("Thanks, your card was updated."),
-    "stop-changed": lambda: _("Your pick-up stop was changed."),
-    "withdrawn": lambda: _("Your pledge was withdrawn. Nothing was charged."),
-}
 
 
 @bp.url_value_preprocessor
 def _load_partner(_endpoint, values):
-    slug = values.pop("partner_slug")
-    g.partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
-    if g.partner is None:
-        raise NotFound(f"no partner {slug}")
-    g.partner_locale = g.partner.locale
+    load_partner(values.pop("partner_slug"))
 
 
 @bp.url_defaults
-def _add_partner(_endpoint, values):
-    if "partner_slug" not in values and g.get("partner") is not None:
-        values["partner_slug"] = g.partner.slug
+def _add_context(_endpoint, values):
+    carry_context(values)
 
 
-def theme(partner: Partner) -> dict:
-    """The partner's validated branding as CSS values (never raw partner input)."""
-    branding = partner.branding
+@bp.context_processor
+def _helpers():
+    return {**template_helpers(), "FORM_TOKEN_FIELD": FORM_TOKEN_FIELD}
+
+
+@bp.after_request
+def _secure(response):
+    """Error pages and redirects get the same frame-ancestors as pages (set once)."""
+    if "Content-Security-Policy" not in response.headers:
+        secure_widget_response(response, g.get("partner"), stripe=False)
+    return response
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    if g.get("partner") is None:  # unknown partner: no theme, and only we may frame the page
+        page = render_template("error.html", status=exc.status, title=exc.title, detail=exc.detail)
+        return page, exc.status, {"Content-Security-Policy": "frame-ancestors 'self'"}
+    return render_page(
+        "widget/error.html", status=exc.status, message=messages.for_problem(exc), here=_home()
+    )
+
+
+def _home() -> tuple[str, dict]:
+    return ("widget_pages.events", {})
+
+
+def _event(event_id: str) -> Event:
+    event = db.session.get(Event, event_id)
+    if event is None or event.partner_id != g.partner.id:
+        raise NotFound(_("This game is not available."))
+    return event
+
+
+def _trip(trip_id: str) -> Trip:
+    trip = db.session.get(Trip, trip_id)
+    if trip is None or trip.partner_id != g.partner.id or trip.status == "draft":
+        raise NotFound(_("This trip is not available."))
+    return trip
+
+
+def _live(*, event_id: str | None = None, trip_id: str | None = None) -> dict:
+    """What widget.js needs to poll progress: the API URL and the words it fills in."""
+    url = f"/w/{g.partner.slug}/api/" + (f"trips/{trip_id}" if trip_id else "trips")
     return {
-        "primary": branding["primary_color"],
-        "on_primary": readable_text_on(branding["primary_color"]),
-        "background": branding["background_color"],
-        "text": branding["text_color"],
-        "font": SAFE_FONTS[branding["font_family"]],
-        "radius": f"{int(branding['corner_radius'])}px",
-        "scheme": branding["color_scheme"],
+        "poll": url + (f"?event_id={event_id}" if event_id else ""),
+        "texts": {
+            "progress": _(
+                "%(pledged)s of %(capacity)s seats pledged, confirms at %(min)s",
+                pledged="{pledged}",
+                capacity="{capacity}",
+                min="{min}",
+            ),
+        },
     }
 
 
-def _pledge(token: str) -> Pledge:
+@bp.get("/")
+def events():
+    """The partner's upcoming games."""
+    return render_page("widget/events.html", events=upcoming_events(g.partner))
+
+
+@bp.get("/events/<event_id>")
+def event(event_id: str):
+    """Trips to one game, from the fan's city first (`near`), with live progress."""
+    event = _event(event_id)
+    near = (request.args.get("near") or "").strip()[:100]
+    states = [trip_state(trip) for trip in trips_for_event(g.partner, event.id, near)]
+    return render_page(
+        "widget/event.html",
+        event=event,
+        trips=states,
+        near=near,
+        bars=states,
+        data={"live": _live(event_id=event.id)},
+    )
+
+
+@bp.get("/trips/<trip_id>")
+def trip(trip_id: str):
+    """One trip: progress, price, deadline, stops, and the way to pledge."""
+    state = trip_state(_trip(trip_id))
+    detail = {"trip_id": state.trip.id, "event_id": state.trip.event_id}
+    return render_page(
+        "widget/trip.html",
+        state=state,
+        trip=state.trip,
+        event=state.trip.event,
+        bars=[state],
+        emit=[("trip.viewed", detail)],
+        data={"live": _live(trip_id=state.trip.id)},
+    )
+
+
+@bp.get("/trips/<trip_id>/pledge")
+def pledge_form(trip_id: str):
+    return _pledge_page(_trip(trip_id))
+
+
+def _pledge_page(trip: Trip, *, values=None, errors=None, problem=None, status: int = 200):
+    state = trip_state(trip)
+    if not state.can_pledge and status == 200:
+        return redirect(url_for("widget_pages.trip", trip_id=trip.id), code=303)
+    max_seats = max(1, min(pledging.MAX_SEATS_PER_PLEDGE, trip.seats_remaining))
+    values = values or {"seats": 1, "stop_id": trip.stops[0].id if trip.stops else ""}
+    seats = str(values.get("seats", ""))
+    total_seats = int(seats) if seats.isdigit() and 0 < int(seats) <= max_seats else 1
+    return render_page(
+        "widget/pledge.html",
+        status=status,
+        state=state,
+        trip=trip,
+        event=trip.event,
+        max_seats=max_seats,
+        total_seats=total_seats,
+        values=values,
+        errors=errors or {},
+        problem=problem,
+        token=form_token(g.partner, f"pledge:{trip.id}"),
+        here=("widget_pages.pledge_form", {"trip_id": trip.id}),
+        data={
+            "trip": public_trip(trip),
+            "max_seats": max_seats,
+            "field_messages": messages.field_messages(max_seats),
+            "problems": messages.problem_messages(),
+            # widget.js puts the new pledge's manage token in place of TOKEN.
+            "confirmation": url_for("widget_pages.confirmation", token="TOKEN"),  # noqa: S106
+            "cards": TEST_CARD_NUMBERS if payments_mode()["simulated"] else {},
+            "texts": {"total": _("Total: %(amount)s", amount="{amount}")},
+        },
+    )
+
+
+@bp.post("/trips/<trip_id>/pledge")
+@limiter.limit(_write_limit)
+def create_pledge(trip_id: str):
+    """The pledge form without JavaScript (widget.js uses the JSON API instead)."""
+    trip = _trip(trip_id)
+    form = request.form
+    values = {key: form.get(key, "").strip() for key in ("stop_id", "seats", "name", "email")}
+    try:
+        check_form_post(g.partner, f"pledge:{trip.id}")
+        data = PledgeInput().load(
+            {
+                "stop_id": values["stop_id"],
+                "seats": int(values["seats"]) if values["seats"].isdigit() else 0,
+                "name": values["name"],
+                "email": values["email"],
+                "payment_method": _payment_method(form),
+                "locale": str(get_locale()),
+            }
+        )
+        pledge = place_pledge(g.partner, trip.id, data)
+    except ValidationError as exc:
+        return _pledge_page(trip, values=values, errors=_field_errors(exc.messages), status=422)
+    except DomainError as exc:
+        db.session.expire_all()
+        errors = _field_errors(exc.errors) if isinstance(exc, ValidationFailed) else {}
+        if exc.type == "card-declined":
+            errors = {"payment_method": messages.for_problem(exc)}
+        return _pledge_page(
+            _trip(trip_id),
+            values=values,
+            errors=errors,
+            problem=messages.for_problem(exc),
+            status=exc.status,
+        )
+    token = manage_token(pledge.id)
+    return redirect(url_for("widget_pages.confirmation", token=token), code=303)
+
+
+def _payment_method(form) -> str:
+    """With `simulated`, a Stripe test card number stands for its test payment method; with
+    `stripe`, Stripe.js created the PaymentMethod and put its id in the form."""
+    if payments_mode()["simulated"]:
+        return payment_method_for_card_number(form.get("card_number", "")) or ""
+    return form.get("payment_method", "").strip()
+
+
+def _field_errors(errors: dict) -> dict[str, str]:
+    """Translated words for each field marshmallow or the domain found wrong."""
+    max_seats = pledging.MAX_SEATS_PER_PLEDGE
+    texts = messages.field_messages(max_seats)
+    return {field: texts.get(field, texts["_generic"]) for field in errors}
+
+
+def pledge_for(token: str) -> Pledge:
     pledge_id = pledge_id_from_token(token)
     pledge = db.session.get(Pledge, pledge_id) if pledge_id else None
     if pledge is None or pledge.partner_id != g.partner.id:
@@ -73,78 +253,75 @@ def _pledge(token: str) -> Pledge:
     return pledge
 
 
-def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int = 200):
-    settings = current_app.config["SETTINGS"]
-    g.locale = pledge.locale
-    notice = NOTICES.get(request.args.get("done", ""))
-    return make_response(
-        render_template(
-            "widget/manage.html",
-            partner=g.partner,
-            theme=theme(g.partner),
-            pledge=pledge,
-            trip=pledge.trip,
-            token=token,
-            error=error,
-            notice=notice() if notice else None,
-            simulated=settings.payments_provider == "simulated",
-            test_cards=TEST_CARD_NUMBERS,
-            stripe_key=settings.stripe_publishable_key,
-        ),
-        status,
+@bp.get("/pledged/<token>")
+def confirmation(token: str):
+    """Right after pledging: what happens next, and the link to manage the pledge."""
+    pledge = pledge_for(token)
+    return render_page(
+        "widget/confirmation.html",
+        pledge=pledge,
+        trip=pledge.trip,
+        event=pledge.trip.event,
+        manage_link=manage_url(g.partner.slug, pledge.id),
+        status_label=pledge_status_label(pledge.status),
+        token=token,
     )
 
 
-@bp.get("/manage/<token>")
-def manage(token: str):
-    return _render(_pledge(token), token)
+@bp.get("/events/<event_id>/request")
+def request_form(event_id: str):
+    return _request_page(_event(event_id))
 
 
-def _act(token: str, action, done: str):
-    """Run `action(session, pledge)` in one transaction; re-render with the error if refused."""
-    pledge = _pledge(token)
+def _request_page(event: Event, *, values=None, errors=None, problem=None, status: int = 200):
+    done = request.args.get("done") == "1"
+    return render_page(
+        "widget/request.html",
+        status=status,
+        event=event,
+        values=values or {},
+        errors=errors or {},
+        problem=problem,
+        done=done,
+        done_origin=(request.args.get("origin") or "")[:200],
+        done_count=request.args.get("count", type=int),
+        token=form_token(g.partner, f"demand:{event.id}"),
+        here=("widget_pages.request_form", {"event_id": event.id}),
+        data={
+            "event_id": event.id,
+            "field_messages": messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE),
+            "problems": messages.problem_messages(),
+            "done": url_for("widget_pages.request_form", event_id=event.id, done=1),
+        },
+    )
+
+
+@bp.post("/events/<event_id>/request")
+@limiter.limit(_write_limit)
+def send_request(event_id: str):
+    """ "Request a trip from my city" without JavaScript."""
+    event = _event(event_id)
+    values = {key: request.form.get(key, "").strip() for key in ("origin", "email")}
     try:
-        with db.transaction() as session:
-            action(session, pledge)
+        check_form_post(g.partner, f"demand:{event.id}")
+        data = DemandInput().load({**values, "event_id": event.id, "locale": str(get_locale())})
+        result = place_demand(g.partner, data)
+    except ValidationError as exc:
+        return _request_page(event, values=values, errors=_field_errors(exc.messages), status=422)
     except DomainError as exc:
-        db.session.expire_all()
-        message = next(iter(exc.errors.values()))[0] if exc.errors else exc.detail
-        return _render(_pledge(token), token, error=message, status=exc.status)
-    return redirect(url_for("widget_pages.manage", token=token, done=done), code=303)
+        errors = _field_errors(exc.errors) if isinstance(exc, ValidationFailed) else {}
+        problem = None if errors else messages.for_problem(exc)
+        return _request_page(
+            event, values=values, errors=errors, problem=problem, status=exc.status
+        )
+    done = url_for(
+        "widget_pages.request_form",
+        event_id=event.id,
+        done=1,
+        origin=result["origin"],
+        count=result["count"],
+    )
+    return redirect(done, code=303)
 
 
-@bp.post("/manage/<token>/stop")
-@limiter.limit(_write_limit)
-def change_stop(token: str):
-    stop_id = request.form.get("stop_id", "")
-    return _act(token, lambda s, p: pledging.change_stop(s, p, stop_id), "stop-changed")
-
-
-@bp.post("/manage/<token>/cancel")
-@limiter.limit(_write_limit)
-def withdraw(token: str):
-    return _act(token, pledging.withdraw_pledge, "withdrawn")
-
-
-@bp.post("/manage/<token>/card")
-@limiter.limit(_write_limit)
-def update_card(token: str):
-    provider = current_app.extensions["ridepledge.payments"]
-    payment_method = request.form.get("payment_method", "").strip()
-    if provider.name == "simulated" and request.form.get("card_number"):
-        payment_method = payment_method_for_card_number(request.form["card_number"]) or ""
-
-    def replace(session, pledge):
-        if not payment_method:
-            raise ValidationFailed.field(
-                "payment_method", _("Enter one of the test card numbers listed below.")
-            )
-        settlement.replace_card(session, provider, pledge, payment_method)
-
-    response = _act(token, replace, "card-updated")
-    if response.status_code == 303:
-        try:
-            tasks.charge_pledge(_pledge(token).id)
-        except PaymentError:
-            current_app.logger.warning("charge after card update deferred")
-    return response
+from widget_server.widget import manage  # noqa: E402,F401  (registers the manage routes on bp)

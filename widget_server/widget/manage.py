@@ -1,0 +1,146 @@
+"""The fan's manage page, reached from the signed link (confirmation page and every email):
+status, change stop, withdraw, and the action-required card form. Works without JavaScript;
+every form carries a signed token and is refused from another site."""
+
+from __future__ import annotations
+
+from flask import current_app, g, redirect, request, url_for
+from flask_babel import gettext as _
+
+from widget_server.domain import pledging, settlement
+from widget_server.domain.errors import DomainError, ValidationFailed
+from widget_server.extensions import db, limiter
+from widget_server.jobs import tasks
+from widget_server.models import Pledge
+from widget_server.payments import PaymentError
+from widget_server.payments.simulated import payment_method_for_card_number
+from widget_server.widget import messages
+from widget_server.widget.api import _write_limit
+from widget_server.widget.pages import bp, pledge_for
+from widget_server.widget.render import render_page
+from widget_server.widget.security import check_form_post, form_token
+from widget_server.widget.serializers import fan_pledge
+from widget_server.widget.trip_state import pledge_status_label, trip_state
+
+NOTICES = {
+    "card-updated": lambda: _("Thanks, your card was updated."),
+    "stop-changed": lambda: _("Your pick-up stop was changed."),
+    "withdrawn": lambda: _("Your pledge was withdrawn. Nothing was charged."),
+}
+
+
+def _purpose(pledge: Pledge) -> str:
+    return f"manage:{pledge.id}"
+
+
+def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int = 200):
+    if not request.args.get("locale"):
+        g.locale = pledge.locale  # the link came from an email in the fan's language
+    notice = NOTICES.get(request.args.get("done", ""))
+    trip = pledge.trip
+    can_withdraw = pledge.status == "pledged" and trip.status == "open"
+    return render_page(
+        "widget/manage.html",
+        status=status,
+        pledge=pledge,
+        trip=trip,
+        event=trip.event,
+        state=trip_state(trip),
+        status_label=pledge_status_label(pledge.status),
+        token=token,
+        form_token=form_token(g.partner, _purpose(pledge)),
+        error=error,
+        notice=notice() if notice else None,
+        can_withdraw=can_withdraw,
+        can_change_stop=pledge.is_live
+        and trip.status in ("open", "confirmed")
+        and len(trip.stops) > 1,
+        here=("widget_pages.manage", {"token": token}),
+        data={
+            "manage": {
+                "token": token,
+                "pledge": _event_detail(pledge),
+                "withdrawn": url_for("widget_pages.manage", token=token, done="withdrawn"),
+            },
+            "problems": messages.problem_messages(),
+            "field_messages": messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE),
+        },
+    )
+
+
+def _event_detail(pledge: Pledge) -> dict:
+    """The pledge as the host page hears of it (`pledge.created` / `pledge.canceled`)."""
+    body = fan_pledge(pledge)
+    return {
+        "pledge_id": body["id"],
+        "trip_id": body["trip_id"],
+        "seats": body["seats"],
+        "amount": body["amount"],
+        "currency": body["currency"],
+        "status": body["status"],
+    }
+
+
+@bp.get("/manage/<token>")
+def manage(token: str):
+    return _render(pledge_for(token), token)
+
+
+def _act(token: str, action, done: str, refused: str | None = None):
+    """Check the form, run `action(session, pledge)` in one transaction; re-render with the
+    fan's words for the error (`refused` when the pledge's state does not allow it)."""
+    pledge = pledge_for(token)
+    try:
+        check_form_post(g.partner, _purpose(pledge))
+        with db.transaction() as session:
+            action(session, pledge)
+    except DomainError as exc:
+        db.session.expire_all()
+        words = refused if refused and exc.type == "illegal-transition" else _words(exc)
+        return _render(pledge_for(token), token, error=words, status=exc.status)
+    return redirect(url_for("widget_pages.manage", token=token, done=done), code=303)
+
+
+def _words(exc: DomainError) -> str:
+    if isinstance(exc, ValidationFailed) and "payment_method" in exc.errors:
+        if exc.type == "card-declined":
+            return messages.problem_messages()["card-declined"]
+        return messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE)["payment_method"]
+    return messages.for_problem(exc)
+
+
+@bp.post("/manage/<token>/stop")
+@limiter.limit(_write_limit)
+def change_stop(token: str):
+    stop_id = request.form.get("stop_id", "")
+    return _act(token, lambda s, p: pledging.change_stop(s, p, stop_id), "stop-changed")
+
+
+@bp.post("/manage/<token>/cancel")
+@limiter.limit(_write_limit)
+def withdraw(token: str):
+    refused = _("This pledge can no longer be withdrawn.")
+    return _act(token, pledging.withdraw_pledge, "withdrawn", refused)
+
+
+@bp.post("/manage/<token>/card")
+@limiter.limit(_write_limit)
+def update_card(token: str):
+    """The card form of an action_required pledge; the new card is charged at once."""
+    provider = current_app.extensions["ridepledge.payments"]
+    payment_method = request.form.get("payment_method", "").strip()
+    if provider.name == "simulated":
+        payment_method = payment_method_for_card_number(request.form.get("card_number", ""))
+
+    def replace(session, pledge):
+        if not payment_method:
+            raise ValidationFailed.field("payment_method", "not a test card number")
+        settlement.replace_card(session, provider, pledge, payment_method)
+
+    response = _act(token, replace, "card-updated")
+    if response.status_code == 303:
+        try:
+            tasks.charge_pledge(pledge_for(token).id)
+        except PaymentError:
+            current_app.logger.warning("charge after card update deferred")
+    return response

@@ -1,0 +1,74 @@
+"""What the widget tells a fan when something is wrong, in the fan's language.
+
+The API's problem details are written for developers (English, precise); fans see these words
+instead, chosen by field name or problem type. The same words go to widget.js (page data), so
+the page says the same thing with or without JavaScript.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from widget_server.domain.errors import DomainError
+
+
+def field_messages(max_seats: int) -> dict[str, str]:
+    simulated = current_app.config["SETTINGS"].payments_provider == "simulated"
+    return {
+        "stop_id": _("Choose a pick-up stop."),
+        "seats": _("Choose from 1 to %(max)s seats.", max=max_seats),
+        "name": _("Enter your name."),
+        "email": _("Enter a valid email address, like name@example.com."),
+        "payment_method": _("Enter one of the test card numbers listed below.")
+        if simulated
+        else _("Check your card details."),
+        "card": _("Check your card details."),
+        "origin": _("Enter a city, region or postal code."),
+        "_generic": _("Check this field."),
+    }
+
+
+def problem_messages() -> dict[str, str]:
+    """Problem `type` (the last part of its URL) -> what the fan reads."""
+    return {
+        "sold-out": _("Sorry, there are not enough seats left on this trip."),
+        "card-declined": _("Your card was declined. Try another card."),
+        "conflict": _("This trip no longer takes pledges."),
+        "illegal-transition": _("This can no longer be changed."),
+        "payments-unavailable": _(
+            "We could not reach the payment service. Nothing was saved; please try again."
+        ),
+        "too-many-requests": _("Too many attempts. Wait a minute, then try again."),
+        "form-expired": _("This form expired. Please send it again."),
+        "cross-site": _("This form can only be sent from this page."),
+        "not-found": _("This page is not available."),
+        "validation-error": _("Some fields need your attention."),
+        "network": _("We could not reach the server. Check your connection and try again."),
+        "generic": _("Something went wrong. Please try again."),
+    }
+
+
+def for_problem(exc: DomainError) -> str:
+    texts = problem_messages()
+    if exc.type == "not-found" and exc.detail and not exc.detail.startswith("no "):
+        return exc.detail  # already written for fans (and translated) by the page
+    return texts.get(exc.type, texts["generic"])
+
+
+def card_behaviour(payment_method: str) -> str:
+    """What a Stripe test card does, for the test-mode card table."""
+    texts = {
+        "pm_card_visa": _("Works"),
+        "pm_card_mastercard": _("Works"),
+        "pm_card_amex": _("Works"),
+        "pm_card_chargeDeclined": _("Declined when you pledge"),
+        "pm_card_chargeDeclinedInsufficientFunds": _(
+            "Declined when you pledge (insufficient funds)"
+        ),
+        "pm_card_chargeCustomerFail": _("Saved, then declined when the bus confirms"),
+        "pm_card_authenticationRequired": _(
+            "Saved, then needs your confirmation when the bus confirms"
+        ),
+    }
+    return texts.get(payment_method, payment_method)

@@ -1,0 +1,162 @@
+"""Rendering widget pages: the partner's theme, the fan's language, the embedding context and
+the security headers every page carries.
+
+The embedding context is what the loader put in the iframe's URL (`host`: the host page's
+origin; `locale`: the embed option). Links and forms of the widget carry it on, so each page
+inside the iframe knows where to post messages, without cookies or storage.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_skeleton, format_time, format_timedelta, get_timezone_name
+from flask import current_app, g, make_response, render_template, request, url_for
+from flask_babel import get_locale
+from sqlalchemy import select
+
+from widget_server.domain.errors import NotFound
+from widget_server.extensions import db
+from widget_server.i18n import SUPPORTED_LOCALES, format_money
+from widget_server.models import Partner
+from widget_server.models.types import utcnow
+from widget_server.payments.simulated import TEST_CARD_NUMBERS
+from widget_server.widget.assets import asset_url
+from widget_server.widget.messages import card_behaviour
+from widget_server.widget.security import (
+    csp_nonce,
+    secure_widget_response,
+    trusted_host_origin,
+)
+from widget_server.widget.theme import widget_theme
+
+LANGUAGES = (("en", "English"), ("es", "Español"), ("fr", "Français"))
+
+
+def load_partner(slug: str) -> Partner:
+    """The partner of a `/w/<slug>/...` URL, and the embedding context of the request."""
+    g.partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
+    if g.partner is None:
+        raise NotFound(f"no partner {slug}")
+    g.partner_locale = g.partner.locale
+    g.host_origin = trusted_host_origin(g.partner, request.args.get("host"))
+    locale = request.args.get("locale")
+    g.embed_locale = locale if locale in SUPPORTED_LOCALES else None
+    return g.partner
+
+
+def carry_context(values: dict) -> None:
+    """url_defaults: widget links keep the partner, the trusted host origin and the locale."""
+    if g.get("partner") is None:
+        return
+    values.setdefault("partner_slug", g.partner.slug)
+    if g.get("host_origin"):
+        values.setdefault("host", g.host_origin)
+    if g.get("embed_locale"):
+        values.setdefault("locale", g.embed_locale)
+
+
+def payments_mode() -> dict:
+    settings = current_app.config["SETTINGS"]
+    simulated = settings.payments_provider == "simulated"
+    return {
+        "simulated": simulated,
+        "stripe_key": None if simulated else settings.stripe_publishable_key,
+    }
+
+
+def render_page(
+    template: str,
+    *,
+    status: int = 200,
+    bars: tuple = (),
+    emit: list | None = None,
+    data: dict | None = None,
+    here: tuple[str, dict] | None = None,
+    **context,
+):
+    """A widget page with its theme, language links, page data for widget.js and headers.
+
+    `emit`: widget events (name, detail) the page tells the host page about when it loads.
+    `here`: (endpoint, values) the language links point to, when not the current GET.
+    """
+    partner = g.partner
+    locale = str(get_locale())
+    payments = payments_mode()
+    endpoint, values = here or (request.endpoint, dict(request.view_args or {}))
+    page_data = {
+        "partner": partner.slug,
+        "locale": locale,
+        "host_origin": g.get("host_origin"),
+        "api": f"/w/{partner.slug}/api",
+        "emit": [{"name": name, "detail": detail} for name, detail in (emit or [])],
+        **(data or {}),
+    }
+    if payments["stripe_key"]:
+        page_data["stripe_key"] = payments["stripe_key"]
+    response = make_response(
+        render_template(
+            template,
+            partner=partner,
+            theme=widget_theme(partner.branding or {}),
+            locale=locale,
+            languages=LANGUAGES,
+            language_link=lambda code: _language_link(endpoint, values, code),
+            bars=bars,
+            csp_nonce=csp_nonce(),
+            asset_url=asset_url,
+            page_data=page_data,
+            test_cards=TEST_CARD_NUMBERS,
+            **payments,
+            **context,
+        ),
+        status,
+    )
+    return secure_widget_response(response, partner, stripe=bool(payments["stripe_key"]))
+
+
+def _language_link(endpoint: str, values: dict, code: str) -> str:
+    return url_for(endpoint, **{**values, "locale": code})
+
+
+# Dates and times: in the event's time zone, written the way the fan's language writes them.
+
+
+def local_day(moment: datetime, timezone: str) -> str:
+    """ "Wed, Nov 13, 2030" / "mié, 13 nov 2030"."""
+    return format_skeleton("yMMMEd", moment, tzinfo=ZoneInfo(timezone), locale=str(get_locale()))
+
+
+def local_time(moment: datetime, timezone: str) -> str:
+    return format_time(moment, "short", tzinfo=ZoneInfo(timezone), locale=str(get_locale()))
+
+
+def local_when(moment: datetime, timezone: str) -> str:
+    """ "Wed, Nov 13, 2030, 7:00 PM"."""
+    return f"{local_day(moment, timezone)}, {local_time(moment, timezone)}"
+
+
+def zone_name(timezone: str, moment: datetime | None = None) -> str:
+    """ "Central Standard Time" / "hora estándar central"."""
+    return get_timezone_name(
+        (moment or utcnow()).astimezone(ZoneInfo(timezone)), "long", locale=str(get_locale())
+    )
+
+
+def relative(moment: datetime, now: datetime | None = None) -> str:
+    """ "in 9 days" / "dentro de 9 días"; stays in days up to two weeks."""
+    delta: timedelta = moment - (now or utcnow())
+    return format_timedelta(delta, threshold=2, add_direction=True, locale=str(get_locale()))
+
+
+def template_helpers() -> dict:
+    return {
+        "local_day": local_day,
+        "local_time": local_time,
+        "local_when": local_when,
+        "zone_name": zone_name,
+        "relative": relative,
+        "money": format_money,
+        "card_behaviour": card_behaviour,
+    }

@@ -1,0 +1,136 @@
+"""What keeps the widget safe inside other sites' pages, without any cookie.
+
+- `frame-ancestors` (CSP) lists the partner's allowed origins: the browser refuses to show the
+  widget in any other site's page ('self' only when the partner lists none).
+- The host origin the loader passes (`?host=`) is trusted only when it is one of those origins;
+  the pages then send postMessage to that exact origin and nothing else.
+- HTML form posts carry a short-lived signed token (itsdangerous) bound to the partner and to the
+  form's purpose, and are refused when the browser says they come from another site
+  (`Sec-Fetch-Site`, or an `Origin` that is not ours).
+- The widget sets no cookie: none of the above needs one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from flask import current_app, g, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from marshmallow import ValidationError
+
+from widget_server.domain.errors import DomainError
+from widget_server.domain.partners import validate_origin
+from widget_server.models import Partner
+
+FORM_TOKEN_FIELD = "form_token"  # noqa: S105 (a field name, not a secret)
+FORM_TOKEN_MAX_AGE = 4 * 3600  # a fan may leave the page open for a while
+_SALT = "ridepledge.widget-form"
+STRIPE_SCRIPT = "https://js.stripe.com"
+
+
+class FormRefused(DomainError):
+    """A form post that is not from our own page: missing, forged or expired token."""
+
+    status = 403
+    title = "Form expired"
+    type = "form-expired"
+
+
+class CrossSiteRefused(DomainError):
+    """A write the browser says comes from a page of another site."""
+
+    status = 403
+    title = "Cross-site request refused"
+    type = "cross-site"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def form_token(partner: Partner, purpose: str) -> str:
+    """A token for one form of one partner's page (`purpose` names the form and its object)."""
+    return _serializer().dumps([partner.slug, purpose])
+
+
+def check_form_post(partner: Partner, purpose: str) -> None:
+    """Refuse a form post made from another site, or without a fresh token for this form."""
+    if cross_site_request():
+        raise CrossSiteRefused("this form was sent from another site")
+    token = request.form.get(FORM_TOKEN_FIELD, "")
+    try:
+        value = _serializer().loads(token, max_age=FORM_TOKEN_MAX_AGE)
+    except SignatureExpired as exc:
+        raise FormRefused("this form has expired; it was reloaded, please send it again") from exc
+    except BadSignature as exc:
+        raise FormRefused("this form is not valid; reload the page and send it again") from exc
+    if value != [partner.slug, purpose]:
+        raise FormRefused("this form belongs to another page; reload it and send it again")
+
+
+def cross_site_request() -> bool:
+    """True when the browser tells us a write comes from a page of another origin.
+
+    Browsers send `Sec-Fetch-Site` (and `Origin` on POST); clients that are not browsers send
+    neither and are not affected: without cookies they carry no fan's authority anyway.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("Origin")
+    if origin and origin != "null":
+        # Compare hosts only: behind a TLS-terminating proxy the scheme we see may differ.
+        return urlsplit(origin).netloc.lower() != request.host.lower()
+    return False
+
+
+def trusted_host_origin(partner: Partner | None, value: str | None) -> str | None:
+    """The embedding page's origin, when it is one of the partner's allowed origins."""
+    if partner is None or not value:
+        return None
+    try:
+        origin = validate_origin(value)
+    except ValidationError:
+        return None
+    return origin if origin in (partner.allowed_origins or []) else None
+
+
+def csp_nonce() -> str:
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def frame_ancestors(partner: Partner | None) -> str:
+    origins = list(partner.allowed_origins or []) if partner is not None else []
+    return " ".join(origins) if origins else "'self'"
+
+
+def content_security_policy(partner: Partner | None, *, stripe: bool) -> str:
+    """The widget pages' CSP: our own scripts and styles (plus Stripe.js with `stripe`)."""
+    script = ["'self'"] + ([STRIPE_SCRIPT] if stripe else [])
+    connect = ["'self'"] + (["https://api.stripe.com"] if stripe else [])
+    frames = [STRIPE_SCRIPT, "https://hooks.stripe.com"] if stripe else ["'none'"]
+    directives = {
+        "default-src": ["'none'"],
+        "script-src": script,
+        "style-src": ["'self'", f"'nonce-{csp_nonce()}'"],
+        "img-src": ["'self'", "https:", "data:"],
+        "connect-src": connect,
+        "frame-src": frames,
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": [frame_ancestors(partner)],
+    }
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+def secure_widget_response(response, partner: Partner | None, *, stripe: bool):
+    """Headers every widget page gets: CSP with frame-ancestors, no referrer, no sniffing."""
+    response.headers["Content-Security-Policy"] = content_security_policy(partner, stripe=stripe)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.vary.add("Accept-Language")
+    return response

@@ -1,0 +1,104 @@
+"""What a fan is told about a trip: one clear state, its words, and the progress bar numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+
+from widget_server.models import Trip
+from widget_server.models.types import utcnow
+
+# Trip statuses fans may see (drafts stay hidden).
+PUBLIC_TRIP_STATUSES = ("open", "confirmed", "completed", "failed", "canceled")
+
+
+@dataclass(frozen=True)
+class TripState:
+    trip: Trip
+    state: str  # open, confirmed, sold_out, closed, completed, failed, canceled
+    can_pledge: bool
+
+    @property
+    def id(self) -> str:
+        return self.trip.id
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.trip.seats_pledged / self.trip.capacity))
+
+    @property
+    def threshold(self) -> int:
+        return min(100, round(100 * self.trip.min_riders / self.trip.capacity))
+
+    @property
+    def label(self) -> str:
+        return state_label(self.state)
+
+    @property
+    def explanation(self) -> str:
+        return state_explanation(self.state, self.trip)
+
+
+def trip_state(trip: Trip, now: datetime | None = None) -> TripState:
+    now = now or utcnow()
+    if trip.status in ("completed", "failed", "canceled"):
+        return TripState(trip, trip.status, False)
+    departed = trip.departs_at is not None and trip.departs_at <= now
+    if trip.status == "open" and trip.pledge_deadline <= now or departed:
+        return TripState(trip, "closed", False)
+    if trip.seats_remaining <= 0:
+        return TripState(trip, "sold_out", False)
+    return TripState(trip, trip.status, trip.status in ("open", "confirmed"))
+
+
+def state_label(state: str) -> str:
+    labels = {
+        "open": _("Open for pledges"),
+        "confirmed": _("Confirmed: this bus runs"),
+        "sold_out": _("Sold out"),
+        "closed": _("Pledges closed"),
+        "completed": _("Completed"),
+        "failed": _("Did not run"),
+        "canceled": _("Canceled"),
+    }
+    return labels[state]
+
+
+def state_explanation(state: str, trip: Trip) -> str:
+    texts = {
+        "open": _(
+            "The bus runs if %(min)s seats are pledged before the deadline. "
+            "Nobody is charged unless it runs.",
+            min=trip.min_riders,
+        ),
+        "confirmed": _("Enough fans pledged: this bus runs. New seats are charged at once."),
+        "sold_out": _("This bus runs, and every seat is taken.")
+        if trip.status == "confirmed"
+        else _("Every seat on this bus is taken."),
+        "closed": _("This trip no longer takes pledges."),
+        "completed": _("This trip has taken place."),
+        "failed": _(
+            "Not enough seats were pledged before the deadline, so this bus does not run. "
+            "Nobody was charged."
+        ),
+        "canceled": _(
+            "The organiser canceled this bus. Nobody is charged; anyone who paid is refunded."
+        ),
+    }
+    return texts[state]
+
+
+def pledge_status_label(status: str) -> str:
+    labels = {
+        "pledged": _("Pledged: nothing charged yet"),
+        "charging": _("Payment in progress"),
+        "paid": _("Paid"),
+        "action_required": _("Action needed: update your card"),
+        "dropped": _("Dropped: the card was not updated in time"),
+        "canceled": _("Withdrawn"),
+        "released": _("Released: the trip did not run"),
+        "refunded": _("Refunded"),
+    }
+    return labels.get(status, status)
