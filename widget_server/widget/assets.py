@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, request, url_for
 
-EMBED_DIR = Path(__file__).resolve().parents[2] / "embed"
+# A checkout (editable install) reads `embed/` in place; a wheel carries it as data files.
+_CHECKOUT_EMBED = Path(__file__).resolve().parents[2] / "embed"
+EMBED_DIR = (
+    _CHECKOUT_EMBED if _CHECKOUT_EMBED.is_dir() else Path(sys.prefix) / "share/ridepledge/embed"
+)
 LOADER = "embed.js"
 IFRAME_ASSETS = {"widget.js": "text/javascript", "widget.css": "text/css"}
 LOADER_MAX_AGE = 300
