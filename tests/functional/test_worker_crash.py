@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from tests.conftest import empty_all_tables, run_jobs
 from tests.factories import make_partner, make_trip
 from tests.fakes.stripe_server import FakeStripe
-from tests.functional.test_stripe_payments import (
+from tests.functional.stripe_helpers import (
     close_app,
     running_fake_stripe,
     stripe_app,

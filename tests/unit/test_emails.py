@@ -1,62 +1,32 @@
-"""Fan emails: every kind in en, es and fr; the .eml outbox; SMTP through a fake server that
-the real smtplib talks to; each email sent once; failures; the sweep's view of the outbox; the
-translation catalogs."""
+"""Fan emails: every kind in en, es and fr, and what the rendered message holds (the .eml
+outbox, escaping, branding). Transport is in test_email_transport, the catalogs in
+test_translation_catalogs."""
 
 from __future__ import annotations
 
 import html
 import re
-import smtplib
-import socket
-import threading
-from datetime import UTC, datetime, timedelta
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
-from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from sqlalchemy import update
 
-from tests.conftest import run_jobs
-from tests.factories import make_event, make_partner, make_trip
-from tests.fakes.smtp_server import FakeSMTPServer
-from widget_server.domain.notify import queue_pledge_email
+from tests.unit.email_helpers import (
+    ERROR,
+    LOCALES,
+    ROOT,
+    TRANSLATIONS,
+    outbox_file,
+    parse,
+    parts,
+    queue_email,
+    reload,
+)
 from widget_server.extensions import db
 from widget_server.models import OutboundEmail, Pledge
 from widget_server.models.notifications import EMAIL_KINDS
-from widget_server.models.types import utcnow
-from widget_server.notifications import STALE_AFTER, pending_email_ids, send_email
-from widget_server.notifications.transport import (
-    may_authenticate,
-    parse_smtp_url,
-    sender_domain,
-)
+from widget_server.notifications import send_email
 from widget_server.widget.links import pledge_id_from_token
 
-ROOT = Path(__file__).resolve().parents[2]
-TRANSLATIONS = ROOT / "widget_server" / "translations"
-LOCALES = ("en", "es", "fr")
-CURRENCY = {"en": "USD", "es": "EUR", "fr": "EUR"}
-EVENT_STARTS = datetime(2030, 11, 15, 1, 0, tzinfo=UTC)  # 7 PM on Nov 14 in Chicago (CST)
-GRACE_EXPIRES = datetime(2030, 11, 10, 18, 0, tzinfo=UTC)  # noon on Nov 10 in Chicago
-ERROR = "Your card has insufficient funds."
-
-# Where each email finds its pledge when it is sent.
-STATUS = {
-    "pledge_received": "pledged",
-    "pledge_paid": "paid",
-    "trip_failed": "released",
-    "action_required": "action_required",
-    "pledge_dropped": "dropped",
-    "pledge_refunded": "refunded",
-    "pledge_canceled": "canceled",
-    "trip_canceled": "released",
-}
 # kind -> locale -> (words of the subject, words of the body)
 EXPECTED = {
     "pledge_received": {
@@ -107,74 +77,6 @@ SUMMARY = {
     "es": ("Total: 70,00 €", "jueves, 14 de noviembre de 2030, 19:00", "14:00"),
     "fr": ("Total : 70,00 €", "jeudi 14 novembre 2030, 19:00", "14:00"),
 }
-
-
-def spaces(text: str) -> str:
-    """Babel and French typography use no-break spaces; compare them as plain spaces."""
-    return text.replace("\u00a0", " ").replace("\u202f", " ")
-
-
-def queue_email(
-    kind: str = "pledge_received",
-    *,
-    locale: str = "en",
-    currency: str | None = None,
-    partner: dict | None = None,
-    event: dict | None = None,
-    **context,
-) -> str:
-    """A partner, event, trip and pledge, and one outbox email about them (committed)."""
-    status = STATUS.get(kind, "pledged")
-    with db.transaction() as session:
-        fields = {
-            "currency": currency or CURRENCY.get(locale, "USD"),
-            "support_email": "help@chiefs.example",
-            "branding": {"primary_color": "#c8102e"},
-            **(partner or {}),
-        }
-        owner = make_partner(session, "kc-chiefs", **fields)
-        game = make_event(session, owner, starts_at=EVENT_STARTS, **(event or {}))
-        trip = make_trip(session, owner, game)
-        pledge = Pledge(
-            partner_id=owner.id,
-            trip_id=trip.id,
-            stop_id=trip.stops[0].id,
-            seats=2,
-            unit_amount=trip.unit_amount,
-            amount=trip.unit_amount * 2,
-            currency=trip.currency,
-            name="Alex Fan",
-            email="alex@example.com",
-            locale=locale,
-            status=status,
-            paid_at=utcnow() if status in ("paid", "refunded") else None,
-            grace_expires_at=GRACE_EXPIRES if status in ("action_required", "dropped") else None,
-        )
-        session.add(pledge)
-        session.flush()
-        if kind == "action_required":
-            context.setdefault("error", ERROR)
-        return queue_pledge_email(session, pledge, kind, **context).id
-
-
-def outbox_file(settings, email_id: str) -> Path:
-    return settings.instance_path / "outbox" / f"{email_id}.eml"
-
-
-def parse(data: bytes) -> EmailMessage:
-    return BytesParser(policy=policy.default).parsebytes(data)
-
-
-def parts(message: EmailMessage) -> tuple[str, str, str]:
-    """Subject, plain text and html of a message, with no-break spaces as spaces."""
-    text = message.get_body(("plain",)).get_content()
-    markup = message.get_body(("html",)).get_content()
-    return spaces(str(message["Subject"])), spaces(text), spaces(markup)
-
-
-def reload(session, email_id: str) -> OutboundEmail:
-    session.rollback()  # a new snapshot: other threads and connections wrote since
-    return session.get(OutboundEmail, email_id, populate_existing=True)
 
 
 def english_sentences() -> set[str]:
@@ -330,267 +232,3 @@ def test_no_support_email_means_no_reply_to(session, settings):
     message = parse(outbox_file(settings, email_id).read_bytes())
     assert message["Reply-To"] is None
     assert "replies are not read" in parts(message)[1]
-
-
-def test_sender_domain_is_the_public_host():
-    assert sender_domain("https://rides.example.com") == "rides.example.com"
-    assert sender_domain("https://rides.example.com:8443/base") == "rides.example.com"
-    assert sender_domain("http://127.0.0.1:8000") == "ridepledge.local"
-    assert sender_domain("http://[::1]:8000") == "ridepledge.local"
-    assert sender_domain("") == "ridepledge.local"
-
-
-def test_smtp_url_forms():
-    plain = parse_smtp_url("smtp://mailer:p%40ss%2Fword@mail.example.com:2525")
-    assert (plain.host, plain.port, plain.implicit_tls) == ("mail.example.com", 2525, False)
-    assert (plain.username, plain.password) == ("mailer", "p@ss/word")
-    assert "p@ss" not in repr(plain)
-    secure = parse_smtp_url("smtps://mail.example.com")
-    assert (secure.port, secure.implicit_tls, secure.username) == (465, True, None)
-    assert parse_smtp_url("smtp://relay.internal").port == 25
-    with pytest.raises(ValueError):
-        parse_smtp_url("http://mail.example.com")
-
-
-def test_credentials_go_in_clear_only_to_this_machine():
-    remote = parse_smtp_url("smtp://u:p@mail.example.com:587")
-    assert may_authenticate(remote, encrypted=True)
-    assert not may_authenticate(remote, encrypted=False)
-    assert may_authenticate(parse_smtp_url("smtp://u:p@127.0.0.1:25"), encrypted=False)
-    assert may_authenticate(parse_smtp_url("smtp://u:p@localhost:25"), encrypted=False)
-
-
-def test_smtp_delivery_with_authentication(session, settings):
-    email_id = queue_email("trip_failed", locale="fr")
-    with FakeSMTPServer(credentials=("mailer", "s3cret/pass word")) as server:
-        settings.smtp_url = server.url
-
-        assert send_email(email_id) is True
-
-    [received] = server.messages
-    assert received.authenticated_as == "mailer"
-    assert received.mail_from == "no-reply@ridepledge.local"
-    assert received.rcpt_tos == ["alex@example.com"]
-    subject, text, _markup = parts(received.message)
-    assert subject == "Le bus pour Chiefs vs. Raiders ne partira pas"
-    assert "ce trajet n’aura donc pas lieu" in text
-    assert not (settings.instance_path / "outbox").exists()
-    assert reload(session, email_id).status == "sent"
-
-
-def test_smtp_wrong_password_is_retried(session, settings):
-    email_id = queue_email()
-    with FakeSMTPServer(credentials=("mailer", "right")) as server:
-        settings.smtp_url = f"smtp://mailer:wrong@127.0.0.1:{server.port}"
-        with pytest.raises(smtplib.SMTPAuthenticationError):
-            send_email(email_id)
-
-    assert server.messages == []
-    row = reload(session, email_id)
-    assert (row.status, row.attempts, row.sent_at) == ("pending", 1, None)
-    assert row.last_error.startswith("SMTPAuthenticationError")
-
-
-def test_sent_once_when_called_twice(session, settings):
-    email_id = queue_email()
-    with FakeSMTPServer() as server:
-        settings.smtp_url = server.url
-        assert send_email(email_id) is True
-        assert send_email(email_id) is False
-
-    assert len(server.messages) == 1
-    assert reload(session, email_id).attempts == 1
-
-
-def test_sent_once_when_two_workers_race(app, session, settings):
-    email_id = queue_email()
-    session.rollback()
-    results, errors = [], []
-    start = threading.Barrier(2)
-
-    def worker():
-        with app.app_context():
-            start.wait(timeout=10)
-            try:
-                results.append(send_email(email_id))
-            except Exception as exc:  # surfaced below; a thread's exception is otherwise lost
-                errors.append(exc)
-
-    with FakeSMTPServer() as server:
-        server.data_delay = 0.5  # the first sender is still talking when the second tries
-        settings.smtp_url = server.url
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-
-    assert errors == []
-    assert sorted(results) == [False, True]
-    assert len(server.messages) == 1
-    row = reload(session, email_id)
-    assert (row.status, row.attempts) == ("sent", 1)
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def test_transport_error_leaves_it_pending_and_raises(session, settings):
-    email_id = queue_email()
-    settings.smtp_url = f"smtp://127.0.0.1:{closed_port()}"
-
-    with pytest.raises(ConnectionRefusedError):
-        send_email(email_id)
-
-    row = reload(session, email_id)
-    assert (row.status, row.attempts, row.sent_at) == ("pending", 1, None)
-    assert row.last_error.startswith("ConnectionRefusedError")
-    assert pending_email_ids(session) == [email_id]
-    with FakeSMTPServer() as server:  # the next try (job retry or sweep) gets through
-        settings.smtp_url = server.url
-        assert send_email(email_id) is True
-    assert len(server.messages) == 1
-    assert reload(session, email_id).attempts == 2
-
-
-def test_temporary_smtp_refusal_is_retried(session, settings):
-    email_id = queue_email()
-    with FakeSMTPServer() as server:
-        server.data_reply = (451, "4.3.0 try again later")
-        settings.smtp_url = server.url
-        with pytest.raises(smtplib.SMTPDataError):
-            send_email(email_id)
-
-    row = reload(session, email_id)
-    assert row.status == "pending"
-    assert "try again later" in row.last_error
-
-
-def test_recipient_refused_for_good_is_not_retried(session, settings):
-    email_id = queue_email()
-    with FakeSMTPServer() as server:
-        server.rcpt_reply = (550, "5.1.1 no such mailbox")
-        settings.smtp_url = server.url
-
-        assert send_email(email_id) is False
-        assert send_email(email_id) is False  # nothing left to do
-
-    row = reload(session, email_id)
-    assert (row.status, row.attempts) == ("failed", 1)
-    assert "no such mailbox" in row.last_error
-    assert pending_email_ids(session) == []
-
-
-def test_unknown_kind_fails_without_retry(session, settings):
-    email_id = queue_email("pledge_mystery")
-
-    assert send_email(email_id) is False
-
-    row = reload(session, email_id)
-    assert row.status == "failed"
-    assert "unknown email kind" in row.last_error
-    assert not outbox_file(settings, email_id).exists()
-
-
-def test_unknown_email_id_is_nothing_to_do(session):
-    assert send_email("eml_doesnotexist") is False
-
-
-def set_row(email_id: str, **values) -> None:
-    with db.transaction() as tx:
-        tx.execute(update(OutboundEmail).where(OutboundEmail.id == email_id).values(**values))
-
-
-def test_pending_email_ids_revives_abandoned_sends(session):
-    pending = queue_email()
-    # Other rows for the same pledge, as later events would queue them.
-    with db.transaction() as tx:
-        pledge = tx.get(Pledge, tx.get(OutboundEmail, pending).pledge_id)
-        abandoned, in_flight, sent = (
-            queue_pledge_email(tx, pledge, "pledge_paid").id for _ in range(3)
-        )
-    now = utcnow()
-    set_row(
-        abandoned, status="sending", attempts=1, sent_at=now - STALE_AFTER - timedelta(minutes=1)
-    )
-    set_row(in_flight, status="sending", attempts=1, sent_at=now - timedelta(minutes=1))
-    set_row(sent, status="sent", attempts=1, sent_at=now)
-
-    with db.transaction() as tx:
-        ids = pending_email_ids(tx)
-
-    assert ids == [pending, abandoned]
-    assert reload(session, abandoned).status == "pending"
-    assert reload(session, in_flight).status == "sending"
-    assert send_email(in_flight) is False  # its worker may still be talking to the server
-    assert send_email(abandoned) is True
-    row = reload(session, abandoned)
-    assert (row.status, row.attempts) == ("sent", 2)
-
-
-def test_abandoned_send_is_claimed_directly(session):
-    email_id = queue_email()
-    set_row(email_id, status="sending", attempts=1, sent_at=utcnow() - STALE_AFTER * 2)
-
-    assert send_email(email_id) is True
-    assert reload(session, email_id).attempts == 2
-
-
-def test_queued_email_is_sent_by_the_job(app, session, settings):
-    email_id = queue_email("pledge_canceled", locale="es")
-
-    assert "send_email" in run_jobs(app)
-
-    subject, _text, _markup = parts(parse(outbox_file(settings, email_id).read_bytes()))
-    assert subject == "Tu reserva para Chiefs vs. Raiders ha sido cancelada"
-
-
-# The catalogs
-
-
-def catalog(locale: str):
-    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as file:
-        return read_po(file, locale=locale)
-
-
-def as_dict(messages) -> dict:
-    """msgid -> translation; plural ids and forms as tuples (.mo catalogs load them as lists)."""
-
-    def key(value):
-        return tuple(value) if isinstance(value, list) else value
-
-    return {key(m.id): key(m.string) for m in messages if m.id and m.string and not m.fuzzy}
-
-
-@pytest.mark.parametrize("locale", ["es", "fr"])
-def test_compiled_catalogs_match_their_sources(locale):
-    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.mo").open("rb") as file:
-        compiled = read_mo(file)
-    assert as_dict(compiled) == as_dict(catalog(locale)), "run `make translations`"
-
-
-@pytest.mark.parametrize("locale", ["es", "fr"])
-def test_catalogs_translate_every_message(locale):
-    untranslated = [
-        m.id
-        for m in catalog(locale)
-        if m.id and (m.fuzzy or not all(m.string if isinstance(m.string, tuple) else (m.string,)))
-    ]
-    assert untranslated == []
-
-
-def test_catalogs_hold_every_email_message():
-    with (ROOT / "babel.cfg").open() as file:
-        method_map, options_map = parse_mapping_cfg(file)
-    in_code = {
-        message[2]
-        for message in extract_from_dir(str(ROOT), method_map, options_map)
-        if "emails" in message[0] or "notifications" in message[0]
-    }
-    assert len(in_code) > 40
-    for locale in ("es", "fr"):
-        missing = in_code - set(as_dict(catalog(locale)))
-        assert not missing, f"{locale}: run `make translations` and translate {missing}"
