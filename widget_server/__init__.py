@@ -30,6 +30,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     requests_context.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
+    # A moving window: no double burst at a window edge, and tests never straddle a reset.
+    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     limiter.init_app(app)
     oauth.init_app(app)
     api.init_app(app)
