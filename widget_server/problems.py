@@ -32,8 +32,9 @@ def problem(
     type_: str | None = None,
     errors: dict | None = None,
     headers: dict | None = None,
+    extra: dict | None = None,
 ):
-    """A problem+json response."""
+    """A problem+json response; `extra` adds extension members (RFC 9457 section 3.2)."""
     body = {
         "type": PROBLEM_BASE + (type_ or _slug(title)),
         "title": title,
@@ -43,6 +44,7 @@ def problem(
     }
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"

@@ -3,7 +3,6 @@ docs at /docs (Swagger UI served from this server, no CDN), idempotency, ETags, 
 
 from __future__ import annotations
 
-import hashlib
 import http
 
 from flask import Blueprint, Flask, render_template, request, send_from_directory
@@ -14,6 +13,7 @@ from swagger_ui_bundle import swagger_ui_path
 from widget_server.api import idempotency
 from widget_server.api.common import PROBLEM_JSON, ProblemSchema
 from widget_server.extensions import limiter
+from widget_server.oauth.protect import bearer_token_hash
 
 API_DESCRIPTION = """The RidePledge partner API. Authenticate with OAuth 2.0 client credentials
 (`POST /oauth/token`), then send `Authorization: Bearer <token>`. JSON, snake_case, ids are
@@ -52,11 +52,9 @@ def docs_assets(filename: str):
 
 
 def _client_or_address() -> str:
-    """Rate-limit key: the API client when the token is known, else the address."""
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:32]
-    return "addr:" + (request.remote_addr or "unknown")
+    """Rate-limit key: the bearer token when there is one, else the address."""
+    token_hash = bearer_token_hash()
+    return f"token:{token_hash[:32]}" if token_hash else f"addr:{request.remote_addr}"
 
 
 def _api_limit() -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from widget_server.extensions import db
 from widget_server.models import AccessToken, IdempotencyRecord
 from widget_server.models.types import utcnow
+from widget_server.oauth.protect import bearer_token_hash
 from widget_server.problems import problem
 from widget_server.webhooks.secrets import decrypt_secret, encrypt_secret
 
@@ -38,10 +39,9 @@ def _applies() -> bool:
 
 def _client_id() -> str | None:
     """The client behind the bearer token (auth itself is checked by the view)."""
-    header = request.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer "):
+    token_hash = bearer_token_hash()
+    if token_hash is None:
         return None
-    token_hash = hashlib.sha256(header[7:].strip().encode()).hexdigest()
     return db.session.scalar(
         select(AccessToken.client_id).where(AccessToken.token_hash == token_hash)
     )

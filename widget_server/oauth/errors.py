@@ -6,7 +6,7 @@ problem details reads `type`, `title` and `detail`. Both find what they expect.
 
 from __future__ import annotations
 
-from flask import Response, json
+from flask import Response
 
 from widget_server.problems import problem
 
@@ -38,18 +38,14 @@ def oauth_problem(
     headers: dict | None = None,
 ) -> Response:
     """A problem+json response; with `error`, also RFC 6749's `error`/`error_description`."""
-    response = problem(
+    return problem(
         status,
         title or TITLES.get(error or "", "Unauthorized"),
         description,
         type_=(error or "authentication-required").replace("_", "-"),
         headers={**NO_STORE, **(headers or {})},
+        extra={"error": error, "error_description": description} if error else None,
     )
-    if error:
-        body = json.loads(response.get_data())
-        body.update(error=error, error_description=description)
-        response.set_data(json.dumps(body))
-    return response
 
 
 def bearer_challenge(

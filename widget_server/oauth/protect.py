@@ -18,7 +18,7 @@ from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import MissingAuthorizationError
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError, InvalidTokenError
-from flask import Response, abort, g
+from flask import Response, abort, g, request
 
 from widget_server.domain import clients
 from widget_server.domain.clients import TokenLookup
@@ -62,6 +62,17 @@ class _HashedTokenValidator(BearerTokenValidator):
 
 _protector = ResourceProtector()
 _protector.register_token_validator(_HashedTokenValidator(realm=REALM))
+
+
+def bearer_token_hash() -> str | None:
+    """The stored form (SHA-256) of the request's bearer token, without checking it; None when
+    there is none. For per-client bookkeeping (rate-limit keys, idempotency) before the view
+    authenticates the request."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return clients.hash_token(token.strip())
 
 
 def require_scope(scope: str):

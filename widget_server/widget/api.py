@@ -27,7 +27,8 @@ from widget_server.jobs import tasks
 from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
 from widget_server.payments import PaymentError
-from widget_server.widget.links import manage_url, pledge_id_from_token
+from widget_server.widget.links import manage_url, pledge_for
+from widget_server.widget.render import partner_by_slug
 from widget_server.widget.security import CrossSiteRefused, cross_site_request
 from widget_server.widget.serializers import fan_pledge, public_event, public_trip
 from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
@@ -46,10 +47,7 @@ def _write_limit() -> str:
 
 @bp.url_value_preprocessor
 def _load_partner(_endpoint, values):
-    slug = values.pop("partner_slug")
-    g.partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
-    if g.partner is None:
-        raise NotFound(f"no partner {slug}")
+    g.partner = partner_by_slug(values.pop("partner_slug"))
     if request.method != "GET" and cross_site_request():
         raise CrossSiteRefused("the widget API only takes writes from the widget's own pages")
 
@@ -230,14 +228,6 @@ def place_demand(partner: Partner, data: dict) -> dict:
     return {"id": signal.id, "event_id": signal.event_id, "origin": signal.origin, "count": count}
 
 
-def _pledge_from_token(token: str) -> Pledge:
-    pledge_id = pledge_id_from_token(token)
-    pledge = db.session.get(Pledge, pledge_id) if pledge_id else None
-    if pledge is None or pledge.partner_id != g.partner.id:
-        raise NotFound("this link is not valid; check it was copied whole")
-    return pledge
-
-
 def _manage_view(pledge: Pledge):
     return jsonify(
         {
@@ -253,7 +243,7 @@ def _manage_view(pledge: Pledge):
 @bp.get("/manage/<token>")
 @limiter.limit(_read_limit)
 def manage(token: str):
-    return _manage_view(_pledge_from_token(token))
+    return _manage_view(pledge_for(token))
 
 
 @bp.patch("/manage/<token>")
@@ -261,7 +251,7 @@ def manage(token: str):
 def change_stop(token: str):
     data = load_json(StopChange())
     with db.transaction() as session:
-        pledge = pledging.change_stop(session, _pledge_from_token(token), data["stop_id"])
+        pledge = pledging.change_stop(session, pledge_for(token), data["stop_id"])
     return _manage_view(pledge)
 
 
@@ -269,7 +259,7 @@ def change_stop(token: str):
 @limiter.limit(_write_limit)
 def withdraw(token: str):
     with db.transaction() as session:
-        pledge = pledging.withdraw_pledge(session, _pledge_from_token(token))
+        pledge = pledging.withdraw_pledge(session, pledge_for(token))
     return _manage_view(pledge)
 
 
@@ -278,7 +268,7 @@ def withdraw(token: str):
 def update_card(token: str):
     """The fan fixes the card of an action_required pledge; it is charged again at once."""
     data = load_json(CardUpdate())
-    pledge = _pledge_from_token(token)
+    pledge = pledge_for(token)
     with db.transaction() as session:
         settlement.replace_card(
             session, current_app.extensions["ridepledge.payments"], pledge, data["payment_method"]

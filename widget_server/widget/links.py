@@ -7,8 +7,13 @@ inside the iframe.
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
+
+from widget_server.domain.errors import NotFound
+from widget_server.extensions import db
+from widget_server.models import Pledge
 
 _SALT = "ridepledge.pledge-manage"
 
@@ -33,3 +38,13 @@ def pledge_id_from_token(token: str) -> str | None:
 def manage_url(partner_slug: str, pledge_id: str) -> str:
     base = current_app.config["SETTINGS"].public_base_url
     return f"{base}/w/{partner_slug}/manage/{manage_token(pledge_id)}"
+
+
+def pledge_for(token: str) -> Pledge:
+    """The current partner's pledge a manage token points at, or 404 (forged, or another
+    partner's pledge)."""
+    pledge_id = pledge_id_from_token(token)
+    pledge = db.session.get(Pledge, pledge_id) if pledge_id else None
+    if pledge is None or pledge.partner_id != g.partner.id:
+        raise NotFound(_("This link is not valid; check it was copied whole."))
+    return pledge

@@ -16,7 +16,8 @@ from widget_server.payments import PaymentError
 from widget_server.payments.simulated import payment_method_for_card_number
 from widget_server.widget import messages
 from widget_server.widget.api import _write_limit
-from widget_server.widget.pages import bp, pledge_for
+from widget_server.widget.links import pledge_for
+from widget_server.widget.pages import bp
 from widget_server.widget.render import render_page
 from widget_server.widget.security import check_form_post, form_token
 from widget_server.widget.serializers import fan_pledge

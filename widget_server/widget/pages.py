@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.extensions import db, limiter
-from widget_server.models import Event, Pledge, Trip
+from widget_server.models import Event, Trip
 from widget_server.payments.simulated import TEST_CARD_NUMBERS, payment_method_for_card_number
 from widget_server.widget import messages
 from widget_server.widget.api import (
@@ -28,7 +28,7 @@ from widget_server.widget.api import (
     trips_for_event,
     upcoming_events,
 )
-from widget_server.widget.links import manage_token, manage_url, pledge_id_from_token
+from widget_server.widget.links import manage_token, manage_url, pledge_for
 from widget_server.widget.render import (
     carry_context,
     load_partner,
@@ -243,14 +243,6 @@ def _field_errors(errors: dict) -> dict[str, str]:
     max_seats = pledging.MAX_SEATS_PER_PLEDGE
     texts = messages.field_messages(max_seats)
     return {field: texts.get(field, texts["_generic"]) for field in errors}
-
-
-def pledge_for(token: str) -> Pledge:
-    pledge_id = pledge_id_from_token(token)
-    pledge = db.session.get(Pledge, pledge_id) if pledge_id else None
-    if pledge is None or pledge.partner_id != g.partner.id:
-        raise NotFound(_("This link is not valid; check it was copied whole."))
-    return pledge
 
 
 @bp.get("/pledged/<token>")

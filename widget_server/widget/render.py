@@ -34,11 +34,17 @@ from widget_server.widget.theme import widget_theme
 LANGUAGES = (("en", "English"), ("es", "Español"), ("fr", "Français"))
 
 
+def partner_by_slug(slug: str) -> Partner:
+    """The partner of a `/w/<slug>/...` URL, or 404."""
+    partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
+    if partner is None:
+        raise NotFound(f"no partner {slug}")
+    return partner
+
+
 def load_partner(slug: str) -> Partner:
     """The partner of a `/w/<slug>/...` URL, and the embedding context of the request."""
-    g.partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
-    if g.partner is None:
-        raise NotFound(f"no partner {slug}")
+    g.partner = partner_by_slug(slug)
     g.partner_locale = g.partner.locale
     g.host_origin = trusted_host_origin(g.partner, request.args.get("host"))
     locale = request.args.get("locale")
