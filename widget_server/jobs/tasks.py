@@ -26,6 +26,16 @@ def enqueue(task: str, *args) -> None:
     current_app.extensions["ridepledge.enqueue"](task, *args)
 
 
+def now_or_later(work, pledge_id: str) -> None:
+    """Run a money job (`charge_pledge`, `refund_pledge`) in the request, so the fan or partner
+    sees the outcome at once; if the provider is unreachable, the queued job and the sweep
+    finish it later with the same idempotency key."""
+    try:
+        work(pledge_id)
+    except PaymentError:
+        log.warning("%s(%s) deferred: payment provider unavailable", work.__name__, pledge_id)
+
+
 def charge_trip(trip_id: str) -> None:
     """Queue a charge for every pledge of a confirmed trip still waiting for one."""
     with db.transaction() as session:

@@ -12,8 +12,6 @@ a forged request would carry no fan's authority anyway: see docs/embed.md, "Secu
 
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
@@ -26,14 +24,12 @@ from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.jobs import tasks
 from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
-from widget_server.payments import PaymentError
 from widget_server.widget.links import manage_url, pledge_for
 from widget_server.widget.render import partner_by_slug
 from widget_server.widget.security import CrossSiteRefused, cross_site_request
 from widget_server.widget.serializers import fan_pledge, public_event, public_trip
 from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
 
-log = logging.getLogger(__name__)
 bp = Blueprint("widget_api", __name__, url_prefix="/w/<partner_slug>/api")
 
 
@@ -194,18 +190,9 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
             pledging.PledgeRequest(**data),
         )
     if pledge.trip.status == "confirmed" and pledge.status == "pledged":
-        _charge_now(pledge.id)
+        tasks.now_or_later(tasks.charge_pledge, pledge.id)
         pledge = db.session.get(Pledge, pledge.id, populate_existing=True)
     return pledge
-
-
-def _charge_now(pledge_id: str) -> None:
-    """Seats bought on a confirmed trip are charged at once; if the provider is down the queued
-    job and the sweep finish the charge, with the same idempotency key."""
-    try:
-        tasks.charge_pledge(pledge_id)
-    except PaymentError:
-        log.warning("charge of %s deferred: payment provider unavailable", pledge_id)
 
 
 @bp.post("/demand")
@@ -273,8 +260,5 @@ def update_card(token: str):
         settlement.replace_card(
             session, current_app.extensions["ridepledge.payments"], pledge, data["payment_method"]
         )
-    try:
-        tasks.charge_pledge(pledge.id)
-    except PaymentError:
-        log.warning("charge of %s after card update deferred", pledge.id)
+    tasks.now_or_later(tasks.charge_pledge, pledge.id)
     return _manage_view(db.session.get(Pledge, pledge.id, populate_existing=True))

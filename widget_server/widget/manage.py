@@ -12,7 +12,6 @@ from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.extensions import db, limiter
 from widget_server.jobs import tasks
 from widget_server.models import Pledge
-from widget_server.payments import PaymentError
 from widget_server.payments.simulated import payment_method_for_card_number
 from widget_server.widget import messages
 from widget_server.widget.api import _write_limit
@@ -140,8 +139,5 @@ def update_card(token: str):
 
     response = _act(token, replace, "card-updated")
     if response.status_code == 303:
-        try:
-            tasks.charge_pledge(pledge_for(token).id)
-        except PaymentError:
-            current_app.logger.warning("charge after card update deferred")
+        tasks.now_or_later(tasks.charge_pledge, pledge_for(token).id)
     return response

@@ -1,6 +1,6 @@
 """Pledges: list, retrieve, cancel (with a refund when paid)."""
 
-from flask import current_app, g
+from flask import g
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -10,7 +10,6 @@ from widget_server.domain import settlement
 from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.models import Pledge
-from widget_server.payments import PaymentError
 from widget_server.representations import PledgeSchema
 
 blp = Blueprint("pledges", __name__, url_prefix="/v1/pledges", description="Fans' seats.")
@@ -48,8 +47,5 @@ def cancel_pledge(pledge_id):
     with db.transaction() as session:
         pledge = settlement.cancel_pledge(session, owned(Pledge, pledge_id), actor=actor())
     if pledge.status == "paid":
-        try:
-            tasks.refund_pledge(pledge.id)
-        except PaymentError:
-            current_app.logger.warning("refund of %s deferred to the worker", pledge.id)
+        tasks.now_or_later(tasks.refund_pledge, pledge.id)
     return db.session.get(Pledge, pledge_id, populate_existing=True)
