@@ -1,0 +1,57 @@
+"""The one set of text rules every input goes through (widget_server/domain/text.py)."""
+
+import pytest
+from marshmallow import Schema, ValidationError
+
+from widget_server.domain.text import Email, Phone, Text, clean_text, email_key
+
+
+class _Form(Schema):
+    name = Text(required=True, max_length=10)
+    note = Text(multiline=True, max_length=50, load_default=None)
+    email = Email(load_default=None)
+    phone = Phone(load_default=None, allow_none=True)
+
+
+def _error(**data):
+    with pytest.raises(ValidationError) as caught:
+        _Form().load(data)
+    return caught.value.messages
+
+
+def test_text_is_nfc_and_trimmed():
+    assert clean_text("  Cafe\u0301  ") == "Caf\u00e9"
+
+
+@pytest.mark.parametrize(
+    "bad", ["a\x00b", "bell\x07", "esc\x1b[31m", "rtl\u202eevil", "line\nbreak", "cr\r", "\ud800"]
+)
+def test_control_characters_and_lone_surrogates_are_refused(bad):
+    messages = _error(name=bad)
+    assert list(messages) == ["name"]
+
+
+def test_multiline_fields_keep_newlines_only():
+    assert _Form().load({"name": "x", "note": "a\r\nb\rc"})["note"] == "a\nb\nc"
+    assert "note" in _error(name="x", note="a\tb")
+
+
+def test_length_empty_and_type():
+    assert "at most 10" in _error(name="x" * 11)["name"][0]
+    assert "empty" in _error(name="   ")["name"][0]
+    assert "string" in _error(name=5)["name"][0]
+
+
+def test_emails_are_normalised_so_one_fan_is_one_fan():
+    loaded = _Form().load({"name": "x", "email": " Fan@Example.COM "})
+    assert loaded["email"] == "Fan@example.com"
+    assert email_key("Fan@Example.COM") == email_key("fan@example.com")
+    assert "email" in _error(name="x", email="Fan, attacker@evil.example")
+    assert "email" in _error(name="x", email="no-at-sign")
+
+
+def test_phone_numbers_are_validated_and_stored_as_e164():
+    assert _Form().load({"name": "x", "phone": "(312) 555-0123"})["phone"] == "+13125550123"
+    assert _Form().load({"name": "x", "phone": "+34 912 345 678"})["phone"] == "+34912345678"
+    assert "phone" in _error(name="x", phone="12")
+    assert "phone" in _error(name="x", phone="call me")

@@ -1,0 +1,167 @@
+"""One set of input rules for every piece of text anyone sends us.
+
+The API, the widget API and its forms, partner files, the admin console and everything built
+later load text through these fields, so "what is a valid name" is decided once:
+
+- Unicode is NFC-normalised and trimmed;
+- lone surrogates and control characters (C0, C1, DEL, and the bidirectional overrides and
+  isolates such as U+202E that can disguise text) are refused, never silently stripped; only
+  multi-line fields accept LF (CRLF and CR become LF);
+- every field has a maximum length (in code points, after normalisation);
+- strings only: a number or a list where text is expected is refused.
+
+Emails are normalised so one fan is one fan (the domain lower-cased; the local part kept as
+typed but compared case-insensitively through `email_key`). Phone numbers are parsed with
+`phonenumbers` and stored in E.164.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from marshmallow import ValidationError, fields
+
+# Bidirectional embeddings, overrides and isolates: legitimate text never needs them in a
+# single-line field, and they make "Fan" look like something else in a manifest or an email.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+DEFAULT_MAX_LENGTH = 200
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """Why `value` is not acceptable text, or None when it is."""
+    for char in value:
+        code = ord(char)
+        if 0xD800 <= code <= 0xDFFF:
+            return "must not contain lone surrogates (invalid Unicode)"
+        if char == "\n" and multiline:
+            continue
+        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
+            return f"must not contain control characters (found U+{code:04X})"
+    return None
+
+
+def clean_text(value: str, *, max_length: int = DEFAULT_MAX_LENGTH, multiline: bool = False) -> str:
+    """`value` normalised (NFC, trimmed, newlines unified), or ValueError saying what is wrong."""
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    problem = text_problem(value, multiline=multiline)
+    if problem:
+        raise ValueError(problem)
+    value = unicodedata.normalize("NFC", value).strip()
+    if len(value) > max_length:
+        raise ValueError(f"must be at most {max_length} characters")
+    return value
+
+
+class Text(fields.String):
+    """A string under the rules above. `min_length` defaults to 1 when the field is required.
+
+    The limits are also written into the field's metadata, so the OpenAPI document shows them.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        min_length: int | None = None,
+        multiline: bool = False,
+        **kwargs,
+    ):
+        self.max_length = max_length
+        self.min_length = (1 if kwargs.get("required") else 0) if min_length is None else min_length
+        self.multiline = multiline
+        metadata = {"maxLength": max_length, **kwargs.pop("metadata", {})}
+        if self.min_length:
+            metadata.setdefault("minLength", self.min_length)
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("must be a string")
+        try:
+            text = clean_text(value, max_length=self.max_length, multiline=self.multiline)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        if len(text) < self.min_length:
+            raise ValidationError(
+                "must not be empty"
+                if self.min_length == 1
+                else f"must be at least {self.min_length} characters"
+            )
+        return text
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_MAX_LENGTH = 254
+
+
+def normalize_email(value: str) -> str:
+    """The address as we store it: NFC, trimmed, domain lower-cased (IDNA-checked)."""
+    text = clean_text(value, max_length=EMAIL_MAX_LENGTH)
+    if not _EMAIL.match(text) or '"' in text or "," in text or "<" in text or ">" in text:
+        raise ValueError("must be an email address such as fan@example.com")
+    local, _, domain = text.rpartition("@")
+    try:
+        domain = domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise ValueError("has a domain that is not valid") from None
+    if len(local) > 64:
+        raise ValueError("has a part before @ longer than 64 characters")
+    return f"{local}@{domain}"
+
+
+def email_key(value: str) -> str:
+    """What makes two addresses the same fan: the normalised address, case-folded."""
+    return normalize_email(value).casefold()
+
+
+class Email(Text):
+    """An email address, normalised (see `normalize_email`)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault("format", "email")
+        super().__init__(max_length=EMAIL_MAX_LENGTH, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text and not self.required:
+            return None
+        try:
+            return normalize_email(text)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+def normalize_phone(value: str, region: str | None = None) -> str:
+    """A phone number in E.164 (+13125550100). Numbers without + are read in `region`."""
+    text = clean_text(value, max_length=40)
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("must be a phone number such as +1 312 555 0100") from None
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number (include the country code, e.g. +1)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Phone(Text):
+    """A phone number, stored in E.164. Without a leading +, read as a `region` number (US)."""
+
+    def __init__(self, *, region: str = "US", **kwargs):
+        self.region = region
+        super().__init__(max_length=40, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text:
+            return None
+        try:
+            return normalize_phone(text, self.region)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
