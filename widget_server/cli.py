@@ -224,6 +224,48 @@ def clients_revoke(client_id: str) -> None:
     click.echo(f"{client_id} revoked ({tokens} live token(s) revoked with it)")
 
 
+@cli.group("admins")
+def admins_group() -> None:
+    """Partner admins of the console."""
+
+
+@admins_group.command("create")
+@click.option("--partner", "slug", required=True, help="Partner slug.")
+@click.option("--email", required=True)
+@click.option("--password", default=None, help="Without it, a one-time link to set one.")
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "editor", "developer", "viewer"]),
+    default="owner",
+    show_default=True,
+)
+@with_appcontext
+def admins_create(slug: str, email: str, password: str | None, role: str) -> None:
+    """Create a console admin; without --password, print a one-time link to set it (72 h)."""
+    from widget_server.domain.admins import create_admin
+    from widget_server.domain.errors import DomainError
+
+    try:
+        with db.transaction() as session:
+            partner = _partner_or_exit(session, slug)
+            admin = create_admin(
+                session, partner, email=email, role=role, password=password, actor="cli"
+            )
+    except DomainError as exc:
+        click.echo(f"not created: {exc.detail}", err=True)
+        sys.exit(1)
+    click.echo(f"{admin.email} ({admin.role}) of {slug}: {admin.id}")
+    if password is None:
+        click.echo(f"set the password (link works once, for 72 hours): {_set_link(admin)}")
+
+
+def _set_link(admin) -> str:
+    from widget_server.domain.admins import password_token
+
+    token = password_token(current_app.config["SECRET_KEY"], admin, "set")
+    return f"{_settings().public_base_url}/admin/password/set/{token}"
+
+
 @cli.command("demo")
 @click.option(
     "--partners",
@@ -248,6 +290,7 @@ def demo_command(partners_path: Path, no_serve: bool) -> None:
         for line in seed_demo(session, current_app.extensions["ridepledge.payments"]):
             click.echo(f"seeded {line}")
         credentials = _demo_credentials(session, _settings().public_base_url)
+        credentials += _demo_console_sign_ins(session, _settings().public_base_url)
     settings = _settings()
     base = settings.public_base_url
     click.echo("")
@@ -297,6 +340,33 @@ def _demo_credentials(session, base: str) -> list[str]:
         f"  get a token: curl -u {client.id}:{secret} -d grant_type=client_credentials "
         f"{base}/oauth/token",
     ]
+
+
+def _demo_console_sign_ins(session, base: str) -> list[str]:
+    """Banner lines: a console owner per demo partner; a new one gets a password shown once,
+    an existing one a fresh one-time link to set a password."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from widget_server.domain.admins import create_admin, find_admin
+    from widget_server.models import Partner
+
+    lines = [f"partner console: {base}/admin/"]
+    for slug in ("demo", "demo-away"):
+        partner = session.scalar(select(Partner).where(Partner.slug == slug))
+        if partner is None:
+            continue
+        email = f"owner@{slug}.example"
+        admin = find_admin(session, email)
+        if admin is None:
+            password = secrets.token_urlsafe(12)
+            create_admin(session, partner, email=email, password=password, actor="cli")
+            lines.append(f"  {slug} console sign-in (shown once): {email} / {password}")
+        else:
+            session.flush()
+            lines.append(f"  {slug} console: {email}; set a password: {_set_link(admin)}")
+    return lines
 
 
 def _consumer(workers: int):

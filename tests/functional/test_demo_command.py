@@ -1,6 +1,7 @@
 """`ridepledge demo` (what `make demo` runs) prepares everything and serves the landing page."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -44,6 +45,7 @@ def test_demo_serves_landing_page_health_and_seeded_trips(tmp_path):
         page = requests.get(base + "/", timeout=5).text
         assert "Demo City FC" in page and "Zaragoza: confirmed, 27 of 45" in page
         assert "Springfield: open, 23 of 40 seats" in page
+        assert 'href="/admin/login"' in page
         assert (tmp_path / "instance" / "ridepledge.db").exists()
     finally:
         process.terminate()
@@ -55,3 +57,6 @@ def test_demo_serves_landing_page_health_and_seeded_trips(tmp_path):
             raise AssertionError("the demo did not stop on SIGTERM") from None
     assert f"RidePledge demo running at {base}/" in output
     assert "demo: created" in output
+    signed = re.search(r"demo console sign-in \(shown once\): (\S+) / (\S+)", output)
+    assert signed and signed.group(1) == "owner@demo.example", output
+    assert "demo-away console sign-in (shown once): owner@demo-away.example / " in output

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
+from widget_server.models.admins import AdminSession, AdminSignInAttempt, AdminUser
 from widget_server.models.api_clients import AccessToken, ApiClient
 from widget_server.models.audit import AuditLogEntry
 from widget_server.models.demand import DemandSignal
@@ -18,6 +19,9 @@ from widget_server.models.webhooks import (
 )
 
 __all__ = [
+    "AdminSession",
+    "AdminSignInAttempt",
+    "AdminUser",
     "AccessToken",
     "ApiClient",
     "IdempotencyRecord",

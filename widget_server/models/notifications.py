@@ -21,6 +21,8 @@ EMAIL_KINDS = (
     "pledge_canceled",
     "trip_canceled",
 )
+# Emails to console admins (templates in templates/admin/emails/), not about a pledge.
+ADMIN_EMAIL_KINDS = ("admin_password_reset", "admin_invite")
 
 
 class OutboundEmail(Base):

@@ -21,7 +21,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from widget_server.extensions import db
-from widget_server.models import OutboundEmail, Pledge
+from widget_server.models import AdminUser, OutboundEmail, Pledge
+from widget_server.models.notifications import ADMIN_EMAIL_KINDS
 from widget_server.models.types import utcnow
 from widget_server.notifications.errors import Undeliverable
 from widget_server.notifications.render import RenderedEmail, render_email
@@ -109,6 +110,8 @@ def _message(session: Session, email_id: str, public_base_url: str) -> EmailMess
     email = session.get(OutboundEmail, email_id, populate_existing=True)
     if email is None:
         raise Undeliverable("the email row is gone")
+    if email.kind in ADMIN_EMAIL_KINDS:
+        return _admin_message(session, email, public_base_url)
     pledge = session.get(Pledge, email.pledge_id) if email.pledge_id else None
     rendered = render_email(email, pledge)
     envelope = Envelope(
@@ -117,6 +120,28 @@ def _message(session: Session, email_id: str, public_base_url: str) -> EmailMess
         to_address=email.to_address,
         partner_name=pledge.trip.event.partner.name,
         reply_to=pledge.trip.event.partner.support_email,
+        locale=rendered.locale,
+    )
+    return compose(
+        envelope,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        domain=sender_domain(public_base_url),
+    )
+
+
+def _admin_message(session: Session, email: OutboundEmail, public_base_url: str) -> EmailMessage:
+    from widget_server.notifications.admin_emails import render_admin_email
+
+    admin = session.get(AdminUser, (email.context or {}).get("admin_id"))
+    rendered = render_admin_email(email, admin)
+    envelope = Envelope(
+        email_id=email.id,
+        to_name="",
+        to_address=email.to_address,
+        partner_name=admin.partner.name,
+        reply_to=None,
         locale=rendered.locale,
     )
     return compose(

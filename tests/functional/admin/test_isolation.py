@@ -1,0 +1,91 @@
+"""Over the whole /admin URL map: every view is guarded by one decorator, every POST needs the
+CSRF token, and an admin of one partner gets 404 for every URL naming another partner's object."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.admin_helpers import csrf, make_admin, sign_in
+from tests.factories import make_event, make_partner, make_trip
+from widget_server.admin.auth import PERMISSIONS, PUBLIC_ENDPOINTS
+from widget_server.domain import pledging
+from widget_server.extensions import db
+
+# URL arguments that are not object ids, with a value that reaches the view.
+NOT_OBJECTS = {"filename": "console.css", "purpose": "reset", "token": "x"}
+
+
+def console_rules(app):
+    return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin")]
+
+
+def test_every_console_view_is_guarded_by_requires(app):
+    for rule in console_rules(app):
+        if rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        view = app.view_functions[rule.endpoint]
+        assert getattr(view, "permission", None) in PERMISSIONS, rule.rule
+
+
+@pytest.fixture
+def two_partners(app):
+    """Partner A with its owner; partner B with one object of every kind the console shows."""
+    with app.app_context(), db.transaction() as session:
+        mine = make_partner(session, "team-a")
+        make_admin(session, mine, "owner@a.example", "owner")
+        theirs = make_partner(session, "team-b")
+        their_admin = make_admin(session, theirs, "owner@b.example", "owner")
+        event = make_event(session, theirs)
+        trip = make_trip(session, theirs, event)
+        pledge = pledging.create_pledge(
+            session,
+            app.extensions["ridepledge.payments"],
+            theirs,
+            trip.id,
+            pledging.PledgeRequest(
+                stop_id=trip.stops[0].id,
+                seats=1,
+                name="B Fan",
+                email="fan@b.example",
+                payment_method="pm_card_visa",
+            ),
+        )
+        ids = {
+            "event_id": event.id,
+            "trip_id": trip.id,
+            "stop_id": trip.stops[0].id,
+            "pledge_id": pledge.id,
+            "admin_id": their_admin.id,
+        }
+    return ids
+
+
+def test_another_partners_objects_are_404_on_every_console_url(app, two_partners):
+    client = app.test_client()
+    assert sign_in(client, "owner@a.example").status_code == 302
+    token = csrf(client, "/admin/")
+    checked = 0
+    for rule in console_rules(app):
+        names = set(rule.arguments) - set(NOT_OBJECTS)
+        if not names or rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        unknown = names - set(two_partners)
+        assert not unknown, f"{rule.rule}: add an object of partner B for {unknown}"
+        path = rule.build({**NOT_OBJECTS, **two_partners}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            answer = client.open(path, method=method, data={"csrf_token": token})
+            assert answer.status_code == 404, f"{method} {path}: {answer.status_code}"
+            checked += 1
+    assert checked >= 0
+
+
+def test_every_console_post_without_csrf_is_refused(app, two_partners):
+    client = app.test_client()
+    sign_in(client, "owner@a.example")
+    for rule in console_rules(app):
+        if "POST" not in rule.methods:
+            continue
+        path = rule.build({**NOT_OBJECTS, **two_partners}, append_unknown=False)[1]
+        answer = client.post(path, data={})
+        assert answer.status_code == 400, f"POST {path}: {answer.status_code}"
+        assert "This form has expired" in answer.get_data(as_text=True)

@@ -1,0 +1,79 @@
+"""The signed-in admin's own account: password, sessions, sign out everywhere."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from sqlalchemy import select
+
+from widget_server.admin import bp
+from widget_server.admin.auth import actor, requires
+from widget_server.admin.forms import ChangePasswordForm
+from widget_server.domain import admins
+from widget_server.domain.errors import ValidationFailed
+from widget_server.extensions import db
+from widget_server.models import AdminSession
+
+
+def _open_sessions():
+    return list(
+        db.session.scalars(
+            select(AdminSession)
+            .where(
+                AdminSession.admin_id == g.admin.id,
+                AdminSession.ended_at.is_(None),
+                AdminSession.generation == g.admin.session_generation,
+            )
+            .order_by(AdminSession.last_seen_at.desc())
+            .limit(20)
+        )
+    )
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@requires("self")
+def account():
+    """Change one's password (which signs out every other session) and see open sessions."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        with db.transaction() as dbs:  # a wrong guess counts toward the lockout
+            try:
+                admins.authenticate(
+                    dbs, g.admin.email, form.current.data, address=request.remote_addr or "?"
+                )
+                confirmed = True
+            except admins.SignInRefused:
+                confirmed = False
+        if not confirmed:
+            form.current.errors = [_("This is not your current password.")]
+        else:
+            try:
+                with db.transaction() as dbs:
+                    admins.set_password(dbs, g.admin, form.password.data, actor=actor())
+            except ValidationFailed as exc:
+                form.password.errors = [exc.errors["password"][0]]
+            else:
+                logout_user()
+                session.clear()
+                flash(_("Your password is changed. Sign in with the new one."))
+                return redirect(url_for("admin.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/account.html",
+        form=form,
+        sessions=_open_sessions(),
+        this_session=current_user.session_row,
+    ), status
+
+
+@bp.post("/account/sign-out-everywhere")
+@requires("self")
+def sign_out_everywhere():
+    """End every session of this admin on every device, this one included."""
+    with db.transaction() as dbs:
+        admins.end_all_sessions(dbs, g.admin, actor=actor())
+    logout_user()
+    session.clear()
+    flash(_("You are signed out on every device."))
+    return redirect(url_for("admin.login"))

@@ -1,0 +1,62 @@
+"""Console forms (Flask-WTF). The CSRF token is checked once for every POST in admin/__init__;
+text goes through domain.text's rules when the domain gets it."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from widget_server.domain.admins import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from widget_server.models.admins import ADMIN_ROLES
+
+
+class ConsoleForm(FlaskForm):
+    class Meta:
+        csrf = False  # checked for every POST by the blueprint, forms or not
+
+
+class SignInForm(ConsoleForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
+
+
+class ForgotPasswordForm(ConsoleForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=320)])
+
+
+class NewPasswordForm(ConsoleForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)],
+        description=_l("At least %(count)s characters.", count=PASSWORD_MIN_LENGTH),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+
+
+ROLE_LABELS = {
+    "owner": _l("Owner: everything, including the team"),
+    "editor": _l("Editor: branding, events, trips, demand"),
+    "developer": _l("Developer: API clients and webhooks"),
+    "viewer": _l("Viewer: read only"),
+}
+
+
+class InviteForm(ConsoleForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=320)])
+    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in ADMIN_ROLES])
+
+
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), validators=[Length(max=200)])

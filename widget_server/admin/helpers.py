@@ -1,0 +1,59 @@
+"""What every console template may call: the navigation, role and status names, times."""
+
+from __future__ import annotations
+
+from flask import Flask, g
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+
+from widget_server.admin.auth import PERMISSIONS
+
+# (endpoint, label, permission to see it), in menu order.
+NAV = [
+    ("admin.home", _l("Events and trips"), "view"),
+    ("admin.account", _l("Account"), "self"),
+]
+
+ROLE_NAMES = {
+    "owner": _l("owner"),
+    "editor": _l("editor"),
+    "developer": _l("developer"),
+    "viewer": _l("viewer"),
+}
+
+STATUS_NAMES = {
+    "draft": _l("draft"),
+    "open": _l("open"),
+    "confirmed": _l("confirmed"),
+    "completed": _l("completed"),
+    "failed": _l("failed"),
+    "canceled": _l("canceled"),
+    "pledged": _l("pledged"),
+    "charging": _l("charging"),
+    "paid": _l("paid"),
+    "action_required": _l("action required"),
+    "dropped": _l("dropped"),
+    "released": _l("released"),
+    "refunded": _l("refunded"),
+}
+
+
+def console_nav() -> list[tuple[str, str]]:
+    admin = g.get("admin")
+    if admin is None:
+        return []
+    return [(endpoint, label) for endpoint, label, need in NAV if admin.role in PERMISSIONS[need]]
+
+
+def when(moment) -> str:
+    """A UTC moment in the viewer's language (UTC, since admins sit in many zones)."""
+    return format_datetime(moment, "medium") + " UTC" if moment else "—"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        console_nav=console_nav,
+        role_name=lambda role: ROLE_NAMES.get(role, role),
+        status_name=lambda status: STATUS_NAMES.get(status, status),
+        when=when,
+    )

@@ -1,0 +1,345 @@
+"""Partner admins: accounts, passwords, sign-in with lockout, server-side sessions, and the signed
+links that set or reset a password (the CLI's one-time link, password reset, team invites).
+
+Plain Python over a Session: flushes, never commits. Secrets (the app's SECRET_KEY) are passed
+in, so nothing here needs Flask.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from widget_server.domain.audit import record
+from widget_server.domain.errors import Conflict, DomainError, ValidationFailed
+from widget_server.domain.text import clean_text, email_key, normalize_email
+from widget_server.models import AdminSession, AdminSignInAttempt, AdminUser, Partner
+from widget_server.models.admins import ADMIN_ROLES
+from widget_server.models.types import utcnow
+
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 200
+# Lockout: this many failures within LOCK_WINDOW lock the email (known or not) or the address
+# until the window has passed over them.
+ACCOUNT_LOCK_AFTER = 5
+ADDRESS_LOCK_AFTER = 20
+LOCK_WINDOW = timedelta(minutes=15)
+IDLE_TIMEOUT = timedelta(hours=2)
+ABSOLUTE_LIFETIME = timedelta(hours=12)
+# last_seen_at is written at most this often, so reading pages does not write on every request.
+TOUCH_EVERY = timedelta(minutes=1)
+
+# How long each kind of password link works.
+LINK_LIFETIMES = {
+    "set": timedelta(hours=72),  # printed by `ridepledge admins create` without --password
+    "invite": timedelta(hours=72),
+    "reset": timedelta(hours=1),
+}
+
+_hasher = PasswordHasher()
+
+
+class SignInRefused(DomainError):
+    """The one answer to every refused sign-in: unknown email, wrong password or locked."""
+
+    status = 401
+    title = "Sign-in refused"
+    type = "sign-in-refused"
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the email is unknown, so both answers take as long."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def actor_of(admin: AdminUser) -> str:
+    """How an admin appears in the audit log."""
+    return f"admin:{admin.email}"
+
+
+def check_role(role: str) -> str:
+    if role not in ADMIN_ROLES:
+        raise ValidationFailed.field("role", f"must be one of {', '.join(ADMIN_ROLES)}")
+    return role
+
+
+def check_password(password: str) -> str:
+    """A password we accept: 10 to 200 characters (spaces allowed, nothing else imposed,
+    following NIST SP 800-63B)."""
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN_LENGTH:
+        raise ValidationFailed.field(
+            "password", f"must be at least {PASSWORD_MIN_LENGTH} characters"
+        )
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise ValidationFailed.field(
+            "password", f"must be at most {PASSWORD_MAX_LENGTH} characters"
+        )
+    return password
+
+
+def _normalized_email(email: str) -> tuple[str, str]:
+    try:
+        address = normalize_email(email)
+    except ValueError as exc:
+        raise ValidationFailed.field("email", str(exc)) from None
+    return address, address.casefold()
+
+
+def find_admin(session: Session, email: str) -> AdminUser | None:
+    """The admin with this email (any case), or None."""
+    try:
+        key = email_key(email)
+    except ValueError:
+        return None
+    return session.scalar(select(AdminUser).where(AdminUser.email_key == key))
+
+
+def create_admin(
+    session: Session,
+    partner: Partner,
+    *,
+    email: str,
+    role: str = "owner",
+    password: str | None = None,
+    actor: str,
+) -> AdminUser:
+    """A new admin of `partner`. Without a password, the admin sets one from a signed link."""
+    address, key = _normalized_email(email)
+    check_role(role)
+    if session.scalar(select(AdminUser.id).where(AdminUser.email_key == key)):
+        raise Conflict(f"{address} already has a console account")
+    admin = AdminUser(
+        partner_id=partner.id, email=address, email_key=key, role=role, session_generation=0
+    )
+    if password is not None:
+        admin.password_hash = _hasher.hash(check_password(password))
+        admin.password_changed_at = utcnow()
+    session.add(admin)
+    session.flush()
+    record(
+        session,
+        partner.id,
+        actor,
+        "admin.created",
+        "admin",
+        admin.id,
+        {"email": address, "role": role},
+    )
+    return admin
+
+
+def set_password(session: Session, admin: AdminUser, password: str, *, actor: str) -> None:
+    """A new password; every session of the admin ends (and every outstanding link stops
+    working, since links are bound to the old hash)."""
+    admin.password_hash = _hasher.hash(check_password(password))
+    admin.password_changed_at = utcnow()
+    admin.session_generation += 1
+    session.flush()
+    record(session, admin.partner_id, actor, "admin.password_set", "admin", admin.id)
+
+
+# --- sign-in and lockout ------------------------------------------------------------------
+
+
+def _failures_since(session: Session, column, value: str, since: datetime) -> int:
+    """Failures on `column == value` since `since`, counting only those after its last success."""
+    last_success = session.scalar(
+        select(func.max(AdminSignInAttempt.created_at)).where(
+            column == value, AdminSignInAttempt.succeeded.is_(True)
+        )
+    )
+    if last_success is not None and last_success > since:
+        since = last_success
+    return session.scalar(
+        select(func.count()).where(
+            column == value,
+            AdminSignInAttempt.succeeded.is_(False),
+            AdminSignInAttempt.created_at > since,
+        )
+    )
+
+
+def is_locked(session: Session, key: str, address: str, now: datetime) -> bool:
+    """Whether sign-in is locked for this email key or this client address right now."""
+    since = now - LOCK_WINDOW
+    return (
+        _failures_since(session, AdminSignInAttempt.email_key, key, since) >= ACCOUNT_LOCK_AFTER
+        or _failures_since(session, AdminSignInAttempt.address, address, since)
+        >= ADDRESS_LOCK_AFTER
+    )
+
+
+def authenticate(
+    session: Session, email: str, password: str, *, address: str, now: datetime | None = None
+) -> AdminUser:
+    """The admin whose email and password these are, or SignInRefused: the same refusal for an
+    unknown email, a wrong password, an account without a password yet, and a lockout (the
+    lock is per email whether or not it belongs to anyone, so it reveals nothing either)."""
+    now = now or utcnow()
+    try:
+        key = clean_text(email or "", max_length=320).casefold()
+    except ValueError:
+        key = "(unreadable)"
+    admin = find_admin(session, email or "")
+    if admin is not None:
+        key = admin.email_key
+    locked = is_locked(session, key, address, now)
+    stored = admin.password_hash if admin is not None and admin.password_hash else None
+    try:
+        matches = _hasher.verify(stored or _dummy_hash(), password or "") and stored is not None
+    except (VerificationError, InvalidHashError):
+        matches = False
+    succeeded = matches and not locked
+    session.add(
+        AdminSignInAttempt(email_key=key, address=address, succeeded=succeeded, created_at=now)
+    )
+    session.flush()
+    if not succeeded:
+        raise SignInRefused("sign-in refused")
+    if _hasher.check_needs_rehash(admin.password_hash):
+        admin.password_hash = _hasher.hash(password)
+    admin.last_sign_in_at = now
+    session.flush()
+    return admin
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(
+    session: Session,
+    admin: AdminUser,
+    *,
+    address: str | None,
+    user_agent: str | None,
+    now: datetime | None = None,
+) -> str:
+    """A new signed-in session for `admin`; returns the token for the cookie (a fresh random
+    id at every sign-in, so a session id planted before sign-in is worthless)."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    session.add(
+        AdminSession(
+            token_hash=_token_hash(token),
+            admin_id=admin.id,
+            generation=admin.session_generation,
+            created_at=now,
+            last_seen_at=now,
+            address=address,
+            user_agent=(user_agent or "")[:300] or None,
+        )
+    )
+    session.flush()
+    return token
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    admin: AdminUser
+    session: AdminSession
+
+
+def live_session(
+    session: Session, token: str, *, now: datetime | None = None
+) -> LiveSession | None:
+    """The session behind a cookie token if it still works: not ended, used within the idle
+    timeout, younger than the absolute lifetime, and not ended by "sign out everywhere"."""
+    now = now or utcnow()
+    row = session.scalar(select(AdminSession).where(AdminSession.token_hash == _token_hash(token)))
+    if row is None or row.ended_at is not None:
+        return None
+    admin = row.admin
+    if (
+        row.generation != admin.session_generation
+        or now - row.last_seen_at > IDLE_TIMEOUT
+        or now - row.created_at > ABSOLUTE_LIFETIME
+    ):
+        return None
+    if now - row.last_seen_at > TOUCH_EVERY:
+        row.last_seen_at = now
+        session.flush()
+    return LiveSession(admin=admin, session=row)
+
+
+def end_session(session: Session, token: str, *, now: datetime | None = None) -> None:
+    """Sign out this browser."""
+    session.execute(
+        update(AdminSession)
+        .where(AdminSession.token_hash == _token_hash(token), AdminSession.ended_at.is_(None))
+        .values(ended_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def end_all_sessions(session: Session, admin: AdminUser, *, actor: str) -> None:
+    """Sign out everywhere: every session of `admin`, on every device, stops working."""
+    admin.session_generation += 1
+    session.execute(
+        update(AdminSession)
+        .where(AdminSession.admin_id == admin.id, AdminSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    record(session, admin.partner_id, actor, "admin.signed_out_everywhere", "admin", admin.id)
+
+
+# --- signed password links ----------------------------------------------------------------
+
+
+def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=f"ridepledge.admin-password.{purpose}")
+
+
+def _fingerprint(admin: AdminUser) -> str:
+    """Changes whenever the password does, so a link works once: using it sets a password."""
+    material = f"{admin.id}:{admin.password_hash or ''}:{admin.session_generation}"
+    return hashlib.sha256(material.encode()).hexdigest()[:20]
+
+
+def password_token(secret_key: str, admin: AdminUser, purpose: str) -> str:
+    """A signed token for a link that sets the password of `admin` (`set`, `invite`, `reset`)."""
+    return _serializer(secret_key, purpose).dumps([admin.id, _fingerprint(admin)])
+
+
+def admin_for_token(
+    session: Session, secret_key: str, token: str, purpose: str
+) -> AdminUser | None:
+    """The admin a password link is for, or None if it is forged, expired or already used."""
+    try:
+        admin_id, fingerprint = _serializer(secret_key, purpose).loads(
+            token, max_age=int(LINK_LIFETIMES[purpose].total_seconds())
+        )
+    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        return None
+    admin = session.get(AdminUser, admin_id) if isinstance(admin_id, str) else None
+    if admin is None or not secrets.compare_digest(str(fingerprint), _fingerprint(admin)):
+        return None
+    return admin
+
+
+def request_password_reset(session: Session, email: str) -> AdminUser | None:
+    """Queue a reset email if this email has an account (the caller answers the same either
+    way). Returns the admin, for tests and the audit log."""
+    from widget_server.domain.notify import queue_admin_email
+
+    admin = find_admin(session, email)
+    if admin is None:
+        return None
+    queue_admin_email(session, admin, "admin_password_reset")
+    record(session, admin.partner_id, "system", "admin.password_reset_requested", "admin", admin.id)
+    return admin

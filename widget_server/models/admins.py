@@ -1,0 +1,77 @@
+"""Partner admins of the console: accounts, their server-side sessions, and sign-in attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from widget_server.db import Base
+from widget_server.ids import new_id
+from widget_server.models.partners import Partner
+from widget_server.models.types import UTCDateTime, utcnow
+
+ADMIN_ROLES = ("owner", "editor", "developer", "viewer")
+
+
+class AdminUser(Base):
+    """One person of one partner. `email_key` (normalised, case-folded) is unique across the
+    service, so signing in needs only an email; `password_hash` is an argon2id hash, or None
+    until the person sets a password from their link."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("adm"))
+    partner_id: Mapped[str] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Bumped by "sign out everywhere" and by a password change: older sessions stop working.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    partner: Mapped[Partner] = relationship(lazy="joined")
+
+
+class AdminSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ses"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    admin_id: Mapped[str] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="CASCADE"), index=True
+    )
+    generation: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+    admin: Mapped[AdminUser] = relationship(lazy="joined")
+
+
+class AdminSignInAttempt(Base):
+    """One failed or successful sign-in, by email key and client address: the lockout counts
+    these, so it holds on every app host. Kept whether or not the email belongs to anyone."""
+
+    __tablename__ = "admin_sign_in_attempts"
+    __table_args__ = (
+        Index("ix_admin_sign_in_attempts_email", "email_key", "created_at"),
+        Index("ix_admin_sign_in_attempts_address", "address", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email_key: Mapped[str] = mapped_column(String(320))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

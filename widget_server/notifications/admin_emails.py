@@ -1,0 +1,51 @@
+"""Emails to console admins: a password reset link and a team invite, in the admin's language.
+
+The link is signed here, at send time (domain.admins.password_token), so the outbox row holds
+only the admin's id: a leaked outbox never gives anyone a working link.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from widget_server.domain.admins import LINK_LIFETIMES, password_token
+from widget_server.domain.notify import ADMIN_EMAIL_PURPOSES
+from widget_server.models import AdminUser, OutboundEmail
+from widget_server.notifications.errors import Undeliverable
+from widget_server.notifications.render import RenderedEmail, _tidy_text, email_locale
+
+
+def password_link(admin: AdminUser, purpose: str) -> str:
+    """The console address where `admin` sets a password with a `purpose` link."""
+    settings = current_app.config["SETTINGS"]
+    token = password_token(settings.secret_key, admin, purpose)
+    return f"{settings.public_base_url}/admin/password/{purpose}/{token}"
+
+
+def render_admin_email(email: OutboundEmail, admin: AdminUser | None) -> RenderedEmail:
+    """The console email `email` for `admin`. Needs an app context."""
+    if admin is None:
+        raise Undeliverable("the admin this email is for no longer exists")
+    purpose = ADMIN_EMAIL_PURPOSES[email.kind]
+    locale = email_locale(email.locale)
+    hours = int(LINK_LIFETIMES[purpose].total_seconds() // 3600)
+    with force_locale(locale):
+        context = {
+            "lang": locale,
+            "partner_name": admin.partner.name,
+            "link": password_link(admin, purpose),
+            "hours": hours,
+            "invited_by": (email.context or {}).get("invited_by"),
+            "role": admin.role,
+        }
+        if email.kind == "admin_invite":
+            subject = _("You are invited to the %(partner)s console", partner=admin.partner.name)
+        else:
+            subject = _("Reset your %(partner)s console password", partner=admin.partner.name)
+        context["subject"] = subject
+        name = email.kind.removeprefix("admin_")
+        text = render_template(f"admin/emails/{name}.txt", **context)
+        html = render_template(f"admin/emails/{name}.html", **context)
+    return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)
