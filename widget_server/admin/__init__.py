@@ -63,7 +63,15 @@ def _console_headers(response):
 
 def init_app(app: Flask) -> None:
     """Register the console: sign-in, cookie rules, pages."""
-    from widget_server.admin import account, auth, helpers, home, sign_in  # noqa: F401 (routes)
+    from widget_server.admin import (  # noqa: F401 (routes register)
+        account,
+        auth,
+        events,
+        helpers,
+        home,
+        sign_in,
+        trips,
+    )
 
     auth.init_app(app)
     helpers.init_app(app)

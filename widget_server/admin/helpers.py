@@ -11,6 +11,7 @@ from widget_server.admin.auth import PERMISSIONS
 # (endpoint, label, permission to see it), in menu order.
 NAV = [
     ("admin.home", _l("Events and trips"), "view"),
+    ("admin.new_event", _l("New event"), "catalog"),
     ("admin.account", _l("Account"), "self"),
 ]
 

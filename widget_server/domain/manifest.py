@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -52,3 +55,32 @@ def build_manifest(session: Session, trip: Trip) -> dict:
         "seats": sum(stop["seats"] for stop in stops),
         "stops": stops,
     }
+
+
+def manifest_csv(data: dict) -> str:
+    """A manifest (from build_manifest) as CSV, one row per rider, for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["stop", "departs_at", "pledge_id", "name", "phone", "email", "seats", "status"]
+    )
+    for stop in data["stops"]:
+        for rider in stop["riders"]:
+            writer.writerow(
+                [
+                    stop["name"],
+                    stop["departs_at"],
+                    rider["pledge_id"],
+                    _safe(rider["name"]),
+                    rider["phone"] or "",
+                    rider["email"],
+                    rider["seats"],
+                    rider["status"],
+                ]
+            )
+    return out.getvalue()
+
+
+def _safe(value: str) -> str:
+    """Defuse spreadsheet formulas in fan-typed text (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -1,0 +1,138 @@
+"""Reading console forms: flat form fields (`stops.0.name`) into the nested values the domain
+takes, through domain.text's input rules. Times are typed as wall-clock times in the event's
+time zone (what an organiser thinks in) and handed on in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.numbers import get_currency_precision
+from marshmallow import Schema, ValidationError, fields, validate
+
+from widget_server.domain.errors import ValidationFailed, field_errors
+from widget_server.domain.text import Email, Phone, Text
+
+MAX_STOPS = 8
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class LocalDateTime(fields.Field):
+    """`2030-11-14T19:00` (an <input type=datetime-local>) in `zone`, returned in UTC."""
+
+    def __init__(self, zone: ZoneInfo, **kwargs):
+        self.zone = zone
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("must be a date and time")
+        try:
+            moment = datetime.strptime(value.strip()[:16], LOCAL_FORMAT)
+        except ValueError:
+            raise ValidationError("must be a date and time such as 2030-11-14T19:00") from None
+        return moment.replace(tzinfo=self.zone).astimezone(UTC)
+
+
+def local_input(moment: datetime | None, zone_name: str) -> str:
+    """A UTC moment as the value of a datetime-local input in the event's zone."""
+    return moment.astimezone(ZoneInfo(zone_name)).strftime(LOCAL_FORMAT) if moment else ""
+
+
+def zone_or_error(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed.field(
+            "timezone", "must be an IANA time zone such as America/Chicago"
+        ) from None
+
+
+def _load(schema: Schema, form) -> dict:
+    """Form fields (blank ones left out, so they count as not given) through `schema`."""
+    flat = {key: value for key, value in form.items() if key != "csrf_token" and value.strip()}
+    nested: dict = {}
+    for key, value in flat.items():
+        target = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    if isinstance(nested.get("stops"), dict):
+        nested["stops"] = [nested["stops"][k] for k in sorted(nested["stops"], key=int)]
+    try:
+        return schema.load(nested, unknown="exclude")
+    except ValidationError as exc:
+        errors = field_errors(exc.messages)
+        raise ValidationFailed("some fields are missing or invalid", errors=errors) from None
+
+
+def read_event(form) -> dict:
+    """title, venue, starts_at (UTC), timezone."""
+    zone_name = (form.get("timezone") or "").strip()
+    zone = zone_or_error(zone_name)
+
+    class EventInput(Schema):
+        title = Text(required=True, max_length=200)
+        venue = Text(required=True, max_length=200)
+        starts_at = LocalDateTime(zone, required=True)
+        timezone = Text(required=True, max_length=64)
+
+    return _load(EventInput(), form)
+
+
+def read_trip(form, *, timezone: str, currency: str) -> dict:
+    """The keyword arguments of catalog.create_trip / the changes of update_trip."""
+    zone = ZoneInfo(timezone)
+
+    class OriginInput(Schema):
+        name = Text(required=True, max_length=200)
+        region = Text(max_length=200, load_default=None)
+
+    class StopInput(Schema):
+        name = Text(required=True, max_length=200)
+        address = Text(required=True, max_length=500)
+        departs_at = LocalDateTime(zone, required=True)
+
+    class OperatorInput(Schema):
+        name = Text(max_length=200, load_default=None)
+        phone = Phone(load_default=None)
+        email = Email(load_default=None)
+
+    class TripInput(Schema):
+        origin = fields.Nested(OriginInput, required=True)
+        stops = fields.List(
+            fields.Nested(StopInput), required=True, validate=validate.Length(1, MAX_STOPS)
+        )
+        capacity = fields.Integer(required=True, validate=validate.Range(1, 1000))
+        min_riders = fields.Integer(required=True, validate=validate.Range(1, 1000))
+        price = Text(required=True, max_length=20)
+        pledge_deadline = LocalDateTime(zone, required=True)
+        operator = fields.Nested(OperatorInput, load_default=dict)
+
+    data = _load(TripInput(), form)
+    data["unit_amount"] = minor_units(data.pop("price"), currency)
+    data["currency"] = currency
+    return data
+
+
+def minor_units(price: str, currency: str) -> int:
+    """ "35" or "35.50" (or "35,50") in `currency` -> minor units (3500, 3550)."""
+    digits = get_currency_precision(currency)
+    try:
+        amount = Decimal(price.replace(",", ".").replace(" ", ""))
+    except InvalidOperation:
+        raise ValidationFailed.field("price", "must be an amount such as 35.00") from None
+    if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -digits:
+        raise ValidationFailed.field(
+            "price", f"must be an amount with at most {digits} decimals, such as 35.00"
+        )
+    if amount > 100_000:
+        raise ValidationFailed.field("price", "must be at most 100000")
+    return int(amount.scaleb(digits))
+
+
+def price_input(unit_amount: int, currency: str) -> str:
+    digits = get_currency_precision(currency)
+    return f"{Decimal(unit_amount).scaleb(-digits):.{digits}f}"

@@ -1,0 +1,221 @@
+"""Trips: create and edit with their stops, open, cancel (saying exactly whose money goes
+back), the trip page with its pledges and manifest, CSV export, canceling one pledge."""
+
+from __future__ import annotations
+
+from flask import Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from widget_server.admin import bp
+from widget_server.admin.auth import actor, owned, requires
+from widget_server.admin.helpers import STATUS_NAMES
+from widget_server.admin.schemas import MAX_STOPS, local_input, price_input, read_trip
+from widget_server.domain import catalog, settlement, trip_reports
+from widget_server.domain.errors import DomainError
+from widget_server.domain.manifest import build_manifest, manifest_csv
+from widget_server.extensions import db
+from widget_server.jobs import tasks
+from widget_server.models import Event, Pledge, Trip
+
+
+def _trip_values(trip: Trip) -> dict:
+    zone = trip.event.timezone
+    values = {
+        "origin.name": trip.origin_name,
+        "origin.region": trip.origin_region or "",
+        "capacity": trip.capacity,
+        "min_riders": trip.min_riders,
+        "price": price_input(trip.unit_amount, trip.currency),
+        "pledge_deadline": local_input(trip.pledge_deadline, zone),
+        "operator.name": trip.operator_name or "",
+        "operator.phone": trip.operator_phone or "",
+        "operator.email": trip.operator_email or "",
+    }
+    for index, stop in enumerate(trip.stops):
+        values[f"stops.{index}.name"] = stop.name
+        values[f"stops.{index}.address"] = stop.address
+        values[f"stops.{index}.departs_at"] = local_input(stop.departs_at, zone)
+    return values
+
+
+def _errors(exc: DomainError) -> dict:
+    return exc.errors or {"_form": [exc.detail]}
+
+
+def _form_page(event: Event, trip: Trip | None, values: dict, errors: dict):
+    editable = (
+        None
+        if trip is None or trip.status == "draft"
+        else catalog.LIVE_TRIP_CHANGES.get(trip.status, set())
+    )
+    page = render_template(
+        "admin/trip_form.html",
+        event=event,
+        trip=trip,
+        values=values,
+        errors=errors,
+        max_stops=MAX_STOPS,
+        editable=editable,
+        currency=trip.currency if trip else g.partner.currency,
+    )
+    return page, 422 if errors else 200
+
+
+@bp.route("/events/<event_id>/trips/new", methods=["GET", "POST"])
+@requires("catalog")
+def new_trip(event_id: str):
+    """A new draft trip to `event` with its stops; it opens from its page."""
+    event = owned(Event, event_id)
+    if request.method == "GET":
+        return _form_page(event, None, {"capacity": 40, "min_riders": 20}, {})
+    try:
+        data = read_trip(request.form, timezone=event.timezone, currency=g.partner.currency)
+        with db.transaction() as session:
+            trip = catalog.create_trip(session, g.partner, event, actor=actor(), **data)
+    except DomainError as exc:
+        return _form_page(event, None, request.form.to_dict(), _errors(exc))
+    flash(_("Draft trip saved. Open it when it is ready for pledges."))
+    return redirect(url_for("admin.trip", trip_id=trip.id))
+
+
+@bp.get("/trips/<trip_id>/edit")
+@requires("catalog")
+def edit_trip(trip_id: str):
+    trip = owned(Trip, trip_id)
+    return _form_page(trip.event, trip, _trip_values(trip), {})
+
+
+@bp.post("/trips/<trip_id>/edit")
+@requires("catalog")
+def update_trip(trip_id: str):
+    """Save a trip: anything while draft; operator, capacity and deadline once live."""
+    trip = owned(Trip, trip_id)
+    try:
+        data = read_trip(request.form, timezone=trip.event.timezone, currency=trip.currency)
+        if trip.status != "draft":
+            allowed = catalog.LIVE_TRIP_CHANGES.get(trip.status, set())
+            data = {key: value for key, value in data.items() if key in allowed}
+        with db.transaction() as session:
+            catalog.update_trip(session, trip, data, actor=actor())
+    except DomainError as exc:
+        db.session.rollback()
+        return _form_page(trip.event, trip, request.form.to_dict(), _errors(exc))
+    flash(_("Trip saved."))
+    return redirect(url_for("admin.trip", trip_id=trip.id))
+
+
+@bp.get("/trips/<trip_id>")
+@requires("view")
+def trip(trip_id: str):
+    """The trip: progress, stops, actions, pledges (searchable) and the manifest per stop."""
+    trip = owned(Trip, trip_id)
+    query = (request.args.get("q") or "").strip()[:200]
+    return render_template(
+        "admin/trip.html",
+        trip=trip,
+        event=trip.event,
+        query=query,
+        pledges=trip_reports.find_pledges(db.session, trip, query or None),
+        manifest=build_manifest(db.session, trip),
+        cancelable={"pledged", "action_required", "paid"},
+    )
+
+
+@bp.post("/trips/<trip_id>/open")
+@requires("catalog")
+def open_trip(trip_id: str):
+    trip = owned(Trip, trip_id)
+    try:
+        with db.transaction() as session:
+            catalog.open_trip(session, trip, actor=actor())
+    except DomainError as exc:
+        flash(exc.detail)
+    else:
+        flash(_("The trip is open: fans can pledge until the deadline."))
+    return redirect(url_for("admin.trip", trip_id=trip.id))
+
+
+@bp.get("/trips/<trip_id>/cancel")
+@requires("catalog")
+def confirm_cancel_trip(trip_id: str):
+    """What canceling would do to whose money, before doing it."""
+    trip = owned(Trip, trip_id)
+    preview = trip_reports.cancel_preview(db.session, trip)
+    return render_template("admin/trip_cancel.html", trip=trip, event=trip.event, preview=preview)
+
+
+@bp.post("/trips/<trip_id>/cancel")
+@requires("catalog")
+def cancel_trip(trip_id: str):
+    trip = owned(Trip, trip_id)
+    try:
+        with db.transaction() as session:
+            settlement.cancel_trip(session, trip, actor=actor())
+    except DomainError as exc:
+        flash(exc.detail)
+    else:
+        flash(_("The trip is canceled. Fans are told by email; refunds are on their way."))
+    return redirect(url_for("admin.trip", trip_id=trip.id))
+
+
+@bp.get("/trips/<trip_id>/manifest.csv")
+@requires("view")
+def manifest_export(trip_id: str):
+    """The manifest as CSV, one row per rider."""
+    trip = owned(Trip, trip_id)
+    return Response(
+        manifest_csv(build_manifest(db.session, trip)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="manifest-{trip.id}.csv"'},
+    )
+
+
+@bp.get("/pledges/<pledge_id>/cancel")
+@requires("catalog")
+def confirm_cancel_pledge(pledge_id: str):
+    pledge = owned(Pledge, pledge_id)
+    return render_template("admin/pledge_cancel.html", pledge=pledge, trip=pledge.trip)
+
+
+@bp.post("/pledges/<pledge_id>/cancel")
+@requires("catalog")
+def cancel_pledge(pledge_id: str):
+    """Cancel one pledge: unpaid ones are released, a paid one is refunded in full."""
+    pledge = owned(Pledge, pledge_id)
+    try:
+        with db.transaction() as session:
+            settlement.cancel_pledge(session, pledge, actor=actor())
+    except DomainError as exc:
+        flash(exc.detail)
+    else:
+        if pledge.status == "paid":
+            tasks.now_or_later(tasks.refund_pledge, pledge.id)
+            flash(_("The refund for %(name)s is on its way.", name=pledge.name))
+        else:
+            flash(_("The pledge of %(name)s is canceled.", name=pledge.name))
+    return redirect(url_for("admin.trip", trip_id=pledge.trip_id))
+
+
+@bp.get("/trips/progress")
+@requires("view")
+def trips_progress():
+    """Live numbers of the partner's current trips, for the pages' small refresher script."""
+    trips = db.session.scalars(
+        select(Trip).where(
+            Trip.partner_id == g.partner.id, Trip.status.in_(("draft", "open", "confirmed"))
+        )
+    )
+    return jsonify(
+        {
+            trip.id: {
+                "seats_pledged": trip.seats_pledged,
+                "seats_remaining": trip.seats_remaining,
+                "capacity": trip.capacity,
+                "min_riders": trip.min_riders,
+                "status": trip.status,
+                "status_label": str(STATUS_NAMES.get(trip.status, trip.status)),
+            }
+            for trip in trips
+        }
+    )
