@@ -144,6 +144,10 @@ def set_password(session: Session, admin: AdminUser, password: str, *, actor: st
     admin.password_hash = _hasher.hash(check_password(password))
     admin.password_changed_at = utcnow()
     admin.session_generation += 1
+    # Proof of owning the mailbox (or the console): the email's lockout starts over.
+    session.add(
+        AdminSignInAttempt(email_key=admin.email_key, address="(password set)", succeeded=True)
+    )
     session.flush()
     record(session, admin.partner_id, actor, "admin.password_set", "admin", admin.id)
 
