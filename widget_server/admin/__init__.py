@@ -66,6 +66,7 @@ def init_app(app: Flask) -> None:
     from widget_server.admin import (  # noqa: F401 (routes register)
         account,
         auth,
+        branding,
         events,
         helpers,
         home,

@@ -12,6 +12,8 @@ from widget_server.admin.auth import PERMISSIONS
 NAV = [
     ("admin.home", _l("Events and trips"), "view"),
     ("admin.new_event", _l("New event"), "catalog"),
+    ("admin.branding", _l("Branding"), "view"),
+    ("admin.embed", _l("Embed code"), "view"),
     ("admin.account", _l("Account"), "self"),
 ]
 

@@ -136,3 +136,48 @@ def minor_units(price: str, currency: str) -> int:
 def price_input(unit_amount: int, currency: str) -> str:
     digits = get_currency_precision(currency)
     return f"{Decimal(unit_amount).scaleb(-digits):.{digits}f}"
+
+
+BRANDING_TEXT = ("primary_color", "accent_color", "background_color", "text_color")
+
+
+def read_partner_settings(form) -> dict:
+    """The branding page's fields as update_partner changes (it checks what they mean)."""
+
+    class BrandingInput(Schema):
+        primary_color = Text(required=True, max_length=7)
+        accent_color = Text(required=True, max_length=7)
+        background_color = Text(required=True, max_length=7)
+        text_color = Text(required=True, max_length=7)
+        font_family = Text(required=True, max_length=40)
+        corner_radius = fields.Integer(required=True)
+        logo_url = Text(max_length=2000, load_default=None)
+        color_scheme = Text(required=True, max_length=10)
+
+    class SettingsInput(Schema):
+        branding = fields.Nested(BrandingInput, required=True)
+        locale = Text(required=True, max_length=8)
+        currency = Text(required=True, max_length=3)
+        support_email = Email(load_default=None)
+        terms_url = Text(max_length=2000, load_default=None)
+        allowed_origins = Text(max_length=5000, multiline=True, load_default="")
+
+    data = _load(SettingsInput(), form)
+    data["currency"] = data["currency"].upper()
+    data["allowed_origins"] = [
+        line.strip() for line in data["allowed_origins"].split("\n") if line.strip()
+    ]
+    return data
+
+
+def read_branding(form) -> dict:
+    """Only the branding of the form (for the live preview); nothing required."""
+    branding = {}
+    for key in (*BRANDING_TEXT, "font_family", "color_scheme", "logo_url"):
+        value = form.get(f"branding.{key}", "")
+        if isinstance(value, str) and value.strip() and len(value) <= 2000:
+            branding[key] = value.strip()
+    radius = form.get("branding.corner_radius", "")
+    if isinstance(radius, str) and radius.strip().isdigit():
+        branding["corner_radius"] = int(radius)
+    return branding

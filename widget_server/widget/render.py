@@ -17,6 +17,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 
 from widget_server.domain.errors import NotFound
+from widget_server.domain.preview import preview_branding
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import Partner
@@ -49,6 +50,10 @@ def load_partner(slug: str) -> Partner:
     g.host_origin = trusted_host_origin(g.partner, request.args.get("host"))
     locale = request.args.get("locale")
     g.embed_locale = locale if locale in SUPPORTED_LOCALES else None
+    # The console's live preview: unsaved branding, signed by the console for this partner.
+    token = request.args.get("preview")
+    g.preview_branding = preview_branding(current_app.config["SECRET_KEY"], slug, token)
+    g.preview_token = token if g.preview_branding is not None else None
     return g.partner
 
 
@@ -61,6 +66,8 @@ def carry_context(values: dict) -> None:
         values.setdefault("host", g.host_origin)
     if g.get("embed_locale"):
         values.setdefault("locale", g.embed_locale)
+    if g.get("preview_token"):
+        values.setdefault("preview", g.preview_token)
 
 
 def payments_mode() -> dict:
@@ -105,7 +112,7 @@ def render_page(
         render_template(
             template,
             partner=partner,
-            theme=widget_theme(partner.branding or {}),
+            theme=widget_theme(g.get("preview_branding") or partner.branding or {}),
             locale=locale,
             languages=LANGUAGES,
             language_link=lambda code: _language_link(endpoint, values, code),

@@ -103,6 +103,8 @@ def csp_nonce() -> str:
 
 
 def frame_ancestors(partner: Partner | None) -> str:
+    if g.get("preview_branding") is not None:
+        return "'self'"  # a preview shows only inside our own console
     origins = list(partner.allowed_origins or []) if partner is not None else []
     return " ".join(origins) if origins else "'self'"
 

@@ -1,0 +1,88 @@
+"""Previewing unsaved branding in the real widget: the console signs the values it is showing
+(SECRET_KEY, one partner, one hour), and widget pages given a valid `preview` token render with
+them instead of the saved branding. A token made for one partner never themes another's pages,
+and nobody can make one without the key."""
+
+from __future__ import annotations
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from widget_server.domain.branding import (
+    AA_TEXT_CONTRAST,
+    DEFAULT_BRANDING,
+    HEX_COLOR,
+    contrast_ratio,
+    normalize_hex,
+    readable_text_on,
+)
+
+PREVIEW_MAX_AGE = 3600
+AA_NON_TEXT_CONTRAST = 3.0
+_SALT = "ridepledge.preview-theme"
+PREVIEW_KEYS = tuple(DEFAULT_BRANDING)
+
+
+def preview_token(secret_key: str, partner_slug: str, branding: dict) -> str:
+    values = {key: branding.get(key) for key in PREVIEW_KEYS if key in branding}
+    return URLSafeTimedSerializer(secret_key, salt=_SALT).dumps([partner_slug, values])
+
+
+def preview_branding(secret_key: str, partner_slug: str, token: str | None) -> dict | None:
+    """The branding in a preview token for this partner, or None (absent, forged, expired or
+    made for another partner). The widget's theme re-checks every value anyway."""
+    if not token:
+        return None
+    try:
+        slug, values = URLSafeTimedSerializer(secret_key, salt=_SALT).loads(
+            token, max_age=PREVIEW_MAX_AGE
+        )
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if slug != partner_slug or not isinstance(values, dict):
+        return None
+    return {key: values[key] for key in PREVIEW_KEYS if key in values}
+
+
+def _hex(branding: dict, key: str) -> str:
+    value = branding.get(key)
+    if isinstance(value, str) and HEX_COLOR.match(value):
+        return normalize_hex(value)
+    return DEFAULT_BRANDING[key]
+
+
+def contrast_report(branding: dict) -> list[dict]:
+    """Each colour pair the widget relies on: its ratio, the WCAG minimum, how far short it
+    falls, and whether saving is refused for it (unreadable body text) or the widget falls
+    back to a readable colour on its own (links, focus ring, progress bar)."""
+    background, text = _hex(branding, "background_color"), _hex(branding, "text_color")
+    primary, accent = _hex(branding, "primary_color"), _hex(branding, "accent_color")
+    pairs = [
+        ("text_color", "background_color", text, background, AA_TEXT_CONTRAST, True),
+        ("primary_color", "background_color", primary, background, AA_TEXT_CONTRAST, False),
+        ("accent_color", "background_color", accent, background, AA_NON_TEXT_CONTRAST, False),
+    ]
+    report = []
+    for first, second, fg, bg, minimum, blocking in pairs:
+        ratio = contrast_ratio(fg, bg)
+        report.append(
+            {
+                "pair": (first, second),
+                "ratio": round(ratio, 2),
+                "minimum": minimum,
+                "short_by": round(max(0.0, minimum - ratio), 2),
+                "ok": ratio >= minimum,
+                "blocking": blocking,
+            }
+        )
+    label = readable_text_on(primary)
+    report.append(
+        {
+            "pair": ("button_label", "primary_color"),
+            "ratio": round(contrast_ratio(label, primary), 2),
+            "minimum": AA_TEXT_CONTRAST,
+            "short_by": 0.0,
+            "ok": True,
+            "blocking": False,
+        }
+    )
+    return report
