@@ -210,6 +210,8 @@ def test_axe_finds_nothing_on_any_console_page(world, team, context, tmp_path):
         ("edit trip", f"/admin/trips/{ids['open']}/edit"),
         ("cancel trip", f"/admin/trips/{ids['open']}/cancel"),
         ("cancel pledge", f"/admin/pledges/{pledge_id}/cancel"),
+        ("branding", "/admin/branding"),
+        ("embed", f"/admin/embed?event={ids['event']}"),
         ("not found", "/admin/trips/trp_nothing"),
     ]
     for width in (1280, 360):

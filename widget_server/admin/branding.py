@@ -38,10 +38,12 @@ def _values(partner) -> dict:
     return values
 
 
-def preview_url(branding: dict, path: str = "") -> str:
-    """The widget page at `path` with `branding` applied (signed for this partner)."""
+def preview_url(branding: dict, path: str | None = None) -> str:
+    """The widget page at `path` (default: the events list) with `branding` applied, signed
+    for this partner; a signed preview may be framed by the console (frame-ancestors 'self')."""
     token = preview_token(current_app.config["SECRET_KEY"], g.partner.slug, branding)
-    return url_for("widget_pages.events", partner_slug=g.partner.slug) + path + f"?preview={token}"
+    path = path or url_for("widget_pages.events", partner_slug=g.partner.slug)
+    return path + ("&" if "?" in path else "?") + f"preview={token}"
 
 
 def _page(values: dict, errors: dict, branding: dict):
@@ -189,7 +191,7 @@ def embed():
     result = {
         "config": config,
         "snippet": embed_snippet(config, base),
-        "preview_url": widget_path(config),
+        "preview_url": preview_url(g.partner.branding or {}, widget_path(config)),
     }
     if request.args.get("format") == "json":
         return jsonify(result)

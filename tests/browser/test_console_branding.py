@@ -1,0 +1,133 @@
+"""Branding and embedding in the console, in real Chromium: the preview follows the form before
+anything is saved, an unreadable theme is refused naming the pair, the copied snippet mounts the
+previewed widget on a partner page, axe on the pages and on both preview themes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.admin_helpers import PASSWORD
+from tests.browser.conftest import save_docs_screenshot
+from tests.browser.helpers import open_host, wait_page, widget_frame
+from tests.browser.test_console import sign_in, violations
+from widget_server.domain.admins import create_admin
+from widget_server.extensions import db
+from widget_server.models import Partner
+
+PREVIEW_PRIMARY = """() => {
+  const frame = document.getElementById('preview-phone');
+  const root = frame.contentDocument && frame.contentDocument.documentElement;
+  return root ? getComputedStyle(root).getPropertyValue('--rp-primary').trim() : '';
+}"""
+
+
+@pytest.fixture(scope="module")
+def owner(world):
+    with world.app.app_context(), db.transaction() as session:
+        partner = session.scalar(select(Partner).where(Partner.slug == "demo"))
+        create_admin(
+            session, partner, email="brand@demo-console.example", password=PASSWORD, actor="test"
+        )
+    return "brand@demo-console.example"
+
+
+def saved_branding(world) -> dict:
+    with world.app.app_context():
+        return dict(db.session.scalar(select(Partner).where(Partner.slug == "demo")).branding)
+
+
+def test_the_preview_changes_before_saving_and_an_unreadable_theme_is_refused(
+    world, owner, page, tmp_path
+):
+    sign_in(world, page, owner)
+    page.goto(f"{world.widget}/admin/branding")
+    page.wait_for_function(f"() => ({PREVIEW_PRIMARY})() !== ''")
+    before = saved_branding(world)["primary_color"]
+    assert page.evaluate(PREVIEW_PRIMARY) == before
+    page.fill("#f-branding-primary_color", "#7a1f5c")
+    page.wait_for_function(f"() => ({PREVIEW_PRIMARY})() === '#7a1f5c'", timeout=10_000)
+    assert saved_branding(world)["primary_color"] == before  # not saved: only previewed
+    assert violations(page) == []
+    save_docs_screenshot(page, "admin-branding-1280", tmp_path)
+    page.set_viewport_size({"width": 360, "height": 800})
+    save_docs_screenshot(page, "admin-branding-360", tmp_path)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.fill("#f-branding-text_color", "#aaaaaa")
+    bad = page.locator("#contrast-list li.bad")
+    bad.wait_for()
+    assert "text_color on background_color: 2.32:1, needs 4.5:1 (2.18 short)" in bad.inner_text()
+    page.click("text=Save the branding")
+    page.wait_for_selector("#f-branding-text_color-error")
+    error = page.locator("#f-branding-text_color-error").inner_text()
+    assert "text_color on background_color has contrast 2.32:1" in error
+    assert saved_branding(world)["text_color"] != "#aaaaaa"
+    assert violations(page) == []
+    save_docs_screenshot(page, "admin-branding-refused", tmp_path)
+
+    page.fill("#f-branding-text_color", "#1b1f24")
+    page.click("text=Save the branding")
+    page.wait_for_selector("text=Branding saved.")
+    assert saved_branding(world)["primary_color"] == "#7a1f5c"
+
+
+def test_axe_on_both_preview_themes(world, owner, page):
+    sign_in(world, page, owner)
+    page.goto(f"{world.widget}/admin/branding")
+    page.wait_for_selector("#preview-phone")
+    dark = {
+        "#f-branding-background_color": "#101418",
+        "#f-branding-text_color": "#f3f5f7",
+        "#f-branding-primary_color": "#8ab4f8",
+    }
+    for selector, value in dark.items():
+        page.fill(selector, value)
+    page.select_option("#f-branding-color_scheme", "dark")
+    page.wait_for_function(f"() => ({PREVIEW_PRIMARY})() === '#8ab4f8'", timeout=10_000)
+    previews = {
+        "light": f"{world.widget}/w/demo/events/{world.ids['event']}",
+        "dark": page.evaluate("document.getElementById('preview-phone').src"),
+    }
+    for theme, url in previews.items():
+        preview = page.context.new_page()
+        preview.goto(url)
+        preview.wait_for_selector("h1")
+        assert violations(preview) == [], theme
+        preview.close()
+
+
+def test_the_copied_snippet_mounts_the_previewed_widget(world, owner, context, tmp_path):
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=world.widget)
+    page = context.new_page()
+    sign_in(world, page, owner)
+    page.goto(f"{world.widget}/admin/embed")
+    page.select_option("#e-event", world.ids["event"])
+    page.select_option("#e-locale", "es")
+    page.wait_for_function(
+        "() => document.getElementById('snippet').textContent.includes('data-locale=\"es\"')"
+    )
+    snippet = page.locator("#snippet").inner_text()
+    preview_src = page.evaluate("document.getElementById('embed-preview').src")
+    page.click("#copy")
+    page.wait_for_selector("text=Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == snippet
+    assert violations(page) == []
+    save_docs_screenshot(page, "admin-embed", tmp_path)
+
+    host = context.new_page()
+    open_host(world, host, snippet, path="/embedded")
+    host.wait_for_selector("iframe")
+    frame = widget_frame(host, world)
+    wait_page(frame)
+    mounted = frame.url
+    assert mounted.split("?")[0] == preview_src.split("?")[0]
+    assert "locale=es" in mounted and "locale=es" in preview_src
+    look = (
+        "() => getComputedStyle(document.documentElement).getPropertyValue('--rp-primary').trim()"
+    )
+    embedded_look = PREVIEW_PRIMARY.replace("preview-phone", "embed-preview")
+    page.wait_for_function(f"() => ({embedded_look})() !== ''")
+    previewed = page.evaluate(embedded_look)
+    assert frame.evaluate(look) == previewed
+    assert frame.evaluate("document.documentElement.lang") == "es"
