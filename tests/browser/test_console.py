@@ -211,6 +211,9 @@ def test_axe_finds_nothing_on_any_console_page(world, team, context, tmp_path):
         ("cancel trip", f"/admin/trips/{ids['open']}/cancel"),
         ("cancel pledge", f"/admin/pledges/{pledge_id}/cancel"),
         ("branding", "/admin/branding"),
+        ("team", "/admin/team"),
+        ("audit", "/admin/audit"),
+        ("audit filtered", "/admin/audit?action=trip."),
         ("embed", f"/admin/embed?event={ids['event']}"),
         ("not found", "/admin/trips/trp_nothing"),
     ]
@@ -228,4 +231,6 @@ def test_axe_finds_nothing_on_any_console_page(world, team, context, tmp_path):
         found[f"trip form errors @{width}"] = violations(page)
         page.goto(world.widget + "/admin/")
         save_docs_screenshot(page, f"admin-home-{width}", tmp_path)
+        page.goto(world.widget + "/admin/team")
+        save_docs_screenshot(page, f"admin-team-{width}", tmp_path)
     assert {name: problems for name, problems in found.items() if problems} == {}

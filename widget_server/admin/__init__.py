@@ -71,6 +71,7 @@ def init_app(app: Flask) -> None:
         helpers,
         home,
         sign_in,
+        team,
         trips,
     )
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length
 
 from widget_server.domain.admins import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from widget_server.models.admins import ADMIN_ROLES
@@ -52,7 +52,9 @@ ROLE_LABELS = {
 
 class InviteForm(ConsoleForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=320)])
-    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in ADMIN_ROLES])
+    # A plain field rendered as a <select> by the template (wtforms' SelectField choices API
+    # is changing between versions).
+    role = StringField(_l("Role"), validators=[DataRequired(), AnyOf(ADMIN_ROLES)])
 
 
 class SearchForm(FlaskForm):

@@ -347,3 +347,68 @@ def request_password_reset(session: Session, email: str) -> AdminUser | None:
     queue_admin_email(session, admin, "admin_password_reset")
     record(session, admin.partner_id, "system", "admin.password_reset_requested", "admin", admin.id)
     return admin
+
+
+# --- the team -----------------------------------------------------------------------------
+
+
+def team_of(session: Session, partner: Partner) -> list[AdminUser]:
+    """The partner's admins, owners first, then by email."""
+    order = {role: index for index, role in enumerate(ADMIN_ROLES)}
+    admins = session.scalars(select(AdminUser).where(AdminUser.partner_id == partner.id))
+    return sorted(admins, key=lambda a: (order.get(a.role, 9), a.email_key))
+
+
+def invite_admin(
+    session: Session, partner: Partner, *, email: str, role: str, invited_by: AdminUser
+) -> AdminUser:
+    """A new teammate without a password, emailed a signed link (72 h, works once) to set one."""
+    from widget_server.domain.notify import queue_admin_email
+
+    admin = create_admin(session, partner, email=email, role=role, actor=actor_of(invited_by))
+    queue_admin_email(session, admin, "admin_invite", invited_by=invited_by.email)
+    return admin
+
+
+def _owners(session: Session, partner_id: str) -> int:
+    return session.scalar(
+        select(func.count()).where(AdminUser.partner_id == partner_id, AdminUser.role == "owner")
+    )
+
+
+def change_role(session: Session, admin: AdminUser, role: str, *, actor: str) -> AdminUser:
+    """A new role for `admin`; the last owner stays an owner (someone must run the team)."""
+    check_role(role)
+    if admin.role == role:
+        return admin
+    if admin.role == "owner" and _owners(session, admin.partner_id) <= 1:
+        raise Conflict("this is the last owner; make someone else an owner first")
+    previous, admin.role = admin.role, role
+    session.flush()
+    record(
+        session,
+        admin.partner_id,
+        actor,
+        "admin.role_changed",
+        "admin",
+        admin.id,
+        {"email": admin.email, "from": previous, "to": role},
+    )
+    return admin
+
+
+def remove_admin(session: Session, admin: AdminUser, *, actor: str) -> None:
+    """Remove a teammate (their sessions end with them); never the last owner."""
+    if admin.role == "owner" and _owners(session, admin.partner_id) <= 1:
+        raise Conflict("this is the last owner; make someone else an owner first")
+    record(
+        session,
+        admin.partner_id,
+        actor,
+        "admin.removed",
+        "admin",
+        admin.id,
+        {"email": admin.email, "role": admin.role},
+    )
+    session.delete(admin)
+    session.flush()

@@ -37,3 +37,29 @@ def _jsonable(value):
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+def entries(
+    session: Session,
+    partner_id: str,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    object_id: str | None = None,
+    limit: int = 200,
+) -> list[AuditLogEntry]:
+    """A partner's audit log, newest first; `actor` matches any part of who did it, `action`
+    is a prefix (`trip.` for everything about trips), `object_id` exact."""
+    from sqlalchemy import func, select
+
+    query = select(AuditLogEntry).where(AuditLogEntry.partner_id == partner_id)
+    if actor:
+        query = query.where(
+            func.lower(AuditLogEntry.actor).contains(actor.lower(), autoescape=True)
+        )
+    if action:
+        query = query.where(AuditLogEntry.action.startswith(action, autoescape=True))
+    if object_id:
+        query = query.where(AuditLogEntry.object_id == object_id)
+    order = (AuditLogEntry.created_at.desc(), AuditLogEntry.id.desc())
+    return list(session.scalars(query.order_by(*order).limit(limit)))
