@@ -212,6 +212,7 @@ def test_axe_finds_nothing_on_any_console_page(world, team, context, tmp_path):
         ("cancel pledge", f"/admin/pledges/{pledge_id}/cancel"),
         ("branding", "/admin/branding"),
         ("team", "/admin/team"),
+        ("api clients", "/admin/clients"),
         ("audit", "/admin/audit"),
         ("audit filtered", "/admin/audit?action=trip."),
         ("embed", f"/admin/embed?event={ids['event']}"),

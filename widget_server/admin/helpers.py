@@ -14,6 +14,7 @@ NAV = [
     ("admin.new_event", _l("New event"), "catalog"),
     ("admin.branding", _l("Branding"), "view"),
     ("admin.embed", _l("Embed code"), "view"),
+    ("admin.api_clients", _l("API clients"), "view"),
     ("admin.team", _l("Team"), "view"),
     ("admin.audit_log", _l("Audit log"), "view"),
     ("admin.account", _l("Account"), "self"),

@@ -50,7 +50,11 @@ def two_partners(app):
                 payment_method="pm_card_visa",
             ),
         )
+        from widget_server.domain.clients import create_client
+
+        client, _secret = create_client(session, theirs, "events:read", "b", actor="test")
         ids = {
+            "client_id": client.id,
             "event_id": event.id,
             "trip_id": trip.id,
             "stop_id": trip.stops[0].id,

@@ -51,3 +51,19 @@
     }
   }
 })();
+
+// Copy buttons: <button data-copy="ID"> copies the text of the element with that id.
+(function () {
+  "use strict";
+  if (!navigator.clipboard) { return; }
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      var status = button.parentNode.querySelector("[data-copy-status]");
+      navigator.clipboard.writeText(source.textContent).then(function () {
+        if (status) { status.textContent = button.getAttribute("data-copied"); }
+      });
+    });
+  });
+})();

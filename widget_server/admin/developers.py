@@ -1,0 +1,69 @@
+"""API clients for the partner's developers: create with chosen scopes (the secret is shown
+once), see when each was last used, revoke."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from widget_server.admin import bp
+from widget_server.admin.auth import actor, owned, requires
+from widget_server.domain import clients
+from widget_server.domain.errors import DomainError
+from widget_server.domain.text import clean_text
+from widget_server.extensions import db
+from widget_server.models import ApiClient
+from widget_server.oauth.scopes import SCOPE_DESCRIPTIONS
+
+
+def _page(errors: dict | None = None, created=None, secret: str | None = None, status=200):
+    page = render_template(
+        "admin/clients.html",
+        clients=clients.list_clients(db.session, g.partner),
+        scopes=SCOPE_DESCRIPTIONS,
+        errors=errors or {},
+        created=created,
+        secret=secret,
+        token_url=current_app.config["SETTINGS"].public_base_url + "/oauth/token",
+    )
+    return page, status
+
+
+@bp.get("/clients")
+@requires("view")
+def api_clients():
+    return _page()
+
+
+@bp.post("/clients")
+@requires("developers")
+def create_api_client():
+    """A new client; its secret appears on this one answer only (it is stored hashed)."""
+    scope = " ".join(request.form.getlist("scope"))
+    try:
+        name = clean_text(request.form.get("name", ""), max_length=200)
+    except ValueError as exc:
+        return _page({"name": [str(exc)]}, status=422)
+    try:
+        with db.transaction() as session:
+            client, secret = clients.create_client(session, g.partner, scope, name, actor=actor())
+    except DomainError as exc:
+        return _page(exc.errors or {"_form": [exc.detail]}, status=exc.status)
+    return _page(created=client, secret=secret, status=201)
+
+
+@bp.post("/clients/<client_id>/revoke")
+@requires("developers")
+def revoke_api_client(client_id: str):
+    client = owned(ApiClient, client_id)
+    if client.revoked_at is None:
+        with db.transaction() as session:
+            tokens = clients.revoke_client(session, client, actor=actor())
+        flash(
+            _(
+                "%(name)s is revoked; %(count)s live tokens stopped working.",
+                name=client.name,
+                count=tokens,
+            )
+        )
+    return redirect(url_for("admin.api_clients"))
