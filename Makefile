@@ -40,7 +40,7 @@ clean:
 # Translate what `update` adds to the .po files (empty msgstr, or marked fuzzy), then run it again.
 .PHONY: translations
 translations: $(INSTALLED)
-	$(BIN)/pybabel extract -F babel.cfg --add-location=file --sort-by-file --project=RidePledge \
+	$(BIN)/pybabel extract -F babel.cfg -k _l --add-location=file --sort-by-file --project=RidePledge \
 		--version=0.1.0 --copyright-holder=RidePledge -o widget_server/translations/messages.pot .
 	$(BIN)/pybabel update -i widget_server/translations/messages.pot -d widget_server/translations \
 		--ignore-obsolete
