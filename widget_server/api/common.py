@@ -7,6 +7,7 @@ import base64
 import binascii
 from functools import wraps
 
+import flask_smorest
 from flask import g
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Select
@@ -14,10 +15,18 @@ from sqlalchemy import Select
 from widget_server.api.idempotency import replayable
 from widget_server.domain.errors import NotFound, ValidationFailed
 from widget_server.extensions import db
+from widget_server.json_body import StrictFlaskParser
 from widget_server.oauth.protect import require_scope
 
 MAX_LIMIT = 100
 PROBLEM_JSON = "application/problem+json"
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Every /v1 resource's blueprint: bodies are read by the strict JSON parser
+    (`widget_server.json_body`: depth, duplicate members, size)."""
+
+    ARGUMENTS_PARSER = StrictFlaskParser()
 
 
 class ProblemSchema(Schema):
