@@ -25,7 +25,6 @@ from tests.functional.stripe_helpers import (
 )
 from widget_server.domain import pledging, settlement
 from widget_server.extensions import db
-from widget_server.models import Pledge
 
 # The fixtures of stripe_helpers, made visible to this module's tests.
 fake_stripe = stripe_helpers.fake_stripe

@@ -31,8 +31,8 @@ from tests.functional.stripe_helpers import (
     stripe_env,
 )
 from widget_server.domain import pledging
-from widget_server.jobs import tasks
 from widget_server.extensions import db
+from widget_server.jobs import tasks
 from widget_server.models import Partner, Pledge
 from widget_server.models.types import utcnow
 
