@@ -55,7 +55,7 @@ def new_trip(api, event_id, **fields):
         "unit_amount": 3500,
         "currency": "USD",
         "pledge_deadline": iso(utcnow() + timedelta(days=10)),
-        "operator": {"name": "Coach Co", "phone": "+1 555 0100", "email": "ops@coach.example"},
+        "operator": {"name": "Coach Co", "phone": "+1 816 555 0100", "email": "ops@coach.example"},
     }
     body.update(fields)
     return api.post("/v1/trips", json=body)

@@ -14,7 +14,9 @@ from sqlalchemy import Select
 
 from widget_server.api.idempotency import replayable
 from widget_server.domain.errors import NotFound, ValidationFailed
+from widget_server.domain.text import DigitsInteger, Text
 from widget_server.extensions import db
+from widget_server.ids import is_id
 from widget_server.json_body import StrictFlaskParser
 from widget_server.oauth.protect import require_scope
 
@@ -45,8 +47,8 @@ class ProblemSchema(Schema):
 
 
 class ListArgs(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, MAX_LIMIT))
-    cursor = fields.String(load_default=None)
+    limit = DigitsInteger(load_default=20, validate=validate.Range(1, MAX_LIMIT))
+    cursor = Text(load_default=None, max_length=200)
 
 
 def list_schema(item_schema: type[Schema], name: str) -> type[Schema]:
@@ -111,7 +113,10 @@ def page(query: Select, id_column, *, limit: int, cursor: str | None) -> dict:
     """Newest first by (time-ordered) id; the cursor is the last id seen, so objects created
     while a client pages never cause duplicates or gaps in what it has not yet read."""
     if cursor:
-        query = query.where(id_column < decode_cursor(cursor))
+        last_seen = decode_cursor(cursor)
+        if not is_id(last_seen):
+            raise ValidationFailed.field("cursor", "is not a cursor this API gave out")
+        query = query.where(id_column < last_seen)
     rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
     has_more = len(rows) > limit
     rows = rows[:limit]

@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import ValidationError, fields
 
+from widget_server.domain.text import Text
+
 
 class AwareDateTime(fields.AwareDateTime):
     """RFC 3339 with an offset (or Z), converted to UTC."""
@@ -19,8 +21,11 @@ class AwareDateTime(fields.AwareDateTime):
         return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
 
 
-class TimeZone(fields.String):
+class TimeZone(Text):
     """An IANA time zone name such as America/Chicago."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=64, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         name = super()._deserialize(value, attr, data, **kwargs)
@@ -31,7 +36,12 @@ class TimeZone(fields.String):
         return name
 
 
-class Currency(fields.String):
+class Currency(Text):
+    """An ISO 4217 code such as USD (any case in, upper case out)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=3, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         from widget_server.domain.partners import CURRENCIES
 
