@@ -5,6 +5,7 @@ emails and phone numbers, and ids in paths, queries and bodies are checked as id
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,10 +15,12 @@ from tests.factories import make_partner, make_trip
 from widget_server.domain.partners import load_partner_files
 from widget_server.extensions import db
 from widget_server.models import Event, Partner, Pledge, Trip
+from widget_server.models.types import rfc3339, utcnow
 from widget_server.path_ids import is_id_variable
 
 BAD_TEXT = ["a\x00b", "bell\x07", "esc\x1b[31m", "rtl\u202eevil", "line\nbreak", "cr\r", "\ud800"]
-EVENT = {"title": "A", "venue": "B", "starts_at": "2030-01-01T18:00:00Z", "timezone": "UTC"}
+IN_A_MONTH = rfc3339(utcnow() + timedelta(days=30))
+EVENT = {"title": "A", "venue": "B", "starts_at": IN_A_MONTH, "timezone": "UTC"}
 
 
 @pytest.fixture
