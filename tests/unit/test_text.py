@@ -75,7 +75,7 @@ def test_ids_must_look_like_our_ids():
 
 @pytest.mark.parametrize("bad", ["²", "٣", " 5", "5 ", "1_000", "+5", "-1", "0x10", "9" * 40, ""])
 def test_digits_are_ascii_digits_only(bad):
-    from widget_server.domain.text import parse_digits
+    from widget_server.domain.numbers import parse_digits
 
     assert parse_digits(bad) is None
     assert parse_digits("0") == 0 and parse_digits("123456789") == 123456789

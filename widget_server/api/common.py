@@ -14,7 +14,8 @@ from sqlalchemy import Select
 
 from widget_server.api.idempotency import replayable
 from widget_server.domain.errors import NotFound, ValidationFailed
-from widget_server.domain.text import DigitsInteger, Text
+from widget_server.domain.numbers import DigitsInteger
+from widget_server.domain.text import Text
 from widget_server.extensions import db
 from widget_server.ids import is_id
 from widget_server.json_body import StrictFlaskParser

@@ -32,6 +32,7 @@ from widget_server.domain.branding import (
     relative_luminance,
 )
 from widget_server.domain.errors import ValidationFailed, field_errors, iter_messages
+from widget_server.domain.numbers import Integer
 from widget_server.domain.text import Email, Text
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models import Partner
@@ -90,9 +91,8 @@ class BrandingSchema(Schema):
         load_default=DEFAULT_BRANDING["font_family"],
         validate=validate.OneOf(sorted(SAFE_FONTS), error="must be one of: {choices}"),
     )
-    corner_radius = fields.Integer(
+    corner_radius = Integer(
         load_default=DEFAULT_BRANDING["corner_radius"],
-        strict=True,
         validate=validate.Range(0, 24, error="must be a whole number of pixels from 0 to 24"),
     )
     logo_url = Text(
@@ -152,9 +152,7 @@ class PartnerSchema(Schema):
     terms_url = Text(
         load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=_https_url
     )
-    demand_threshold = fields.Integer(
-        load_default=25, strict=True, validate=validate.Range(1, 100_000)
-    )
+    demand_threshold = Integer(load_default=25, validate=validate.Range(1, 100_000))
 
     @validates("currency")
     def _currency(self, value: str, **_kwargs) -> None:

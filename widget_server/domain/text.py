@@ -189,22 +189,3 @@ class Id(Text):
         if not is_id(text, self.prefix):
             raise ValidationError(f"is not an id of the form {self.prefix}_...")
         return text
-
-
-_DIGITS = re.compile(r"[0-9]{1,9}")
-
-
-def parse_digits(value: str) -> int | None:
-    """An integer written in ASCII digits (at most nine), or None: `int()` alone also takes
-    "²", "٣", " 5 " and "1_000"."""
-    return int(value) if isinstance(value, str) and _DIGITS.fullmatch(value) else None
-
-
-class DigitsInteger(fields.Integer):
-    """A whole number from a query string or a form: ASCII digits only (see `parse_digits`)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        number = parse_digits(value)
-        if number is None:
-            raise ValidationError("must be a whole number written in digits 0-9")
-        return super()._deserialize(number, attr, data, **kwargs)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from widget_server.domain import pledging, settlement
 from widget_server.domain.demand import record_demand
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
+from widget_server.domain.numbers import Integer
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.extensions import db, limiter
 from widget_server.i18n import SUPPORTED_LOCALES
@@ -64,7 +65,7 @@ class PledgeInput(Schema):
         unknown = RAISE
 
     stop_id = Id("stp", required=True)
-    seats = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
+    seats = Integer(required=True, validate=validate.Range(1, 10))
     name = Text(required=True, max_length=200)
     email = Email(required=True)
     payment_method = Text(required=True, max_length=255)

@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
-from widget_server.domain.text import parse_digits
+from widget_server.domain.numbers import parse_digits
 from widget_server.extensions import db, limiter
 from widget_server.models import Event, Trip
 from widget_server.payments.simulated import TEST_CARD_NUMBERS, payment_method_for_card_number

@@ -13,7 +13,8 @@ from widget_server.api.common import (
 )
 from widget_server.domain.demand import demand_by_origin
 from widget_server.domain.errors import ValidationFailed
-from widget_server.domain.text import Id, parse_digits
+from widget_server.domain.numbers import parse_digits
+from widget_server.domain.text import Id
 from widget_server.extensions import db
 
 blp = Blueprint("demand", __name__, url_prefix="/v1/demand", description="Trip requests.")

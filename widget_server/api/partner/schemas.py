@@ -1,5 +1,6 @@
 from marshmallow import RAISE, Schema, fields
 
+from widget_server.domain.numbers import Integer
 from widget_server.domain.partners import ORIGIN_MAX_LENGTH, URL_MAX_LENGTH
 from widget_server.domain.text import Email, Text
 
@@ -32,4 +33,4 @@ class PartnerUpdateSchema(Schema):
     branding = fields.Dict(keys=Text(max_length=40))
     support_email = Email(allow_none=True)
     terms_url = Text(allow_none=True, max_length=URL_MAX_LENGTH)
-    demand_threshold = fields.Integer(strict=True)
+    demand_threshold = Integer()

@@ -2,6 +2,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from widget_server.api.common import ListArgs
 from widget_server.api.fields import AwareDateTime, Currency
+from widget_server.domain.numbers import Integer
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.models.trips import TRIP_STATUSES
 
@@ -32,11 +33,10 @@ class TripCreateSchema(_Strict):
     event_id = Id("evt", required=True)
     origin = fields.Nested(OriginInput, required=True)
     stops = fields.List(fields.Nested(StopInput), required=True, validate=validate.Length(1, 20))
-    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1000))
-    min_riders = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1000))
-    unit_amount = fields.Integer(
+    capacity = Integer(required=True, validate=validate.Range(1, 1000))
+    min_riders = Integer(required=True, validate=validate.Range(1, 1000))
+    unit_amount = Integer(
         required=True,
-        strict=True,
         validate=validate.Range(0, 10_000_000),
         metadata={"description": "Price per seat in minor units (3500 = $35.00)."},
     )
@@ -51,9 +51,9 @@ class TripUpdateSchema(_Strict):
 
     origin = fields.Nested(OriginInput)
     stops = fields.List(fields.Nested(StopInput), validate=validate.Length(1, 20))
-    capacity = fields.Integer(strict=True, validate=validate.Range(1, 1000))
-    min_riders = fields.Integer(strict=True, validate=validate.Range(1, 1000))
-    unit_amount = fields.Integer(strict=True, validate=validate.Range(0, 10_000_000))
+    capacity = Integer(validate=validate.Range(1, 1000))
+    min_riders = Integer(validate=validate.Range(1, 1000))
+    unit_amount = Integer(validate=validate.Range(0, 10_000_000))
     currency = Currency()
     pledge_deadline = AwareDateTime()
     operator = fields.Nested(OperatorInput, allow_none=True)
