@@ -5,14 +5,18 @@ emails and phone numbers, and ids in paths, queries and bodies are checked as id
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.api_helpers import ApiSession, issue_token
 from tests.factories import make_partner, make_trip
 from widget_server.domain.partners import load_partner_files
+from widget_server.domain.text import clean_text
 from widget_server.extensions import db
 from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import rfc3339, utcnow
@@ -148,3 +152,30 @@ def test_partner_files_refuse_control_characters(tmp_path):
     (tmp_path / "fans.toml").write_text('slug = "fans"\nname = "Evil\\u202eName"\n')
     partners, problems = load_partner_files(tmp_path / "fans.toml")
     assert partners == [] and [p.field for p in problems] == ["name"]
+
+
+ANY_CHARACTER = st.one_of(
+    st.characters(codec=None, categories=None),  # every code point, surrogates included
+    st.sampled_from(["\x00", "\x07", "\x1b", "\u202e", "\r", "\n", "\t", "\u0301", " "]),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(ANY_CHARACTER, max_size=20))
+def test_any_text_is_stored_clean_or_refused_naming_the_field(app, world, value):
+    """Whatever a partner sends as a title is stored as the cleaned text, or refused."""
+    try:
+        expected = clean_text(value, max_length=200) or None
+    except ValueError:
+        expected = None
+    body = json.dumps(EVENT | {"title": value})
+    response = world["api"].post("/v1/events", data=body, content_type="application/json")
+    if expected is None:
+        assert response.status_code == 422, response.get_data(as_text=True)
+        assert list(response.json["errors"]) == ["title"]
+    else:
+        assert response.status_code == 201, response.get_data(as_text=True)
+        stored = world["api"].get(f"/v1/events/{response.json['id']}").json["title"]
+        assert stored == expected == unicodedata.normalize("NFC", stored)

@@ -18,7 +18,7 @@ from widget_server.domain.numbers import DigitsInteger
 from widget_server.domain.text import Text
 from widget_server.extensions import db
 from widget_server.ids import is_id
-from widget_server.json_body import StrictFlaskParser
+from widget_server.json_body import StrictFlaskParser, reads_json_body, takes_no_body
 from widget_server.oauth.protect import require_scope
 
 MAX_LIMIT = 100
@@ -78,7 +78,8 @@ def protected(blp, scope: str, *, not_found: bool = True):
     An `Idempotency-Key` replay is answered only after the token and the scope are checked."""
 
     def decorator(view):
-        guarded = require_scope(scope)(replayable(view))
+        checked = view if reads_json_body(view) else takes_no_body(view)
+        guarded = require_scope(scope)(replayable(checked))
         guarded = blp.doc(security=[{"oauth2": [scope]}])(guarded)
         guarded = problem_doc(blp, 401, "Missing, invalid, expired or revoked token")(guarded)
         guarded = problem_doc(blp, 403, f"The token lacks the `{scope}` scope")(guarded)

@@ -24,6 +24,7 @@ from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.extensions import db, limiter
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.jobs import tasks
+from widget_server.json_body import takes_no_body
 from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
 from widget_server.widget.links import manage_url, pledge_for
@@ -264,6 +265,7 @@ def change_stop(token: str):
 
 @bp.post("/manage/<token>/cancel")
 @limiter.limit(_write_limit)
+@takes_no_body
 def withdraw(token: str):
     with db.transaction() as session:
         pledge = pledging.withdraw_pledge(session, pledge_for(token))
