@@ -78,8 +78,13 @@ def protected(blp, scope: str, *, not_found: bool = True):
     An `Idempotency-Key` replay is answered only after the token and the scope are checked."""
 
     def decorator(view):
-        checked = view if reads_json_body(view) else takes_no_body(view)
+        reads_body = reads_json_body(view)
+        checked = view if reads_body else takes_no_body(view)
         guarded = require_scope(scope)(replayable(checked))
+        if reads_body:  # what the strict JSON reader (widget_server.json_body) answers
+            guarded = problem_doc(blp, 400, "Not JSON, or nested deeper than 20 levels")(guarded)
+            guarded = problem_doc(blp, 413, "The body is larger than 256 KiB")(guarded)
+            guarded = problem_doc(blp, 415, "The body is not application/json")(guarded)
         guarded = blp.doc(security=[{"oauth2": [scope]}])(guarded)
         guarded = problem_doc(blp, 401, "Missing, invalid, expired or revoked token")(guarded)
         guarded = problem_doc(blp, 403, f"The token lacks the `{scope}` scope")(guarded)
