@@ -15,6 +15,7 @@ NAV = [
     ("admin.branding", _l("Branding"), "view"),
     ("admin.embed", _l("Embed code"), "view"),
     ("admin.api_clients", _l("API clients"), "view"),
+    ("admin.webhooks", _l("Webhooks"), "developers"),
     ("admin.team", _l("Team"), "view"),
     ("admin.audit_log", _l("Audit log"), "view"),
     ("admin.account", _l("Account"), "self"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -28,7 +28,9 @@ def world(app):
         partner = make_partner(session, "kc-chiefs")
         for role in ("owner", "editor", "developer", "viewer"):
             make_admin(session, partner, f"{role}@chiefs.example", role)
-        event = make_event(session, partner, title="Chiefs vs. Raiders")
+        # The trip forms below depart on 2031-05-01, before this kickoff (19:00 in Chicago).
+        kickoff = datetime(2031, 5, 2, 0, 0, tzinfo=UTC)
+        event = make_event(session, partner, title="Chiefs vs. Raiders", starts_at=kickoff)
         trip = make_trip(
             session, partner, event, capacity=10, min_riders=2, unit_amount=3500, operator=OPERATOR
         )

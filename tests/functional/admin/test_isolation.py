@@ -10,6 +10,8 @@ from tests.factories import make_event, make_partner, make_trip
 from widget_server.admin.auth import PERMISSIONS, PUBLIC_ENDPOINTS
 from widget_server.domain import pledging
 from widget_server.extensions import db
+from widget_server.models import WebhookDelivery, WebhookMessage
+from widget_server.webhooks.endpoints import create_endpoint
 
 # URL arguments that are not object ids, with a value that reaches the view.
 NOT_OBJECTS = {"filename": "console.css", "purpose": "reset", "token": "x"}
@@ -53,6 +55,22 @@ def two_partners(app):
         from widget_server.domain.clients import create_client
 
         client, _secret = create_client(session, theirs, "events:read", "b", actor="test")
+        endpoint, _secret = create_endpoint(
+            session,
+            theirs,
+            url="http://127.0.0.1:9/hooks",
+            events=["*"],
+            settings=app.config["SETTINGS"],
+            actor="test",
+        )
+        message = WebhookMessage(partner_id=theirs.id, type="pledge.created", payload={})
+        session.add(message)
+        session.flush()
+        delivery = WebhookDelivery(
+            partner_id=theirs.id, endpoint_id=endpoint.id, message_id=message.id, status="failed"
+        )
+        session.add(delivery)
+        session.flush()
         ids = {
             "client_id": client.id,
             "event_id": event.id,
@@ -60,6 +78,8 @@ def two_partners(app):
             "stop_id": trip.stops[0].id,
             "pledge_id": pledge.id,
             "admin_id": their_admin.id,
+            "endpoint_id": endpoint.id,
+            "delivery_id": delivery.id,
         }
     return ids
 
