@@ -7,6 +7,7 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from widget_server.admin.auth import PERMISSIONS
+from widget_server.models.types import utcnow
 
 # (endpoint, label, permission to see it), in menu order.
 NAV = [
@@ -63,4 +64,5 @@ def init_app(app: Flask) -> None:
         role_name=lambda role: ROLE_NAMES.get(role, role),
         status_name=lambda status: STATUS_NAMES.get(status, status),
         when=when,
+        now_utc=utcnow,
     )

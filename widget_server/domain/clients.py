@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from widget_server.domain.audit import record
-from widget_server.domain.errors import ValidationFailed
+from widget_server.domain.errors import Conflict, ValidationFailed
 from widget_server.models import AccessToken, ApiClient, Partner
 from widget_server.models.types import utcnow
 from widget_server.oauth.scopes import SCOPES, scope_list, unknown_scopes
@@ -28,6 +28,7 @@ SECRET_PREFIX = "sk_"  # noqa: S105 (a prefix, not a secret)
 TOKEN_PREFIX = "at_"  # noqa: S105
 DEFAULT_CLIENT_NAME = "API client"
 MAX_NAME_LENGTH = 200
+MAX_ROLL_OVERLAP = timedelta(hours=24)
 
 
 def create_client(
@@ -100,6 +101,38 @@ def revoke_client(session: Session, client: ApiClient, actor: str) -> int:
     return result.rowcount
 
 
+def roll_secret(
+    session: Session, client: ApiClient, overlap: timedelta, actor: str, now=None
+) -> str:
+    """A new secret for `client`, returned once. The one it replaces keeps getting tokens until
+    `overlap` has passed (zero: it stops now), so a partner can deploy the new one first.
+    Rolling again during an overlap ends the older overlap: only the latest two secrets work."""
+    if client.revoked_at is not None:
+        raise Conflict("this client is revoked; create a new one")
+    if overlap < timedelta(0) or overlap > MAX_ROLL_OVERLAP:
+        raise ValidationFailed.field("overlap", "must be between now and 24 hours")
+    now = now or utcnow()
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    if overlap:
+        client.previous_secret_hash = client.secret_hash
+        client.previous_secret_expires_at = now + overlap
+    else:
+        client.previous_secret_hash = None
+        client.previous_secret_expires_at = None
+    client.secret_hash = generate_password_hash(secret)
+    session.flush()
+    record(
+        session,
+        client.partner_id,
+        actor,
+        "api_client.secret_rolled",
+        "api_client",
+        client.id,
+        {"previous_secret_valid_for_seconds": int(overlap.total_seconds())},
+    )
+    return secret
+
+
 def list_clients(session: Session, partner: Partner) -> list[ApiClient]:
     """The partner's clients, oldest first, revoked ones included."""
     query = select(ApiClient).where(ApiClient.partner_id == partner.id)
@@ -115,7 +148,8 @@ def has_active_client(session: Session, partner: Partner) -> bool:
 
 
 def check_secret(client: ApiClient | None, secret: str) -> bool:
-    """Whether `secret` is the secret of `client`, a client that is not revoked.
+    """Whether `secret` is the secret of `client`, a client that is not revoked: its current
+    secret, or the one it replaced while the overlap chosen at the roll lasts.
 
     Hashes even when there is no client, so the time taken does not tell whether an id exists.
     """
@@ -123,6 +157,12 @@ def check_secret(client: ApiClient | None, secret: str) -> bool:
         check_password_hash(_decoy_hash(), secret)
         return False
     matches = check_password_hash(client.secret_hash, secret)
+    if not matches and client.previous_secret_hash:
+        in_overlap = (
+            client.previous_secret_expires_at is not None
+            and client.previous_secret_expires_at > utcnow()
+        )
+        matches = check_password_hash(client.previous_secret_hash, secret) and in_overlap
     return matches and client.revoked_at is None
 
 

@@ -23,6 +23,9 @@ class ApiClient(Base):
     )
     name: Mapped[str] = mapped_column(String(200))
     secret_hash: Mapped[str] = mapped_column(String(255))
+    # After a roll, the replaced secret keeps working until the overlap the admin chose ends.
+    previous_secret_hash: Mapped[str | None] = mapped_column(String(255))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     scope: Mapped[str] = mapped_column(String(500))  # space separated
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

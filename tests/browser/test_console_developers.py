@@ -1,13 +1,15 @@
-"""Webhooks in the console in real Chromium: an owner creates an endpoint on a loopback
+"""Developer pages in real Chromium. Webhooks: a developer creates an endpoint on a loopback
 receiver, copies the secret shown once, sends a test event, sees the real delivery after a
 pledge with its failed attempt, resends it, and axe finds nothing on either page at desktop and
-phone width. Screenshots for docs/admin.md."""
+phone width. API clients: a developer rolls a secret with a 24 h overlap and both secrets get
+tokens. Screenshots for docs/admin.md."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from tests.admin_helpers import PASSWORD
@@ -94,4 +96,51 @@ def test_a_developer_tests_an_endpoint_and_resends_a_failed_delivery(
             overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
             assert not overflow, f"{name} scrolls sideways at {width} px"
     save_docs_screenshot(page, "admin-webhook-phone", tmp_path)
+    assert {name: problems for name, problems in found.items() if problems} == {}
+
+
+def token(world, client_id: str, secret: str) -> int:
+    answer = requests.post(
+        f"{world.widget}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
+        timeout=10,
+    )
+    return answer.status_code
+
+
+def test_a_developer_rolls_a_client_secret_and_the_old_one_works_during_the_overlap(
+    world, developer, context
+):
+    page = context.new_page()
+    page.goto(f"{world.widget}/admin/login")
+    page.fill("#email", developer)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Sign out")
+    page.click("nav >> text=API clients")
+    page.fill("#c-name", "Box office")
+    page.check("text=events:read")
+    page.click("text=Create the client")
+    client_id = page.locator("#client-id").inner_text()
+    old = page.locator("#client-secret").inner_text()
+    assert token(world, client_id, old) == 200
+
+    row = page.locator("tr", has_text="Box office")
+    row.locator("select").select_option("24h")
+    row.locator("text=Roll the secret of Box office").click()
+    page.wait_for_selector("text=keeps working until")
+    new = page.locator("#client-secret").inner_text()
+    assert new != old
+    assert token(world, client_id, new) == 200
+    assert token(world, client_id, old) == 200  # the overlap lasts 24 hours
+
+    found = {}
+    for width in (1280, 360):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{world.widget}/admin/clients")
+        page.wait_for_selector("h1")
+        found[f"clients @{width}"] = violations(page)
+        overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        assert not overflow, f"clients scrolls sideways at {width} px"
     assert {name: problems for name, problems in found.items() if problems} == {}
