@@ -32,29 +32,20 @@ from widget_server.domain.branding import (
     relative_luminance,
 )
 from widget_server.domain.errors import ValidationFailed, field_errors, iter_messages
+from widget_server.domain.origins import normalize_origin
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models import Partner
 
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
 CURRENCIES = frozenset(list_currencies())
 
 
 def validate_origin(value: str) -> str:
-    """An origin such as `https://www.chiefs.com`: scheme, host, optional port, nothing else.
-
-    Plain http is accepted only for loopback hosts (local development and the demo).
-    """
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValidationError(f"{value!r} is not an origin like https://www.example.com")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        raise ValidationError(f"{value!r} must be an origin only: no path, query or credentials")
-    host = parts.netloc.rsplit("@", 1)[-1].lower()
-    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    if parts.scheme == "http" and hostname not in LOOPBACK_HOSTS:
-        raise ValidationError(f"{value!r} must use https (http is only allowed for localhost)")
-    return f"{parts.scheme}://{host}"
+    """An exact origin (see `domain.origins`), normalised; marshmallow's ValidationError if not."""
+    try:
+        return normalize_origin(value)
+    except ValueError as exc:
+        raise ValidationError(f"{str(value)[:100]!r} {exc}") from None
 
 
 def _https_url(value: str) -> None:
@@ -140,7 +131,9 @@ class PartnerSchema(Schema):
         validate=validate.OneOf(SUPPORTED_LOCALES, error="must be one of: {choices}"),
     )
     currency = fields.String(load_default="USD")
-    allowed_origins = fields.List(fields.String(), load_default=list)
+    allowed_origins = fields.List(
+        fields.String(), load_default=list, validate=validate.Length(max=50)
+    )
     branding = fields.Nested(BrandingSchema, load_default=lambda: BrandingSchema().load({}))
     support_email = fields.Email(load_default=None, allow_none=True)
     terms_url = fields.String(load_default=None, allow_none=True, validate=_https_url)

@@ -17,10 +17,9 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from marshmallow import ValidationError
 
 from widget_server.domain.errors import DomainError
-from widget_server.domain.partners import validate_origin
+from widget_server.domain.origins import normalize_origin, safe_origins
 from widget_server.models import Partner
 
 FORM_TOKEN_FIELD = "form_token"  # noqa: S105 (a field name, not a secret)
@@ -90,10 +89,10 @@ def trusted_host_origin(partner: Partner | None, value: str | None) -> str | Non
     if partner is None or not value:
         return None
     try:
-        origin = validate_origin(value)
-    except ValidationError:
+        origin = normalize_origin(value)
+    except ValueError:
         return None
-    return origin if origin in (partner.allowed_origins or []) else None
+    return origin if origin in safe_origins(partner.allowed_origins) else None
 
 
 def csp_nonce() -> str:
@@ -103,7 +102,9 @@ def csp_nonce() -> str:
 
 
 def frame_ancestors(partner: Partner | None) -> str:
-    origins = list(partner.allowed_origins or []) if partner is not None else []
+    """The partner's allowed origins as CSP sources; only exact origins ever get in, so the
+    policy cannot be widened (`*`) or extended (`; script-src ...`) by a stored value."""
+    origins = safe_origins(partner.allowed_origins) if partner is not None else []
     return " ".join(origins) if origins else "'self'"
 
 
