@@ -1,8 +1,5 @@
 """Trips: create with stops, open, cancel, manifest (JSON or CSV)."""
 
-import csv
-import io
-
 from flask import Response, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -24,7 +21,7 @@ from widget_server.api.trips.schemas import (
 )
 from widget_server.domain import catalog, settlement
 from widget_server.domain.errors import ValidationFailed
-from widget_server.domain.manifest import build_manifest
+from widget_server.domain.manifest import build_manifest, manifest_csv
 from widget_server.extensions import db
 from widget_server.models import Event, Trip
 from widget_server.representations import TripSchema
@@ -119,33 +116,9 @@ def manifest(trip_id):
 
 
 def _csv(data: dict) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["stop", "departs_at", "pledge_id", "name", "phone", "email", "seats", "status"]
-    )
-    for stop in data["stops"]:
-        for rider in stop["riders"]:
-            writer.writerow(
-                [
-                    stop["name"],
-                    stop["departs_at"],
-                    rider["pledge_id"],
-                    _safe(rider["name"]),
-                    rider["phone"] or "",
-                    rider["email"],
-                    rider["seats"],
-                    rider["status"],
-                ]
-            )
     filename = f"manifest-{data['trip_id']}.csv"
     return Response(
-        out.getvalue(),
+        manifest_csv(data),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def _safe(value: str) -> str:
-    """Defuse spreadsheet formulas in fan-typed text (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
