@@ -14,7 +14,17 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.update(settings.to_flask())
     app.config.update(overrides)
 
-    from widget_server import api, demo_site, i18n, jobs, oauth, payments, requests_context, site
+    from widget_server import (
+        api,
+        demo_site,
+        i18n,
+        jobs,
+        oauth,
+        payments,
+        requests_context,
+        security_headers,
+        site,
+    )
     from widget_server.extensions import babel, db, limiter
     from widget_server.payments import stripe_webhook
     from widget_server.problems import register_error_handlers
@@ -22,6 +32,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from widget_server.widget import assets as widget_assets
     from widget_server.widget import pages as widget_pages
 
+    # First: after_request functions run in reverse order, so this one sees the final response.
+    security_headers.init_app(app)
     db.init_app(app)
     payments.init_app(app)
     jobs.init_app(app)

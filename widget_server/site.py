@@ -9,6 +9,7 @@ from widget_server.demo_data import DEMO_SCHEDULE
 from widget_server.demo_site import host_site_url
 from widget_server.extensions import db
 from widget_server.models import Event, Partner, Trip
+from widget_server.security_headers import site_policy
 
 bp = Blueprint("site", __name__)
 
@@ -31,7 +32,7 @@ def landing():
     partners = db.session.scalars(select(Partner).order_by(Partner.slug)).all()
     events = db.session.scalars(select(Event).order_by(Event.starts_at)).all()
     trips = db.session.scalars(select(Trip).order_by(Trip.created_at)).all()
-    return render_template(
+    page = render_template(
         "landing.html",
         settings=settings,
         partners=partners,
@@ -40,6 +41,7 @@ def landing():
         partner_site_url=host_site_url,
         demo_slugs=DEMO_SCHEDULE,
     )
+    return page, 200, {"Content-Security-Policy": site_policy()}
 
 
 def _group(rows, key: str) -> dict:

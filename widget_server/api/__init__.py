@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import http
 
-from flask import Blueprint, Flask, render_template, request, send_from_directory
+from flask import Blueprint, Flask, make_response, render_template, request, send_from_directory
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from swagger_ui_bundle import swagger_ui_path
@@ -14,6 +14,7 @@ from widget_server.api import idempotency
 from widget_server.api.common import PROBLEM_JSON, ProblemSchema
 from widget_server.extensions import limiter
 from widget_server.oauth.protect import bearer_token_hash
+from widget_server.security_headers import docs_policy
 
 API_DESCRIPTION = """The RidePledge partner API. Authenticate with OAuth 2.0 client credentials
 (`POST /oauth/token`), then send `Authorization: Bearer <token>`. JSON, snake_case, ids are
@@ -43,7 +44,9 @@ class RidePledgeApi(Api):
 
 @docs.get("/docs")
 def human_docs():
-    return render_template("api_docs.html")
+    response = make_response(render_template("api_docs.html"))
+    response.headers["Content-Security-Policy"] = docs_policy()
+    return response
 
 
 @docs.get("/docs/assets/<path:filename>")

@@ -12,15 +12,15 @@
 
 from __future__ import annotations
 
-import secrets
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from widget_server.domain.errors import DomainError
 from widget_server.domain.origins import normalize_origin, safe_origins
 from widget_server.models import Partner
+from widget_server.security_headers import csp_nonce
 
 FORM_TOKEN_FIELD = "form_token"  # noqa: S105 (a field name, not a secret)
 FORM_TOKEN_MAX_AGE = 4 * 3600  # a fan may leave the page open for a while
@@ -93,12 +93,6 @@ def trusted_host_origin(partner: Partner | None, value: str | None) -> str | Non
     except ValueError:
         return None
     return origin if origin in safe_origins(partner.allowed_origins) else None
-
-
-def csp_nonce() -> str:
-    if "csp_nonce" not in g:
-        g.csp_nonce = secrets.token_urlsafe(16)
-    return g.csp_nonce
 
 
 def frame_ancestors(partner: Partner | None) -> str:
