@@ -253,6 +253,7 @@ def demo_command(partners_path: Path, no_serve: bool) -> None:
     upgrade(db.engine)
     # The demo's webhook receivers run on this machine (contract: the demo allows loopback).
     _settings().webhooks_allow_loopback = True
+    _settings().enable_demo_mode()  # the landing page lists the demo's games and trips
     _apply_partners(partners_path)
     with db.transaction() as session:
         for line in seed_demo(session, current_app.extensions["ridepledge.payments"]):
