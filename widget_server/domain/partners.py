@@ -38,6 +38,8 @@ from widget_server.models import Partner
 
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 CURRENCIES = frozenset(list_currencies())
+# The most seats one fan (one normalised email) may hold on one trip, unless the partner says.
+DEFAULT_MAX_SEATS_PER_FAN = 10
 
 
 def validate_origin(value: str) -> str:
@@ -140,6 +142,11 @@ class PartnerSchema(Schema):
     demand_threshold = fields.Integer(
         load_default=25, strict=True, validate=validate.Range(1, 100_000)
     )
+    max_seats_per_fan = fields.Integer(
+        load_default=DEFAULT_MAX_SEATS_PER_FAN,
+        strict=True,
+        validate=validate.Range(1, 100, error="must be a whole number from 1 to 100"),
+    )
 
     @validates("currency")
     def _currency(self, value: str, **_kwargs) -> None:
@@ -222,6 +229,7 @@ PARTNER_FIELDS = (
     "support_email",
     "terms_url",
     "demand_threshold",
+    "max_seats_per_fan",
 )
 
 

@@ -1,4 +1,4 @@
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
 
 
 class PartnerOutSchema(Schema):
@@ -13,6 +13,9 @@ class PartnerOutSchema(Schema):
     support_email = fields.String(allow_none=True)
     terms_url = fields.String(allow_none=True)
     demand_threshold = fields.Integer()
+    max_seats_per_fan = fields.Integer(
+        metadata={"description": "The most seats one fan (one email) may hold on one trip."}
+    )
 
 
 class PartnerUpdateSchema(Schema):
@@ -29,3 +32,11 @@ class PartnerUpdateSchema(Schema):
     support_email = fields.String(allow_none=True)
     terms_url = fields.String(allow_none=True)
     demand_threshold = fields.Integer()
+    max_seats_per_fan = fields.Integer(
+        strict=True,
+        validate=validate.Range(1, 100),
+        metadata={
+            "description": "The most seats one fan (one email) may hold on one trip, over all "
+            "of their pledges (default 10).",
+        },
+    )
