@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         jobs,
         oauth,
         payments,
+        ratelimits,
         requests_context,
         security_headers,
         site,
@@ -40,10 +41,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     requests_context.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
-    # A moving window: no double burst at a window edge, and tests never straddle a reset.
-    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    ratelimits.configure(app)
     limiter.init_app(app)
     oauth.init_app(app)
     api.init_app(app)

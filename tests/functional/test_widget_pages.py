@@ -203,7 +203,8 @@ def test_a_declined_card_and_a_sold_out_trip_are_explained(app, client, team):
     assert "not enough seats left" in html_of(sold_out)
 
 
-def test_form_posts_need_a_fresh_token_for_that_form_and_this_site(client, team):
+def test_form_posts_need_a_fresh_token_for_that_form_and_this_site(app, client, team):
+    app.config["RATELIMIT_FAN"] = "100 per minute"  # six tries with one email, on purpose
     form = pledge_form(client, team)
     action, hidden = form_fields(html_of(client.get(form)), "/pledge")
     data = {**hidden, **fan_input(team)}

@@ -12,8 +12,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from widget_server.api import idempotency
 from widget_server.api.common import PROBLEM_JSON, ProblemSchema
-from widget_server.extensions import limiter
-from widget_server.oauth.protect import bearer_token_hash
+from widget_server.ratelimits import api_limits
 from widget_server.security_headers import docs_policy
 
 API_DESCRIPTION = """The RidePledge partner API. Authenticate with OAuth 2.0 client credentials
@@ -54,18 +53,6 @@ def docs_assets(filename: str):
     return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
 
-def _client_or_address() -> str:
-    """Rate-limit key: the bearer token when there is one, else the address."""
-    token_hash = bearer_token_hash()
-    return f"token:{token_hash[:32]}" if token_hash else f"addr:{request.remote_addr}"
-
-
-def _api_limit() -> str:
-    from flask import current_app
-
-    return current_app.config.get("RATELIMIT_API", "1200 per minute")
-
-
 def init_app(app: Flask) -> None:
     from widget_server.api.demand.routes import blp as demand
     from widget_server.api.events.routes import blp as events
@@ -92,7 +79,7 @@ def init_app(app: Flask) -> None:
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
     for blueprint in (partner, events, trips, pledges, demand, webhooks):
-        limiter.limit(_api_limit, key_func=_client_or_address)(blueprint)
+        api_limits(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(docs)
     idempotency.init_app(app)

@@ -1,8 +1,9 @@
 """The widget JSON API (`/w/<partner>/api/...`), used by the widget's own pages.
 
 Public: no fan data except the fan's own pledge, reached through its signed manage token.
-Rate limited per client address. GETs carry ETags (If-None-Match answers 304), so the widget's
-live progress polling costs next to nothing while nothing changes.
+Rate limited (see `ratelimits`: per address, per fan email, per card). GETs carry ETags
+(If-None-Match answers 304, which costs no read budget), so the widget's live progress polling
+costs next to nothing while nothing changes.
 
 Writes need `Content-Type: application/json` (a cross-site HTML form cannot send it, and a
 cross-site fetch() with it is stopped by the CORS preflight we never answer) and are refused
@@ -16,10 +17,11 @@ from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
+from widget_server import ratelimits
 from widget_server.domain import pledging, settlement
 from widget_server.domain.demand import record_demand
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
-from widget_server.extensions import db, limiter
+from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.jobs import tasks
 from widget_server.models import Event, Partner, Pledge, Trip
@@ -31,14 +33,6 @@ from widget_server.widget.serializers import fan_pledge, public_event, public_tr
 from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
 
 bp = Blueprint("widget_api", __name__, url_prefix="/w/<partner_slug>/api")
-
-
-def _read_limit() -> str:
-    return current_app.config.get("RATELIMIT_WIDGET_READ", "300 per minute")
-
-
-def _write_limit() -> str:
-    return current_app.config.get("RATELIMIT_WIDGET_WRITE", "20 per minute;200 per hour")
 
 
 @bp.url_value_preprocessor
@@ -114,7 +108,7 @@ def load_json(schema: Schema) -> dict:
 
 
 @bp.get("/events")
-@limiter.limit(_read_limit)
+@ratelimits.widget_read
 def list_events():
     events = upcoming_events(g.partner)
     return jsonify({"object": "list", "data": [public_event(event) for event in events]})
@@ -131,7 +125,7 @@ def upcoming_events(partner: Partner) -> list[Event]:
 
 
 @bp.get("/trips")
-@limiter.limit(_read_limit)
+@ratelimits.widget_read
 def list_trips():
     """Trips to an event; with `near=<place>`, trips from that origin first, then by departure."""
     event_id = request.args.get("event_id")
@@ -161,7 +155,7 @@ def trips_for_event(partner: Partner, event_id: str, near: str | None = None) ->
 
 
 @bp.get("/trips/<trip_id>")
-@limiter.limit(_read_limit)
+@ratelimits.widget_read
 def get_trip(trip_id: str):
     trip = pledging.get_trip(db.session, g.partner, trip_id)
     if trip.status == "draft":
@@ -170,7 +164,7 @@ def get_trip(trip_id: str):
 
 
 @bp.post("/trips/<trip_id>/pledges")
-@limiter.limit(_write_limit)
+@ratelimits.pledge_write
 def create_pledge(trip_id: str):
     pledge = place_pledge(g.partner, trip_id, load_json(PledgeInput()))
     body = {"pledge": fan_pledge(pledge), "manage_url": manage_url(g.partner.slug, pledge.id)}
@@ -196,7 +190,8 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
 
 
 @bp.post("/demand")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
+@ratelimits.per_fan
 def request_trip():
     return jsonify(place_demand(g.partner, load_json(DemandInput()))), 201
 
@@ -228,13 +223,13 @@ def _manage_view(pledge: Pledge):
 
 
 @bp.get("/manage/<token>")
-@limiter.limit(_read_limit)
+@ratelimits.widget_read
 def manage(token: str):
     return _manage_view(pledge_for(token))
 
 
 @bp.patch("/manage/<token>")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def change_stop(token: str):
     data = load_json(StopChange())
     with db.transaction() as session:
@@ -243,7 +238,7 @@ def change_stop(token: str):
 
 
 @bp.post("/manage/<token>/cancel")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def withdraw(token: str):
     with db.transaction() as session:
         pledge = pledging.withdraw_pledge(session, pledge_for(token))
@@ -251,7 +246,8 @@ def withdraw(token: str):
 
 
 @bp.post("/manage/<token>/payment_method")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
+@ratelimits.per_card
 def update_card(token: str):
     """The fan fixes the card of an action_required pledge; it is charged again at once."""
     data = load_json(CardUpdate())

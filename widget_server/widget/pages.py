@@ -13,16 +13,16 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
+from widget_server import ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
-from widget_server.extensions import db, limiter
+from widget_server.extensions import db
 from widget_server.models import Event, Trip
 from widget_server.payments.simulated import TEST_CARD_NUMBERS, payment_method_for_card_number
 from widget_server.widget import messages
 from widget_server.widget.api import (
     DemandInput,
     PledgeInput,
-    _write_limit,
     place_demand,
     place_pledge,
     trips_for_event,
@@ -193,7 +193,7 @@ def _pledge_page(trip: Trip, *, values=None, errors=None, problem=None, status: 
 
 
 @bp.post("/trips/<trip_id>/pledge")
-@limiter.limit(_write_limit)
+@ratelimits.pledge_write
 def create_pledge(trip_id: str):
     """The pledge form without JavaScript (widget.js uses the JSON API instead)."""
     trip = _trip(trip_id)
@@ -289,7 +289,8 @@ def _request_page(event: Event, *, values=None, errors=None, problem=None, statu
 
 
 @bp.post("/events/<event_id>/request")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
+@ratelimits.per_fan
 def send_request(event_id: str):
     """ "Request a trip from my city" without JavaScript."""
     event = _event(event_id)
