@@ -28,7 +28,11 @@ from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
 from widget_server.widget.links import manage_url, pledge_for
 from widget_server.widget.render import partner_by_slug
-from widget_server.widget.security import CrossSiteRefused, cross_site_request
+from widget_server.widget.security import (
+    CrossSiteRefused,
+    cross_site_request,
+    require_json_body,
+)
 from widget_server.widget.serializers import fan_pledge, public_event, public_trip
 from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
 
@@ -38,8 +42,10 @@ bp = Blueprint("widget_api", __name__, url_prefix="/w/<partner_slug>/api")
 @bp.url_value_preprocessor
 def _load_partner(_endpoint, values):
     g.partner = partner_by_slug(values.pop("partner_slug"))
-    if request.method != "GET" and cross_site_request():
-        raise CrossSiteRefused("the widget API only takes writes from the widget's own pages")
+    if request.method in ("POST", "PATCH", "PUT", "DELETE"):
+        if cross_site_request():
+            raise CrossSiteRefused("the widget API only takes writes from the widget's own pages")
+        require_json_body()
 
 
 @bp.after_request

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.exceptions import UnsupportedMediaType
 
 from widget_server.domain.errors import DomainError
 from widget_server.domain.origins import normalize_origin, safe_origins
@@ -71,17 +72,32 @@ def check_form_post(partner: Partner, purpose: str) -> None:
 def cross_site_request() -> bool:
     """True when the browser tells us a write comes from a page of another origin.
 
-    Browsers send `Sec-Fetch-Site` (and `Origin` on POST); clients that are not browsers send
-    neither and are not affected: without cookies they carry no fan's authority anyway.
+    `Sec-Fetch-Site` (set by the browser, never by a page) decides when present. Otherwise
+    `Origin` does: another host, or `null` (an opaque origin: a sandboxed frame, a data: or
+    file: page, a cross-site redirect) is another site. Our own pages send their real origin
+    on same-origin posts (their Referrer-Policy is `same-origin`). Clients that are not
+    browsers send neither header and are not affected: without cookies they carry no fan's
+    authority anyway.
     """
     site = request.headers.get("Sec-Fetch-Site")
-    if site is not None and site not in ("same-origin", "none"):
-        return True
+    if site is not None:
+        return site not in ("same-origin", "none")
     origin = request.headers.get("Origin")
-    if origin and origin != "null":
-        # Compare hosts only: behind a TLS-terminating proxy the scheme we see may differ.
-        return urlsplit(origin).netloc.lower() != request.host.lower()
-    return False
+    if origin is None:
+        return False
+    if origin.strip().lower() == "null":
+        return True
+    # Compare hosts only: behind a TLS-terminating proxy the scheme we see may differ.
+    return urlsplit(origin).netloc.lower() != request.host.lower()
+
+
+def require_json_body() -> None:
+    """JSON routes take only `Content-Type: application/json`. A cross-site page can send
+    `text/plain` or a form without asking (no CORS preflight); it cannot send JSON."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            f"send the body as application/json (not {request.mimetype or 'no content type'})"
+        )
 
 
 def trusted_host_origin(partner: Partner | None, value: str | None) -> str | None:
@@ -122,9 +138,12 @@ def content_security_policy(partner: Partner | None, *, stripe: bool) -> str:
 
 
 def secure_widget_response(response, partner: Partner | None, *, stripe: bool):
-    """Headers every widget page gets: CSP with frame-ancestors, no referrer, no sniffing."""
+    """Headers every widget page gets: CSP with frame-ancestors, no referrer to other sites
+    (manage links carry a token), no sniffing."""
     response.headers["Content-Security-Policy"] = content_security_policy(partner, stripe=stripe)
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # `same-origin`, not `no-referrer`: with no-referrer browsers send `Origin: null` even on
+    # same-origin form posts, which cross_site_request() must refuse.
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers.setdefault("Cache-Control", "no-store")
     response.vary.add("Accept-Language")
