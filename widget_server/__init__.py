@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         demo_site,
         i18n,
         jobs,
+        json_body,
         oauth,
         payments,
         ratelimits,
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     requests_context.init_app(app)
+    json_body.init_app(app)  # strict JSON bodies (depth, duplicates, size, type) everywhere
     ratelimits.configure(app)
     limiter.init_app(app)
     oauth.init_app(app)

@@ -9,7 +9,6 @@ from flask import Blueprint, Flask, make_response, render_template, request, sen
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from swagger_ui_bundle import swagger_ui_path
-from werkzeug.exceptions import UnsupportedMediaType
 
 from widget_server.api import idempotency
 from widget_server.api.common import PROBLEM_JSON, ProblemSchema
@@ -83,22 +82,9 @@ def init_app(app: Flask) -> None:
         api_limits(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(docs)
-    app.before_request(_json_bodies_only)
     idempotency.init_app(app)
     app.after_request(_etag)
     app.extensions["ridepledge.api"] = api
-
-
-def _json_bodies_only() -> None:
-    """A /v1 write with a body takes only application/json (415 otherwise); actions without a
-    body (`/open`, `/cancel`) need no content type."""
-    if not request.path.startswith("/v1/") or request.method not in ("POST", "PATCH", "PUT"):
-        return
-    has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
-    if has_body and request.mimetype != "application/json":
-        raise UnsupportedMediaType(
-            f"send the body as application/json (not {request.mimetype or 'no content type'})"
-        )
 
 
 def _etag(response):

@@ -92,12 +92,15 @@ def cross_site_request() -> bool:
 
 
 def require_json_body() -> None:
-    """JSON routes take only `Content-Type: application/json`. A cross-site page can send
-    `text/plain` or a form without asking (no CORS preflight); it cannot send JSON."""
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaType(
+    """Widget API writes take only `Content-Type: application/json`, even without a body
+    (`json_body` refuses other bodies on every JSON route). A cross-site page can send
+    `text/plain`, a form or an empty POST without asking (no CORS preflight); not JSON."""
+    if not request.is_json:
+        exc = UnsupportedMediaType(
             f"send the body as application/json (not {request.mimetype or 'no content type'})"
         )
+        exc.data = {"messages": {"Content-Type": ["must be application/json"]}}
+        raise exc
 
 
 def trusted_host_origin(partner: Partner | None, value: str | None) -> str | None:

@@ -1,10 +1,10 @@
 """Trips: create with stops, open, cancel, manifest (JSON or CSV)."""
 
 from flask import Response, g, request
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from widget_server.api.common import (
+    Blueprint,
     actor,
     created,
     list_schema,

@@ -1,14 +1,14 @@
 """seat cap per fan: partners.max_seats_per_fan, pledges.email_key
 
 Revision ID: 0004_secweb
-Revises: 0003
+Revises: 0004_money
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_secweb"
-down_revision = "0003"
+down_revision = "0004_money"
 branch_labels = None
 depends_on = None
 
