@@ -20,6 +20,7 @@ EMAIL_KINDS = (
     "pledge_refunded",
     "pledge_canceled",
     "trip_canceled",
+    "manage_link",
 )
 
 

@@ -21,6 +21,7 @@ from widget_server import ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.demand import record_demand
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
+from widget_server.domain.notify import queue_manage_links
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.jobs import tasks
@@ -84,6 +85,13 @@ class DemandInput(Schema):
     origin = fields.String(required=True, validate=validate.Length(1, 200))
     email = fields.Email(required=True)
     locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+
+
+class LinkRequest(Schema):
+    class Meta:
+        unknown = RAISE
+
+    email = fields.Email(required=True, validate=validate.Length(max=320))
 
 
 class StopChange(Schema):
@@ -205,6 +213,18 @@ def place_demand(partner: Partner, data: dict) -> dict:
             locale=data.get("locale") or partner.locale,
         )
     return {"id": signal.id, "event_id": signal.event_id, "origin": signal.origin, "count": count}
+
+
+@bp.post("/trips/<trip_id>/manage_links")
+@ratelimits.widget_write
+@ratelimits.per_fan
+def send_manage_links(trip_id: str):
+    """ "Email me my link": 202 and the same body whether or not the fan has a pledge on the
+    trip (or the trip exists), so the answer tells nobody who pledged."""
+    data = load_json(LinkRequest())
+    with db.transaction() as session:
+        queue_manage_links(session, g.partner, trip_id, data["email"])
+    return jsonify({"object": "manage_links", "status": "sent_if_pledged"}), 202
 
 
 def _manage_view(pledge: Pledge):
