@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         jobs,
         json_body,
         oauth,
+        path_ids,
         payments,
         ratelimits,
         requests_context,
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     i18n.init_app(app)
     requests_context.init_app(app)
     json_body.init_app(app)  # strict JSON bodies (depth, duplicates, size, type) everywhere
+    path_ids.init_app(app)  # ids in URLs have the shape of ids, else 404 before any query
     ratelimits.configure(app)
     limiter.init_app(app)
     oauth.init_app(app)

@@ -32,11 +32,14 @@ from widget_server.domain.branding import (
     relative_luminance,
 )
 from widget_server.domain.errors import ValidationFailed, field_errors, iter_messages
-from widget_server.domain.origins import normalize_origin
+from widget_server.domain.numbers import Integer
+from widget_server.domain.origins import ORIGIN_MAX_LENGTH, normalize_origin
+from widget_server.domain.text import Email, Text
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models import Partner
 
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+URL_MAX_LENGTH = 2000
 CURRENCIES = frozenset(list_currencies())
 # The most seats one fan (one normalised email) may hold on one trip, unless the partner says.
 DEFAULT_MAX_SEATS_PER_FAN = 10
@@ -50,6 +53,17 @@ def validate_origin(value: str) -> str:
         raise ValidationError(f"{str(value)[:100]!r} {exc}") from None
 
 
+class Origin(Text):
+    """One `allowed_origins` entry: text under the shared rules, then an exact origin
+    (normalised), so every bad entry of a list is reported with its own index."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=ORIGIN_MAX_LENGTH, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return validate_origin(super()._deserialize(value, attr, data, **kwargs))
+
+
 def _https_url(value: str) -> None:
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.hostname:
@@ -60,33 +74,34 @@ class BrandingSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    primary_color = fields.String(
+    primary_color = Text(
         load_default=DEFAULT_BRANDING["primary_color"],
         validate=validate.Regexp(HEX_COLOR, error="must be a hex colour like #0b5cad"),
     )
-    accent_color = fields.String(
+    accent_color = Text(
         load_default=DEFAULT_BRANDING["accent_color"],
         validate=validate.Regexp(HEX_COLOR, error="must be a hex colour like #e8a317"),
     )
-    background_color = fields.String(
+    background_color = Text(
         load_default=DEFAULT_BRANDING["background_color"],
         validate=validate.Regexp(HEX_COLOR, error="must be a hex colour like #ffffff"),
     )
-    text_color = fields.String(
+    text_color = Text(
         load_default=DEFAULT_BRANDING["text_color"],
         validate=validate.Regexp(HEX_COLOR, error="must be a hex colour like #1b1f24"),
     )
-    font_family = fields.String(
+    font_family = Text(
         load_default=DEFAULT_BRANDING["font_family"],
         validate=validate.OneOf(sorted(SAFE_FONTS), error="must be one of: {choices}"),
     )
-    corner_radius = fields.Integer(
+    corner_radius = Integer(
         load_default=DEFAULT_BRANDING["corner_radius"],
-        strict=True,
         validate=validate.Range(0, 24, error="must be a whole number of pixels from 0 to 24"),
     )
-    logo_url = fields.String(load_default=None, allow_none=True, validate=_https_url)
-    color_scheme = fields.String(
+    logo_url = Text(
+        load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=_https_url
+    )
+    color_scheme = Text(
         load_default=DEFAULT_BRANDING["color_scheme"],
         validate=validate.OneOf(["light", "dark"], error="must be light or dark"),
     )
@@ -121,30 +136,28 @@ class PartnerSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    slug = fields.String(
+    slug = Text(
         required=True,
+        max_length=63,
         validate=validate.Regexp(
             SLUG, error="must be 1-63 lower-case letters, digits or dashes, like kc-chiefs"
         ),
     )
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    locale = fields.String(
+    name = Text(required=True, max_length=200)
+    locale = Text(
         load_default="en",
         validate=validate.OneOf(SUPPORTED_LOCALES, error="must be one of: {choices}"),
     )
-    currency = fields.String(load_default="USD")
-    allowed_origins = fields.List(
-        fields.String(), load_default=list, validate=validate.Length(max=50)
-    )
+    currency = Text(load_default="USD", max_length=3)
+    allowed_origins = fields.List(Origin(), load_default=list, validate=validate.Length(max=50))
     branding = fields.Nested(BrandingSchema, load_default=lambda: BrandingSchema().load({}))
-    support_email = fields.Email(load_default=None, allow_none=True)
-    terms_url = fields.String(load_default=None, allow_none=True, validate=_https_url)
-    demand_threshold = fields.Integer(
-        load_default=25, strict=True, validate=validate.Range(1, 100_000)
+    support_email = Email(load_default=None, allow_none=True)
+    terms_url = Text(
+        load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=_https_url
     )
-    max_seats_per_fan = fields.Integer(
+    demand_threshold = Integer(load_default=25, validate=validate.Range(1, 100_000))
+    max_seats_per_fan = Integer(
         load_default=DEFAULT_MAX_SEATS_PER_FAN,
-        strict=True,
         validate=validate.Range(1, 100, error="must be a whole number from 1 to 100"),
     )
 
@@ -153,20 +166,9 @@ class PartnerSchema(Schema):
         if value not in CURRENCIES:
             raise ValidationError(f"{value!r} is not an ISO 4217 currency code like USD or EUR")
 
-    @validates("allowed_origins")
-    def _origins(self, value: list[str], **_kwargs) -> None:
-        problems = {}
-        for index, origin in enumerate(value):
-            try:
-                validate_origin(origin)
-            except ValidationError as exc:
-                problems[index] = exc.messages
-        if problems:
-            raise ValidationError(problems)
-
     @post_load
     def _normalise(self, data, **_kwargs):
-        data["allowed_origins"] = list(dict.fromkeys(map(validate_origin, data["allowed_origins"])))
+        data["allowed_origins"] = list(dict.fromkeys(data["allowed_origins"]))
         return data
 
 
