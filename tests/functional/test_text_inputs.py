@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.api_helpers import ApiSession, issue_token
 from tests.factories import make_partner, make_trip
@@ -179,3 +179,29 @@ def test_any_text_is_stored_clean_or_refused_naming_the_field(app, world, value)
         assert response.status_code == 201, response.get_data(as_text=True)
         stored = world["api"].get(f"/v1/events/{response.json['id']}").json["title"]
         assert stored == expected == unicodedata.normalize("NFC", stored)
+
+
+def test_malformed_ids_and_slugs_never_reach_a_query(app, client, world):
+    """Not just 404: the value is refused before SQL (on PostgreSQL a NUL in a query is a 500)."""
+    engine = app.extensions["ridepledge.engine"]
+    sent: list = []
+
+    def spy(_conn, _cursor, _statement, parameters, _context, _executemany):
+        sent.append(repr(parameters))
+
+    marker = "zz\x07marker"
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        for path in [
+            f"/w/{marker}/api/events",
+            f"/w/{marker}/events/{world['event']}",
+            f"/w/kc-chiefs/api/trips/{marker}",
+            f"/w/kc-chiefs/trips/{marker}/pledge",
+            f"/v1/events/{marker}",
+        ]:
+            response = world["api"].get(path)
+            assert response.status_code == 404, path
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert sent, "the spy saw no query at all (bearer-token lookups are queries)"
+    assert not [params for params in sent if "marker" in params]
