@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, func, select
 
-from tests.api_helpers import ApiSession, issue_token
-from tests.factories import make_partner, make_trip
+from tests.api_helpers import partner_with_open_trip, pledge_body
 from widget_server.domain.partners import load_partner_files
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
@@ -29,25 +28,11 @@ EVENT = {"title": "A", "venue": "B", "starts_at": IN_A_MONTH, "timezone": "UTC"}
 
 @pytest.fixture
 def world(app, client):
-    with app.app_context(), db.transaction() as session:
-        partner = make_partner(session, "kc-chiefs")
-        trip = make_trip(session, partner)
-        ids = {"partner": partner.id, "trip": trip.id, "event": trip.event_id}
-        ids["stop"] = trip.stops[0].id
-    ids["api"] = ApiSession(client, issue_token(app, ids["partner"]))
-    ids["pledges"] = f"/w/kc-chiefs/api/trips/{ids['trip']}/pledges"
-    return ids
+    return partner_with_open_trip(app, client)
 
 
 def _pledge(world, **fields):
-    body = {
-        "stop_id": world["stop"],
-        "seats": 1,
-        "name": "Pat Fan",
-        "email": "pat@example.com",
-        "payment_method": "pm_card_visa",
-    }
-    return body | fields
+    return pledge_body(world["stop"], **fields)
 
 
 def _count(app, model) -> int:
