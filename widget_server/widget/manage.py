@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from widget_server import ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, ValidationFailed
+from widget_server.domain.text import clean_text
 from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.models import Pledge
@@ -131,7 +132,10 @@ def withdraw(token: str):
 def update_card(token: str):
     """The card form of an action_required pledge; the new card is charged at once."""
     provider = current_app.extensions["ridepledge.payments"]
-    payment_method = request.form.get("payment_method", "").strip()
+    try:  # Stripe.js's PaymentMethod id, under the text rules like every input
+        payment_method = clean_text(request.form.get("payment_method", ""), max_length=255)
+    except ValueError:
+        payment_method = ""  # refused below as a payment_method error
     if provider.name == "simulated":
         payment_method = payment_method_for_card_number(request.form.get("card_number", ""))
 
