@@ -106,6 +106,7 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
         "widget_api.change_stop": {"stop_id": world["stop"]},
         "widget_api.withdraw": None,
         "widget_api.update_card": {"payment_method": "pm_card_visa"},
+        "widget_api.send_manage_links": {"email": "pat@example.com"},
     }
 
 
@@ -121,6 +122,9 @@ def hostile_app(settings, migrated_engine):
         RATELIMIT_API=roomy,
         RATELIMIT_WIDGET_WRITE=roomy,
         RATELIMIT_WIDGET_READ=roomy,
+        RATELIMIT_FAN=roomy,
+        RATELIMIT_CARD=roomy,
+        RATELIMIT_API_UNAUTHENTICATED=roomy,
     )
     yield app
     app.extensions["ridepledge.engine"].dispose()
