@@ -32,7 +32,7 @@ def world(app, client):
 
 
 def _pledge(world, **fields):
-    return pledge_body(world["stop"], **fields)
+    return pledge_body(world["stop"]) | fields
 
 
 def _count(app, model) -> int:
