@@ -15,6 +15,7 @@ from widget_server import create_app
 from widget_server.config import Settings
 from widget_server.db import Base, make_engine
 from widget_server.migrate import upgrade
+from widget_server.wsgi_server import DevRequestHandler
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +93,9 @@ def session(app):
 class LiveServer:
     def __init__(self, app):
         self.app = app
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self._server = make_server(
+            "127.0.0.1", 0, app, threaded=True, request_handler=DevRequestHandler
+        )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

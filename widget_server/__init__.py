@@ -24,7 +24,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         oauth,
         path_ids,
         payments,
+        ratelimits,
         requests_context,
+        security_headers,
         site,
     )
     from widget_server.extensions import babel, db, limiter
@@ -34,6 +36,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from widget_server.widget import assets as widget_assets
     from widget_server.widget import pages as widget_pages
 
+    # First: after_request functions run in reverse order, so this one sees the final response.
+    security_headers.init_app(app)
     db.init_app(app)
     payments.init_app(app)
     jobs.init_app(app)
@@ -42,10 +46,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     requests_context.init_app(app)
     json_body.init_app(app)  # strict JSON bodies (depth, duplicates, size, type) everywhere
     path_ids.init_app(app)  # ids in URLs have the shape of ids, else 404 before any query
-    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
-    # A moving window: no double burst at a window edge, and tests never straddle a reset.
-    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    ratelimits.configure(app)
     limiter.init_app(app)
     oauth.init_app(app)
     api.init_app(app)

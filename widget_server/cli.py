@@ -50,8 +50,18 @@ def run_command(host: str, port: int | None, debug: bool) -> None:
 def _serve_dev(host: str, port: int, *, debug: bool = False) -> None:
     from werkzeug.serving import run_simple
 
+    from widget_server.wsgi_server import DevRequestHandler
+
     app = current_app._get_current_object()
-    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
+    run_simple(
+        host,
+        port,
+        app,
+        use_reloader=debug,
+        use_debugger=debug,
+        threaded=True,
+        request_handler=DevRequestHandler,
+    )
 
 
 @cli.command("serve")
@@ -286,6 +296,7 @@ def demo_command(partners_path: Path, no_serve: bool) -> None:
     upgrade(db.engine)
     # The demo's webhook receivers run on this machine (contract: the demo allows loopback).
     _settings().webhooks_allow_loopback = True
+    _settings().enable_demo_mode()  # the landing page lists the demo's games and trips
     _apply_partners(partners_path)
     with db.transaction() as session:
         for line in seed_demo(session, current_app.extensions["ridepledge.payments"]):

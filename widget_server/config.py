@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PAYMENT_PROVIDERS = ("simulated", "stripe")
+DEMO_MODE_VARIABLE = "RIDEPLEDGE_DEMO"
 
 
 def _flag(value: str | None) -> bool:
@@ -31,6 +32,9 @@ class Settings:
     smtp_url: str | None
     webhooks_allow_loopback: bool
     port: int
+    # The landing page lists the demo partners' games and trips only in the demo (`ridepledge
+    # demo` turns it on; RIDEPLEDGE_DEMO=1 carries it to the processes the demo starts).
+    demo_mode: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -57,7 +61,13 @@ class Settings:
             smtp_url=env.get("SMTP_URL") or None,
             webhooks_allow_loopback=_flag(env.get("WEBHOOKS_ALLOW_LOOPBACK")),
             port=port,
+            demo_mode=_flag(env.get(DEMO_MODE_VARIABLE)),
         )
+
+    def enable_demo_mode(self) -> None:
+        """Demo mode for this process and the server and worker processes it starts."""
+        self.demo_mode = True
+        os.environ[DEMO_MODE_VARIABLE] = "1"
 
     def to_flask(self) -> dict:
         """The Flask config mapping for these settings."""

@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
+from werkzeug.serving import WSGIRequestHandler
+
+SERVER_NAME = "RidePledge"
+
+
+class DevRequestHandler(WSGIRequestHandler):
+    """The development server's handler, without the Werkzeug and Python versions in `Server`
+    (gunicorn sends a bare `gunicorn`, without its version)."""
+
+    def version_string(self) -> str:
+        return SERVER_NAME
 
 
 class _Gunicorn(BaseApplication):

@@ -133,6 +133,7 @@ def test_trip_draft_open_pledge_manifest_cancel(app, api, client):
     rows = list(csv.DictReader(io.StringIO(as_csv.get_data(as_text=True))))
     assert [row["seats"] for row in rows] == ["1", "2"]
     assert rows[0]["name"].startswith("'=")  # no formula injection
+    assert all(row["email"] == row["email"].lstrip("'") for row in rows)  # nothing to defuse
 
     canceled = api.post(f"/v1/trips/{trip['id']}/cancel")
     assert canceled.status_code == 200 and canceled.json["status"] == "canceled"

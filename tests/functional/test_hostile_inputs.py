@@ -106,13 +106,26 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
         "widget_api.change_stop": {"stop_id": world["stop"]},
         "widget_api.withdraw": None,
         "widget_api.update_card": {"payment_method": "pm_card_visa"},
+        "widget_api.send_manage_links": {"email": "pat@example.com"},
     }
 
 
 @pytest.fixture
 def hostile_app(settings, migrated_engine):
     # Hundreds of refused writes from one address: the rate limits are not what is tested here.
-    app = create_app(settings, TESTING=True, RATELIMIT_ENABLED=False)
+    # (Not RATELIMIT_ENABLED=False: the limiter is one object, and it would stay off for the
+    # apps of later tests.)
+    roomy = "100000 per minute"
+    app = create_app(
+        settings,
+        TESTING=True,
+        RATELIMIT_API=roomy,
+        RATELIMIT_WIDGET_WRITE=roomy,
+        RATELIMIT_WIDGET_READ=roomy,
+        RATELIMIT_FAN=roomy,
+        RATELIMIT_CARD=roomy,
+        RATELIMIT_API_UNAUTHENTICATED=roomy,
+    )
     yield app
     app.extensions["ridepledge.engine"].dispose()
     empty_all_tables(migrated_engine)

@@ -189,13 +189,13 @@ def test_unfixed_card_is_dropped_after_grace_and_frees_seats(app, client, shop):
 
 def test_withdraw_before_confirmation_only(app, client, shop):
     token = pledge(client, shop, seats=2).json["manage_url"].rsplit("/", 1)[-1]
-    withdrawn = client.post(f"{shop['base']}/manage/{token}/cancel")
+    withdrawn = client.post(f"{shop['base']}/manage/{token}/cancel", json={})
     assert withdrawn.status_code == 200 and withdrawn.json["pledge"]["status"] == "canceled"
     assert trip_row(app, shop["trip"]).seats_pledged == 0
-    again = client.post(f"{shop['base']}/manage/{token}/cancel")
+    again = client.post(f"{shop['base']}/manage/{token}/cancel", json={})
     assert again.status_code == 409
     late_token = pledge(client, shop, seats=3).json["manage_url"].rsplit("/", 1)[-1]
-    refused = client.post(f"{shop['base']}/manage/{late_token}/cancel")
+    refused = client.post(f"{shop['base']}/manage/{late_token}/cancel", json={})
     assert refused.status_code == 409
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import http
 
-from flask import Blueprint, Flask, render_template, request, send_from_directory
+from flask import Blueprint, Flask, make_response, render_template, request, send_from_directory
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from swagger_ui_bundle import swagger_ui_path
 
 from widget_server.api import idempotency
 from widget_server.api.common import PROBLEM_JSON, ProblemSchema
-from widget_server.extensions import limiter
-from widget_server.oauth.protect import bearer_token_hash
+from widget_server.ratelimits import api_limits
+from widget_server.security_headers import docs_policy
 
 API_DESCRIPTION = """The RidePledge partner API. Authenticate with OAuth 2.0 client credentials
 (`POST /oauth/token`), then send `Authorization: Bearer <token>`. JSON, snake_case, ids are
@@ -43,24 +43,14 @@ class RidePledgeApi(Api):
 
 @docs.get("/docs")
 def human_docs():
-    return render_template("api_docs.html")
+    response = make_response(render_template("api_docs.html"))
+    response.headers["Content-Security-Policy"] = docs_policy()
+    return response
 
 
 @docs.get("/docs/assets/<path:filename>")
 def docs_assets(filename: str):
     return send_from_directory(swagger_ui_path, filename, max_age=86400)
-
-
-def _client_or_address() -> str:
-    """Rate-limit key: the bearer token when there is one, else the address."""
-    token_hash = bearer_token_hash()
-    return f"token:{token_hash[:32]}" if token_hash else f"addr:{request.remote_addr}"
-
-
-def _api_limit() -> str:
-    from flask import current_app
-
-    return current_app.config.get("RATELIMIT_API", "1200 per minute")
 
 
 def init_app(app: Flask) -> None:
@@ -89,7 +79,7 @@ def init_app(app: Flask) -> None:
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
     for blueprint in (partner, events, trips, pledges, demand, webhooks):
-        limiter.limit(_api_limit, key_func=_client_or_address)(blueprint)
+        api_limits(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(docs)
     idempotency.init_app(app)

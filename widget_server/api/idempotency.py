@@ -52,6 +52,16 @@ def replayable(view):
     return wrapper
 
 
+def _key_problem(key: str) -> str | None:
+    """Why a key cannot be used: keys are up to 255 visible ASCII characters (a UUID is
+    typical); a NUL or a control character would never be stored faithfully."""
+    if len(key) > 255:
+        return "must be at most 255 characters"
+    if not all(" " <= char <= "~" for char in key):
+        return "must be visible ASCII characters"
+    return None
+
+
 def _fingerprint() -> str:
     return hashlib.sha256(
         b"\n".join([request.method.encode(), request.path.encode(), request.get_data()])
@@ -62,13 +72,14 @@ def _claim_or_answer() -> Response | None:
     key = request.headers.get("Idempotency-Key")
     if not key or request.method != "POST":
         return None
-    if len(key) > 255:
+    refusal = _key_problem(key)
+    if refusal:
         return problem(
             422,
             "Validation failed",
-            "Idempotency-Key is longer than 255 characters",
+            f"Idempotency-Key {refusal}",
             type_="validation-error",
-            errors={"Idempotency-Key": ["too long"]},
+            errors={"Idempotency-Key": [refusal]},
         )
     client_id = g.client_id  # set by require_scope, which has checked token and scope
     fingerprint = _fingerprint()

@@ -1,4 +1,4 @@
-"""The manifest: who boards where."""
+"""The manifest: who boards where, as data and as a spreadsheet-safe CSV."""
 
 from __future__ import annotations
 
@@ -58,30 +58,36 @@ def build_manifest(session: Session, trip: Trip) -> dict:
     }
 
 
-def manifest_csv(data: dict) -> str:
-    """A manifest (from build_manifest) as CSV, one row per rider, for spreadsheets."""
+CSV_COLUMNS = ("stop", "departs_at", "pledge_id", "name", "phone", "email", "seats", "status")
+# A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets
+# (OWASP "CSV injection"); tab and CR/LF start one after the spreadsheet trims them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def defuse_cell(value: object) -> object:
+    """A text cell that a spreadsheet shows as text, never runs: a leading formula character
+    gets a `'` in front (the usual escape). Numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def manifest_csv(manifest: dict) -> str:
+    """One row per rider of `build_manifest`'s result; every text cell defused."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        ["stop", "departs_at", "pledge_id", "name", "phone", "email", "seats", "status"]
-    )
-    for stop in data["stops"]:
+    writer.writerow(CSV_COLUMNS)
+    for stop in manifest["stops"]:
         for rider in stop["riders"]:
-            writer.writerow(
-                [
-                    stop["name"],
-                    stop["departs_at"],
-                    rider["pledge_id"],
-                    _safe(rider["name"]),
-                    rider["phone"] or "",
-                    rider["email"],
-                    rider["seats"],
-                    rider["status"],
-                ]
+            row = (
+                stop["name"],
+                stop["departs_at"],
+                rider["pledge_id"],
+                rider["name"],
+                rider["phone"] or "",
+                rider["email"],
+                rider["seats"],
+                rider["status"],
             )
+            writer.writerow([defuse_cell(cell) for cell in row])
     return out.getvalue()
-
-
-def _safe(value: str) -> str:
-    """Defuse spreadsheet formulas in fan-typed text (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

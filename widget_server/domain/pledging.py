@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from widget_server.domain.audit import record
@@ -23,6 +23,7 @@ from widget_server.domain.errors import (
 )
 from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.domain.notify import queue_pledge_email
+from widget_server.domain.text import email_key
 from widget_server.domain.work import schedule
 from widget_server.ids import new_id
 from widget_server.models import Partner, Pledge, PledgeStatusChange, Trip
@@ -56,6 +57,13 @@ class PaymentsUnavailable(Conflict):
     status = 503
     title = "Payments unavailable"
     type = "payments-unavailable"
+
+
+class SeatLimitReached(Conflict):
+    """The fan would hold more seats on the trip than the partner allows one fan."""
+
+    title = "Seat limit reached"
+    type = "seat-limit"
 
 
 class CardRefused(ValidationFailed):
@@ -212,6 +220,8 @@ def plan_pledge(
         raise ValidationFailed.field("stop_id", "is not a stop of this trip")
     if not 1 <= request.seats <= MAX_SEATS_PER_PLEDGE:
         raise ValidationFailed.field("seats", f"must be from 1 to {MAX_SEATS_PER_PLEDGE}")
+    fan = _fan_key(request.email)
+    ensure_within_fan_cap(session, partner, trip, fan, request.seats)
     ensure_can_sell(trip, request.seats, now)
     pledge_id = new_id("plg")
     card = CardSetup(
@@ -257,6 +267,11 @@ def record_pledge(
     trip = session.get(Trip, plan.trip_id, populate_existing=True)
     request = plan.request
     seats_now, trip_status = _take_seats(session, trip, request.seats, now)
+    # Again now that this transaction holds the trip row: a pledge of the same fan racing this
+    # one has committed by now (or waits for us), so the cap holds under concurrency too.
+    fan = _fan_key(request.email)
+    partner = session.get(Partner, plan.partner_id)
+    ensure_within_fan_cap(session, partner, trip, fan, request.seats)
     pledge = Pledge(
         id=plan.pledge_id,
         partner_id=plan.partner_id,
@@ -268,6 +283,7 @@ def record_pledge(
         currency=trip.currency,
         name=request.name,
         email=request.email,
+        email_key=fan,
         phone=request.phone,
         locale=request.locale,
         status="pledged",
@@ -315,6 +331,40 @@ def create_pledge(
     plan = plan_pledge(session, partner, trip_id, request, now=now)
     card = save_card(provider, plan.card)
     return record_pledge(session, plan, card, actor=actor, now=now)
+
+
+def _fan_key(email: str) -> str:
+    try:
+        return email_key(email)
+    except ValueError as exc:
+        raise ValidationFailed.field("email", str(exc)) from None
+
+
+def seats_held_by_fan(session: Session, trip: Trip, fan_key: str) -> int:
+    """Seats the fan (an `email_key`) holds on `trip` through live pledges."""
+    held = session.scalar(
+        select(func.coalesce(func.sum(Pledge.seats), 0)).where(
+            Pledge.trip_id == trip.id,
+            Pledge.email_key == fan_key,
+            Pledge.status.in_(LIVE_STATUSES),
+        )
+    )
+    return int(held or 0)
+
+
+def ensure_within_fan_cap(
+    session: Session, partner: Partner, trip: Trip, fan_key: str, seats: int
+) -> None:
+    """Raise SeatLimitReached if `seats` more would put the fan over the partner's cap."""
+    cap = partner.max_seats_per_fan
+    held = seats_held_by_fan(session, trip, fan_key)
+    if held + seats > cap:
+        left = max(cap - held, 0)
+        raise SeatLimitReached(
+            f"one fan may hold at most {cap} seat(s) on this trip; this email already holds "
+            f"{held}, so {left} more at most",
+            errors={"seats": [f"at most {left} more seat(s) for this email on this trip"]},
+        )
 
 
 def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> tuple[int, str]:

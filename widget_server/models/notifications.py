@@ -20,6 +20,7 @@ EMAIL_KINDS = (
     "pledge_refunded",
     "pledge_canceled",
     "trip_canceled",
+    "manage_link",
 )
 # Emails to console admins (templates in templates/admin/emails/), not about a pledge.
 ADMIN_EMAIL_KINDS = ("admin_password_reset", "admin_invite")

@@ -25,5 +25,7 @@ class Partner(Base):
     support_email: Mapped[str | None] = mapped_column(String(320))
     terms_url: Mapped[str | None] = mapped_column(String(2000))
     demand_threshold: Mapped[int] = mapped_column(Integer, default=25)
+    # The most seats one fan (one normalised email) may hold on one trip, over all pledges.
+    max_seats_per_fan: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

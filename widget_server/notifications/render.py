@@ -45,11 +45,13 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
         "Your pledge for %(event)s is withdrawn", event=c["event_title"]
     ),
     "trip_canceled": lambda c: _("The bus to %(event)s is canceled", event=c["event_title"]),
+    "manage_link": lambda c: _("Your link for the bus to %(event)s", event=c["event_title"]),
 }
 
 # The label of the link to the manage page, where it leads the fan to act.
 BUTTONS: dict[str, Callable[[], str]] = {
     "pledge_received": lambda: _("Manage my pledge"),
+    "manage_link": lambda: _("Manage my pledge"),
     "action_required": lambda: _("Update my card"),
 }
 

@@ -1,8 +1,9 @@
 """The widget JSON API (`/w/<partner>/api/...`), used by the widget's own pages.
 
 Public: no fan data except the fan's own pledge, reached through its signed manage token.
-Rate limited per client address. GETs carry ETags (If-None-Match answers 304), so the widget's
-live progress polling costs next to nothing while nothing changes.
+Rate limited (see `ratelimits`: per address, per fan email, per card). GETs carry ETags
+(If-None-Match answers 304, which costs no read budget), so the widget's live progress polling
+costs next to nothing while nothing changes.
 
 Writes need `Content-Type: application/json` (a cross-site HTML form cannot send it, and a
 cross-site fetch() with it is stopped by the CORS preflight we never answer) and are refused
@@ -12,16 +13,18 @@ a forged request would carry no fan's authority anyway: see docs/embed.md, "Secu
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
+from widget_server import ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.demand import record_demand
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
+from widget_server.domain.notify import queue_manage_links
 from widget_server.domain.numbers import Integer
 from widget_server.domain.text import Email, Id, Phone, Text
-from widget_server.extensions import db, limiter
+from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.jobs import tasks
 from widget_server.json_body import takes_no_body
@@ -29,26 +32,24 @@ from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
 from widget_server.widget.links import manage_url, pledge_for
 from widget_server.widget.render import partner_by_slug
-from widget_server.widget.security import CrossSiteRefused, cross_site_request
+from widget_server.widget.security import (
+    CrossSiteRefused,
+    cross_site_request,
+    require_json_body,
+)
 from widget_server.widget.serializers import fan_pledge, public_event, public_trip
 from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
 
 bp = Blueprint("widget_api", __name__, url_prefix="/w/<partner_slug>/api")
 
 
-def _read_limit() -> str:
-    return current_app.config.get("RATELIMIT_WIDGET_READ", "300 per minute")
-
-
-def _write_limit() -> str:
-    return current_app.config.get("RATELIMIT_WIDGET_WRITE", "20 per minute;200 per hour")
-
-
 @bp.url_value_preprocessor
 def _load_partner(_endpoint, values):
     g.partner = partner_by_slug(values.pop("partner_slug"))
-    if request.method != "GET" and cross_site_request():
-        raise CrossSiteRefused("the widget API only takes writes from the widget's own pages")
+    if request.method in ("POST", "PATCH", "PUT", "DELETE"):
+        if cross_site_request():
+            raise CrossSiteRefused("the widget API only takes writes from the widget's own pages")
+        require_json_body()
 
 
 @bp.after_request
@@ -88,6 +89,13 @@ class DemandInput(Schema):
     origin = Text(required=True, max_length=200)
     email = Email(required=True)
     locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+
+
+class LinkRequest(Schema):
+    class Meta:
+        unknown = RAISE
+
+    email = Email(required=True)
 
 
 class StopChange(Schema):
@@ -137,7 +145,7 @@ def load_json(schema: Schema) -> dict:
 
 
 @bp.get("/events")
-@limiter.limit(_read_limit)
+@ratelimits.widget_read
 def list_events():
     events = upcoming_events(g.partner)
     return jsonify({"object": "list", "data": [public_event(event) for event in events]})
@@ -154,7 +162,7 @@ def upcoming_events(partner: Partner) -> list[Event]:
 
 
 @bp.get("/trips")
-@limiter.limit(_read_limit)
+@ratelimits.widget_read
 def list_trips():
     """Trips to an event; with `near=<place>`, trips from that origin first, then by departure."""
     args = load_query(TripsQuery())
@@ -182,7 +190,7 @@ def trips_for_event(partner: Partner, event_id: str, near: str | None = None) ->
 
 
 @bp.get("/trips/<trip_id>")
-@limiter.limit(_read_limit)
+@ratelimits.widget_read
 def get_trip(trip_id: str):
     trip = pledging.get_trip(db.session, g.partner, trip_id)
     if trip.status == "draft":
@@ -191,7 +199,7 @@ def get_trip(trip_id: str):
 
 
 @bp.post("/trips/<trip_id>/pledges")
-@limiter.limit(_write_limit)
+@ratelimits.pledge_write
 def create_pledge(trip_id: str):
     pledge = place_pledge(g.partner, trip_id, load_json(PledgeInput()))
     body = {"pledge": fan_pledge(pledge), "manage_url": manage_url(g.partner.slug, pledge.id)}
@@ -207,7 +215,8 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
 
 
 @bp.post("/demand")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
+@ratelimits.per_fan
 def request_trip():
     return jsonify(place_demand(g.partner, load_json(DemandInput()))), 201
 
@@ -226,6 +235,18 @@ def place_demand(partner: Partner, data: dict) -> dict:
     return {"id": signal.id, "event_id": signal.event_id, "origin": signal.origin, "count": count}
 
 
+@bp.post("/trips/<trip_id>/manage_links")
+@ratelimits.widget_write
+@ratelimits.per_fan
+def send_manage_links(trip_id: str):
+    """ "Email me my link": 202 and the same body whether or not the fan has a pledge on the
+    trip (or the trip exists), so the answer tells nobody who pledged."""
+    data = load_json(LinkRequest())
+    with db.transaction() as session:
+        queue_manage_links(session, g.partner, trip_id, data["email"])
+    return jsonify({"object": "manage_links", "status": "sent_if_pledged"}), 202
+
+
 def _manage_view(pledge: Pledge):
     return jsonify(
         {
@@ -239,13 +260,13 @@ def _manage_view(pledge: Pledge):
 
 
 @bp.get("/manage/<token>")
-@limiter.limit(_read_limit)
+@ratelimits.widget_read
 def manage(token: str):
     return _manage_view(pledge_for(token))
 
 
 @bp.patch("/manage/<token>")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def change_stop(token: str):
     data = load_json(StopChange())
     with db.transaction() as session:
@@ -254,7 +275,7 @@ def change_stop(token: str):
 
 
 @bp.post("/manage/<token>/cancel")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 @takes_no_body
 def withdraw(token: str):
     with db.transaction() as session:
@@ -263,7 +284,8 @@ def withdraw(token: str):
 
 
 @bp.post("/manage/<token>/payment_method")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
+@ratelimits.per_card
 def update_card(token: str):
     """The fan fixes the card of an action_required pledge; it is charged again at once."""
     data = load_json(CardUpdate())

@@ -7,14 +7,15 @@ from __future__ import annotations
 from flask import current_app, g, redirect, request, url_for
 from flask_babel import gettext as _
 
+from widget_server import ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, ValidationFailed
-from widget_server.extensions import db, limiter
+from widget_server.domain.text import clean_text
+from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.models import Pledge
 from widget_server.payments.simulated import payment_method_for_card_number
 from widget_server.widget import messages
-from widget_server.widget.api import _write_limit
 from widget_server.widget.links import pledge_for
 from widget_server.widget.pages import bp
 from widget_server.widget.render import render_page
@@ -112,25 +113,29 @@ def _words(exc: DomainError) -> str:
 
 
 @bp.post("/manage/<token>/stop")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def change_stop(token: str):
     stop_id = request.form.get("stop_id", "")
     return _act(token, lambda s, p: pledging.change_stop(s, p, stop_id), "stop-changed")
 
 
 @bp.post("/manage/<token>/cancel")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def withdraw(token: str):
     refused = _("This pledge can no longer be withdrawn.")
     return _act(token, pledging.withdraw_pledge, "withdrawn", refused)
 
 
 @bp.post("/manage/<token>/card")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
+@ratelimits.per_card
 def update_card(token: str):
     """The card form of an action_required pledge; the new card is charged at once."""
     provider = current_app.extensions["ridepledge.payments"]
-    payment_method = request.form.get("payment_method", "").strip()
+    try:  # Stripe.js's PaymentMethod id, under the text rules like every input
+        payment_method = clean_text(request.form.get("payment_method", ""), max_length=255)
+    except ValueError:
+        payment_method = ""  # refused below as a payment_method error
     if provider.name == "simulated":
         payment_method = payment_method_for_card_number(request.form.get("card_number", ""))
 

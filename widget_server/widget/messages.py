@@ -33,6 +33,8 @@ def problem_messages() -> dict[str, str]:
     """Problem `type` (the last part of its URL) -> what the fan reads."""
     return {
         "sold-out": _("Sorry, there are not enough seats left on this trip."),
+        "seat-limit": _("You already hold the most seats one fan may take on this trip."),
+        "link-expired": _("This link has expired. Ask for a new one from the trip's page."),
         "card-declined": _("Your card was declined. Try another card."),
         "conflict": _("This trip no longer takes pledges."),
         "illegal-transition": _("This can no longer be changed."),

@@ -13,17 +13,19 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
+from widget_server import ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
+from widget_server.domain.notify import queue_manage_links
 from widget_server.domain.numbers import parse_digits
-from widget_server.extensions import db, limiter
+from widget_server.extensions import db
 from widget_server.models import Event, Trip
 from widget_server.payments.simulated import TEST_CARD_NUMBERS, payment_method_for_card_number
 from widget_server.widget import messages
 from widget_server.widget.api import (
     DemandInput,
+    LinkRequest,
     PledgeInput,
-    _write_limit,
     place_demand,
     place_pledge,
     trips_for_event,
@@ -194,7 +196,7 @@ def _pledge_page(trip: Trip, *, values=None, errors=None, problem=None, status: 
 
 
 @bp.post("/trips/<trip_id>/pledge")
-@limiter.limit(_write_limit)
+@ratelimits.pledge_write
 def create_pledge(trip_id: str):
     """The pledge form without JavaScript (widget.js uses the JSON API instead)."""
     trip = _trip(trip_id)
@@ -290,7 +292,8 @@ def _request_page(event: Event, *, values=None, errors=None, problem=None, statu
 
 
 @bp.post("/events/<event_id>/request")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
+@ratelimits.per_fan
 def send_request(event_id: str):
     """ "Request a trip from my city" without JavaScript."""
     event = _event(event_id)
@@ -315,6 +318,47 @@ def send_request(event_id: str):
         count=result["count"],
     )
     return redirect(done, code=303)
+
+
+def _link_page(trip: Trip, *, values=None, errors=None, problem=None, status: int = 200):
+    return render_page(
+        "widget/resend.html",
+        status=status,
+        trip=trip,
+        event=trip.event,
+        values=values or {},
+        errors=errors or {},
+        problem=problem,
+        done=request.args.get("done") == "1",
+        token=form_token(g.partner, f"link:{trip.id}"),
+        here=("widget_pages.link_form", {"trip_id": trip.id}),
+    )
+
+
+@bp.get("/trips/<trip_id>/link")
+def link_form(trip_id: str):
+    """ "Email me my link": a fan who lost the manage link asks for a fresh one."""
+    return _link_page(_trip(trip_id))
+
+
+@bp.post("/trips/<trip_id>/link")
+@ratelimits.widget_write
+@ratelimits.per_fan
+def send_link(trip_id: str):
+    """Mail fresh manage links for the fan's pledges on this trip. The answer is the same
+    whether or not there is any (nobody learns who pledged)."""
+    trip = _trip(trip_id)
+    values = {"email": request.form.get("email", "").strip()}
+    try:
+        check_form_post(g.partner, f"link:{trip.id}")
+        email = LinkRequest().load(values)["email"]
+        with db.transaction() as session:
+            queue_manage_links(session, g.partner, trip.id, email)
+    except ValidationError as exc:
+        return _link_page(trip, values=values, errors=_field_errors(exc.messages), status=422)
+    except DomainError as exc:
+        return _link_page(trip, values=values, problem=messages.for_problem(exc), status=exc.status)
+    return redirect(url_for("widget_pages.link_form", trip_id=trip.id, done=1), code=303)
 
 
 from widget_server.widget import manage  # noqa: E402,F401  (registers the manage routes on bp)

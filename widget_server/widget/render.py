@@ -8,6 +8,7 @@ inside the iframe knows where to post messages, without cookies or storage.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 
 from widget_server.domain.errors import NotFound
+from widget_server.domain.partners import SLUG
 from widget_server.domain.preview import preview_branding
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
@@ -36,7 +38,9 @@ LANGUAGES = (("en", "English"), ("es", "Español"), ("fr", "Français"))
 
 
 def partner_by_slug(slug: str) -> Partner:
-    """The partner of a `/w/<slug>/...` URL, or 404."""
+    """The partner of a `/w/<slug>/...` URL, or 404 (a malformed slug never reaches a query)."""
+    if not isinstance(slug, str) or not re.fullmatch(SLUG, slug):
+        raise NotFound(f"no partner {slug[:63]!r}")
     partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
     if partner is None:
         raise NotFound(f"no partner {slug}")

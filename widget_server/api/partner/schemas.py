@@ -1,4 +1,4 @@
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
 
 from widget_server.domain.numbers import Integer
 from widget_server.domain.partners import ORIGIN_MAX_LENGTH, URL_MAX_LENGTH
@@ -17,6 +17,9 @@ class PartnerOutSchema(Schema):
     support_email = fields.String(allow_none=True)
     terms_url = fields.String(allow_none=True)
     demand_threshold = fields.Integer()
+    max_seats_per_fan = fields.Integer(
+        metadata={"description": "The most seats one fan (one email) may hold on one trip."}
+    )
 
 
 class PartnerUpdateSchema(Schema):
@@ -34,3 +37,10 @@ class PartnerUpdateSchema(Schema):
     support_email = Email(allow_none=True)
     terms_url = Text(allow_none=True, max_length=URL_MAX_LENGTH)
     demand_threshold = Integer()
+    max_seats_per_fan = Integer(
+        validate=validate.Range(1, 100),
+        metadata={
+            "description": "The most seats one fan (one email) may hold on one trip, over all "
+            "of their pledges (default 10).",
+        },
+    )

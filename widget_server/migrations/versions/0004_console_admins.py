@@ -1,7 +1,7 @@
 """console admins
 
 Revision ID: 0004_console
-Revises: 0004_money
+Revises: 0004_secweb
 Create Date: 2026-12-02 01:00:03.271505
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import widget_server.models.types
 
 revision = "0004_console"
-down_revision = "0004_money"
+down_revision = "0004_secweb"
 branch_labels = None
 depends_on = None
 
