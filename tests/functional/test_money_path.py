@@ -3,15 +3,21 @@ one pledge at once, each class of provider error, and a queue that is down after
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from threading import Barrier
 
+import redis as redis_client
 import requests
 import stripe
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from tests.conftest import LiveServer, run_jobs
+from tests.conftest import LiveServer, empty_all_tables, make_settings, run_jobs
+from tests.factories import make_partner, make_trip
 from tests.functional import stripe_helpers
 from tests.functional.stripe_helpers import (
     PAYMENT_INTENTS,
@@ -21,6 +27,8 @@ from tests.functional.stripe_helpers import (
     charge_requests,
     confirm_with_three_pledges,
 )
+from tests.services import require
+from widget_server import create_app
 from widget_server.domain import pledging, settlement
 from widget_server.extensions import db
 from widget_server.jobs import tasks
@@ -29,6 +37,7 @@ from widget_server.models import (
     Event,
     OutboundEmail,
     Pledge,
+    SimulatedPayment,
     Trip,
 )
 from widget_server.models.types import utcnow
@@ -261,3 +270,78 @@ def test_a_refund_that_can_never_work_stops_and_is_audited(shop):
     _age(shop)
     assert shop.sweep()["refunds"] == 0
     assert [shop.statuses()[pid] for pid in ids[1:]] == ["refunded", "refunded"]
+
+
+# The queue is down after a commit ---------------------------------------------------------------
+
+
+class RedisServer:
+    """A redis-server of our own on a free port, to stop and start again."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self) -> RedisServer:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        client = redis_client.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if client.ping():
+                    return self
+            except redis_client.RedisError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def test_queue_down_after_commit_still_answers_201_and_the_sweep_charges(
+    database_url, migrated_engine, tmp_path
+):
+    require("redis", shutil.which("redis-server") is not None, "no redis-server binary")
+    redis = RedisServer().start()
+    settings = make_settings(database_url, tmp_path / "instance", REDIS_URL=redis.url)
+    app = create_app(settings, RATELIMIT_STORAGE_URI="memory://")
+    try:
+        with app.app_context(), db.transaction() as session:
+            partner = make_partner(session, "redis-down")
+            trip = make_trip(session, partner, capacity=4, min_riders=2)
+            trip_id, stop_id = trip.id, trip.stops[0].id
+        client = app.test_client()
+
+        def pledge(email: str):
+            body = {"stop_id": stop_id, "seats": 1, "name": "Fan", "email": email}
+            body["payment_method"] = "pm_card_visa"
+            return client.post(f"/w/redis-down/api/trips/{trip_id}/pledges", json=body)
+
+        first = pledge("first@example.com")
+        assert first.status_code == 201
+        redis.stop()  # the queue is gone: the next commit cannot enqueue its jobs
+        second = pledge("second@example.com")
+        assert second.status_code == 201, second.json  # saved means success
+        assert second.json["pledge"]["status"] == "paid"  # charged in its own request
+        with app.app_context():
+            assert db.session.get(Pledge, first.json["pledge"]["id"]).status == "pledged"
+        redis.start()  # back; the charge_trip job it never got is lost
+        with app.app_context():
+            report = tasks.sweep()
+            statuses = set(db.session.scalars(select(Pledge.status)))
+            charges = db.session.scalar(
+                select(func.count()).where(SimulatedPayment.kind == "charge")
+            )
+        assert report["charges_paid"] == 1 and statuses == {"paid"} and charges == 2
+    finally:
+        redis.stop()
+        app.extensions["ridepledge.engine"].dispose()
+        empty_all_tables(migrated_engine)
