@@ -17,11 +17,12 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from widget_server.domain import pledging
-from widget_server.domain.demand import record_demand
+from widget_server.domain.demand import address_key, record_demand
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
 from widget_server.extensions import db, limiter
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.jobs import tasks
+from widget_server.keys import derive_key
 from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
 from widget_server.widget.links import manage_url, pledge_for
@@ -193,6 +194,9 @@ def request_trip():
 
 def place_demand(partner: Partner, data: dict) -> dict:
     """Record a fan's request for a trip (loaded `DemandInput` data); returns the API body."""
+    requester = address_key(
+        request.remote_addr, derive_key(current_app.config["SECRET_KEY"], "demand-addresses")
+    )
     with db.transaction() as session:
         signal, count = record_demand(
             session,
@@ -200,6 +204,7 @@ def place_demand(partner: Partner, data: dict) -> dict:
             event_id=data["event_id"],
             origin=data["origin"],
             email=data["email"],
+            address_key=requester,
             locale=data.get("locale") or partner.locale,
         )
     return {"id": signal.id, "event_id": signal.event_id, "origin": signal.origin, "count": count}
