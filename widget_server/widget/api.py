@@ -12,34 +12,30 @@ a forged request would carry no fan's authority anyway: see docs/embed.md, "Secu
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
-from sqlalchemy import select
 
 from widget_server.domain import pledging
-from widget_server.domain.demand import address_key, record_demand
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
 from widget_server.extensions import db, limiter
-from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.jobs import tasks
-from widget_server.keys import derive_key
-from widget_server.models import Event, Partner, Pledge, Trip
-from widget_server.models.types import utcnow
+from widget_server.models import Pledge
+from widget_server.widget.common import (
+    DemandInput,
+    PledgeInput,
+    place_demand,
+    place_pledge,
+    read_limit,
+    trips_for_event,
+    upcoming_events,
+    write_limit,
+)
 from widget_server.widget.links import manage_url, pledge_for
 from widget_server.widget.render import partner_by_slug
 from widget_server.widget.security import CrossSiteRefused, cross_site_request
 from widget_server.widget.serializers import fan_pledge, public_event, public_trip
-from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
 
 bp = Blueprint("widget_api", __name__, url_prefix="/w/<partner_slug>/api")
-
-
-def _read_limit() -> str:
-    return current_app.config.get("RATELIMIT_WIDGET_READ", "300 per minute")
-
-
-def _write_limit() -> str:
-    return current_app.config.get("RATELIMIT_WIDGET_WRITE", "20 per minute;200 per hour")
 
 
 @bp.url_value_preprocessor
@@ -57,34 +53,6 @@ def _etag(response):
         response.add_etag()
         response.make_conditional(request)
     return response
-
-
-class PledgeInput(Schema):
-    class Meta:
-        unknown = RAISE
-
-    stop_id = fields.String(required=True)
-    seats = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    email = fields.Email(required=True, validate=validate.Length(max=320))
-    payment_method = fields.String(required=True, validate=validate.Length(1, 255))
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
-    attribution = fields.Dict(
-        keys=fields.String(validate=validate.Regexp(r"^utm_[a-z]{1,20}$")),
-        values=fields.String(validate=validate.Length(max=200)),
-        load_default=dict,
-    )
-
-
-class DemandInput(Schema):
-    class Meta:
-        unknown = RAISE
-
-    event_id = fields.String(required=True)
-    origin = fields.String(required=True, validate=validate.Length(1, 200))
-    email = fields.Email(required=True)
-    locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
 
 
 class StopChange(Schema):
@@ -115,24 +83,14 @@ def load_json(schema: Schema) -> dict:
 
 
 @bp.get("/events")
-@limiter.limit(_read_limit)
+@limiter.limit(read_limit)
 def list_events():
     events = upcoming_events(g.partner)
     return jsonify({"object": "list", "data": [public_event(event) for event in events]})
 
 
-def upcoming_events(partner: Partner) -> list[Event]:
-    return list(
-        db.session.scalars(
-            select(Event)
-            .where(Event.partner_id == partner.id, Event.starts_at > utcnow())
-            .order_by(Event.starts_at)
-        )
-    )
-
-
 @bp.get("/trips")
-@limiter.limit(_read_limit)
+@limiter.limit(read_limit)
 def list_trips():
     """Trips to an event; with `near=<place>`, trips from that origin first, then by departure."""
     event_id = request.args.get("event_id")
@@ -142,27 +100,8 @@ def list_trips():
     return jsonify({"object": "list", "data": [public_trip(trip) for trip in trips]})
 
 
-def trips_for_event(partner: Partner, event_id: str, near: str | None = None) -> list[Trip]:
-    """The public trips to an event: from `near` first (origin name contains it), then by
-    departure."""
-    trips = list(
-        db.session.scalars(
-            select(Trip).where(
-                Trip.partner_id == partner.id,
-                Trip.event_id == event_id,
-                Trip.status.in_(PUBLIC_TRIP_STATUSES),
-            )
-        )
-    )
-    needle = (near or "").strip().casefold()
-    trips.sort(
-        key=lambda t: (bool(needle) and needle not in t.origin_name.casefold(), t.departs_at)
-    )
-    return trips
-
-
 @bp.get("/trips/<trip_id>")
-@limiter.limit(_read_limit)
+@limiter.limit(read_limit)
 def get_trip(trip_id: str):
     trip = pledging.get_trip(db.session, g.partner, trip_id)
     if trip.status == "draft":
@@ -171,43 +110,17 @@ def get_trip(trip_id: str):
 
 
 @bp.post("/trips/<trip_id>/pledges")
-@limiter.limit(_write_limit)
+@limiter.limit(write_limit)
 def create_pledge(trip_id: str):
     pledge = place_pledge(g.partner, trip_id, load_json(PledgeInput()))
     body = {"pledge": fan_pledge(pledge), "manage_url": manage_url(g.partner.slug, pledge.id)}
     return jsonify(body), 201
 
 
-def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
-    """Create a pledge from loaded `PledgeInput` data (see `tasks.place_pledge`: the card is
-    saved with no transaction open; on a confirmed trip the seats are charged at once). Used by
-    the JSON API and the widget's no-JS form."""
-    data["locale"] = data.get("locale") or partner.locale
-    return tasks.place_pledge(partner.id, trip_id, pledging.PledgeRequest(**data))
-
-
 @bp.post("/demand")
-@limiter.limit(_write_limit)
+@limiter.limit(write_limit)
 def request_trip():
     return jsonify(place_demand(g.partner, load_json(DemandInput()))), 201
-
-
-def place_demand(partner: Partner, data: dict) -> dict:
-    """Record a fan's request for a trip (loaded `DemandInput` data); returns the API body."""
-    requester = address_key(
-        request.remote_addr, derive_key(current_app.config["SECRET_KEY"], "demand-addresses")
-    )
-    with db.transaction() as session:
-        signal, count = record_demand(
-            session,
-            partner,
-            event_id=data["event_id"],
-            origin=data["origin"],
-            email=data["email"],
-            address_key=requester,
-            locale=data.get("locale") or partner.locale,
-        )
-    return {"id": signal.id, "event_id": signal.event_id, "origin": signal.origin, "count": count}
 
 
 def _manage_view(pledge: Pledge):
@@ -223,13 +136,13 @@ def _manage_view(pledge: Pledge):
 
 
 @bp.get("/manage/<token>")
-@limiter.limit(_read_limit)
+@limiter.limit(read_limit)
 def manage(token: str):
     return _manage_view(pledge_for(token))
 
 
 @bp.patch("/manage/<token>")
-@limiter.limit(_write_limit)
+@limiter.limit(write_limit)
 def change_stop(token: str):
     data = load_json(StopChange())
     with db.transaction() as session:
@@ -238,7 +151,7 @@ def change_stop(token: str):
 
 
 @bp.post("/manage/<token>/cancel")
-@limiter.limit(_write_limit)
+@limiter.limit(write_limit)
 def withdraw(token: str):
     with db.transaction() as session:
         pledge = pledging.withdraw_pledge(session, pledge_for(token))
@@ -246,7 +159,7 @@ def withdraw(token: str):
 
 
 @bp.post("/manage/<token>/payment_method")
-@limiter.limit(_write_limit)
+@limiter.limit(write_limit)
 def update_card(token: str):
     """The fan fixes the card of an action_required pledge; it is charged again at once."""
     data = load_json(CardUpdate())

@@ -13,8 +13,8 @@ from widget_server.extensions import db, limiter
 from widget_server.jobs import tasks
 from widget_server.models import Pledge
 from widget_server.widget import messages
-from widget_server.widget.api import _write_limit
 from widget_server.widget.blueprint import bp
+from widget_server.widget.common import write_limit
 from widget_server.widget.links import pledge_for
 from widget_server.widget.render import payment_method_from_form, render_page
 from widget_server.widget.security import check_form_post, form_token
@@ -111,21 +111,21 @@ def _words(exc: DomainError) -> str:
 
 
 @bp.post("/manage/<token>/stop")
-@limiter.limit(_write_limit)
+@limiter.limit(write_limit)
 def change_stop(token: str):
     stop_id = request.form.get("stop_id", "")
     return _act(token, lambda s, p: pledging.change_stop(s, p, stop_id), "stop-changed")
 
 
 @bp.post("/manage/<token>/cancel")
-@limiter.limit(_write_limit)
+@limiter.limit(write_limit)
 def withdraw(token: str):
     refused = _("This pledge can no longer be withdrawn.")
     return _act(token, pledging.withdraw_pledge, "withdrawn", refused)
 
 
 @bp.post("/manage/<token>/card")
-@limiter.limit(_write_limit)
+@limiter.limit(write_limit)
 def update_card(token: str):
     """The card form of an action_required pledge; the new card is charged at once."""
     payment_method = payment_method_from_form(request.form)

@@ -19,16 +19,16 @@ from widget_server.extensions import db, limiter
 from widget_server.models import Event, Trip
 from widget_server.payments.simulated import TEST_CARD_NUMBERS
 from widget_server.widget import messages
-from widget_server.widget.api import (
+from widget_server.widget.blueprint import bp
+from widget_server.widget.common import (
     DemandInput,
     PledgeInput,
-    _write_limit,
     place_demand,
     place_pledge,
     trips_for_event,
     upcoming_events,
+    write_limit,
 )
-from widget_server.widget.blueprint import bp
 from widget_server.widget.links import manage_token, manage_url, pledge_for
 from widget_server.widget.render import (
     payment_method_from_form,
@@ -151,7 +151,7 @@ def _pledge_page(trip: Trip, *, values=None, errors=None, problem=None, status: 
 
 
 @bp.post("/trips/<trip_id>/pledge")
-@limiter.limit(_write_limit)
+@limiter.limit(write_limit)
 def create_pledge(trip_id: str):
     """The pledge form without JavaScript (widget.js uses the JSON API instead)."""
     trip = _trip(trip_id)
@@ -239,7 +239,7 @@ def _request_page(event: Event, *, values=None, errors=None, problem=None, statu
 
 
 @bp.post("/events/<event_id>/request")
-@limiter.limit(_write_limit)
+@limiter.limit(write_limit)
 def send_request(event_id: str):
     """ "Request a trip from my city" without JavaScript."""
     event = _event(event_id)
