@@ -70,8 +70,9 @@ class CardUpdate(Schema):
 
 
 def load_json(schema: Schema) -> dict:
-    """The request's JSON body loaded by `schema`, or a 422 naming every bad field."""
-    body = request.get_json(silent=True)
+    """The request's JSON body loaded by `schema`, or a 422 naming every bad field. The body is
+    read by the app's strict JSON parser (`widget_server.json_body`): 415/400/413 problems."""
+    body = request.get_json()
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object", errors={"_body": ["not JSON"]})
     try:
