@@ -32,8 +32,9 @@ def pytest_configure(config) -> None:
 @pytest.fixture(autouse=True)
 def _clean_database(request):
     """Every test that uses the database starts from an empty one, whatever an earlier test
-    (in any order) left behind."""
-    if "migrated_engine" in request.fixturenames:
+    (in any order) left behind. Browser tests share one module-scoped `world` (which empties
+    the database when it is built) and are left alone."""
+    if "migrated_engine" in request.fixturenames and "world" not in request.fixturenames:
         empty_all_tables(request.getfixturevalue("migrated_engine"))
 
 
