@@ -24,7 +24,7 @@ from widget_server.domain.audit import record
 from widget_server.domain.errors import ValidationFailed
 from widget_server.domain.text import email_key
 from widget_server.models import DemandSignal, DemandTally, Event, Partner, Trip
-from widget_server.models.types import utcnow
+from widget_server.models.types import rfc3339, utcnow
 from widget_server.webhooks.outbox import emit
 
 
@@ -186,8 +186,4 @@ def demand_by_origin(
 
 
 def _iso(value) -> str:
-    from datetime import UTC
-
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(value)

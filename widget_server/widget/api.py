@@ -13,12 +13,14 @@ a forged request would carry no fan's authority anyway: see docs/embed.md, "Secu
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 
 from widget_server.domain import pledging
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
+from widget_server.domain.text import Id, Text
 from widget_server.extensions import db, limiter
 from widget_server.jobs import tasks
+from widget_server.json_body import takes_no_body
 from widget_server.models import Pledge
 from widget_server.widget.common import (
     DemandInput,
@@ -59,14 +61,32 @@ class StopChange(Schema):
     class Meta:
         unknown = RAISE
 
-    stop_id = fields.String(required=True)
+    stop_id = Id("stp", required=True)
 
 
 class CardUpdate(Schema):
     class Meta:
         unknown = RAISE
 
-    payment_method = fields.String(required=True, validate=validate.Length(1, 255))
+    payment_method = Text(required=True, max_length=255)
+
+
+class TripsQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE  # cache busters and tracking parameters are harmless here
+
+    event_id = Id("evt", required=True, error_messages={"required": "is required"})
+    near = Text(load_default=None, max_length=200)
+
+
+def load_query(schema: Schema) -> dict:
+    """The query string loaded by `schema`, or a 422 naming every bad parameter."""
+    try:
+        return schema.load(request.args)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "some parameters are missing or invalid", errors=field_errors(exc.messages)
+        ) from exc
 
 
 def load_json(schema: Schema) -> dict:
@@ -94,10 +114,8 @@ def list_events():
 @limiter.limit(read_limit)
 def list_trips():
     """Trips to an event; with `near=<place>`, trips from that origin first, then by departure."""
-    event_id = request.args.get("event_id")
-    if not event_id:
-        raise ValidationFailed.field("event_id", "is required")
-    trips = trips_for_event(g.partner, event_id, request.args.get("near"))
+    args = load_query(TripsQuery())
+    trips = trips_for_event(g.partner, args["event_id"], args["near"])
     return jsonify({"object": "list", "data": [public_trip(trip) for trip in trips]})
 
 
@@ -153,6 +171,7 @@ def change_stop(token: str):
 
 @bp.post("/manage/<token>/cancel")
 @limiter.limit(write_limit)
+@takes_no_body
 def withdraw(token: str):
     with db.transaction() as session:
         pledge = pledging.withdraw_pledge(session, pledge_for(token))

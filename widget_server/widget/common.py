@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from widget_server.domain import pledging
 from widget_server.domain.demand import address_key, record_demand
+from widget_server.domain.numbers import Integer
+from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.jobs import tasks
@@ -32,19 +34,18 @@ class PledgeInput(Schema):
     class Meta:
         unknown = RAISE
 
-    stop_id = fields.String(required=True)
-    seats = fields.Integer(
-        required=True, strict=True, validate=validate.Range(1, pledging.MAX_SEATS_PER_PLEDGE)
-    )
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    email = fields.Email(required=True, validate=validate.Length(max=320))
-    payment_method = fields.String(required=True, validate=validate.Length(1, 255))
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+    stop_id = Id("stp", required=True)
+    seats = Integer(required=True, validate=validate.Range(1, pledging.MAX_SEATS_PER_PLEDGE))
+    name = Text(required=True, max_length=200)
+    email = Email(required=True)
+    payment_method = Text(required=True, max_length=255)
+    phone = Phone(load_default=None, allow_none=True)
+    locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
     attribution = fields.Dict(
-        keys=fields.String(validate=validate.Regexp(r"^utm_[a-z]{1,20}$")),
-        values=fields.String(validate=validate.Length(max=200)),
+        keys=Text(max_length=24, validate=validate.Regexp(r"^utm_[a-z]{1,20}$")),
+        values=Text(max_length=200),
         load_default=dict,
+        validate=validate.Length(max=10),
     )
 
 
@@ -52,10 +53,10 @@ class DemandInput(Schema):
     class Meta:
         unknown = RAISE
 
-    event_id = fields.String(required=True)
-    origin = fields.String(required=True, validate=validate.Length(1, 200))
-    email = fields.Email(required=True)
-    locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+    event_id = Id("evt", required=True)
+    origin = Text(required=True, max_length=200)
+    email = Email(required=True)
+    locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
 
 
 def upcoming_events(partner: Partner) -> list[Event]:
