@@ -16,10 +16,14 @@ $(INSTALLED): pyproject.toml sdk/python/pyproject.toml
 demo: $(INSTALLED)
 	$(BIN)/ridepledge demo
 
+# Tests run in random order (pytest-randomly). The seed changes daily and is printed at the
+# top ("Using --randomly-seed=..."); `make test TEST_SEED=<that number>` replays the order.
+TEST_SEED ?= $(shell date -u +%Y%m%d)
+
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -p randomly --randomly-seed=$(TEST_SEED)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

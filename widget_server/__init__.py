@@ -33,7 +33,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from widget_server.problems import register_error_handlers
     from widget_server.widget import api as widget_api
     from widget_server.widget import assets as widget_assets
-    from widget_server.widget import pages as widget_pages
+    from widget_server.widget import blueprint as widget_pages
+    from widget_server.widget import manage as _manage_routes  # noqa: F401 (routes on the bp)
+    from widget_server.widget import pages as _page_routes  # noqa: F401 (routes on the bp)
 
     # First: after_request functions run in reverse order, so this one sees the final response.
     security_headers.init_app(app)

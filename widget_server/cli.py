@@ -125,14 +125,25 @@ def partners_validate(path: Path) -> None:
 
 @partners_group.command("apply")
 @click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--force", is_flag=True, help="Overwrite partners whose live settings differ from the file."
+)
 @with_appcontext
-def partners_apply(path: Path) -> None:
-    """Create or update the partners declared at PATH (idempotent)."""
-    _apply_partners(path)
+def partners_apply(path: Path, force: bool) -> None:
+    """Create the partners declared at PATH. A partner that exists already and differs from
+    its file (changed through the API or the console since) is left as it is: its differences
+    are shown, and the command exits 1 unless --force overwrites them. Idempotent."""
+    if _apply_partners(path, force=force) and not force:
+        sys.exit(1)
 
 
-def _apply_partners(path: Path) -> None:
-    from widget_server.domain.partners import load_partner_files, upsert_partner
+def _apply_partners(path: Path, *, force: bool = False) -> int:
+    """Apply the files; returns how many existing partners differ and were left alone."""
+    from widget_server.domain.partners import (
+        load_partner_files,
+        partner_differences,
+        upsert_partner,
+    )
 
     partners, problems = load_partner_files(path)
     if problems:
@@ -140,10 +151,19 @@ def _apply_partners(path: Path) -> None:
             click.echo(str(problem), err=True)
         click.echo("nothing applied: fix the problems above first", err=True)
         sys.exit(1)
+    kept = 0
     with db.transaction() as session:
         for data in partners:
+            differences = partner_differences(session, data)
+            if differences and not force:
+                kept += 1
+                click.echo(f"{data['slug']}: differs from its file, kept (--force overwrites):")
+                for field, (live, wanted) in differences.items():
+                    click.echo(f"  {field}: {live!r} (live) -> {wanted!r} (file)")
+                continue
             partner, outcome = upsert_partner(session, data, actor="cli")
             click.echo(f"{partner.slug}: {outcome}")
+    return kept
 
 
 @cli.group("clients")

@@ -173,10 +173,13 @@ def test_partner_settings(api):
 
 def test_demand_by_origin(api, client):
     event = new_event(api).json
-    for email, origin in [("a@x.io", "Topeka"), ("b@x.io", "topeka "), ("c@x.io", "Salina")]:
+    for index, (email, origin) in enumerate(
+        [("a@x.io", "Topeka"), ("b@x.io", "topeka "), ("c@x.io", "Salina")]
+    ):
         client.post(
             "/w/kc-chiefs/api/demand",
             json={"event_id": event["id"], "origin": origin, "email": email},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{index + 1}"},
         )
     data = api.get(f"/v1/demand?event_id={event['id']}").json["data"]
     assert [(d["origin_key"], d["count"]) for d in data] == [("topeka", 2), ("salina", 1)]
@@ -266,10 +269,11 @@ def test_demand_threshold_fires_a_webhook_once(app, api, client):
     )
     assert endpoint.status_code == 201
     event = new_event(api).json
-    for email in ("a@x.io", "b@x.io", "c@x.io"):
+    for index, email in enumerate(("a@x.io", "b@x.io", "c@x.io")):
         client.post(
             "/w/kc-chiefs/api/demand",
             json={"event_id": event["id"], "origin": "Topeka", "email": email},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{index + 1}"},  # three fans, three homes
         )
     with app.app_context():
         messages = db.session.scalars(select(WebhookMessage)).all()

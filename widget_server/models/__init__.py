@@ -2,7 +2,7 @@
 
 from widget_server.models.api_clients import AccessToken, ApiClient
 from widget_server.models.audit import AuditLogEntry
-from widget_server.models.demand import DemandSignal
+from widget_server.models.demand import DemandSignal, DemandTally
 from widget_server.models.events import Event
 from widget_server.models.idempotency import IdempotencyRecord
 from widget_server.models.notifications import OutboundEmail
@@ -27,6 +27,7 @@ __all__ = [
     "WebhookMessage",
     "AuditLogEntry",
     "DemandSignal",
+    "DemandTally",
     "Event",
     "OutboundEmail",
     "Partner",
