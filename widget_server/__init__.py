@@ -14,7 +14,17 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.update(settings.to_flask())
     app.config.update(overrides)
 
-    from widget_server import api, demo_site, i18n, jobs, oauth, payments, requests_context, site
+    from widget_server import (
+        api,
+        demo_site,
+        i18n,
+        jobs,
+        oauth,
+        observability,
+        payments,
+        requests_context,
+        site,
+    )
     from widget_server.extensions import babel, db, limiter
     from widget_server.payments import stripe_webhook
     from widget_server.problems import register_error_handlers
@@ -28,6 +38,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     requests_context.init_app(app)
+    observability.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
     # A moving window: no double burst at a window edge, and tests never straddle a reset.
@@ -42,4 +53,12 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(widget_assets.bp)
     app.register_blueprint(demo_site.bp)
     register_error_handlers(app)  # last, so problem+json wins over flask-smorest's handlers
+    if settings.trusted_proxies:
+        # Client address and scheme from X-Forwarded-For/-Proto, trusting exactly that many
+        # hops (the right-most ones, which our own load balancers appended); rate limits then
+        # key on the real client. With 0, forwarded headers are ignored: anyone can send them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app

@@ -19,7 +19,12 @@ ALL_SCOPES = " ".join(SCOPES)
 
 
 def _create_app(*_args, **_kwargs):
-    return create_app()
+    from widget_server.config import Settings
+    from widget_server.observability.logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
 
 
 cli = FlaskGroup(
@@ -56,14 +61,20 @@ def _serve_dev(host: str, port: int, *, debug: bool = False) -> None:
 @cli.command("serve")
 @click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 (a server listens)
 @click.option("--port", type=int, default=None, help="Default: $PORT or 8000.")
-@click.option("--workers", type=int, default=2, show_default=True)
-@click.option("--threads", type=int, default=8, show_default=True)
-@with_appcontext
-def serve_command(host: str, port: int | None, workers: int, threads: int) -> None:
-    """Run the production server (gunicorn)."""
+@click.option("--workers", type=int, default=None, help="Default: $WEB_CONCURRENCY or 2.")
+@click.option("--threads", type=int, default=None, help="Default: $WEB_THREADS or 8.")
+def serve_command(host: str, port: int | None, workers: int | None, threads: int | None) -> None:
+    """Run the production server (gunicorn). No app is built here: each worker builds its own
+    after the fork (its own database pool; metrics in multiprocess mode)."""
+    from widget_server.config import Settings
     from widget_server.wsgi_server import serve
 
-    serve(host, port or _settings().port, workers=workers, threads=threads)
+    settings = Settings.from_env()
+    if workers:
+        settings.web_concurrency = workers
+    if threads:
+        settings.web_threads = threads
+    serve(settings, host, port or settings.port)
 
 
 @cli.group("db")
@@ -301,14 +312,19 @@ def _demo_credentials(session, base: str) -> list[str]:
 
 def _consumer(workers: int):
     huey = current_app.extensions["ridepledge.huey"]
-    return huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    # SIGTERM (what systemd, Kubernetes and `docker stop` send) is graceful: the running jobs
+    # finish, nothing new starts. SIGINT stops at once.
+    return huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, graceful_signal="TERM"
+    )
 
 
 @cli.command("worker")
 @click.option("--workers", type=int, default=4, show_default=True, help="Worker threads.")
 @with_appcontext
 def worker_command(workers: int) -> None:
-    """Run the job worker: charges, refunds, emails, and the sweep every minute."""
+    """Run the job worker: charges, refunds, emails, webhooks, and the sweep once a minute
+    across all workers. SIGTERM finishes the jobs in flight, then exits."""
     _consumer(workers).run()
 
 

@@ -27,4 +27,5 @@ class DemandSignal(Base):
     origin_key: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     locale: Mapped[str] = mapped_column(String(8), default="en")
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
