@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
     # A moving window: no double burst at a window edge, and tests never straddle a reset.
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    # Redis gone: limit in memory per process until it is back, rather than failing requests.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
     oauth.init_app(app)
     api.init_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,6 +10,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -112,4 +115,10 @@ class Database:
         if jobs:
             enqueue = current_app.extensions["ridepledge.enqueue"]
             for task, args in jobs:
-                enqueue(task, *args)
+                try:
+                    enqueue(task, *args)
+                except Exception:
+                    # Committed already: failing the request now would make the caller retry
+                    # work that is done. The queue (Redis) is only a doorbell; the minute sweep
+                    # finds this work in the database and does it.
+                    log.warning("could not queue %s%r; the sweep will do it", task, args)

@@ -82,7 +82,7 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = request_id
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and key not in entry and not key.startswith("_"):
-                entry[key] = redact(value) if isinstance(value, str) else value
+                entry[key] = _redact_value(key, value)
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str, ensure_ascii=False)
@@ -93,6 +93,29 @@ class RedactingTextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+
+_SECRET_NAME = re.compile(
+    r"(?i)secret|password|passwd|token|authorization|api_key|card_number|cvc|cvv"
+)
+
+
+def _redact_value(key: str, value):
+    """An extra field: by its name when the name says secret, else by its content."""
+    if _SECRET_NAME.search(key):
+        return "[redacted]"
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict | list | tuple):
+        text = json.dumps(value, default=str, ensure_ascii=False)
+        cleaned = redact(text)
+        if cleaned == text:
+            return value
+        try:
+            return json.loads(cleaned)
+        except ValueError:
+            return cleaned
+    return value
 
 
 def _current_request_id() -> str | None:

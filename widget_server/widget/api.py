@@ -18,12 +18,19 @@ from sqlalchemy import select
 
 from widget_server.domain import pledging, settlement
 from widget_server.domain.demand import record_demand
-from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
+from widget_server.domain.errors import (
+    DomainError,
+    NotFound,
+    SoldOut,
+    ValidationFailed,
+    field_errors,
+)
 from widget_server.extensions import db, limiter
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.jobs import tasks
 from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
+from widget_server.observability.metrics import PLEDGES
 from widget_server.widget.links import manage_url, pledge_for
 from widget_server.widget.render import partner_by_slug
 from widget_server.widget.security import CrossSiteRefused, cross_site_request
@@ -181,18 +188,31 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
     """Create a pledge from loaded `PledgeInput` data, in one transaction; on a confirmed trip
     the seats are charged at once. Used by the JSON API and the widget's no-JS form."""
     data["locale"] = data.get("locale") or partner.locale
-    with db.transaction() as session:
-        pledge = pledging.create_pledge(
-            session,
-            current_app.extensions["ridepledge.payments"],
-            partner,
-            trip_id,
-            pledging.PledgeRequest(**data),
-        )
+    try:
+        with db.transaction() as session:
+            pledge = pledging.create_pledge(
+                session,
+                current_app.extensions["ridepledge.payments"],
+                partner,
+                trip_id,
+                pledging.PledgeRequest(**data),
+            )
+    except DomainError as exc:
+        PLEDGES.labels(_pledge_outcome(exc)).inc()
+        raise
+    PLEDGES.labels("created").inc()
     if pledge.trip.status == "confirmed" and pledge.status == "pledged":
         tasks.now_or_later(tasks.charge_pledge, pledge.id)
         pledge = db.session.get(Pledge, pledge.id, populate_existing=True)
     return pledge
+
+
+def _pledge_outcome(exc: DomainError) -> str:
+    if isinstance(exc, SoldOut):
+        return "sold_out"
+    if isinstance(exc, ValidationFailed):
+        return "invalid"
+    return type(exc).__name__.lower()
 
 
 @bp.post("/demand")
