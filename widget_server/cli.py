@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -74,7 +75,36 @@ def serve_command(host: str, port: int | None, workers: int | None, threads: int
         settings.web_concurrency = workers
     if threads:
         settings.web_threads = threads
+    _multiprocess_metrics(settings)
     serve(settings, host, port or settings.port)
+
+
+def _multiprocess_metrics(settings) -> None:
+    """With several workers, Prometheus counters are kept in files and summed when scraped.
+    An operator's PROMETHEUS_MULTIPROC_DIR (shared with `ridepledge worker` on the host, so its
+    counters show too) is used as is. Otherwise, with more than one worker, a fresh directory
+    of this server's own is made. It must be set before prometheus_client is imported: here
+    no app was built yet in this process."""
+    if settings.prometheus_multiproc_dir:
+        Path(settings.prometheus_multiproc_dir).mkdir(parents=True, exist_ok=True)
+        return
+    if settings.web_concurrency < 2:
+        return
+    directory = settings.instance_path / "prometheus" / f"serve-{os.getpid()}"
+    fresh_metrics_dir(directory)
+    settings.prometheus_multiproc_dir = str(directory)
+
+
+def fresh_metrics_dir(directory: Path) -> None:
+    """Make `directory` the (empty) Prometheus multiprocess directory of this process and the
+    processes it starts."""
+    import shutil
+
+    assert "prometheus_client" not in sys.modules, "set before prometheus_client is imported"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    # prometheus_client (and the children's Settings) read it from the environment.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 @cli.group("db")
@@ -248,7 +278,7 @@ def clients_revoke(client_id: str) -> None:
 def demo_command(partners_path: Path, no_serve: bool) -> None:
     """Migrate, load partners, seed demo trips, then serve at 127.0.0.1:$PORT."""
     from widget_server.demo_data import seed_demo
-    from widget_server.demo_site import host_site_url
+    from widget_server.demo_site import allow_demo_site_origins, host_site_url
     from widget_server.migrate import upgrade
 
     upgrade(db.engine)
@@ -256,6 +286,7 @@ def demo_command(partners_path: Path, no_serve: bool) -> None:
     _settings().webhooks_allow_loopback = True
     _apply_partners(partners_path)
     with db.transaction() as session:
+        allow_demo_site_origins(session, host_site_url("demo"))
         for line in seed_demo(session, current_app.extensions["ridepledge.payments"]):
             click.echo(f"seeded {line}")
         credentials = _demo_credentials(session, _settings().public_base_url)
@@ -273,17 +304,53 @@ def demo_command(partners_path: Path, no_serve: bool) -> None:
     click.echo("")
     if no_serve:
         return
-    consumer = _consumer(workers=2)
-    consumer.start()  # job worker threads alongside the server, in this one process
-    # huey's consumer takes over SIGINT/SIGTERM for itself; here the server owns the process,
-    # so Ctrl-C and `kill` stop the server, and the finally below stops the workers.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    click.echo("job worker running (embedded queue)" if not settings.redis_url else "job worker")
+    _run_demo_processes(settings)
+
+
+def _run_demo_processes(settings) -> None:
+    """The production processes, as a host runs them: `ridepledge serve` (gunicorn) and
+    `ridepledge worker`, started from this one command and stopped together (Ctrl-C or
+    SIGTERM)."""
+    import shutil
+    import subprocess
+    import time
+
+    metrics_dir = settings.instance_path / "prometheus" / "demo"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "WEBHOOKS_ALLOW_LOOPBACK": "1",
+        "PORT": str(settings.port),
+        "PUBLIC_BASE_URL": settings.public_base_url,
+        # Server and worker share one metrics directory, so /metrics shows both.
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    command = [sys.executable, "-m", "widget_server.cli"]
+    children = [
+        subprocess.Popen([*command, "worker", "--workers", "2"], env=env),  # noqa: S603
+        subprocess.Popen([*command, "serve", "--host", "127.0.0.1"], env=env),  # noqa: S603
+    ]
+    click.echo("job worker and production server (gunicorn) starting; Ctrl-C stops both")
+
+    def stop(*_args):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
-        _serve_dev("127.0.0.1", settings.port)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        click.echo("stopping")
     finally:
-        consumer.stop(graceful=True)
+        for child in children:
+            if child.poll() is None:
+                child.terminate()  # both stop gracefully on SIGTERM
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 def _demo_credentials(session, base: str) -> list[str]:
