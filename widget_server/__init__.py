@@ -33,6 +33,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from widget_server.widget import pages as widget_pages
 
     db.init_app(app)
+    from widget_server.public_cache import TTLCache
+
+    app.extensions["ridepledge.public_cache"] = TTLCache(settings.public_cache_seconds)
     payments.init_app(app)
     jobs.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

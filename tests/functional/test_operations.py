@@ -150,3 +150,39 @@ def test_minute_tick_sweeps_once_per_minute(app):
         second = minute_tick()
     assert first is not None and "charges" in first
     assert second is None
+
+
+def test_public_trip_json_comes_from_the_process_cache_for_a_moment(build_app):
+    app = build_app(PUBLIC_CACHE_MS="60000")
+    with app.app_context(), db.transaction() as session:
+        partner = make_partner(session, "cache-fc")
+        trip = make_trip(session, partner, capacity=10, min_riders=5)
+        trip_id, stop_id = trip.id, trip.stops[0].id
+    client = app.test_client()
+    url = f"/w/cache-fc/api/trips/{trip_id}"
+    first = client.get(url)
+    assert first.headers["Cache-Control"] == "public, max-age=1, stale-while-revalidate=5"
+    assert first.json["seats_pledged"] == 0
+    body = {"stop_id": stop_id, "seats": 2, "name": "Fan", "payment_method": "pm_card_visa"}
+    pledged = client.post(url + "/pledges", json={**body, "email": "c@fans.example"})
+    assert pledged.status_code == 201
+    assert client.get(url).json["seats_pledged"] == 0  # still the cached copy
+    app.extensions["ridepledge.public_cache"].clear()
+    assert client.get(url).json["seats_pledged"] == 2
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 200
+
+
+def test_ttl_cache_expires_and_computes_once_per_key():
+    from widget_server.public_cache import TTLCache
+
+    now = [0.0]
+    cache = TTLCache(1.0, clock=lambda: now[0])
+    calls = []
+    compute = lambda: calls.append(1) or len(calls)  # noqa: E731
+    assert cache.get_or_set("k", compute) == 1
+    assert cache.get_or_set("k", compute) == 1
+    now[0] = 1.5
+    assert cache.get_or_set("k", compute) == 2
+    with pytest.raises(ZeroDivisionError):
+        cache.get_or_set("bad", lambda: 1 / 0)
+    assert cache.get_or_set("bad", lambda: "fine") == "fine"  # errors are not cached
