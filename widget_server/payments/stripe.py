@@ -6,6 +6,7 @@ from __future__ import annotations
 import stripe
 
 from widget_server.payments import CardDeclined, ChargeResult, PaymentError, SavedCard
+from widget_server.payments.pacing import PacedRequestsClient, RateGate
 
 # Failures after which the outcome is unknown or temporary: retry later with the same key.
 TRANSIENT = (
@@ -29,7 +30,13 @@ class StripeProvider:
         if not settings.stripe_secret_key:
             raise ValueError("PAYMENTS_PROVIDER=stripe needs STRIPE_SECRET_KEY")
         base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
-        self._http = stripe.RequestsClient(timeout=timeout)
+        # One request schedule for all workers (pacing.py); 0 turns pacing off.
+        gate = (
+            RateGate(settings.stripe_max_rps, settings.redis_url)
+            if settings.stripe_max_rps
+            else None
+        )
+        self._http = PacedRequestsClient(timeout=timeout, gate=gate)
         self.client = stripe.StripeClient(
             settings.stripe_secret_key,
             base_addresses=base,
