@@ -59,7 +59,7 @@ def _serve_dev(host: str, port: int, *, debug: bool = False) -> None:
     run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
 
 
-@cli.command("serve")
+@cli.command("serve", with_appcontext=False)
 @click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 (a server listens)
 @click.option("--port", type=int, default=None, help="Default: $PORT or 8000.")
 @click.option("--workers", type=int, default=None, help="Default: $WEB_CONCURRENCY or 2.")

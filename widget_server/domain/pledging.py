@@ -28,7 +28,7 @@ from widget_server.models import Partner, Pledge, PledgeStatusChange, Trip
 from widget_server.models.pledges import LIVE_STATUSES
 from widget_server.models.types import utcnow
 from widget_server.payments import CardDeclined, PaymentError, PaymentProvider
-from widget_server.webhooks.outbox import emit
+from widget_server.webhooks.outbox import emit, has_subscribers
 
 # Pledge statuses partners hear about by webhook (`pledge.<status>`).
 NOTIFIED_STATUSES = ("canceled", "paid", "action_required", "dropped", "refunded")
@@ -196,7 +196,6 @@ def create_pledge(
             "we could not reach the payment provider; nothing was saved, please try again"
         ) from exc
 
-    seats_now, trip_status = _take_seats(session, trip, request.seats, now)
     pledge = Pledge(
         id=pledge_id,
         partner_id=partner.id,
@@ -218,6 +217,7 @@ def create_pledge(
         charge_attempts=0,
         created_at=now,
     )
+    min_riders = trip.min_riders
     session.add(pledge)
     session.add(PledgeStatusChange(pledge=pledge, to_status="pledged", actor=actor, created_at=now))
     session.flush()
@@ -225,8 +225,15 @@ def create_pledge(
         session, partner.id, actor, "pledge.created", "pledge", pledge.id, {"seats": pledge.seats}
     )
     queue_pledge_email(session, pledge, "pledge_received")
-    emit(session, partner.id, "pledge.created", pledge)
-    if trip_status == "open" and seats_now >= trip.min_riders:
+    webhooks = has_subscribers(session, partner.id, "pledge.created")
+    # The seats last: every pledge of a trip waits for this row lock until the one holding it
+    # commits, so as little as possible happens between taking it and the commit (on a busy
+    # trip the time the lock is held is what bounds pledges per second). emit() comes after it
+    # so that every path locks the trip row before the endpoint rows (no deadlock).
+    seats_now, trip_status = _take_seats(session, trip, request.seats, now)
+    if webhooks:
+        emit(session, partner.id, "pledge.created", pledge)
+    if trip_status == "open" and seats_now >= min_riders:
         confirm_trip(session, trip, now=now)
     elif trip_status == "confirmed":
         schedule(session, "charge_pledge", pledge.id)

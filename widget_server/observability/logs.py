@@ -161,6 +161,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _log_request(response):
+        if not access_log.isEnabledFor(logging.INFO):
+            return response
         started = g.get("_request_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
         access_log.info(
