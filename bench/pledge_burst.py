@@ -16,8 +16,17 @@ import os
 import sys
 from pathlib import Path
 
-from common import REPO, WRK, free_port, machine, parse_wrk, production_server, seeding_app
-from common import temp_folder, unique_slug
+from common import (
+    REPO,
+    WRK,
+    free_port,
+    machine,
+    parse_wrk,
+    production_server,
+    seeding_app,
+    temp_folder,
+    unique_slug,
+)
 from sqlalchemy import func, select
 
 from tests.factories import make_partner, make_trip

@@ -106,7 +106,8 @@ def main() -> int:
         ok = ok and figures["non_2xx"] == 0
     trip_ratio = results["trip JSON"]["rps"] / hello["rps"]
     print(
-        f"  trip JSON ratio {trip_ratio:.2f} (target >= 0.6): {'met' if trip_ratio >= 0.6 else 'MISSED'}"
+        f"  trip JSON ratio {trip_ratio:.2f} (target >= 0.6):",
+        "met" if trip_ratio >= 0.6 else "MISSED",
     )
     return 0 if ok else 1
 
