@@ -265,6 +265,63 @@ def clients_revoke(client_id: str) -> None:
     click.echo(f"{client_id} revoked ({tokens} live token(s) revoked with it)")
 
 
+@cli.group("fans")
+def fans_group() -> None:
+    """Fan data requests: export and erasure (docs/privacy.md)."""
+
+
+@fans_group.command("export")
+@click.option("--partner", "slug", required=True, help="Partner slug.")
+@click.option("--email", required=True, help="The fan's email address.")
+@with_appcontext
+def fans_export(slug: str, email: str) -> None:
+    """Print everything the partner holds about the fan, as JSON."""
+    import json
+
+    from widget_server.domain.privacy import export_fan_data
+
+    partner = _partner_or_exit(db.session, slug)
+    click.echo(json.dumps(export_fan_data(db.session, partner, _email_or_exit(email)), indent=2))
+
+
+@fans_group.command("erase")
+@click.option("--partner", "slug", required=True, help="Partner slug.")
+@click.option("--email", required=True, help="The fan's email address.")
+@with_appcontext
+def fans_erase(slug: str, email: str) -> None:
+    """Erase the fan's personal data; the financial records stay without the person."""
+    import json
+
+    from widget_server.domain.privacy import erase_fan
+
+    address = _email_or_exit(email)
+    with db.transaction() as session:
+        partner = _partner_or_exit(session, slug)
+        counts = erase_fan(session, partner, address, actor="cli")
+    click.echo(json.dumps({"object": "fan_erasure", **counts}))
+
+
+def _email_or_exit(value: str) -> str:
+    from widget_server.domain.text import normalize_email
+
+    try:
+        return normalize_email(value)
+    except ValueError as exc:
+        click.echo(f"--email {exc}", err=True)
+        sys.exit(1)
+
+
+@cli.command("housekeeping")
+@with_appcontext
+def housekeeping_command() -> None:
+    """Run housekeeping now: expired records, and fan data past FAN_DATA_RETENTION_DAYS."""
+    import json
+
+    from widget_server.jobs.tasks import housekeeping
+
+    click.echo(json.dumps(housekeeping()))
+
+
 @cli.command("demo")
 @click.option(
     "--partners",

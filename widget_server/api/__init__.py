@@ -66,6 +66,7 @@ def _api_limit() -> str:
 def init_app(app: Flask) -> None:
     from widget_server.api.demand.routes import blp as demand
     from widget_server.api.events.routes import blp as events
+    from widget_server.api.fans.routes import blp as fans
     from widget_server.api.partner.routes import blp as partner
     from widget_server.api.pledges.routes import blp as pledges
     from widget_server.api.trips.routes import blp as trips
@@ -88,7 +89,7 @@ def init_app(app: Flask) -> None:
     )
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for blueprint in (partner, events, trips, pledges, demand, webhooks):
+    for blueprint in (partner, events, trips, pledges, demand, webhooks, fans):
         limiter.limit(_api_limit, key_func=_client_or_address)(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(docs)
