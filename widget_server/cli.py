@@ -60,7 +60,8 @@ def _serve_dev(host: str, port: int, *, debug: bool = False) -> None:
 
 
 @cli.command("serve", with_appcontext=False)
-@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 (a server listens)
+# A production server listens on every interface; the load balancer fronts it.
+@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104  # nosec B104
 @click.option("--port", type=int, default=None, help="Default: $PORT or 8000.")
 @click.option("--workers", type=int, default=None, help="Default: $WEB_CONCURRENCY or 2.")
 @click.option("--threads", type=int, default=None, help="Default: $WEB_THREADS or 8.")
@@ -100,7 +101,8 @@ def fresh_metrics_dir(directory: Path) -> None:
     processes it starts."""
     import shutil
 
-    assert "prometheus_client" not in sys.modules, "set before prometheus_client is imported"
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("the metrics directory must be set before prometheus_client loads")
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
     # prometheus_client (and the children's Settings) read it from the environment.
@@ -369,7 +371,7 @@ def _run_demo_processes(settings) -> None:
     `ridepledge worker`, started from this one command and stopped together (Ctrl-C or
     SIGTERM)."""
     import shutil
-    import subprocess
+    import subprocess  # our own commands, no shell  # nosec B404
     import time
 
     metrics_dir = settings.instance_path / "prometheus" / "demo"
@@ -385,8 +387,8 @@ def _run_demo_processes(settings) -> None:
     }
     command = [sys.executable, "-m", "widget_server.cli"]
     children = [
-        subprocess.Popen([*command, "worker", "--workers", "2"], env=env),  # noqa: S603
-        subprocess.Popen([*command, "serve", "--host", "127.0.0.1"], env=env),  # noqa: S603
+        subprocess.Popen([*command, "worker", "--workers", "2"], env=env),  # noqa: S603  # nosec B603
+        subprocess.Popen([*command, "serve", "--host", "127.0.0.1"], env=env),  # noqa: S603  # nosec B603
     ]
     click.echo("job worker and production server (gunicorn) starting; Ctrl-C stops both")
 

@@ -109,7 +109,7 @@ def begin_charge(
         )
     else:
         return None
-    assert pledge.charge_attempts == attempt
+    assert pledge.charge_attempts == attempt  # an invariant; never run with -O  # nosec B101
     return current_attempt(pledge)
 
 

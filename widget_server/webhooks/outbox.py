@@ -48,7 +48,8 @@ def emit(session: Session, partner_id: str, event_type: str, data) -> WebhookMes
     commit in the order of their `created_at`: a worker can never send a newer delivery while an
     older one is still uncommitted (and so invisible to its "older pending" check), whatever
     the number of app processes and workers. (SQLite serialises writers anyway.)"""
-    assert event_type in EVENT_TYPES, event_type
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
     endpoints = [
         endpoint
         for endpoint in session.scalars(
