@@ -8,7 +8,7 @@ fake), which confirms the trip, then charges every pledge with K threads, each c
 charging wall time and charges/s, checks that Stripe shows exactly one succeeded charge per
 pledge and the right total, and prints the process's peak memory (the fake runs in it too).
 
-    .venv/bin/python bench/settle_trip.py [--pledges 5000] [--threads 8] [--stripe-rate 100]
+    .venv/bin/python bench/settle_trip.py [--pledges 5000] [--threads 16] [--stripe-rate 100]
 
 Target: within 1.2x of the time the rate limit alone allows (50 s for 5,000 one-request
 charges), each pledge charged exactly once.
@@ -54,7 +54,7 @@ UNIT_AMOUNT = 3500
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pledges", type=int, default=5000)
-    parser.add_argument("--threads", type=int, default=8, help="K charging threads")
+    parser.add_argument("--threads", type=int, default=16, help="K charging threads")
     parser.add_argument(
         "--stripe-rate",
         type=int,
