@@ -100,7 +100,11 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """Commit the current session on success, roll back on error: the edge of a unit of work."""
+        """Commit the current session on success, roll back on error: the edge of a unit of work.
+
+        After the commit, the jobs the domain scheduled are enqueued. The data is saved by then,
+        so a queue that cannot take a job (Redis down) is logged, not raised: the caller still
+        answers success, and the periodic sweep finds the work in the database."""
         from widget_server.domain.work import discard_scheduled, take_scheduled
 
         session = self.session

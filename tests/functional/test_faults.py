@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import make_settings, run_jobs
+from tests.conftest import empty_all_tables, make_settings, run_jobs
 from tests.factories import make_partner, make_trip
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.functional import webhook_helpers
@@ -93,6 +93,7 @@ def test_postgres_gone_mid_burst_gives_503s_then_recovers(migrated_engine, tmp_p
     finally:
         app.extensions["ridepledge.engine"].dispose()
         proxy.stop()
+        empty_all_tables(migrated_engine)
 
 
 @pytest.fixture
@@ -166,6 +167,7 @@ def test_redis_gone_and_back_keeps_pledging_and_the_queue_catches_up(
         assert _seats_exact(app, trip_id) == (2, 2)
     finally:
         app.extensions["ridepledge.engine"].dispose()
+        empty_all_tables(migrated_engine)
 
 
 def test_a_receiver_down_for_hours_gets_everything_in_order_when_back(app, client, partner_id):

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from tests.conftest import make_settings
+from tests.conftest import empty_all_tables, make_settings
 from tests.factories import make_partner, make_trip
 from widget_server import create_app
 from widget_server.extensions import db
@@ -26,6 +26,7 @@ def build_app(database_url, migrated_engine, tmp_path):
     yield build
     for app in apps:
         app.extensions["ridepledge.engine"].dispose()
+    empty_all_tables(migrated_engine)
 
 
 def test_livez_and_readyz_answer_when_everything_is_up(client):

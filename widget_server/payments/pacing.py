@@ -5,8 +5,8 @@ Stripe allows about 100 requests per second in live mode and answers 429 above i
 429 would cost a job retry. So every request to Stripe first takes a slot from one shared
 schedule (GCRA: the "theoretical arrival time" moves 1/rate ahead per request): in Redis when
 REDIS_URL is set, so all hosts share it, else in this process. A 429 that still happens (another
-client of the same account) is waited out (Retry-After) and the same request, with the same
-idempotency key, is sent again a few times before the error goes up to the job.
+client of the same account) is a temporary failure like any other: retried later with the same
+idempotency key.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ if wait < 0 then wait = 0 end
 redis.call('SET', KEYS[1], tat + interval, 'PX', 60000)
 return wait
 """
-MAX_429_RETRIES = 5
+MAX_PACING_WAIT = 1.0  # seconds
 
 
 class RateGate:
@@ -51,9 +51,11 @@ class RateGate:
             self._script = self._redis.register_script(_GCRA)
 
     def acquire(self) -> None:
+        """Wait for this caller's slot, at most MAX_PACING_WAIT (a call must fit in the
+        provider's claim: payments.LONGEST_CALL counts this wait per try)."""
         wait_ms = self._take()
         if wait_ms > 0:
-            time.sleep(wait_ms / 1000)
+            time.sleep(min(wait_ms / 1000, MAX_PACING_WAIT))
 
     def _take(self) -> float:
         now_ms = time.time() * 1000
@@ -71,25 +73,15 @@ class RateGate:
 
 
 class PacedRequestsClient(stripe.RequestsClient):
-    """stripe's requests-based HTTP client, paced by a RateGate and patient with 429s."""
+    """stripe's requests-based HTTP client; every try (the library's retries too) first takes
+    a slot from the RateGate. A 429 goes back to the library and up as a temporary failure:
+    the settlement engine retries it later with the same idempotency key."""
 
     def __init__(self, *args, gate: RateGate | None, **kwargs):
         super().__init__(*args, **kwargs)
         self._gate = gate
 
     def request(self, method, url, headers, post_data=None):
-        for attempt in range(MAX_429_RETRIES + 1):
-            if self._gate is not None:
-                self._gate.acquire()
-            content, status, response_headers = super().request(method, url, headers, post_data)
-            if status != 429 or attempt == MAX_429_RETRIES:
-                return content, status, response_headers
-            time.sleep(_retry_after(response_headers, attempt))
-        raise AssertionError("unreachable")
-
-
-def _retry_after(headers, attempt: int) -> float:
-    try:
-        return min(float(headers.get("Retry-After", "")), 5.0)
-    except (TypeError, ValueError):
-        return min(0.25 * 2**attempt, 5.0)
+        if self._gate is not None:
+            self._gate.acquire()
+        return super().request(method, url, headers, post_data)

@@ -1,7 +1,7 @@
 """scale: periodic run leases, erasure marks on pledges and demand signals
 
 Revision ID: 0004_scale
-Revises: 0003
+Revises: 0004_money
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import widget_server.models.types
 
 revision = "0004_scale"
-down_revision = "0003"
+down_revision = "0004_money"
 branch_labels = None
 depends_on = None
 
