@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +31,10 @@ from widget_server.ids import new_id  # noqa: E402
 from widget_server.migrate import upgrade  # noqa: E402
 
 WRK = "/usr/bin/wrk"
+
+# A benchmark stopped with SIGTERM (timeout, Ctrl-C in make) still stops its servers: the
+# context managers' `finally` only runs if the signal becomes an exception.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 XFF_SCRIPT = REPO / "bench" / "rotate_addresses.lua"
 
 
