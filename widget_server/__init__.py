@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         json_body,
         oauth,
         observability,
+        path_ids,
         payments,
         requests_context,
         site,
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     requests_context.init_app(app)
     observability.init_app(app)
     json_body.init_app(app)  # strict JSON bodies (depth, duplicates, size, type) everywhere
+    path_ids.init_app(app)  # ids in URLs have the shape of ids, else 404 before any query
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
     # A moving window: no double burst at a window edge, and tests never straddle a reset.
