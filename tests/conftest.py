@@ -79,6 +79,8 @@ def make_settings(database_url: str, instance_path, **env) -> Settings:
         "SECRET_KEY": "test-secret-key",
         "WEBHOOKS_ALLOW_LOOPBACK": "1",
         "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+        # Tests read their own writes at once; the per-process cache has its own test.
+        "PUBLIC_CACHE_MS": "0",
     }
     values.update(env)
     return Settings.from_env(values)

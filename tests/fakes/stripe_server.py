@@ -19,6 +19,7 @@ Standard library only.
 from __future__ import annotations
 
 import base64
+import collections
 import copy
 import json
 import re
@@ -133,8 +134,15 @@ class _Stored:
 class FakeStripe:
     """A Stripe API on 127.0.0.1 (a free port), with fault injection and inspection helpers."""
 
-    def __init__(self, api_key: str = "sk_test_fake_ridepledge") -> None:
+    def __init__(
+        self, api_key: str = "sk_test_fake_ridepledge", *, requests_per_second: int | None = None
+    ) -> None:
+        """`requests_per_second` limits the API as live Stripe does (100 in live mode): a
+        request beyond that many within the last second is answered 429 and not performed."""
         self.api_key = api_key
+        self.requests_per_second = requests_per_second
+        self.rate_limited = 0  # requests answered 429 by the rate limit
+        self._recent: collections.deque[float] = collections.deque()
         self.api_version = DEFAULT_API_VERSION
         self.server_errors: list[str] = []  # tracebacks of bugs in the fake itself
         self._lock = threading.RLock()
@@ -218,6 +226,20 @@ class FakeStripe:
     def drop_next(self, n: int = 1, path: str | None = None) -> None:
         """Perform the next `n` requests, then close the connection without answering."""
         self._add_fault(_Fault("drop", n, path))
+
+    def _over_rate_limit(self) -> bool:
+        """A sliding one-second window over the requests performed."""
+        if not self.requests_per_second:
+            return False
+        with self._lock:
+            moment = time.monotonic()
+            while self._recent and self._recent[0] <= moment - 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= self.requests_per_second:
+                self.rate_limited += 1
+                return True
+            self._recent.append(moment)
+            return False
 
     def _add_fault(self, fault: _Fault) -> None:
         with self._lock:
@@ -315,6 +337,8 @@ class FakeStripe:
             try:
                 record["params"] = parse_form(body.decode() if method == "POST" else url.query)
                 self._authenticate(headers.get("Authorization", ""))
+                if self._over_rate_limit():
+                    raise StripeError.fault(429)
                 if fault := self._take_fault("fail", url.path):
                     raise StripeError.fault(fault.status, fault.should_retry)
             except StripeError as error:

@@ -56,6 +56,7 @@ def docs_assets(filename: str):
 def init_app(app: Flask) -> None:
     from widget_server.api.demand.routes import blp as demand
     from widget_server.api.events.routes import blp as events
+    from widget_server.api.fans.routes import blp as fans
     from widget_server.api.partner.routes import blp as partner
     from widget_server.api.pledges.routes import blp as pledges
     from widget_server.api.trips.routes import blp as trips
@@ -78,7 +79,7 @@ def init_app(app: Flask) -> None:
     )
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for blueprint in (partner, events, trips, pledges, demand, webhooks):
+    for blueprint in (partner, events, trips, pledges, demand, webhooks, fans):
         api_limits(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(docs)

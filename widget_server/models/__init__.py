@@ -6,6 +6,7 @@ from widget_server.models.demand import DemandSignal, DemandTally
 from widget_server.models.events import Event
 from widget_server.models.idempotency import IdempotencyRecord
 from widget_server.models.notifications import OutboundEmail
+from widget_server.models.operations import PeriodicRun
 from widget_server.models.partners import Partner
 from widget_server.models.payments import SimulatedPayment, StripeEventRecord
 from widget_server.models.pledges import Pledge, PledgeStatusChange
@@ -31,6 +32,7 @@ __all__ = [
     "Event",
     "OutboundEmail",
     "Partner",
+    "PeriodicRun",
     "Pledge",
     "PledgeStatusChange",
     "SimulatedPayment",

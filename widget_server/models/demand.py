@@ -32,6 +32,7 @@ class DemandSignal(Base):
     # demand counts distinct networks, so made-up emails from one place count once.
     address_key: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(8), default="en")
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

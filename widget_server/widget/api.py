@@ -13,7 +13,10 @@ a forged request would carry no fan's authority anyway: see docs/embed.md, "Secu
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+import hashlib
+import json
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 
 from widget_server import ratelimits
@@ -24,7 +27,7 @@ from widget_server.domain.text import Id, Text
 from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.json_body import takes_no_body
-from widget_server.models import Pledge
+from widget_server.models import Partner, Pledge
 from widget_server.widget.common import (
     DemandInput,
     LinkRequest,
@@ -46,22 +49,57 @@ from widget_server.widget.serializers import fan_pledge, public_event, public_tr
 bp = Blueprint("widget_api", __name__, url_prefix="/w/<partner_slug>/api")
 
 
+# Public reads (trips, events) may be served by a CDN or a browser for this long, and used a
+# little longer while revalidating: a second of staleness on a progress bar is fine.
+PUBLIC_CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=5"
+
+
 @bp.url_value_preprocessor
 def _load_partner(_endpoint, values):
-    g.partner = partner_by_slug(values.pop("partner_slug"))
+    slug = values.pop("partner_slug")
+    if request.method == "GET":
+        # Reads only need the partner's id: a per-process copy for a second spares a query.
+        g.partner = _public_cache().get_or_set(("partner", slug), lambda: _detached_partner(slug))
+    else:
+        g.partner = partner_by_slug(slug)
     if request.method in ("POST", "PATCH", "PUT", "DELETE"):
         if cross_site_request():
             raise CrossSiteRefused("the widget API only takes writes from the widget's own pages")
         require_json_body()
 
 
+def _public_cache():
+    return current_app.extensions["ridepledge.public_cache"]
+
+
+def _detached_partner(slug: str) -> Partner:
+    partner = partner_by_slug(slug)
+    db.session.expunge(partner)  # shared read-only between requests; never added back
+    return partner
+
+
 @bp.after_request
 def _etag(response):
-    """Strong ETags on successful GETs; If-None-Match answers 304. Clients revalidate always."""
+    """Strong ETags on successful GETs; If-None-Match answers 304. Clients revalidate always,
+    except on the public reads, which a CDN may keep for a second."""
     if request.method == "GET" and response.status_code == 200:
-        response.headers["Cache-Control"] = "no-cache"
-        response.add_etag()
+        response.headers.setdefault("Cache-Control", "no-cache")
+        response.add_etag(overwrite=False)
         response.make_conditional(request)
+    return response
+
+
+def _cached_public_json(key: tuple, compute) -> Response:
+    """A public JSON body from the per-process cache, with its ETag computed once."""
+
+    def render() -> tuple[bytes, str]:
+        body = json.dumps(compute(), separators=(",", ":"), ensure_ascii=False).encode()
+        return body, hashlib.sha256(body).hexdigest()[:32]
+
+    body, etag = _public_cache().get_or_set(key, render)
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
     return response
 
 
@@ -114,8 +152,11 @@ def load_json(schema: Schema) -> dict:
 @bp.get("/events")
 @ratelimits.widget_read
 def list_events():
-    events = upcoming_events(g.partner)
-    return jsonify({"object": "list", "data": [public_event(event) for event in events]})
+    def compute() -> dict:
+        events = upcoming_events(g.partner)
+        return {"object": "list", "data": [public_event(event) for event in events]}
+
+    return _cached_public_json(("events", g.partner.id), compute)
 
 
 @bp.get("/trips")
@@ -123,17 +164,25 @@ def list_events():
 def list_trips():
     """Trips to an event; with `near=<place>`, trips from that origin first, then by departure."""
     args = load_query(TripsQuery())
-    trips = trips_for_event(g.partner, args["event_id"], args["near"])
-    return jsonify({"object": "list", "data": [public_trip(trip) for trip in trips]})
+    event_id, near = args["event_id"], args["near"]
+
+    def compute() -> dict:
+        trips = trips_for_event(g.partner, event_id, near)
+        return {"object": "list", "data": [public_trip(trip) for trip in trips]}
+
+    return _cached_public_json(("trips", g.partner.id, event_id, near), compute)
 
 
 @bp.get("/trips/<trip_id>")
 @ratelimits.widget_read
 def get_trip(trip_id: str):
-    trip = pledging.get_trip(db.session, g.partner, trip_id)
-    if trip.status == "draft":
-        raise NotFound(f"no trip {trip_id}")
-    return jsonify(public_trip(trip))
+    def compute() -> dict:
+        trip = pledging.get_trip(db.session, g.partner, trip_id)
+        if trip.status == "draft":
+            raise NotFound(f"no trip {trip_id}")
+        return public_trip(trip)
+
+    return _cached_public_json(("trip", g.partner.id, trip_id), compute)
 
 
 @bp.post("/trips/<trip_id>/pledges")

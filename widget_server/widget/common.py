@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from widget_server.domain import pledging
 from widget_server.domain.demand import address_key, record_demand
+from widget_server.domain.errors import DomainError, SoldOut, ValidationFailed
 from widget_server.domain.numbers import Integer
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.extensions import db
@@ -19,6 +20,7 @@ from widget_server.jobs import tasks
 from widget_server.keys import derive_key
 from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
+from widget_server.observability.metrics import PLEDGES
 from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
 
 
@@ -94,7 +96,21 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
     saved with no transaction open; on a confirmed trip the seats are charged at once). Used by
     the JSON API and the widget's no-JS form."""
     data["locale"] = data.get("locale") or partner.locale
-    return tasks.place_pledge(partner.id, trip_id, pledging.PledgeRequest(**data))
+    try:
+        pledge = tasks.place_pledge(partner.id, trip_id, pledging.PledgeRequest(**data))
+    except DomainError as exc:
+        PLEDGES.labels(_pledge_outcome(exc)).inc()
+        raise
+    PLEDGES.labels("created").inc()
+    return pledge
+
+
+def _pledge_outcome(exc: DomainError) -> str:
+    if isinstance(exc, SoldOut):
+        return "sold_out"
+    if isinstance(exc, ValidationFailed):
+        return "invalid"
+    return type(exc).__name__.lower()
 
 
 def place_demand(partner: Partner, data: dict) -> dict:
