@@ -12,12 +12,12 @@ from widget_server.models.trips import TRIP_STATUSES
 
 
 class UTCDateTime(fields.DateTime):
-    """RFC 3339 in UTC with a Z."""
+    """RFC 3339 in UTC with a Z, always a four-digit year (strftime drops leading zeros)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 class _Object(Schema):

@@ -155,6 +155,17 @@ def test_trip_rules(api):
     assert bigger.status_code == 200 and bigger.json["capacity"] == 12
 
 
+def test_capacity_and_min_riders_change_together(api):
+    """Lowering both below the old min_riders is one valid change (was a 500: the capacity
+    was written first and broke the min_riders <= capacity check constraint)."""
+    trip = new_trip(api, new_event(api).json["id"], capacity=10, min_riders=8).json
+    both = api.patch(f"/v1/trips/{trip['id']}", json={"capacity": 4, "min_riders": 2})
+    assert both.status_code == 200, both.json
+    assert (both.json["capacity"], both.json["min_riders"]) == (4, 2)
+    alone = api.patch(f"/v1/trips/{trip['id']}", json={"capacity": 1})
+    assert alone.status_code == 422 and "min_riders" in alone.json["errors"]
+
+
 def test_partner_settings(api):
     partner = api.get("/v1/partner").json
     assert partner["slug"] == "kc-chiefs" and partner["object"] == "partner"

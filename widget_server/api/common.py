@@ -3,8 +3,7 @@ documentation, cursor pagination and the audit actor."""
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from functools import wraps
 
 from flask import g
@@ -22,11 +21,14 @@ PROBLEM_JSON = "application/problem+json"
 class ProblemSchema(Schema):
     """RFC 9457 problem details."""
 
-    type = fields.String(metadata={"example": "https://docs.ridepledge.dev/problems/not-found"})
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    request_id = fields.String(allow_none=True)
+    type = fields.String(
+        required=True,
+        metadata={"format": "uri", "example": "https://docs.ridepledge.dev/problems/not-found"},
+    )
+    title = fields.String(required=True)
+    status = fields.Integer(required=True, validate=validate.Range(400, 599))
+    detail = fields.String(required=True)
+    request_id = fields.String(required=True, allow_none=True)
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),
@@ -34,9 +36,22 @@ class ProblemSchema(Schema):
     )
 
 
+# The shape of every id `widget_server.ids.new_id` makes, which is what a list cursor is.
+CURSOR_PATTERN = r"^[a-z]{1,8}_[0-9a-hjkmnp-tv-z]{26}$"
+CURSOR = re.compile(CURSOR_PATTERN)
+_CURSOR_HELP = "`next_cursor` of the previous page; opaque, pass it back unchanged."
+
+
+def cursor_field(pattern: str = CURSOR_PATTERN) -> fields.String:
+    """The `cursor` query parameter (its pattern is documented and enforced)."""
+    return fields.String(
+        load_default=None, metadata={"pattern": pattern, "description": _CURSOR_HELP}
+    )
+
+
 class ListArgs(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, MAX_LIMIT))
-    cursor = fields.String(load_default=None)
+    cursor = cursor_field()
 
 
 def list_schema(item_schema: type[Schema], name: str) -> type[Schema]:
@@ -65,7 +80,7 @@ def protected(blp, scope: str, *, not_found: bool = True):
 
     def decorator(view):
         guarded = require_scope(scope)(view)
-        guarded = blp.doc(security=[{"oauth2": [scope]}])(guarded)
+        guarded = blp.doc(security=[{"oauth2": [scope]}], operationId=view.__name__)(guarded)
         guarded = problem_doc(blp, 401, "Missing, invalid, expired or revoked token")(guarded)
         guarded = problem_doc(blp, 403, f"The token lacks the `{scope}` scope")(guarded)
         guarded = problem_doc(blp, 429, "Rate limited; see Retry-After")(guarded)
@@ -82,24 +97,22 @@ def actor() -> str:
 
 
 def encode_cursor(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+    """The `next_cursor` after an object: its id (lists are ordered by id; see `page`)."""
+    return value
 
 
 def decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        value = ""
-    if not value or not value.isprintable():
+    """The position a cursor names. Every value of the documented pattern is a position (one
+    this API gave out or not), so a schema-valid cursor is never refused; anything else is."""
+    if not CURSOR.fullmatch(cursor):
         raise ValidationFailed.field("cursor", "is not a cursor this API gave out")
-    return value
+    return cursor
 
 
 def page(query: Select, id_column, *, limit: int, cursor: str | None) -> dict:
     """Newest first by (time-ordered) id; the cursor is the last id seen, so objects created
     while a client pages never cause duplicates or gaps in what it has not yet read."""
-    if cursor:
+    if cursor is not None:
         query = query.where(id_column < decode_cursor(cursor))
     rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
     has_more = len(rows) > limit

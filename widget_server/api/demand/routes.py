@@ -1,10 +1,12 @@
 """Demand: where fans ask for trips, per event and origin (`GET /v1/demand`)."""
 
+import re
+
 from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from widget_server.api.common import decode_cursor, encode_cursor, list_schema, protected
+from widget_server.api.common import cursor_field, list_schema, protected
 from widget_server.domain.demand import demand_by_origin
 from widget_server.domain.errors import ValidationFailed
 from widget_server.extensions import db
@@ -12,10 +14,16 @@ from widget_server.extensions import db
 blp = Blueprint("demand", __name__, url_prefix="/v1/demand", description="Trip requests.")
 
 
+# Demand rows are aggregates, so the cursor is a position in the ordering: at most nine ASCII
+# digits (a number `int()` and the database take whole; other values are refused).
+OFFSET_PATTERN = r"^[0-9]{1,9}$"
+_OFFSET = re.compile(OFFSET_PATTERN)
+
+
 class DemandArgs(Schema):
     event_id = fields.String(load_default=None)
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    cursor = fields.String(load_default=None)
+    cursor = cursor_field(OFFSET_PATTERN)
 
 
 class DemandSchema(Schema):
@@ -33,13 +41,11 @@ DemandList = list_schema(DemandSchema, "DemandList")
 
 
 def _offset(cursor: str | None) -> int:
-    """Demand rows are aggregates, so the cursor is a position in the ordering."""
-    if not cursor:
+    if cursor is None:
         return 0
-    value = decode_cursor(cursor)
-    if not value.isdigit():
+    if not _OFFSET.fullmatch(cursor):
         raise ValidationFailed.field("cursor", "is not a cursor this API gave out")
-    return int(value)
+    return int(cursor)
 
 
 @blp.get("")
@@ -57,5 +63,5 @@ def list_demand(args):
         "object": "list",
         "data": rows[: args["limit"]],
         "has_more": has_more,
-        "next_cursor": encode_cursor(str(offset + args["limit"])) if has_more else None,
+        "next_cursor": str(offset + args["limit"]) if has_more else None,
     }

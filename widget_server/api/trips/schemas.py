@@ -1,5 +1,6 @@
 from marshmallow import RAISE, Schema, fields, validate
 
+from widget_server.api.common import ListArgs
 from widget_server.api.fields import AwareDateTime, Currency
 from widget_server.models.trips import TRIP_STATUSES
 
@@ -57,9 +58,7 @@ class TripUpdateSchema(_Strict):
     operator = fields.Nested(OperatorInput, allow_none=True)
 
 
-class TripListArgs(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    cursor = fields.String(load_default=None)
+class TripListArgs(ListArgs):
     event_id = fields.String(load_default=None)
     status = fields.String(
         load_default=None,

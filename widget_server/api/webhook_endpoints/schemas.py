@@ -18,6 +18,12 @@ _URL_HELP = (
 )
 
 
+# One event type (or "*"), checked by `webhooks.endpoints` (so the error names `events`); the
+# list is at most every type once.
+_EVENT_TYPE = {"metadata": {"enum": [ALL_EVENTS, *EVENT_TYPES]}}
+_EVENTS_LENGTH = validate.Length(1, len(EVENT_TYPES) + 1)
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -54,9 +60,9 @@ class WebhookEndpointCreateSchema(_Strict):
         metadata={"description": _URL_HELP, "example": "https://hooks.example.com/ridepledge"},
     )
     events = fields.List(
-        fields.String(),
+        fields.String(**_EVENT_TYPE),
         required=True,
-        validate=validate.Length(min=1),
+        validate=_EVENTS_LENGTH,
         metadata={"description": _EVENTS_HELP, "example": ["pledge.created", "trip.confirmed"]},
     )
     description = fields.String(
@@ -69,7 +75,9 @@ class WebhookEndpointUpdateSchema(_Strict):
         validate=validate.Length(1, MAX_URL_LENGTH), metadata={"description": _URL_HELP}
     )
     events = fields.List(
-        fields.String(), validate=validate.Length(min=1), metadata={"description": _EVENTS_HELP}
+        fields.String(**_EVENT_TYPE),
+        validate=_EVENTS_LENGTH,
+        metadata={"description": _EVENTS_HELP},
     )
     description = fields.String(
         allow_none=True, validate=validate.Length(max=MAX_DESCRIPTION_LENGTH)
