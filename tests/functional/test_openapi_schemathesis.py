@@ -158,19 +158,78 @@ def test_st_run_reports_no_failures(seeded, tmp_path):
     assert "No issues found" in report or " 0 failures" in report, report[-5000:]
 
 
+def _operations(spec):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield path, method, operation
+
+
 def test_openapi_document_is_complete(client):
     spec = client.get("/v1/openapi.json").json
     assert spec["openapi"].startswith("3.")
     flows = spec["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
     assert flows["tokenUrl"].endswith("/oauth/token")
-    for path, item in spec["paths"].items():
-        for method, operation in item.items():
-            if method == "parameters":
-                continue
-            responses = operation["responses"]
-            assert {"401", "403", "429"} <= set(responses), f"{method} {path}"
-            assert operation.get("summary") or operation.get("description"), f"{method} {path}"
-            assert operation["security"], f"{method} {path}"
+    operation_ids = []
+    for path, method, operation in _operations(spec):
+        label = f"{method} {path}"
+        responses = operation["responses"]
+        assert {"401", "403", "429"} <= set(responses), label
+        assert "default" not in responses, f"{label}: every status is listed, no catch-all"
+        assert operation.get("summary") or operation.get("description"), label
+        assert operation["security"], label
+        operation_ids.append(operation["operationId"])
+        for status, response in responses.items():
+            if status.startswith("4"):
+                assert "application/problem+json" in response["content"], f"{label} {status}"
+        if "201" in responses:
+            assert responses["201"]["headers"]["Location"]["required"] is True, label
+        if "requestBody" in operation:
+            assert {"400", "413", "415", "422"} <= set(responses), label
+        if "{" in path:
+            assert "404" in responses, label
+    assert len(operation_ids) == len(set(operation_ids)) >= 27
+    problem = spec["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail"} <= set(problem["required"])
+    assert "errors" in problem["properties"]
+
+
+def test_every_operation_with_an_id_is_reached_by_a_link(client):
+    """Stateful testing (and generated clients) can reach every operation with real ids:
+    each path or filter id has an incoming link from an operation that returns such ids."""
+    spec = client.get("/v1/openapi.json").json
+    incoming = {}
+    for _path, _method, operation in _operations(spec):
+        for response in operation["responses"].values():
+            for link in response.get("links", {}).values():
+                incoming.setdefault(link["operationId"], []).append(link)
+    for path, method, operation in _operations(spec):
+        if "{" not in path:
+            continue
+        links = incoming.get(operation["operationId"], [])
+        assert links, f"{method} {path} has no link"
+        names = {name for link in links for name in link.get("parameters", {})}
+        assert all(name.startswith("path.") for name in names), names
+    created = spec["paths"]["/v1/trips"]["post"]["responses"]["201"]["links"]
+    assert created["get_trip"]["parameters"] == {"path.trip_id": "$response.body#/id"}
+    assert {"update_trip", "open_trip", "cancel_trip", "manifest", "list_pledges"} <= set(created)
+    event_links = spec["paths"]["/v1/events"]["post"]["responses"]["201"]["links"]
+    assert event_links["create_trip"]["requestBody"] == {"event_id": "$response.body#/id"}
+
+
+def test_constraints_are_in_the_document(client):
+    schemas = client.get("/v1/openapi.json").json["components"]["schemas"]
+    trip = schemas["TripCreate"]
+    assert trip["additionalProperties"] is False
+    assert trip["properties"]["capacity"] == {"type": "integer", "minimum": 1, "maximum": 1000}
+    assert trip["properties"]["stops"]["minItems"] == 1
+    assert trip["properties"]["pledge_deadline"]["format"] == "date-time"
+    assert "USD" in trip["properties"]["currency"]["enum"]
+    event = schemas["EventCreate"]
+    assert "America/Chicago" in event["properties"]["timezone"]["enum"]
+    assert event["properties"]["title"]["maxLength"] == 200
+    webhook = schemas["WebhookEndpointCreate"]["properties"]["events"]
+    assert "pledge.created" in webhook["items"]["enum"] and webhook["minItems"] == 1
 
 
 def test_human_docs_are_served_locally(client):

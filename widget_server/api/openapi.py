@@ -20,20 +20,24 @@ Rules the schema cannot state are named in each operation's description (its doc
 from __future__ import annotations
 
 import re
-import zoneinfo
-from functools import cache
 
 from apispec import BasePlugin
 from marshmallow import fields
 
-from widget_server.api.fields import Currency, TimeZone
+from widget_server.api.fields import Currency, TimeZone, time_zone_names
 from widget_server.domain.text import Text
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 # What `domain.text.text_problem` refuses, as one ECMA-262 / Python character class body.
-_CONTROLS = r"\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_CONTROLS_MULTILINE = _CONTROLS.replace(r"\u000b-\u001f", r"\u000b\u000c\u000e-\u001f")
+_CONTROLS = r"\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# Multi-line text takes LF, and CR (made LF).
+_CONTROLS_MULTILINE = _CONTROLS.replace(r"\u0000-\u001f", r"\u0000-\u0009\u000b\u000c\u000e-\u001f")
+
+
+# The very end of the string in ECMA-262 and Python alike (`$` also matches before a final
+# newline in Python, which is what JSON Schema validators written in Python use).
+_END = r"(?![\s\S])"
 
 
 def text_pattern(*, multiline: bool, min_length: int) -> str:
@@ -41,15 +45,9 @@ def text_pattern(*, multiline: bool, min_length: int) -> str:
     when the field may not be empty (the server trims, so "   " is empty)."""
     allowed = f"[^{_CONTROLS_MULTILINE if multiline else _CONTROLS}]"
     if not min_length:
-        return f"^{allowed}*$"
+        return f"^{allowed}*{_END}"
     visible = allowed[:-1] + r"\s]"
-    return f"^{allowed}*{visible}{allowed}*$"
-
-
-@cache
-def time_zone_names() -> tuple[str, ...]:
-    """Every IANA time zone name this server knows (what `TimeZone` accepts)."""
-    return tuple(sorted(zoneinfo.available_timezones()))
+    return f"^{allowed}*{visible}{allowed}*{_END}"
 
 
 def field_properties(self, field, ret: dict, **kwargs) -> dict:
@@ -58,7 +56,7 @@ def field_properties(self, field, ret: dict, **kwargs) -> dict:
     if isinstance(field, Text) and "pattern" not in ret and "format" not in ret:
         properties["pattern"] = text_pattern(multiline=field.multiline, min_length=field.min_length)
     if isinstance(field, TimeZone) and "enum" not in ret:
-        properties["enum"] = list(time_zone_names())
+        properties["enum"] = sorted(time_zone_names())
     if isinstance(field, Currency) and "enum" not in ret:
         from widget_server.domain.partners import CURRENCIES
 
