@@ -53,14 +53,15 @@ def text_pattern(*, multiline: bool, min_length: int) -> str:
 def field_properties(self, field, ret: dict, **kwargs) -> dict:
     """apispec attribute function: the constraints our own field types check."""
     properties: dict = {}
-    if isinstance(field, Text) and "pattern" not in ret and "format" not in ret:
-        properties["pattern"] = text_pattern(multiline=field.multiline, min_length=field.min_length)
     if isinstance(field, TimeZone) and "enum" not in ret:
         properties["enum"] = sorted(time_zone_names())
-    if isinstance(field, Currency) and "enum" not in ret:
+    elif isinstance(field, Currency) and "enum" not in ret:
         from widget_server.domain.partners import CURRENCIES
 
         properties["enum"] = sorted(CURRENCIES)
+    elif isinstance(field, Text) and not {"pattern", "format", "enum"} & set(ret):
+        # (An enum, a format or an id pattern already says more than the text rules.)
+        properties["pattern"] = text_pattern(multiline=field.multiline, min_length=field.min_length)
     if isinstance(field, fields.Url):
         properties["format"] = "uri"
     if properties.get("enum") and field.allow_none:
