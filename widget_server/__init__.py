@@ -14,7 +14,17 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.update(settings.to_flask())
     app.config.update(overrides)
 
-    from widget_server import api, demo_site, i18n, jobs, oauth, payments, requests_context, site
+    from widget_server import (
+        api,
+        demo_site,
+        i18n,
+        jobs,
+        json_body,
+        oauth,
+        payments,
+        requests_context,
+        site,
+    )
     from widget_server.extensions import babel, db, limiter
     from widget_server.payments import stripe_webhook
     from widget_server.problems import register_error_handlers
@@ -28,6 +38,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     requests_context.init_app(app)
+    json_body.init_app(app)  # strict JSON bodies (depth, duplicates, size, type) everywhere
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
     # A moving window: no double burst at a window edge, and tests never straddle a reset.

@@ -3,10 +3,9 @@
 import re
 
 from flask import g
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from widget_server.api.common import cursor_field, list_schema, protected
+from widget_server.api.common import Blueprint, cursor_field, list_schema, protected
 from widget_server.domain.demand import demand_by_origin
 from widget_server.domain.errors import ValidationFailed
 from widget_server.extensions import db

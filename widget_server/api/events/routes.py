@@ -1,10 +1,10 @@
 """Events: `GET/POST /v1/events`, `GET/PATCH/DELETE /v1/events/{id}`."""
 
 from flask import g
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from widget_server.api.common import (
+    Blueprint,
     ListArgs,
     actor,
     created,
