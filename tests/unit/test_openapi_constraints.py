@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from widget_server.api.fields import TimeZone, time_zone_names
-from widget_server.api.openapi import text_pattern
+from widget_server.api.openapi import field_properties, text_pattern
 from widget_server.domain.text import Text
 
 # Whitespace, controls, bidi marks and ordinary letters, so both answers come up often.
@@ -43,3 +43,19 @@ def test_time_zone_enum_is_what_the_field_accepts():
         except ValidationError:
             continue
         raise AssertionError(f"{name!r} accepted but not in the enum")
+
+
+def test_an_own_pattern_is_exact_and_optional_fields_admit_empty():
+    """An id-like pattern with `$` would admit a final newline under Python's regex semantics;
+    an optional text field takes "" as "not given", so its pattern must admit ""."""
+    own = {"pattern": "^[a-z]{3}_[0-9]{2}$"}
+    optional = field_properties(None, Text(metadata=dict(own)), dict(own))["pattern"]
+    required = field_properties(None, Text(required=True, metadata=dict(own)), dict(own))["pattern"]
+    for value, optional_ok, required_ok in [
+        ("abc_12", True, True),
+        ("", True, False),
+        ("abc_12\n", False, False),
+        ("abc_1", False, False),
+    ]:
+        assert bool(re.search(optional, value)) is optional_ok, (optional, value)
+        assert bool(re.search(required, value)) is required_ok, (required, value)

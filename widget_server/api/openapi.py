@@ -62,6 +62,13 @@ def field_properties(self, field, ret: dict, **kwargs) -> dict:
     elif isinstance(field, Text) and not {"pattern", "format", "enum"} & set(ret):
         # (An enum, a format or an id pattern already says more than the text rules.)
         properties["pattern"] = text_pattern(multiline=field.multiline, min_length=field.min_length)
+    elif isinstance(field, Text) and ret.get("pattern", "").startswith("^"):
+        # A field's own anchored pattern (an id's), made exact: `$` would also admit a final
+        # newline, which the server refuses; and an optional text field takes "" as "not
+        # given" (an empty filter or form field), so its pattern must admit "" too.
+        body = ret["pattern"][1:].removesuffix("$")
+        optional = "" if field.required else "?"
+        properties["pattern"] = f"^(?:{body}){optional}{_END}"
     if isinstance(field, fields.Url):
         properties["format"] = "uri"
     if properties.get("enum") and field.allow_none:
