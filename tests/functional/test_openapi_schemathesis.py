@@ -197,6 +197,8 @@ def test_openapi_document_is_complete(client):
         assert operation["security"], label
         operation_ids.append(operation["operationId"])
         for status, response in responses.items():
+            if "$ref" in response:
+                response = spec["components"]["responses"][response["$ref"].rpartition("/")[2]]
             if status.startswith("4"):
                 assert "application/problem+json" in response["content"], f"{label} {status}"
         if "201" in responses:

@@ -193,5 +193,8 @@ class RidePledgePlugin(BasePlugin):
 
 
 def _problem(responses: dict, status: str, description: str) -> None:
+    """Document a problem response unless the operation documents that status itself."""
+    if status in responses or int(status) in responses:
+        return
     content = {"application/problem+json": {"schema": PROBLEM_REF}}
-    responses.setdefault(status, {"description": description, "content": content})
+    responses[status] = {"description": description, "content": content}
