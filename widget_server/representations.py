@@ -3,21 +3,18 @@ and webhooks (event payloads), so both always say the same thing. Dump-only mars
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from marshmallow import Schema, fields
 
 from widget_server.models.pledges import PLEDGE_STATUSES
 from widget_server.models.trips import TRIP_STATUSES
+from widget_server.models.types import rfc3339
 
 
 class UTCDateTime(fields.DateTime):
     """RFC 3339 in UTC with a Z, always a four-digit year (strftime drops leading zeros)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+        return rfc3339(value)
 
 
 class _Object(Schema):

@@ -13,8 +13,9 @@ from sqlalchemy import Select
 
 from widget_server.api.idempotency import replayable
 from widget_server.domain.errors import NotFound, ValidationFailed
+from widget_server.domain.numbers import DigitsInteger
 from widget_server.extensions import db
-from widget_server.json_body import StrictFlaskParser
+from widget_server.json_body import StrictFlaskParser, reads_json_body, takes_no_body
 from widget_server.oauth.protect import require_scope
 
 MAX_LIMIT = 100
@@ -60,7 +61,7 @@ def cursor_field(pattern: str = CURSOR_PATTERN) -> fields.String:
 
 
 class ListArgs(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, MAX_LIMIT))
+    limit = DigitsInteger(load_default=20, validate=validate.Range(1, MAX_LIMIT))
     cursor = cursor_field()
 
 
@@ -90,7 +91,13 @@ def protected(blp, scope: str, *, not_found: bool = True):
     An `Idempotency-Key` replay is answered only after the token and the scope are checked."""
 
     def decorator(view):
-        guarded = require_scope(scope)(replayable(view))
+        reads_body = reads_json_body(view)
+        checked = view if reads_body else takes_no_body(view)
+        guarded = require_scope(scope)(replayable(checked))
+        if reads_body:  # what the strict JSON reader (widget_server.json_body) answers
+            guarded = problem_doc(blp, 400, "Not JSON, or nested deeper than 20 levels")(guarded)
+            guarded = problem_doc(blp, 413, "The body is larger than 256 KiB")(guarded)
+            guarded = problem_doc(blp, 415, "The body is not application/json")(guarded)
         guarded = blp.doc(security=[{"oauth2": [scope]}], operationId=view.__name__)(guarded)
         guarded = problem_doc(blp, 401, "Missing, invalid, expired or revoked token")(guarded)
         guarded = problem_doc(blp, 403, f"The token lacks the `{scope}` scope")(guarded)

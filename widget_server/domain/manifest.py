@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from widget_server.models import Pledge, Trip
+from widget_server.models.types import rfc3339
 
 ON_MANIFEST = ("pledged", "charging", "paid", "action_required")
 
@@ -38,7 +39,7 @@ def build_manifest(session: Session, trip: Trip) -> dict:
                 "id": stop.id,
                 "name": stop.name,
                 "address": stop.address,
-                "departs_at": stop.departs_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "departs_at": rfc3339(stop.departs_at),
                 "seats": sum(r["seats"] for r in riders),
                 "riders": riders,
             }

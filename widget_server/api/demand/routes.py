@@ -3,11 +3,12 @@
 import re
 
 from flask import g
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from widget_server.api.common import Blueprint, cursor_field, list_schema, protected
+from widget_server.api.common import Blueprint, ListArgs, cursor_field, list_schema, protected
 from widget_server.domain.demand import demand_by_origin
 from widget_server.domain.errors import ValidationFailed
+from widget_server.domain.text import Id
 from widget_server.extensions import db
 
 blp = Blueprint("demand", __name__, url_prefix="/v1/demand", description="Trip requests.")
@@ -19,9 +20,8 @@ OFFSET_PATTERN = r"^[0-9]{1,9}$"
 _OFFSET = re.compile(OFFSET_PATTERN)
 
 
-class DemandArgs(Schema):
-    event_id = fields.String(load_default=None)
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+class DemandArgs(ListArgs):
+    event_id = Id("evt", load_default=None)
     cursor = cursor_field(OFFSET_PATTERN)
 
 
