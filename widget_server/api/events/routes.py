@@ -64,7 +64,8 @@ def update_event(data, event_id):
     """Update an event's title, venue, start or time zone.
 
     Rules the schema cannot express (a 422 naming the field): `starts_at` lies within the
-    accepted window. An empty body changes nothing."""
+    accepted window and after every departure of the event's trips. An empty body changes
+    nothing."""
     with db.transaction() as session:
         return catalog.update_event(session, owned(Event, event_id), data, actor=actor())
 

@@ -58,8 +58,9 @@ def create_trip(data):
 
     Rules the schema cannot express (a 422 naming the field): `event_id` is one of your
     events; `min_riders` <= `capacity`; stops are in order of departure; `pledge_deadline` is
-    before the first departure; times lie within the accepted window; `operator.phone` is a
-    number a numbering plan knows (with the country code, or a US number)."""
+    before the first departure, which is before the event starts; times lie within the
+    accepted window; `operator.phone` is a number a numbering plan knows (with the country
+    code, or a US number)."""
     event = db.session.get(Event, data.pop("event_id"))
     if event is None or event.partner_id != g.partner.id:
         raise ValidationFailed.field("event_id", "no such event")
