@@ -156,6 +156,17 @@ def test_trip_rules(api):
     assert bigger.status_code == 200 and bigger.json["capacity"] == 12
 
 
+def test_capacity_and_min_riders_change_together(api):
+    """Lowering both below the old min_riders is one valid change (was a 500: the capacity
+    was written first and broke the min_riders <= capacity check constraint)."""
+    trip = new_trip(api, new_event(api).json["id"], capacity=10, min_riders=8).json
+    both = api.patch(f"/v1/trips/{trip['id']}", json={"capacity": 4, "min_riders": 2})
+    assert both.status_code == 200, both.json
+    assert (both.json["capacity"], both.json["min_riders"]) == (4, 2)
+    alone = api.patch(f"/v1/trips/{trip['id']}", json={"capacity": 1})
+    assert alone.status_code == 422 and "min_riders" in alone.json["errors"]
+
+
 def test_partner_settings(api):
     partner = api.get("/v1/partner").json
     assert partner["slug"] == "kc-chiefs" and partner["object"] == "partner"
@@ -234,6 +245,23 @@ def test_pagination_while_objects_are_added(api):
     assert pages == 7
     assert api.get("/v1/events?limit=101").status_code == 422
     assert api.get("/v1/events?cursor=%%%").status_code == 422
+
+
+def test_every_cursor_of_the_documented_shape_is_a_position(api):
+    """A cursor is the last id seen, so any value of its documented pattern is accepted (the
+    OpenAPI promise), and anything else is a 422 naming `cursor`."""
+    first = new_event(api).json["id"]
+    second = new_event(api).json["id"]
+    after_second = api.get(f"/v1/events?cursor={second}").json
+    assert [event["id"] for event in after_second["data"]] == [first]
+    assert api.get("/v1/events?cursor=zzz_" + "z" * 26).json["data"][0]["id"] == second
+    assert api.get("/v1/events?cursor=aaa_" + "0" * 26).json["data"] == []
+    for bad in ("", "evt_short", "EVT_" + "0" * 26, "%00"):
+        refused = api.get(f"/v1/events?cursor={bad}")
+        assert refused.status_code == 422 and "cursor" in refused.json["errors"], bad
+    assert api.get("/v1/demand?cursor=40").status_code == 200
+    for bad in ("9" * 40, "²", "-1", "1.5"):
+        assert api.get(f"/v1/demand?cursor={bad}").status_code == 422, bad
 
 
 def test_api_rate_limit_is_per_client(settings, migrated_engine):
