@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         jobs,
         json_body,
         oauth,
+        observability,
         path_ids,
         payments,
         ratelimits,
@@ -34,16 +35,22 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from widget_server.problems import register_error_handlers
     from widget_server.widget import api as widget_api
     from widget_server.widget import assets as widget_assets
-    from widget_server.widget import pages as widget_pages
+    from widget_server.widget import blueprint as widget_pages
+    from widget_server.widget import manage as _manage_routes  # noqa: F401 (routes on the bp)
+    from widget_server.widget import pages as _page_routes  # noqa: F401 (routes on the bp)
 
     # First: after_request functions run in reverse order, so this one sees the final response.
     security_headers.init_app(app)
     db.init_app(app)
+    from widget_server.public_cache import TTLCache
+
+    app.extensions["ridepledge.public_cache"] = TTLCache(settings.public_cache_seconds)
     payments.init_app(app)
     jobs.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     requests_context.init_app(app)
+    observability.init_app(app)
     json_body.init_app(app)  # strict JSON bodies (depth, duplicates, size, type) everywhere
     path_ids.init_app(app)  # ids in URLs have the shape of ids, else 404 before any query
     ratelimits.configure(app)
@@ -58,4 +65,12 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(demo_site.bp)
     admin.init_app(app)
     register_error_handlers(app)  # last, so problem+json wins over flask-smorest's handlers
+    if settings.trusted_proxies:
+        # Client address and scheme from X-Forwarded-For/-Proto, trusting exactly that many
+        # hops (the right-most ones, which our own load balancers appended); rate limits then
+        # key on the real client. With 0, forwarded headers are ignored: anyone can send them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app

@@ -72,6 +72,9 @@ def configure(app: Flask) -> None:
     settings = app.config["SETTINGS"]
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
+    # Explicit per app: the Limiter object is shared, and it would carry one app's "disabled"
+    # over to every app created after it in the same process (tests).
+    app.config.setdefault("RATELIMIT_ENABLED", True)
     # A moving window: no double burst at a window edge, and tests never straddle a reset.
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     # Redis away: count in memory meanwhile rather than refuse or fail requests. (Memory

@@ -11,6 +11,7 @@ def test_swagger_ui_renders_under_its_csp(world, page):
     problems = []
     page.on("console", lambda message: problems.append(message.text))
     page.on("pageerror", lambda error: problems.append(str(error)))
+    page.set_default_timeout(30_000)  # Swagger UI renders the whole document; a busy CI is slow
     page.goto(world.widget + "/docs")
     page.wait_for_selector(".swagger-ui .info .title")
     assert "RidePledge partner API" in page.inner_text(".swagger-ui .info .title")

@@ -12,6 +12,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from widget_server.api import idempotency
 from widget_server.api.common import PROBLEM_JSON, ProblemSchema
+from widget_server.api.openapi import RidePledgePlugin, field_properties
 from widget_server.ratelimits import api_limits
 from widget_server.security_headers import docs_policy
 
@@ -25,9 +26,18 @@ docs = Blueprint("api_docs", __name__)
 
 
 class RidePledgeApi(Api):
-    """flask-smorest's Api, with every documented error a problem+json `ProblemSchema`."""
+    """flask-smorest's Api, with every documented error a problem+json `ProblemSchema`, no
+    catch-all `default` response (each operation lists the statuses it answers), and the
+    constraints, headers and links of `api.openapi`."""
 
     ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _init_spec(self, **options):
+        self.links = RidePledgePlugin()
+        options["extra_plugins"] = [*(options.get("extra_plugins") or ()), self.links]
+        super()._init_spec(**options)
+        self.ma_plugin.converter.add_attribute_function(field_properties)
 
     def _register_responses(self):
         for status in http.HTTPStatus:
@@ -36,9 +46,6 @@ class RidePledgeApi(Api):
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM_JSON)
             self.spec.components.response(status.name, response, lazy=True)
-        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
-        prepare_response(response, self.spec, PROBLEM_JSON)
-        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
 @docs.get("/docs")
@@ -56,6 +63,7 @@ def docs_assets(filename: str):
 def init_app(app: Flask) -> None:
     from widget_server.api.demand.routes import blp as demand
     from widget_server.api.events.routes import blp as events
+    from widget_server.api.fans.routes import blp as fans
     from widget_server.api.partner.routes import blp as partner
     from widget_server.api.pledges.routes import blp as pledges
     from widget_server.api.trips.routes import blp as trips
@@ -78,9 +86,10 @@ def init_app(app: Flask) -> None:
     )
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for blueprint in (partner, events, trips, pledges, demand, webhooks):
+    for blueprint in (partner, events, trips, pledges, demand, webhooks, fans):
         api_limits(blueprint)
         api.register_blueprint(blueprint)
+    api.links.finish()
     app.register_blueprint(docs)
     idempotency.init_app(app)
     app.after_request(_etag)

@@ -235,6 +235,19 @@ PARTNER_FIELDS = (
 )
 
 
+def partner_differences(session: Session, data: dict) -> dict[str, tuple]:
+    """What applying `data` (a loaded partner file) would change on the existing partner:
+    field -> (live value, file value). Empty for a new partner or an identical one."""
+    partner = session.scalar(select(Partner).where(Partner.slug == data["slug"]))
+    if partner is None:
+        return {}
+    return {
+        key: (getattr(partner, key), data[key])
+        for key in PARTNER_FIELDS
+        if getattr(partner, key) != data[key]
+    }
+
+
 def upsert_partner(session: Session, data: dict, *, actor: str) -> tuple[Partner, str]:
     """Create or update the partner `data["slug"]`; returns it and "created", "updated" or
     "unchanged". Running it twice with the same data changes nothing the second time."""

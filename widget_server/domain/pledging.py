@@ -30,7 +30,7 @@ from widget_server.models import Partner, Pledge, PledgeStatusChange, Trip
 from widget_server.models.pledges import LIVE_STATUSES
 from widget_server.models.types import utcnow
 from widget_server.payments import CardDeclined, PaymentError, PaymentProvider, SavedCard
-from widget_server.webhooks.outbox import emit
+from widget_server.webhooks.outbox import emit, has_subscribers
 
 __all__ = ["MAX_SEATS_PER_PLEDGE"]  # re-exported: faces read the limit from here
 
@@ -266,12 +266,8 @@ def record_pledge(
     now = now or utcnow()
     trip = session.get(Trip, plan.trip_id, populate_existing=True)
     request = plan.request
-    seats_now, trip_status = _take_seats(session, trip, request.seats, now)
-    # Again now that this transaction holds the trip row: a pledge of the same fan racing this
-    # one has committed by now (or waits for us), so the cap holds under concurrency too.
+    min_riders = trip.min_riders
     fan = _fan_key(request.email)
-    partner = session.get(Partner, plan.partner_id)
-    ensure_within_fan_cap(session, partner, trip, fan, request.seats)
     pledge = Pledge(
         id=plan.pledge_id,
         partner_id=plan.partner_id,
@@ -307,8 +303,20 @@ def record_pledge(
         {"seats": pledge.seats},
     )
     queue_pledge_email(session, pledge, "pledge_received")
-    emit(session, plan.partner_id, "pledge.created", pledge)
-    if trip_status == "open" and seats_now >= trip.min_riders:
+    webhooks = has_subscribers(session, plan.partner_id, "pledge.created")
+    # The seats last: every pledge of a trip waits for this row lock until the one holding it
+    # commits, so as little as possible happens between taking it and the commit (on a busy
+    # trip the time the lock is held is what bounds pledges per second). If the seats are gone,
+    # SoldOut rolls all of the above back. emit() comes after it so that every path locks the
+    # trip row before the endpoint rows (no deadlock); partners without webhooks skip it.
+    seats_now, trip_status = _take_seats(session, trip, request.seats, now)
+    # Again now that this transaction holds the trip row: a pledge of the same fan racing this
+    # one has committed by now (or waits for us), so the cap holds under concurrency too.
+    partner = session.get(Partner, plan.partner_id)
+    ensure_within_fan_cap(session, partner, trip, fan, request.seats, besides=pledge.id)
+    if webhooks:
+        emit(session, plan.partner_id, "pledge.created", pledge)
+    if trip_status == "open" and seats_now >= min_riders:
         confirm_trip(session, trip, now=now)
     elif trip_status == "confirmed":
         schedule(session, "charge_pledge", pledge.id)
@@ -340,24 +348,33 @@ def _fan_key(email: str) -> str:
         raise ValidationFailed.field("email", str(exc)) from None
 
 
-def seats_held_by_fan(session: Session, trip: Trip, fan_key: str) -> int:
-    """Seats the fan (an `email_key`) holds on `trip` through live pledges."""
+def seats_held_by_fan(
+    session: Session, trip: Trip, fan_key: str, besides: str | None = None
+) -> int:
+    """Seats the fan (an `email_key`) holds on `trip` through live pledges (other than the
+    pledge `besides`, the one being recorded)."""
     held = session.scalar(
         select(func.coalesce(func.sum(Pledge.seats), 0)).where(
             Pledge.trip_id == trip.id,
             Pledge.email_key == fan_key,
             Pledge.status.in_(LIVE_STATUSES),
+            Pledge.id != (besides or ""),
         )
     )
     return int(held or 0)
 
 
 def ensure_within_fan_cap(
-    session: Session, partner: Partner, trip: Trip, fan_key: str, seats: int
+    session: Session,
+    partner: Partner,
+    trip: Trip,
+    fan_key: str,
+    seats: int,
+    besides: str | None = None,
 ) -> None:
     """Raise SeatLimitReached if `seats` more would put the fan over the partner's cap."""
     cap = partner.max_seats_per_fan
-    held = seats_held_by_fan(session, trip, fan_key)
+    held = seats_held_by_fan(session, trip, fan_key, besides)
     if held + seats > cap:
         left = max(cap - held, 0)
         raise SeatLimitReached(

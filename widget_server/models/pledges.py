@@ -65,6 +65,9 @@ class Pledge(Base):
     # Set when a paid pledge must be refunded (trip canceled, partner cancels); the refund job
     # and the sweep act on it until the pledge is refunded.
     refund_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the fan's personal data was erased (request or retention); the financial record
+    # (amounts, statuses, provider ids) stays.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The claim of the one caller talking to the provider about this pledge (a charge or a
     # refund) lasts until then; see domain/settlement.py.
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,10 +11,11 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from widget_server.domain.errors import DomainError
+from widget_server.payments import is_simulated
 
 
 def field_messages(max_seats: int) -> dict[str, str]:
-    simulated = current_app.config["SETTINGS"].payments_provider == "simulated"
+    simulated = is_simulated(current_app.config["SETTINGS"])
     return {
         "stop_id": _("Choose a pick-up stop."),
         "seats": _("Choose from 1 to %(max)s seats.", max=max_seats),

@@ -20,11 +20,13 @@ from sqlalchemy import select
 from widget_server.domain.errors import NotFound
 from widget_server.domain.partners import SLUG
 from widget_server.domain.preview import preview_branding
+from widget_server.domain.text import clean_text
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import Partner
 from widget_server.models.types import utcnow
-from widget_server.payments.simulated import TEST_CARD_NUMBERS
+from widget_server.payments import is_simulated
+from widget_server.payments.simulated import TEST_CARD_NUMBERS, payment_method_for_card_number
 from widget_server.widget.assets import asset_url
 from widget_server.widget.messages import card_behaviour
 from widget_server.widget.security import (
@@ -76,11 +78,23 @@ def carry_context(values: dict) -> None:
 
 def payments_mode() -> dict:
     settings = current_app.config["SETTINGS"]
-    simulated = settings.payments_provider == "simulated"
+    simulated = is_simulated(settings)
     return {
         "simulated": simulated,
         "stripe_key": None if simulated else settings.stripe_publishable_key,
     }
+
+
+def payment_method_from_form(form) -> str:
+    """The payment method a no-JavaScript form sent: with `simulated`, a Stripe test card
+    number stands for its test payment method; with `stripe`, Stripe.js created the
+    PaymentMethod and put its id in the form. "" when there is none."""
+    if payments_mode()["simulated"]:
+        return payment_method_for_card_number(form.get("card_number", "")) or ""
+    try:  # Stripe.js's PaymentMethod id, under the text rules like every input
+        return clean_text(form.get("payment_method", ""), max_length=255)
+    except ValueError:
+        return ""  # refused by the caller as a payment_method error
 
 
 def render_page(

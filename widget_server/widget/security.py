@@ -23,7 +23,7 @@ from widget_server.domain.origins import normalize_origin, safe_origins
 from widget_server.models import Partner
 from widget_server.security_headers import csp_nonce
 
-FORM_TOKEN_FIELD = "form_token"  # noqa: S105 (a field name, not a secret)
+FORM_TOKEN_FIELD = "form_token"  # noqa: S105  # a field name  # nosec B105
 FORM_TOKEN_MAX_AGE = 4 * 3600  # a fan may leave the page open for a while
 _SALT = "ridepledge.widget-form"
 STRIPE_SCRIPT = "https://js.stripe.com"

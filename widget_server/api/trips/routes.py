@@ -51,7 +51,13 @@ def list_trips(args):
 @problem_doc(blp, 422, "Invalid fields")
 @created("/v1/trips/{id}")
 def create_trip(data):
-    """Create a trip with its stops. It starts as `draft`; open it with `/open`."""
+    """Create a trip with its stops. It starts as `draft`; open it with `/open`.
+
+    Rules the schema cannot express (a 422 naming the field): `event_id` is one of your
+    events; `min_riders` <= `capacity`; stops are in order of departure; `pledge_deadline` is
+    before the first departure, which is before the event starts; times lie within the
+    accepted window; `operator.phone` is a number a numbering plan knows (with the country
+    code, or a US number)."""
     event = db.session.get(Event, data.pop("event_id"))
     if event is None or event.partner_id != g.partner.id:
         raise ValidationFailed.field("event_id", "no such event")
@@ -74,7 +80,12 @@ def get_trip(trip_id):
 @blp.response(200, TripSchema)
 @problem_doc(blp, 409, "Not allowed in this state")
 def update_trip(data, trip_id):
-    """Update a trip (see the schema for what each status allows)."""
+    """Update a trip (see the schema for what each status allows).
+
+    Rules the schema cannot express: the same as creating (a 422 naming the field), applied
+    to the trip as it would be after the change; fields the trip's status does not allow to
+    change are a 409; `capacity` never below the seats pledged (422). An empty body changes
+    nothing."""
     with db.transaction() as session:
         return catalog.update_trip(session, owned(Trip, trip_id), data, actor=actor())
 
@@ -83,8 +94,11 @@ def update_trip(data, trip_id):
 @protected(blp, "trips:write")
 @blp.response(200, TripSchema)
 @problem_doc(blp, 409, "Not a draft")
+@problem_doc(blp, 422, "The trip cannot open as it is (e.g. its pledge deadline has passed)")
 def open_trip(trip_id):
-    """Open a draft trip to pledges."""
+    """Open a draft trip to pledges.
+
+    A trip that is not a draft is a 409; one whose `pledge_deadline` has passed is a 422."""
     with db.transaction() as session:
         return catalog.open_trip(session, owned(Trip, trip_id), actor=actor())
 

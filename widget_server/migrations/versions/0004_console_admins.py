@@ -11,7 +11,7 @@ from alembic import op
 import widget_server.models.types
 
 revision = "0004_console"
-down_revision = "0004_secweb"
+down_revision = "0004_scale"
 branch_labels = None
 depends_on = None
 

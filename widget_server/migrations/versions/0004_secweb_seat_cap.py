@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_secweb"
-down_revision = "0004_money"
+down_revision = "0004_money_b"
 branch_labels = None
 depends_on = None
 
