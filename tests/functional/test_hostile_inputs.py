@@ -107,6 +107,7 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
         "widget_api.withdraw": None,
         "widget_api.update_card": {"payment_method": "pm_card_visa"},
         "widget_api.send_manage_links": {"email": "pat@example.com"},
+        "fans.erase": {"email": "nobody@example.com"},
     }
 
 

@@ -9,10 +9,9 @@
 """
 
 from flask import g
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields
 
-from widget_server.api.common import actor, protected
+from widget_server.api.common import Blueprint, actor, protected
 from widget_server.domain.privacy import erase_fan, export_fan_data
 from widget_server.domain.text import Email
 from widget_server.extensions import db
