@@ -29,7 +29,10 @@ def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -
 
 
 # Console emails and the password link each one carries (see domain.admins.LINK_LIFETIMES).
-ADMIN_EMAIL_PURPOSES = {"admin_password_reset": "reset", "admin_invite": "invite"}
+ADMIN_EMAIL_PURPOSES = {  # nosec B105: link purposes, not passwords
+    "admin_password_reset": "reset",
+    "admin_invite": "invite",
+}
 
 
 def queue_admin_email(session: Session, admin: AdminUser, kind: str, **context) -> OutboundEmail:
