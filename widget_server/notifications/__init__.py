@@ -125,6 +125,7 @@ def _message(session: Session, email_id: str, public_base_url: str) -> EmailMess
         text=rendered.text,
         html=rendered.html,
         domain=sender_domain(public_base_url),
+        images=rendered.images,
     )
 
 

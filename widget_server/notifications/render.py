@@ -9,15 +9,16 @@ locale; amounts in the pledge's currency with that currency's number of decimals
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from widget_server.domain.boarding import boarding_code_or_none, qr_png
 from widget_server.domain.branding import (
     DEFAULT_BRANDING,
     HEX_COLOR,
@@ -28,7 +29,7 @@ from widget_server.domain.branding import (
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import OutboundEmail, Pledge
 from widget_server.notifications.errors import Undeliverable
-from widget_server.widget.links import manage_url
+from widget_server.widget.links import boarding_url, manage_url
 
 # One subject per kind of models.notifications.EMAIL_KINDS, translated when called (inside
 # force_locale).
@@ -64,6 +65,11 @@ class RenderedEmail:
     text: str
     html: str
     locale: str
+    # Images the html shows by `cid:` (the boarding pass QR): Content-ID -> PNG bytes.
+    images: dict[str, bytes] = field(default_factory=dict)
+
+
+QR_CID = "boarding-qr"
 
 
 def email_locale(locale: str | None) -> str:
@@ -123,6 +129,9 @@ def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
         "operator_name": trip.operator_name,
         "operator_phone": trip.operator_phone,
         "manage_url": manage_url(partner.slug, pledge.id),
+        "boarding_code": boarding_code_or_none(current_app.config["SECRET_KEY"], pledge),
+        "boarding_url": boarding_url(partner.slug, pledge.id),
+        "qr_cid": QR_CID,
         "primary_color": primary,
         "on_primary_color": readable_text_on(primary),
         "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),
@@ -152,4 +161,8 @@ def render_email(email: OutboundEmail, pledge: Pledge | None) -> RenderedEmail:
         context["button_label"] = button_label(email.kind)
         text = render_template(f"emails/{email.kind}.txt", **context)
         html = render_template(f"emails/{email.kind}.html", **context)
-    return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)
+    code = context["boarding_code"]
+    images = {QR_CID: qr_png(code, scale=6)} if code and email.kind == "pledge_paid" else {}
+    return RenderedEmail(
+        subject=subject, text=_tidy_text(text), html=html, locale=locale, images=images
+    )

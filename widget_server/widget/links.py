@@ -48,3 +48,8 @@ def pledge_for(token: str) -> Pledge:
     if pledge is None or pledge.partner_id != g.partner.id:
         raise NotFound(_("This link is not valid; check it was copied whole."))
     return pledge
+
+
+def boarding_url(partner_slug: str, pledge_id: str) -> str:
+    """The printable boarding pass (shown once the pledge is paid)."""
+    return manage_url(partner_slug, pledge_id) + "/boarding"

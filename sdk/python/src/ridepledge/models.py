@@ -204,6 +204,8 @@ class Pledge:
     paid_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # The short signed code on the boarding pass (`XXXX-XXXX-XXXX`); None unless paid.
+    boarding_code: str | None = None
     raw: dict[str, Any] = _raw()
 
 
