@@ -14,7 +14,17 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.update(settings.to_flask())
     app.config.update(overrides)
 
-    from widget_server import api, demo_site, i18n, jobs, oauth, payments, requests_context, site
+    from widget_server import (
+        api,
+        demo_site,
+        driver,
+        i18n,
+        jobs,
+        oauth,
+        payments,
+        requests_context,
+        site,
+    )
     from widget_server.extensions import babel, db, limiter
     from widget_server.payments import stripe_webhook
     from widget_server.problems import register_error_handlers
@@ -41,5 +51,6 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(widget_pages.bp)
     app.register_blueprint(widget_assets.bp)
     app.register_blueprint(demo_site.bp)
+    app.register_blueprint(driver.bp)
     register_error_handlers(app)  # last, so problem+json wins over flask-smorest's handlers
     return app

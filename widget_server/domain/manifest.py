@@ -1,17 +1,23 @@
-"""The manifest: who boards where."""
+"""The manifest: who boards where, and who has boarded."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from widget_server.domain.boarding import boarding_code_or_none
+from widget_server.domain.checkin import boardings_of, iso
 from widget_server.models import Pledge, Trip
 
 ON_MANIFEST = ("pledged", "charging", "paid", "action_required")
 
 
-def build_manifest(session: Session, trip: Trip) -> dict:
-    """Riders per stop in stop order; riders sorted by name. Seats of live pledges only."""
+def build_manifest(session: Session, trip: Trip, *, secret: str | None = None) -> dict:
+    """Riders per stop in stop order; riders sorted by name. Seats of live pledges only.
+
+    Each rider says whether (when, by which device) they boarded and whether two devices both
+    boarded them; each stop and the trip count boarded seats. With `secret`, paid riders carry
+    their `boarding_code` (the driver's page matches typed codes against it offline)."""
     pledges = list(
         session.scalars(
             select(Pledge)
@@ -19,27 +25,18 @@ def build_manifest(session: Session, trip: Trip) -> dict:
             .order_by(Pledge.name, Pledge.id)
         )
     )
+    boarded = boardings_of(session, trip.id)
     stops = []
     for stop in trip.stops:
-        riders = [
-            {
-                "pledge_id": p.id,
-                "name": p.name,
-                "email": p.email,
-                "phone": p.phone,
-                "seats": p.seats,
-                "status": p.status,
-            }
-            for p in pledges
-            if p.stop_id == stop.id
-        ]
+        riders = [_rider(p, boarded.get(p.id), secret) for p in pledges if p.stop_id == stop.id]
         stops.append(
             {
                 "id": stop.id,
                 "name": stop.name,
                 "address": stop.address,
-                "departs_at": stop.departs_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "departs_at": iso(stop.departs_at),
                 "seats": sum(r["seats"] for r in riders),
+                "boarded_seats": sum(r["seats"] for r in riders if r["boarded_at"]),
                 "riders": riders,
             }
         )
@@ -50,5 +47,23 @@ def build_manifest(session: Session, trip: Trip) -> dict:
         "event": {"id": trip.event.id, "title": trip.event.title, "venue": trip.event.venue},
         "operator": {"name": trip.operator_name, "phone": trip.operator_phone},
         "seats": sum(stop["seats"] for stop in stops),
+        "boarded_seats": sum(stop["boarded_seats"] for stop in stops),
         "stops": stops,
     }
+
+
+def _rider(pledge: Pledge, boarding, secret: str | None) -> dict:
+    rider = {
+        "pledge_id": pledge.id,
+        "name": pledge.name,
+        "email": pledge.email,
+        "phone": pledge.phone,
+        "seats": pledge.seats,
+        "status": pledge.status,
+        "boarded_at": iso(boarding.boarded_at) if boarding else None,
+        "boarded_by": boarding.device if boarding else None,
+        "double_boarded": bool(boarding and boarding.double_boarded),
+    }
+    if secret is not None:
+        rider["boarding_code"] = boarding_code_or_none(secret, pledge)
+    return rider

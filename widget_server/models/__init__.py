@@ -2,6 +2,7 @@
 
 from widget_server.models.api_clients import AccessToken, ApiClient
 from widget_server.models.audit import AuditLogEntry
+from widget_server.models.checkins import Boarding, CheckIn
 from widget_server.models.demand import DemandSignal
 from widget_server.models.events import Event
 from widget_server.models.idempotency import IdempotencyRecord
@@ -26,6 +27,8 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookMessage",
     "AuditLogEntry",
+    "Boarding",
+    "CheckIn",
     "DemandSignal",
     "Event",
     "OutboundEmail",

@@ -3,7 +3,7 @@
 import csv
 import io
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -17,12 +17,13 @@ from widget_server.api.common import (
     protected,
 )
 from widget_server.api.trips.schemas import (
+    DriverLinkSchema,
     ManifestSchema,
     TripCreateSchema,
     TripListArgs,
     TripUpdateSchema,
 )
-from widget_server.domain import catalog, settlement
+from widget_server.domain import catalog, checkin, settlement
 from widget_server.domain.errors import ValidationFailed
 from widget_server.domain.manifest import build_manifest
 from widget_server.extensions import db
@@ -112,17 +113,54 @@ def cancel_trip(trip_id):
 )
 def manifest(trip_id):
     """Who boards where: riders per stop (paid, or still pledged before confirmation)."""
-    data = build_manifest(db.session, owned(Trip, trip_id))
+    secret = current_app.config["SECRET_KEY"]
+    data = build_manifest(db.session, owned(Trip, trip_id), secret=secret)
     if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv":
         return _csv(data)
     return data
+
+
+@blp.post("/<trip_id>/driver_link")
+@protected(blp, "trips:write")
+@blp.response(201, DriverLinkSchema)
+@problem_doc(blp, 409, "The trip is a draft")
+def driver_link(trip_id):
+    """Issue the driver's check-in link (no account needed); any older link stops working."""
+    with db.transaction() as session:
+        link = checkin.new_driver_link(session, owned(Trip, trip_id), actor=actor())
+    token = checkin.driver_token(current_app.config["SECRET_KEY"], link)
+    base = current_app.config["SETTINGS"].public_base_url
+    return {"object": "driver_link", "url": f"{base}/d/{token}", "expires_at": link.expires_at}
+
+
+@blp.delete("/<trip_id>/driver_link")
+@protected(blp, "trips:write")
+@blp.response(204)
+def revoke_driver_link(trip_id):
+    """End every driver link of the trip without issuing a new one."""
+    with db.transaction() as session:
+        checkin.revoke_driver_links(session, owned(Trip, trip_id), actor=actor())
+    return ""
 
 
 def _csv(data: dict) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        ["stop", "departs_at", "pledge_id", "name", "phone", "email", "seats", "status"]
+        [
+            "stop",
+            "departs_at",
+            "pledge_id",
+            "name",
+            "phone",
+            "email",
+            "seats",
+            "status",
+            "boarding_code",
+            "boarded_at",
+            "boarded_by",
+            "double_boarded",
+        ]
     )
     for stop in data["stops"]:
         for rider in stop["riders"]:
@@ -136,6 +174,10 @@ def _csv(data: dict) -> Response:
                     rider["email"],
                     rider["seats"],
                     rider["status"],
+                    rider["boarding_code"] or "",
+                    rider["boarded_at"] or "",
+                    _safe(rider["boarded_by"] or ""),
+                    "yes" if rider["double_boarded"] else "",
                 ]
             )
     filename = f"manifest-{data['trip_id']}.csv"

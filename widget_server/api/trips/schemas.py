@@ -2,6 +2,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from widget_server.api.fields import AwareDateTime, Currency
 from widget_server.models.trips import TRIP_STATUSES
+from widget_server.representations import UTCDateTime
 
 
 class _Strict(Schema):
@@ -74,6 +75,14 @@ class RiderSchema(Schema):
     phone = fields.String(allow_none=True)
     seats = fields.Integer()
     status = fields.String()
+    boarding_code = fields.String(allow_none=True, metadata={"description": "null unless paid"})
+    boarded_at = fields.String(
+        allow_none=True, metadata={"description": "When the driver checked them in (device time)."}
+    )
+    boarded_by = fields.String(allow_none=True, metadata={"description": "The device's name."})
+    double_boarded = fields.Boolean(
+        metadata={"description": "Two devices both checked this pledge in (offline)."}
+    )
 
 
 class ManifestStopSchema(Schema):
@@ -82,6 +91,7 @@ class ManifestStopSchema(Schema):
     address = fields.String()
     departs_at = fields.String()
     seats = fields.Integer()
+    boarded_seats = fields.Integer()
     riders = fields.List(fields.Nested(RiderSchema))
 
 
@@ -92,4 +102,13 @@ class ManifestSchema(Schema):
     event = fields.Dict()
     operator = fields.Dict()
     seats = fields.Integer(metadata={"description": "Seats of riders on the manifest."})
+    boarded_seats = fields.Integer(metadata={"description": "Seats checked in so far."})
     stops = fields.List(fields.Nested(ManifestStopSchema))
+
+
+class DriverLinkSchema(Schema):
+    object = fields.Constant("driver_link")
+    url = fields.String(
+        metadata={"description": "The driver's page; check-ins go to {url}/checkins."}
+    )
+    expires_at = UTCDateTime()

@@ -32,6 +32,7 @@ from ridepledge.errors import (
 from ridepledge.models import (
     Demand,
     DemandThreshold,
+    DriverLink,
     Event,
     Manifest,
     ManifestEvent,
@@ -66,6 +67,7 @@ __all__ = [
     "ConflictError",
     "Demand",
     "DemandThreshold",
+    "DriverLink",
     "Event",
     "IdempotencyInProgressError",
     "IdempotencyKeyReusedError",

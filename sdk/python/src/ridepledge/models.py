@@ -18,6 +18,7 @@ from typing import Any, NotRequired, TypedDict, TypeVar, Union
 __all__ = [
     "DemandThreshold",
     "Demand",
+    "DriverLink",
     "Event",
     "Manifest",
     "ManifestEvent",
@@ -59,6 +60,7 @@ WEBHOOK_EVENT_TYPES = (
     "pledge.action_required",
     "pledge.dropped",
     "pledge.refunded",
+    "pledge.boarded",
     "trip.opened",
     "trip.confirmed",
     "trip.failed",
@@ -217,6 +219,10 @@ class ManifestRider:
     phone: str | None
     seats: int
     status: str
+    boarding_code: str | None = None
+    boarded_at: datetime | None = None
+    boarded_by: str | None = None
+    double_boarded: bool | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -228,6 +234,7 @@ class ManifestStop:
     departs_at: datetime
     seats: int
     riders: list[ManifestRider]
+    boarded_seats: int | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -264,6 +271,7 @@ class Manifest:
     operator: Operator
     seats: int
     stops: list[ManifestStop]
+    boarded_seats: int | None = None
     raw: dict[str, Any] = _raw()
 
     def rows(self) -> list[ManifestRow]:
@@ -283,6 +291,15 @@ class Manifest:
             for stop in self.stops
             for rider in stop.riders
         ]
+
+
+@dataclass(frozen=True)
+class DriverLink:
+    """The driver's check-in page for one trip; ends at `expires_at` or at the next link."""
+
+    url: str
+    expires_at: datetime
+    raw: dict[str, Any] = _raw()
 
 
 @dataclass(frozen=True)

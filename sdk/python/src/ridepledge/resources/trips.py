@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from ridepledge.models import Manifest, OperatorParams, OriginParams, StopParams, Trip
+from ridepledge.models import (
+    DriverLink,
+    Manifest,
+    OperatorParams,
+    OriginParams,
+    StopParams,
+    Trip,
+)
 from ridepledge.pagination import Pager
 from ridepledge.resources._base import NOT_GIVEN, NotGiven, Resource, given, segment
 
@@ -84,6 +91,16 @@ class Trips(Resource):
     def manifest(self, trip_id: str) -> Manifest:
         """Who boards where; `.rows()` flattens it to one row per rider."""
         return self._get(f"/v1/trips/{segment(trip_id)}/manifest", Manifest)
+
+    def create_driver_link(self, trip_id: str, *, idempotency_key: str | None = None) -> DriverLink:
+        """Issue the driver's check-in link (scope `trips:write`); any older link stops
+        working. Send `url` to the bus operator: it needs no account."""
+        path = f"/v1/trips/{segment(trip_id)}/driver_link"
+        return self._post(path, DriverLink, None, idempotency_key)
+
+    def revoke_driver_link(self, trip_id: str) -> None:
+        """End every driver link of the trip without issuing a new one."""
+        self._delete(f"/v1/trips/{segment(trip_id)}/driver_link")
 
     def manifest_csv(self, trip_id: str) -> str:
         """The manifest as the server's CSV: a header row, then one row per rider

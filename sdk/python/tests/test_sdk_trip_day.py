@@ -1,0 +1,40 @@
+"""The SDK's trip-day calls: boarding codes on pledges, driver links, boarded counts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import requests
+import ridepledge
+from sdk_helpers import fan_pledges, new_event, new_trip
+
+from tests.conftest import run_jobs
+
+
+def test_driver_link_boarding_code_and_boarded_counts(sdk, app, live_server):
+    trip = new_trip(sdk, new_event(sdk))
+    sdk.trips.update(trip.id, min_riders=3)
+    opened = sdk.trips.open(trip.id)
+    fan = fan_pledges(live_server.url, opened, 0, seats=2, name="Ann Fan")
+    assert sdk.pledges.retrieve(fan["id"]).boarding_code is None  # not paid yet
+    fan_pledges(live_server.url, opened, 1, seats=1, name="Bob Fan")  # confirms the trip
+    run_jobs(app)
+    pledge = sdk.pledges.retrieve(fan["id"])
+    assert pledge.status == "paid" and len(pledge.boarding_code) == 14
+
+    link = sdk.trips.create_driver_link(trip.id)
+    assert isinstance(link, ridepledge.DriverLink) and link.expires_at > datetime.now(UTC)
+    body = {"code": pledge.boarding_code, "id": str(uuid.uuid4()), "at": "2020-01-01T10:00:00Z"}
+    # The SDK names the server by PUBLIC_BASE_URL; the test server listens elsewhere.
+    url = live_server.url + "/d/" + link.url.rsplit("/d/", 1)[1]
+    assert requests.post(f"{url}/checkins", json=body, timeout=10).json()["result"] == "ok"
+
+    manifest = sdk.trips.manifest(trip.id)
+    assert manifest.boarded_seats == 2 and manifest.stops[0].boarded_seats == 2
+    assert manifest.stops[1].boarded_seats == 0
+    rider = manifest.stops[0].riders[0]
+    assert rider.boarding_code == pledge.boarding_code and rider.boarded_at is not None
+
+    sdk.trips.revoke_driver_link(trip.id)
+    assert requests.get(url, timeout=10).status_code == 404
