@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         jobs,
         oauth,
         payments,
+        public,
         requests_context,
         site,
     )
@@ -52,5 +53,6 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(widget_assets.bp)
     app.register_blueprint(demo_site.bp)
     app.register_blueprint(driver.bp)
+    app.register_blueprint(public.bp)
     register_error_handlers(app)  # last, so problem+json wins over flask-smorest's handlers
     return app
