@@ -147,6 +147,9 @@ class PartnerSchema(Schema):
     demand_threshold = fields.Integer(
         load_default=25, strict=True, validate=validate.Range(1, 100_000)
     )
+    waitlist_hold_hours = fields.Integer(
+        load_default=4, strict=True, validate=validate.Range(1, 72)
+    )
 
     @validates("currency")
     def _currency(self, value: str, **_kwargs) -> None:
@@ -229,6 +232,7 @@ PARTNER_FIELDS = (
     "support_email",
     "terms_url",
     "demand_threshold",
+    "waitlist_hold_hours",
 )
 
 

@@ -111,6 +111,8 @@ def transition(
             .execution_options(synchronize_session=False)
         )
         session.expire(pledge.trip)
+        # Freed seats go to the waitlist first (domain.waitlist), after this commits.
+        schedule(session, "refresh_waitlist", pledge.trip_id)
     session.add(
         PledgeStatusChange(
             pledge_id=pledge.id,
@@ -137,16 +139,17 @@ def transition(
     return pledge
 
 
-def ensure_can_sell(trip: Trip, seats: int, now: datetime) -> None:
+def ensure_can_sell(trip: Trip, seats: int, now: datetime, *, held: bool = False) -> None:
     """Raise unless the trip takes pledges now and has `seats` free (a cheap early check; the
-    seat-taking UPDATE is what decides under concurrency)."""
+    seat-taking UPDATE is what decides under concurrency). `held`: the seats are already held
+    for this fan by a waitlist offer."""
     if trip.status == "open" and trip.pledge_deadline <= now:
         raise Conflict("the pledge deadline for this trip has passed")
     if trip.status == "confirmed" and trip.departs_at and trip.departs_at <= now:
         raise Conflict("this trip has departed")
     if trip.status not in ("open", "confirmed"):
         raise Conflict(f"this trip is {trip.status} and takes no pledges")
-    if trip.seats_remaining < seats:
+    if not held and trip.seats_remaining < seats:
         raise SoldOut(_sold_out_detail(trip.seats_remaining, seats))
 
 
@@ -165,11 +168,13 @@ def create_pledge(
     *,
     actor: str = "fan",
     now: datetime | None = None,
+    waitlist_offer: str | None = None,
 ) -> Pledge:
     """Save the fan's card, take the seats, record the pledge; tip the trip at its threshold.
 
     The card is saved before the seats are taken so that no seat is held during a call to the
     payment provider; if the seats are gone by then, the fan gets SoldOut and no money moved.
+    `waitlist_offer`: the id of the fan's waitlist offer, whose held seats this pledge takes.
     """
     now = now or utcnow()
     trip = get_trip(session, partner, trip_id)
@@ -178,7 +183,7 @@ def create_pledge(
         raise ValidationFailed.field("stop_id", "is not a stop of this trip")
     if not 1 <= request.seats <= MAX_SEATS_PER_PLEDGE:
         raise ValidationFailed.field("seats", f"must be from 1 to {MAX_SEATS_PER_PLEDGE}")
-    ensure_can_sell(trip, request.seats, now)
+    ensure_can_sell(trip, request.seats, now, held=waitlist_offer is not None)
 
     pledge_id = new_id("plg")
     try:
@@ -196,7 +201,12 @@ def create_pledge(
             "we could not reach the payment provider; nothing was saved, please try again"
         ) from exc
 
-    seats_now, trip_status = _take_seats(session, trip, request.seats, now)
+    if waitlist_offer is not None:
+        from widget_server.domain.waitlist import take_held_seats
+
+        seats_now, trip_status = take_held_seats(session, trip, waitlist_offer, now)
+    else:
+        seats_now, trip_status = _take_seats(session, trip, request.seats, now)
     pledge = Pledge(
         id=pledge_id,
         partner_id=partner.id,
@@ -221,6 +231,10 @@ def create_pledge(
     session.add(pledge)
     session.add(PledgeStatusChange(pledge=pledge, to_status="pledged", actor=actor, created_at=now))
     session.flush()
+    if waitlist_offer is not None:
+        from widget_server.domain.waitlist import link_pledge
+
+        link_pledge(session, waitlist_offer, pledge.id)
     record(
         session, partner.id, actor, "pledge.created", "pledge", pledge.id, {"seats": pledge.seats}
     )
@@ -234,12 +248,16 @@ def create_pledge(
 
 
 def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> tuple[int, str]:
-    """Atomically add `seats` to the trip if they fit; returns (seats_pledged, status)."""
+    """Atomically add `seats` to the trip if they fit beside the seats held for waitlist
+    offers, and nobody waits in line for them; returns (seats_pledged, status)."""
+    from widget_server.domain.waitlist import waiting_exists
+
     row = session.execute(
         update(Trip)
         .where(
             Trip.id == trip.id,
-            Trip.seats_pledged + seats <= Trip.capacity,
+            Trip.seats_pledged + Trip.seats_held + seats <= Trip.capacity,
+            ~waiting_exists(Trip.id),
             or_(
                 Trip.status == "confirmed",
                 (Trip.status == "open") & (Trip.pledge_deadline > now),
@@ -252,7 +270,7 @@ def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> tupl
     session.expire(trip)
     if row is None:
         ensure_can_sell(trip, seats, now)  # explains why: closed, deadline, or seats gone
-        raise SoldOut(_sold_out_detail(trip.seats_remaining, seats))
+        raise SoldOut(_sold_out_detail(0, seats))  # the seats left are for the waitlist
     return row.seats_pledged, row.status
 
 

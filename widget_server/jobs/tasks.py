@@ -111,6 +111,14 @@ def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str | None
     return finished.status
 
 
+def refresh_waitlist(trip_id: str) -> None:
+    """Offer freed seats to the waitlist, expire lapsed offers, close it when pledges close."""
+    from widget_server.domain import waitlist
+
+    with db.transaction() as session:
+        waitlist.refresh_waitlist(session, trip_id)
+
+
 def _committed(step, item_id: str) -> None:
     with db.transaction() as session:
         step(session, item_id)
@@ -141,10 +149,12 @@ def sweep() -> dict[str, int]:
     charges and refunds a lost or crashed job left behind, unsent emails; and queue a job for
     every webhook delivery that is due. `ridepledge settle` and the worker's periodic task both
     run this. Returns counts of what it found."""
+    from widget_server.domain import waitlist
     from widget_server.notifications import pending_email_ids
 
     with db.transaction() as session:
         backlog = settlement.find_backlog(session)
+        waitlists = waitlist.trips_to_refresh(session)
         emails = pending_email_ids(session)
         webhooks = webhook_delivery.due_deliveries(session, utcnow())
     work = [
@@ -153,6 +163,7 @@ def sweep() -> dict[str, int]:
         (partial(_committed, settlement.drop_if_grace_expired), backlog.grace_expired),
         (charge_pledge, backlog.to_charge),
         (refund_pledge, backlog.to_refund),
+        (refresh_waitlist, waitlists),
         (send_email, emails),
     ]
     failures = sum(_each(step, items) for step, items in work)
@@ -166,6 +177,7 @@ def sweep() -> dict[str, int]:
         "charges": len(backlog.to_charge),
         "refunds": len(backlog.to_refund),
         "emails": len(emails),
+        "waitlists": len(waitlists),
         "failures": failures,
         "webhooks": len(webhooks),
     }

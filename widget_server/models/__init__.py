@@ -11,6 +11,7 @@ from widget_server.models.partners import Partner
 from widget_server.models.payments import SimulatedPayment, StripeEventRecord
 from widget_server.models.pledges import Pledge, PledgeStatusChange
 from widget_server.models.trips import Stop, Trip
+from widget_server.models.waitlist import WaitlistEntry
 from widget_server.models.webhooks import (
     WebhookAttempt,
     WebhookDelivery,
@@ -39,4 +40,5 @@ __all__ = [
     "Stop",
     "StripeEventRecord",
     "Trip",
+    "WaitlistEntry",
 ]

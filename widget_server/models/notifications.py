@@ -21,6 +21,8 @@ EMAIL_KINDS = (
     "pledge_canceled",
     "trip_canceled",
 )
+# Emails about a waitlist entry (OutboundEmail.waitlist_entry_id) rather than a pledge.
+WAITLIST_EMAIL_KINDS = ("waitlist_joined", "waitlist_offer")
 
 
 class OutboundEmail(Base):
@@ -30,6 +32,10 @@ class OutboundEmail(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("eml"))
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
     pledge_id: Mapped[str | None] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"))
+    # Waitlist emails are about an entry, not a pledge.
+    waitlist_entry_id: Mapped[str | None] = mapped_column(
+        ForeignKey("waitlist_entries.id", ondelete="CASCADE")
+    )
     kind: Mapped[str] = mapped_column(String(40))
     to_address: Mapped[str] = mapped_column(String(320))
     locale: Mapped[str] = mapped_column(String(8))

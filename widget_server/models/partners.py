@@ -25,5 +25,7 @@ class Partner(Base):
     support_email: Mapped[str | None] = mapped_column(String(320))
     terms_url: Mapped[str | None] = mapped_column(String(2000))
     demand_threshold: Mapped[int] = mapped_column(Integer, default=25)
+    # How long a waitlist offer holds freed seats for the fan it was sent to.
+    waitlist_hold_hours: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -46,12 +46,16 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
         "Your pledge for %(event)s is withdrawn", event=c["event_title"]
     ),
     "trip_canceled": lambda c: _("The bus to %(event)s is canceled", event=c["event_title"]),
+    "waitlist_joined": lambda c: _("You are on the waitlist for %(event)s", event=c["event_title"]),
+    "waitlist_offer": lambda c: _("Seats for %(event)s are held for you", event=c["event_title"]),
 }
 
 # The label of the link to the manage page, where it leads the fan to act.
 BUTTONS: dict[str, Callable[[], str]] = {
     "pledge_received": lambda: _("Manage my pledge"),
     "action_required": lambda: _("Update my card"),
+    "waitlist_joined": lambda: _("See my place in line"),
+    "waitlist_offer": lambda: _("Take my seats"),
 }
 
 
@@ -148,10 +152,57 @@ def _tidy_text(text: str) -> str:
     return "\n".join(tidy) + "\n"
 
 
-def render_email(email: OutboundEmail, pledge: Pledge | None) -> RenderedEmail:
-    """The email `email` for `pledge`, in the fan's language. Needs an app context."""
+def waitlist_context(entry, locale: str) -> dict:
+    """What the waitlist emails show: the entry, its trip and the offer's deadline."""
+    from widget_server.widget.links import waitlist_url
+
+    trip, stop = entry.trip, entry.stop
+    event = trip.event
+    partner = event.partner
+    branding = partner.branding or {}
+    primary = _color(branding.get("primary_color"), DEFAULT_BRANDING["primary_color"])
+
+    def when(moment: datetime | None) -> str | None:
+        return format_event_time(moment, event.timezone, locale) if moment else None
+
+    return {
+        "lang": locale,
+        "fan_name": entry.name,
+        "partner_name": partner.name,
+        "support_email": partner.support_email,
+        "event_title": event.title,
+        "venue": event.venue,
+        "event_starts": when(event.starts_at),
+        "origin": trip.origin_name,
+        "stop_name": stop.name,
+        "stop_address": stop.address,
+        "stop_departs": when(stop.departs_at),
+        "seats": entry.seats,
+        "amount": format_money(trip.unit_amount * entry.seats, trip.currency, locale),
+        "offer_expires": when(entry.offer_expires_at),
+        "manage_url": waitlist_url(partner.slug, entry.id),
+        "primary_color": primary,
+        "on_primary_color": readable_text_on(primary),
+        "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),
+    }
+
+
+def render_email(email: OutboundEmail, pledge: Pledge | None, *, entry=None) -> RenderedEmail:
+    """The email `email` for `pledge` (or waitlist `entry`), in the fan's language. Needs an
+    app context."""
     if email.kind not in SUBJECTS:
         raise Undeliverable(f"unknown email kind {email.kind!r}")
+    if email.kind.startswith("waitlist_"):
+        if entry is None:
+            raise Undeliverable("the waitlist entry this email is about no longer exists")
+        locale = email_locale(email.locale)
+        with force_locale(locale):
+            context = waitlist_context(entry, locale)
+            context["subject"] = subject = SUBJECTS[email.kind](context)
+            context["button_label"] = button_label(email.kind)
+            text = render_template(f"emails/{email.kind}.txt", **context)
+            html = render_template(f"emails/{email.kind}.html", **context)
+        return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)
     if pledge is None:
         raise Undeliverable("the pledge this email is about no longer exists")
     locale = email_locale(email.locale)

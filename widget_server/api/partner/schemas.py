@@ -13,6 +13,9 @@ class PartnerOutSchema(Schema):
     support_email = fields.String(allow_none=True)
     terms_url = fields.String(allow_none=True)
     demand_threshold = fields.Integer()
+    waitlist_hold_hours = fields.Integer(
+        metadata={"description": "Hours a waitlist offer holds freed seats (1-72)."}
+    )
 
 
 class PartnerUpdateSchema(Schema):
@@ -29,3 +32,4 @@ class PartnerUpdateSchema(Schema):
     support_email = fields.String(allow_none=True)
     terms_url = fields.String(allow_none=True)
     demand_threshold = fields.Integer()
+    waitlist_hold_hours = fields.Integer()

@@ -134,6 +134,7 @@ class Partner:
     support_email: str | None
     terms_url: str | None
     demand_threshold: int | None
+    waitlist_hold_hours: int | None = None
     raw: dict[str, Any] = _raw()
 
 

@@ -1,0 +1,166 @@
+"""The waitlist in the widget: joining a sold-out trip (JSON API, `POST
+/w/<partner>/api/trips/<id>/waitlist`) and the fan's waitlist page from the signed link in the
+emails (`/w/<partner>/waitlist/<token>`): place in line, or the offer to take (card form, then
+the usual manage page) or decline. The rules are in domain/waitlist.py."""
+
+from __future__ import annotations
+
+from flask import current_app, g, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import func, select
+
+from widget_server.domain import pledging, waitlist
+from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
+from widget_server.domain.text import Email, Text
+from widget_server.extensions import db, limiter
+from widget_server.i18n import SUPPORTED_LOCALES
+from widget_server.jobs import tasks
+from widget_server.models import WaitlistEntry
+from widget_server.models.types import utcnow
+from widget_server.payments.simulated import payment_method_for_card_number
+from widget_server.widget import messages
+from widget_server.widget.api import _write_limit, load_json
+from widget_server.widget.api import bp as api_bp
+from widget_server.widget.links import manage_token, waitlist_entry_id, waitlist_url
+from widget_server.widget.pages import bp as pages_bp
+from widget_server.widget.render import render_page
+from widget_server.widget.security import check_form_post, form_token
+from widget_server.widget.serializers import iso
+
+
+class WaitlistInput(Schema):
+    class Meta:
+        unknown = RAISE
+
+    stop_id = fields.String(required=True)
+    seats = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
+    name = Text(required=True, max_length=200)
+    email = Email(required=True)
+    locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+
+
+def _position(entry: WaitlistEntry) -> int:
+    """1 for the first fan still waiting, and so on."""
+    return 1 + db.session.scalar(
+        select(func.count()).where(
+            WaitlistEntry.trip_id == entry.trip_id,
+            WaitlistEntry.status == "waiting",
+            WaitlistEntry.position < entry.position,
+        )
+    )
+
+
+def fan_entry(entry: WaitlistEntry) -> dict:
+    return {
+        "id": entry.id,
+        "object": "waitlist_entry",
+        "trip_id": entry.trip_id,
+        "stop_id": entry.stop_id,
+        "seats": entry.seats,
+        "status": entry.status,
+        "position": _position(entry) if entry.status == "waiting" else None,
+        "offer_expires_at": iso(entry.offer_expires_at) if entry.status == "offered" else None,
+        "created_at": iso(entry.created_at),
+    }
+
+
+@api_bp.post("/trips/<trip_id>/waitlist")
+@limiter.limit(_write_limit)
+def join(trip_id: str):
+    """Join a sold-out trip's waitlist: 201, or 409 `not-sold-out` when seats are there."""
+    data = load_json(WaitlistInput())
+    with db.transaction() as session:
+        entry = waitlist.join_waitlist(
+            session,
+            g.partner,
+            trip_id,
+            stop_id=data["stop_id"],
+            seats=data["seats"],
+            name=data["name"],
+            email=data["email"],
+            locale=data["locale"] or g.partner.locale,
+        )
+    body = {"waitlist_entry": fan_entry(entry), "url": waitlist_url(g.partner.slug, entry.id)}
+    return jsonify(body), 201
+
+
+def _entry(token: str) -> WaitlistEntry:
+    entry_id = waitlist_entry_id(token)
+    entry = db.session.get(WaitlistEntry, entry_id) if entry_id else None
+    if entry is None or entry.partner_id != g.partner.id:
+        raise NotFound(_("This link is not valid; check it was copied whole."))
+    return entry
+
+
+def _render(entry: WaitlistEntry, token: str, *, error: str | None = None, status: int = 200):
+    if not request.args.get("locale"):
+        g.locale = entry.locale
+    trip = entry.trip
+    live_offer = entry.status == "offered" and entry.offer_expires_at > utcnow()
+    return render_page(
+        "widget/waitlist.html",
+        status=status,
+        entry=entry,
+        trip=trip,
+        event=trip.event,
+        position=_position(entry) if entry.status == "waiting" else None,
+        live_offer=live_offer,
+        token=token,
+        form_token=form_token(g.partner, f"waitlist:{entry.id}"),
+        error=error,
+        here=("widget_pages.waitlist_page", {"token": token}),
+    )
+
+
+@pages_bp.get("/waitlist/<token>")
+def waitlist_page(token: str):
+    return _render(_entry(token), token)
+
+
+@pages_bp.post("/waitlist/<token>/claim")
+@limiter.limit(_write_limit)
+def claim(token: str):
+    """Take the held seats: the card is saved (and charged at once on a confirmed trip)."""
+    entry = _entry(token)
+    provider = current_app.extensions["ridepledge.payments"]
+    payment_method = request.form.get("payment_method", "").strip()
+    if provider.name == "simulated":
+        payment_method = payment_method_for_card_number(request.form.get("card_number", ""))
+    try:
+        check_form_post(g.partner, f"waitlist:{entry.id}")
+        if not payment_method:
+            raise ValidationFailed.field("payment_method", "not a test card number")
+        request_ = pledging.PledgeRequest(
+            stop_id=entry.stop_id,
+            seats=entry.seats,
+            name=entry.name,
+            email=entry.email,
+            payment_method=payment_method,
+            locale=entry.locale,
+            attribution={"utm_source": "waitlist"},
+        )
+        with db.transaction() as session:
+            pledge = pledging.create_pledge(
+                session, provider, g.partner, entry.trip_id, request_, waitlist_offer=entry.id
+            )
+    except DomainError as exc:
+        db.session.expire_all()
+        return _render(_entry(token), token, error=messages.for_problem(exc), status=exc.status)
+    if pledge.trip.status == "confirmed":
+        tasks.now_or_later(tasks.charge_pledge, pledge.id)
+    return redirect(url_for("widget_pages.manage", token=manage_token(pledge.id)), code=303)
+
+
+@pages_bp.post("/waitlist/<token>/decline")
+@limiter.limit(_write_limit)
+def decline(token: str):
+    entry = _entry(token)
+    try:
+        check_form_post(g.partner, f"waitlist:{entry.id}")
+        with db.transaction() as session:
+            waitlist.decline_offer(session, entry)
+    except DomainError as exc:
+        db.session.expire_all()
+        return _render(_entry(token), token, error=messages.for_problem(exc), status=exc.status)
+    return redirect(url_for("widget_pages.waitlist_page", token=token), code=303)
