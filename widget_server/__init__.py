@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         driver,
         i18n,
         jobs,
+        json_body,
         oauth,
         payments,
         public,
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     requests_context.init_app(app)
+    json_body.init_app(app)  # strict JSON bodies (depth, duplicates, size, type) everywhere
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
     # A moving window: no double burst at a window edge, and tests never straddle a reset.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,6 +10,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -69,7 +72,11 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """Commit the current session on success, roll back on error: the edge of a unit of work."""
+        """Commit the current session on success, roll back on error: the edge of a unit of work.
+
+        After the commit, the jobs the domain scheduled are enqueued. The data is saved by then,
+        so a queue that cannot take a job (Redis down) is logged, not raised: the caller still
+        answers success, and the periodic sweep finds the work in the database."""
         from widget_server.domain.work import discard_scheduled, take_scheduled
 
         session = self.session
@@ -84,4 +91,7 @@ class Database:
         if jobs:
             enqueue = current_app.extensions["ridepledge.enqueue"]
             for task, args in jobs:
-                enqueue(task, *args)
+                try:
+                    enqueue(task, *args)
+                except Exception:
+                    log.exception("could not enqueue %s%s; the sweep will do it", task, args)

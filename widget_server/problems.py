@@ -90,6 +90,7 @@ def register_error_handlers(app: Flask) -> None:
                 exc.code or 500,
                 exc.name,
                 exc.description,
+                type_=getattr(exc, "problem_type", None),
                 errors=_flatten_location(errors),
                 headers=headers,
             )

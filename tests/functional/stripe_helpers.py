@@ -25,7 +25,7 @@ from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.models import Pledge, PledgeStatusChange, StripeEventRecord, Trip
 from widget_server.models.types import utcnow
-from widget_server.payments import ChargeResult, PaymentError
+from widget_server.payments import ChargeResult
 from widget_server.payments.stripe import StripeProvider
 
 WEBHOOK_SECRET = "whsec_test"
@@ -160,11 +160,14 @@ class Shop:
         return attempt, result
 
     def age_charging_pledges(self) -> None:
-        """What time passing does: `charging` pledges now count as abandoned by a dead job."""
-        stale = utcnow() - settlement.STUCK_CHARGE_AFTER - timedelta(seconds=1)
+        """What time passing does: claims of `charging` pledges expire (as a dead job's do)
+        and their backoff after a temporary failure is over."""
+        past = utcnow() - timedelta(seconds=1)
         with self.app.app_context(), db.transaction() as session:
             session.execute(
-                update(Pledge).where(Pledge.status == "charging").values(updated_at=stale)
+                update(Pledge)
+                .where(Pledge.status.in_(("charging", "paid")))
+                .values(claim_expires_at=past, retry_at=past)
             )
 
     def post_event(self, obj: dict, event_type: str, *, secret: str = WEBHOOK_SECRET):
@@ -204,19 +207,6 @@ def make_shop(database_url, migrated_engine, tmp_path, fake_stripe):
 @pytest.fixture
 def shop(make_shop) -> Shop:
     return make_shop()
-
-
-def run_jobs_allowing_payment_errors(app: Flask) -> list[tuple]:
-    """Run every queued job like `run_jobs`, but a job that fails with PaymentError (Stripe
-    unreachable: huey would retry it later) is noted and the others still run."""
-    huey = app.extensions["ridepledge.huey"]
-    failed = []
-    while (task := huey.dequeue()) is not None:
-        try:
-            task.execute()
-        except PaymentError:
-            failed.append((task.name, *task.args))
-    return failed
 
 
 def confirm_with_three_pledges(shop: Shop) -> list[str]:

@@ -7,7 +7,9 @@ import hashlib
 import json
 from datetime import timedelta
 
+import pytest
 import requests
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from sqlalchemy import select, text
 
 from tests.factories import make_partner
@@ -25,6 +27,7 @@ from tests.functional.oauth_helpers import (
 from widget_server.cli import cli
 from widget_server.extensions import db
 from widget_server.models import AccessToken, ApiClient
+from widget_server.oauth.routes import metadata_document
 from widget_server.oauth.scopes import SCOPES
 
 # The fixtures of oauth_helpers, made visible to this module's tests.
@@ -150,7 +153,7 @@ def test_authorization_server_metadata(client):
         "token_endpoint": f"{base}/oauth/token",
         "token_endpoint_auth_methods_supported": methods,
         "grant_types_supported": ["client_credentials"],
-        "response_types_supported": [],
+        "response_types_supported": ["none"],
         "scopes_supported": list(SCOPES),
         "revocation_endpoint": f"{base}/oauth/revoke",
         "revocation_endpoint_auth_methods_supported": methods,
@@ -158,6 +161,48 @@ def test_authorization_server_metadata(client):
         "introspection_endpoint_auth_methods_supported": methods,
         "service_documentation": f"{base}/docs",
     }
+
+
+def test_authlib_metadata_validator_accepts_the_document(client, monkeypatch):
+    """authlib's RFC 8414 validator, as partners' OAuth libraries run it, on the served document
+    (a loopback http issuer, which RFC 8252 allows) and on a production-like https one."""
+    monkeypatch.delenv("AUTHLIB_INSECURE_TRANSPORT", raising=False)
+    served = client.get("/.well-known/oauth-authorization-server").json
+    AuthorizationServerMetadata(served).validate()
+    AuthorizationServerMetadata(metadata_document("https://rides.example.com")).validate()
+
+    # The validator is not a rubber stamp: the document as it was (no response types) and an
+    # http issuer on a public host are refused.
+    with pytest.raises(ValueError, match="response_types_supported"):
+        AuthorizationServerMetadata({**served, "response_types_supported": []}).validate()
+    with pytest.raises(ValueError, match="https"):
+        AuthorizationServerMetadata(metadata_document("http://rides.example.com")).validate()
+
+
+def test_metadata_matches_what_the_endpoints_do(protected, client):
+    """Every advertised client authentication method works at the token, revocation and
+    introspection endpoints, and every advertised scope can be granted."""
+    document = client.get("/.well-known/oauth-authorization-server").json
+    client_id, secret = new_client(protected, scope=" ".join(document["scopes_supported"]))
+    assert document["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic",
+        "client_secret_post",
+    ]
+    token = get_token(client, (client_id, secret))  # HTTP Basic
+    posted = client.post(
+        "/oauth/token", data={**GRANT, "client_id": client_id, "client_secret": secret}
+    )
+    assert posted.status_code == 200
+    assert set(posted.json["scope"].split()) == set(document["scopes_supported"])
+    introspected = client.post(
+        "/oauth/introspect",
+        data={"token": token, "client_id": client_id, "client_secret": secret},
+    )
+    assert introspected.status_code == 200 and introspected.json["active"] is True
+    revoked = client.post("/oauth/revoke", data={"token": token}, auth=(client_id, secret))
+    assert revoked.status_code == 200
+    again = client.post("/oauth/introspect", data={"token": token}, auth=(client_id, secret))
+    assert again.json["active"] is False
 
 
 # -- storage -----------------------------------------------------------------------------------

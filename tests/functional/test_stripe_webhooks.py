@@ -23,9 +23,8 @@ from tests.functional.stripe_helpers import (
     confirm_with_three_pledges,
     post_event,
 )
-from widget_server.domain import settlement
+from widget_server.domain import pledging, settlement
 from widget_server.extensions import db
-from widget_server.models import Pledge
 
 # The fixtures of stripe_helpers, made visible to this module's tests.
 fake_stripe = stripe_helpers.fake_stripe
@@ -120,9 +119,12 @@ def test_stale_and_out_of_order_webhook_events_change_nothing(shop):
     old_failure = _intents_of(shop, pledge_id)[first_key]
 
     # The fan gives a new card: attempt 2 is under way (charging), not yet answered.
-    with shop.app.app_context(), db.transaction() as session:
-        pledge = db.session.get(Pledge, pledge_id)
-        attempt = settlement.replace_card(session, shop.provider(), pledge, "pm_card_visa")
+    with shop.app.app_context():
+        with db.transaction() as session:
+            plan = settlement.plan_card_replacement(session, pledge_id, "pm_card_visa")
+        card = pledging.save_card(shop.provider(), plan.setup)
+        with db.transaction() as session:
+            attempt = settlement.start_new_card_attempt(session, plan, card)
     assert attempt.key == second_key and shop.statuses()[pledge_id] == "charging"
     # The first attempt's failure arrives late: it is about another attempt, so it is ignored.
     assert shop.post_event(old_failure, "payment_intent.payment_failed").status_code == 200

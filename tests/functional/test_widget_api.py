@@ -94,7 +94,11 @@ def test_bad_input_names_every_field(client, shop):
     assert response.mimetype == "application/problem+json"
     errors = response.json["errors"]
     assert set(errors) == {"seats", "email", "name", "stop_id", "payment_method", "extra"}
-    assert client.post(f"{shop['base']}/trips/{shop['trip']}/pledges", data="x").status_code == 422
+    url = f"{shop['base']}/trips/{shop['trip']}/pledges"
+    assert client.post(url, data="x").status_code == 415  # not declared JSON
+    not_json = client.post(url, data="x", content_type="application/json")
+    assert not_json.status_code == 400 and "_body" in not_json.json["errors"]
+    assert client.post(url, json=[1]).json["errors"] == {"_body": ["not JSON"]}
 
 
 def test_unknown_stop_and_declined_card_are_field_errors(client, shop):

@@ -30,8 +30,9 @@ from tests.functional.stripe_helpers import (
     stripe_app,
     stripe_env,
 )
-from widget_server.domain import pledging, settlement
+from widget_server.domain import pledging
 from widget_server.extensions import db
+from widget_server.jobs import tasks
 from widget_server.models import Partner, Pledge
 from widget_server.models.types import utcnow
 
@@ -118,6 +119,11 @@ def statuses(app) -> Counter:
         return Counter(db.session.scalars(select(Pledge.status)))
 
 
+def pledge_statuses(app) -> dict[str, str]:
+    with app.app_context():
+        return {row.id: row.status for row in db.session.execute(select(Pledge.id, Pledge.status))}
+
+
 def wait_for(condition, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -160,12 +166,18 @@ def test_killed_worker_then_settle_charges_every_pledge_exactly_once(crash_app, 
     # Stripe charged more than we recorded: the in-flight charges completed after the kill.
     assert charged_by_stripe >= after_crash["paid"]
 
-    # Time passes: the `charging` pledges now count as abandoned by a dead job.
+    # Before the dead worker's claims expire, nobody else charges those pledges.
+    in_flight = {pid for pid, status in pledge_statuses(app).items() if status == "charging"}
+    with app.app_context():
+        tasks.sweep()
+    after_sweep = pledge_statuses(app)
+    assert {pid for pid in in_flight if after_sweep[pid] == "charging"} == in_flight
+    # Time passes: the claims of the dead worker's `charging` pledges expire.
     with app.app_context(), db.transaction() as session:
         session.execute(
             update(Pledge)
             .where(Pledge.status == "charging")
-            .values(updated_at=utcnow() - settlement.STUCK_CHARGE_AFTER - timedelta(seconds=1))
+            .values(claim_expires_at=utcnow() - timedelta(seconds=1))
         )
     settle = ridepledge("settle", env=env, log=log)
     assert settle.wait(timeout=60) == 0, log.read_text()

@@ -1,6 +1,11 @@
-"""Random sequences of pledges, withdrawals, card fixes, job runs, deadlines, grace expiries and
-cancellations keep the money and seat invariants (hypothesis state machine)."""
+"""Random sequences of pledges, withdrawals, card fixes, job runs (or a worker lagging past
+kick-off), concurrent chargers, deadlines, grace expiries and cancellations keep the money and
+seat invariants (hypothesis state machine)."""
 
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from itertools import count
 
@@ -16,7 +21,7 @@ from widget_server.domain import pledging, settlement
 from widget_server.domain.errors import DomainError
 from widget_server.extensions import db
 from widget_server.jobs import tasks
-from widget_server.models import Pledge, SimulatedPayment, Trip
+from widget_server.models import Event, Pledge, SimulatedPayment, Trip
 from widget_server.models.pledges import LIVE_STATUSES
 from widget_server.models.types import utcnow
 
@@ -27,6 +32,29 @@ CARDS = [
     "pm_card_chargeDeclined",
 ]
 _slugs = count()
+
+
+class CountingProvider:
+    """The app's provider, counting charge calls per idempotency key: exactly one caller may
+    talk to the provider about one attempt (the simulated provider never fails temporarily,
+    so nothing may ever resend a key)."""
+
+    def __init__(self, inner):
+        self.inner, self.name = inner, inner.name
+        self.charges: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def save_card(self, **kwargs):
+        return self.inner.save_card(**kwargs)
+
+    def charge(self, **kwargs):
+        with self._lock:
+            self.charges[kwargs["key"]] += 1
+        time.sleep(0.01)  # a provider takes a while: concurrent callers overlap
+        return self.inner.charge(**kwargs)
+
+    def refund(self, **kwargs):
+        return self.inner.refund(**kwargs)
 
 
 class Settlement(RuleBasedStateMachine):
@@ -45,6 +73,9 @@ class Settlement(RuleBasedStateMachine):
             self.stop_id = trip.stops[0].id
         self.now = utcnow()
         self.failed_or_canceled_before_confirming = False
+        inner = self.app.extensions["ridepledge.payments"]
+        self.provider = CountingProvider(getattr(inner, "inner", inner))
+        self.app.extensions["ridepledge.payments"] = self.provider
 
     def teardown(self):
         if getattr(self, "context", None) is not None:
@@ -83,7 +114,44 @@ class Settlement(RuleBasedStateMachine):
         except DomainError:
             return
         if self._trip().status == "confirmed":
-            tasks.charge_pledge(pledge.id)
+            tasks.now_or_later(tasks.charge_pledge, pledge.id)  # as the request does
+
+    @rule(data=st.data(), callers=st.integers(2, 6))
+    def concurrent_chargers(self, data, callers):
+        """The request, duplicate jobs and the sweep all try to charge one pledge at once."""
+        pledges = self._pledges("pledged", "charging")
+        if not pledges:
+            return
+        pledge_id = data.draw(st.sampled_from(pledges)).id
+
+        start = threading.Barrier(callers)
+
+        def charge():
+            start.wait(timeout=10)
+            with self.app.app_context():
+                return tasks.charge_pledge(pledge_id)
+
+        with ThreadPoolExecutor(max_workers=callers) as pool:
+            outcomes = [f.result() for f in [pool.submit(charge) for _ in range(callers)]]
+        assert len([o for o in outcomes if o != "skipped"]) <= 1, outcomes
+
+    @rule()
+    def worker_lags_past_kickoff(self):
+        """The event starts while the worker is down: the trip is completed before any job ran
+        the charges of its pledges."""
+        event = db.session.get(Event, self._trip().event_id)
+        self.now = max(self.now, event.starts_at + timedelta(minutes=1))
+        with db.transaction() as session:
+            settlement.complete_trip_if_done(session, self.trip_id, now=self.now)
+
+    @rule()
+    def worker_catches_up(self):
+        """The worker is back: its queued jobs and a sweep settle every charge that is due."""
+        run_jobs(self.app)
+        tasks.sweep()
+        trip = self._trip()
+        if trip.status in ("confirmed", "completed"):
+            assert self._pledges("pledged", "charging") == []
 
     @rule(data=st.data())
     def withdraw(self, data):
@@ -102,17 +170,9 @@ class Settlement(RuleBasedStateMachine):
         if pledges:
             pledge = data.draw(st.sampled_from(pledges))
             try:
-                with db.transaction() as session:
-                    settlement.replace_card(
-                        session,
-                        self.app.extensions["ridepledge.payments"],
-                        pledge,
-                        card,
-                        now=self.now,
-                    )
+                tasks.replace_card(pledge.id, card)
             except DomainError:
                 return
-            tasks.charge_pledge(pledge.id)
 
     @rule()
     def run_worker(self):
@@ -142,6 +202,11 @@ class Settlement(RuleBasedStateMachine):
                 self.failed_or_canceled_before_confirming = True
             with db.transaction() as session:
                 settlement.cancel_trip(session, trip, actor="test")
+
+    @invariant()
+    def one_provider_call_per_charge_attempt(self):
+        if hasattr(self, "provider"):
+            assert all(n == 1 for n in self.provider.charges.values()), self.provider.charges
 
     @invariant()
     def seats_match_live_pledges_and_capacity(self):

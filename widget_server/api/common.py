@@ -7,16 +7,26 @@ import base64
 import binascii
 from functools import wraps
 
+import flask_smorest
 from flask import g
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Select
 
+from widget_server.api.idempotency import replayable
 from widget_server.domain.errors import NotFound, ValidationFailed
 from widget_server.extensions import db
+from widget_server.json_body import StrictFlaskParser
 from widget_server.oauth.protect import require_scope
 
 MAX_LIMIT = 100
 PROBLEM_JSON = "application/problem+json"
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Every /v1 resource's blueprint: bodies are read by the strict JSON parser
+    (`widget_server.json_body`: depth, duplicate members, size)."""
+
+    ARGUMENTS_PARSER = StrictFlaskParser()
 
 
 class ProblemSchema(Schema):
@@ -61,10 +71,11 @@ def problem_doc(blp, status: int, description: str):
 
 
 def protected(blp, scope: str, *, not_found: bool = True):
-    """Require a bearer token with `scope` and document it (security, 401/403/429 problems)."""
+    """Require a bearer token with `scope` and document it (security, 401/403/429 problems).
+    An `Idempotency-Key` replay is answered only after the token and the scope are checked."""
 
     def decorator(view):
-        guarded = require_scope(scope)(view)
+        guarded = require_scope(scope)(replayable(view))
         guarded = blp.doc(security=[{"oauth2": [scope]}])(guarded)
         guarded = problem_doc(blp, 401, "Missing, invalid, expired or revoked token")(guarded)
         guarded = problem_doc(blp, 403, f"The token lacks the `{scope}` scope")(guarded)

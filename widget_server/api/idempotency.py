@@ -3,12 +3,18 @@
 The first response to a key is stored for 24 h and replayed (same status, body, Location) for
 the same key with the same request; the same key with a different request is 422. Responses
 that say "try again" (401, 403, 409, 429, 5xx) are not stored, so the retry really runs.
+
+Keys belong to the API client, and a replay is only ever answered after the request has been
+authenticated and its scope checked (`replayable` sits inside `require_scope`): a revoked or
+expired token, a token without the operation's scope or another client of the same partner
+never sees a stored response (which may hold a shown-once webhook secret).
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from functools import wraps
 
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy import delete, select
@@ -16,9 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from widget_server.extensions import db
-from widget_server.models import AccessToken, IdempotencyRecord
+from widget_server.models import IdempotencyRecord
 from widget_server.models.types import utcnow
-from widget_server.oauth.protect import bearer_token_hash
 from widget_server.problems import problem
 from widget_server.webhooks.secrets import decrypt_secret, encrypt_secret
 
@@ -28,23 +33,23 @@ NOT_STORED = {401, 403, 409, 429}
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_before)
     app.after_request(_after)
     app.teardown_request(_teardown)
 
 
-def _applies() -> bool:
-    return request.method == "POST" and request.path.startswith("/v1/")
+def replayable(view):
+    """Decorator for an authenticated view (put it inside `require_scope`): a POST with an
+    `Idempotency-Key` claims the key for `g.client_id` or is answered with the stored response.
+    """
 
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        answer = _claim_or_answer()
+        if answer is not None:
+            return answer
+        return view(*args, **kwargs)
 
-def _client_id() -> str | None:
-    """The client behind the bearer token (auth itself is checked by the view)."""
-    token_hash = bearer_token_hash()
-    if token_hash is None:
-        return None
-    return db.session.scalar(
-        select(AccessToken.client_id).where(AccessToken.token_hash == token_hash)
-    )
+    return wrapper
 
 
 def _fingerprint() -> str:
@@ -53,9 +58,9 @@ def _fingerprint() -> str:
     ).hexdigest()
 
 
-def _before():
+def _claim_or_answer() -> Response | None:
     key = request.headers.get("Idempotency-Key")
-    if not key or not _applies():
+    if not key or request.method != "POST":
         return None
     if len(key) > 255:
         return problem(
@@ -65,9 +70,7 @@ def _before():
             type_="validation-error",
             errors={"Idempotency-Key": ["too long"]},
         )
-    client_id = _client_id()
-    if client_id is None:
-        return None  # the view answers 401
+    client_id = g.client_id  # set by require_scope, which has checked token and scope
     fingerprint = _fingerprint()
     session = Session(bind=db.engine)
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from widget_server.domain.audit import record
@@ -21,25 +21,28 @@ from widget_server.domain.errors import (
     SoldOut,
     ValidationFailed,
 )
+from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.domain.notify import queue_pledge_email
 from widget_server.domain.work import schedule
 from widget_server.ids import new_id
 from widget_server.models import Partner, Pledge, PledgeStatusChange, Trip
 from widget_server.models.pledges import LIVE_STATUSES
 from widget_server.models.types import utcnow
-from widget_server.payments import CardDeclined, PaymentError, PaymentProvider
+from widget_server.payments import CardDeclined, PaymentError, PaymentProvider, SavedCard
 from widget_server.webhooks.outbox import emit
+
+__all__ = ["MAX_SEATS_PER_PLEDGE"]  # re-exported: faces read the limit from here
 
 # Pledge statuses partners hear about by webhook (`pledge.<status>`).
 NOTIFIED_STATUSES = ("canceled", "paid", "action_required", "dropped", "refunded")
-
-MAX_SEATS_PER_PLEDGE = 10
+# Trip statuses that take pledges (subject to the deadline, departure and capacity).
+SELLING_STATUSES = ("open", "confirmed")
 
 # Which status may follow which (product spec, "Pledge lifecycle and money").
 ALLOWED_TRANSITIONS = {
     None: {"pledged"},
     "pledged": {"charging", "canceled", "released"},
-    "charging": {"paid", "action_required", "released"},
+    "charging": {"paid", "action_required", "released", "dropped"},
     "action_required": {"charging", "dropped", "released", "canceled"},
     "paid": {"refunded"},
     "dropped": set(),
@@ -139,15 +142,30 @@ def transition(
     return pledge
 
 
+def sale_closed(trip: Trip, now: datetime) -> str | None:
+    """Why the trip takes no pledge at `now` ("deadline", "departed", or its status), or None
+    if it takes them (seats permitting). The one rule for every face: the pledge form, the
+    widget's trip state and the seat-taking UPDATE (whose SQL re-checks only the status, the
+    part that other transactions change)."""
+    if trip.status not in SELLING_STATUSES:
+        return trip.status
+    if trip.status == "open" and trip.pledge_deadline <= now:
+        return "deadline"
+    if trip.departs_at is not None and trip.departs_at <= now:
+        return "departed"
+    return None
+
+
 def ensure_can_sell(trip: Trip, seats: int, now: datetime, *, held: bool = False) -> None:
     """Raise unless the trip takes pledges now and has `seats` free (a cheap early check; the
     seat-taking UPDATE is what decides under concurrency). `held`: the seats are already held
     for this fan by a waitlist offer."""
-    if trip.status == "open" and trip.pledge_deadline <= now:
+    closed = sale_closed(trip, now)
+    if closed == "deadline":
         raise Conflict("the pledge deadline for this trip has passed")
-    if trip.status == "confirmed" and trip.departs_at and trip.departs_at <= now:
+    if closed == "departed":
         raise Conflict("this trip has departed")
-    if trip.status not in ("open", "confirmed"):
+    if closed is not None:
         raise Conflict(f"this trip is {trip.status} and takes no pledges")
     if not held and trip.seats_remaining < seats:
         raise SoldOut(_sold_out_detail(trip.seats_remaining, seats))
@@ -159,40 +177,66 @@ def _sold_out_detail(remaining: int, seats: int) -> str:
     return f"only {remaining} seat(s) left; you asked for {seats}"
 
 
-def create_pledge(
+@dataclass(frozen=True)
+class CardSetup:
+    """One card to save with the provider, under its idempotency key."""
+
+    pledge_id: str
+    email: str
+    name: str
+    payment_method: str
+    key: str
+
+
+@dataclass(frozen=True)
+class PledgePlan:
+    """A pledge checked against its trip, waiting for its card to be saved."""
+
+    pledge_id: str
+    partner_id: str
+    trip_id: str
+    request: PledgeRequest
+    card: CardSetup
+    # The fan's waitlist offer whose held seats this pledge takes (domain.waitlist).
+    waitlist_offer: str | None = None
+
+
+def plan_pledge(
     session: Session,
-    provider: PaymentProvider,
     partner: Partner,
     trip_id: str,
     request: PledgeRequest,
     *,
-    actor: str = "fan",
     now: datetime | None = None,
     waitlist_offer: str | None = None,
-) -> Pledge:
-    """Save the fan's card, take the seats, record the pledge; tip the trip at its threshold.
-
-    The card is saved before the seats are taken so that no seat is held during a call to the
-    payment provider; if the seats are gone by then, the fan gets SoldOut and no money moved.
-    `waitlist_offer`: the id of the fan's waitlist offer, whose held seats this pledge takes.
-    """
+) -> PledgePlan:
+    """Check the request against the trip (stop, seats, still selling) before any card is
+    saved, and fix the new pledge's id and card key. `waitlist_offer`: the id of the fan's
+    waitlist offer, whose held seats the pledge will take."""
     now = now or utcnow()
     trip = get_trip(session, partner, trip_id)
-    stop = next((stop for stop in trip.stops if stop.id == request.stop_id), None)
-    if stop is None:
+    if not any(stop.id == request.stop_id for stop in trip.stops):
         raise ValidationFailed.field("stop_id", "is not a stop of this trip")
     if not 1 <= request.seats <= MAX_SEATS_PER_PLEDGE:
         raise ValidationFailed.field("seats", f"must be from 1 to {MAX_SEATS_PER_PLEDGE}")
     ensure_can_sell(trip, request.seats, now, held=waitlist_offer is not None)
-
     pledge_id = new_id("plg")
+    card = CardSetup(
+        pledge_id, request.email, request.name, request.payment_method, f"pledge-{pledge_id}-setup"
+    )
+    return PledgePlan(pledge_id, partner.id, trip.id, request, card, waitlist_offer)
+
+
+def save_card(provider: PaymentProvider, card: CardSetup) -> SavedCard:
+    """Save the card with the provider (no money moves). Call it with no transaction open:
+    a refused card is a 422 on `payment_method`, an unreachable provider a 503."""
     try:
-        card = provider.save_card(
-            pledge_id=pledge_id,
-            email=request.email,
-            name=request.name,
-            payment_method=request.payment_method,
-            key=f"pledge-{pledge_id}-setup",
+        return provider.save_card(
+            pledge_id=card.pledge_id,
+            email=card.email,
+            name=card.name,
+            payment_method=card.payment_method,
+            key=card.key,
         )
     except CardDeclined as exc:
         raise CardRefused(exc.message, errors={"payment_method": [exc.message]}) from exc
@@ -201,17 +245,35 @@ def create_pledge(
             "we could not reach the payment provider; nothing was saved, please try again"
         ) from exc
 
-    if waitlist_offer is not None:
+
+def record_pledge(
+    session: Session,
+    plan: PledgePlan,
+    card: SavedCard,
+    *,
+    actor: str = "fan",
+    now: datetime | None = None,
+) -> Pledge:
+    """Take the seats and record the pledge whose card is saved; tip the trip at its
+    threshold. On a trip that is already confirmed the pledge's charge job is queued.
+
+    If the seats are gone since `plan_pledge`, the fan gets SoldOut and no money moved (the
+    saved card is simply unused): no seat is ever held during a call to the provider.
+    """
+    now = now or utcnow()
+    trip = session.get(Trip, plan.trip_id, populate_existing=True)
+    request = plan.request
+    if plan.waitlist_offer is not None:
         from widget_server.domain.waitlist import take_held_seats
 
-        seats_now, trip_status = take_held_seats(session, trip, waitlist_offer, now)
+        seats_now, trip_status = take_held_seats(session, trip, plan.waitlist_offer, now)
     else:
         seats_now, trip_status = _take_seats(session, trip, request.seats, now)
     pledge = Pledge(
-        id=pledge_id,
-        partner_id=partner.id,
+        id=plan.pledge_id,
+        partner_id=plan.partner_id,
         trip_id=trip.id,
-        stop_id=stop.id,
+        stop_id=request.stop_id,
         seats=request.seats,
         unit_amount=trip.unit_amount,
         amount=trip.unit_amount * request.seats,
@@ -231,15 +293,21 @@ def create_pledge(
     session.add(pledge)
     session.add(PledgeStatusChange(pledge=pledge, to_status="pledged", actor=actor, created_at=now))
     session.flush()
-    if waitlist_offer is not None:
+    if plan.waitlist_offer is not None:
         from widget_server.domain.waitlist import link_pledge
 
-        link_pledge(session, waitlist_offer, pledge.id)
+        link_pledge(session, plan.waitlist_offer, pledge.id)
     record(
-        session, partner.id, actor, "pledge.created", "pledge", pledge.id, {"seats": pledge.seats}
+        session,
+        plan.partner_id,
+        actor,
+        "pledge.created",
+        "pledge",
+        pledge.id,
+        {"seats": pledge.seats},
     )
     queue_pledge_email(session, pledge, "pledge_received")
-    emit(session, partner.id, "pledge.created", pledge)
+    emit(session, plan.partner_id, "pledge.created", pledge)
     if trip_status == "open" and seats_now >= trip.min_riders:
         confirm_trip(session, trip, now=now)
     elif trip_status == "confirmed":
@@ -247,21 +315,40 @@ def create_pledge(
     return pledge
 
 
+def create_pledge(
+    session: Session,
+    provider: PaymentProvider,
+    partner: Partner,
+    trip_id: str,
+    request: PledgeRequest,
+    *,
+    actor: str = "fan",
+    now: datetime | None = None,
+    waitlist_offer: str | None = None,
+) -> Pledge:
+    """plan_pledge, save_card and record_pledge in the caller's one session: for seeding
+    (the demo) and tests. Requests use `jobs.tasks.place_pledge`, which saves the card
+    between two transactions so that no transaction is open during the provider call."""
+    plan = plan_pledge(session, partner, trip_id, request, now=now, waitlist_offer=waitlist_offer)
+    card = save_card(provider, plan.card)
+    return record_pledge(session, plan, card, actor=actor, now=now)
+
+
 def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> tuple[int, str]:
     """Atomically add `seats` to the trip if they fit beside the seats held for waitlist
     offers, and nobody waits in line for them; returns (seats_pledged, status)."""
     from widget_server.domain.waitlist import waiting_exists
 
+    ensure_can_sell(trip, seats, now)
     row = session.execute(
         update(Trip)
         .where(
             Trip.id == trip.id,
             Trip.seats_pledged + Trip.seats_held + seats <= Trip.capacity,
             ~waiting_exists(Trip.id),
-            or_(
-                Trip.status == "confirmed",
-                (Trip.status == "open") & (Trip.pledge_deadline > now),
-            ),
+            # The status is what concurrent transactions change (confirm, cancel, fail,
+            # complete); the time rules of `sale_closed` were checked just before.
+            Trip.status.in_(SELLING_STATUSES),
         )
         .values(seats_pledged=Trip.seats_pledged + seats, updated_at=now)
         .returning(Trip.seats_pledged, Trip.status)
@@ -310,32 +397,42 @@ def withdraw_pledge(session: Session, pledge: Pledge, *, actor: str = "fan") -> 
     return pledge
 
 
+def can_change_stop(pledge: Pledge, now: datetime | None = None) -> bool:
+    """Whether the fan may move this pledge to another stop now: a live pledge on a trip that
+    still runs and has not departed, with another stop to move to. Every face asks this."""
+    now = now or utcnow()
+    trip = pledge.trip
+    return (
+        pledge.status in LIVE_STATUSES
+        and trip.status in SELLING_STATUSES
+        and not (trip.departs_at and trip.departs_at <= now)
+        and len(trip.stops) > 1
+    )
+
+
 def change_stop(
     session: Session, pledge: Pledge, stop_id: str, *, actor: str = "fan", now=None
 ) -> Pledge:
     """Move a live pledge to another stop of its trip before departure."""
     now = now or utcnow()
-    if pledge.status not in LIVE_STATUSES:
-        raise IllegalTransition(f"a {pledge.status} pledge cannot change stop")
     trip = pledge.trip
-    if trip.status not in ("open", "confirmed"):
-        raise IllegalTransition(f"the trip is {trip.status}")
     stop = next((stop for stop in trip.stops if stop.id == stop_id), None)
     if stop is None:
         raise ValidationFailed.field("stop_id", "is not a stop of this trip")
-    if trip.departs_at and trip.departs_at <= now:
-        raise IllegalTransition("the trip has departed")
-    if stop.id != pledge.stop_id:
-        previous = pledge.stop_id
-        pledge.stop_id = stop.id
-        session.flush()
-        record(
-            session,
-            pledge.partner_id,
-            actor,
-            "pledge.stop_changed",
-            "pledge",
-            pledge.id,
-            {"from": previous, "to": stop.id},
-        )
+    if stop.id == pledge.stop_id:
+        return pledge  # nothing to change
+    if not can_change_stop(pledge, now):
+        raise IllegalTransition(f"this {pledge.status} pledge cannot change stop now")
+    previous = pledge.stop_id
+    pledge.stop_id = stop.id
+    session.flush()
+    record(
+        session,
+        pledge.partner_id,
+        actor,
+        "pledge.stop_changed",
+        "pledge",
+        pledge.id,
+        {"from": previous, "to": stop.id},
+    )
     return pledge

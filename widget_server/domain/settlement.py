@@ -1,10 +1,19 @@
 """Settlement: charging confirmed trips, refunds, deadlines, grace periods, cancellations.
 
-A charge spans two transactions around the provider call (see jobs/tasks.py):
-`begin_charge` marks the pledge `charging` and fixes the attempt number, the provider is called
-with the key `pledge-<id>-charge-<attempt>`, and `finish_charge` records the outcome. A crash
-anywhere leaves the pledge `charging` with the same attempt, so the retry sends the same key and
-the provider replays its first answer: a pledge is never charged twice.
+Every provider call for a pledge (a charge or a refund) is made by exactly one caller: the
+caller first *claims* the pledge with one conditional UPDATE (`begin_charge`, `begin_refund`),
+which sets a lease (`claim_expires_at`) longer than the longest provider call. Whoever loses
+the UPDATE (a duplicate job, the sweep, the request's own attempt) stands aside. The provider
+is called outside any transaction with the key `pledge-<id>-charge-<attempt>` (or
+`pledge-<id>-refund`), then `finish_*` records the outcome and drops the claim. A crash leaves
+the claim to expire; the next caller resends the same key and the provider replays its first
+answer: a pledge is never charged twice.
+
+What a provider failure does depends on whose it is (see docs/payments.md):
+temporary (`PaymentError`): the claim is dropped and the next try waits (`retry_at`, doubling,
+bounded by MAX_TEMPORARY_FAILURES, after which the fan is asked to act); the card's fault (a
+declined or requires_action result): `action_required`, the fan is emailed; permanent
+(`PermanentPaymentError`): the pledge is `dropped` (seats freed, audited, `pledge.dropped`).
 """
 
 from __future__ import annotations
@@ -12,22 +21,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, NotFound
 from widget_server.domain.notify import queue_pledge_email
-from widget_server.domain.pledging import CardRefused, PaymentsUnavailable, transition
+from widget_server.domain.pledging import CardSetup, transition
 from widget_server.domain.work import schedule
 from widget_server.models import Event, Pledge, Trip
 from widget_server.models.types import utcnow
-from widget_server.payments import CardDeclined, ChargeResult, PaymentError, PaymentProvider
+from widget_server.payments import (
+    LONGEST_CALL,
+    ChargeResult,
+    PaymentError,
+    PermanentPaymentError,
+    SavedCard,
+)
 from widget_server.webhooks.outbox import emit
 
 GRACE_PERIOD = timedelta(hours=48)
-# A pledge left `charging` this long is taken to be abandoned by a crashed job and retried.
-STUCK_CHARGE_AFTER = timedelta(minutes=2)
+# A claim outlives the longest provider call (client retries included), so a caller still
+# waiting for its answer is never taken for a crashed one.
+LEASE = 2 * LONGEST_CALL
+# Temporary failures of one charge or refund before we stop retrying it: with the doubling
+# delays below that is about two hours, well within the 24 h Stripe keeps an idempotency key.
+MAX_TEMPORARY_FAILURES = 10
+FIRST_RETRY_DELAY = timedelta(seconds=30)
+LONGEST_RETRY_DELAY = timedelta(minutes=30)
+# Trips whose pledges are charged: a trip completed before the worker got to its charges
+# still has them charged.
+CHARGED_TRIP_STATUSES = ("confirmed", "completed")
 
 
 @dataclass(frozen=True)
@@ -62,6 +86,32 @@ def _pledge(session: Session, pledge_id: str) -> Pledge:
     return pledge
 
 
+def retry_delay(failures: int) -> timedelta:
+    """How long to wait after the `failures`-th temporary failure: 30 s, 1 min, 2 min, ...
+    at most 30 min."""
+    return min(FIRST_RETRY_DELAY * 2 ** max(failures - 1, 0), LONGEST_RETRY_DELAY)
+
+
+def _claim_is_free(now: datetime):
+    """SQL: nobody holds the pledge's claim and its next try is due."""
+    return or_(Pledge.claim_expires_at.is_(None), Pledge.claim_expires_at <= now) & or_(
+        Pledge.retry_at.is_(None), Pledge.retry_at <= now
+    )
+
+
+def _claim(session: Session, pledge: Pledge, condition, now: datetime) -> bool:
+    """Take the pledge's claim if `condition` holds and the claim is free: one UPDATE, so of
+    any number of concurrent callers exactly one wins."""
+    result = session.execute(
+        update(Pledge)
+        .where(Pledge.id == pledge.id, condition, _claim_is_free(now))
+        .values(claim_expires_at=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(pledge)
+    return result.rowcount == 1
+
+
 def current_attempt(pledge: Pledge) -> ChargeAttempt:
     """The charge attempt a `charging` pledge is waiting on."""
     return ChargeAttempt(
@@ -75,42 +125,38 @@ def current_attempt(pledge: Pledge) -> ChargeAttempt:
 
 
 def begin_charge(
-    session: Session, pledge_id: str, *, retry_action_required: bool = False
+    session: Session, pledge_id: str, *, now: datetime | None = None
 ) -> ChargeAttempt | None:
-    """Mark the pledge `charging` and return what to charge, or None if there is nothing to do.
+    """Claim the pledge's charge and return what to charge, or None: nothing to charge, or
+    another caller holds the claim (it talks to the provider; this one stands aside), or the
+    next try after a temporary failure is not due yet.
 
-    A pledge already `charging` keeps its attempt number (a crashed or duplicate job resumes with
-    the same idempotency key). `retry_action_required` starts a new attempt after the fan fixed
-    the card.
+    `pledged` on a confirmed (or already completed) trip starts attempt n + 1; a `charging`
+    pledge keeps its attempt, so a resumed charge sends the same idempotency key.
     """
+    now = now or utcnow()
     pledge = _pledge(session, pledge_id)
-    trip = pledge.trip
+    if pledge.status == "pledged" and pledge.trip.status in CHARGED_TRIP_STATUSES:
+        try:
+            transition(
+                session,
+                pledge,
+                "charging",
+                actor="system",
+                charge_attempts=pledge.charge_attempts + 1,
+                claim_expires_at=now + LEASE,
+                retry_at=None,
+                provider_failures=0,
+            )
+        except IllegalTransition:
+            return None  # a concurrent caller began this charge first and owns it
+        return current_attempt(pledge)
     if pledge.status == "charging":
         attempt = pledge.charge_attempts
-    elif pledge.status == "pledged" and trip.status == "confirmed":
-        attempt = pledge.charge_attempts + 1
-        try:
-            transition(session, pledge, "charging", actor="system", charge_attempts=attempt)
-        except IllegalTransition:
-            return None  # a concurrent job (or the sweep) began this charge first and owns it
-    elif (
-        pledge.status == "action_required"
-        and retry_action_required
-        and trip.status in ("confirmed", "completed")
-    ):
-        attempt = pledge.charge_attempts + 1
-        transition(
-            session,
-            pledge,
-            "charging",
-            actor="fan",
-            reason="card updated",
-            charge_attempts=attempt,
-        )
-    else:
-        return None
-    assert pledge.charge_attempts == attempt
-    return current_attempt(pledge)
+        same_attempt = (Pledge.status == "charging") & (Pledge.charge_attempts == attempt)
+        if _claim(session, pledge, same_attempt, now):
+            return current_attempt(pledge)
+    return None
 
 
 def finish_charge(
@@ -134,6 +180,9 @@ def finish_charge(
         return _pledge(session, attempt.pledge_id)
 
 
+_CLAIM_DONE = {"claim_expires_at": None, "retry_at": None, "provider_failures": 0}
+
+
 def _record_charge_outcome(
     session: Session, pledge: Pledge, result: ChargeResult, *, now: datetime, grace: timedelta
 ) -> Pledge:
@@ -146,6 +195,7 @@ def _record_charge_outcome(
             paid_at=now,
             payment_intent_ref=result.intent_ref,
             last_payment_error=None,
+            **_CLAIM_DONE,
         )
         if pledge.trip.status == "canceled":
             request_refund(session, pledge, now=now)
@@ -153,56 +203,143 @@ def _record_charge_outcome(
             queue_pledge_email(session, pledge, "pledge_paid")
         return pledge
     if pledge.trip.status == "canceled":
-        return transition(session, pledge, "released", actor="system", reason="trip canceled")
+        return transition(
+            session, pledge, "released", actor="system", reason="trip canceled", **_CLAIM_DONE
+        )
+    return _needs_the_fan(
+        session, pledge, result.error_code, result.message, result.intent_ref, now, grace
+    )
+
+
+def _needs_the_fan(session, pledge, code, message, intent_ref, now, grace) -> Pledge:
+    """charging -> action_required: the fan is emailed a link to give another card."""
     transition(
         session,
         pledge,
         "action_required",
         actor="system",
-        reason=result.error_code,
-        payment_intent_ref=result.intent_ref,
-        last_payment_error=result.message,
+        reason=code,
+        payment_intent_ref=intent_ref or pledge.payment_intent_ref,
+        last_payment_error=message,
         grace_expires_at=pledge.grace_expires_at or now + grace,
+        **_CLAIM_DONE,
     )
-    queue_pledge_email(session, pledge, "action_required", error=result.message)
+    queue_pledge_email(session, pledge, "action_required", error=message)
     return pledge
 
 
-def replace_card(
+def charge_failed(
     session: Session,
-    provider: PaymentProvider,
-    pledge: Pledge,
-    payment_method: str,
+    attempt: ChargeAttempt,
+    error: PaymentError | PermanentPaymentError,
     *,
     now: datetime | None = None,
-) -> ChargeAttempt:
-    """The fan gives a new card for an action_required pledge within its grace period: save it
-    and start a new charge attempt (the caller charges it; the sweep finishes it if that fails).
+    grace: timedelta = GRACE_PERIOD,
+) -> Pledge:
+    """Record a provider failure of `attempt` by its class.
+
+    Temporary: drop the claim and wait `retry_delay` before the next try (same key); after
+    MAX_TEMPORARY_FAILURES the fan is asked for another card (action_required). Permanent: the
+    pledge is dropped, its seats freed, the partner told by `pledge.dropped`.
     """
     now = now or utcnow()
+    pledge = _pledge(session, attempt.pledge_id)
+    if pledge.status != "charging" or pledge.charge_attempts != attempt.attempt:
+        return pledge
+    if isinstance(error, PermanentPaymentError):
+        transition(
+            session,
+            pledge,
+            "dropped",
+            actor="system",
+            reason=f"payment failed: {error.code}",
+            last_payment_error=error.message[:500],
+            **_CLAIM_DONE,
+        )
+        queue_pledge_email(session, pledge, "pledge_dropped")
+        return pledge
+    failures = pledge.provider_failures + 1
+    if failures >= MAX_TEMPORARY_FAILURES and pledge.trip.status != "canceled":
+        message = "We could not reach the payment provider to charge this card."
+        return _needs_the_fan(session, pledge, "provider_unavailable", message, None, now, grace)
+    _release_claim(session, pledge, failures, str(error), now)
+    return pledge
+
+
+def _release_claim(session, pledge, failures: int, message: str, now: datetime) -> None:
+    session.execute(
+        update(Pledge)
+        .where(Pledge.id == pledge.id, Pledge.status == pledge.status)
+        .values(
+            claim_expires_at=None,
+            retry_at=now + retry_delay(failures),
+            provider_failures=failures,
+            last_payment_error=message[:500],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(pledge)
+
+
+@dataclass(frozen=True)
+class CardReplacement:
+    """What saving the fan's new card needs, read before the provider call."""
+
+    pledge_id: str
+    attempt: int  # the attempt the pledge is on now; the new card starts attempt + 1
+    setup: CardSetup
+
+
+def plan_card_replacement(
+    session: Session, pledge_id: str, payment_method: str, *, now: datetime | None = None
+) -> CardReplacement:
+    """Check that the fan may give a new card now (action_required, within its grace period)
+    and say how to save it. No provider call here: the caller saves it between transactions.
+    """
+    now = now or utcnow()
+    pledge = _pledge(session, pledge_id)
     if pledge.status != "action_required":
         raise IllegalTransition(f"a {pledge.status} pledge needs no new card")
     if pledge.grace_expires_at <= now:
         raise IllegalTransition("the time to update the card is over")
-    try:
-        card = provider.save_card(
-            pledge_id=pledge.id,
-            email=pledge.email,
-            name=pledge.name,
-            payment_method=payment_method,
-            # The card is part of the key: a fan whose first new card is declined may try
-            # another within the same attempt, and Stripe refuses a key reused with new params.
-            key=f"pledge-{pledge.id}-setup-{pledge.charge_attempts + 1}-{payment_method}",
-        )
-    except CardDeclined as exc:
-        raise CardRefused(exc.message, errors={"payment_method": [exc.message]}) from exc
-    except PaymentError as exc:
-        raise PaymentsUnavailable("we could not reach the payment provider; try again") from exc
-    pledge.payment_method_ref = card.payment_method_ref
-    pledge.payment_customer_ref = card.customer_ref
-    pledge.payment_setup_ref = card.setup_ref
-    session.flush()
-    return begin_charge(session, pledge.id, retry_action_required=True)
+    setup = CardSetup(
+        pledge_id=pledge.id,
+        email=pledge.email,
+        name=pledge.name,
+        payment_method=payment_method,
+        # The card is part of the key: a fan whose first new card is declined may try
+        # another within the same attempt, and Stripe refuses a key reused with new params.
+        key=f"pledge-{pledge.id}-setup-{pledge.charge_attempts + 1}-{payment_method}",
+    )
+    return CardReplacement(pledge.id, pledge.charge_attempts, setup)
+
+
+def start_new_card_attempt(
+    session: Session, plan: CardReplacement, card: SavedCard, *, now: datetime | None = None
+) -> ChargeAttempt:
+    """The new card is saved: action_required -> charging on attempt n + 1 (a new key, since
+    it is a new card), and the charge job is queued. The charge itself is claimed by whoever
+    gets to it first (this request, the job or the sweep)."""
+    now = now or utcnow()
+    pledge = _pledge(session, plan.pledge_id)
+    if pledge.status != "action_required" or pledge.charge_attempts != plan.attempt:
+        raise IllegalTransition(f"the pledge changed meanwhile; it is now {pledge.status}")
+    if pledge.grace_expires_at <= now:
+        raise IllegalTransition("the time to update the card is over")
+    transition(
+        session,
+        pledge,
+        "charging",
+        actor="fan",
+        reason="card updated",
+        charge_attempts=plan.attempt + 1,
+        payment_method_ref=card.payment_method_ref,
+        payment_customer_ref=card.customer_ref,
+        payment_setup_ref=card.setup_ref,
+        **_CLAIM_DONE,
+    )
+    schedule(session, "charge_pledge", pledge.id)
+    return current_attempt(pledge)
 
 
 def request_refund(session: Session, pledge: Pledge, *, now: datetime | None = None) -> None:
@@ -230,19 +367,73 @@ def cancel_pledge(session: Session, pledge: Pledge, *, actor: str) -> Pledge:
     return pledge
 
 
-def begin_refund(session: Session, pledge_id: str) -> RefundAttempt | None:
+def begin_refund(
+    session: Session, pledge_id: str, *, now: datetime | None = None
+) -> RefundAttempt | None:
+    """Claim a requested refund (as `begin_charge` claims a charge), or None if there is
+    nothing to refund or another caller holds the claim."""
+    now = now or utcnow()
     pledge = _pledge(session, pledge_id)
     if pledge.status != "paid" or pledge.refund_requested_at is None:
+        return None
+    wanted = (Pledge.status == "paid") & Pledge.refund_requested_at.is_not(None)
+    if not _claim(session, pledge, wanted, now):
         return None
     return RefundAttempt(pledge.id, pledge.payment_intent_ref, pledge.amount)
 
 
-def finish_refund(session: Session, attempt: RefundAttempt, refund_ref: str) -> Pledge:
+def finish_refund(session: Session, attempt: RefundAttempt, refund_ref: str | None) -> Pledge:
+    """paid -> refunded, once."""
     pledge = _pledge(session, attempt.pledge_id)
     if pledge.status != "paid":
         return pledge
-    transition(session, pledge, "refunded", actor="system", refund_ref=refund_ref)
+    transition(session, pledge, "refunded", actor="system", refund_ref=refund_ref, **_CLAIM_DONE)
     queue_pledge_email(session, pledge, "pledge_refunded")
+    return pledge
+
+
+def refund_failed(
+    session: Session,
+    attempt: RefundAttempt,
+    error: PaymentError | PermanentPaymentError,
+    *,
+    now: datetime | None = None,
+) -> Pledge:
+    """Record a provider failure of a refund by its class.
+
+    Temporary: wait and retry (same key), at most MAX_TEMPORARY_FAILURES times. A charge the
+    provider says is already refunded is `refunded`. Any other permanent failure, or too many
+    temporary ones, ends the automatic refund: the pledge stays `paid`, the refund request is
+    cleared, and `pledge.refund_failed` in the audit log and `last_payment_error` tell the
+    partner to refund it by hand.
+    """
+    now = now or utcnow()
+    pledge = _pledge(session, attempt.pledge_id)
+    if pledge.status != "paid" or pledge.refund_requested_at is None:
+        return pledge
+    if isinstance(error, PermanentPaymentError) and error.code == "charge_already_refunded":
+        return finish_refund(session, attempt, None)
+    failures = pledge.provider_failures + 1
+    if isinstance(error, PaymentError) and failures < MAX_TEMPORARY_FAILURES:
+        _release_claim(session, pledge, failures, str(error), now)
+        return pledge
+    code = error.code if isinstance(error, PermanentPaymentError) else "provider_unavailable"
+    session.execute(
+        update(Pledge)
+        .where(Pledge.id == pledge.id, Pledge.status == "paid")
+        .values(refund_requested_at=None, last_payment_error=str(error)[:500], **_CLAIM_DONE)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(pledge)
+    record(
+        session,
+        pledge.partner_id,
+        "system",
+        "pledge.refund_failed",
+        "pledge",
+        pledge.id,
+        {"code": code, "message": str(error)[:500]},
+    )
     return pledge
 
 
@@ -341,9 +532,11 @@ class Backlog:
 
 
 def find_backlog(session: Session, *, now: datetime | None = None) -> Backlog:
+    """Everything due at `now`. Charges cover confirmed *and* completed trips, so a trip that
+    completed while the worker was behind still has every pledge charged."""
     now = now or utcnow()
-    ids = lambda query: list(session.scalars(query))  # noqa: E731
-    confirmed = select(Trip.id).where(Trip.status == "confirmed")
+    ids = lambda query: list(session.scalars(query.order_by(None)))  # noqa: E731
+    charged_trips = select(Trip.id).where(Trip.status.in_(CHARGED_TRIP_STATUSES))
     return Backlog(
         overdue_trips=ids(
             select(Trip.id).where(Trip.status == "open", Trip.pledge_deadline <= now)
@@ -355,13 +548,15 @@ def find_backlog(session: Session, *, now: datetime | None = None) -> Backlog:
         ),
         to_charge=ids(
             select(Pledge.id).where(
-                ((Pledge.status == "pledged") & Pledge.trip_id.in_(confirmed))
-                | ((Pledge.status == "charging") & (Pledge.updated_at <= now - STUCK_CHARGE_AFTER))
+                ((Pledge.status == "pledged") & Pledge.trip_id.in_(charged_trips))
+                | ((Pledge.status == "charging") & _claim_is_free(now))
             )
         ),
         to_refund=ids(
             select(Pledge.id).where(
-                Pledge.status == "paid", Pledge.refund_requested_at.is_not(None)
+                Pledge.status == "paid",
+                Pledge.refund_requested_at.is_not(None),
+                _claim_is_free(now),
             )
         ),
         grace_expired=ids(

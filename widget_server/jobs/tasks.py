@@ -1,18 +1,22 @@
-"""What the jobs do. Each runs inside an app context, commits its own short transactions, and
-is safe to run twice or concurrently: the database state decides whether there is work left."""
+"""What the jobs do, and the one place a provider is called from. Each runs inside an app
+context, commits its own short transactions, and is safe to run twice or concurrently: the
+database state (and the claim a charge or refund takes first) decides whether there is work
+left and who does it. No transaction is open during any provider call."""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime
 from functools import partial
 
 from flask import current_app
 
-from widget_server.domain import settlement
+from widget_server.domain import pledging, settlement
 from widget_server.extensions import db
+from widget_server.models import Partner, Pledge
 from widget_server.models.types import utcnow
-from widget_server.payments import PaymentError
+from widget_server.payments import PaymentError, PermanentPaymentError
 from widget_server.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
@@ -26,14 +30,56 @@ def enqueue(task: str, *args) -> None:
     current_app.extensions["ridepledge.enqueue"](task, *args)
 
 
-def now_or_later(work, pledge_id: str) -> None:
+def now_or_later(work, pledge_id: str) -> str:
     """Run a money job (`charge_pledge`, `refund_pledge`) in the request, so the fan or partner
-    sees the outcome at once; if the provider is unreachable, the queued job and the sweep
-    finish it later with the same idempotency key."""
+    sees the outcome at once. The job's claim makes it the only caller talking to the provider:
+    if the queued job or the sweep got there first, this one stands aside; a temporary
+    provider failure is recorded and retried later with the same key. Returns the outcome."""
     try:
-        work(pledge_id)
-    except PaymentError:
-        log.warning("%s(%s) deferred: payment provider unavailable", work.__name__, pledge_id)
+        return work(pledge_id)
+    except Exception:  # the data is committed; the job and the sweep finish it
+        log.exception("%s(%s) in the request failed; the sweep retries", work.__name__, pledge_id)
+        return "failed"
+
+
+def place_pledge(
+    partner_id: str,
+    trip_id: str,
+    request: pledging.PledgeRequest,
+    *,
+    waitlist_offer: str | None = None,
+) -> Pledge:
+    """A fan's pledge from a request: checked, the card saved with no transaction open, the
+    seats taken and the pledge committed; on a confirmed trip it is charged at once (its job
+    is the back-up). Used by the widget JSON API, the no-JavaScript form and waitlist offers
+    (`waitlist_offer`: the offer whose held seats it takes)."""
+    with db.transaction() as session:
+        plan = pledging.plan_pledge(
+            session,
+            session.get(Partner, partner_id),
+            trip_id,
+            request,
+            waitlist_offer=waitlist_offer,
+        )
+    card = pledging.save_card(provider(), plan.card)  # no transaction open
+    with db.transaction() as session:
+        pledge = pledging.record_pledge(session, plan, card)
+        charge_at_once = pledge.trip.status == "confirmed"
+    if charge_at_once:
+        now_or_later(charge_pledge, pledge.id)
+    return db.session.get(Pledge, pledge.id, populate_existing=True)
+
+
+def replace_card(pledge_id: str, payment_method: str) -> Pledge:
+    """The fan gives a new card for an action_required pledge: checked, saved with no
+    transaction open, a new charge attempt started and queued, and charged at once."""
+    with db.transaction() as session:
+        plan = settlement.plan_card_replacement(session, pledge_id, payment_method)
+    card = pledging.save_card(provider(), plan.setup)  # no transaction open
+    with db.transaction() as session:
+        settlement.start_new_card_attempt(session, plan, card)
+    now_or_later(charge_pledge, pledge_id)
+    return db.session.get(Pledge, pledge_id, populate_existing=True)
 
 
 def charge_trip(trip_id: str) -> None:
@@ -44,41 +90,56 @@ def charge_trip(trip_id: str) -> None:
         enqueue("charge_pledge", pledge_id)
 
 
-def charge_pledge(pledge_id: str, retry_action_required: bool = False) -> str | None:
-    """Charge one pledge off-session, at most once whatever happens. Returns its status."""
+def charge_pledge(pledge_id: str) -> str:
+    """Charge one pledge off-session, at most once whatever happens. Returns what happened:
+    the pledge's new status (`paid`, `action_required`, `dropped`, `released`), `retry` (a
+    temporary failure, tried again later), or `skipped` (nothing to charge, or another caller
+    holds the claim)."""
     with db.transaction() as session:
-        attempt = settlement.begin_charge(
-            session, pledge_id, retry_action_required=retry_action_required
-        )
+        attempt = settlement.begin_charge(session, pledge_id)
     if attempt is None:
-        return None
-    # Outside any transaction: no lock is held while the provider answers.
-    result = provider().charge(
-        pledge_id=attempt.pledge_id,
-        amount=attempt.amount,
-        currency=attempt.currency,
-        customer_ref=attempt.customer_ref,
-        payment_method_ref=attempt.payment_method_ref,
-        key=attempt.key,
-    )
+        return "skipped"
+    try:
+        # Outside any transaction: no lock is held while the provider answers.
+        result = provider().charge(
+            pledge_id=attempt.pledge_id,
+            amount=attempt.amount,
+            currency=attempt.currency,
+            customer_ref=attempt.customer_ref,
+            payment_method_ref=attempt.payment_method_ref,
+            key=attempt.key,
+        )
+    except (PaymentError, PermanentPaymentError) as exc:
+        log.warning("charge %s failed: %s: %s", attempt.key, type(exc).__name__, exc)
+        with db.transaction() as session:
+            pledge = settlement.charge_failed(session, attempt, exc)
+        return "retry" if pledge.status == "charging" else pledge.status
     with db.transaction() as session:
         return settlement.finish_charge(session, attempt, result).status
 
 
-def refund_pledge(pledge_id: str) -> None:
-    """Refund a paid pledge whose refund was requested, once."""
+def refund_pledge(pledge_id: str) -> str:
+    """Refund a paid pledge whose refund was requested, once. Returns what happened: the
+    pledge's status (`refunded`; `paid` when the refund failed for good), `retry` or
+    `skipped`."""
     with db.transaction() as session:
         attempt = settlement.begin_refund(session, pledge_id)
     if attempt is None:
-        return
-    refund_ref = provider().refund(
-        pledge_id=attempt.pledge_id,
-        intent_ref=attempt.intent_ref,
-        amount=attempt.amount,
-        key=attempt.key,
-    )
+        return "skipped"
+    try:
+        refund_ref = provider().refund(
+            pledge_id=attempt.pledge_id,
+            intent_ref=attempt.intent_ref,
+            amount=attempt.amount,
+            key=attempt.key,
+        )
+    except (PaymentError, PermanentPaymentError) as exc:
+        log.warning("refund %s failed: %s: %s", attempt.key, type(exc).__name__, exc)
+        with db.transaction() as session:
+            pledge = settlement.refund_failed(session, attempt, exc)
+        return "retry" if pledge.refund_requested_at is not None else pledge.status
     with db.transaction() as session:
-        settlement.finish_refund(session, attempt, refund_ref)
+        return settlement.finish_refund(session, attempt, refund_ref).status
 
 
 def send_email(email_id: str) -> None:
@@ -119,36 +180,41 @@ def refresh_waitlist(trip_id: str) -> None:
         waitlist.refresh_waitlist(session, trip_id)
 
 
-def _committed(step, item_id: str) -> None:
+def _committed(step, item_id: str) -> bool:
     with db.transaction() as session:
-        step(session, item_id)
+        return step(session, item_id)
 
 
-def _each(step, item_ids: list[str]) -> int:
-    """Run `step` on every item; one failing item (provider down, SMTP down, a bug) is logged
-    and left for the next sweep instead of stopping the others. Returns how many failed."""
-    failures = 0
+def _each(step, item_ids: list[str], outcomes: Counter, name: str) -> None:
+    """Run `step` on every item and count what each did under `name_<outcome>`; one failing
+    item (SMTP down, a bug) is logged, counted as `failures` and left for the next sweep
+    instead of stopping the others."""
     for item_id in item_ids:
         try:
-            step(item_id)
-        except PaymentError:
-            failures += 1
-            log.warning("sweep: %s(%s) failed; the next sweep retries", _name(step), item_id)
+            outcome = step(item_id)
         except Exception:
-            failures += 1
-            log.exception("sweep: %s(%s) failed; the next sweep retries", _name(step), item_id)
-    return failures
-
-
-def _name(step) -> str:
-    return step.args[0].__name__ if isinstance(step, partial) else step.__name__
+            outcomes["failures"] += 1
+            log.exception("sweep: %s(%s) failed; the next sweep retries", name, item_id)
+            continue
+        if outcome is True or outcome is None:
+            outcomes[name] += 1
+        elif outcome is not False:
+            outcomes[f"{name}_{outcome}"] += 1
 
 
 def sweep() -> dict[str, int]:
-    """Do, right here, every piece of work the database says is due: deadlines, grace periods,
-    charges and refunds a lost or crashed job left behind, unsent emails; and queue a job for
-    every webhook delivery that is due. `ridepledge settle` and the worker's periodic task both
-    run this. Returns counts of what it found."""
+    """Do, right here, every piece of work the database says is due: deadlines, charges and
+    refunds a lost, crashed or lagging job left behind, grace periods, trips whose event
+    started, unsent emails; and queue a job for every webhook delivery that is due.
+    `ridepledge settle` and the worker's periodic task both run this.
+
+    Charges run before trips are completed, and completed trips are still charged, so a worker
+    that was down over kick-off leaves no pledge unpaid. Returns counts of what it *did*:
+    `charges_paid`, `charges_action_required`, `charges_retry`, `charges_dropped`,
+    `charges_skipped` (another caller had it), `refunds_refunded`, ..., `failed_trips`,
+    `completed_trips`, `dropped_pledges`, `emails`, `webhooks`, `failures`; `charges` and
+    `refunds` count the provider calls made.
+    """
     from widget_server.domain import waitlist
     from widget_server.notifications import pending_email_ids
 
@@ -157,27 +223,45 @@ def sweep() -> dict[str, int]:
         waitlists = waitlist.trips_to_refresh(session)
         emails = pending_email_ids(session)
         webhooks = webhook_delivery.due_deliveries(session, utcnow())
+    outcomes: Counter = Counter()
     work = [
-        (partial(_committed, settlement.fail_trip_if_overdue), backlog.overdue_trips),
-        (partial(_committed, settlement.complete_trip_if_done), backlog.finished_trips),
-        (partial(_committed, settlement.drop_if_grace_expired), backlog.grace_expired),
-        (charge_pledge, backlog.to_charge),
-        (refund_pledge, backlog.to_refund),
-        (refresh_waitlist, waitlists),
-        (send_email, emails),
+        (
+            "failed_trips",
+            partial(_committed, settlement.fail_trip_if_overdue),
+            backlog.overdue_trips,
+        ),
+        ("charges", charge_pledge, backlog.to_charge),
+        ("refunds", refund_pledge, backlog.to_refund),
+        (
+            "dropped_pledges",
+            partial(_committed, settlement.drop_if_grace_expired),
+            backlog.grace_expired,
+        ),
+        (
+            "completed_trips",
+            partial(_committed, settlement.complete_trip_if_done),
+            backlog.finished_trips,
+        ),
+        ("waitlists", refresh_waitlist, waitlists),
+        ("emails", send_email, emails),
     ]
-    failures = sum(_each(step, items) for step, items in work)
+    for name, step, items in work:
+        _each(step, items, outcomes, name)
     # Queued rather than sent here: one slow partner server must not hold up the sweep.
     for delivery_id in webhooks:
-        enqueue("deliver_webhook", delivery_id)
-    return {
-        "failed_trips": len(backlog.overdue_trips),
-        "completed_trips": len(backlog.finished_trips),
-        "dropped_pledges": len(backlog.grace_expired),
-        "charges": len(backlog.to_charge),
-        "refunds": len(backlog.to_refund),
-        "emails": len(emails),
-        "waitlists": len(waitlists),
-        "failures": failures,
-        "webhooks": len(webhooks),
-    }
+        try:
+            enqueue("deliver_webhook", delivery_id)
+        except Exception:  # the queue is down: the next sweep finds the delivery again
+            outcomes["failures"] += 1
+            log.exception("sweep: could not queue webhook delivery %s", delivery_id)
+            continue
+        outcomes["webhooks"] += 1
+    # Provider calls made (a claim taken), whatever their outcome.
+    for name in ("charges", "refunds"):
+        outcomes[name] = sum(
+            n
+            for key, n in outcomes.items()
+            if key.startswith(f"{name}_") and key != f"{name}_skipped"
+        )
+    keys = ("failed_trips", "completed_trips", "dropped_pledges", "emails", "webhooks", "failures")
+    return {**dict.fromkeys(keys, 0), **outcomes}

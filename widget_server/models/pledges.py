@@ -8,6 +8,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from widget_server.db import Base
+from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.ids import new_id
 from widget_server.models.trips import Stop, Trip
 from widget_server.models.types import UTCDateTime, utcnow
@@ -29,7 +30,7 @@ LIVE_STATUSES = ("pledged", "charging", "paid", "action_required")
 class Pledge(Base):
     __tablename__ = "pledges"
     __table_args__ = (
-        CheckConstraint("seats >= 1 AND seats <= 10", name="seats_in_range"),
+        CheckConstraint(f"seats >= 1 AND seats <= {MAX_SEATS_PER_PLEDGE}", name="seats_in_range"),
         Index("ix_pledges_trip_status", "trip_id", "status"),
         Index("ix_pledges_partner_created", "partner_id", "id"),
     )
@@ -61,6 +62,12 @@ class Pledge(Base):
     # Set when a paid pledge must be refunded (trip canceled, partner cancels); the refund job
     # and the sweep act on it until the pledge is refunded.
     refund_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The claim of the one caller talking to the provider about this pledge (a charge or a
+    # refund) lasts until then; see domain/settlement.py.
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After a temporary provider failure: no new try before then, and how many in a row.
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -44,25 +44,34 @@ def introspect():
         return _server().create_endpoint_response("introspection")
 
 
+# RFC 8414 section 2 makes `response_types_supported` REQUIRED even for a server without an
+# authorization endpoint. "none" (OAuth 2.0 Multiple Response Type Encoding Practices, in
+# IANA's registry) is the one honest value: no authorization response ever carries a code or a
+# token here, because the only grant is client credentials at the token endpoint.
+RESPONSE_TYPES = ["none"]
+
+
+def metadata_document(base: str) -> dict:
+    """RFC 8414 authorization server metadata for a server at `base` (the issuer)."""
+    return {
+        "issuer": base,
+        "token_endpoint": f"{base}/oauth/token",
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "grant_types_supported": [GRANT_TYPE],
+        "response_types_supported": RESPONSE_TYPES,
+        "scopes_supported": list(SCOPES),
+        "revocation_endpoint": f"{base}/oauth/revoke",
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint": f"{base}/oauth/introspect",
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "service_documentation": f"{base}/docs",
+    }
+
+
 @bp.get("/.well-known/oauth-authorization-server")
 def metadata():
     """RFC 8414 authorization server metadata."""
-    base = current_app.config["SETTINGS"].public_base_url
-    response = jsonify(
-        {
-            "issuer": base,
-            "token_endpoint": f"{base}/oauth/token",
-            "token_endpoint_auth_methods_supported": AUTH_METHODS,
-            "grant_types_supported": [GRANT_TYPE],
-            "response_types_supported": [],
-            "scopes_supported": list(SCOPES),
-            "revocation_endpoint": f"{base}/oauth/revoke",
-            "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-            "introspection_endpoint": f"{base}/oauth/introspect",
-            "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
-            "service_documentation": f"{base}/docs",
-        }
-    )
+    response = jsonify(metadata_document(current_app.config["SETTINGS"].public_base_url))
     response.cache_control.public = True
     response.cache_control.max_age = 3600
     return response

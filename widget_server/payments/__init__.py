@@ -8,12 +8,30 @@ charge or refund twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
+
+# The longest one provider call may take, the client library's own retries included (see
+# payments/stripe.py, which checks that its timeouts fit). A claim on a pledge (its lease) and
+# an in-progress `/v1` Idempotency-Key both outlast it, so nobody takes a call for abandoned
+# while the client is still retrying it.
+LONGEST_CALL = timedelta(minutes=2)
 
 
 class PaymentError(Exception):
-    """The provider could not be reached or failed on its side: safe to retry later with the
-    same idempotency key."""
+    """Temporary: the provider could not be reached, failed on its side, or is still busy with
+    another request under the same idempotency key. The outcome is unknown or not yet there:
+    retry later (with backoff) with the same idempotency key."""
+
+
+class PermanentPaymentError(Exception):
+    """The provider refused the request itself (a detached card, a missing customer, a charge
+    already refunded): sending it again can never succeed. `code` is the provider's."""
+
+    def __init__(self, code: str | None, message: str):
+        super().__init__(message)
+        self.code = code or "invalid_request"
+        self.message = message
 
 
 class CardDeclined(Exception):
@@ -69,10 +87,13 @@ class PaymentProvider(Protocol):
         payment_method_ref: str,
         key: str,
     ) -> ChargeResult:
-        """Charge a saved card off-session. Raises PaymentError when the outcome is unknown."""
+        """Charge a saved card off-session. A card's fault comes back as a declined or
+        requires_action result; raises PaymentError when the outcome is unknown (temporary)
+        and PermanentPaymentError when the request can never succeed."""
 
     def refund(self, *, pledge_id: str, intent_ref: str, amount: int, key: str) -> str:
-        """Refund a charge in full; returns the refund reference. Raises PaymentError."""
+        """Refund a charge in full; returns the refund reference. Raises PaymentError
+        (temporary) or PermanentPaymentError (code `charge_already_refunded` when it was)."""
 
 
 def init_app(app) -> None:

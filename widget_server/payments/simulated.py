@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from widget_server.ids import new_id
 from widget_server.models import SimulatedPayment
-from widget_server.payments import CardDeclined, ChargeResult, PaymentError, SavedCard
+from widget_server.payments import CardDeclined, ChargeResult, PermanentPaymentError, SavedCard
 
 # Stripe's test payment methods: (outcome when saving the card, outcome when charging it).
 TEST_PAYMENT_METHODS = {
@@ -68,7 +68,10 @@ class SimulatedProvider:
         payment_method_ref: str,
         key: str,
     ) -> ChargeResult:
-        _, outcome = _behaviour(payment_method_ref)
+        try:
+            _, outcome = _behaviour(payment_method_ref)
+        except CardDeclined as exc:  # as Stripe answers for a payment method it does not know
+            raise PermanentPaymentError("resource_missing", exc.message) from exc
         row = self._remember(
             key,
             kind="charge",
@@ -92,7 +95,7 @@ class SimulatedProvider:
         with self._session_factory() as session:
             charge = session.get(SimulatedPayment, intent_ref)
         if charge is None or charge.kind != "charge" or charge.status != "succeeded":
-            raise PaymentError(f"no succeeded charge {intent_ref} to refund")
+            raise PermanentPaymentError("resource_missing", f"no succeeded charge {intent_ref}")
         row = self._remember(
             key,
             kind="refund",

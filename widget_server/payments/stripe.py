@@ -3,11 +3,24 @@ idempotency keys. STRIPE_API_BASE points it at another address (the fake server 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import stripe
 
-from widget_server.payments import CardDeclined, ChargeResult, PaymentError, SavedCard
+from widget_server.payments import (
+    LONGEST_CALL,
+    CardDeclined,
+    ChargeResult,
+    PaymentError,
+    PermanentPaymentError,
+    SavedCard,
+)
 
 # Failures after which the outcome is unknown or temporary: retry later with the same key.
+# APIError covers Stripe's 409 for a request sent while another one with the same key is still
+# in flight (the library retries 409 itself first): the retry gets the first one's answer.
+# A wrong or revoked API key (Authentication/Permission) is the operator's to fix; the charges
+# wait for it rather than failing the fans.
 TRANSIENT = (
     stripe.APIConnectionError,
     stripe.APIError,
@@ -15,10 +28,25 @@ TRANSIENT = (
     stripe.AuthenticationError,
     stripe.PermissionError,
 )
+# Stripe refused the request itself: the same request can never succeed. IdempotencyError is
+# a key reused with other parameters (400).
+PERMANENT = (stripe.InvalidRequestError, stripe.IdempotencyError)
 
-
-# (connect, read) seconds for each HTTP request to Stripe.
+# (connect, read) seconds for each HTTP request to Stripe, and the library's own retries.
 DEFAULT_TIMEOUT = (5, 30)
+NETWORK_RETRIES = 2
+
+
+def longest_call(timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> timedelta:
+    """How long one call may take at worst: every try timing out, plus the library's longest
+    sleeps between tries. It must fit in payments.LONGEST_CALL."""
+    tries = NETWORK_RETRIES + 1
+    sleeps = NETWORK_RETRIES * stripe._http_client.HTTPClient.MAX_DELAY
+    return timedelta(seconds=tries * sum(timeout) + sleeps)
+
+
+def _permanent(exc: stripe.StripeError) -> PermanentPaymentError:
+    return PermanentPaymentError(getattr(exc, "code", None), exc.user_message or str(exc))
 
 
 class StripeProvider:
@@ -28,12 +56,14 @@ class StripeProvider:
         """`timeout` is (connect, read) seconds per request; tests lower it to see timeouts."""
         if not settings.stripe_secret_key:
             raise ValueError("PAYMENTS_PROVIDER=stripe needs STRIPE_SECRET_KEY")
+        if longest_call(timeout) > LONGEST_CALL:
+            raise ValueError(f"Stripe timeouts {timeout} do not fit in {LONGEST_CALL}")
         base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
         self._http = stripe.RequestsClient(timeout=timeout)
         self.client = stripe.StripeClient(
             settings.stripe_secret_key,
             base_addresses=base,
-            max_network_retries=2,
+            max_network_retries=NETWORK_RETRIES,
             http_client=self._http,
         )
 
@@ -76,7 +106,7 @@ class StripeProvider:
             if exc.param == "payment_method":
                 raise CardDeclined("invalid_payment_method", "This card is not valid.") from exc
             raise PaymentError(str(exc)) from exc
-        except TRANSIENT as exc:
+        except (stripe.IdempotencyError, *TRANSIENT) as exc:
             raise PaymentError(str(exc)) from exc
         if setup.status != "succeeded":
             raise CardDeclined(
@@ -122,7 +152,9 @@ class StripeProvider:
                 exc.code,
                 exc.user_message or "Your card was declined.",
             )
-        except (stripe.InvalidRequestError, *TRANSIENT) as exc:
+        except PERMANENT as exc:
+            raise _permanent(exc) from exc
+        except TRANSIENT as exc:
             raise PaymentError(str(exc)) from exc
         if intent.status == "succeeded":
             return ChargeResult("succeeded", intent.id)
@@ -146,6 +178,8 @@ class StripeProvider:
                 },
                 options={"idempotency_key": key},
             )
-        except (stripe.InvalidRequestError, *TRANSIENT) as exc:
+        except PERMANENT as exc:
+            raise _permanent(exc) from exc
+        except TRANSIENT as exc:
             raise PaymentError(str(exc)) from exc
         return refund.id

@@ -88,8 +88,10 @@ def apply_event(session: Session, event_type: str, obj) -> None:
         pledge = session.scalar(
             select(Pledge).where(Pledge.payment_intent_ref == obj.get("payment_intent"))
         )
-        attempt = settlement.begin_refund(session, pledge.id) if pledge else None
-        if attempt is not None:
+        # Only a refund we asked for; the refund job may hold the claim meanwhile, which
+        # does not matter: whichever records it first wins and the other changes nothing.
+        if pledge is not None and pledge.status == "paid" and pledge.refund_requested_at:
+            attempt = settlement.RefundAttempt(pledge.id, pledge.payment_intent_ref, pledge.amount)
             refunds = (obj.get("refunds") or {}).get("data") or [{}]
             settlement.finish_refund(session, attempt, refunds[0].get("id") or "stripe")
 

@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
-from widget_server.domain import pledging, settlement
+from widget_server.domain import pledging
 from widget_server.domain.demand import record_demand
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
 from widget_server.extensions import db, limiter
@@ -101,8 +101,9 @@ class CardUpdate(Schema):
 
 
 def load_json(schema: Schema) -> dict:
-    """The request's JSON body loaded by `schema`, or a 422 naming every bad field."""
-    body = request.get_json(silent=True)
+    """The request's JSON body loaded by `schema`, or a 422 naming every bad field. The body is
+    read by the app's strict JSON parser (`widget_server.json_body`): 415/400/413 problems."""
+    body = request.get_json()
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object", errors={"_body": ["not JSON"]})
     try:
@@ -178,21 +179,11 @@ def create_pledge(trip_id: str):
 
 
 def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
-    """Create a pledge from loaded `PledgeInput` data, in one transaction; on a confirmed trip
-    the seats are charged at once. Used by the JSON API and the widget's no-JS form."""
+    """Create a pledge from loaded `PledgeInput` data (see `tasks.place_pledge`: the card is
+    saved with no transaction open; on a confirmed trip the seats are charged at once). Used by
+    the JSON API and the widget's no-JS form."""
     data["locale"] = data.get("locale") or partner.locale
-    with db.transaction() as session:
-        pledge = pledging.create_pledge(
-            session,
-            current_app.extensions["ridepledge.payments"],
-            partner,
-            trip_id,
-            pledging.PledgeRequest(**data),
-        )
-    if pledge.trip.status == "confirmed" and pledge.status == "pledged":
-        tasks.now_or_later(tasks.charge_pledge, pledge.id)
-        pledge = db.session.get(Pledge, pledge.id, populate_existing=True)
-    return pledge
+    return tasks.place_pledge(partner.id, trip_id, pledging.PledgeRequest(**data))
 
 
 @bp.post("/demand")
@@ -221,7 +212,7 @@ def _manage_view(pledge: Pledge):
             "pledge": fan_pledge(pledge),
             "trip": public_trip(pledge.trip),
             "can_withdraw": pledge.status == "pledged" and pledge.trip.status == "open",
-            "can_change_stop": pledge.is_live and pledge.trip.status in ("open", "confirmed"),
+            "can_change_stop": pledging.can_change_stop(pledge),
             "can_update_card": pledge.status == "action_required",
         }
     )
@@ -255,10 +246,4 @@ def withdraw(token: str):
 def update_card(token: str):
     """The fan fixes the card of an action_required pledge; it is charged again at once."""
     data = load_json(CardUpdate())
-    pledge = pledge_for(token)
-    with db.transaction() as session:
-        settlement.replace_card(
-            session, current_app.extensions["ridepledge.payments"], pledge, data["payment_method"]
-        )
-    tasks.now_or_later(tasks.charge_pledge, pledge.id)
-    return _manage_view(db.session.get(Pledge, pledge.id, populate_existing=True))
+    return _manage_view(tasks.replace_card(pledge_for(token).id, data["payment_method"]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app, g, redirect, request, url_for
 from flask_babel import gettext as _
 
-from widget_server.domain import pledging, settlement
+from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.extensions import db, limiter
 from widget_server.jobs import tasks
@@ -52,9 +52,7 @@ def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int
         error=error,
         notice=notice() if notice else None,
         can_withdraw=can_withdraw,
-        can_change_stop=pledge.is_live
-        and trip.status in ("open", "confirmed")
-        and len(trip.stops) > 1,
+        can_change_stop=pledging.can_change_stop(pledge),
         here=("widget_pages.manage", {"token": token}),
         data={
             "manage": {
@@ -86,14 +84,18 @@ def manage(token: str):
     return _render(pledge_for(token), token)
 
 
-def _act(token: str, action, done: str, refused: str | None = None):
-    """Check the form, run `action(session, pledge)` in one transaction; re-render with the
-    fan's words for the error (`refused` when the pledge's state does not allow it)."""
+def _act(token: str, action, done: str, refused: str | None = None, *, in_transaction=True):
+    """Check the form, run `action(session, pledge)` in one transaction (or `action(pledge)`,
+    which runs its own, when not `in_transaction`); re-render with the fan's words for the
+    error (`refused` when the pledge's state does not allow it)."""
     pledge = pledge_for(token)
     try:
         check_form_post(g.partner, _purpose(pledge))
-        with db.transaction() as session:
-            action(session, pledge)
+        if not in_transaction:
+            action(pledge)
+        else:
+            with db.transaction() as session:
+                action(session, pledge)
     except DomainError as exc:
         db.session.expire_all()
         words = refused if refused and exc.type == "illegal-transition" else _words(exc)
@@ -132,12 +134,9 @@ def update_card(token: str):
     if provider.name == "simulated":
         payment_method = payment_method_for_card_number(request.form.get("card_number", ""))
 
-    def replace(session, pledge):
+    def replace(pledge):
         if not payment_method:
             raise ValidationFailed.field("payment_method", "not a test card number")
-        settlement.replace_card(session, provider, pledge, payment_method)
+        tasks.replace_card(pledge.id, payment_method)
 
-    response = _act(token, replace, "card-updated")
-    if response.status_code == 303:
-        tasks.now_or_later(tasks.charge_pledge, pledge_for(token).id)
-    return response
+    return _act(token, replace, "card-updated", in_transaction=False)

@@ -140,15 +140,11 @@ def claim(token: str):
             locale=entry.locale,
             attribution={"utm_source": "waitlist"},
         )
-        with db.transaction() as session:
-            pledge = pledging.create_pledge(
-                session, provider, g.partner, entry.trip_id, request_, waitlist_offer=entry.id
-            )
+        pledge = tasks.place_pledge(g.partner.id, entry.trip_id, request_, waitlist_offer=entry.id)
     except DomainError as exc:
+        db.session.rollback()
         db.session.expire_all()
         return _render(_entry(token), token, error=messages.for_problem(exc), status=exc.status)
-    if pledge.trip.status == "confirmed":
-        tasks.now_or_later(tasks.charge_pledge, pledge.id)
     return redirect(url_for("widget_pages.manage", token=manage_token(pledge.id)), code=303)
 
 

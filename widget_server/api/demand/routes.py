@@ -1,10 +1,9 @@
 """Demand: where fans ask for trips, per event and origin (`GET /v1/demand`)."""
 
 from flask import g
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from widget_server.api.common import decode_cursor, encode_cursor, list_schema, protected
+from widget_server.api.common import Blueprint, decode_cursor, encode_cursor, list_schema, protected
 from widget_server.domain.demand import demand_by_origin
 from widget_server.domain.errors import ValidationFailed
 from widget_server.extensions import db

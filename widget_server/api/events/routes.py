@@ -1,10 +1,18 @@
 """Events: `GET/POST /v1/events`, `GET/PATCH/DELETE /v1/events/{id}`."""
 
 from flask import g
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from widget_server.api.common import ListArgs, actor, created, list_schema, owned, page, protected
+from widget_server.api.common import (
+    Blueprint,
+    ListArgs,
+    actor,
+    created,
+    list_schema,
+    owned,
+    page,
+    protected,
+)
 from widget_server.api.events.schemas import EventCreateSchema, EventUpdateSchema
 from widget_server.domain import catalog
 from widget_server.extensions import db

@@ -1,9 +1,8 @@
 """The token's partner: `GET/PATCH /v1/partner` (settings and branding)."""
 
 from flask import g
-from flask_smorest import Blueprint
 
-from widget_server.api.common import actor, problem_doc, protected
+from widget_server.api.common import Blueprint, actor, problem_doc, protected
 from widget_server.api.partner.schemas import PartnerOutSchema, PartnerUpdateSchema
 from widget_server.domain.partners import update_partner
 from widget_server.extensions import db

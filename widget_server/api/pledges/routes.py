@@ -1,10 +1,17 @@
 """Pledges: list, retrieve, cancel (with a refund when paid)."""
 
 from flask import g
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from widget_server.api.common import actor, list_schema, owned, page, problem_doc, protected
+from widget_server.api.common import (
+    Blueprint,
+    actor,
+    list_schema,
+    owned,
+    page,
+    problem_doc,
+    protected,
+)
 from widget_server.api.pledges.schemas import PledgeListArgs
 from widget_server.domain import settlement
 from widget_server.extensions import db

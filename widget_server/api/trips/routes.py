@@ -4,10 +4,10 @@ import csv
 import io
 
 from flask import Response, current_app, g, request
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from widget_server.api.common import (
+    Blueprint,
     actor,
     created,
     list_schema,

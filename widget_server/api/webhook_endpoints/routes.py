@@ -3,10 +3,10 @@
 `GET /v1/webhook_deliveries/{id}`, `POST /v1/webhook_deliveries/{id}/retry`."""
 
 from flask import current_app, g
-from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
 
 from widget_server.api.common import (
+    Blueprint,
     ListArgs,
     actor,
     created,

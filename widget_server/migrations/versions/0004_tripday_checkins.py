@@ -10,7 +10,7 @@ from alembic import op
 import widget_server.models.types
 
 revision = "0004_tripday"
-down_revision = "0003"
+down_revision = "0004_money"
 branch_labels = None
 depends_on = None
 
