@@ -55,7 +55,7 @@ def make_trip(
         "unit_amount": 3500,
         "currency": partner.currency,
         "pledge_deadline": utcnow() + timedelta(days=10),
-        "operator": {"name": "Coach Co", "phone": "+1 555 0100", "email": "ops@coach.example"},
+        "operator": {"name": "Coach Co", "phone": "+1 816 555 0100", "email": "ops@coach.example"},
     }
     values.update(fields)
     trip = create_trip(session, partner, event, actor="test", **values)

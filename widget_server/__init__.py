@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         jobs,
         json_body,
         oauth,
+        path_ids,
         payments,
         public,
         requests_context,
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     i18n.init_app(app)
     requests_context.init_app(app)
     json_body.init_app(app)  # strict JSON bodies (depth, duplicates, size, type) everywhere
+    path_ids.init_app(app)  # ids in URLs have the shape of ids, else 404 before any query
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
     # A moving window: no double burst at a window edge, and tests never straddle a reset.

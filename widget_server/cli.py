@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from widget_server import create_app
 from widget_server.extensions import db
+from widget_server.models.types import rfc3339
 from widget_server.oauth.scopes import SCOPES
 
 DEMO_PARTNER = "demo"
@@ -201,7 +202,7 @@ def clients_list(slug: str) -> None:
 
 
 def _isoformat(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+    return rfc3339(value)
 
 
 @clients_group.command("revoke")

@@ -106,7 +106,7 @@ def seed_demo(session: Session, provider=None) -> list[str]:
                 pledge_deadline=now + timedelta(days=14),
                 operator={
                     "name": "Demo Coach Lines",
-                    "phone": "+1 555 0100",
+                    "phone": "+1 816 555 0100",
                     "email": "dispatch@coach.example",
                 },
                 actor="demo",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import wraps
 from typing import Any
 
 from flask import Flask, Request, current_app, request
@@ -170,6 +171,33 @@ def _check_json_write() -> None:
     if request.content_length and request.content_length > limit:
         message = f"must be at most {limit} bytes"
         raise _with_messages(RequestEntityTooLarge(f"The body {message}."), "_body", message)
+
+
+def refuse_members() -> None:
+    """For an operation that takes no body: none, or an empty JSON object. Anything else (a
+    member the operation would silently ignore) is a 422 naming `_body`."""
+    if request.method not in WRITE_METHODS or not request.get_data(cache=True):
+        return
+    if request.get_json() != {}:  # parsed strictly: depth, duplicates; not JSON is a 415
+        message = "this operation takes no body: send none, or {}"
+        raise _with_messages(UnprocessableEntity(message), "_body", message)
+
+
+def takes_no_body(view):
+    """Decorator for views that read no body (actions, DELETE): see `refuse_members`."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        refuse_members()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def reads_json_body(view) -> bool:
+    """Whether a flask-smorest view parses a JSON body (`@blp.arguments(Schema)`)."""
+    parameters = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    return any(parameter.get("location", "json") == "json" for parameter in parameters)
 
 
 def init_app(app: Flask) -> None:

@@ -3,23 +3,20 @@ and webhooks (event payloads), so both always say the same thing. Dump-only mars
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from flask import current_app
 from marshmallow import Schema, fields
 
 from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.models.pledges import PLEDGE_STATUSES
 from widget_server.models.trips import TRIP_STATUSES
+from widget_server.models.types import rfc3339
 
 
 class UTCDateTime(fields.DateTime):
     """RFC 3339 in UTC with a Z."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return rfc3339(value)
 
 
 class _Object(Schema):

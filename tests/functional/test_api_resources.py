@@ -55,7 +55,7 @@ def new_trip(api, event_id, **fields):
         "unit_amount": 3500,
         "currency": "USD",
         "pledge_deadline": iso(utcnow() + timedelta(days=10)),
-        "operator": {"name": "Coach Co", "phone": "+1 555 0100", "email": "ops@coach.example"},
+        "operator": {"name": "Coach Co", "phone": "+1 816 555 0100", "email": "ops@coach.example"},
     }
     body.update(fields)
     return api.post("/v1/trips", json=body)
@@ -192,7 +192,8 @@ def test_writes_are_audited_with_the_client(app, api):
 
 
 def test_idempotent_replay_and_reuse(api):
-    body = {"title": "A", "venue": "B", "starts_at": "2030-01-01T18:00:00Z", "timezone": "UTC"}
+    starts_at = iso(utcnow() + timedelta(days=30))
+    body = {"title": "A", "venue": "B", "starts_at": starts_at, "timezone": "UTC"}
     first = api.post("/v1/events", json=body, headers={"Idempotency-Key": "k-1"})
     again = api.post("/v1/events", json=body, headers={"Idempotency-Key": "k-1"})
     assert first.status_code == again.status_code == 201

@@ -5,6 +5,7 @@ naming what was wrong, and nothing is stored."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +14,10 @@ from tests.api_helpers import ApiSession, issue_token
 from tests.factories import make_partner, make_trip
 from widget_server.extensions import db
 from widget_server.models import Event, Pledge
+from widget_server.models.types import rfc3339, utcnow
 
-EVENT = {"title": "A", "venue": "B", "starts_at": "2030-01-01T18:00:00Z", "timezone": "UTC"}
+IN_A_MONTH = rfc3339(utcnow() + timedelta(days=30))
+EVENT = {"title": "A", "venue": "B", "starts_at": IN_A_MONTH, "timezone": "UTC"}
 
 
 @pytest.fixture

@@ -267,7 +267,7 @@ def test_demand_requests_count_each_fan_once(client, shop):
     )
     assert other.json["count"] == 2
     bad = client.post(url, json={"event_id": "evt_nope", "origin": "", "email": "b"})
-    assert bad.status_code == 422 and set(bad.json["errors"]) == {"origin", "email"}
+    assert bad.status_code == 422 and set(bad.json["errors"]) == {"event_id", "origin", "email"}
 
 
 def test_writes_are_rate_limited_per_address(settings, shop):

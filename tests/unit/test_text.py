@@ -55,3 +55,27 @@ def test_phone_numbers_are_validated_and_stored_as_e164():
     assert _Form().load({"name": "x", "phone": "+34 912 345 678"})["phone"] == "+34912345678"
     assert "phone" in _error(name="x", phone="12")
     assert "phone" in _error(name="x", phone="call me")
+
+
+def test_ids_must_look_like_our_ids():
+    from widget_server.domain.text import Id
+    from widget_server.ids import is_id, new_id
+
+    class _Ref(Schema):
+        event_id = Id("evt", load_default=None)
+
+    good = new_id("evt")
+    assert is_id(good, "evt") and not is_id(good, "trp") and not is_id(good + "\n")
+    assert _Ref().load({"event_id": good}) == {"event_id": good}
+    for bad in ["evt_nope", new_id("trp"), good.upper(), "evt_" + "\x00" * 26, 5]:
+        with pytest.raises(ValidationError) as caught:
+            _Ref().load({"event_id": bad})
+        assert list(caught.value.messages) == ["event_id"]
+
+
+@pytest.mark.parametrize("bad", ["²", "٣", " 5", "5 ", "1_000", "+5", "-1", "0x10", "9" * 40, ""])
+def test_digits_are_ascii_digits_only(bad):
+    from widget_server.domain.numbers import parse_digits
+
+    assert parse_digits(bad) is None
+    assert parse_digits("0") == 0 and parse_digits("123456789") == 123456789

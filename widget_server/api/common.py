@@ -14,8 +14,11 @@ from sqlalchemy import Select
 
 from widget_server.api.idempotency import replayable
 from widget_server.domain.errors import NotFound, ValidationFailed
+from widget_server.domain.numbers import DigitsInteger
+from widget_server.domain.text import Text
 from widget_server.extensions import db
-from widget_server.json_body import StrictFlaskParser
+from widget_server.ids import is_id
+from widget_server.json_body import StrictFlaskParser, reads_json_body, takes_no_body
 from widget_server.oauth.protect import require_scope
 
 MAX_LIMIT = 100
@@ -45,8 +48,8 @@ class ProblemSchema(Schema):
 
 
 class ListArgs(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, MAX_LIMIT))
-    cursor = fields.String(load_default=None)
+    limit = DigitsInteger(load_default=20, validate=validate.Range(1, MAX_LIMIT))
+    cursor = Text(load_default=None, max_length=200)
 
 
 def list_schema(item_schema: type[Schema], name: str) -> type[Schema]:
@@ -75,7 +78,13 @@ def protected(blp, scope: str, *, not_found: bool = True):
     An `Idempotency-Key` replay is answered only after the token and the scope are checked."""
 
     def decorator(view):
-        guarded = require_scope(scope)(replayable(view))
+        reads_body = reads_json_body(view)
+        checked = view if reads_body else takes_no_body(view)
+        guarded = require_scope(scope)(replayable(checked))
+        if reads_body:  # what the strict JSON reader (widget_server.json_body) answers
+            guarded = problem_doc(blp, 400, "Not JSON, or nested deeper than 20 levels")(guarded)
+            guarded = problem_doc(blp, 413, "The body is larger than 256 KiB")(guarded)
+            guarded = problem_doc(blp, 415, "The body is not application/json")(guarded)
         guarded = blp.doc(security=[{"oauth2": [scope]}])(guarded)
         guarded = problem_doc(blp, 401, "Missing, invalid, expired or revoked token")(guarded)
         guarded = problem_doc(blp, 403, f"The token lacks the `{scope}` scope")(guarded)
@@ -111,7 +120,10 @@ def page(query: Select, id_column, *, limit: int, cursor: str | None) -> dict:
     """Newest first by (time-ordered) id; the cursor is the last id seen, so objects created
     while a client pages never cause duplicates or gaps in what it has not yet read."""
     if cursor:
-        query = query.where(id_column < decode_cursor(cursor))
+        last_seen = decode_cursor(cursor)
+        if not is_id(last_seen):
+            raise ValidationFailed.field("cursor", "is not a cursor this API gave out")
+        query = query.where(id_column < last_seen)
     rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
     has_more = len(rows) > limit
     rows = rows[:limit]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -35,6 +35,17 @@ def create_event(
 
 
 def update_event(session: Session, event: Event, changes: dict, *, actor: str) -> Event:
+    """Change an event; it cannot move to before a departure of one of its trips."""
+    if "starts_at" in changes:
+        first_departure = session.scalar(
+            select(func.min(Stop.departs_at))
+            .join(Trip, Stop.trip_id == Trip.id)
+            .where(Trip.event_id == event.id, Trip.status != "canceled")
+        )
+        if first_departure is not None and changes["starts_at"] <= _aware(first_departure):
+            raise ValidationFailed.field(
+                "starts_at", "must be after the first departure of the event's trips"
+            )
     for key, value in changes.items():
         setattr(event, key, value)
     session.flush()
@@ -70,7 +81,7 @@ def create_trip(
     if event.partner_id != partner.id:
         raise ValidationFailed.field("event_id", "no such event")
     _check_trip_numbers(capacity, min_riders, unit_amount)
-    _check_schedule(stops, pledge_deadline)
+    _check_schedule(stops, pledge_deadline, event.starts_at)
     operator = operator or {}
     trip = Trip(
         partner_id=partner.id,
@@ -107,14 +118,24 @@ def _stops(stops: list[dict]) -> list[Stop]:
     ]
 
 
-def _check_schedule(stops: list[dict], pledge_deadline: datetime) -> None:
+def _check_schedule(stops: list[dict], pledge_deadline: datetime, event_starts: datetime) -> None:
+    """The order of a trip's times: pledge deadline < first departure < the event's start
+    (and stops in order). The window each time must be in is the API field's (`AwareDateTime`).
+    """
     if not stops:
         raise ValidationFailed.field("stops", "a trip needs at least one stop")
-    departures = [stop["departs_at"] for stop in stops]
+    departures = [_aware(stop["departs_at"]) for stop in stops]
     if departures != sorted(departures):
         raise ValidationFailed.field("stops", "stops must be in order of departure time")
-    if pledge_deadline > departures[0]:
+    if _aware(pledge_deadline) >= departures[0]:
         raise ValidationFailed.field("pledge_deadline", "must be before the first stop's departure")
+    if departures[0] >= _aware(event_starts):
+        raise ValidationFailed.field("stops.0.departs_at", "must be before the event starts")
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC from aggregate queries; compare aware datetimes only."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 # What a trip that is no longer a draft may still change.
@@ -142,11 +163,12 @@ def update_trip(
     deadline = changes.get("pledge_deadline", trip.pledge_deadline)
     if "pledge_deadline" in changes and trip.status == "open" and deadline <= now:
         raise ValidationFailed.field("pledge_deadline", "must be in the future")
+    starts = trip.event.starts_at
     if "stops" in changes:
-        _check_schedule(changes["stops"], deadline)
+        _check_schedule(changes["stops"], deadline, starts)
         trip.stops = _stops(changes["stops"])
     else:
-        _check_schedule([{"departs_at": s.departs_at} for s in trip.stops], deadline)
+        _check_schedule([{"departs_at": s.departs_at} for s in trip.stops], deadline, starts)
     if "capacity" in changes:
         # Atomic against pledges landing right now.
         result = session.execute(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from widget_server.domain.audit import record
 from widget_server.domain.errors import ValidationFailed
 from widget_server.models import DemandSignal, Event, Partner, Trip
+from widget_server.models.types import rfc3339
 from widget_server.webhooks.outbox import emit
 
 
@@ -121,8 +122,4 @@ def demand_by_origin(
 
 
 def _iso(value) -> str:
-    from datetime import UTC
-
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(value)

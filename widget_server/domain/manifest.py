@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.domain.checkin import boardings_of, iso
 from widget_server.models import Pledge, Trip
+from widget_server.models.types import rfc3339
 
 ON_MANIFEST = ("pledged", "charging", "paid", "action_required")
 
@@ -34,7 +35,7 @@ def build_manifest(session: Session, trip: Trip, *, secret: str | None = None) -
                 "id": stop.id,
                 "name": stop.name,
                 "address": stop.address,
-                "departs_at": iso(stop.departs_at),
+                "departs_at": rfc3339(stop.departs_at),
                 "seats": sum(r["seats"] for r in riders),
                 "boarded_seats": sum(r["seats"] for r in riders if r["boarded_at"]),
                 "riders": riders,

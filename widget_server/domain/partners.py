@@ -32,10 +32,14 @@ from widget_server.domain.branding import (
     relative_luminance,
 )
 from widget_server.domain.errors import ValidationFailed, field_errors, iter_messages
+from widget_server.domain.numbers import Integer
+from widget_server.domain.text import Email, Text
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models import Partner
 
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+ORIGIN_MAX_LENGTH = 300
+URL_MAX_LENGTH = 2000
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
 CURRENCIES = frozenset(list_currencies())
 
@@ -67,33 +71,34 @@ class BrandingSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    primary_color = fields.String(
+    primary_color = Text(
         load_default=DEFAULT_BRANDING["primary_color"],
         validate=validate.Regexp(HEX_COLOR, error="must be a hex colour like #0b5cad"),
     )
-    accent_color = fields.String(
+    accent_color = Text(
         load_default=DEFAULT_BRANDING["accent_color"],
         validate=validate.Regexp(HEX_COLOR, error="must be a hex colour like #e8a317"),
     )
-    background_color = fields.String(
+    background_color = Text(
         load_default=DEFAULT_BRANDING["background_color"],
         validate=validate.Regexp(HEX_COLOR, error="must be a hex colour like #ffffff"),
     )
-    text_color = fields.String(
+    text_color = Text(
         load_default=DEFAULT_BRANDING["text_color"],
         validate=validate.Regexp(HEX_COLOR, error="must be a hex colour like #1b1f24"),
     )
-    font_family = fields.String(
+    font_family = Text(
         load_default=DEFAULT_BRANDING["font_family"],
         validate=validate.OneOf(sorted(SAFE_FONTS), error="must be one of: {choices}"),
     )
-    corner_radius = fields.Integer(
+    corner_radius = Integer(
         load_default=DEFAULT_BRANDING["corner_radius"],
-        strict=True,
         validate=validate.Range(0, 24, error="must be a whole number of pixels from 0 to 24"),
     )
-    logo_url = fields.String(load_default=None, allow_none=True, validate=_https_url)
-    color_scheme = fields.String(
+    logo_url = Text(
+        load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=_https_url
+    )
+    color_scheme = Text(
         load_default=DEFAULT_BRANDING["color_scheme"],
         validate=validate.OneOf(["light", "dark"], error="must be light or dark"),
     )
@@ -128,28 +133,27 @@ class PartnerSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    slug = fields.String(
+    slug = Text(
         required=True,
+        max_length=63,
         validate=validate.Regexp(
             SLUG, error="must be 1-63 lower-case letters, digits or dashes, like kc-chiefs"
         ),
     )
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    locale = fields.String(
+    name = Text(required=True, max_length=200)
+    locale = Text(
         load_default="en",
         validate=validate.OneOf(SUPPORTED_LOCALES, error="must be one of: {choices}"),
     )
-    currency = fields.String(load_default="USD")
-    allowed_origins = fields.List(fields.String(), load_default=list)
+    currency = Text(load_default="USD", max_length=3)
+    allowed_origins = fields.List(Text(max_length=ORIGIN_MAX_LENGTH), load_default=list)
     branding = fields.Nested(BrandingSchema, load_default=lambda: BrandingSchema().load({}))
-    support_email = fields.Email(load_default=None, allow_none=True)
-    terms_url = fields.String(load_default=None, allow_none=True, validate=_https_url)
-    demand_threshold = fields.Integer(
-        load_default=25, strict=True, validate=validate.Range(1, 100_000)
+    support_email = Email(load_default=None, allow_none=True)
+    terms_url = Text(
+        load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=_https_url
     )
-    waitlist_hold_hours = fields.Integer(
-        load_default=4, strict=True, validate=validate.Range(1, 72)
-    )
+    demand_threshold = Integer(load_default=25, validate=validate.Range(1, 100_000))
+    waitlist_hold_hours = Integer(load_default=4, validate=validate.Range(1, 72))
 
     @validates("currency")
     def _currency(self, value: str, **_kwargs) -> None:

@@ -10,6 +10,8 @@ later load text through these fields, so "what is a valid name" is decided once:
 - every field has a maximum length (in code points, after normalisation);
 - strings only: a number or a list where text is expected is refused.
 
+Ids (`Id("evt")`) must have the shape our ids have, so garbage never reaches a query.
+
 Emails are normalised so one fan is one fan (the domain lower-cased; the local part kept as
 typed but compared case-insensitively through `email_key`). Phone numbers are parsed with
 `phonenumbers` and stored in E.164.
@@ -22,6 +24,8 @@ import unicodedata
 
 import phonenumbers
 from marshmallow import ValidationError, fields
+
+from widget_server.ids import is_id
 
 # Bidirectional embeddings, overrides and isolates: legitimate text never needs them in a
 # single-line field, and they make "Fan" look like something else in a manifest or an email.
@@ -165,3 +169,23 @@ class Phone(Text):
             return normalize_phone(text, self.region)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+
+
+class Id(Text):
+    """The id of an object of ours (`evt_...`, as `widget_server.ids.new_id` makes them). Anything
+    else is refused as the field's error before it reaches the database."""
+
+    def __init__(self, prefix: str, **kwargs):
+        self.prefix = prefix
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault("pattern", f"^{prefix}_[0-9a-hjkmnp-tv-z]{{26}}$")
+        kwargs["metadata"].setdefault("example", f"{prefix}_01jd2x3y4z5a6b7c8d9e0f1g2h")
+        super().__init__(max_length=len(prefix) + 27, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text and not self.required:
+            return None
+        if not is_id(text, self.prefix):
+            raise ValidationError(f"is not an id of the form {self.prefix}_...")
+        return text

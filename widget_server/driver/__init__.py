@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, g, render_template, request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields
 
-from widget_server.api.fields import AwareDateTime
+from widget_server.api.fields import parse_rfc3339
 from widget_server.domain import checkin
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.manifest import build_manifest
@@ -138,11 +138,25 @@ def manifest():
     return _manifest()
 
 
+class HappenedAt(fields.Field):
+    """When the device saw the boarding: RFC 3339 with an offset, in UTC. Unlike the API's
+    `AwareDateTime` it may be in the past (an offline queue sends it later); the domain refuses
+    a time in the future."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("must be a string such as 2026-12-20T19:00:00Z")
+        try:
+            return parse_rfc3339(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
 class CheckInInput(Schema):
     code = Text(max_length=40, load_default=None)
     pledge_id = Text(max_length=40, load_default=None)
     id = fields.UUID(required=True, metadata={"description": "Made by the device, once."})
-    at = AwareDateTime(required=True)
+    at = HappenedAt(required=True)
     device = Text(max_length=60, load_default=None)
 
 

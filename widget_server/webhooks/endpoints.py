@@ -19,7 +19,7 @@ from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, ValidationFailed
 from widget_server.domain.work import schedule
 from widget_server.models import Partner, WebhookDelivery, WebhookEndpoint
-from widget_server.models.types import utcnow
+from widget_server.models.types import rfc3339, utcnow
 from widget_server.webhooks.outbox import EVENT_TYPES
 from widget_server.webhooks.secrets import decrypt_secret, encrypt_secret
 from widget_server.webhooks.signing import new_secret
@@ -288,7 +288,7 @@ def rotate_secret(
         "webhook_endpoint.secret_rotated",
         "webhook_endpoint",
         endpoint.id,
-        {"previous_expires_at": endpoint.previous_secret_expires_at.isoformat()},
+        {"previous_expires_at": rfc3339(endpoint.previous_secret_expires_at)},
     )
     return endpoint, secret
 

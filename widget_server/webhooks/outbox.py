@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from widget_server.domain.work import schedule
 from widget_server.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
-from widget_server.models.types import utcnow
+from widget_server.models.types import rfc3339, utcnow
 from widget_server.representations import EventSchema, PledgeSchema, TripSchema
 
 EVENT_TYPES = (
@@ -51,7 +51,7 @@ def emit(session: Session, partner_id: str, event_type: str, data) -> WebhookMes
         type=event_type,
         payload={
             "type": event_type,
-            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "timestamp": rfc3339(now),
             "data": body,
         },
         created_at=now,

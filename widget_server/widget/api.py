@@ -13,15 +13,18 @@ a forged request would carry no fan's authority anyway: see docs/embed.md, "Secu
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from widget_server.domain import pledging
 from widget_server.domain.demand import record_demand
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
+from widget_server.domain.numbers import Integer
+from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.extensions import db, limiter
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.jobs import tasks
+from widget_server.json_body import takes_no_body
 from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
 from widget_server.widget.links import manage_url, pledge_for
@@ -62,17 +65,18 @@ class PledgeInput(Schema):
     class Meta:
         unknown = RAISE
 
-    stop_id = fields.String(required=True)
-    seats = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    email = fields.Email(required=True, validate=validate.Length(max=320))
-    payment_method = fields.String(required=True, validate=validate.Length(1, 255))
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+    stop_id = Id("stp", required=True)
+    seats = Integer(required=True, validate=validate.Range(1, 10))
+    name = Text(required=True, max_length=200)
+    email = Email(required=True)
+    payment_method = Text(required=True, max_length=255)
+    phone = Phone(load_default=None, allow_none=True)
+    locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
     attribution = fields.Dict(
-        keys=fields.String(validate=validate.Regexp(r"^utm_[a-z]{1,20}$")),
-        values=fields.String(validate=validate.Length(max=200)),
+        keys=Text(max_length=24, validate=validate.Regexp(r"^utm_[a-z]{1,20}$")),
+        values=Text(max_length=200),
         load_default=dict,
+        validate=validate.Length(max=10),
     )
 
 
@@ -80,24 +84,42 @@ class DemandInput(Schema):
     class Meta:
         unknown = RAISE
 
-    event_id = fields.String(required=True)
-    origin = fields.String(required=True, validate=validate.Length(1, 200))
-    email = fields.Email(required=True)
-    locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+    event_id = Id("evt", required=True)
+    origin = Text(required=True, max_length=200)
+    email = Email(required=True)
+    locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
 
 
 class StopChange(Schema):
     class Meta:
         unknown = RAISE
 
-    stop_id = fields.String(required=True)
+    stop_id = Id("stp", required=True)
 
 
 class CardUpdate(Schema):
     class Meta:
         unknown = RAISE
 
-    payment_method = fields.String(required=True, validate=validate.Length(1, 255))
+    payment_method = Text(required=True, max_length=255)
+
+
+class TripsQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE  # cache busters and tracking parameters are harmless here
+
+    event_id = Id("evt", required=True, error_messages={"required": "is required"})
+    near = Text(load_default=None, max_length=200)
+
+
+def load_query(schema: Schema) -> dict:
+    """The query string loaded by `schema`, or a 422 naming every bad parameter."""
+    try:
+        return schema.load(request.args)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "some parameters are missing or invalid", errors=field_errors(exc.messages)
+        ) from exc
 
 
 def load_json(schema: Schema) -> dict:
@@ -135,10 +157,8 @@ def upcoming_events(partner: Partner) -> list[Event]:
 @limiter.limit(_read_limit)
 def list_trips():
     """Trips to an event; with `near=<place>`, trips from that origin first, then by departure."""
-    event_id = request.args.get("event_id")
-    if not event_id:
-        raise ValidationFailed.field("event_id", "is required")
-    trips = trips_for_event(g.partner, event_id, request.args.get("near"))
+    args = load_query(TripsQuery())
+    trips = trips_for_event(g.partner, args["event_id"], args["near"])
     return jsonify({"object": "list", "data": [public_trip(trip) for trip in trips]})
 
 
@@ -235,6 +255,7 @@ def change_stop(token: str):
 
 @bp.post("/manage/<token>/cancel")
 @limiter.limit(_write_limit)
+@takes_no_body
 def withdraw(token: str):
     with db.transaction() as session:
         pledge = pledging.withdraw_pledge(session, pledge_for(token))

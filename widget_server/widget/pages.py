@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
+from widget_server.domain.numbers import parse_digits
 from widget_server.extensions import db, limiter
 from widget_server.models import Event, Trip
 from widget_server.payments.simulated import TEST_CARD_NUMBERS, payment_method_for_card_number
@@ -164,8 +165,8 @@ def _pledge_page(trip: Trip, *, values=None, errors=None, problem=None, status: 
         return redirect(url_for("widget_pages.trip", trip_id=trip.id), code=303)
     max_seats = max(1, min(pledging.MAX_SEATS_PER_PLEDGE, trip.seats_remaining))
     values = values or {"seats": 1, "stop_id": trip.stops[0].id if trip.stops else ""}
-    seats = str(values.get("seats", ""))
-    total_seats = int(seats) if seats.isdigit() and 0 < int(seats) <= max_seats else 1
+    seats = parse_digits(str(values.get("seats", "")))
+    total_seats = seats if seats and seats <= max_seats else 1
     return render_page(
         "widget/pledge.html",
         status=status,
@@ -204,7 +205,7 @@ def create_pledge(trip_id: str):
         data = PledgeInput().load(
             {
                 "stop_id": values["stop_id"],
-                "seats": int(values["seats"]) if values["seats"].isdigit() else 0,
+                "seats": parse_digits(values["seats"]) or 0,  # "²" or "1e3" is a seats error
                 "name": values["name"],
                 "email": values["email"],
                 "payment_method": _payment_method(form),

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from widget_server.models import Event, Pledge, Stop, Trip
+from widget_server.models.types import rfc3339
 
 
 def iso(value: datetime | None) -> str | None:
     """RFC 3339 in UTC with a Z."""
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    return rfc3339(value)
 
 
 def public_event(event: Event) -> dict:

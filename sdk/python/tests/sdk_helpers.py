@@ -68,7 +68,7 @@ def new_trip(sdk, event, **fields):
         "min_riders": 3,
         "unit_amount": 3500,
         "pledge_deadline": soon(days=10),
-        "operator": {"name": "Coach Co", "phone": "+1 555 0100", "email": "ops@coach.example"},
+        "operator": {"name": "Coach Co", "phone": "+1 816 555 0100", "email": "ops@coach.example"},
     }
     values.update(fields)
     return sdk.trips.create(**values)

@@ -1,20 +1,27 @@
 """Demand: where fans ask for trips, per event and origin (`GET /v1/demand`)."""
 
 from flask import g
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from widget_server.api.common import Blueprint, decode_cursor, encode_cursor, list_schema, protected
+from widget_server.api.common import (
+    Blueprint,
+    ListArgs,
+    decode_cursor,
+    encode_cursor,
+    list_schema,
+    protected,
+)
 from widget_server.domain.demand import demand_by_origin
 from widget_server.domain.errors import ValidationFailed
+from widget_server.domain.numbers import parse_digits
+from widget_server.domain.text import Id
 from widget_server.extensions import db
 
 blp = Blueprint("demand", __name__, url_prefix="/v1/demand", description="Trip requests.")
 
 
-class DemandArgs(Schema):
-    event_id = fields.String(load_default=None)
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    cursor = fields.String(load_default=None)
+class DemandArgs(ListArgs):
+    event_id = Id("evt", load_default=None)
 
 
 class DemandSchema(Schema):
@@ -35,10 +42,10 @@ def _offset(cursor: str | None) -> int:
     """Demand rows are aggregates, so the cursor is a position in the ordering."""
     if not cursor:
         return 0
-    value = decode_cursor(cursor)
-    if not value.isdigit():
+    offset = parse_digits(decode_cursor(cursor))  # nine digits at most: never an overflow
+    if offset is None:
         raise ValidationFailed.field("cursor", "is not a cursor this API gave out")
-    return int(value)
+    return offset
 
 
 @blp.get("")

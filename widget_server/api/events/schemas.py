@@ -1,14 +1,15 @@
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema
 
 from widget_server.api.fields import AwareDateTime, TimeZone
+from widget_server.domain.text import Text
 
 
 class EventCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    title = fields.String(required=True, validate=validate.Length(1, 200))
-    venue = fields.String(required=True, validate=validate.Length(1, 200))
+    title = Text(required=True, max_length=200)
+    venue = Text(required=True, max_length=200)
     starts_at = AwareDateTime(required=True, metadata={"example": "2026-12-20T19:00:00Z"})
     timezone = TimeZone(required=True, metadata={"example": "America/Chicago"})
 
@@ -17,7 +18,7 @@ class EventUpdateSchema(EventCreateSchema):
     class Meta:
         unknown = RAISE
 
-    title = fields.String(validate=validate.Length(1, 200))
-    venue = fields.String(validate=validate.Length(1, 200))
+    title = Text(min_length=1, max_length=200)
+    venue = Text(min_length=1, max_length=200)
     starts_at = AwareDateTime()
     timezone = TimeZone()

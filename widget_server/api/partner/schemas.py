@@ -1,5 +1,9 @@
 from marshmallow import RAISE, Schema, fields
 
+from widget_server.domain.numbers import Integer
+from widget_server.domain.partners import ORIGIN_MAX_LENGTH, URL_MAX_LENGTH
+from widget_server.domain.text import Email, Text
+
 
 class PartnerOutSchema(Schema):
     id = fields.String()
@@ -19,17 +23,18 @@ class PartnerOutSchema(Schema):
 
 
 class PartnerUpdateSchema(Schema):
-    """Any of the partner file's fields but `slug`; `branding` may be partial (merged)."""
+    """Any of the partner file's fields but `slug`; `branding` may be partial (merged). The
+    domain's partner-file schema then checks every rule (colours, contrast, origins)."""
 
     class Meta:
         unknown = RAISE
 
-    name = fields.String()
-    locale = fields.String()
-    currency = fields.String()
-    allowed_origins = fields.List(fields.String())
-    branding = fields.Dict()
-    support_email = fields.String(allow_none=True)
-    terms_url = fields.String(allow_none=True)
-    demand_threshold = fields.Integer()
-    waitlist_hold_hours = fields.Integer()
+    name = Text(min_length=1, max_length=200)
+    locale = Text(max_length=10)
+    currency = Text(max_length=3)
+    allowed_origins = fields.List(Text(max_length=ORIGIN_MAX_LENGTH))
+    branding = fields.Dict(keys=Text(max_length=40))
+    support_email = Email(allow_none=True)
+    terms_url = Text(allow_none=True, max_length=URL_MAX_LENGTH)
+    demand_threshold = Integer()
+    waitlist_hold_hours = Integer()

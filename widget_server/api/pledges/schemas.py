@@ -1,10 +1,10 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import validate
 
+from widget_server.api.common import ListArgs
+from widget_server.domain.text import Id, Text
 from widget_server.models.pledges import PLEDGE_STATUSES
 
 
-class PledgeListArgs(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    cursor = fields.String(load_default=None)
-    trip_id = fields.String(load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(PLEDGE_STATUSES))
+class PledgeListArgs(ListArgs):
+    trip_id = Id("trp", load_default=None)
+    status = Text(load_default=None, validate=validate.OneOf(PLEDGE_STATUSES))

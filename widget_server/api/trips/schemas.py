@@ -1,6 +1,9 @@
 from marshmallow import RAISE, Schema, fields, validate
 
+from widget_server.api.common import ListArgs
 from widget_server.api.fields import AwareDateTime, Currency
+from widget_server.domain.numbers import Integer
+from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.models.trips import TRIP_STATUSES
 from widget_server.representations import UTCDateTime
 
@@ -11,31 +14,30 @@ class _Strict(Schema):
 
 
 class OriginInput(_Strict):
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    region = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    name = Text(required=True, max_length=200)
+    region = Text(load_default=None, allow_none=True, max_length=200)
 
 
 class StopInput(_Strict):
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    address = fields.String(required=True, validate=validate.Length(1, 500))
+    name = Text(required=True, max_length=200)
+    address = Text(required=True, max_length=500)
     departs_at = AwareDateTime(required=True)
 
 
 class OperatorInput(_Strict):
-    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    email = fields.Email(load_default=None, allow_none=True)
+    name = Text(load_default=None, allow_none=True, max_length=200)
+    phone = Phone(load_default=None, allow_none=True)
+    email = Email(load_default=None, allow_none=True)
 
 
 class TripCreateSchema(_Strict):
-    event_id = fields.String(required=True)
+    event_id = Id("evt", required=True)
     origin = fields.Nested(OriginInput, required=True)
     stops = fields.List(fields.Nested(StopInput), required=True, validate=validate.Length(1, 20))
-    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1000))
-    min_riders = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1000))
-    unit_amount = fields.Integer(
+    capacity = Integer(required=True, validate=validate.Range(1, 1000))
+    min_riders = Integer(required=True, validate=validate.Range(1, 1000))
+    unit_amount = Integer(
         required=True,
-        strict=True,
         validate=validate.Range(0, 10_000_000),
         metadata={"description": "Price per seat in minor units (3500 = $35.00)."},
     )
@@ -50,22 +52,17 @@ class TripUpdateSchema(_Strict):
 
     origin = fields.Nested(OriginInput)
     stops = fields.List(fields.Nested(StopInput), validate=validate.Length(1, 20))
-    capacity = fields.Integer(strict=True, validate=validate.Range(1, 1000))
-    min_riders = fields.Integer(strict=True, validate=validate.Range(1, 1000))
-    unit_amount = fields.Integer(strict=True, validate=validate.Range(0, 10_000_000))
+    capacity = Integer(validate=validate.Range(1, 1000))
+    min_riders = Integer(validate=validate.Range(1, 1000))
+    unit_amount = Integer(validate=validate.Range(0, 10_000_000))
     currency = Currency()
     pledge_deadline = AwareDateTime()
     operator = fields.Nested(OperatorInput, allow_none=True)
 
 
-class TripListArgs(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    cursor = fields.String(load_default=None)
-    event_id = fields.String(load_default=None)
-    status = fields.String(
-        load_default=None,
-        validate=validate.OneOf(TRIP_STATUSES),
-    )
+class TripListArgs(ListArgs):
+    event_id = Id("evt", load_default=None)
+    status = Text(load_default=None, validate=validate.OneOf(TRIP_STATUSES))
 
 
 class RiderSchema(Schema):

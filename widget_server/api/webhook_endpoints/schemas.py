@@ -1,6 +1,7 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 from widget_server.api.common import ListArgs
+from widget_server.domain.text import Id, Text
 from widget_server.representations import UTCDateTime
 from widget_server.webhooks.endpoints import (
     ALL_EVENTS,
@@ -48,33 +49,27 @@ class WebhookEndpointWithSecretSchema(WebhookEndpointSchema):
 
 
 class WebhookEndpointCreateSchema(_Strict):
-    url = fields.String(
+    url = Text(
         required=True,
-        validate=validate.Length(1, MAX_URL_LENGTH),
+        max_length=MAX_URL_LENGTH,
         metadata={"description": _URL_HELP, "example": "https://hooks.example.com/ridepledge"},
     )
     events = fields.List(
-        fields.String(),
+        Text(max_length=64),
         required=True,
         validate=validate.Length(min=1),
         metadata={"description": _EVENTS_HELP, "example": ["pledge.created", "trip.confirmed"]},
     )
-    description = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=MAX_DESCRIPTION_LENGTH)
-    )
+    description = Text(load_default=None, allow_none=True, max_length=MAX_DESCRIPTION_LENGTH)
 
 
 class WebhookEndpointUpdateSchema(_Strict):
-    url = fields.String(
-        validate=validate.Length(1, MAX_URL_LENGTH), metadata={"description": _URL_HELP}
-    )
+    url = Text(min_length=1, max_length=MAX_URL_LENGTH, metadata={"description": _URL_HELP})
     events = fields.List(
-        fields.String(), validate=validate.Length(min=1), metadata={"description": _EVENTS_HELP}
+        Text(max_length=64), validate=validate.Length(min=1), metadata={"description": _EVENTS_HELP}
     )
-    description = fields.String(
-        allow_none=True, validate=validate.Length(max=MAX_DESCRIPTION_LENGTH)
-    )
-    status = fields.String(
+    description = Text(allow_none=True, max_length=MAX_DESCRIPTION_LENGTH)
+    status = Text(
         validate=validate.OneOf(["enabled", "disabled"]),
         metadata={
             "description": "`enabled` re-enables a disabled endpoint; its pending deliveries "
@@ -114,4 +109,4 @@ class WebhookDeliverySchema(Schema):
 
 
 class WebhookDeliveryListArgs(ListArgs):
-    endpoint_id = fields.String(load_default=None)
+    endpoint_id = Id("we", load_default=None)

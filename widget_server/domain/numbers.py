@@ -1,0 +1,54 @@
+"""One strictness for numbers and booleans anyone sends us (API, widget API, forms, files).
+
+- JSON integers must be JSON integers: not `"5"`, not `5.0`, not `true` (marshmallow's
+  `strict=True` alone still takes `true`, a Python int);
+- integers in query strings and forms are ASCII digits only: `int()` alone takes "²", "٣",
+  " 5 " and "1_000", and forty nines make an overflow further down;
+- booleans are JSON `true`/`false` only, not "yes", 1 or "on".
+"""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import ValidationError, fields
+
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def parse_digits(value: str) -> int | None:
+    """An integer written in ASCII digits (at most nine), or None: `int()` alone also takes
+    "²", "٣", " 5 " and "1_000"."""
+    return int(value) if isinstance(value, str) and _DIGITS.fullmatch(value) else None
+
+
+class Integer(fields.Integer):
+    """A JSON integer, strictly (see the module docstring)."""
+
+    def __init__(self, **kwargs):
+        kwargs["strict"] = True
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError("must be a whole number, not true or false")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Boolean(fields.Boolean):
+    """JSON `true` or `false`, nothing else."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
+
+
+class DigitsInteger(fields.Integer):
+    """A whole number from a query string or a form: ASCII digits only (see `parse_digits`)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = parse_digits(value)
+        if number is None:
+            raise ValidationError("must be a whole number written in digits 0-9")
+        return super()._deserialize(number, attr, data, **kwargs)
