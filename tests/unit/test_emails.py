@@ -69,6 +69,11 @@ EXPECTED = {
         "es": ("se ha cancelado", "Kc Chiefs ha cancelado el autobús"),
         "fr": ("est annulé", "Kc Chiefs a annulé le bus"),
     },
+    "stop_added": {
+        "en": ("is added", "it is now on the route"),
+        "es": ("ya está añadida", "ya está en la ruta"),
+        "fr": ("est ajouté", "il est maintenant sur le trajet"),
+    },
 }
 # locale -> what every email's summary shows: the total, the kick-off and the bus's departure,
 # in the event's time zone (America/Chicago).

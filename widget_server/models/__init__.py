@@ -10,6 +10,7 @@ from widget_server.models.notifications import OutboundEmail
 from widget_server.models.partners import Partner
 from widget_server.models.payments import SimulatedPayment, StripeEventRecord
 from widget_server.models.pledges import Pledge, PledgeStatusChange
+from widget_server.models.stop_requests import StopRequest
 from widget_server.models.trips import Stop, Trip
 from widget_server.models.waitlist import WaitlistEntry
 from widget_server.models.webhooks import (
@@ -40,5 +41,6 @@ __all__ = [
     "Stop",
     "StripeEventRecord",
     "Trip",
+    "StopRequest",
     "WaitlistEntry",
 ]

@@ -46,6 +46,9 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
         "Your pledge for %(event)s is withdrawn", event=c["event_title"]
     ),
     "trip_canceled": lambda c: _("The bus to %(event)s is canceled", event=c["event_title"]),
+    "stop_added": lambda c: _(
+        "The stop you asked for on the bus to %(event)s is added", event=c["event_title"]
+    ),
     "waitlist_joined": lambda c: _("You are on the waitlist for %(event)s", event=c["event_title"]),
     "waitlist_offer": lambda c: _("Seats for %(event)s are held for you", event=c["event_title"]),
 }
@@ -54,6 +57,7 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
 BUTTONS: dict[str, Callable[[], str]] = {
     "pledge_received": lambda: _("Manage my pledge"),
     "action_required": lambda: _("Update my card"),
+    "stop_added": lambda: _("Change my pick-up stop"),
     "waitlist_joined": lambda: _("See my place in line"),
     "waitlist_offer": lambda: _("Take my seats"),
 }
@@ -99,6 +103,14 @@ def _color(value: object, default: str) -> str:
     return normalize_hex(value) if isinstance(value, str) and HEX_COLOR.match(value) else default
 
 
+def _new_stop(trip, stop_id: str | None, when) -> dict | None:
+    """The stop a `stop_added` email announces: name, address and departure."""
+    stop = next((s for s in trip.stops if s.id == stop_id), None) if stop_id else None
+    if stop is None:
+        return None
+    return {"name": stop.name, "address": stop.address, "departs": when(stop.departs_at)}
+
+
 def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
     """Everything the templates show, formatted for `locale`."""
     trip, stop = pledge.trip, pledge.stop
@@ -129,6 +141,7 @@ def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
         "pledge_deadline": when(trip.pledge_deadline),
         "grace_deadline": when(pledge.grace_expires_at),
         "error": frozen.get("error") or pledge.last_payment_error,
+        "new_stop": _new_stop(trip, frozen.get("new_stop_id"), when),
         "was_paid": pledge.paid_at is not None,
         "operator_name": trip.operator_name,
         "operator_phone": trip.operator_phone,

@@ -317,4 +317,4 @@ def send_request(event_id: str):
     return redirect(done, code=303)
 
 
-from widget_server.widget import boarding, manage, waitlist  # noqa: E402,F401  (routes on bp)
+from widget_server.widget import boarding, manage, stop_requests, waitlist  # noqa: E402,F401  (routes on bp)

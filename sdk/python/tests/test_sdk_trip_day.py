@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import requests
 import ridepledge
@@ -38,3 +38,26 @@ def test_driver_link_boarding_code_and_boarded_counts(sdk, app, live_server):
 
     sdk.trips.revoke_driver_link(trip.id)
     assert requests.get(url, timeout=10).status_code == 404
+
+
+def test_stop_requests_and_add_stop(sdk, app, live_server):
+    trip = sdk.trips.open(new_trip(sdk, new_event(sdk)).id)
+    fan_pledges(live_server.url, trip, 0, name="Ann Fan")
+    for email in ("ann@example.com", "zed@example.com"):
+        answer = requests.post(
+            f"{live_server.url}/w/kc-chiefs/api/trips/{trip.id}/stop_requests",
+            json={"place": "Old Town Square", "address": "1 Old Town Sq", "email": email},
+            timeout=10,
+        )
+        assert answer.status_code == 201, answer.text
+
+    (place,) = sdk.trips.stop_requests(trip.id)
+    assert isinstance(place, ridepledge.StopRequest)
+    assert (place.place, place.count, place.stop_id) == ("Old Town Square", 2, None)
+
+    departs = trip.stops[-1].departs_at + timedelta(minutes=15)
+    updated = sdk.trips.add_stop(
+        trip.id, name="Old Town Square", address="1 Old Town Sq", departs_at=departs
+    )
+    assert [stop.name for stop in updated.stops][-1] == "Old Town Square"
+    assert sdk.trips.stop_requests(trip.id)[0].stop_id == updated.stops[-1].id

@@ -19,11 +19,13 @@ from widget_server.api.common import (
 from widget_server.api.trips.schemas import (
     DriverLinkSchema,
     ManifestSchema,
+    StopInput,
+    StopRequestListSchema,
     TripCreateSchema,
     TripListArgs,
     TripUpdateSchema,
 )
-from widget_server.domain import catalog, checkin, settlement
+from widget_server.domain import catalog, checkin, settlement, stop_requests
 from widget_server.domain.errors import ValidationFailed
 from widget_server.domain.manifest import build_manifest
 from widget_server.extensions import db
@@ -118,6 +120,28 @@ def manifest(trip_id):
     if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv":
         return _csv(data)
     return data
+
+
+@blp.get("/<trip_id>/stop_requests")
+@protected(blp, "trips:read")
+@blp.response(200, StopRequestListSchema)
+def list_stop_requests(trip_id):
+    """Pick-up stops fans asked for on this trip, counted per place, most asked first."""
+    return {"data": stop_requests.requested_places(db.session, owned(Trip, trip_id))}
+
+
+@blp.post("/<trip_id>/stops")
+@protected(blp, "trips:write")
+@blp.arguments(StopInput)
+@blp.response(201, TripSchema)
+@problem_doc(blp, 409, "The trip is not open or confirmed")
+def add_stop(data, trip_id):
+    """Add a pick-up stop to an open or confirmed trip (in departure order). Fans who asked for
+    this place and have a live pledge are emailed and can move their pledge to it."""
+    with db.transaction() as session:
+        trip = owned(Trip, trip_id)
+        stop_requests.add_stop(session, trip, **data, actor=actor())
+    return trip
 
 
 @blp.post("/<trip_id>/driver_link")

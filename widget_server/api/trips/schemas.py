@@ -109,3 +109,23 @@ class DriverLinkSchema(Schema):
         metadata={"description": "The driver's page; check-ins go to {url}/checkins."}
     )
     expires_at = UTCDateTime()
+
+
+class StopRequestSchema(Schema):
+    """One place fans asked to be picked up at, with how many asked."""
+
+    object = fields.Constant("stop_request")
+    place = fields.String(metadata={"description": "As the first fan spelled it."})
+    place_key = fields.String(metadata={"description": "The place folded; requests group by it."})
+    address = fields.String(metadata={"description": "The latest address a fan gave."})
+    count = fields.Integer(metadata={"description": "Fans who asked (each fan once)."})
+    first_requested_at = UTCDateTime()
+    last_requested_at = UTCDateTime()
+    stop_id = fields.String(
+        allow_none=True, metadata={"description": "The stop added for this place, once added."}
+    )
+
+
+class StopRequestListSchema(Schema):
+    object = fields.Constant("list")
+    data = fields.List(fields.Nested(StopRequestSchema))

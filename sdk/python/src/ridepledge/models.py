@@ -304,6 +304,21 @@ class DriverLink:
 
 
 @dataclass(frozen=True)
+class StopRequest:
+    """A pick-up stop fans asked for on a trip: one place, how many fans asked, and the stop
+    once you add it (`trips.add_stop`)."""
+
+    place: str
+    place_key: str
+    address: str
+    count: int
+    first_requested_at: datetime
+    last_requested_at: datetime
+    stop_id: str | None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
 class Demand:
     """Fans asking for a trip from one origin to one event."""
 

@@ -11,7 +11,9 @@ from ridepledge.models import (
     OperatorParams,
     OriginParams,
     StopParams,
+    StopRequest,
     Trip,
+    from_api,
 )
 from ridepledge.pagination import Pager
 from ridepledge.resources._base import NOT_GIVEN, NotGiven, Resource, given, segment
@@ -97,6 +99,27 @@ class Trips(Resource):
         working. Send `url` to the bus operator: it needs no account."""
         path = f"/v1/trips/{segment(trip_id)}/driver_link"
         return self._post(path, DriverLink, None, idempotency_key)
+
+    def stop_requests(self, trip_id: str) -> list[StopRequest]:
+        """Pick-up stops fans asked for on the trip, one per place, most asked first (scope
+        `trips:read`)."""
+        body = self._request("GET", f"/v1/trips/{segment(trip_id)}/stop_requests").json()
+        return [from_api(StopRequest, item) for item in body["data"]]
+
+    def add_stop(
+        self,
+        trip_id: str,
+        *,
+        name: str,
+        address: str,
+        departs_at: datetime,
+        idempotency_key: str | None = None,
+    ) -> Trip:
+        """Add a pick-up stop to an open or confirmed trip (scope `trips:write`). Fans who
+        asked for this place (`stop_requests`) and have a live pledge are emailed and can move
+        their pledge to it."""
+        body = {"name": name, "address": address, "departs_at": departs_at}
+        return self._post(f"/v1/trips/{segment(trip_id)}/stops", Trip, body, idempotency_key)
 
     def revoke_driver_link(self, trip_id: str) -> None:
         """End every driver link of the trip without issuing a new one."""
