@@ -126,3 +126,27 @@ def test_stop_requests_refuse_bad_input_and_other_partners(app, client):
         json={"name": "Late Stop", "address": "Y", "departs_at": late_time},
     )
     assert late.status_code == 422 and "departs_at" in late.json["errors"]
+
+
+def test_the_trip_page_form_works_without_javascript(app, client):
+    ids = confirmed_trip(app)
+    page = f"/w/kc-chiefs/trips/{ids['trip']}"
+    sent = submit_form(
+        client,
+        page,
+        "/stop_requests",
+        {"place": "Power & Light", "address": "1 Grand Blvd", "email": "ana@example.com"},
+    )
+    assert sent.status_code == 303
+    html = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "1 fan has asked for a stop at Power &amp; Light" in html
+    bad = submit_form(client, page, "/stop_requests", {"place": "", "email": "nope"})
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'id="place"' in body and 'aria-invalid="true"' in body
+    forged = client.post(
+        f"{page}/stop_requests", data={"place": "X", "address": "Y", "email": "a@example.com"}
+    )
+    assert forged.status_code in (400, 403)
+    api = ApiSession(client, issue_token(app, ids["partner_id"]))
+    (place,) = api.get(f"/v1/trips/{ids['trip']}/stop_requests").json["data"]
+    assert (place["place"], place["count"]) == ("Power & Light", 1)

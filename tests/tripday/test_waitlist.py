@@ -258,3 +258,22 @@ def test_waitlist_emails_in_the_fans_language(app, client, settings, full_trip, 
     subject, text, markup = parts(parse(outbox_file(settings, offer.id).read_bytes()))
     assert words[1] in subject and words[2] in text
     assert "/w/kc-chiefs/waitlist/" in text and f'<html lang="{locale}">' in markup
+
+
+def test_partner_lists_the_waitlist_in_order(app, client, full_trip):
+    ids = full_trip
+    for name, seats in (("Ana", 1), ("Ben", 2), ("Cy", 1)):
+        assert join(client, ids, name, seats=seats).status_code == 201
+    api = ApiSession(client, issue_token(app, ids["partner_id"]))
+    api.post(f"/v1/pledges/{ids['paid'][0]}/cancel")  # one seat frees: Ana's offer
+    run_jobs(app)
+    listed = api.get(f"/v1/trips/{ids['trip']}/waitlist")
+    assert listed.status_code == 200, listed.json
+    rows = [(e["name"], e["seats"], e["status"], e["position"]) for e in listed.json["data"]]
+    assert rows == [("Ana", 1, "offered", None), ("Ben", 2, "waiting", 1), ("Cy", 1, "waiting", 2)]
+    assert listed.json["data"][0]["offer_expires_at"].endswith("Z")
+    assert listed.json["data"][1]["email"] == "ben@example.com"
+    with app.app_context(), db.transaction() as session:
+        other = make_partner(session, "other-club").id
+    stranger = ApiSession(client, issue_token(app, other))
+    assert stranger.get(f"/v1/trips/{ids['trip']}/waitlist").status_code == 404

@@ -18,6 +18,7 @@ from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.numbers import parse_digits
 from widget_server.extensions import db, limiter
 from widget_server.models import Event, Trip
+from widget_server.models.types import utcnow
 from widget_server.payments.simulated import TEST_CARD_NUMBERS, payment_method_for_card_number
 from widget_server.widget import messages
 from widget_server.widget.api import (
@@ -141,16 +142,32 @@ def event(event_id: str):
 @bp.get("/trips/<trip_id>")
 def trip(trip_id: str):
     """One trip: progress, price, deadline, stops, and the way to pledge."""
-    state = trip_state(_trip(trip_id))
-    detail = {"trip_id": state.trip.id, "event_id": state.trip.event_id}
+    return trip_page(_trip(trip_id))
+
+
+def trip_page(trip: Trip, *, values=None, errors=None, problem=None, status: int = 200):
+    """The trip page, with its stop request form (`values`, `errors` when sent back)."""
+    state = trip_state(trip)
+    detail = {"trip_id": trip.id, "event_id": trip.event_id}
     return render_page(
         "widget/trip.html",
+        status=status,
         state=state,
-        trip=state.trip,
-        event=state.trip.event,
+        trip=trip,
+        event=trip.event,
         bars=[state],
-        emit=[("trip.viewed", detail)],
-        data={"live": _live(trip_id=state.trip.id)},
+        emit=[("trip.viewed", detail)] if status == 200 else [],
+        stop_request={
+            "open": trip.status in ("open", "confirmed")
+            and not (trip.departs_at and trip.departs_at <= utcnow()),
+            "values": values or {},
+            "errors": errors or {},
+            "problem": problem,
+            "done_place": (request.args.get("stop_place") or "")[:200],
+            "done_count": request.args.get("stop_count", type=int),
+            "token": form_token(g.partner, f"stop_request:{trip.id}"),
+        },
+        data={"live": _live(trip_id=trip.id)},
     )
 
 

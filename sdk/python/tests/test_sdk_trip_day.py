@@ -61,3 +61,17 @@ def test_stop_requests_and_add_stop(sdk, app, live_server):
     )
     assert [stop.name for stop in updated.stops][-1] == "Old Town Square"
     assert sdk.trips.stop_requests(trip.id)[0].stop_id == updated.stops[-1].id
+
+
+def test_waitlist_of_a_sold_out_trip(sdk, live_server):
+    trip = sdk.trips.open(new_trip(sdk, new_event(sdk), capacity=3).id)
+    fan_pledges(live_server.url, trip, 0, seats=3, name="Ann Fan")
+    answer = requests.post(
+        f"{live_server.url}/w/kc-chiefs/api/trips/{trip.id}/waitlist",
+        json={"stop_id": trip.stops[1].id, "seats": 2, "name": "Zed Fan", "email": "zed@x.org"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    (entry,) = sdk.trips.waitlist(trip.id)
+    assert isinstance(entry, ridepledge.WaitlistEntry)
+    assert (entry.name, entry.seats, entry.status, entry.position) == ("Zed Fan", 2, "waiting", 1)

@@ -24,12 +24,13 @@ from widget_server.api.trips.schemas import (
     TripCreateSchema,
     TripListArgs,
     TripUpdateSchema,
+    WaitlistListSchema,
 )
 from widget_server.domain import catalog, checkin, settlement, stop_requests
 from widget_server.domain.errors import ValidationFailed
 from widget_server.domain.manifest import build_manifest
 from widget_server.extensions import db
-from widget_server.models import Event, Trip
+from widget_server.models import Event, Trip, WaitlistEntry
 from widget_server.representations import TripSchema
 
 blp = Blueprint("trips", __name__, url_prefix="/v1/trips", description="Buses to an event.")
@@ -128,6 +129,38 @@ def manifest(trip_id):
 def list_stop_requests(trip_id):
     """Pick-up stops fans asked for on this trip, counted per place, most asked first."""
     return {"data": stop_requests.requested_places(db.session, owned(Trip, trip_id))}
+
+
+@blp.get("/<trip_id>/waitlist")
+@protected(blp, "trips:read")
+@blp.response(200, WaitlistListSchema)
+def list_waitlist(trip_id):
+    """The trip's waitlist in order of joining: who waits (with `position`), who holds an
+    offer, and how earlier entries ended (`claimed` with its `pledge_id`, `expired`, ...)."""
+    trip = owned(Trip, trip_id)
+    entries = db.session.scalars(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.trip_id == trip.id)
+        .order_by(WaitlistEntry.position)
+    ).all()
+    data, waiting = [], 0
+    for entry in entries:
+        waiting += entry.status == "waiting"
+        data.append(_with_position(entry, waiting if entry.status == "waiting" else None))
+    return {"data": data}
+
+
+def _with_position(entry: WaitlistEntry, position: int | None) -> dict:
+    fields = ("id", "trip_id", "stop_id", "seats", "name", "email", "locale", "status")
+    row = {name: getattr(entry, name) for name in fields}
+    row.update(
+        position=position,
+        offered_at=entry.offered_at,
+        offer_expires_at=entry.offer_expires_at,
+        pledge_id=entry.pledge_id,
+        created_at=entry.created_at,
+    )
+    return row
 
 
 @blp.post("/<trip_id>/stops")

@@ -129,3 +129,31 @@ class StopRequestSchema(Schema):
 class StopRequestListSchema(Schema):
     object = fields.Constant("list")
     data = fields.List(fields.Nested(StopRequestSchema))
+
+
+class WaitlistEntrySchema(Schema):
+    """A fan in line for a sold-out trip (or whose turn came)."""
+
+    id = fields.String()
+    object = fields.Constant("waitlist_entry")
+    trip_id = fields.String()
+    stop_id = fields.String()
+    seats = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+    locale = fields.String()
+    status = fields.String(
+        metadata={"enum": ["waiting", "offered", "claimed", "expired", "declined", "closed"]}
+    )
+    position = fields.Integer(
+        allow_none=True, metadata={"description": "1 = next in line; null unless waiting."}
+    )
+    offered_at = UTCDateTime(allow_none=True)
+    offer_expires_at = UTCDateTime(allow_none=True)
+    pledge_id = fields.String(allow_none=True, metadata={"description": "Once claimed."})
+    created_at = UTCDateTime()
+
+
+class WaitlistListSchema(Schema):
+    object = fields.Constant("list")
+    data = fields.List(fields.Nested(WaitlistEntrySchema))

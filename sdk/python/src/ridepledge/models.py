@@ -319,6 +319,26 @@ class StopRequest:
 
 
 @dataclass(frozen=True)
+class WaitlistEntry:
+    """A fan in line for a sold-out trip; `position` 1 is next (None unless `waiting`)."""
+
+    id: str
+    trip_id: str
+    stop_id: str
+    seats: int
+    name: str
+    email: str
+    locale: str
+    status: str
+    position: int | None
+    offered_at: datetime | None
+    offer_expires_at: datetime | None
+    pledge_id: str | None
+    created_at: datetime
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
 class Demand:
     """Fans asking for a trip from one origin to one event."""
 

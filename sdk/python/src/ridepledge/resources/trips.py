@@ -13,6 +13,7 @@ from ridepledge.models import (
     StopParams,
     StopRequest,
     Trip,
+    WaitlistEntry,
     from_api,
 )
 from ridepledge.pagination import Pager
@@ -105,6 +106,11 @@ class Trips(Resource):
         `trips:read`)."""
         body = self._request("GET", f"/v1/trips/{segment(trip_id)}/stop_requests").json()
         return [from_api(StopRequest, item) for item in body["data"]]
+
+    def waitlist(self, trip_id: str) -> list[WaitlistEntry]:
+        """The trip's waitlist in order of joining (scope `trips:read`)."""
+        body = self._request("GET", f"/v1/trips/{segment(trip_id)}/waitlist").json()
+        return [from_api(WaitlistEntry, item) for item in body["data"]]
 
     def add_stop(
         self,
