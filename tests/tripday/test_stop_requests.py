@@ -142,7 +142,7 @@ def test_the_trip_page_form_works_without_javascript(app, client):
     assert "1 fan has asked for a stop at Power &amp; Light" in html
     bad = submit_form(client, page, "/stop_requests", {"place": "", "email": "nope"})
     body = bad.get_data(as_text=True)
-    assert bad.status_code == 422 and 'id="place"' in body and 'aria-invalid="true"' in body
+    assert bad.status_code == 422 and 'id="stop-place"' in body and 'aria-invalid="true"' in body
     forged = client.post(
         f"{page}/stop_requests", data={"place": "X", "address": "Y", "email": "a@example.com"}
     )

@@ -12,7 +12,7 @@ from tests.api_helpers import ApiSession, issue_token
 from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
 from tests.tripday.helpers import emails_of_kind, fan_request
-from tests.widget_helpers import form_fields
+from tests.widget_helpers import form_fields, submit_form
 from widget_server.domain import pledging, waitlist
 from widget_server.extensions import db
 from widget_server.models import Pledge, Trip, WaitlistEntry
@@ -277,3 +277,31 @@ def test_partner_lists_the_waitlist_in_order(app, client, full_trip):
         other = make_partner(session, "other-club").id
     stranger = ApiSession(client, issue_token(app, other))
     assert stranger.get(f"/v1/trips/{ids['trip']}/waitlist").status_code == 404
+
+
+def test_join_from_the_sold_out_trip_page_without_javascript(app, client, full_trip):
+    ids = full_trip
+    page = f"/w/kc-chiefs/trips/{ids['trip']}"
+    assert 'id="waitlist-title"' in client.get(page).get_data(as_text=True)
+    bad = submit_form(client, page, "/waitlist", {"seats": "0", "name": "", "email": "x"})
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'aria-describedby="error-seats" aria-invalid="true"' in body
+    joined = submit_form(
+        client,
+        page,
+        "/waitlist",
+        {"stop_id": ids["stop"], "seats": "2", "name": "Dee Fan", "email": "dee@example.com"},
+    )
+    assert joined.status_code == 303 and "/w/kc-chiefs/waitlist/" in joined.headers["Location"]
+    (entry,) = entries(app, ids["trip"])
+    assert (entry.name, entry.seats, entry.status) == ("Dee Fan", 2, "waiting")
+    forged = client.post(f"{page}/waitlist", data={"stop_id": ids["stop"], "seats": "1"})
+    assert forged.status_code in (400, 403)
+
+
+def test_no_waitlist_form_while_seats_remain(app, client):
+    with app.app_context(), db.transaction() as session:
+        trip = make_trip(session, make_partner(session, "kc-chiefs"))
+        trip_id = trip.id
+    html = client.get(f"/w/kc-chiefs/trips/{trip_id}").get_data(as_text=True)
+    assert 'id="waitlist-title"' not in html and 'id="stop-request-title"' in html

@@ -145,9 +145,14 @@ def trip(trip_id: str):
     return trip_page(_trip(trip_id))
 
 
-def trip_page(trip: Trip, *, values=None, errors=None, problem=None, status: int = 200):
-    """The trip page, with its stop request form (`values`, `errors` when sent back)."""
+def trip_page(
+    trip: Trip, *, values=None, errors=None, problem=None, status: int = 200, form="stop"
+):
+    """The trip page, with its stop request form and, when sold out, the waitlist form;
+    `values`, `errors` and `problem` go to the `form` ("stop" or "waitlist") sent back."""
     state = trip_state(trip)
+    sent_back = {"values": values or {}, "errors": errors or {}, "problem": problem}
+    empty = {"values": {}, "errors": {}, "problem": None}
     detail = {"trip_id": trip.id, "event_id": trip.event_id}
     return render_page(
         "widget/trip.html",
@@ -160,12 +165,15 @@ def trip_page(trip: Trip, *, values=None, errors=None, problem=None, status: int
         stop_request={
             "open": trip.status in ("open", "confirmed")
             and not (trip.departs_at and trip.departs_at <= utcnow()),
-            "values": values or {},
-            "errors": errors or {},
-            "problem": problem,
+            **(sent_back if form == "stop" else empty),
             "done_place": (request.args.get("stop_place") or "")[:200],
             "done_count": request.args.get("stop_count", type=int),
             "token": form_token(g.partner, f"stop_request:{trip.id}"),
+        },
+        waitlist_form={
+            "open": state.state == "sold_out",
+            **(sent_back if form == "waitlist" else empty),
+            "token": form_token(g.partner, f"waitlist_join:{trip.id}"),
         },
         data={"live": _live(trip_id=trip.id)},
     )

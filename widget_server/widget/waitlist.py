@@ -6,12 +6,14 @@ the usual manage page) or decline. The rules are in domain/waitlist.py."""
 from __future__ import annotations
 
 from flask import current_app, g, jsonify, redirect, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import func, select
 
 from widget_server.domain import pledging, waitlist
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
+from widget_server.domain.numbers import parse_digits
 from widget_server.domain.text import Email, Text
 from widget_server.extensions import db, limiter
 from widget_server.i18n import SUPPORTED_LOCALES
@@ -19,7 +21,7 @@ from widget_server.jobs import tasks
 from widget_server.models import WaitlistEntry
 from widget_server.models.types import utcnow
 from widget_server.payments.simulated import payment_method_for_card_number
-from widget_server.widget import messages
+from widget_server.widget import messages, pages
 from widget_server.widget.api import _write_limit, load_json
 from widget_server.widget.api import bp as api_bp
 from widget_server.widget.links import manage_token, waitlist_entry_id, waitlist_url
@@ -83,6 +85,45 @@ def join(trip_id: str):
         )
     body = {"waitlist_entry": fan_entry(entry), "url": waitlist_url(g.partner.slug, entry.id)}
     return jsonify(body), 201
+
+
+@pages_bp.post("/trips/<trip_id>/waitlist")
+@limiter.limit(_write_limit)
+def join_form(trip_id: str):
+    """The trip page's "join the waitlist" form without JavaScript: 303 to the fan's waitlist
+    page, or the trip page again with the fields to fix."""
+    trip = pages._trip(trip_id)
+    form = request.form
+    values = {key: form.get(key, "").strip() for key in ("stop_id", "seats", "name", "email")}
+    try:
+        check_form_post(g.partner, f"waitlist_join:{trip.id}")
+        data = WaitlistInput().load(
+            {
+                "stop_id": values["stop_id"],
+                "seats": parse_digits(values["seats"]) or 0,
+                "name": values["name"],
+                "email": values["email"],
+                "locale": str(get_locale()),
+            }
+        )
+        with db.transaction() as session:
+            entry = waitlist.join_waitlist(session, g.partner, trip.id, **data)
+    except ValidationError as exc:
+        errors = pages._field_errors(exc.messages)
+        return pages.trip_page(trip, values=values, errors=errors, status=422, form="waitlist")
+    except DomainError as exc:
+        db.session.expire_all()
+        errors = pages._field_errors(exc.errors) if isinstance(exc, ValidationFailed) else {}
+        problem = None if errors else messages.for_problem(exc)
+        return pages.trip_page(
+            pages._trip(trip_id),
+            values=values,
+            errors=errors,
+            problem=problem,
+            status=exc.status,
+            form="waitlist",
+        )
+    return redirect(waitlist_url(g.partner.slug, entry.id), code=303)
 
 
 def _entry(token: str) -> WaitlistEntry:

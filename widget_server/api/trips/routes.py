@@ -1,6 +1,7 @@
 """Trips: create with stops, open, cancel, manifest (JSON or CSV)."""
 
 import csv
+import functools
 import io
 
 from flask import Response, current_app, g, request
@@ -163,8 +164,21 @@ def _with_position(entry: WaitlistEntry, position: int | None) -> dict:
     return row
 
 
+def _own_trip_first(view):
+    """404 for another partner's trip before the body is read, so a 422 never tells an
+    intruder that the id exists."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        owned(Trip, kwargs["trip_id"])
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @blp.post("/<trip_id>/stops")
 @protected(blp, "trips:write")
+@_own_trip_first
 @blp.arguments(StopInput)
 @blp.response(201, TripSchema)
 @problem_doc(blp, 409, "The trip is not open or confirmed")
