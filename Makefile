@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean security audit
 
 $(INSTALLED): pyproject.toml sdk/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
@@ -16,10 +16,25 @@ $(INSTALLED): pyproject.toml sdk/python/pyproject.toml
 demo: $(INSTALLED)
 	$(BIN)/ridepledge demo
 
+# Tests run in random order (pytest-randomly). The seed changes daily and is printed at the
+# top ("Using --randomly-seed=..."); `make test TEST_SEED=<that number>` replays the order.
+TEST_SEED ?= $(shell date -u +%Y%m%d)
+
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(MAKE) --no-print-directory security
+	$(BIN)/pytest -p randomly --randomly-seed=$(TEST_SEED)
+
+# bandit over the service and the SDK: every finding is fixed or carries a `# nosec` reason.
+security: $(INSTALLED)
+	$(BIN)/bandit -q -r widget_server sdk/python/src
+
+# Known vulnerabilities in the installed dependencies (needs PyPI's JSON API). Not fatal when
+# the vulnerability data cannot be reached or a package cannot be looked up (offline CI, a
+# mirror without it): it says so instead. .ci/run calls it.
+audit: $(INSTALLED)
+	$(BIN)/python .ci/pip_audit.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
@@ -29,8 +44,12 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Benchmarks (bench/README.md): loopback only, bounded in time; they print figures and exit 1
+# when a correctness check fails. BENCH_DATABASE_URL / BENCH_REDIS_URL point them at PostgreSQL
+# and Redis as in production.
+BENCHES := read_throughput pledge_burst game_day settle_trip transfer_size pledges_per_second
 bench: $(INSTALLED)
-	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+	cd bench && for script in $(BENCHES); do ../$(BIN)/python $$script.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

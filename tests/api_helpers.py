@@ -46,3 +46,30 @@ def issue_token(app, partner_id: str, scope: str = " ".join(SCOPES)) -> str:
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.json["access_token"]
+
+
+def partner_with_open_trip(app, client, slug: str = "kc-chiefs") -> dict:
+    """A partner with an open trip and an API session with every scope: the ids of the partner,
+    trip, event and first stop, `api`, and `pledges` (the widget API's pledge URL)."""
+    from tests.factories import make_partner, make_trip
+
+    with app.app_context(), db.transaction() as session:
+        partner = make_partner(session, slug)
+        trip = make_trip(session, partner)
+        ids = {"partner": partner.id, "trip": trip.id, "event": trip.event_id}
+        ids["stop"] = trip.stops[0].id
+    ids["api"] = ApiSession(client, issue_token(app, ids["partner"]))
+    ids["pledges"] = f"/w/{slug}/api/trips/{ids['trip']}/pledges"
+    return ids
+
+
+def pledge_body(stop_id: str, **fields) -> dict:
+    """A widget pledge body that is accepted, with `fields` changed."""
+    body = {
+        "stop_id": stop_id,
+        "seats": 1,
+        "name": "Pat Fan",
+        "email": "pat@example.com",
+        "payment_method": "pm_card_visa",
+    }
+    return body | fields

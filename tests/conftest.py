@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from tests.services import postgres_url, require
@@ -15,6 +16,27 @@ from widget_server import create_app
 from widget_server.config import Settings
 from widget_server.db import Base, make_engine
 from widget_server.migrate import upgrade
+from widget_server.wsgi_server import DevRequestHandler
+
+
+def pytest_configure(config) -> None:
+    """Refuse to run against a PostgreSQL database whose name does not say it is for tests:
+    the suite drops its schema."""
+    url = postgres_url()
+    if url is not None and "test" not in (make_url(url).database or ""):
+        raise pytest.UsageError(
+            f"TEST_DATABASE_URL names the database {make_url(url).database!r}; the suite drops "
+            "its schema, so it only runs on a database whose name contains 'test'"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request):
+    """Every test that uses the database starts from an empty one, whatever an earlier test
+    (in any order) left behind. Browser tests share one module-scoped `world` (which empties
+    the database when it is built) and are left alone."""
+    if "migrated_engine" in request.fixturenames and "world" not in request.fixturenames:
+        empty_all_tables(request.getfixturevalue("migrated_engine"))
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +79,8 @@ def make_settings(database_url: str, instance_path, **env) -> Settings:
         "SECRET_KEY": "test-secret-key",
         "WEBHOOKS_ALLOW_LOOPBACK": "1",
         "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+        # Tests read their own writes at once; the per-process cache has its own test.
+        "PUBLIC_CACHE_MS": "0",
     }
     values.update(env)
     return Settings.from_env(values)
@@ -92,7 +116,9 @@ def session(app):
 class LiveServer:
     def __init__(self, app):
         self.app = app
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self._server = make_server(
+            "127.0.0.1", 0, app, threaded=True, request_handler=DevRequestHandler
+        )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -22,10 +22,13 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         jobs,
         json_body,
         oauth,
+        observability,
         path_ids,
         payments,
         public,
+        ratelimits,
         requests_context,
+        security_headers,
         site,
     )
     from widget_server.extensions import babel, db, limiter
@@ -33,20 +36,28 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from widget_server.problems import register_error_handlers
     from widget_server.widget import api as widget_api
     from widget_server.widget import assets as widget_assets
-    from widget_server.widget import pages as widget_pages
+    from widget_server.widget import blueprint as widget_pages
+    from widget_server.widget import boarding as _boarding_routes  # noqa: F401 (routes on the bp)
+    from widget_server.widget import manage as _manage_routes  # noqa: F401 (routes on the bp)
+    from widget_server.widget import pages as _page_routes  # noqa: F401 (routes on the bp)
+    from widget_server.widget import stop_requests as _stop_request_routes  # noqa: F401 (bp routes)
+    from widget_server.widget import waitlist as _waitlist_routes  # noqa: F401 (routes on the bps)
 
+    # First: after_request functions run in reverse order, so this one sees the final response.
+    security_headers.init_app(app)
     db.init_app(app)
+    from widget_server.public_cache import TTLCache
+
+    app.extensions["ridepledge.public_cache"] = TTLCache(settings.public_cache_seconds)
     payments.init_app(app)
     jobs.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     requests_context.init_app(app)
+    observability.init_app(app)
     json_body.init_app(app)  # strict JSON bodies (depth, duplicates, size, type) everywhere
     path_ids.init_app(app)  # ids in URLs have the shape of ids, else 404 before any query
-    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "ridepledge")
-    # A moving window: no double burst at a window edge, and tests never straddle a reset.
-    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    ratelimits.configure(app)
     limiter.init_app(app)
     oauth.init_app(app)
     api.init_app(app)
@@ -59,4 +70,12 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(driver.bp)
     app.register_blueprint(public.bp)
     register_error_handlers(app)  # last, so problem+json wins over flask-smorest's handlers
+    if settings.trusted_proxies:
+        # Client address and scheme from X-Forwarded-For/-Proto, trusting exactly that many
+        # hops (the right-most ones, which our own load balancers appended); rate limits then
+        # key on the real client. With 0, forwarded headers are ignored: anyone can send them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app

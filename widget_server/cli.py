@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -20,7 +21,12 @@ ALL_SCOPES = " ".join(SCOPES)
 
 
 def _create_app(*_args, **_kwargs):
-    return create_app()
+    from widget_server.config import Settings
+    from widget_server.observability.logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
 
 
 cli = FlaskGroup(
@@ -50,21 +56,68 @@ def run_command(host: str, port: int | None, debug: bool) -> None:
 def _serve_dev(host: str, port: int, *, debug: bool = False) -> None:
     from werkzeug.serving import run_simple
 
+    from widget_server.wsgi_server import DevRequestHandler
+
     app = current_app._get_current_object()
-    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
+    run_simple(
+        host,
+        port,
+        app,
+        use_reloader=debug,
+        use_debugger=debug,
+        threaded=True,
+        request_handler=DevRequestHandler,
+    )
 
 
-@cli.command("serve")
-@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 (a server listens)
+@cli.command("serve", with_appcontext=False)
+# A production server listens on every interface; the load balancer fronts it.
+@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104  # nosec B104
 @click.option("--port", type=int, default=None, help="Default: $PORT or 8000.")
-@click.option("--workers", type=int, default=2, show_default=True)
-@click.option("--threads", type=int, default=8, show_default=True)
-@with_appcontext
-def serve_command(host: str, port: int | None, workers: int, threads: int) -> None:
-    """Run the production server (gunicorn)."""
+@click.option("--workers", type=int, default=None, help="Default: $WEB_CONCURRENCY or 2.")
+@click.option("--threads", type=int, default=None, help="Default: $WEB_THREADS or 8.")
+def serve_command(host: str, port: int | None, workers: int | None, threads: int | None) -> None:
+    """Run the production server (gunicorn). No app is built here: each worker builds its own
+    after the fork (its own database pool; metrics in multiprocess mode)."""
+    from widget_server.config import Settings
     from widget_server.wsgi_server import serve
 
-    serve(host, port or _settings().port, workers=workers, threads=threads)
+    settings = Settings.from_env()
+    if workers:
+        settings.web_concurrency = workers
+    if threads:
+        settings.web_threads = threads
+    _multiprocess_metrics(settings)
+    serve(settings, host, port or settings.port)
+
+
+def _multiprocess_metrics(settings) -> None:
+    """With several workers, Prometheus counters are kept in files and summed when scraped.
+    An operator's PROMETHEUS_MULTIPROC_DIR (shared with `ridepledge worker` on the host, so its
+    counters show too) is used as is. Otherwise, with more than one worker, a fresh directory
+    of this server's own is made. It must be set before prometheus_client is imported: here
+    no app was built yet in this process."""
+    if settings.prometheus_multiproc_dir:
+        Path(settings.prometheus_multiproc_dir).mkdir(parents=True, exist_ok=True)
+        return
+    if settings.web_concurrency < 2:
+        return
+    directory = settings.instance_path / "prometheus" / f"serve-{os.getpid()}"
+    fresh_metrics_dir(directory)
+    settings.prometheus_multiproc_dir = str(directory)
+
+
+def fresh_metrics_dir(directory: Path) -> None:
+    """Make `directory` the (empty) Prometheus multiprocess directory of this process and the
+    processes it starts."""
+    import shutil
+
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("the metrics directory must be set before prometheus_client loads")
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    # prometheus_client (and the children's Settings) read it from the environment.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 @cli.group("db")
@@ -115,14 +168,25 @@ def partners_validate(path: Path) -> None:
 
 @partners_group.command("apply")
 @click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--force", is_flag=True, help="Overwrite partners whose live settings differ from the file."
+)
 @with_appcontext
-def partners_apply(path: Path) -> None:
-    """Create or update the partners declared at PATH (idempotent)."""
-    _apply_partners(path)
+def partners_apply(path: Path, force: bool) -> None:
+    """Create the partners declared at PATH. A partner that exists already and differs from
+    its file (changed through the API or the console since) is left as it is: its differences
+    are shown, and the command exits 1 unless --force overwrites them. Idempotent."""
+    if _apply_partners(path, force=force) and not force:
+        sys.exit(1)
 
 
-def _apply_partners(path: Path) -> None:
-    from widget_server.domain.partners import load_partner_files, upsert_partner
+def _apply_partners(path: Path, *, force: bool = False) -> int:
+    """Apply the files; returns how many existing partners differ and were left alone."""
+    from widget_server.domain.partners import (
+        load_partner_files,
+        partner_differences,
+        upsert_partner,
+    )
 
     partners, problems = load_partner_files(path)
     if problems:
@@ -130,10 +194,19 @@ def _apply_partners(path: Path) -> None:
             click.echo(str(problem), err=True)
         click.echo("nothing applied: fix the problems above first", err=True)
         sys.exit(1)
+    kept = 0
     with db.transaction() as session:
         for data in partners:
+            differences = partner_differences(session, data)
+            if differences and not force:
+                kept += 1
+                click.echo(f"{data['slug']}: differs from its file, kept (--force overwrites):")
+                for field, (live, wanted) in differences.items():
+                    click.echo(f"  {field}: {live!r} (live) -> {wanted!r} (file)")
+                continue
             partner, outcome = upsert_partner(session, data, actor="cli")
             click.echo(f"{partner.slug}: {outcome}")
+    return kept
 
 
 @cli.group("clients")
@@ -225,6 +298,63 @@ def clients_revoke(client_id: str) -> None:
     click.echo(f"{client_id} revoked ({tokens} live token(s) revoked with it)")
 
 
+@cli.group("fans")
+def fans_group() -> None:
+    """Fan data requests: export and erasure (docs/privacy.md)."""
+
+
+@fans_group.command("export")
+@click.option("--partner", "slug", required=True, help="Partner slug.")
+@click.option("--email", required=True, help="The fan's email address.")
+@with_appcontext
+def fans_export(slug: str, email: str) -> None:
+    """Print everything the partner holds about the fan, as JSON."""
+    import json
+
+    from widget_server.domain.privacy import export_fan_data
+
+    partner = _partner_or_exit(db.session, slug)
+    click.echo(json.dumps(export_fan_data(db.session, partner, _email_or_exit(email)), indent=2))
+
+
+@fans_group.command("erase")
+@click.option("--partner", "slug", required=True, help="Partner slug.")
+@click.option("--email", required=True, help="The fan's email address.")
+@with_appcontext
+def fans_erase(slug: str, email: str) -> None:
+    """Erase the fan's personal data; the financial records stay without the person."""
+    import json
+
+    from widget_server.domain.privacy import erase_fan
+
+    address = _email_or_exit(email)
+    with db.transaction() as session:
+        partner = _partner_or_exit(session, slug)
+        counts = erase_fan(session, partner, address, actor="cli")
+    click.echo(json.dumps({"object": "fan_erasure", **counts}))
+
+
+def _email_or_exit(value: str) -> str:
+    from widget_server.domain.text import normalize_email
+
+    try:
+        return normalize_email(value)
+    except ValueError as exc:
+        click.echo(f"--email {exc}", err=True)
+        sys.exit(1)
+
+
+@cli.command("housekeeping")
+@with_appcontext
+def housekeeping_command() -> None:
+    """Run housekeeping now: expired records, and fan data past FAN_DATA_RETENTION_DAYS."""
+    import json
+
+    from widget_server.jobs.tasks import housekeeping
+
+    click.echo(json.dumps(housekeeping()))
+
+
 @cli.command("demo")
 @click.option(
     "--partners",
@@ -238,14 +368,16 @@ def clients_revoke(client_id: str) -> None:
 def demo_command(partners_path: Path, no_serve: bool) -> None:
     """Migrate, load partners, seed demo trips, then serve at 127.0.0.1:$PORT."""
     from widget_server.demo_data import seed_demo
-    from widget_server.demo_site import host_site_url
+    from widget_server.demo_site import allow_demo_site_origins, host_site_url
     from widget_server.migrate import upgrade
 
     upgrade(db.engine)
     # The demo's webhook receivers run on this machine (contract: the demo allows loopback).
     _settings().webhooks_allow_loopback = True
+    _settings().enable_demo_mode()  # the landing page lists the demo's games and trips
     _apply_partners(partners_path)
     with db.transaction() as session:
+        allow_demo_site_origins(session, host_site_url("demo"))
         for line in seed_demo(session, current_app.extensions["ridepledge.payments"]):
             click.echo(f"seeded {line}")
         credentials = _demo_credentials(session, _settings().public_base_url)
@@ -263,17 +395,53 @@ def demo_command(partners_path: Path, no_serve: bool) -> None:
     click.echo("")
     if no_serve:
         return
-    consumer = _consumer(workers=2)
-    consumer.start()  # job worker threads alongside the server, in this one process
-    # huey's consumer takes over SIGINT/SIGTERM for itself; here the server owns the process,
-    # so Ctrl-C and `kill` stop the server, and the finally below stops the workers.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    click.echo("job worker running (embedded queue)" if not settings.redis_url else "job worker")
+    _run_demo_processes(settings)
+
+
+def _run_demo_processes(settings) -> None:
+    """The production processes, as a host runs them: `ridepledge serve` (gunicorn) and
+    `ridepledge worker`, started from this one command and stopped together (Ctrl-C or
+    SIGTERM)."""
+    import shutil
+    import subprocess  # our own commands, no shell  # nosec B404
+    import time
+
+    metrics_dir = settings.instance_path / "prometheus" / "demo"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "WEBHOOKS_ALLOW_LOOPBACK": "1",
+        "PORT": str(settings.port),
+        "PUBLIC_BASE_URL": settings.public_base_url,
+        # Server and worker share one metrics directory, so /metrics shows both.
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    command = [sys.executable, "-m", "widget_server.cli"]
+    children = [
+        subprocess.Popen([*command, "worker", "--workers", "2"], env=env),  # noqa: S603  # nosec B603
+        subprocess.Popen([*command, "serve", "--host", "127.0.0.1"], env=env),  # noqa: S603  # nosec B603
+    ]
+    click.echo("job worker and production server (gunicorn) starting; Ctrl-C stops both")
+
+    def stop(*_args):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
-        _serve_dev("127.0.0.1", settings.port)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        click.echo("stopping")
     finally:
-        consumer.stop(graceful=True)
+        for child in children:
+            if child.poll() is None:
+                child.terminate()  # both stop gracefully on SIGTERM
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 def _demo_credentials(session, base: str) -> list[str]:
@@ -302,14 +470,19 @@ def _demo_credentials(session, base: str) -> list[str]:
 
 def _consumer(workers: int):
     huey = current_app.extensions["ridepledge.huey"]
-    return huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    # SIGTERM (what systemd, Kubernetes and `docker stop` send) is graceful: the running jobs
+    # finish, nothing new starts. SIGINT stops at once.
+    return huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, graceful_signal="TERM"
+    )
 
 
 @cli.command("worker")
 @click.option("--workers", type=int, default=4, show_default=True, help="Worker threads.")
 @with_appcontext
 def worker_command(workers: int) -> None:
-    """Run the job worker: charges, refunds, emails, and the sweep every minute."""
+    """Run the job worker: charges, refunds, emails, webhooks, and the sweep once a minute
+    across all workers. SIGTERM finishes the jobs in flight, then exits."""
     _consumer(workers).run()
 
 

@@ -26,12 +26,34 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: int = 5,
+    statement_timeout_ms: int = 0,
+) -> Engine:
+    """An engine for `url`. PostgreSQL gets a sized pool (per process: a gunicorn worker holds
+    at most pool_size + max_overflow connections), a short wait for a free connection (a full
+    pool answers 503 quickly instead of queueing requests) and a statement timeout, so one slow
+    query cannot hold a connection for ever. SQLite gets WAL, a busy timeout and enforced
+    foreign keys."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        connect_args = {"connect_timeout": 5}
+        if statement_timeout_ms:
+            connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            pool_recycle=1800,
+            connect_args=connect_args,
+        )
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -50,7 +72,13 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         settings = app.config["SETTINGS"]
-        app.extensions["ridepledge.engine"] = make_engine(settings.database_url)
+        app.extensions["ridepledge.engine"] = make_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
         app.teardown_appcontext(self._close_session)
 
     @property
@@ -94,4 +122,7 @@ class Database:
                 try:
                     enqueue(task, *args)
                 except Exception:
-                    log.exception("could not enqueue %s%s; the sweep will do it", task, args)
+                    # Committed already: failing the request now would make the caller retry
+                    # work that is done. The queue (Redis) is only a doorbell; the minute sweep
+                    # finds this work in the database and does it.
+                    log.warning("could not queue %s%r; the sweep will do it", task, args)

@@ -22,6 +22,7 @@ from widget_server.widget.theme import widget_theme
 
 bp = Blueprint("demo_site", __name__)
 LOOPBACK_TWINS = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def host_site_url(slug: str) -> str:
@@ -30,6 +31,18 @@ def host_site_url(slug: str) -> str:
     twin = LOOPBACK_TWINS.get(base.hostname or "", "localhost")
     port = f":{base.port}" if base.port else ""
     return f"{base.scheme}://{twin}{port}/partner-site/{slug}"
+
+
+def allow_demo_site_origins(session, site_url: str) -> None:
+    """Let the demo partners be embedded by the demo's partner sites wherever the demo runs:
+    their files name http://localhost:8000, which is only right on the default PORT. Loopback
+    origins in their lists are replaced by the origin the partner sites are served from."""
+    parts = urlsplit(site_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    for partner in session.scalars(select(Partner).where(Partner.slug.in_(list(DEMO_SCHEDULE)))):
+        kept = [o for o in partner.allowed_origins or [] if urlsplit(o).hostname not in LOOPBACK]
+        partner.allowed_origins = [*kept, origin]
+    session.flush()
 
 
 @bp.get("/partner-site/<slug>")

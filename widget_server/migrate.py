@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -29,3 +30,20 @@ def revision(engine: Engine, message: str) -> None:
     """Autogenerate a new migration against the database behind `engine` (for developers)."""
     with engine.begin() as connection:
         command.revision(alembic_config(engine, connection), message=message, autogenerate=True)
+
+
+@lru_cache(maxsize=1)
+def head_revisions() -> frozenset[str]:
+    """The revisions the code expects the database at (read from the migration files once)."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+def current_revisions(connection) -> frozenset[str]:
+    """The revisions the database is at (empty before the first upgrade)."""
+    from alembic.migration import MigrationContext
+
+    return frozenset(MigrationContext.configure(connection).get_current_heads())

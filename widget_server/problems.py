@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from widget_server.domain.errors import DomainError, field_errors
@@ -100,10 +104,39 @@ def register_error_handlers(app: Flask) -> None:
             headers,
         )
 
+    @app.errorhandler(SQLAlchemyTimeout)
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(RedisConnectionError)
+    def _unavailable(exc: Exception):
+        # The database or Redis is gone (restart, failover, full pool): nothing was committed,
+        # so the client may retry; say so instead of a 500.
+        log.warning(
+            "dependency unavailable on %s %s: %s", request.method, request.path, exc, exc_info=True
+        )
+        _discard_session()
+        return problem(
+            503,
+            "Service unavailable",
+            "a backing service is briefly unavailable; nothing was saved, retry shortly",
+            type_="service-unavailable",
+            headers={"Retry-After": "2"},
+        )
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _http_error(InternalServerError("Something went wrong on our side; it is logged."))
+
+
+def _discard_session() -> None:
+    from flask import g
+
+    session = g.pop("db_session", None)
+    if session is not None:
+        # The connection may already be broken; closing it lets the pool drop it.
+        with contextlib.suppress(Exception):
+            session.close()
 
 
 def _wants_html() -> bool:

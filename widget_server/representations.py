@@ -13,7 +13,7 @@ from widget_server.models.types import rfc3339
 
 
 class UTCDateTime(fields.DateTime):
-    """RFC 3339 in UTC with a Z."""
+    """RFC 3339 in UTC with a Z, always a four-digit year (strftime drops leading zeros)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         return rfc3339(value)

@@ -9,6 +9,9 @@ from widget_server.demo_data import DEMO_SCHEDULE
 from widget_server.demo_site import host_site_url
 from widget_server.extensions import db
 from widget_server.models import Event, Partner, Trip
+from widget_server.models.types import utcnow
+from widget_server.security_headers import site_policy
+from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
 
 bp = Blueprint("site", __name__)
 
@@ -26,20 +29,40 @@ def healthz():
 
 @bp.get("/")
 def landing():
-    """What is running here, and the demo partners with their events and trips."""
+    """What is running here. In demo mode (`ridepledge demo`), also the demo partners with
+    their games and public trips; otherwise nothing about any partner: no drafts, no data a
+    partner has not published, nothing about fans."""
     settings = current_app.config["SETTINGS"]
-    partners = db.session.scalars(select(Partner).order_by(Partner.slug)).all()
-    events = db.session.scalars(select(Event).order_by(Event.starts_at)).all()
-    trips = db.session.scalars(select(Trip).order_by(Trip.created_at)).all()
-    return render_template(
-        "landing.html",
-        settings=settings,
-        partners=partners,
-        events_by_partner=_group(events, "partner_id"),
-        trips_by_event=_group(trips, "event_id"),
-        partner_site_url=host_site_url,
-        demo_slugs=DEMO_SCHEDULE,
-    )
+    context = {"settings": settings, "demo": settings.demo_mode}
+    if settings.demo_mode:
+        context.update(_demo_listing())
+    page = render_template("landing.html", **context)
+    return page, 200, {"Content-Security-Policy": site_policy()}
+
+
+def _demo_listing() -> dict:
+    """The demo partners (the shipped `demo` and `demo-away`), their upcoming games and their
+    public trips (never drafts)."""
+    partners = db.session.scalars(
+        select(Partner).where(Partner.slug.in_(list(DEMO_SCHEDULE))).order_by(Partner.slug)
+    ).all()
+    partner_ids = [partner.id for partner in partners]
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.partner_id.in_(partner_ids), Event.starts_at > utcnow())
+        .order_by(Event.starts_at)
+    ).all()
+    trips = db.session.scalars(
+        select(Trip)
+        .where(Trip.partner_id.in_(partner_ids), Trip.status.in_(PUBLIC_TRIP_STATUSES))
+        .order_by(Trip.created_at)
+    ).all()
+    return {
+        "partners": partners,
+        "events_by_partner": _group(events, "partner_id"),
+        "trips_by_event": _group(trips, "event_id"),
+        "partner_site_url": host_site_url,
+    }
 
 
 def _group(rows, key: str) -> dict:

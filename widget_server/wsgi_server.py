@@ -1,8 +1,30 @@
-"""Production serving with gunicorn, configured in code (no config file to lose)."""
+"""Production serving with gunicorn, configured in code from Settings (no config file to lose).
+
+- `WEB_CONCURRENCY` worker processes, each with `WEB_THREADS` threads (gthread);
+- `WEB_TIMEOUT`: a worker silent for that long is killed and replaced;
+- `GRACEFUL_TIMEOUT`: on SIGTERM gunicorn stops accepting, lets in-flight requests finish for
+  up to that long, then exits (a rolling deploy loses no request);
+- forwarded headers are handled by the app (ProxyFix, `TRUSTED_PROXIES`), not by gunicorn;
+- Prometheus multiprocess mode: every worker writes its counters under
+  `PROMETHEUS_MULTIPROC_DIR`; a dead worker's live gauges are dropped.
+"""
 
 from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
+from werkzeug.serving import WSGIRequestHandler
+
+from widget_server.config import Settings
+
+SERVER_NAME = "RidePledge"
+
+
+class DevRequestHandler(WSGIRequestHandler):
+    """The development server's handler, without the Werkzeug and Python versions in `Server`
+    (gunicorn sends a bare `gunicorn`, without its version)."""
+
+    def version_string(self) -> str:
+        return SERVER_NAME
 
 
 class _Gunicorn(BaseApplication):
@@ -16,19 +38,45 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         from widget_server import create_app
+        from widget_server.observability.logs import configure_logging
 
-        return create_app()
+        settings = Settings.from_env()
+        configure_logging(settings.log_format, settings.log_level)
+        return create_app(settings)
 
 
-def serve(host: str, port: int, *, workers: int, threads: int) -> None:
-    """Serve the app with gunicorn's threaded workers until interrupted."""
-    _Gunicorn(
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread",
-            "accesslog": "-",
-            "forwarded_allow_ips": "127.0.0.1",
-        }
-    ).run()
+def _child_exit(_server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def gunicorn_options(settings: Settings, host: str, port: int) -> dict:
+    """The gunicorn settings `ridepledge serve` runs with."""
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": settings.web_concurrency,
+        "threads": settings.web_threads,
+        "worker_class": "gthread",
+        "timeout": settings.web_timeout,
+        "graceful_timeout": settings.graceful_timeout,
+        "keepalive": 5,
+        # The app logs each request itself (JSON, with the request id); no second access log.
+        "accesslog": None,
+        "errorlog": "-",
+        # Only ProxyFix (TRUSTED_PROXIES) decides what forwarded headers mean.
+        "forwarded_allow_ips": "",
+        "proc_name": "ridepledge",
+        # Never preload: each worker builds its app (and its database pool) after the fork.
+        "preload_app": False,
+        # Several servers may run on one host (benchmarks, blue/green): no shared control socket.
+        "control_socket_disable": True,
+    }
+    if settings.prometheus_multiproc_dir:
+        options["child_exit"] = _child_exit
+    return options
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Serve the app with gunicorn until SIGTERM/SIGINT (graceful) ."""
+    _Gunicorn(gunicorn_options(settings, host, port)).run()

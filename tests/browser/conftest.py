@@ -84,7 +84,9 @@ def load_demo_partner(session, slug: str, allowed_origins: list[str]):
 @pytest.fixture(scope="module")
 def world(browser, host_site, database_url, migrated_engine, tmp_path_factory):
     """Both demo partners (allowing the partner site's origin) with a game and trips in every
-    state a fan can meet, served over real HTTP."""
+    state a fan can meet, served over real HTTP. The module's tests share it, so it starts
+    from an empty database itself (tests/conftest.py's per-test cleaning skips them)."""
+    empty_all_tables(migrated_engine)
     settings = make_settings(database_url, tmp_path_factory.mktemp("widget-instance"))
     app = create_app(settings, TESTING=True, RATELIMIT_WIDGET_WRITE="10000 per minute")
     server = LiveServer(app)

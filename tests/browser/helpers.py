@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 import requests
 
@@ -96,3 +97,32 @@ def tab_to(page, frame, selector: str, limit: int = 60) -> None:
         ):
             return
     raise AssertionError(f"Tab never reached {selector}")
+
+
+def listen_for_marker(receiver) -> str:
+    """Make `receiver` (a Page or Frame) note a marker message; returns the marker's token.
+    Post it after the messages under test (`{rpTestMarker: token}`) and `wait_for_marker`:
+    messages from one window arrive in the order they were posted, so once the marker is in,
+    everything posted before it has been handled. No fixed sleep before "nothing arrived"."""
+    token = secrets.token_hex(8)
+    receiver.evaluate(
+        # The prototype's method: a page counting its own listeners does not see this one.
+        """(token) => { window.__markers = window.__markers || {};
+            EventTarget.prototype.addEventListener.call(window, 'message', (event) => {
+                if (event.data && event.data.rpTestMarker === token) window.__markers[token] = true;
+            }); }""",
+        token,
+    )
+    return token
+
+
+def wait_for_marker(receiver, token: str) -> None:
+    receiver.wait_for_function("(t) => !!(window.__markers && window.__markers[t])", arg=token)
+
+
+def after_messages_from(sender, receiver, target: str = "parent") -> None:
+    """Wait until `receiver` handled every message `sender` posted to it so far (`target` is
+    the receiving window as the sender names it: "parent", or "window" for the page itself)."""
+    token = listen_for_marker(receiver)
+    sender.evaluate(f"(t) => {target}.postMessage({{rpTestMarker: t}}, '*')", token)
+    wait_for_marker(receiver, token)

@@ -10,12 +10,15 @@ from sqlalchemy import select
 
 from tests.browser.conftest import save_docs_screenshot
 from tests.browser.helpers import (
+    after_messages_from,
     api_pledge,
     heard,
     inner_overflow,
+    listen_for_marker,
     open_host,
     settled_height,
     tab_to,
+    wait_for_marker,
     wait_heard,
     wait_page,
     widget_frame,
@@ -284,7 +287,7 @@ def test_destroy_and_remount_leave_no_duplicate_listeners(world, page):
         f"RidePledge('mount', '#rides', {options}); RidePledge('mount', '#rides', {options})"
     )
     wait_heard(page, "ready", count=2)  # the second mount replaced the first one
-    page.wait_for_timeout(300)
+    after_messages_from(widget_frame(page, world), page)  # nothing else is on its way
     assert len(heard(page, "ready")) == 2
     assert page.locator("#rides iframe").count() == 1
     assert page.evaluate("window.messageListeners") == 1
@@ -301,7 +304,7 @@ def test_destroy_and_remount_leave_no_duplicate_listeners(world, page):
     frame = widget_frame(page, world)
     frame.goto(frame_path(world, f"/w/demo/trips/{world.ids['open']}"))
     wait_heard(page, "trip.viewed")
-    page.wait_for_timeout(300)
+    after_messages_from(frame, page)
     assert len(heard(page, "trip.viewed")) == 1
     assert len(heard(page, "trip.viewed", dom=True)) == 1
     # 'off' stops a handler; the DOM event still fires.
@@ -407,14 +410,17 @@ def test_messages_not_from_the_widget_frame_are_ignored(world, page):
     forged = {"rp": 1, "type": "event", "name": "pledge.created", "detail": {"pledge_id": "x"}}
     # The host page itself (right source origin for nothing), and a frame of another origin.
     page.evaluate("(m) => window.postMessage(m, '*')", forged)
+    after_messages_from(page, page, target="window")
+    token = listen_for_marker(page)
     page.evaluate(
-        """(m) => { const f = document.createElement('iframe');
-                    f.srcdoc = '<script>parent.postMessage(' + JSON.stringify(m) + ', "*")</' +
+        """([m, t]) => { const f = document.createElement('iframe');
+                    f.srcdoc = '<script>parent.postMessage(' + JSON.stringify(m) + ', "*");' +
+                               'parent.postMessage({rpTestMarker: "' + t + '"}, "*")</' +
                                'script>';
                     document.body.append(f); }""",
-        forged,
+        [forged, token],
     )
-    page.wait_for_timeout(500)
+    wait_for_marker(page, token)  # the forged message was handled before it
     assert heard(page, "pledge.created") == [] and heard(page, "pledge.created", dom=True) == []
     # The widget takes `init` (prefill) only from its parent window at the trusted origin: a
     # frame of that same origin that is not the parent is ignored; the parent is heard.
@@ -422,14 +428,16 @@ def test_messages_not_from_the_widget_frame_are_ignored(world, page):
     frame.goto(frame_path(world, f"/w/demo/trips/{world.ids['open']}/pledge"))
     wait_page(frame, "form[data-pledge-form]")
     init = {"rp": 1, "type": "init", "prefill": {"email": "forged@example.com"}}
+    token = listen_for_marker(frame)
     page.evaluate(
-        """([m, origin]) => { const f = document.createElement('iframe');
+        """([m, origin, t]) => { const f = document.createElement('iframe');
               f.srcdoc = '<script>parent.frames[0].postMessage(' + JSON.stringify(m) + ', "' +
-                         origin + '")</' + 'script>';
+                         origin + '"); parent.frames[0].postMessage({rpTestMarker: "' + t +
+                         '"}, "' + origin + '")</' + 'script>';
               document.body.append(f); }""",
-        [init, world.widget],
+        [init, world.widget, token],
     )
-    page.wait_for_timeout(500)
+    wait_for_marker(frame, token)  # the forged init was handled before it
     assert frame.input_value("#email") == ""
     page.evaluate(
         "([m, origin]) => document.querySelector('#rides iframe').contentWindow"

@@ -7,14 +7,19 @@
 It speaks Stripe's v1 wire protocol: form bodies in bracket notation, Stripe-shaped JSON objects
 and error envelopes, `Request-Id` headers and Stripe's idempotency rules (same key and same
 request -> the stored response, replayed with `Idempotent-Replayed: true`; same key and another
-request -> 400 idempotency_error). Declines are stored and replayed like any answer; injected
-faults (`fail_next`) are not, so a retry after one can succeed. Test cards behave as in Stripe
-test mode (see tests.fakes.stripe_state.TEST_CARDS). Standard library only.
+request -> 400 idempotency_error; a request arriving while another with the same key is still
+being performed -> 409 idempotency_error, not stored). Requests are served concurrently, as
+Stripe serves them: only the account state is guarded by a lock, held while one endpoint runs,
+and `processing_seconds` makes each request take that long outside it. Declines are stored and
+replayed like any answer; injected faults (`fail_next`) are not, so a retry after one can
+succeed. Test cards behave as in Stripe test mode (see tests.fakes.stripe_state.TEST_CARDS).
+Standard library only.
 """
 
 from __future__ import annotations
 
 import base64
+import collections
 import copy
 import json
 import re
@@ -129,13 +134,23 @@ class _Stored:
 class FakeStripe:
     """A Stripe API on 127.0.0.1 (a free port), with fault injection and inspection helpers."""
 
-    def __init__(self, api_key: str = "sk_test_fake_ridepledge") -> None:
+    def __init__(
+        self, api_key: str = "sk_test_fake_ridepledge", *, requests_per_second: int | None = None
+    ) -> None:
+        """`requests_per_second` limits the API as live Stripe does (100 in live mode): a
+        request beyond that many within the last second is answered 429 and not performed."""
         self.api_key = api_key
+        self.requests_per_second = requests_per_second
+        self.rate_limited = 0  # requests answered 429 by the rate limit
+        self._recent: collections.deque[float] = collections.deque()
         self.api_version = DEFAULT_API_VERSION
         self.server_errors: list[str] = []  # tracebacks of bugs in the fake itself
         self._lock = threading.RLock()
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0
+        # How long Stripe takes to perform each request (outside any lock), so that requests
+        # overlap as they do against the real API.
+        self.processing_seconds = 0.0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.reset()
@@ -178,6 +193,7 @@ class FakeStripe:
             self._state = StripeState()
             self._requests: list[dict] = []
             self._idempotent: dict[str, _Stored] = {}
+            self._performing: set[str] = set()  # keys whose first request is under way
             self._faults: list[_Fault] = []
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
@@ -210,6 +226,20 @@ class FakeStripe:
     def drop_next(self, n: int = 1, path: str | None = None) -> None:
         """Perform the next `n` requests, then close the connection without answering."""
         self._add_fault(_Fault("drop", n, path))
+
+    def _over_rate_limit(self) -> bool:
+        """A sliding one-second window over the requests performed."""
+        if not self.requests_per_second:
+            return False
+        with self._lock:
+            moment = time.monotonic()
+            while self._recent and self._recent[0] <= moment - 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= self.requests_per_second:
+                self.rate_limited += 1
+                return True
+            self._recent.append(moment)
+            return False
 
     def _add_fault(self, fault: _Fault) -> None:
         with self._lock:
@@ -307,6 +337,8 @@ class FakeStripe:
             try:
                 record["params"] = parse_form(body.decode() if method == "POST" else url.query)
                 self._authenticate(headers.get("Authorization", ""))
+                if self._over_rate_limit():
+                    raise StripeError.fault(429)
                 if fault := self._take_fault("fail", url.path):
                     raise StripeError.fault(fault.status, fault.should_retry)
             except StripeError as error:
@@ -348,7 +380,8 @@ class FakeStripe:
             raise StripeError.invalid(f"Invalid API Key provided: {hidden}", status=401)
 
     def _perform(self, method, path, params, key, request_id) -> _Answer:
-        """Run the endpoint under the lock, with Stripe's idempotency semantics."""
+        """Run the endpoint with Stripe's idempotency semantics: a stored answer is replayed; a
+        second request while the first with its key is still being performed gets 409."""
         with self._lock:
             stored = self._idempotent.get(key) if key else None
             if stored is not None:
@@ -364,16 +397,28 @@ class FakeStripe:
                 return _Answer(
                     stored.answer.status, stored.answer.body, {**stored.answer.headers, **replay}
                 )
-            try:
-                answer, keep = _answer(200, self._dispatch(method, path, params)), True
-            except StripeError as error:
-                answer, keep = _answer(error.status, error.body, error.headers), error.stored
-            except Exception:
-                self.server_errors.append(traceback.format_exc())
-                answer, keep = _answer(500, StripeError.fault(500).body), False
-            if key and keep:
-                self._idempotent[key] = _Stored((method, path, params), answer, request_id)
+            if key in self._performing:
+                return _answer(409, _in_use(key))
+            if key:
+                self._performing.add(key)
+        try:
+            if self.processing_seconds:
+                time.sleep(self.processing_seconds)
+            with self._lock:  # the account's state, for the time one endpoint runs
+                try:
+                    answer, keep = _answer(200, self._dispatch(method, path, params)), True
+                except StripeError as error:
+                    answer, keep = _answer(error.status, error.body, error.headers), error.stored
+                except Exception:
+                    self.server_errors.append(traceback.format_exc())
+                    answer, keep = _answer(500, StripeError.fault(500).body), False
+                if key and keep:
+                    self._idempotent[key] = _Stored((method, path, params), answer, request_id)
             return answer
+        finally:
+            if key:
+                with self._lock:
+                    self._performing.discard(key)
 
     def _dispatch(self, method: str, path: str, params: dict) -> dict:
         for route_method, pattern, handler, allowed in _ROUTES:
@@ -388,6 +433,18 @@ class FakeStripe:
             "or we can help at https://support.stripe.com/.",
             status=404,
         )
+
+
+def _in_use(key: str) -> dict:
+    """Stripe's answer to a request sent while another with the same key is in progress."""
+    message = (
+        "There is currently another in-progress request using this Idempotent Key (that "
+        "probably means you submitted twice, and the other request is still going through): "
+        f"{key}. Please try again later."
+    )
+    return {
+        "error": {"type": "idempotency_error", "code": "idempotency_key_in_use", "message": message}
+    }
 
 
 def _answer(status: int, body: dict, headers: dict | None = None) -> _Answer:

@@ -133,6 +133,7 @@ def test_trip_draft_open_pledge_manifest_cancel(app, api, client):
     rows = list(csv.DictReader(io.StringIO(as_csv.get_data(as_text=True))))
     assert [row["seats"] for row in rows] == ["1", "2"]
     assert rows[0]["name"].startswith("'=")  # no formula injection
+    assert all(row["email"] == row["email"].lstrip("'") for row in rows)  # nothing to defuse
 
     canceled = api.post(f"/v1/trips/{trip['id']}/cancel")
     assert canceled.status_code == 200 and canceled.json["status"] == "canceled"
@@ -155,6 +156,17 @@ def test_trip_rules(api):
     assert bigger.status_code == 200 and bigger.json["capacity"] == 12
 
 
+def test_capacity_and_min_riders_change_together(api):
+    """Lowering both below the old min_riders is one valid change (was a 500: the capacity
+    was written first and broke the min_riders <= capacity check constraint)."""
+    trip = new_trip(api, new_event(api).json["id"], capacity=10, min_riders=8).json
+    both = api.patch(f"/v1/trips/{trip['id']}", json={"capacity": 4, "min_riders": 2})
+    assert both.status_code == 200, both.json
+    assert (both.json["capacity"], both.json["min_riders"]) == (4, 2)
+    alone = api.patch(f"/v1/trips/{trip['id']}", json={"capacity": 1})
+    assert alone.status_code == 422 and "min_riders" in alone.json["errors"]
+
+
 def test_partner_settings(api):
     partner = api.get("/v1/partner").json
     assert partner["slug"] == "kc-chiefs" and partner["object"] == "partner"
@@ -172,10 +184,13 @@ def test_partner_settings(api):
 
 def test_demand_by_origin(api, client):
     event = new_event(api).json
-    for email, origin in [("a@x.io", "Topeka"), ("b@x.io", "topeka "), ("c@x.io", "Salina")]:
+    for index, (email, origin) in enumerate(
+        [("a@x.io", "Topeka"), ("b@x.io", "topeka "), ("c@x.io", "Salina")]
+    ):
         client.post(
             "/w/kc-chiefs/api/demand",
             json={"event_id": event["id"], "origin": origin, "email": email},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{index + 1}"},
         )
     data = api.get(f"/v1/demand?event_id={event['id']}").json["data"]
     assert [(d["origin_key"], d["count"]) for d in data] == [("topeka", 2), ("salina", 1)]
@@ -232,6 +247,23 @@ def test_pagination_while_objects_are_added(api):
     assert api.get("/v1/events?cursor=%%%").status_code == 422
 
 
+def test_every_cursor_of_the_documented_shape_is_a_position(api):
+    """A cursor is the last id seen, so any value of its documented pattern is accepted (the
+    OpenAPI promise), and anything else is a 422 naming `cursor`."""
+    first = new_event(api).json["id"]
+    second = new_event(api).json["id"]
+    after_second = api.get(f"/v1/events?cursor={second}").json
+    assert [event["id"] for event in after_second["data"]] == [first]
+    assert api.get("/v1/events?cursor=zzz_" + "z" * 26).json["data"][0]["id"] == second
+    assert api.get("/v1/events?cursor=aaa_" + "0" * 26).json["data"] == []
+    for bad in ("", "evt_short", "EVT_" + "0" * 26, "%00"):
+        refused = api.get(f"/v1/events?cursor={bad}")
+        assert refused.status_code == 422 and "cursor" in refused.json["errors"], bad
+    assert api.get("/v1/demand?cursor=40").status_code == 200
+    for bad in ("9" * 40, "²", "-1", "1.5"):
+        assert api.get(f"/v1/demand?cursor={bad}").status_code == 422, bad
+
+
 def test_api_rate_limit_is_per_client(settings, migrated_engine):
     from tests.conftest import empty_all_tables
     from widget_server import create_app
@@ -265,10 +297,11 @@ def test_demand_threshold_fires_a_webhook_once(app, api, client):
     )
     assert endpoint.status_code == 201
     event = new_event(api).json
-    for email in ("a@x.io", "b@x.io", "c@x.io"):
+    for index, email in enumerate(("a@x.io", "b@x.io", "c@x.io")):
         client.post(
             "/w/kc-chiefs/api/demand",
             json={"event_id": event["id"], "origin": "Topeka", "email": email},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{index + 1}"},  # three fans, three homes
         )
     with app.app_context():
         messages = db.session.scalars(select(WebhookMessage)).all()

@@ -1,19 +1,40 @@
-"""Seats under a crowd: 100 fans race for 30 seats over real HTTP, on SQLite and PostgreSQL."""
+"""Crowds over real HTTP, on SQLite and PostgreSQL: 100 fans race for 30 seats; 50 fans from
+50 addresses ask for a trip at once across the demand threshold."""
 
+import http.client
+import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from tests.conftest import LiveServer, run_jobs
+from tests.conftest import LiveServer, empty_all_tables, run_jobs
 from tests.factories import make_partner, make_trip
 from widget_server import create_app
 from widget_server.extensions import db
-from widget_server.models import AuditLogEntry, Pledge, SimulatedPayment, Trip
+from widget_server.models import (
+    AuditLogEntry,
+    DemandSignal,
+    DemandTally,
+    Partner,
+    Pledge,
+    SimulatedPayment,
+    Trip,
+)
 
 
-def test_100_concurrent_pledges_for_30_seats(settings, migrated_engine):
+@pytest.fixture
+def crowd_app(settings, migrated_engine):
+    """An app without write limits; the database is emptied afterwards, whatever happened."""
     app = create_app(settings, RATELIMIT_WIDGET_WRITE="10000 per minute")
+    yield app
+    app.extensions["ridepledge.engine"].dispose()
+    empty_all_tables(migrated_engine)
+
+
+def test_100_concurrent_pledges_for_30_seats(crowd_app):
+    app = crowd_app
     with app.app_context(), db.transaction() as session:
         partner = make_partner(session, "crowd")
         trip = make_trip(session, partner, capacity=30, min_riders=30)
@@ -53,4 +74,51 @@ def test_100_concurrent_pledges_for_30_seats(settings, migrated_engine):
         paid = session.scalar(select(func.count()).where(Pledge.status == "paid"))
         charged = session.scalar(select(func.sum(SimulatedPayment.amount)))
     assert paid == 30 and charged == 30 * trip.unit_amount
-    app.extensions["ridepledge.engine"].dispose()
+
+
+def _post_from(address: str, port: int, path: str, body: dict) -> int:
+    """POST from the loopback address `address` (all of 127.0.0.0/8 is ours to bind)."""
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=60, source_address=(address, 0)
+    )
+    try:
+        payload = json.dumps(body)
+        connection.request("POST", path, payload, {"Content-Type": "application/json"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_50_concurrent_demand_requests_across_the_threshold_fire_once(crowd_app):
+    app = crowd_app
+    with app.app_context(), db.transaction() as session:
+        partner = make_partner(session, "demand-crowd")
+        session.execute(update(Partner).where(Partner.id == partner.id).values(demand_threshold=25))
+        event_id = make_trip(session, partner).event_id
+    server = LiveServer(app).start()
+    port = int(server.url.rsplit(":", 1)[1])
+    path = "/w/demand-crowd/api/demand"
+
+    def ask(index: int) -> int:
+        body = {"event_id": event_id, "origin": "Topeka", "email": f"fan{index}@example.com"}
+        return _post_from(f"127.0.1.{index + 1}", port, path, body)
+
+    def ask_again(index: int) -> int:  # the same fan from another address, at the same time
+        body = {"event_id": event_id, "origin": "topeka", "email": "twice@example.com"}
+        return _post_from(f"127.0.2.{index + 1}", port, path, body)
+
+    try:
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            codes = list(pool.map(ask, range(50)))
+            again = list(pool.map(ask_again, range(10)))
+    finally:
+        server.stop()
+    assert codes == [201] * 50 and again == [201] * 10
+    with app.app_context():
+        session = db.session
+        crossings = select(func.count()).where(AuditLogEntry.action == "demand.threshold_reached")
+        assert session.scalar(crossings) == 1
+        tally = session.scalar(select(DemandTally))
+        assert tally.count == 51 and tally.threshold_reached_at is not None
+        twice = select(func.count()).where(DemandSignal.email == "twice@example.com")
+        assert session.scalar(twice) == 1

@@ -35,9 +35,9 @@ def test_demo_serves_landing_page_health_and_seeded_trips(tmp_path):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                if requests.get(base + "/healthz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.2)
         else:
             raise AssertionError("the demo server did not come up within 60 s")
@@ -45,13 +45,27 @@ def test_demo_serves_landing_page_health_and_seeded_trips(tmp_path):
         assert "Demo City FC" in page and "Zaragoza: confirmed, 27 of 45" in page
         assert "Springfield: open, 23 of 40 seats" in page
         assert (tmp_path / "instance" / "ridepledge.db").exists()
+        # The demo partner sites embed the widget from http://localhost:<PORT>, whatever PORT.
+        widget = requests.get(base + "/w/demo/", timeout=5)
+        frame_ancestors = widget.headers["Content-Security-Policy"].split("frame-ancestors")[1]
+        assert f"http://localhost:{port}" in frame_ancestors.split(";")[0]
+        assert "<title>Rides to the game · Demo City FC</title>" in widget.text
+        assert 'rel="icon"' in widget.text
+        icon = requests.get(base + "/favicon.ico", timeout=5)
+        assert icon.status_code == 200 and icon.headers["Content-Type"].startswith("image/svg+xml")
+        assert requests.get(base + "/readyz", timeout=5).status_code == 200
     finally:
         process.terminate()
         try:
-            output, _ = process.communicate(timeout=15)
+            # gunicorn and the worker both stop gracefully (an idle worker thread may sleep up
+            # to huey's 10 s polling interval before it sees the stop).
+            output, _ = process.communicate(timeout=45)
         except subprocess.TimeoutExpired:
             process.kill()
             output, _ = process.communicate()
             raise AssertionError("the demo did not stop on SIGTERM") from None
     assert f"RidePledge demo running at {base}/" in output
     assert "demo: created" in output
+    # The production server (gunicorn), not werkzeug's development server.
+    assert "development server" not in output
+    assert "gunicorn" in output.lower()

@@ -81,6 +81,7 @@ def test_html_pages_get_an_html_error_page(client):
 def test_landing_page_lists_partners_events_and_trips(app):
     from tests.unit.test_partner_config import SHIPPED
 
+    app.config["SETTINGS"].demo_mode = True  # as `ridepledge demo` sets it
     with app.app_context():
         partners, _ = load_partner_files(SHIPPED)
         with db.transaction() as session:

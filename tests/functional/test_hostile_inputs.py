@@ -79,7 +79,11 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
         "trips.update_trip": {"origin": {"name": "Topeka"}, "stops": [stop]},
         "trips.open_trip": None,
         "trips.cancel_trip": None,
+        "trips.add_stop": {"name": "Lawrence", "address": "9 Mass St", "departs_at": _in(29)},
+        "trips.driver_link": None,
+        "trips.revoke_driver_link": None,
         "pledges.cancel_pledge": None,
+        "fans.erase": {"email": "pat@example.com"},
         "webhooks.create_endpoint": {
             "url": "http://127.0.0.1:9/hooks",
             "events": ["trip.opened"],
@@ -106,13 +110,39 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
         "widget_api.change_stop": {"stop_id": world["stop"]},
         "widget_api.withdraw": None,
         "widget_api.update_card": {"payment_method": "pm_card_visa"},
+        "widget_api.send_manage_links": {"email": "pat@example.com"},
+        "widget_api.request_stop": {
+            "place": "Lawrence",
+            "address": "9 Mass St",
+            "email": "pat@example.com",
+            "locale": "en",
+        },
+        "widget_api.join": {
+            "stop_id": world["stop"],
+            "seats": 1,
+            "name": "Pat Fan",
+            "email": "pat@example.com",
+            "locale": "en",
+        },
     }
 
 
 @pytest.fixture
 def hostile_app(settings, migrated_engine):
     # Hundreds of refused writes from one address: the rate limits are not what is tested here.
-    app = create_app(settings, TESTING=True, RATELIMIT_ENABLED=False)
+    # (Not RATELIMIT_ENABLED=False: the limiter is one object, and it would stay off for the
+    # apps of later tests.)
+    roomy = "100000 per minute"
+    app = create_app(
+        settings,
+        TESTING=True,
+        RATELIMIT_API=roomy,
+        RATELIMIT_WIDGET_WRITE=roomy,
+        RATELIMIT_WIDGET_READ=roomy,
+        RATELIMIT_FAN=roomy,
+        RATELIMIT_CARD=roomy,
+        RATELIMIT_API_UNAUTHENTICATED=roomy,
+    )
     yield app
     app.extensions["ridepledge.engine"].dispose()
     empty_all_tables(migrated_engine)

@@ -94,3 +94,13 @@ def test_another_client_of_the_same_partner_runs_its_own_request(app, client, fi
     assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
     assert again.json["id"] != response.json["id"]
     assert again.json["secret"] != response.json["secret"]
+
+
+@pytest.mark.parametrize("key", ["k" * 256, "key\x00", "key\x07", "cl\u00e9"])
+def test_keys_are_up_to_255_visible_ascii_characters(app, client, key):
+    token = get_token(client, new_client(app))
+    response = client.post(ENDPOINTS, json=BODY, headers={"Idempotency-Key": key, **bearer(token)})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert list(response.json["errors"]) == ["Idempotency-Key"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WebhookEndpoint)) == 0

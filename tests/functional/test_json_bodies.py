@@ -10,8 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.api_helpers import ApiSession, issue_token
-from tests.factories import make_partner, make_trip
+from tests.api_helpers import partner_with_open_trip, pledge_body
 from widget_server.extensions import db
 from widget_server.models import Event, Pledge
 from widget_server.models.types import rfc3339, utcnow
@@ -23,24 +22,8 @@ EVENT = {"title": "A", "venue": "B", "starts_at": IN_A_MONTH, "timezone": "UTC"}
 @pytest.fixture
 def world(app, client):
     """A partner with an open trip, an API session for it and the widget's pledge URL."""
-    with app.app_context(), db.transaction() as session:
-        partner = make_partner(session, "kc-chiefs")
-        trip = make_trip(session, partner)
-        ids = {"partner": partner.id, "trip": trip.id, "stop": trip.stops[0].id}
-    api = ApiSession(client, issue_token(app, ids["partner"]))
-    pledge = {
-        "stop_id": ids["stop"],
-        "seats": 1,
-        "name": "Pat Fan",
-        "email": "pat@example.com",
-        "payment_method": "pm_card_visa",
-    }
-    return {
-        "api": api,
-        "client": client,
-        "pledges": f"/w/kc-chiefs/api/trips/{ids['trip']}/pledges",
-        "pledge": pledge,
-    }
+    ids = partner_with_open_trip(app, client)
+    return ids | {"client": client, "pledge": pledge_body(ids["stop"])}
 
 
 def _count(app, model) -> int:

@@ -9,8 +9,7 @@ import pytest
 from marshmallow import Schema, ValidationError
 from sqlalchemy import func, select
 
-from tests.api_helpers import ApiSession, issue_token
-from tests.factories import make_partner, make_trip
+from tests.api_helpers import partner_with_open_trip, pledge_body
 from tests.widget_helpers import submit_form
 from widget_server.domain.numbers import Boolean, Integer
 from widget_server.extensions import db
@@ -19,12 +18,7 @@ from widget_server.models import Partner, Pledge
 
 @pytest.fixture
 def world(app, client):
-    with app.app_context(), db.transaction() as session:
-        partner = make_partner(session, "kc-chiefs")
-        trip = make_trip(session, partner)
-        ids = {"partner": partner.id, "trip": trip.id, "stop": trip.stops[0].id}
-    ids["api"] = ApiSession(client, issue_token(app, ids["partner"]))
-    return ids
+    return partner_with_open_trip(app, client)
 
 
 def _cursor(text: str) -> str:
@@ -72,13 +66,7 @@ def test_trip_and_pledge_integers_refuse_booleans(app, client, world):
     trip = world["api"].patch(f"/v1/trips/{world['trip']}", json={"capacity": True})
     assert trip.status_code in (409, 422)  # open trips may change capacity: so it is the type
     assert list(trip.json["errors"]) == ["capacity"]
-    body = {
-        "stop_id": world["stop"],
-        "seats": True,
-        "name": "Pat",
-        "email": "pat@example.com",
-        "payment_method": "pm_card_visa",
-    }
+    body = pledge_body(world["stop"], seats=True)
     pledge = client.post(f"/w/kc-chiefs/api/trips/{world['trip']}/pledges", json=body)
     assert pledge.status_code == 422 and list(pledge.json["errors"]) == ["seats"]
 

@@ -11,10 +11,9 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
-from tests.api_helpers import ApiSession, issue_token
-from tests.factories import make_partner, make_trip
+from tests.api_helpers import partner_with_open_trip, pledge_body
 from widget_server.domain.partners import load_partner_files
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
@@ -29,25 +28,11 @@ EVENT = {"title": "A", "venue": "B", "starts_at": IN_A_MONTH, "timezone": "UTC"}
 
 @pytest.fixture
 def world(app, client):
-    with app.app_context(), db.transaction() as session:
-        partner = make_partner(session, "kc-chiefs")
-        trip = make_trip(session, partner)
-        ids = {"partner": partner.id, "trip": trip.id, "event": trip.event_id}
-        ids["stop"] = trip.stops[0].id
-    ids["api"] = ApiSession(client, issue_token(app, ids["partner"]))
-    ids["pledges"] = f"/w/kc-chiefs/api/trips/{ids['trip']}/pledges"
-    return ids
+    return partner_with_open_trip(app, client)
 
 
 def _pledge(world, **fields):
-    body = {
-        "stop_id": world["stop"],
-        "seats": 1,
-        "name": "Pat Fan",
-        "email": "pat@example.com",
-        "payment_method": "pm_card_visa",
-    }
-    return body | fields
+    return pledge_body(world["stop"]) | fields
 
 
 def _count(app, model) -> int:
@@ -179,3 +164,29 @@ def test_any_text_is_stored_clean_or_refused_naming_the_field(app, world, value)
         assert response.status_code == 201, response.get_data(as_text=True)
         stored = world["api"].get(f"/v1/events/{response.json['id']}").json["title"]
         assert stored == expected == unicodedata.normalize("NFC", stored)
+
+
+def test_malformed_ids_and_slugs_never_reach_a_query(app, client, world):
+    """Not just 404: the value is refused before SQL (on PostgreSQL a NUL in a query is a 500)."""
+    engine = app.extensions["ridepledge.engine"]
+    sent: list = []
+
+    def spy(_conn, _cursor, _statement, parameters, _context, _executemany):
+        sent.append(repr(parameters))
+
+    marker = "zz\x07marker"
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        for path in [
+            f"/w/{marker}/api/events",
+            f"/w/{marker}/events/{world['event']}",
+            f"/w/kc-chiefs/api/trips/{marker}",
+            f"/w/kc-chiefs/trips/{marker}/pledge",
+            f"/v1/events/{marker}",
+        ]:
+            response = world["api"].get(path)
+            assert response.status_code == 404, path
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert sent, "the spy saw no query at all (bearer-token lookups are queries)"
+    assert not [params for params in sent if "marker" in params]

@@ -340,7 +340,7 @@ def test_events_reach_only_subscribed_endpoints_of_the_same_partner(
     pledged = pledge(client, trip, email="a@example.com")
     with app.app_context():
         token = manage_token(pledged["id"])
-    response = client.post(f"/w/{trip['slug']}/api/manage/{token}/cancel")
+    response = client.post(f"/w/{trip['slug']}/api/manage/{token}/cancel", json={})
     assert response.status_code == 200
     pledge(client, trip, email="b@example.com", seats=2)
     deliver_everything(app)

@@ -189,13 +189,13 @@ def test_unfixed_card_is_dropped_after_grace_and_frees_seats(app, client, shop):
 
 def test_withdraw_before_confirmation_only(app, client, shop):
     token = pledge(client, shop, seats=2).json["manage_url"].rsplit("/", 1)[-1]
-    withdrawn = client.post(f"{shop['base']}/manage/{token}/cancel")
+    withdrawn = client.post(f"{shop['base']}/manage/{token}/cancel", json={})
     assert withdrawn.status_code == 200 and withdrawn.json["pledge"]["status"] == "canceled"
     assert trip_row(app, shop["trip"]).seats_pledged == 0
-    again = client.post(f"{shop['base']}/manage/{token}/cancel")
+    again = client.post(f"{shop['base']}/manage/{token}/cancel", json={})
     assert again.status_code == 409
     late_token = pledge(client, shop, seats=3).json["manage_url"].rsplit("/", 1)[-1]
-    refused = client.post(f"{shop['base']}/manage/{late_token}/cancel")
+    refused = client.post(f"{shop['base']}/manage/{late_token}/cancel", json={})
     assert refused.status_code == 409
 
 
@@ -262,10 +262,23 @@ def test_demand_requests_count_each_fan_once(client, shop):
         url, json={"event_id": shop["event"], "origin": "st louis", "email": "A@x.io"}
     )
     assert same.json["count"] == 1
-    other = client.post(
+    # Another email from the same network: kept, but demand counts requesting networks.
+    made_up = client.post(
         url, json={"event_id": shop["event"], "origin": "St Louis", "email": "b@x.io"}
     )
+    assert made_up.status_code == 201 and made_up.json["count"] == 1
+    other = client.post(
+        url,
+        json={"event_id": shop["event"], "origin": "St Louis", "email": "c@x.io"},
+        environ_base={"REMOTE_ADDR": "2001:db8:1:2::7"},
+    )
     assert other.json["count"] == 2
+    same_home = client.post(  # the same IPv6 /64
+        url,
+        json={"event_id": shop["event"], "origin": "St Louis", "email": "d@x.io"},
+        environ_base={"REMOTE_ADDR": "2001:db8:1:2::99"},
+    )
+    assert same_home.json["count"] == 2
     bad = client.post(url, json={"event_id": "evt_nope", "origin": "", "email": "b"})
     assert bad.status_code == 422 and set(bad.json["errors"]) == {"event_id", "origin", "email"}
 

@@ -29,7 +29,7 @@ class Receiver:
     """A partner's webhook server: answers from a script (status codes, then `default`), can
     stall, and records every request it got with the status it answered."""
 
-    def __init__(self, answers=(), default=200, stall_first: float = 0.0, body=None):
+    def __init__(self, answers=(), default=200, stall_first: float = 0.0, body=None, port=0):
         self.body = body
         self.answers = list(answers)
         self.default = default
@@ -67,7 +67,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_port}/hooks/ridepledge"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -64,6 +64,11 @@ EXPECTED = {
         "es": ("ha sido cancelada", "hemos cancelado tu reserva"),
         "fr": ("est annulée", "nous avons annulé votre réservation"),
     },
+    "manage_link": {
+        "en": ("Your link for the bus", "You asked for your link to the pledge"),
+        "es": ("Tu enlace para el autobús", "Pediste el enlace a tu reserva"),
+        "fr": ("Votre lien pour le bus", "Vous avez demandé le lien vers votre réservation"),
+    },
     "trip_canceled": {
         "en": ("is canceled", "Kc Chiefs has canceled the bus"),
         "es": ("se ha cancelado", "Kc Chiefs ha cancelado el autobús"),

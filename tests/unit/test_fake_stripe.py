@@ -354,3 +354,69 @@ def test_signed_event_verifies_with_the_stripe_library(client, fake):
     stale = sign_stripe_payload(payload.encode(), "whsec_test", timestamp=int(time.time()) - 600)
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.Webhook.construct_event(payload, stale, "whsec_test")
+
+
+# Concurrency like Stripe's -------------------------------------------------------------------
+
+
+def _post_customer(fake, key: str) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{fake.url}/v1/customers",
+        data=b"email=fan%40example.com",
+        headers={"Authorization": f"Bearer {fake.api_key}", "Idempotency-Key": key},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_concurrent_requests_with_one_key_get_409_and_nothing_is_stored(fake):
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake.processing_seconds = 0.5
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(_post_customer, fake, "same-key")
+        time.sleep(0.1)  # the first is being performed when the second arrives
+        second = pool.submit(_post_customer, fake, "same-key")
+        answers = sorted([first.result(), second.result()], key=lambda answer: answer[0])
+    (ok, customer), (conflict, error) = answers
+    assert (ok, conflict) == (200, 409)
+    assert error["error"]["type"] == "idempotency_error"
+    assert error["error"]["code"] == "idempotency_key_in_use"
+    assert len(fake.customers) == 1
+    # Once the first is done, the same key replays its answer.
+    fake.processing_seconds = 0
+    assert _post_customer(fake, "same-key") == (200, customer)
+
+
+def test_requests_with_different_keys_are_served_concurrently(fake):
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake.processing_seconds = 0.5
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = [s for s, _ in pool.map(lambda n: _post_customer(fake, f"key-{n}"), range(4))]
+    assert statuses == [200] * 4
+    assert time.monotonic() - started < 1.5  # not one after another (4 x 0.5 s)
+
+
+def test_the_library_retries_a_409_and_then_gets_the_first_answer(fake, make_client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake.processing_seconds = 0.4
+    client = make_client(max_network_retries=2)
+
+    def create():
+        return client.v1.customers.create(
+            params={"email": "fan@example.com"}, options={"idempotency_key": "lib-key"}
+        ).id
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(create)
+        time.sleep(0.1)
+        second = pool.submit(create)
+        assert first.result() == second.result()
+    assert len(fake.customers) == 1
+    assert 409 in [r["status"] for r in fake.requests]

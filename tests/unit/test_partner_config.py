@@ -120,8 +120,14 @@ def test_apply_is_an_idempotent_upsert(app, session, cli_env, tmp_path):
 
     changed = tmp_path / "demo.toml"
     changed.write_text((SHIPPED / "demo.toml").read_text().replace("Demo City FC", "Demo FC"))
+    # The live partner differs from the file now: shown, kept, exit 1 without --force.
     third = runner.invoke(cli, ["partners", "apply", str(changed)])
-    assert "demo: updated" in third.output
+    assert third.exit_code == 1, third.output
+    assert "demo: differs from its file, kept" in third.output
+    assert "name: 'Demo City FC' (live) -> 'Demo FC' (file)" in third.output
+    assert session.scalar(select(Partner.name).where(Partner.slug == "demo")) == "Demo City FC"
+    forced = runner.invoke(cli, ["partners", "apply", "--force", str(changed)])
+    assert forced.exit_code == 0 and "demo: updated" in forced.output
     partners = session.scalars(select(Partner).order_by(Partner.slug)).all()
     assert [(p.slug, p.name) for p in partners] == [
         ("demo", "Demo FC"),

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import http
 
-from flask import Blueprint, Flask, render_template, request, send_from_directory
+from flask import Blueprint, Flask, make_response, render_template, request, send_from_directory
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from swagger_ui_bundle import swagger_ui_path
 
 from widget_server.api import idempotency
 from widget_server.api.common import PROBLEM_JSON, ProblemSchema
-from widget_server.extensions import limiter
-from widget_server.oauth.protect import bearer_token_hash
+from widget_server.api.openapi import RidePledgePlugin, field_properties
+from widget_server.ratelimits import api_limits
+from widget_server.security_headers import docs_policy
 
 API_DESCRIPTION = """The RidePledge partner API. Authenticate with OAuth 2.0 client credentials
 (`POST /oauth/token`), then send `Authorization: Bearer <token>`. JSON, snake_case, ids are
@@ -25,9 +26,18 @@ docs = Blueprint("api_docs", __name__)
 
 
 class RidePledgeApi(Api):
-    """flask-smorest's Api, with every documented error a problem+json `ProblemSchema`."""
+    """flask-smorest's Api, with every documented error a problem+json `ProblemSchema`, no
+    catch-all `default` response (each operation lists the statuses it answers), and the
+    constraints, headers and links of `api.openapi`."""
 
     ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _init_spec(self, **options):
+        self.links = RidePledgePlugin()
+        options["extra_plugins"] = [*(options.get("extra_plugins") or ()), self.links]
+        super()._init_spec(**options)
+        self.ma_plugin.converter.add_attribute_function(field_properties)
 
     def _register_responses(self):
         for status in http.HTTPStatus:
@@ -36,14 +46,13 @@ class RidePledgeApi(Api):
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM_JSON)
             self.spec.components.response(status.name, response, lazy=True)
-        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
-        prepare_response(response, self.spec, PROBLEM_JSON)
-        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
 @docs.get("/docs")
 def human_docs():
-    return render_template("api_docs.html")
+    response = make_response(render_template("api_docs.html"))
+    response.headers["Content-Security-Policy"] = docs_policy()
+    return response
 
 
 @docs.get("/docs/assets/<path:filename>")
@@ -51,21 +60,10 @@ def docs_assets(filename: str):
     return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
 
-def _client_or_address() -> str:
-    """Rate-limit key: the bearer token when there is one, else the address."""
-    token_hash = bearer_token_hash()
-    return f"token:{token_hash[:32]}" if token_hash else f"addr:{request.remote_addr}"
-
-
-def _api_limit() -> str:
-    from flask import current_app
-
-    return current_app.config.get("RATELIMIT_API", "1200 per minute")
-
-
 def init_app(app: Flask) -> None:
     from widget_server.api.demand.routes import blp as demand
     from widget_server.api.events.routes import blp as events
+    from widget_server.api.fans.routes import blp as fans
     from widget_server.api.partner.routes import blp as partner
     from widget_server.api.pledges.routes import blp as pledges
     from widget_server.api.trips.routes import blp as trips
@@ -88,9 +86,10 @@ def init_app(app: Flask) -> None:
     )
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for blueprint in (partner, events, trips, pledges, demand, webhooks):
-        limiter.limit(_api_limit, key_func=_client_or_address)(blueprint)
+    for blueprint in (partner, events, trips, pledges, demand, webhooks, fans):
+        api_limits(blueprint)
         api.register_blueprint(blueprint)
+    api.links.finish()
     app.register_blueprint(docs)
     idempotency.init_app(app)
     app.after_request(_etag)

@@ -3,8 +3,7 @@ documentation, cursor pagination and the audit actor."""
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from functools import wraps
 
 import flask_smorest
@@ -15,9 +14,7 @@ from sqlalchemy import Select
 from widget_server.api.idempotency import replayable
 from widget_server.domain.errors import NotFound, ValidationFailed
 from widget_server.domain.numbers import DigitsInteger
-from widget_server.domain.text import Text
 from widget_server.extensions import db
-from widget_server.ids import is_id
 from widget_server.json_body import StrictFlaskParser, reads_json_body, takes_no_body
 from widget_server.oauth.protect import require_scope
 
@@ -35,11 +32,14 @@ class Blueprint(flask_smorest.Blueprint):
 class ProblemSchema(Schema):
     """RFC 9457 problem details."""
 
-    type = fields.String(metadata={"example": "https://docs.ridepledge.dev/problems/not-found"})
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    request_id = fields.String(allow_none=True)
+    type = fields.String(
+        required=True,
+        metadata={"format": "uri", "example": "https://docs.ridepledge.dev/problems/not-found"},
+    )
+    title = fields.String(required=True)
+    status = fields.Integer(required=True, validate=validate.Range(400, 599))
+    detail = fields.String(required=True)
+    request_id = fields.String(required=True, allow_none=True)
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),
@@ -47,9 +47,22 @@ class ProblemSchema(Schema):
     )
 
 
+# The shape of every id `widget_server.ids.new_id` makes, which is what a list cursor is.
+CURSOR_PATTERN = r"^[a-z]{1,8}_[0-9a-hjkmnp-tv-z]{26}$"
+CURSOR = re.compile(CURSOR_PATTERN)
+_CURSOR_HELP = "`next_cursor` of the previous page; opaque, pass it back unchanged."
+
+
+def cursor_field(pattern: str = CURSOR_PATTERN) -> fields.String:
+    """The `cursor` query parameter (its pattern is documented and enforced)."""
+    return fields.String(
+        load_default=None, metadata={"pattern": pattern, "description": _CURSOR_HELP}
+    )
+
+
 class ListArgs(Schema):
     limit = DigitsInteger(load_default=20, validate=validate.Range(1, MAX_LIMIT))
-    cursor = Text(load_default=None, max_length=200)
+    cursor = cursor_field()
 
 
 def list_schema(item_schema: type[Schema], name: str) -> type[Schema]:
@@ -85,7 +98,7 @@ def protected(blp, scope: str, *, not_found: bool = True):
             guarded = problem_doc(blp, 400, "Not JSON, or nested deeper than 20 levels")(guarded)
             guarded = problem_doc(blp, 413, "The body is larger than 256 KiB")(guarded)
             guarded = problem_doc(blp, 415, "The body is not application/json")(guarded)
-        guarded = blp.doc(security=[{"oauth2": [scope]}])(guarded)
+        guarded = blp.doc(security=[{"oauth2": [scope]}], operationId=view.__name__)(guarded)
         guarded = problem_doc(blp, 401, "Missing, invalid, expired or revoked token")(guarded)
         guarded = problem_doc(blp, 403, f"The token lacks the `{scope}` scope")(guarded)
         guarded = problem_doc(blp, 429, "Rate limited; see Retry-After")(guarded)
@@ -102,28 +115,23 @@ def actor() -> str:
 
 
 def encode_cursor(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+    """The `next_cursor` after an object: its id (lists are ordered by id; see `page`)."""
+    return value
 
 
 def decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        value = ""
-    if not value or not value.isprintable():
+    """The position a cursor names. Every value of the documented pattern is a position (one
+    this API gave out or not), so a schema-valid cursor is never refused; anything else is."""
+    if not CURSOR.fullmatch(cursor):
         raise ValidationFailed.field("cursor", "is not a cursor this API gave out")
-    return value
+    return cursor
 
 
 def page(query: Select, id_column, *, limit: int, cursor: str | None) -> dict:
     """Newest first by (time-ordered) id; the cursor is the last id seen, so objects created
     while a client pages never cause duplicates or gaps in what it has not yet read."""
-    if cursor:
-        last_seen = decode_cursor(cursor)
-        if not is_id(last_seen):
-            raise ValidationFailed.field("cursor", "is not a cursor this API gave out")
-        query = query.where(id_column < last_seen)
+    if cursor is not None:
+        query = query.where(id_column < decode_cursor(cursor))
     rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
     has_more = len(rows) > limit
     rows = rows[:limit]

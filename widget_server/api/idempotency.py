@@ -1,8 +1,9 @@
 """`Idempotency-Key` on every POST of the partner API, Stripe style.
 
-The first response to a key is stored for 24 h and replayed (same status, body, Location) for
-the same key with the same request; the same key with a different request is 422. Responses
-that say "try again" (401, 403, 409, 429, 5xx) are not stored, so the retry really runs.
+The first response to a key is stored (encrypted) for 24 h and replayed (same status, body,
+Location) for the same key with the same request; the same key with a different request is
+422. Responses that say "try again" (401, 403, 409, 429, 5xx) are not stored, so the retry
+really runs.
 
 Keys belong to the API client, and a replay is only ever answered after the request has been
 authenticated and its scope checked (`replayable` sits inside `require_scope`): a revoked or
@@ -24,11 +25,17 @@ from sqlalchemy.orm import Session
 from widget_server.extensions import db
 from widget_server.models import IdempotencyRecord
 from widget_server.models.types import utcnow
+from widget_server.payments import LONGEST_CALL
 from widget_server.problems import problem
-from widget_server.webhooks.secrets import decrypt_secret, encrypt_secret
+from widget_server.webhooks.secrets import SecretUnreadable, decrypt_secret, encrypt_secret
 
-KEEP_FOR = timedelta(hours=24)
-ABANDONED_AFTER = timedelta(minutes=1)
+KEEP_FOR = timedelta(hours=24)  # as long as Stripe keeps its idempotency keys
+# A request still in progress is taken for abandoned (a crashed worker) only after the longest
+# provider call it may make (the Stripe client's retries included) has surely ended: a client
+# retrying sooner gets 409 "in progress" rather than running the request a second time.
+ABANDONED_AFTER = 2 * LONGEST_CALL
+# Stored responses have their own key (keys.py), not the webhook secrets' one.
+RESPONSES = "idempotent-responses"
 NOT_STORED = {401, 403, 409, 429}
 
 
@@ -52,6 +59,16 @@ def replayable(view):
     return wrapper
 
 
+def _key_problem(key: str) -> str | None:
+    """Why a key cannot be used: keys are up to 255 visible ASCII characters (a UUID is
+    typical); a NUL or a control character would never be stored faithfully."""
+    if len(key) > 255:
+        return "must be at most 255 characters"
+    if not all(" " <= char <= "~" for char in key):
+        return "must be visible ASCII characters"
+    return None
+
+
 def _fingerprint() -> str:
     return hashlib.sha256(
         b"\n".join([request.method.encode(), request.path.encode(), request.get_data()])
@@ -62,13 +79,14 @@ def _claim_or_answer() -> Response | None:
     key = request.headers.get("Idempotency-Key")
     if not key or request.method != "POST":
         return None
-    if len(key) > 255:
+    refusal = _key_problem(key)
+    if refusal:
         return problem(
             422,
             "Validation failed",
-            "Idempotency-Key is longer than 255 characters",
+            f"Idempotency-Key {refusal}",
             type_="validation-error",
-            errors={"Idempotency-Key": ["too long"]},
+            errors={"Idempotency-Key": [refusal]},
         )
     client_id = g.client_id  # set by require_scope, which has checked token and scope
     fingerprint = _fingerprint()
@@ -98,7 +116,7 @@ def _claim_or_replay(session: Session, client_id: str, key: str, fingerprint: st
     if record is not None and record.response_status is not None:
         session.commit()
         headers = dict(record.response_headers or {}) | {"Idempotent-Replayed": "true"}
-        body = decrypt_secret(current_app.config["SECRET_KEY"], record.response_body)
+        body = _decrypt_response(record.response_body)
         return Response(body, record.response_status, headers=headers)
     if record is not None and record.created_at > now - ABANDONED_AFTER:
         session.commit()
@@ -135,6 +153,16 @@ def _claim_or_replay(session: Session, client_id: str, key: str, fingerprint: st
     return None
 
 
+def _decrypt_response(token: str) -> str:
+    """A stored response body. Bodies stored before responses had their own key were
+    encrypted under the webhook secrets' key; they stay readable for their 24 hours."""
+    secret_key = current_app.config["SECRET_KEY"]
+    try:
+        return decrypt_secret(secret_key, token, purpose=RESPONSES)
+    except SecretUnreadable:
+        return decrypt_secret(secret_key, token)
+
+
 def _after(response: Response) -> Response:
     claimed = g.pop("idempotency", None)
     if claimed is None:
@@ -155,7 +183,7 @@ def _after(response: Response) -> Response:
             record.response_status = response.status_code
             # Encrypted: a stored response may hold a secret shown once (a webhook secret).
             record.response_body = encrypt_secret(
-                current_app.config["SECRET_KEY"], response.get_data(as_text=True)
+                current_app.config["SECRET_KEY"], response.get_data(as_text=True), purpose=RESPONSES
             )
             record.response_headers = {
                 name: value

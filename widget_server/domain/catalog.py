@@ -170,14 +170,15 @@ def update_trip(
     else:
         _check_schedule([{"departs_at": s.departs_at} for s in trip.stops], deadline, starts)
     if "capacity" in changes:
-        # Atomic against pledges landing right now.
+        # Atomic against pledges landing right now; min_riders changes in the same statement,
+        # so the pair is checked (ck_trips_min_riders_in_range) as the partner sent it.
         result = session.execute(
             update(Trip)
             .where(Trip.id == trip.id, Trip.seats_pledged + Trip.seats_held <= capacity)
-            .values(capacity=capacity)
+            .values(capacity=capacity, min_riders=min_riders)
             .execution_options(synchronize_session=False)
         )
-        session.expire(trip, ["capacity", "seats_pledged", "seats_held"])
+        session.expire(trip, ["capacity", "seats_pledged", "seats_held", "min_riders"])
         schedule(session, "refresh_waitlist", trip.id)  # more seats: the waitlist first
         if result.rowcount != 1:
             raise ValidationFailed.field(

@@ -24,8 +24,8 @@ from widget_server.models import AccessToken, ApiClient, Partner
 from widget_server.models.types import utcnow
 from widget_server.oauth.scopes import SCOPES, scope_list, unknown_scopes
 
-SECRET_PREFIX = "sk_"  # noqa: S105 (a prefix, not a secret)
-TOKEN_PREFIX = "at_"  # noqa: S105
+SECRET_PREFIX = "sk_"  # noqa: S105  # a prefix, not a secret  # nosec B105
+TOKEN_PREFIX = "at_"  # noqa: S105  # a prefix  # nosec B105
 DEFAULT_CLIENT_NAME = "API client"
 MAX_NAME_LENGTH = 200
 

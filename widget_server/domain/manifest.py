@@ -1,6 +1,10 @@
-"""The manifest: who boards where, and who has boarded."""
+"""The manifest: who boards where and who has boarded, as data and as a spreadsheet-safe
+CSV."""
 
 from __future__ import annotations
+
+import csv
+import io
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,3 +72,55 @@ def _rider(pledge: Pledge, boarding, secret: str | None) -> dict:
     if secret is not None:
         rider["boarding_code"] = boarding_code_or_none(secret, pledge)
     return rider
+
+
+CSV_COLUMNS = (
+    "stop",
+    "departs_at",
+    "pledge_id",
+    "name",
+    "phone",
+    "email",
+    "seats",
+    "status",
+    "boarding_code",
+    "boarded_at",
+    "boarded_by",
+    "double_boarded",
+)
+# A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets
+# (OWASP "CSV injection"); tab and CR/LF start one after the spreadsheet trims them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def defuse_cell(value: object) -> object:
+    """A text cell that a spreadsheet shows as text, never runs: a leading formula character
+    gets a `'` in front (the usual escape). Numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def manifest_csv(manifest: dict) -> str:
+    """One row per rider of `build_manifest`'s result; every text cell defused."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for stop in manifest["stops"]:
+        for rider in stop["riders"]:
+            row = (
+                stop["name"],
+                stop["departs_at"],
+                rider["pledge_id"],
+                rider["name"],
+                rider["phone"] or "",
+                rider["email"],
+                rider["seats"],
+                rider["status"],
+                rider.get("boarding_code") or "",
+                rider["boarded_at"] or "",
+                rider["boarded_by"] or "",
+                "yes" if rider["double_boarded"] else "",
+            )
+            writer.writerow([defuse_cell(cell) for cell in row])
+    return out.getvalue()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from widget_server.domain.text import email_key
 from widget_server.domain.work import schedule
-from widget_server.models import OutboundEmail, Pledge
+from widget_server.models import OutboundEmail, Partner, Pledge
 
 
 def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -> OutboundEmail:
@@ -24,3 +26,21 @@ def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -
     session.flush()
     schedule(session, "send_email", email.id)
     return email
+
+
+def queue_manage_links(session: Session, partner: Partner, trip_id: str, email: str) -> int:
+    """Email the fan a fresh manage link for each of their pledges on the trip (any status:
+    an ended pledge's link shows its status). Returns how many; callers must answer the same
+    whether it is 0 or not, so nobody learns who pledged."""
+    try:
+        key = email_key(email)
+    except ValueError:
+        return 0
+    pledges = session.scalars(
+        select(Pledge)
+        .where(Pledge.partner_id == partner.id, Pledge.trip_id == trip_id, Pledge.email_key == key)
+        .order_by(Pledge.created_at)
+    ).all()
+    for pledge in pledges:
+        queue_pledge_email(session, pledge, "manage_link")
+    return len(pledges)

@@ -33,32 +33,35 @@ from widget_server.domain.branding import (
 )
 from widget_server.domain.errors import ValidationFailed, field_errors, iter_messages
 from widget_server.domain.numbers import Integer
+from widget_server.domain.origins import ORIGIN_MAX_LENGTH, normalize_origin
 from widget_server.domain.text import Email, Text
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models import Partner
 
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
-ORIGIN_MAX_LENGTH = 300
 URL_MAX_LENGTH = 2000
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
 CURRENCIES = frozenset(list_currencies())
+# The most seats one fan (one normalised email) may hold on one trip, unless the partner says.
+DEFAULT_MAX_SEATS_PER_FAN = 10
 
 
 def validate_origin(value: str) -> str:
-    """An origin such as `https://www.chiefs.com`: scheme, host, optional port, nothing else.
+    """An exact origin (see `domain.origins`), normalised; marshmallow's ValidationError if not."""
+    try:
+        return normalize_origin(value)
+    except ValueError as exc:
+        raise ValidationError(f"{str(value)[:100]!r} {exc}") from None
 
-    Plain http is accepted only for loopback hosts (local development and the demo).
-    """
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValidationError(f"{value!r} is not an origin like https://www.example.com")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        raise ValidationError(f"{value!r} must be an origin only: no path, query or credentials")
-    host = parts.netloc.rsplit("@", 1)[-1].lower()
-    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    if parts.scheme == "http" and hostname not in LOOPBACK_HOSTS:
-        raise ValidationError(f"{value!r} must use https (http is only allowed for localhost)")
-    return f"{parts.scheme}://{host}"
+
+class Origin(Text):
+    """One `allowed_origins` entry: text under the shared rules, then an exact origin
+    (normalised), so every bad entry of a list is reported with its own index."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=ORIGIN_MAX_LENGTH, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return validate_origin(super()._deserialize(value, attr, data, **kwargs))
 
 
 def _https_url(value: str) -> None:
@@ -146,7 +149,7 @@ class PartnerSchema(Schema):
         validate=validate.OneOf(SUPPORTED_LOCALES, error="must be one of: {choices}"),
     )
     currency = Text(load_default="USD", max_length=3)
-    allowed_origins = fields.List(Text(max_length=ORIGIN_MAX_LENGTH), load_default=list)
+    allowed_origins = fields.List(Origin(), load_default=list, validate=validate.Length(max=50))
     branding = fields.Nested(BrandingSchema, load_default=lambda: BrandingSchema().load({}))
     support_email = Email(load_default=None, allow_none=True)
     terms_url = Text(
@@ -154,26 +157,19 @@ class PartnerSchema(Schema):
     )
     demand_threshold = Integer(load_default=25, validate=validate.Range(1, 100_000))
     waitlist_hold_hours = Integer(load_default=4, validate=validate.Range(1, 72))
+    max_seats_per_fan = Integer(
+        load_default=DEFAULT_MAX_SEATS_PER_FAN,
+        validate=validate.Range(1, 100, error="must be a whole number from 1 to 100"),
+    )
 
     @validates("currency")
     def _currency(self, value: str, **_kwargs) -> None:
         if value not in CURRENCIES:
             raise ValidationError(f"{value!r} is not an ISO 4217 currency code like USD or EUR")
 
-    @validates("allowed_origins")
-    def _origins(self, value: list[str], **_kwargs) -> None:
-        problems = {}
-        for index, origin in enumerate(value):
-            try:
-                validate_origin(origin)
-            except ValidationError as exc:
-                problems[index] = exc.messages
-        if problems:
-            raise ValidationError(problems)
-
     @post_load
     def _normalise(self, data, **_kwargs):
-        data["allowed_origins"] = list(dict.fromkeys(map(validate_origin, data["allowed_origins"])))
+        data["allowed_origins"] = list(dict.fromkeys(data["allowed_origins"]))
         return data
 
 
@@ -237,7 +233,21 @@ PARTNER_FIELDS = (
     "terms_url",
     "demand_threshold",
     "waitlist_hold_hours",
+    "max_seats_per_fan",
 )
+
+
+def partner_differences(session: Session, data: dict) -> dict[str, tuple]:
+    """What applying `data` (a loaded partner file) would change on the existing partner:
+    field -> (live value, file value). Empty for a new partner or an identical one."""
+    partner = session.scalar(select(Partner).where(Partner.slug == data["slug"]))
+    if partner is None:
+        return {}
+    return {
+        key: (getattr(partner, key), data[key])
+        for key in PARTNER_FIELDS
+        if getattr(partner, key) != data[key]
+    }
 
 
 def upsert_partner(session: Session, data: dict, *, actor: str) -> tuple[Partner, str]:

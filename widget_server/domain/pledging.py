@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from widget_server.domain.audit import record
@@ -23,13 +23,14 @@ from widget_server.domain.errors import (
 )
 from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.domain.notify import queue_pledge_email
+from widget_server.domain.text import email_key
 from widget_server.domain.work import schedule
 from widget_server.ids import new_id
 from widget_server.models import Partner, Pledge, PledgeStatusChange, Trip
 from widget_server.models.pledges import LIVE_STATUSES
 from widget_server.models.types import utcnow
 from widget_server.payments import CardDeclined, PaymentError, PaymentProvider, SavedCard
-from widget_server.webhooks.outbox import emit
+from widget_server.webhooks.outbox import emit, has_subscribers
 
 __all__ = ["MAX_SEATS_PER_PLEDGE"]  # re-exported: faces read the limit from here
 
@@ -56,6 +57,13 @@ class PaymentsUnavailable(Conflict):
     status = 503
     title = "Payments unavailable"
     type = "payments-unavailable"
+
+
+class SeatLimitReached(Conflict):
+    """The fan would hold more seats on the trip than the partner allows one fan."""
+
+    title = "Seat limit reached"
+    type = "seat-limit"
 
 
 class CardRefused(ValidationFailed):
@@ -219,6 +227,8 @@ def plan_pledge(
         raise ValidationFailed.field("stop_id", "is not a stop of this trip")
     if not 1 <= request.seats <= MAX_SEATS_PER_PLEDGE:
         raise ValidationFailed.field("seats", f"must be from 1 to {MAX_SEATS_PER_PLEDGE}")
+    fan = _fan_key(request.email)
+    ensure_within_fan_cap(session, partner, trip, fan, request.seats)
     ensure_can_sell(trip, request.seats, now, held=waitlist_offer is not None)
     pledge_id = new_id("plg")
     card = CardSetup(
@@ -263,12 +273,8 @@ def record_pledge(
     now = now or utcnow()
     trip = session.get(Trip, plan.trip_id, populate_existing=True)
     request = plan.request
-    if plan.waitlist_offer is not None:
-        from widget_server.domain.waitlist import take_held_seats
-
-        seats_now, trip_status = take_held_seats(session, trip, plan.waitlist_offer, now)
-    else:
-        seats_now, trip_status = _take_seats(session, trip, request.seats, now)
+    min_riders = trip.min_riders
+    fan = _fan_key(request.email)
     pledge = Pledge(
         id=plan.pledge_id,
         partner_id=plan.partner_id,
@@ -280,6 +286,7 @@ def record_pledge(
         currency=trip.currency,
         name=request.name,
         email=request.email,
+        email_key=fan,
         phone=request.phone,
         locale=request.locale,
         status="pledged",
@@ -293,10 +300,6 @@ def record_pledge(
     session.add(pledge)
     session.add(PledgeStatusChange(pledge=pledge, to_status="pledged", actor=actor, created_at=now))
     session.flush()
-    if plan.waitlist_offer is not None:
-        from widget_server.domain.waitlist import link_pledge
-
-        link_pledge(session, plan.waitlist_offer, pledge.id)
     record(
         session,
         plan.partner_id,
@@ -307,8 +310,27 @@ def record_pledge(
         {"seats": pledge.seats},
     )
     queue_pledge_email(session, pledge, "pledge_received")
-    emit(session, plan.partner_id, "pledge.created", pledge)
-    if trip_status == "open" and seats_now >= trip.min_riders:
+    webhooks = has_subscribers(session, plan.partner_id, "pledge.created")
+    # The seats last: every pledge of a trip waits for this row lock until the one holding it
+    # commits, so as little as possible happens between taking it and the commit (on a busy
+    # trip the time the lock is held is what bounds pledges per second). If the seats are gone,
+    # SoldOut rolls all of the above back. emit() comes after it so that every path locks the
+    # trip row before the endpoint rows (no deadlock); partners without webhooks skip it.
+    if plan.waitlist_offer is not None:
+        # A waitlist offer's held seats become this pledge's (the offer is claimed with them).
+        from widget_server.domain.waitlist import link_pledge, take_held_seats
+
+        seats_now, trip_status = take_held_seats(session, trip, plan.waitlist_offer, now)
+        link_pledge(session, plan.waitlist_offer, pledge.id)
+    else:
+        seats_now, trip_status = _take_seats(session, trip, request.seats, now)
+    # Again now that this transaction holds the trip row: a pledge of the same fan racing this
+    # one has committed by now (or waits for us), so the cap holds under concurrency too.
+    partner = session.get(Partner, plan.partner_id)
+    ensure_within_fan_cap(session, partner, trip, fan, request.seats, besides=pledge.id)
+    if webhooks:
+        emit(session, plan.partner_id, "pledge.created", pledge)
+    if trip_status == "open" and seats_now >= min_riders:
         confirm_trip(session, trip, now=now)
     elif trip_status == "confirmed":
         schedule(session, "charge_pledge", pledge.id)
@@ -332,6 +354,49 @@ def create_pledge(
     plan = plan_pledge(session, partner, trip_id, request, now=now, waitlist_offer=waitlist_offer)
     card = save_card(provider, plan.card)
     return record_pledge(session, plan, card, actor=actor, now=now)
+
+
+def _fan_key(email: str) -> str:
+    try:
+        return email_key(email)
+    except ValueError as exc:
+        raise ValidationFailed.field("email", str(exc)) from None
+
+
+def seats_held_by_fan(
+    session: Session, trip: Trip, fan_key: str, besides: str | None = None
+) -> int:
+    """Seats the fan (an `email_key`) holds on `trip` through live pledges (other than the
+    pledge `besides`, the one being recorded)."""
+    held = session.scalar(
+        select(func.coalesce(func.sum(Pledge.seats), 0)).where(
+            Pledge.trip_id == trip.id,
+            Pledge.email_key == fan_key,
+            Pledge.status.in_(LIVE_STATUSES),
+            Pledge.id != (besides or ""),
+        )
+    )
+    return int(held or 0)
+
+
+def ensure_within_fan_cap(
+    session: Session,
+    partner: Partner,
+    trip: Trip,
+    fan_key: str,
+    seats: int,
+    besides: str | None = None,
+) -> None:
+    """Raise SeatLimitReached if `seats` more would put the fan over the partner's cap."""
+    cap = partner.max_seats_per_fan
+    held = seats_held_by_fan(session, trip, fan_key, besides)
+    if held + seats > cap:
+        left = max(cap - held, 0)
+        raise SeatLimitReached(
+            f"one fan may hold at most {cap} seat(s) on this trip; this email already holds "
+            f"{held}, so {left} more at most",
+            errors={"seats": [f"at most {left} more seat(s) for this email on this trip"]},
+        )
 
 
 def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> tuple[int, str]:

@@ -20,6 +20,7 @@ from widget_server.domain.text import Text
 from widget_server.extensions import db, limiter
 from widget_server.models import Trip
 from widget_server.models.types import utcnow
+from widget_server.security_headers import PERMISSIONS_POLICY
 from widget_server.widget.assets import asset_url
 from widget_server.widget.security import CrossSiteRefused, cross_site_request, csp_nonce
 from widget_server.widget.theme import widget_theme
@@ -35,6 +36,8 @@ class LinkEnded(NotFound):
 @bp.url_value_preprocessor
 def _load_trip(_endpoint, values):
     token = values.pop("token")
+    if request.method == "OPTIONS":
+        return  # Flask's automatic answer (Allow) tells nothing about the link or the trip
     link = checkin.read_driver_token(current_app.config["SECRET_KEY"], token)
     trip = db.session.get(Trip, link.trip_id) if link else None
     if trip is None:
@@ -55,7 +58,12 @@ def _headers(response):
         + "'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
-    response.headers["Permissions-Policy"] = "camera=(self)"
+    # Every other browser feature stays off; the camera only where the live page scans codes
+    # (an invalid or ended link's error page gets none).
+    policy = PERMISSIONS_POLICY
+    if "link" in g and response.status_code < 400 and response.mimetype == "text/html":
+        policy = policy.replace("camera=()", "camera=(self)")
+    response.headers["Permissions-Policy"] = policy
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"

@@ -46,7 +46,8 @@ def init_app(app: Flask) -> None:
         registered[name] = huey.task(retries=retries, retry_delay=delay, name=name)(
             _in_app_context(app, function)
         )
-    huey.periodic_task(SWEEP_SCHEDULE, name="sweep")(_in_app_context(app, tasks.sweep))
+    # Every consumer schedules this; a lease in the database lets one run per minute win.
+    huey.periodic_task(SWEEP_SCHEDULE, name="sweep")(_in_app_context(app, tasks.minute_tick))
 
     def enqueue(name: str, *args) -> None:
         registered[name](*args)

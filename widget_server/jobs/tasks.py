@@ -16,6 +16,7 @@ from widget_server.domain import pledging, settlement
 from widget_server.extensions import db
 from widget_server.models import Partner, Pledge
 from widget_server.models.types import utcnow
+from widget_server.observability.metrics import CHARGES, SWEEPS, WEBHOOK_ATTEMPTS
 from widget_server.payments import PaymentError, PermanentPaymentError
 from widget_server.webhooks import delivery as webhook_delivery
 
@@ -111,11 +112,16 @@ def charge_pledge(pledge_id: str) -> str:
         )
     except (PaymentError, PermanentPaymentError) as exc:
         log.warning("charge %s failed: %s: %s", attempt.key, type(exc).__name__, exc)
+        CHARGES.labels(
+            "provider_unavailable" if isinstance(exc, PaymentError) else "provider_refused"
+        ).inc()
         with db.transaction() as session:
             pledge = settlement.charge_failed(session, attempt, exc)
         return "retry" if pledge.status == "charging" else pledge.status
     with db.transaction() as session:
-        return settlement.finish_charge(session, attempt, result).status
+        status = settlement.finish_charge(session, attempt, result).status
+    CHARGES.labels(status).inc()
+    return status
 
 
 def refund_pledge(pledge_id: str) -> str:
@@ -161,6 +167,7 @@ def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str | None
         return None
     # Outside any transaction: no lock is held while the partner's server answers.
     outcome = webhook_delivery.send(claim, allow_loopback=settings.webhooks_allow_loopback)
+    WEBHOOK_ATTEMPTS.labels(_webhook_outcome(outcome)).inc()
     with db.transaction() as session:
         finished = webhook_delivery.finish(session, claim, outcome, now=now or utcnow())
     if finished is None:
@@ -178,6 +185,43 @@ def refresh_waitlist(trip_id: str) -> None:
 
     with db.transaction() as session:
         waitlist.refresh_waitlist(session, trip_id)
+
+
+def _webhook_outcome(outcome) -> str:
+    if outcome.succeeded:
+        return "succeeded"
+    if outcome.status_code is not None:
+        return f"http_{outcome.status_code // 100}xx"
+    return "not_sent" if (outcome.error or "").startswith("not sent") else "connection_error"
+
+
+def minute_tick() -> dict | None:
+    """The worker's periodic task: the sweep, once per minute across every worker on every
+    host, and housekeeping once an hour. Returns the sweep's counts, or None when another worker
+    had this minute."""
+    from widget_server.jobs.periodic import run_once_per_period
+
+    counts = run_once_per_period("sweep", 60, sweep)
+    SWEEPS.labels("ran" if counts is not None else "skipped").inc()
+    run_once_per_period("housekeeping", 3600, housekeeping)
+    return counts
+
+
+def housekeeping() -> dict[str, int]:
+    """Delete what is only kept for a while and erase fan data past its retention."""
+    from widget_server.domain import housekeeping as rules
+    from widget_server.domain.privacy import erase_expired_fan_data
+
+    settings = current_app.config["SETTINGS"]
+    with db.transaction() as session:
+        counts = rules.purge_expired(session, utcnow())
+    if settings.fan_data_retention_days:
+        with db.transaction() as session:
+            counts["erased_pledges"] = erase_expired_fan_data(
+                session, utcnow(), settings.fan_data_retention_days
+            )
+    log.info("housekeeping done", extra={"counts": counts})
+    return counts
 
 
 def _committed(step, item_id: str) -> bool:

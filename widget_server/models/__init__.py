@@ -3,10 +3,11 @@
 from widget_server.models.api_clients import AccessToken, ApiClient
 from widget_server.models.audit import AuditLogEntry
 from widget_server.models.checkins import Boarding, CheckIn
-from widget_server.models.demand import DemandSignal
+from widget_server.models.demand import DemandSignal, DemandTally
 from widget_server.models.events import Event
 from widget_server.models.idempotency import IdempotencyRecord
 from widget_server.models.notifications import OutboundEmail
+from widget_server.models.operations import PeriodicRun
 from widget_server.models.partners import Partner
 from widget_server.models.payments import SimulatedPayment, StripeEventRecord
 from widget_server.models.pledges import Pledge, PledgeStatusChange
@@ -32,9 +33,11 @@ __all__ = [
     "Boarding",
     "CheckIn",
     "DemandSignal",
+    "DemandTally",
     "Event",
     "OutboundEmail",
     "Partner",
+    "PeriodicRun",
     "Pledge",
     "PledgeStatusChange",
     "SimulatedPayment",

@@ -21,6 +21,7 @@ EMAIL_KINDS = (
     "pledge_canceled",
     "trip_canceled",
     "stop_added",
+    "manage_link",
 )
 # Emails about a waitlist entry (OutboundEmail.waitlist_entry_id) rather than a pledge.
 WAITLIST_EMAIL_KINDS = ("waitlist_joined", "waitlist_offer")

@@ -33,6 +33,7 @@ class Pledge(Base):
         CheckConstraint(f"seats >= 1 AND seats <= {MAX_SEATS_PER_PLEDGE}", name="seats_in_range"),
         Index("ix_pledges_trip_status", "trip_id", "status"),
         Index("ix_pledges_partner_created", "partner_id", "id"),
+        Index("ix_pledges_trip_email_key", "trip_id", "email_key"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("plg"))
@@ -45,6 +46,8 @@ class Pledge(Base):
     currency: Mapped[str] = mapped_column(String(3))
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
+    # `domain.text.email_key(email)`: what makes two pledges the same fan's (seat cap per fan).
+    email_key: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(40))
     locale: Mapped[str] = mapped_column(String(8), default="en")
     status: Mapped[str] = mapped_column(String(20), default="pledged")
@@ -62,6 +65,9 @@ class Pledge(Base):
     # Set when a paid pledge must be refunded (trip canceled, partner cancels); the refund job
     # and the sweep act on it until the pledge is refunded.
     refund_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the fan's personal data was erased (request or retention); the financial record
+    # (amounts, statuses, provider ids) stays.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The claim of the one caller talking to the provider about this pledge (a charge or a
     # refund) lasts until then; see domain/settlement.py.
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -51,11 +51,13 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
     ),
     "waitlist_joined": lambda c: _("You are on the waitlist for %(event)s", event=c["event_title"]),
     "waitlist_offer": lambda c: _("Seats for %(event)s are held for you", event=c["event_title"]),
+    "manage_link": lambda c: _("Your link for the bus to %(event)s", event=c["event_title"]),
 }
 
 # The label of the link to the manage page, where it leads the fan to act.
 BUTTONS: dict[str, Callable[[], str]] = {
     "pledge_received": lambda: _("Manage my pledge"),
+    "manage_link": lambda: _("Manage my pledge"),
     "action_required": lambda: _("Update my card"),
     "stop_added": lambda: _("Change my pick-up stop"),
     "waitlist_joined": lambda: _("See my place in line"),

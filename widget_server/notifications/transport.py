@@ -31,6 +31,11 @@ SMTP_TIMEOUT = 30  # seconds per network operation
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 FALLBACK_SENDER_DOMAIN = "ridepledge.local"
 _SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+# The stdlib SMTP policy, folding only lines past RFC 5322's hard limit of 998 characters.
+# Folding at 78 would split a long quoted display name ("Fan, attacker@evil.example, xxx...")
+# and drop its quotes (a CPython folder bug), so `To:` would re-parse as several recipients.
+# Our longest header (a 200-character name and a 254-character address) fits on one line.
+MESSAGE_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,8 @@ def sender_domain(public_base_url: str) -> str:
 
 
 def _one_line(value: str) -> str:
-    """Header text on one line: user-supplied names never add or break headers."""
+    """Header text on one line: user-supplied names and titles (subjects) never add or break
+    headers (CR, LF and other whitespace runs become one space)."""
     return " ".join(value.split())
 
 
@@ -72,7 +78,7 @@ def compose(
     """The message: multipart/alternative (text, then html) with the headers fans' mail
     programs and auto-responders rely on. Raises Undeliverable for an unusable address.
     `images` (Content-ID -> PNG) go with the html as multipart/related parts."""
-    message = EmailMessage(policy=policy.SMTP)
+    message = EmailMessage(policy=MESSAGE_POLICY)
     try:
         message["From"] = Address(
             _one_line(f"{envelope.partner_name} via RidePledge"), "no-reply", domain
@@ -116,7 +122,7 @@ def write_outbox(directory: Path, email_id: str, message: EmailMessage) -> Path:
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{email_id}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(message.as_bytes(policy=policy.SMTP))
+            file.write(message.as_bytes(policy=MESSAGE_POLICY))
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -18,10 +18,10 @@ TITLES = {
     "invalid_grant": "Invalid grant",
     "unauthorized_client": "Unauthorized client",
     "unsupported_grant_type": "Unsupported grant type",
-    "unsupported_token_type": "Unsupported token type",
+    "unsupported_token_type": "Unsupported token type",  # a message  # nosec B105
     "invalid_scope": "Invalid scope",
     "insecure_transport": "HTTPS required",
-    "invalid_token": "Invalid access token",
+    "invalid_token": "Invalid access token",  # a message  # nosec B105
     "insufficient_scope": "Insufficient scope",
 }
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from widget_server.extensions import db, limiter
+from widget_server.extensions import db
 from widget_server.oauth.scopes import SCOPES
 from widget_server.oauth.server import AUTH_METHODS, GRANT_TYPE
+from widget_server.ratelimits import oauth_limits
 
 bp = Blueprint("oauth", __name__)
-
-
-def _oauth_limit() -> str:
-    # Per address: every attempt costs a deliberately slow secret hash.
-    return current_app.config.get("RATELIMIT_OAUTH", "120 per minute")
 
 
 def _server():
@@ -21,7 +17,7 @@ def _server():
 
 
 @bp.post("/oauth/token")
-@limiter.limit(_oauth_limit)
+@oauth_limits
 def token():
     """RFC 6749 section 4.4: a bearer token for a client's own credentials."""
     with db.transaction():
@@ -29,7 +25,7 @@ def token():
 
 
 @bp.post("/oauth/revoke")
-@limiter.limit(_oauth_limit)
+@oauth_limits
 def revoke():
     """RFC 7009: revoke one of the partner's tokens; unknown tokens answer 200 too."""
     with db.transaction():
@@ -37,7 +33,7 @@ def revoke():
 
 
 @bp.post("/oauth/introspect")
-@limiter.limit(_oauth_limit)
+@oauth_limits
 def introspect():
     """RFC 7662: whether a token of the caller's partner is active, and what it may do."""
     with db.transaction():

@@ -155,7 +155,7 @@ class Introspection(_PartnerTokenEndpoint, IntrospectionEndpoint):
             "active": True,
             "scope": found.token.scope,
             "client_id": found.client.id,
-            "token_type": "Bearer",
+            "token_type": "Bearer",  # the RFC 6750 token type  # nosec B105
             "exp": int(found.token.expires_at.timestamp()),
             "iat": int(found.token.issued_at.timestamp()),
             "sub": found.partner.id,

@@ -96,6 +96,12 @@ class PaymentProvider(Protocol):
         (temporary) or PermanentPaymentError (code `charge_already_refunded` when it was)."""
 
 
+def is_simulated(settings) -> bool:
+    """Whether payments are simulated (Stripe test mode without Stripe): the one answer every
+    face uses (test-card form, test-card table, messages)."""
+    return settings.payments_provider == "simulated"
+
+
 def init_app(app) -> None:
     """Give the app its provider; the simulated one keeps its ledger in the app's database."""
     from sqlalchemy.orm import Session

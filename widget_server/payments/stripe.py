@@ -15,6 +15,7 @@ from widget_server.payments import (
     PermanentPaymentError,
     SavedCard,
 )
+from widget_server.payments.pacing import MAX_PACING_WAIT, PacedRequestsClient, RateGate
 
 # Failures after which the outcome is unknown or temporary: retry later with the same key.
 # APIError covers Stripe's 409 for a request sent while another one with the same key is still
@@ -38,11 +39,12 @@ NETWORK_RETRIES = 2
 
 
 def longest_call(timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> timedelta:
-    """How long one call may take at worst: every try timing out, plus the library's longest
-    sleeps between tries. It must fit in payments.LONGEST_CALL."""
+    """How long one call may take at worst: every try timing out after waiting for its pacing
+    slot, plus the library's longest sleeps between tries. It must fit in
+    payments.LONGEST_CALL."""
     tries = NETWORK_RETRIES + 1
     sleeps = NETWORK_RETRIES * stripe._http_client.HTTPClient.MAX_DELAY
-    return timedelta(seconds=tries * sum(timeout) + sleeps)
+    return timedelta(seconds=tries * (sum(timeout) + MAX_PACING_WAIT) + sleeps)
 
 
 def _permanent(exc: stripe.StripeError) -> PermanentPaymentError:
@@ -59,7 +61,13 @@ class StripeProvider:
         if longest_call(timeout) > LONGEST_CALL:
             raise ValueError(f"Stripe timeouts {timeout} do not fit in {LONGEST_CALL}")
         base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
-        self._http = stripe.RequestsClient(timeout=timeout)
+        # One request schedule for all workers (pacing.py); 0 turns pacing off.
+        gate = (
+            RateGate(settings.stripe_max_rps, settings.redis_url)
+            if settings.stripe_max_rps
+            else None
+        )
+        self._http = PacedRequestsClient(timeout=timeout, gate=gate)
         self.client = stripe.StripeClient(
             settings.stripe_secret_key,
             base_addresses=base,

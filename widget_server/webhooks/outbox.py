@@ -27,16 +27,37 @@ EVENT_TYPES = (
 _SCHEMAS = {"pledge": PledgeSchema, "trip": TripSchema, "event": EventSchema}
 
 
+def has_subscribers(session: Session, partner_id: str, event_type: str) -> bool:
+    """Whether an enabled endpoint of the partner takes `event_type` (no lock taken): lets a
+    hot path skip `emit` (and its endpoint row locks) for partners without webhooks."""
+    return any(
+        event_type in events or "*" in events
+        for events in session.scalars(
+            select(WebhookEndpoint.events).where(
+                WebhookEndpoint.partner_id == partner_id, WebhookEndpoint.status == "enabled"
+            )
+        )
+    )
+
+
 def emit(session: Session, partner_id: str, event_type: str, data) -> WebhookMessage | None:
     """Record `event_type` about `data` (a model, or a dict) for every enabled endpoint of the
-    partner that subscribed to it; a delivery job per endpoint runs after commit."""
-    assert event_type in EVENT_TYPES, event_type
+    partner that subscribed to it; a delivery job per endpoint runs after commit.
+
+    The endpoint rows are locked (FOR UPDATE, in id order) until this transaction commits, and
+    the deliveries are stamped after the lock is held. So two requests emitting to one endpoint
+    commit in the order of their `created_at`: a worker can never send a newer delivery while an
+    older one is still uncommitted (and so invisible to its "older pending" check), whatever
+    the number of app processes and workers. (SQLite serialises writers anyway.)"""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
     endpoints = [
         endpoint
         for endpoint in session.scalars(
-            select(WebhookEndpoint).where(
-                WebhookEndpoint.partner_id == partner_id, WebhookEndpoint.status == "enabled"
-            )
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.partner_id == partner_id, WebhookEndpoint.status == "enabled")
+            .order_by(WebhookEndpoint.id)
+            .with_for_update()
         )
         if event_type in endpoint.events or "*" in endpoint.events
     ]

@@ -1,5 +1,5 @@
 """Endpoint signing secrets at rest: Fernet (AES-128-CBC + HMAC-SHA256) under a key derived
-from SECRET_KEY with HKDF-SHA256.
+from SECRET_KEY with HKDF-SHA256, one key per purpose (widget_server/keys.py).
 
 The secrets cannot be hashed like API client secrets, because we need them in clear to sign
 every delivery; encrypting them means a database dump alone does not let anyone forge our
@@ -13,11 +13,10 @@ import base64
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-# Changing this string changes the derived key, so it is part of the stored format.
-_HKDF_INFO = b"ridepledge webhook endpoint secrets v1"
+from widget_server.keys import derive_key
+
+PURPOSE = "webhook-secrets"
 
 
 class SecretUnreadable(Exception):
@@ -25,21 +24,19 @@ class SecretUnreadable(Exception):
 
 
 @lru_cache(maxsize=8)
-def _fernet(app_secret_key: str) -> Fernet:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
-        app_secret_key.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(derived))
+def _fernet(app_secret_key: str, purpose: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(derive_key(app_secret_key, purpose)))
 
 
-def encrypt_secret(app_secret_key: str, plaintext: str) -> str:
-    """The stored form of an endpoint secret."""
-    return _fernet(app_secret_key).encrypt(plaintext.encode()).decode("ascii")
+def encrypt_secret(app_secret_key: str, plaintext: str, *, purpose: str = PURPOSE) -> str:
+    """The stored form of an endpoint secret (or of another `purpose`'s secret data, under
+    that purpose's own key: see widget_server/keys.py)."""
+    return _fernet(app_secret_key, purpose).encrypt(plaintext.encode()).decode("ascii")
 
 
-def decrypt_secret(app_secret_key: str, token: str) -> str:
-    """The endpoint secret back from its stored form; SecretUnreadable if the key changed."""
+def decrypt_secret(app_secret_key: str, token: str, *, purpose: str = PURPOSE) -> str:
+    """The plaintext back from its stored form; SecretUnreadable if the key changed."""
     try:
-        return _fernet(app_secret_key).decrypt(token.encode("ascii")).decode()
+        return _fernet(app_secret_key, purpose).decrypt(token.encode("ascii")).decode()
     except InvalidToken as exc:
-        raise SecretUnreadable("the webhook secret does not decrypt with SECRET_KEY") from exc
+        raise SecretUnreadable(f"stored {purpose} do not decrypt with SECRET_KEY") from exc

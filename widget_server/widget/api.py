@@ -1,8 +1,9 @@
 """The widget JSON API (`/w/<partner>/api/...`), used by the widget's own pages.
 
 Public: no fan data except the fan's own pledge, reached through its signed manage token.
-Rate limited per client address. GETs carry ETags (If-None-Match answers 304), so the widget's
-live progress polling costs next to nothing while nothing changes.
+Rate limited (see `ratelimits`: per address, per fan email, per card). GETs carry ETags
+(If-None-Match answers 304, which costs no read budget), so the widget's live progress polling
+costs next to nothing while nothing changes.
 
 Writes need `Content-Type: application/json` (a cross-site HTML form cannot send it, and a
 cross-site fetch() with it is stopped by the CORS preflight we never answer) and are refused
@@ -12,82 +13,94 @@ a forged request would carry no fan's authority anyway: see docs/embed.md, "Secu
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
-from sqlalchemy import select
+import hashlib
+import json
 
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
+
+from widget_server import ratelimits
 from widget_server.domain import pledging
-from widget_server.domain.demand import record_demand
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
-from widget_server.domain.numbers import Integer
-from widget_server.domain.text import Email, Id, Phone, Text
-from widget_server.extensions import db, limiter
-from widget_server.i18n import SUPPORTED_LOCALES
+from widget_server.domain.notify import queue_manage_links
+from widget_server.domain.text import Id, Text
+from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.json_body import takes_no_body
-from widget_server.models import Event, Partner, Pledge, Trip
-from widget_server.models.types import utcnow
+from widget_server.models import Partner, Pledge
+from widget_server.widget.common import (
+    DemandInput,
+    LinkRequest,
+    PledgeInput,
+    place_demand,
+    place_pledge,
+    trips_for_event,
+    upcoming_events,
+)
 from widget_server.widget.links import manage_url, pledge_for
 from widget_server.widget.render import partner_by_slug
-from widget_server.widget.security import CrossSiteRefused, cross_site_request
+from widget_server.widget.security import (
+    CrossSiteRefused,
+    cross_site_request,
+    require_json_body,
+)
 from widget_server.widget.serializers import fan_pledge, public_event, public_trip
-from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
 
 bp = Blueprint("widget_api", __name__, url_prefix="/w/<partner_slug>/api")
 
 
-def _read_limit() -> str:
-    return current_app.config.get("RATELIMIT_WIDGET_READ", "300 per minute")
-
-
-def _write_limit() -> str:
-    return current_app.config.get("RATELIMIT_WIDGET_WRITE", "20 per minute;200 per hour")
+# Public reads (trips, events) may be served by a CDN or a browser for this long, and used a
+# little longer while revalidating: a second of staleness on a progress bar is fine.
+PUBLIC_CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=5"
 
 
 @bp.url_value_preprocessor
 def _load_partner(_endpoint, values):
-    g.partner = partner_by_slug(values.pop("partner_slug"))
-    if request.method != "GET" and cross_site_request():
-        raise CrossSiteRefused("the widget API only takes writes from the widget's own pages")
+    slug = values.pop("partner_slug")
+    if request.method == "GET":
+        # Reads only need the partner's id: a per-process copy for a second spares a query.
+        g.partner = _public_cache().get_or_set(("partner", slug), lambda: _detached_partner(slug))
+    else:
+        g.partner = partner_by_slug(slug)
+    if request.method in ("POST", "PATCH", "PUT", "DELETE"):
+        if cross_site_request():
+            raise CrossSiteRefused("the widget API only takes writes from the widget's own pages")
+        require_json_body()
+
+
+def _public_cache():
+    return current_app.extensions["ridepledge.public_cache"]
+
+
+def _detached_partner(slug: str) -> Partner:
+    partner = partner_by_slug(slug)
+    db.session.expunge(partner)  # shared read-only between requests; never added back
+    return partner
 
 
 @bp.after_request
 def _etag(response):
-    """Strong ETags on successful GETs; If-None-Match answers 304. Clients revalidate always."""
+    """Strong ETags on successful GETs; If-None-Match answers 304. Clients revalidate always,
+    except on the public reads, which a CDN may keep for a second."""
     if request.method == "GET" and response.status_code == 200:
-        response.headers["Cache-Control"] = "no-cache"
-        response.add_etag()
+        response.headers.setdefault("Cache-Control", "no-cache")
+        response.add_etag(overwrite=False)
         response.make_conditional(request)
     return response
 
 
-class PledgeInput(Schema):
-    class Meta:
-        unknown = RAISE
+def _cached_public_json(key: tuple, compute) -> Response:
+    """A public JSON body from the per-process cache, with its ETag computed once."""
 
-    stop_id = Id("stp", required=True)
-    seats = Integer(required=True, validate=validate.Range(1, 10))
-    name = Text(required=True, max_length=200)
-    email = Email(required=True)
-    payment_method = Text(required=True, max_length=255)
-    phone = Phone(load_default=None, allow_none=True)
-    locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
-    attribution = fields.Dict(
-        keys=Text(max_length=24, validate=validate.Regexp(r"^utm_[a-z]{1,20}$")),
-        values=Text(max_length=200),
-        load_default=dict,
-        validate=validate.Length(max=10),
-    )
+    def render() -> tuple[bytes, str]:
+        body = json.dumps(compute(), separators=(",", ":"), ensure_ascii=False).encode()
+        return body, hashlib.sha256(body).hexdigest()[:32]
 
-
-class DemandInput(Schema):
-    class Meta:
-        unknown = RAISE
-
-    event_id = Id("evt", required=True)
-    origin = Text(required=True, max_length=200)
-    email = Email(required=True)
-    locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+    body, etag = _public_cache().get_or_set(key, render)
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    return response
 
 
 class StopChange(Schema):
@@ -137,93 +150,66 @@ def load_json(schema: Schema) -> dict:
 
 
 @bp.get("/events")
-@limiter.limit(_read_limit)
+@ratelimits.widget_read
 def list_events():
-    events = upcoming_events(g.partner)
-    return jsonify({"object": "list", "data": [public_event(event) for event in events]})
+    def compute() -> dict:
+        events = upcoming_events(g.partner)
+        return {"object": "list", "data": [public_event(event) for event in events]}
 
-
-def upcoming_events(partner: Partner) -> list[Event]:
-    return list(
-        db.session.scalars(
-            select(Event)
-            .where(Event.partner_id == partner.id, Event.starts_at > utcnow())
-            .order_by(Event.starts_at)
-        )
-    )
+    return _cached_public_json(("events", g.partner.id), compute)
 
 
 @bp.get("/trips")
-@limiter.limit(_read_limit)
+@ratelimits.widget_read
 def list_trips():
     """Trips to an event; with `near=<place>`, trips from that origin first, then by departure."""
     args = load_query(TripsQuery())
-    trips = trips_for_event(g.partner, args["event_id"], args["near"])
-    return jsonify({"object": "list", "data": [public_trip(trip) for trip in trips]})
+    event_id, near = args["event_id"], args["near"]
 
+    def compute() -> dict:
+        trips = trips_for_event(g.partner, event_id, near)
+        return {"object": "list", "data": [public_trip(trip) for trip in trips]}
 
-def trips_for_event(partner: Partner, event_id: str, near: str | None = None) -> list[Trip]:
-    """The public trips to an event: from `near` first (origin name contains it), then by
-    departure."""
-    trips = list(
-        db.session.scalars(
-            select(Trip).where(
-                Trip.partner_id == partner.id,
-                Trip.event_id == event_id,
-                Trip.status.in_(PUBLIC_TRIP_STATUSES),
-            )
-        )
-    )
-    needle = (near or "").strip().casefold()
-    trips.sort(
-        key=lambda t: (bool(needle) and needle not in t.origin_name.casefold(), t.departs_at)
-    )
-    return trips
+    return _cached_public_json(("trips", g.partner.id, event_id, near), compute)
 
 
 @bp.get("/trips/<trip_id>")
-@limiter.limit(_read_limit)
+@ratelimits.widget_read
 def get_trip(trip_id: str):
-    trip = pledging.get_trip(db.session, g.partner, trip_id)
-    if trip.status == "draft":
-        raise NotFound(f"no trip {trip_id}")
-    return jsonify(public_trip(trip))
+    def compute() -> dict:
+        trip = pledging.get_trip(db.session, g.partner, trip_id)
+        if trip.status == "draft":
+            raise NotFound(f"no trip {trip_id}")
+        return public_trip(trip)
+
+    return _cached_public_json(("trip", g.partner.id, trip_id), compute)
 
 
 @bp.post("/trips/<trip_id>/pledges")
-@limiter.limit(_write_limit)
+@ratelimits.pledge_write
 def create_pledge(trip_id: str):
     pledge = place_pledge(g.partner, trip_id, load_json(PledgeInput()))
     body = {"pledge": fan_pledge(pledge), "manage_url": manage_url(g.partner.slug, pledge.id)}
     return jsonify(body), 201
 
 
-def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
-    """Create a pledge from loaded `PledgeInput` data (see `tasks.place_pledge`: the card is
-    saved with no transaction open; on a confirmed trip the seats are charged at once). Used by
-    the JSON API and the widget's no-JS form."""
-    data["locale"] = data.get("locale") or partner.locale
-    return tasks.place_pledge(partner.id, trip_id, pledging.PledgeRequest(**data))
-
-
 @bp.post("/demand")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
+@ratelimits.per_fan
 def request_trip():
     return jsonify(place_demand(g.partner, load_json(DemandInput()))), 201
 
 
-def place_demand(partner: Partner, data: dict) -> dict:
-    """Record a fan's request for a trip (loaded `DemandInput` data); returns the API body."""
+@bp.post("/trips/<trip_id>/manage_links")
+@ratelimits.widget_write
+@ratelimits.per_fan
+def send_manage_links(trip_id: str):
+    """ "Email me my link": 202 and the same body whether or not the fan has a pledge on the
+    trip (or the trip exists), so the answer tells nobody who pledged."""
+    data = load_json(LinkRequest())
     with db.transaction() as session:
-        signal, count = record_demand(
-            session,
-            partner,
-            event_id=data["event_id"],
-            origin=data["origin"],
-            email=data["email"],
-            locale=data.get("locale") or partner.locale,
-        )
-    return {"id": signal.id, "event_id": signal.event_id, "origin": signal.origin, "count": count}
+        queue_manage_links(session, g.partner, trip_id, data["email"])
+    return jsonify({"object": "manage_links", "status": "sent_if_pledged"}), 202
 
 
 def _manage_view(pledge: Pledge):
@@ -239,13 +225,13 @@ def _manage_view(pledge: Pledge):
 
 
 @bp.get("/manage/<token>")
-@limiter.limit(_read_limit)
+@ratelimits.widget_read
 def manage(token: str):
     return _manage_view(pledge_for(token))
 
 
 @bp.patch("/manage/<token>")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def change_stop(token: str):
     data = load_json(StopChange())
     with db.transaction() as session:
@@ -254,7 +240,7 @@ def change_stop(token: str):
 
 
 @bp.post("/manage/<token>/cancel")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 @takes_no_body
 def withdraw(token: str):
     with db.transaction() as session:
@@ -263,7 +249,8 @@ def withdraw(token: str):
 
 
 @bp.post("/manage/<token>/payment_method")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
+@ratelimits.per_card
 def update_card(token: str):
     """The fan fixes the card of an action_required pledge; it is charged again at once."""
     data = load_json(CardUpdate())

@@ -91,3 +91,25 @@ def iframe_asset(version: str, name: str):
     # An old page asking for an old version gets today's file, but must not keep it for a year.
     cache_control = IMMUTABLE if version == assets_version() else "no-cache"
     return _send(_asset(name), IFRAME_ASSETS[name], cache_control)
+
+
+# A bus on a blue tile: the browser tab's icon for the landing page, the console and the widget
+# pages opened on their own. Small enough to keep inline; browsers that ask /favicon.ico get it.
+FAVICON_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    b'<rect width="32" height="32" rx="7" fill="#0b5cad"/>'
+    b'<rect x="6" y="7" width="20" height="15" rx="3" fill="#fff"/>'
+    b'<rect x="8.5" y="9.5" width="15" height="6" rx="1" fill="#0b5cad"/>'
+    b'<circle cx="11" cy="23.5" r="2.5" fill="#f2b705"/><circle cx="21" cy="23.5" r="2.5" '
+    b'fill="#f2b705"/></svg>'
+)
+FAVICON_MAX_AGE = 86400
+
+
+@bp.get("/favicon.svg")
+@bp.get("/favicon.ico")
+def favicon_svg():
+    response = Response(FAVICON_SVG, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = f"public, max-age={FAVICON_MAX_AGE}"
+    response.set_etag(hashlib.sha256(FAVICON_SVG).hexdigest()[:16])
+    return response.make_conditional(request)

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from widget_server.domain.boarding import boarding_code_or_none, qr_svg
 from widget_server.domain.errors import NotFound
+from widget_server.widget.blueprint import bp
 from widget_server.widget.links import pledge_for
-from widget_server.widget.pages import bp
 from widget_server.widget.render import render_page
 
 

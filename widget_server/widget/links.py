@@ -1,29 +1,49 @@
 """Signed links for fans: the manage link (status, change stop, cancel, fix the card).
 
-The token is the pledge id signed with SECRET_KEY (itsdangerous): it needs no cookie and no
-account, cannot be forged or pointed at another pledge, and works from the email as well as
-inside the iframe.
+A token is `[pledge id, random nonce]` signed with SECRET_KEY and stamped with the time it was
+issued (itsdangerous): it needs no cookie and no account, cannot be forged or pointed at another
+pledge, works from the email as well as inside the iframe, and every issue is a different
+string. It is valid until `LINK_LIFETIME_AFTER_EVENT` after the trip's game (so it outlasts the
+trip: refunds and receipts come after it), then the page says it expired and offers to email a
+fresh link. A fan who lost the link gets fresh ones by email ("email me my link").
+
+A link to a pledge that has ended (canceled, released, dropped, refunded) still opens, on a
+status page without any of the live forms.
 """
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime, timedelta
+
 from flask import current_app, g
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
-from widget_server.domain.errors import NotFound
+from widget_server.domain.errors import DomainError, NotFound
 from widget_server.extensions import db
 from widget_server.models import Pledge
+from widget_server.models.types import utcnow
 
-_SALT = "ridepledge.pledge-manage"
+_SALT = "ridepledge.pledge-manage.v2"  # v1 tokens (no issue time, no expiry) no longer open
+LINK_LIFETIME_AFTER_EVENT = timedelta(days=30)
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+class LinkExpired(DomainError):
+    """A manage link past its lifetime."""
+
+    status = 410
+    title = "Link expired"
+    type = "link-expired"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
 def manage_token(pledge_id: str) -> str:
-    return _serializer().dumps(pledge_id)
+    """A new token for the pledge's manage link: a different string at every issue."""
+    return _serializer().dumps([pledge_id, secrets.token_urlsafe(6)])
 
 
 def pledge_id_from_token(token: str) -> str | None:
@@ -32,7 +52,14 @@ def pledge_id_from_token(token: str) -> str | None:
         value = _serializer().loads(token)
     except BadSignature:
         return None
-    return value if isinstance(value, str) else None
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return value[0]
+    return None
+
+
+def link_expires_at(pledge: Pledge) -> datetime:
+    """When the pledge's manage links stop working: a while after its game."""
+    return pledge.trip.event.starts_at + LINK_LIFETIME_AFTER_EVENT
 
 
 def manage_url(partner_slug: str, pledge_id: str) -> str:
@@ -41,12 +68,14 @@ def manage_url(partner_slug: str, pledge_id: str) -> str:
 
 
 def pledge_for(token: str) -> Pledge:
-    """The current partner's pledge a manage token points at, or 404 (forged, or another
-    partner's pledge)."""
+    """The current partner's pledge a manage token points at; 404 when forged or another
+    partner's pledge, 410 once the link's lifetime is over."""
     pledge_id = pledge_id_from_token(token)
     pledge = db.session.get(Pledge, pledge_id) if pledge_id else None
     if pledge is None or pledge.partner_id != g.partner.id:
         raise NotFound(_("This link is not valid; check it was copied whole."))
+    if utcnow() > link_expires_at(pledge):
+        raise LinkExpired("this manage link has expired")
     return pledge
 
 

@@ -4,20 +4,19 @@ every form carries a signed token and is refused from another site."""
 
 from __future__ import annotations
 
-from flask import current_app, g, redirect, request, url_for
+from flask import g, redirect, request, url_for
 from flask_babel import gettext as _
 
+from widget_server import ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, ValidationFailed
-from widget_server.extensions import db, limiter
+from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.models import Pledge
-from widget_server.payments.simulated import payment_method_for_card_number
 from widget_server.widget import messages
-from widget_server.widget.api import _write_limit
+from widget_server.widget.blueprint import bp
 from widget_server.widget.links import pledge_for
-from widget_server.widget.pages import bp
-from widget_server.widget.render import render_page
+from widget_server.widget.render import payment_method_from_form, render_page
 from widget_server.widget.security import check_form_post, form_token
 from widget_server.widget.serializers import fan_pledge
 from widget_server.widget.trip_state import pledge_status_label, trip_state
@@ -112,27 +111,25 @@ def _words(exc: DomainError) -> str:
 
 
 @bp.post("/manage/<token>/stop")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def change_stop(token: str):
     stop_id = request.form.get("stop_id", "")
     return _act(token, lambda s, p: pledging.change_stop(s, p, stop_id), "stop-changed")
 
 
 @bp.post("/manage/<token>/cancel")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def withdraw(token: str):
     refused = _("This pledge can no longer be withdrawn.")
     return _act(token, pledging.withdraw_pledge, "withdrawn", refused)
 
 
 @bp.post("/manage/<token>/card")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
+@ratelimits.per_card
 def update_card(token: str):
     """The card form of an action_required pledge; the new card is charged at once."""
-    provider = current_app.extensions["ridepledge.payments"]
-    payment_method = request.form.get("payment_method", "").strip()
-    if provider.name == "simulated":
-        payment_method = payment_method_for_card_number(request.form.get("card_number", ""))
+    payment_method = payment_method_from_form(request.form)
 
     def replace(pledge):
         if not payment_method:

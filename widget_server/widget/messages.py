@@ -11,10 +11,11 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from widget_server.domain.errors import DomainError
+from widget_server.payments import is_simulated
 
 
 def field_messages(max_seats: int) -> dict[str, str]:
-    simulated = current_app.config["SETTINGS"].payments_provider == "simulated"
+    simulated = is_simulated(current_app.config["SETTINGS"])
     return {
         "stop_id": _("Choose a pick-up stop."),
         "seats": _("Choose from 1 to %(max)s seats.", max=max_seats),
@@ -33,6 +34,8 @@ def problem_messages() -> dict[str, str]:
     """Problem `type` (the last part of its URL) -> what the fan reads."""
     return {
         "sold-out": _("Sorry, there are not enough seats left on this trip."),
+        "seat-limit": _("You already hold the most seats one fan may take on this trip."),
+        "link-expired": _("This link has expired. Ask for a new one from the trip's page."),
         "card-declined": _("Your card was declined. Try another card."),
         "conflict": _("This trip no longer takes pledges."),
         "illegal-transition": _("This can no longer be changed."),

@@ -8,23 +8,26 @@ iframe keeps the loader told of its height. The manage pages are in `widget/mana
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
+from widget_server import ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
+from widget_server.domain.notify import queue_manage_links
 from widget_server.domain.numbers import parse_digits
-from widget_server.extensions import db, limiter
+from widget_server.extensions import db
 from widget_server.models import Event, Trip
 from widget_server.models.types import utcnow
-from widget_server.payments.simulated import TEST_CARD_NUMBERS, payment_method_for_card_number
+from widget_server.payments.simulated import TEST_CARD_NUMBERS
 from widget_server.widget import messages
-from widget_server.widget.api import (
+from widget_server.widget.blueprint import bp
+from widget_server.widget.common import (
     DemandInput,
+    LinkRequest,
     PledgeInput,
-    _write_limit,
     place_demand,
     place_pledge,
     trips_for_event,
@@ -32,59 +35,16 @@ from widget_server.widget.api import (
 )
 from widget_server.widget.links import manage_token, manage_url, pledge_for
 from widget_server.widget.render import (
-    carry_context,
-    load_partner,
+    payment_method_from_form,
     payments_mode,
     render_page,
-    template_helpers,
 )
 from widget_server.widget.security import (
-    FORM_TOKEN_FIELD,
     check_form_post,
     form_token,
-    secure_widget_response,
 )
 from widget_server.widget.serializers import public_trip
 from widget_server.widget.trip_state import pledge_status_label, trip_state
-
-bp = Blueprint("widget_pages", __name__, url_prefix="/w/<partner_slug>")
-
-
-@bp.url_value_preprocessor
-def _load_partner(_endpoint, values):
-    load_partner(values.pop("partner_slug"))
-
-
-@bp.url_defaults
-def _add_context(_endpoint, values):
-    carry_context(values)
-
-
-@bp.context_processor
-def _helpers():
-    return {**template_helpers(), "FORM_TOKEN_FIELD": FORM_TOKEN_FIELD}
-
-
-@bp.after_request
-def _secure(response):
-    """Error pages and redirects get the same frame-ancestors as pages (set once)."""
-    if "Content-Security-Policy" not in response.headers:
-        secure_widget_response(response, g.get("partner"), stripe=False)
-    return response
-
-
-@bp.errorhandler(DomainError)
-def _domain_error(exc: DomainError):
-    if g.get("partner") is None:  # unknown partner: no theme, and only we may frame the page
-        page = render_template("error.html", status=exc.status, title=exc.title, detail=exc.detail)
-        return page, exc.status, {"Content-Security-Policy": "frame-ancestors 'self'"}
-    return render_page(
-        "widget/error.html", status=exc.status, message=messages.for_problem(exc), here=_home()
-    )
-
-
-def _home() -> tuple[str, dict]:
-    return ("widget_pages.events", {})
 
 
 def _event(event_id: str) -> Event:
@@ -211,7 +171,7 @@ def _pledge_page(trip: Trip, *, values=None, errors=None, problem=None, status: 
             "field_messages": messages.field_messages(max_seats),
             "problems": messages.problem_messages(),
             # widget.js puts the new pledge's manage token in place of TOKEN.
-            "confirmation": url_for("widget_pages.confirmation", token="TOKEN"),  # noqa: S106
+            "confirmation": url_for("widget_pages.confirmation", token="TOKEN"),  # noqa: S106  # nosec B106
             "cards": TEST_CARD_NUMBERS if payments_mode()["simulated"] else {},
             "texts": {"total": _("Total: %(amount)s", amount="{amount}")},
         },
@@ -219,7 +179,7 @@ def _pledge_page(trip: Trip, *, values=None, errors=None, problem=None, status: 
 
 
 @bp.post("/trips/<trip_id>/pledge")
-@limiter.limit(_write_limit)
+@ratelimits.pledge_write
 def create_pledge(trip_id: str):
     """The pledge form without JavaScript (widget.js uses the JSON API instead)."""
     trip = _trip(trip_id)
@@ -233,7 +193,7 @@ def create_pledge(trip_id: str):
                 "seats": parse_digits(values["seats"]) or 0,  # "²" or "1e3" is a seats error
                 "name": values["name"],
                 "email": values["email"],
-                "payment_method": _payment_method(form),
+                "payment_method": payment_method_from_form(form),
                 "locale": str(get_locale()),
             }
         )
@@ -254,14 +214,6 @@ def create_pledge(trip_id: str):
         )
     token = manage_token(pledge.id)
     return redirect(url_for("widget_pages.confirmation", token=token), code=303)
-
-
-def _payment_method(form) -> str:
-    """With `simulated`, a Stripe test card number stands for its test payment method; with
-    `stripe`, Stripe.js created the PaymentMethod and put its id in the form."""
-    if payments_mode()["simulated"]:
-        return payment_method_for_card_number(form.get("card_number", "")) or ""
-    return form.get("payment_method", "").strip()
 
 
 def _field_errors(errors: dict) -> dict[str, str]:
@@ -315,7 +267,8 @@ def _request_page(event: Event, *, values=None, errors=None, problem=None, statu
 
 
 @bp.post("/events/<event_id>/request")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
+@ratelimits.per_fan
 def send_request(event_id: str):
     """ "Request a trip from my city" without JavaScript."""
     event = _event(event_id)
@@ -342,4 +295,42 @@ def send_request(event_id: str):
     return redirect(done, code=303)
 
 
-from widget_server.widget import boarding, manage, stop_requests, waitlist  # noqa: E402,F401  (routes on bp)
+def _link_page(trip: Trip, *, values=None, errors=None, problem=None, status: int = 200):
+    return render_page(
+        "widget/resend.html",
+        status=status,
+        trip=trip,
+        event=trip.event,
+        values=values or {},
+        errors=errors or {},
+        problem=problem,
+        done=request.args.get("done") == "1",
+        token=form_token(g.partner, f"link:{trip.id}"),
+        here=("widget_pages.link_form", {"trip_id": trip.id}),
+    )
+
+
+@bp.get("/trips/<trip_id>/link")
+def link_form(trip_id: str):
+    """ "Email me my link": a fan who lost the manage link asks for a fresh one."""
+    return _link_page(_trip(trip_id))
+
+
+@bp.post("/trips/<trip_id>/link")
+@ratelimits.widget_write
+@ratelimits.per_fan
+def send_link(trip_id: str):
+    """Mail fresh manage links for the fan's pledges on this trip. The answer is the same
+    whether or not there is any (nobody learns who pledged)."""
+    trip = _trip(trip_id)
+    values = {"email": request.form.get("email", "").strip()}
+    try:
+        check_form_post(g.partner, f"link:{trip.id}")
+        email = LinkRequest().load(values)["email"]
+        with db.transaction() as session:
+            queue_manage_links(session, g.partner, trip.id, email)
+    except ValidationError as exc:
+        return _link_page(trip, values=values, errors=_field_errors(exc.messages), status=422)
+    except DomainError as exc:
+        return _link_page(trip, values=values, problem=messages.for_problem(exc), status=exc.status)
+    return redirect(url_for("widget_pages.link_form", trip_id=trip.id, done=1), code=303)

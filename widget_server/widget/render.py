@@ -8,6 +8,7 @@ inside the iframe knows where to post messages, without cookies or storage.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,11 +18,14 @@ from flask_babel import get_locale
 from sqlalchemy import select
 
 from widget_server.domain.errors import NotFound
+from widget_server.domain.partners import SLUG
+from widget_server.domain.text import clean_text
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import Partner
 from widget_server.models.types import utcnow
-from widget_server.payments.simulated import TEST_CARD_NUMBERS
+from widget_server.payments import is_simulated
+from widget_server.payments.simulated import TEST_CARD_NUMBERS, payment_method_for_card_number
 from widget_server.widget.assets import asset_url
 from widget_server.widget.messages import card_behaviour
 from widget_server.widget.security import (
@@ -35,7 +39,9 @@ LANGUAGES = (("en", "English"), ("es", "Español"), ("fr", "Français"))
 
 
 def partner_by_slug(slug: str) -> Partner:
-    """The partner of a `/w/<slug>/...` URL, or 404."""
+    """The partner of a `/w/<slug>/...` URL, or 404 (a malformed slug never reaches a query)."""
+    if not isinstance(slug, str) or not re.fullmatch(SLUG, slug):
+        raise NotFound(f"no partner {slug[:63]!r}")
     partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
     if partner is None:
         raise NotFound(f"no partner {slug}")
@@ -65,11 +71,23 @@ def carry_context(values: dict) -> None:
 
 def payments_mode() -> dict:
     settings = current_app.config["SETTINGS"]
-    simulated = settings.payments_provider == "simulated"
+    simulated = is_simulated(settings)
     return {
         "simulated": simulated,
         "stripe_key": None if simulated else settings.stripe_publishable_key,
     }
+
+
+def payment_method_from_form(form) -> str:
+    """The payment method a no-JavaScript form sent: with `simulated`, a Stripe test card
+    number stands for its test payment method; with `stripe`, Stripe.js created the
+    PaymentMethod and put its id in the form. "" when there is none."""
+    if payments_mode()["simulated"]:
+        return payment_method_for_card_number(form.get("card_number", "")) or ""
+    try:  # Stripe.js's PaymentMethod id, under the text rules like every input
+        return clean_text(form.get("payment_method", ""), max_length=255)
+    except ValueError:
+        return ""  # refused by the caller as a payment_method error
 
 
 def render_page(

@@ -12,18 +12,18 @@
 
 from __future__ import annotations
 
-import secrets
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from marshmallow import ValidationError
+from werkzeug.exceptions import UnsupportedMediaType
 
 from widget_server.domain.errors import DomainError
-from widget_server.domain.partners import validate_origin
+from widget_server.domain.origins import normalize_origin, safe_origins
 from widget_server.models import Partner
+from widget_server.security_headers import csp_nonce
 
-FORM_TOKEN_FIELD = "form_token"  # noqa: S105 (a field name, not a secret)
+FORM_TOKEN_FIELD = "form_token"  # noqa: S105  # a field name  # nosec B105
 FORM_TOKEN_MAX_AGE = 4 * 3600  # a fan may leave the page open for a while
 _SALT = "ridepledge.widget-form"
 STRIPE_SCRIPT = "https://js.stripe.com"
@@ -72,17 +72,35 @@ def check_form_post(partner: Partner, purpose: str) -> None:
 def cross_site_request() -> bool:
     """True when the browser tells us a write comes from a page of another origin.
 
-    Browsers send `Sec-Fetch-Site` (and `Origin` on POST); clients that are not browsers send
-    neither and are not affected: without cookies they carry no fan's authority anyway.
+    `Sec-Fetch-Site` (set by the browser, never by a page) decides when present. Otherwise
+    `Origin` does: another host, or `null` (an opaque origin: a sandboxed frame, a data: or
+    file: page, a cross-site redirect) is another site. Our own pages send their real origin
+    on same-origin posts (their Referrer-Policy is `same-origin`). Clients that are not
+    browsers send neither header and are not affected: without cookies they carry no fan's
+    authority anyway.
     """
     site = request.headers.get("Sec-Fetch-Site")
-    if site is not None and site not in ("same-origin", "none"):
-        return True
+    if site is not None:
+        return site not in ("same-origin", "none")
     origin = request.headers.get("Origin")
-    if origin and origin != "null":
-        # Compare hosts only: behind a TLS-terminating proxy the scheme we see may differ.
-        return urlsplit(origin).netloc.lower() != request.host.lower()
-    return False
+    if origin is None:
+        return False
+    if origin.strip().lower() == "null":
+        return True
+    # Compare hosts only: behind a TLS-terminating proxy the scheme we see may differ.
+    return urlsplit(origin).netloc.lower() != request.host.lower()
+
+
+def require_json_body() -> None:
+    """Widget API writes take only `Content-Type: application/json`, even without a body
+    (`json_body` refuses other bodies on every JSON route). A cross-site page can send
+    `text/plain`, a form or an empty POST without asking (no CORS preflight); not JSON."""
+    if not request.is_json:
+        exc = UnsupportedMediaType(
+            f"send the body as application/json (not {request.mimetype or 'no content type'})"
+        )
+        exc.data = {"messages": {"Content-Type": ["must be application/json"]}}
+        raise exc
 
 
 def trusted_host_origin(partner: Partner | None, value: str | None) -> str | None:
@@ -90,20 +108,16 @@ def trusted_host_origin(partner: Partner | None, value: str | None) -> str | Non
     if partner is None or not value:
         return None
     try:
-        origin = validate_origin(value)
-    except ValidationError:
+        origin = normalize_origin(value)
+    except ValueError:
         return None
-    return origin if origin in (partner.allowed_origins or []) else None
-
-
-def csp_nonce() -> str:
-    if "csp_nonce" not in g:
-        g.csp_nonce = secrets.token_urlsafe(16)
-    return g.csp_nonce
+    return origin if origin in safe_origins(partner.allowed_origins) else None
 
 
 def frame_ancestors(partner: Partner | None) -> str:
-    origins = list(partner.allowed_origins or []) if partner is not None else []
+    """The partner's allowed origins as CSP sources; only exact origins ever get in, so the
+    policy cannot be widened (`*`) or extended (`; script-src ...`) by a stored value."""
+    origins = safe_origins(partner.allowed_origins) if partner is not None else []
     return " ".join(origins) if origins else "'self'"
 
 
@@ -127,9 +141,12 @@ def content_security_policy(partner: Partner | None, *, stripe: bool) -> str:
 
 
 def secure_widget_response(response, partner: Partner | None, *, stripe: bool):
-    """Headers every widget page gets: CSP with frame-ancestors, no referrer, no sniffing."""
+    """Headers every widget page gets: CSP with frame-ancestors, no referrer to other sites
+    (manage links carry a token), no sniffing."""
     response.headers["Content-Security-Policy"] = content_security_policy(partner, stripe=stripe)
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # `same-origin`, not `no-referrer`: with no-referrer browsers send `Origin: null` even on
+    # same-origin form posts, which cross_site_request() must refuse.
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers.setdefault("Cache-Control", "no-store")
     response.vary.add("Accept-Language")

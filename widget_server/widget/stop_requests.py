@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from flask import g, jsonify, redirect, request, url_for
 from flask_babel import get_locale
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, validate
 
+from widget_server import ratelimits
 from widget_server.domain import stop_requests
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.domain.text import Email, Text
-from widget_server.extensions import db, limiter
+from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.widget import messages, pages
-from widget_server.widget.api import _write_limit, load_json
 from widget_server.widget.api import bp as api_bp
-from widget_server.widget.pages import bp as pages_bp
+from widget_server.widget.api import load_json
+from widget_server.widget.blueprint import bp as pages_bp
 from widget_server.widget.security import check_form_post
 
 
@@ -27,7 +28,7 @@ class StopRequestInput(Schema):
     place = Text(required=True, min_length=1, max_length=200)
     address = Text(required=True, min_length=1, max_length=500)
     email = Email(required=True)
-    locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+    locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
 
 
 def _record(trip_id: str, data: dict):
@@ -44,7 +45,7 @@ def _record(trip_id: str, data: dict):
 
 
 @api_bp.post("/trips/<trip_id>/stop_requests")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def request_stop(trip_id: str):
     """Ask for a pick-up stop: 201 with how many fans asked for this place."""
     req, count = _record(trip_id, load_json(StopRequestInput()))
@@ -62,7 +63,7 @@ def request_stop(trip_id: str):
 
 
 @pages_bp.post("/trips/<trip_id>/stop_requests")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def send_stop_request(trip_id: str):
     """The trip page's "ask for a stop" form, without JavaScript: 303 back to the trip page
     saying how many fans asked for the place, or the page again with the fields to fix."""

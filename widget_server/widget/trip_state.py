@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 
+from widget_server.domain.pledging import sale_closed
 from widget_server.models import Trip
 from widget_server.models.types import utcnow
 
@@ -42,15 +43,15 @@ class TripState:
 
 
 def trip_state(trip: Trip, now: datetime | None = None) -> TripState:
-    now = now or utcnow()
-    if trip.status in ("completed", "failed", "canceled"):
-        return TripState(trip, trip.status, False)
-    departed = trip.departs_at is not None and trip.departs_at <= now
-    if trip.status == "open" and trip.pledge_deadline <= now or departed:
+    """The fan's view of the trip; whether it sells is the domain's rule (`sale_closed`)."""
+    closed = sale_closed(trip, now or utcnow())
+    if closed in ("deadline", "departed"):
         return TripState(trip, "closed", False)
+    if closed is not None:
+        return TripState(trip, trip.status, False)
     if trip.seats_remaining <= 0:
         return TripState(trip, "sold_out", False)
-    return TripState(trip, trip.status, trip.status in ("open", "confirmed"))
+    return TripState(trip, trip.status, True)
 
 
 def state_label(state: str) -> str:

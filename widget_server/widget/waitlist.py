@@ -8,24 +8,25 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, validate
 from sqlalchemy import func, select
 
+from widget_server import ratelimits
 from widget_server.domain import pledging, waitlist
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
-from widget_server.domain.numbers import parse_digits
-from widget_server.domain.text import Email, Text
-from widget_server.extensions import db, limiter
+from widget_server.domain.numbers import Integer, parse_digits
+from widget_server.domain.text import Email, Id, Text
+from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.jobs import tasks
 from widget_server.models import WaitlistEntry
 from widget_server.models.types import utcnow
 from widget_server.payments.simulated import payment_method_for_card_number
 from widget_server.widget import messages, pages
-from widget_server.widget.api import _write_limit, load_json
 from widget_server.widget.api import bp as api_bp
+from widget_server.widget.api import load_json
+from widget_server.widget.blueprint import bp as pages_bp
 from widget_server.widget.links import manage_token, waitlist_entry_id, waitlist_url
-from widget_server.widget.pages import bp as pages_bp
 from widget_server.widget.render import render_page
 from widget_server.widget.security import check_form_post, form_token
 from widget_server.widget.serializers import iso
@@ -35,11 +36,11 @@ class WaitlistInput(Schema):
     class Meta:
         unknown = RAISE
 
-    stop_id = fields.String(required=True)
-    seats = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
+    stop_id = Id("stp", required=True)
+    seats = Integer(required=True, validate=validate.Range(1, pledging.MAX_SEATS_PER_PLEDGE))
     name = Text(required=True, max_length=200)
     email = Email(required=True)
-    locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+    locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
 
 
 def _position(entry: WaitlistEntry) -> int:
@@ -68,7 +69,7 @@ def fan_entry(entry: WaitlistEntry) -> dict:
 
 
 @api_bp.post("/trips/<trip_id>/waitlist")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def join(trip_id: str):
     """Join a sold-out trip's waitlist: 201, or 409 `not-sold-out` when seats are there."""
     data = load_json(WaitlistInput())
@@ -88,7 +89,7 @@ def join(trip_id: str):
 
 
 @pages_bp.post("/trips/<trip_id>/waitlist")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def join_form(trip_id: str):
     """The trip page's "join the waitlist" form without JavaScript: 303 to the fan's waitlist
     page, or the trip page again with the fields to fix."""
@@ -160,7 +161,8 @@ def waitlist_page(token: str):
 
 
 @pages_bp.post("/waitlist/<token>/claim")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
+@ratelimits.per_card
 def claim(token: str):
     """Take the held seats: the card is saved (and charged at once on a confirmed trip)."""
     entry = _entry(token)
@@ -190,7 +192,7 @@ def claim(token: str):
 
 
 @pages_bp.post("/waitlist/<token>/decline")
-@limiter.limit(_write_limit)
+@ratelimits.widget_write
 def decline(token: str):
     entry = _entry(token)
     try:

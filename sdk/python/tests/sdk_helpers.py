@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import itertools
 import json
 import threading
 import time
@@ -91,13 +92,24 @@ def fan_pledges(base_url: str, trip, stop_index=0, seats=1, name="Pat Fan", emai
     return response.json()["pledge"]
 
 
+_fan_addresses = itertools.count(1)
+
+
 def fan_asks_for_trip(base_url: str, event_id: str, origin: str, email: str) -> None:
-    response = requests.post(
-        f"{base_url}/w/kc-chiefs/api/demand",
-        json={"event_id": event_id, "origin": origin, "email": email},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
+    """A fan asks, each from an address of their own (demand counts requesting networks):
+    any address in 127.0.0.0/8 is ours to send from."""
+    host, port = base_url.removeprefix("http://").split(":")
+    source = f"127.0.4.{next(_fan_addresses) % 250 + 1}"
+    connection = http.client.HTTPConnection(host, int(port), timeout=10, source_address=(source, 0))
+    try:
+        body = json.dumps({"event_id": event_id, "origin": origin, "email": email})
+        connection.request(
+            "POST", "/w/kc-chiefs/api/demand", body, {"Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        assert response.status == 201, response.read()
+    finally:
+        connection.close()
 
 
 @dataclass

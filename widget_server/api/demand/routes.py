@@ -1,27 +1,28 @@
 """Demand: where fans ask for trips, per event and origin (`GET /v1/demand`)."""
 
+import re
+
 from flask import g
 from marshmallow import Schema, fields
 
-from widget_server.api.common import (
-    Blueprint,
-    ListArgs,
-    decode_cursor,
-    encode_cursor,
-    list_schema,
-    protected,
-)
+from widget_server.api.common import Blueprint, ListArgs, cursor_field, list_schema, protected
 from widget_server.domain.demand import demand_by_origin
 from widget_server.domain.errors import ValidationFailed
-from widget_server.domain.numbers import parse_digits
 from widget_server.domain.text import Id
 from widget_server.extensions import db
 
 blp = Blueprint("demand", __name__, url_prefix="/v1/demand", description="Trip requests.")
 
 
+# Demand rows are aggregates, so the cursor is a position in the ordering: at most nine ASCII
+# digits (a number `int()` and the database take whole; other values are refused).
+OFFSET_PATTERN = r"^[0-9]{1,9}$"
+_OFFSET = re.compile(OFFSET_PATTERN)
+
+
 class DemandArgs(ListArgs):
     event_id = Id("evt", load_default=None)
+    cursor = cursor_field(OFFSET_PATTERN)
 
 
 class DemandSchema(Schema):
@@ -39,13 +40,11 @@ DemandList = list_schema(DemandSchema, "DemandList")
 
 
 def _offset(cursor: str | None) -> int:
-    """Demand rows are aggregates, so the cursor is a position in the ordering."""
-    if not cursor:
+    if cursor is None:
         return 0
-    offset = parse_digits(decode_cursor(cursor))  # nine digits at most: never an overflow
-    if offset is None:
+    if not _OFFSET.fullmatch(cursor):
         raise ValidationFailed.field("cursor", "is not a cursor this API gave out")
-    return offset
+    return int(cursor)
 
 
 @blp.get("")
@@ -63,5 +62,5 @@ def list_demand(args):
         "object": "list",
         "data": rows[: args["limit"]],
         "has_more": has_more,
-        "next_cursor": encode_cursor(str(offset + args["limit"])) if has_more else None,
+        "next_cursor": str(offset + args["limit"]) if has_more else None,
     }

@@ -11,6 +11,7 @@ from widget_server.api.common import (
     list_schema,
     owned,
     page,
+    problem_doc,
     protected,
 )
 from widget_server.api.events.schemas import EventCreateSchema, EventUpdateSchema
@@ -39,7 +40,10 @@ def list_events(args):
 @blp.response(201, EventSchema)
 @created("/v1/events/{id}")
 def create_event(data):
-    """Create an event."""
+    """Create an event.
+
+    Rules the schema cannot express (a 422 naming the field): `starts_at` lies within the
+    window the API accepts (from now to a few years ahead; see docs/api.md)."""
     with db.transaction() as session:
         return catalog.create_event(session, g.partner, actor=actor(), **data)
 
@@ -57,7 +61,11 @@ def get_event(event_id):
 @blp.arguments(EventUpdateSchema)
 @blp.response(200, EventSchema)
 def update_event(data, event_id):
-    """Update an event's title, venue, start or time zone."""
+    """Update an event's title, venue, start or time zone.
+
+    Rules the schema cannot express (a 422 naming the field): `starts_at` lies within the
+    accepted window and after every departure of the event's trips. An empty body changes
+    nothing."""
     with db.transaction() as session:
         return catalog.update_event(session, owned(Event, event_id), data, actor=actor())
 
@@ -65,6 +73,7 @@ def update_event(data, event_id):
 @blp.delete("/<event_id>")
 @protected(blp, "events:write")
 @blp.response(204)
+@problem_doc(blp, 409, "The event has trips")
 def delete_event(event_id):
     """Delete an event that has no trips (cancel and delete its trips first)."""
     with db.transaction() as session:

@@ -24,6 +24,12 @@ def get_partner():
 @blp.response(200, PartnerOutSchema)
 @problem_doc(blp, 422, "Invalid fields")
 def patch_partner(changes):
-    """Change settings; validated exactly like partner files (colours, contrast, origins)."""
+    """Change settings; validated exactly like partner files (colours, contrast, origins).
+
+    Rules the schema cannot express (a 422 naming the field): `branding` keys and values are
+    those of partner files (hex colours; text and background colours must reach WCAG AA
+    contrast; `logo_url` and `terms_url` are https URLs); each of `allowed_origins` is an
+    exact origin (scheme, host, optional port; https except for loopback); `currency` is an
+    ISO 4217 code this service supports."""
     with db.transaction() as session:
         return update_partner(session, g.partner, changes, actor=actor())

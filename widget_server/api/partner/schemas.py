@@ -1,4 +1,4 @@
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
 
 from widget_server.domain.numbers import Integer
 from widget_server.domain.partners import ORIGIN_MAX_LENGTH, URL_MAX_LENGTH
@@ -20,6 +20,9 @@ class PartnerOutSchema(Schema):
     waitlist_hold_hours = fields.Integer(
         metadata={"description": "Hours a waitlist offer holds freed seats (1-72)."}
     )
+    max_seats_per_fan = fields.Integer(
+        metadata={"description": "The most seats one fan (one email) may hold on one trip."}
+    )
 
 
 class PartnerUpdateSchema(Schema):
@@ -37,4 +40,14 @@ class PartnerUpdateSchema(Schema):
     support_email = Email(allow_none=True)
     terms_url = Text(allow_none=True, max_length=URL_MAX_LENGTH)
     demand_threshold = Integer()
-    waitlist_hold_hours = Integer()
+    waitlist_hold_hours = Integer(
+        validate=validate.Range(1, 72),
+        metadata={"description": "Hours a waitlist offer holds freed seats (1-72, default 4)."},
+    )
+    max_seats_per_fan = Integer(
+        validate=validate.Range(1, 100),
+        metadata={
+            "description": "The most seats one fan (one email) may hold on one trip, over all "
+            "of their pledges (default 10).",
+        },
+    )

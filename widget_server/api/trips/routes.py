@@ -1,8 +1,6 @@
 """Trips: create with stops, open, cancel, manifest (JSON or CSV)."""
 
-import csv
 import functools
-import io
 
 from flask import Response, current_app, g, request
 from sqlalchemy import select
@@ -29,7 +27,7 @@ from widget_server.api.trips.schemas import (
 )
 from widget_server.domain import catalog, checkin, settlement, stop_requests
 from widget_server.domain.errors import ValidationFailed
-from widget_server.domain.manifest import build_manifest
+from widget_server.domain.manifest import build_manifest, manifest_csv
 from widget_server.extensions import db
 from widget_server.models import Event, Trip, WaitlistEntry
 from widget_server.representations import TripSchema
@@ -59,7 +57,13 @@ def list_trips(args):
 @problem_doc(blp, 422, "Invalid fields")
 @created("/v1/trips/{id}")
 def create_trip(data):
-    """Create a trip with its stops. It starts as `draft`; open it with `/open`."""
+    """Create a trip with its stops. It starts as `draft`; open it with `/open`.
+
+    Rules the schema cannot express (a 422 naming the field): `event_id` is one of your
+    events; `min_riders` <= `capacity`; stops are in order of departure; `pledge_deadline` is
+    before the first departure, which is before the event starts; times lie within the
+    accepted window; `operator.phone` is a number a numbering plan knows (with the country
+    code, or a US number)."""
     event = db.session.get(Event, data.pop("event_id"))
     if event is None or event.partner_id != g.partner.id:
         raise ValidationFailed.field("event_id", "no such event")
@@ -82,7 +86,12 @@ def get_trip(trip_id):
 @blp.response(200, TripSchema)
 @problem_doc(blp, 409, "Not allowed in this state")
 def update_trip(data, trip_id):
-    """Update a trip (see the schema for what each status allows)."""
+    """Update a trip (see the schema for what each status allows).
+
+    Rules the schema cannot express: the same as creating (a 422 naming the field), applied
+    to the trip as it would be after the change; fields the trip's status does not allow to
+    change are a 409; `capacity` never below the seats pledged (422). An empty body changes
+    nothing."""
     with db.transaction() as session:
         return catalog.update_trip(session, owned(Trip, trip_id), data, actor=actor())
 
@@ -91,8 +100,11 @@ def update_trip(data, trip_id):
 @protected(blp, "trips:write")
 @blp.response(200, TripSchema)
 @problem_doc(blp, 409, "Not a draft")
+@problem_doc(blp, 422, "The trip cannot open as it is (e.g. its pledge deadline has passed)")
 def open_trip(trip_id):
-    """Open a draft trip to pledges."""
+    """Open a draft trip to pledges.
+
+    A trip that is not a draft is a 409; one whose `pledge_deadline` has passed is a 422."""
     with db.transaction() as session:
         return catalog.open_trip(session, owned(Trip, trip_id), actor=actor())
 
@@ -215,50 +227,9 @@ def revoke_driver_link(trip_id):
 
 
 def _csv(data: dict) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "stop",
-            "departs_at",
-            "pledge_id",
-            "name",
-            "phone",
-            "email",
-            "seats",
-            "status",
-            "boarding_code",
-            "boarded_at",
-            "boarded_by",
-            "double_boarded",
-        ]
-    )
-    for stop in data["stops"]:
-        for rider in stop["riders"]:
-            writer.writerow(
-                [
-                    stop["name"],
-                    stop["departs_at"],
-                    rider["pledge_id"],
-                    _safe(rider["name"]),
-                    rider["phone"] or "",
-                    rider["email"],
-                    rider["seats"],
-                    rider["status"],
-                    rider["boarding_code"] or "",
-                    rider["boarded_at"] or "",
-                    _safe(rider["boarded_by"] or ""),
-                    "yes" if rider["double_boarded"] else "",
-                ]
-            )
     filename = f"manifest-{data['trip_id']}.csv"
     return Response(
-        out.getvalue(),
+        manifest_csv(data),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def _safe(value: str) -> str:
-    """Defuse spreadsheet formulas in fan-typed text (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

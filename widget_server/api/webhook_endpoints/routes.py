@@ -72,7 +72,10 @@ def list_endpoints(args):
 @problem_doc(blp, 422, "Invalid or unsafe URL, unknown events")
 @created("/v1/webhook_endpoints/{id}")
 def create_endpoint(data):
-    """Create an endpoint. The response carries its signing `secret`, shown only now."""
+    """Create an endpoint. The response carries its signing `secret`, shown only now.
+
+    Rules the schema cannot express (a 422 naming `url`): the URL's host must resolve to
+    public addresses only, checked when it is created and again at every delivery."""
     with db.transaction() as session:
         endpoint, secret = endpoints.create_endpoint(
             session, g.partner, settings=_settings(), actor=actor(), **data
@@ -94,7 +97,10 @@ def get_endpoint(endpoint_id):
 @blp.response(200, WebhookEndpointSchema)
 @problem_doc(blp, 422, "Invalid or unsafe URL, unknown events")
 def update_endpoint(data, endpoint_id):
-    """Change the URL, events or description, or disable / re-enable the endpoint."""
+    """Change the URL, events or description, or disable / re-enable the endpoint.
+
+    Rules the schema cannot express (a 422 naming `url`): the URL's host must resolve to
+    public addresses only. An empty body changes nothing."""
     with db.transaction() as session:
         return endpoints.update_endpoint(
             session,

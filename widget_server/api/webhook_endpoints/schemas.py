@@ -19,6 +19,12 @@ _URL_HELP = (
 )
 
 
+# One event type (or "*"), checked by `webhooks.endpoints` (so the error names `events`); the
+# list is at most every type once.
+_EVENT_TYPE = {"metadata": {"enum": [ALL_EVENTS, *EVENT_TYPES]}}
+_EVENTS_LENGTH = validate.Length(1, len(EVENT_TYPES) + 1)
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -55,9 +61,9 @@ class WebhookEndpointCreateSchema(_Strict):
         metadata={"description": _URL_HELP, "example": "https://hooks.example.com/ridepledge"},
     )
     events = fields.List(
-        Text(max_length=64),
+        Text(max_length=64, **_EVENT_TYPE),
         required=True,
-        validate=validate.Length(min=1),
+        validate=_EVENTS_LENGTH,
         metadata={"description": _EVENTS_HELP, "example": ["pledge.created", "trip.confirmed"]},
     )
     description = Text(load_default=None, allow_none=True, max_length=MAX_DESCRIPTION_LENGTH)
@@ -66,7 +72,9 @@ class WebhookEndpointCreateSchema(_Strict):
 class WebhookEndpointUpdateSchema(_Strict):
     url = Text(min_length=1, max_length=MAX_URL_LENGTH, metadata={"description": _URL_HELP})
     events = fields.List(
-        Text(max_length=64), validate=validate.Length(min=1), metadata={"description": _EVENTS_HELP}
+        Text(max_length=64, **_EVENT_TYPE),
+        validate=_EVENTS_LENGTH,
+        metadata={"description": _EVENTS_HELP},
     )
     description = Text(allow_none=True, max_length=MAX_DESCRIPTION_LENGTH)
     status = Text(

@@ -1,7 +1,7 @@
 """trip day: driver link generation, check-ins, boardings
 
 Revision ID: 0004_tripday
-Revises: 0003
+Revises: 0004_scale
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import widget_server.models.types
 
 revision = "0004_tripday"
-down_revision = "0004_money"
+down_revision = "0004_scale"
 branch_labels = None
 depends_on = None
 

@@ -69,7 +69,7 @@ def backoff_delay(options: Options, retry_number: int, retry_after: float | None
     "equal jitter" (half fixed, half random) so that clients which failed together do not
     retry together; never less than what the server asked for in `Retry-After`."""
     ceiling = min(options.backoff_max, options.backoff_initial * 2.0 ** (retry_number - 1))
-    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+    delay = ceiling / 2 + random.uniform(0, ceiling / 2)  # retry jitter, not crypto  # nosec B311
     return max(delay, retry_after or 0.0)
 
 

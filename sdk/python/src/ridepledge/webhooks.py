@@ -30,7 +30,7 @@ from ridepledge.models import DemandThreshold, Pledge, Trip, from_api, parse_dat
 __all__ = ["DEFAULT_TOLERANCE", "WebhookEvent", "WebhookVerificationError", "sign", "verify"]
 
 DEFAULT_TOLERANCE = 300  # seconds
-SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)  # nosec B105
 
 
 class WebhookVerificationError(RidePledgeError):

@@ -1,0 +1,46 @@
+"""The manifest CSV: no text cell can start a spreadsheet formula (OWASP CSV injection)."""
+
+import csv
+import io
+
+import pytest
+
+from widget_server.domain.manifest import CSV_COLUMNS, defuse_cell, manifest_csv
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r", "\n"])
+def test_every_formula_start_is_defused(start):
+    assert defuse_cell(start + "1+1") == "'" + start + "1+1"
+
+
+def test_plain_text_and_numbers_are_left_alone():
+    assert defuse_cell("Pat Fan") == "Pat Fan"
+    assert defuse_cell("a=b") == "a=b"
+    assert defuse_cell(3) == 3
+
+
+def test_every_text_cell_of_the_manifest_is_defused():
+    manifest = {
+        "stops": [
+            {
+                "name": '=HYPERLINK("https://evil.example","Union Station")',
+                "departs_at": "2030-11-14T19:00:00Z",
+                "riders": [
+                    {
+                        "pledge_id": "plg_1",
+                        "name": "@SUM(A1:A9)",
+                        "phone": "+13125550100",
+                        "email": "-2+3@x.example",
+                        "seats": 2,
+                        "status": "\tpaid",
+                    }
+                ],
+            }
+        ]
+    }
+    rows = list(csv.reader(io.StringIO(manifest_csv(manifest))))
+    assert rows[0] == list(CSV_COLUMNS)
+    stop, departs, pledge_id, name, phone, email, seats, status = rows[1]
+    for cell in (stop, name, phone, email, status):
+        assert cell.startswith("'"), cell
+    assert (departs, pledge_id, seats) == ("2030-11-14T19:00:00Z", "plg_1", "2")

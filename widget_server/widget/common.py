@@ -1,0 +1,131 @@
+"""What the widget's pages (no JavaScript) and its JSON API share: the input schemas, the
+reads and the two writes a fan makes (pledge, request a trip). Views on both sides import
+this; neither imports the other.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import select
+
+from widget_server.domain import pledging
+from widget_server.domain.demand import address_key, record_demand
+from widget_server.domain.errors import DomainError, SoldOut, ValidationFailed
+from widget_server.domain.numbers import Integer
+from widget_server.domain.text import Email, Id, Phone, Text
+from widget_server.extensions import db
+from widget_server.i18n import SUPPORTED_LOCALES
+from widget_server.jobs import tasks
+from widget_server.keys import derive_key
+from widget_server.models import Event, Partner, Pledge, Trip
+from widget_server.models.types import utcnow
+from widget_server.observability.metrics import PLEDGES
+from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
+
+
+class PledgeInput(Schema):
+    class Meta:
+        unknown = RAISE
+
+    stop_id = Id("stp", required=True)
+    seats = Integer(required=True, validate=validate.Range(1, pledging.MAX_SEATS_PER_PLEDGE))
+    name = Text(required=True, max_length=200)
+    email = Email(required=True)
+    payment_method = Text(required=True, max_length=255)
+    phone = Phone(load_default=None, allow_none=True)
+    locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+    attribution = fields.Dict(
+        keys=Text(max_length=24, validate=validate.Regexp(r"^utm_[a-z]{1,20}$")),
+        values=Text(max_length=200),
+        load_default=dict,
+        validate=validate.Length(max=10),
+    )
+
+
+class DemandInput(Schema):
+    class Meta:
+        unknown = RAISE
+
+    event_id = Id("evt", required=True)
+    origin = Text(required=True, max_length=200)
+    email = Email(required=True)
+    locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+
+
+class LinkRequest(Schema):
+    """ "Email me my link": the fan's address."""
+
+    class Meta:
+        unknown = RAISE
+
+    email = Email(required=True)
+
+
+def upcoming_events(partner: Partner) -> list[Event]:
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.partner_id == partner.id, Event.starts_at > utcnow())
+            .order_by(Event.starts_at)
+        )
+    )
+
+
+def trips_for_event(partner: Partner, event_id: str, near: str | None = None) -> list[Trip]:
+    """The public trips to an event: from `near` first (origin name contains it), then by
+    departure."""
+    trips = list(
+        db.session.scalars(
+            select(Trip).where(
+                Trip.partner_id == partner.id,
+                Trip.event_id == event_id,
+                Trip.status.in_(PUBLIC_TRIP_STATUSES),
+            )
+        )
+    )
+    needle = (near or "").strip().casefold()
+    trips.sort(
+        key=lambda t: (bool(needle) and needle not in t.origin_name.casefold(), t.departs_at)
+    )
+    return trips
+
+
+def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
+    """Create a pledge from loaded `PledgeInput` data (see `tasks.place_pledge`: the card is
+    saved with no transaction open; on a confirmed trip the seats are charged at once). Used by
+    the JSON API and the widget's no-JS form."""
+    data["locale"] = data.get("locale") or partner.locale
+    try:
+        pledge = tasks.place_pledge(partner.id, trip_id, pledging.PledgeRequest(**data))
+    except DomainError as exc:
+        PLEDGES.labels(_pledge_outcome(exc)).inc()
+        raise
+    PLEDGES.labels("created").inc()
+    return pledge
+
+
+def _pledge_outcome(exc: DomainError) -> str:
+    if isinstance(exc, SoldOut):
+        return "sold_out"
+    if isinstance(exc, ValidationFailed):
+        return "invalid"
+    return type(exc).__name__.lower()
+
+
+def place_demand(partner: Partner, data: dict) -> dict:
+    """Record a fan's request for a trip (loaded `DemandInput` data); returns the API body."""
+    requester = address_key(
+        request.remote_addr, derive_key(current_app.config["SECRET_KEY"], "demand-addresses")
+    )
+    with db.transaction() as session:
+        signal, count = record_demand(
+            session,
+            partner,
+            event_id=data["event_id"],
+            origin=data["origin"],
+            email=data["email"],
+            address_key=requester,
+            locale=data.get("locale") or partner.locale,
+        )
+    return {"id": signal.id, "event_id": signal.event_id, "origin": signal.origin, "count": count}
