@@ -36,8 +36,10 @@ window.BarcodeDetector = class {
 """
 
 
+# Named `world` (overriding the conftest one here) so that tests/conftest.py's per-test
+# database cleaning leaves this module-scoped trip in place.
 @pytest.fixture(scope="module")
-def driver_world(browser, database_url, migrated_engine, tmp_path_factory):
+def world(browser, database_url, migrated_engine, tmp_path_factory):
     settings = make_settings(database_url, tmp_path_factory.mktemp("driver-instance"))
     app = create_app(settings, TESTING=True)
     server = LiveServer(app)
@@ -102,8 +104,8 @@ def boardings(app) -> dict[str, Boarding]:
         return {row.pledge_id: row for row in db.session.scalars(select(Boarding))}
 
 
-def test_board_by_code_and_qr_refuse_unpaid_and_canceled(browser, driver_world, tmp_path):
-    app, ids = driver_world
+def test_board_by_code_and_qr_refuse_unpaid_and_canceled(browser, world, tmp_path):
+    app, ids = world
     context, page = open_driver(browser, ids["url"], width=360, detector=True)
     try:
         type_code(page, ids["codes"]["Ana Paid"].lower())
@@ -153,8 +155,8 @@ def test_board_by_code_and_qr_refuse_unpaid_and_canceled(browser, driver_world, 
         context.close()
 
 
-def test_offline_on_two_phones_applied_once_each_and_flagged(browser, driver_world):
-    app, ids = driver_world
+def test_offline_on_two_phones_applied_once_each_and_flagged(browser, world):
+    app, ids = world
     code = ids["codes"]["Fay Paid"]
     phones = [open_driver(browser, ids["url"]) for _ in range(2)]
     try:

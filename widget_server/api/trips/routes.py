@@ -200,7 +200,7 @@ def add_stop(data, trip_id):
     with db.transaction() as session:
         trip = owned(Trip, trip_id)
         stop_requests.add_stop(session, trip, **data, actor=actor())
-    return trip
+    return trip, 201, {"Location": f"/v1/trips/{trip.id}"}  # the trip, which now has the stop
 
 
 @blp.post("/<trip_id>/driver_link")
@@ -213,7 +213,9 @@ def driver_link(trip_id):
         link = checkin.new_driver_link(session, owned(Trip, trip_id), actor=actor())
     token = checkin.driver_token(current_app.config["SECRET_KEY"], link)
     base = current_app.config["SETTINGS"].public_base_url
-    return {"object": "driver_link", "url": f"{base}/d/{token}", "expires_at": link.expires_at}
+    url = f"{base}/d/{token}"
+    body = {"object": "driver_link", "url": url, "expires_at": link.expires_at}
+    return body, 201, {"Location": url}  # the link itself: the driver's page
 
 
 @blp.delete("/<trip_id>/driver_link")
