@@ -255,19 +255,11 @@ def take_held_seats(session: Session, trip: Trip, entry_id: str, now: datetime) 
     """For domain.pledging: the claimed offer's held seats become pledged, in one conditional
     UPDATE; returns (seats_pledged, status). Raises OfferGone if the offer is not live."""
     entry = session.get(WaitlistEntry, entry_id)
-    claimed = session.execute(
-        update(WaitlistEntry)
-        .where(
-            WaitlistEntry.id == entry_id,
-            WaitlistEntry.trip_id == trip.id,
-            WaitlistEntry.status == "offered",
-            WaitlistEntry.offer_expires_at > now,
-        )
-        .values(status="claimed", updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if entry is None or claimed.rowcount != 1:
+    if entry is None:
         raise OfferGone("this offer has expired or was already used")
+    # The trip row first, as every path that moves seats does (refresh_waitlist, decline):
+    # locking the entry first could deadlock against a sweep ending this very offer. If the
+    # offer is not live after all, OfferGone rolls the seat move back.
     row = session.execute(
         update(Trip)
         .where(Trip.id == trip.id, Trip.seats_held >= entry.seats)
@@ -279,8 +271,21 @@ def take_held_seats(session: Session, trip: Trip, entry_id: str, now: datetime) 
         .returning(Trip.seats_pledged, Trip.status)
         .execution_options(synchronize_session=False)
     ).first()
+    claimed = session.execute(
+        update(WaitlistEntry)
+        .where(
+            WaitlistEntry.id == entry_id,
+            WaitlistEntry.trip_id == trip.id,
+            WaitlistEntry.status == "offered",
+            WaitlistEntry.offer_expires_at > now,
+        )
+        .values(status="claimed", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     session.expire(trip)
     session.expire(entry)
+    if claimed.rowcount != 1:
+        raise OfferGone("this offer has expired or was already used")
     if row is None:
         raise OfferGone("the held seats are gone")
     return row.seats_pledged, row.status
