@@ -27,7 +27,8 @@ from widget_server.models import (
 @pytest.fixture
 def crowd_app(settings, migrated_engine):
     """An app without write limits; the database is emptied afterwards, whatever happened."""
-    app = create_app(settings, RATELIMIT_WIDGET_WRITE="10000 per minute")
+    roomy = "10000 per minute"
+    app = create_app(settings, RATELIMIT_WIDGET_WRITE=roomy, RATELIMIT_FAN=roomy)
     yield app
     app.extensions["ridepledge.engine"].dispose()
     empty_all_tables(migrated_engine)

@@ -83,7 +83,6 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
         "trips.driver_link": None,
         "trips.revoke_driver_link": None,
         "pledges.cancel_pledge": None,
-        "fans.erase": {"email": "pat@example.com"},
         "webhooks.create_endpoint": {
             "url": "http://127.0.0.1:9/hooks",
             "events": ["trip.opened"],
@@ -124,6 +123,7 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
             "email": "pat@example.com",
             "locale": "en",
         },
+        "fans.erase": {"email": "nobody@example.com"},
     }
 
 

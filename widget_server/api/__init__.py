@@ -12,6 +12,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from widget_server.api import idempotency
 from widget_server.api.common import PROBLEM_JSON, ProblemSchema
+from widget_server.api.common import Blueprint as StrictBlueprint
 from widget_server.api.openapi import RidePledgePlugin, field_properties
 from widget_server.ratelimits import api_limits
 from widget_server.security_headers import docs_policy
@@ -87,6 +88,9 @@ def init_app(app: Flask) -> None:
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
     for blueprint in (partner, events, trips, pledges, demand, webhooks, fans):
+        # Only the API's own Blueprint reads bodies through the strict JSON parser.
+        if not isinstance(blueprint, StrictBlueprint):
+            raise TypeError(f"{blueprint.name}: use widget_server.api.common.Blueprint")
         api_limits(blueprint)
         api.register_blueprint(blueprint)
     api.links.finish()

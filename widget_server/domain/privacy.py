@@ -24,16 +24,12 @@ from widget_server.models import (
     Trip,
     WebhookMessage,
 )
-from widget_server.models.types import utcnow
+from widget_server.models.types import rfc3339, utcnow
 from widget_server.representations import PledgeSchema, dump
 
 ERASED_NAME = "[erased]"
 ERASED_EMAIL = "erased@erased.invalid"
 _PERSONAL_FIELDS = ("name", "email", "phone", "attribution")
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 def _fan_pledges(session: Session, partner: Partner, key: str) -> list[Pledge]:
@@ -83,7 +79,7 @@ def export_fan_data(session: Session, partner: Partner, email: str) -> dict:
                         "from_status": change.from_status,
                         "to_status": change.to_status,
                         "reason": change.reason,
-                        "at": _iso(change.created_at),
+                        "at": rfc3339(change.created_at),
                     }
                     for change in pledge.history
                 ],
@@ -97,7 +93,7 @@ def export_fan_data(session: Session, partner: Partner, email: str) -> dict:
                 "origin": signal.origin,
                 "email": signal.email,
                 "locale": signal.locale,
-                "created_at": _iso(signal.created_at),
+                "created_at": rfc3339(signal.created_at),
             }
             for signal in _fan_demand(session, partner, key)
         ],
@@ -108,8 +104,8 @@ def export_fan_data(session: Session, partner: Partner, email: str) -> dict:
                 "to": message.to_address,
                 "pledge_id": message.pledge_id,
                 "status": message.status,
-                "created_at": _iso(message.created_at),
-                "sent_at": _iso(message.sent_at),
+                "created_at": rfc3339(message.created_at),
+                "sent_at": rfc3339(message.sent_at),
             }
             for message in _fan_emails(session, partner, key)
         ],
