@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         admin,
         api,
         demo_site,
+        driver,
         i18n,
         jobs,
         json_body,
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         observability,
         path_ids,
         payments,
+        public,
         ratelimits,
         requests_context,
         security_headers,
@@ -36,8 +38,11 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from widget_server.widget import api as widget_api
     from widget_server.widget import assets as widget_assets
     from widget_server.widget import blueprint as widget_pages
+    from widget_server.widget import boarding as _boarding_routes  # noqa: F401 (routes on the bp)
     from widget_server.widget import manage as _manage_routes  # noqa: F401 (routes on the bp)
     from widget_server.widget import pages as _page_routes  # noqa: F401 (routes on the bp)
+    from widget_server.widget import stop_requests as _stop_request_routes  # noqa: F401 (bp routes)
+    from widget_server.widget import waitlist as _waitlist_routes  # noqa: F401 (routes on the bps)
 
     # First: after_request functions run in reverse order, so this one sees the final response.
     security_headers.init_app(app)
@@ -64,6 +69,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(widget_assets.bp)
     app.register_blueprint(demo_site.bp)
     admin.init_app(app)
+    app.register_blueprint(driver.bp)
+    app.register_blueprint(public.bp)
     register_error_handlers(app)  # last, so problem+json wins over flask-smorest's handlers
     if settings.trusted_proxies:
         # Client address and scheme from X-Forwarded-For/-Proto, trusting exactly that many

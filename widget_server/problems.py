@@ -25,6 +25,8 @@ def is_api_path(path: str) -> bool:
     if path.startswith(API_PREFIXES):
         return True
     parts = path.split("/")
+    if len(parts) > 3 and parts[1] == "d":  # the driver page's JSON: /d/<token>/checkins
+        return True
     return len(parts) > 3 and parts[1] == "w" and parts[3] == "api"
 
 

@@ -3,8 +3,10 @@ and webhooks (event payloads), so both always say the same thing. Dump-only mars
 
 from __future__ import annotations
 
+from flask import current_app
 from marshmallow import Schema, fields
 
+from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.models.pledges import PLEDGE_STATUSES
 from widget_server.models.trips import TRIP_STATUSES
 from widget_server.models.types import rfc3339
@@ -97,6 +99,16 @@ class PledgeSchema(_Object):
     status = fields.String(metadata={"enum": list(PLEDGE_STATUSES)})
     attribution = fields.Dict(keys=fields.String(), values=fields.String())
     paid_at = UTCDateTime(allow_none=True)
+    boarding_code = fields.Function(
+        lambda pledge: boarding_code_or_none(current_app.config["SECRET_KEY"], pledge),
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "nullable": True,
+            "description": "Short signed code on the boarding pass (`XXXX-XXXX-XXXX`); "
+            "null unless `paid`.",
+        },
+    )
     updated_at = UTCDateTime()
 
 

@@ -79,6 +79,9 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
         "trips.update_trip": {"origin": {"name": "Topeka"}, "stops": [stop]},
         "trips.open_trip": None,
         "trips.cancel_trip": None,
+        "trips.add_stop": {"name": "Lawrence", "address": "9 Mass St", "departs_at": _in(29)},
+        "trips.driver_link": None,
+        "trips.revoke_driver_link": None,
         "pledges.cancel_pledge": None,
         "webhooks.create_endpoint": {
             "url": "http://127.0.0.1:9/hooks",
@@ -107,6 +110,19 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
         "widget_api.withdraw": None,
         "widget_api.update_card": {"payment_method": "pm_card_visa"},
         "widget_api.send_manage_links": {"email": "pat@example.com"},
+        "widget_api.request_stop": {
+            "place": "Lawrence",
+            "address": "9 Mass St",
+            "email": "pat@example.com",
+            "locale": "en",
+        },
+        "widget_api.join": {
+            "stop_id": world["stop"],
+            "seats": 1,
+            "name": "Pat Fan",
+            "email": "pat@example.com",
+            "locale": "en",
+        },
         "fans.erase": {"email": "nobody@example.com"},
     }
 

@@ -23,7 +23,7 @@ from tests.unit.email_helpers import (
 )
 from widget_server.extensions import db
 from widget_server.models import OutboundEmail, Pledge
-from widget_server.models.notifications import EMAIL_KINDS
+from widget_server.models.notifications import EMAIL_KINDS, WAITLIST_EMAIL_KINDS
 from widget_server.notifications import send_email
 from widget_server.widget.links import pledge_id_from_token
 
@@ -73,6 +73,11 @@ EXPECTED = {
         "en": ("is canceled", "Kc Chiefs has canceled the bus"),
         "es": ("se ha cancelado", "Kc Chiefs ha cancelado el autobús"),
         "fr": ("est annulé", "Kc Chiefs a annulé le bus"),
+    },
+    "stop_added": {
+        "en": ("is added", "it is now on the route"),
+        "es": ("ya está añadida", "ya está en la ruta"),
+        "fr": ("est ajouté", "il est maintenant sur le trajet"),
     },
 }
 # locale -> what every email's summary shows: the total, the kick-off and the bus's departure,
@@ -130,7 +135,7 @@ def test_every_email_speaks_the_fans_language(session, settings, kind, locale):
 def test_every_word_in_the_email_templates_goes_through_gettext():
     """Text outside {{ }}, {% %} and html tags would reach es and fr fans in English."""
     templates = sorted((ROOT / "widget_server" / "templates" / "emails").iterdir())
-    assert len(templates) == 2 * len(EMAIL_KINDS) + 2
+    assert len(templates) == 2 * (len(EMAIL_KINDS) + len(WAITLIST_EMAIL_KINDS)) + 2
     for template in templates:
         literal = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|<[^>]*>", " ", template.read_text(), flags=re.S)
         assert re.findall(r"[^\W\d_]{2,}", literal) == [], template.name
@@ -223,11 +228,12 @@ def test_html_is_escaped_branded_and_has_no_remote_content(session, settings):
     assert subject == "Your bus to <script>alert(1)</script> Derby is confirmed"
     assert message["From"].addresses[0].display_name == 'Bits & "Bobs" <FC> via RidePledge'
     assert "background-color:#c8102e" in markup
-    assert "<img" not in markup
-    assert "src=" not in markup
+    # The only image is the boarding pass QR, carried in the message itself (cid:).
+    assert set(re.findall(r'src="([^"]+)"', markup)) == {"cid:boarding-qr"}
     remote = set(re.findall(r"(?:href|src|url)\s*[=(]\s*\"?([^\")\s]+)", markup))
-    assert len(remote) == 1
-    assert remote.pop().startswith("http://127.0.0.1:8000/w/kc-chiefs/manage/")
+    remote.discard("cid:boarding-qr")
+    assert len(remote) == 2  # the manage page and the boarding pass under it
+    assert all(url.startswith("http://127.0.0.1:8000/w/kc-chiefs/manage/") for url in remote)
 
 
 def test_no_support_email_means_no_reply_to(session, settings):

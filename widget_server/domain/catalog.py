@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, ValidationFailed
+from widget_server.domain.work import schedule
 from widget_server.models import Event, Partner, Stop, Trip
 from widget_server.models.types import utcnow
 from widget_server.webhooks.outbox import emit
@@ -173,11 +174,12 @@ def update_trip(
         # so the pair is checked (ck_trips_min_riders_in_range) as the partner sent it.
         result = session.execute(
             update(Trip)
-            .where(Trip.id == trip.id, Trip.seats_pledged <= capacity)
+            .where(Trip.id == trip.id, Trip.seats_pledged + Trip.seats_held <= capacity)
             .values(capacity=capacity, min_riders=min_riders)
             .execution_options(synchronize_session=False)
         )
-        session.expire(trip, ["capacity", "seats_pledged", "min_riders"])
+        session.expire(trip, ["capacity", "seats_pledged", "seats_held", "min_riders"])
+        schedule(session, "refresh_waitlist", trip.id)  # more seats: the waitlist first
         if result.rowcount != 1:
             raise ValidationFailed.field(
                 "capacity",

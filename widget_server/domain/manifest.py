@@ -1,4 +1,5 @@
-"""The manifest: who boards where, as data and as a spreadsheet-safe CSV."""
+"""The manifest: who boards where and who has boarded, as data and as a spreadsheet-safe
+CSV."""
 
 from __future__ import annotations
 
@@ -8,14 +9,20 @@ import io
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from widget_server.domain.boarding import boarding_code_or_none
+from widget_server.domain.checkin import boardings_of, iso
 from widget_server.models import Pledge, Trip
 from widget_server.models.types import rfc3339
 
 ON_MANIFEST = ("pledged", "charging", "paid", "action_required")
 
 
-def build_manifest(session: Session, trip: Trip) -> dict:
-    """Riders per stop in stop order; riders sorted by name. Seats of live pledges only."""
+def build_manifest(session: Session, trip: Trip, *, secret: str | None = None) -> dict:
+    """Riders per stop in stop order; riders sorted by name. Seats of live pledges only.
+
+    Each rider says whether (when, by which device) they boarded and whether two devices both
+    boarded them; each stop and the trip count boarded seats. With `secret`, paid riders carry
+    their `boarding_code` (the driver's page matches typed codes against it offline)."""
     pledges = list(
         session.scalars(
             select(Pledge)
@@ -23,20 +30,10 @@ def build_manifest(session: Session, trip: Trip) -> dict:
             .order_by(Pledge.name, Pledge.id)
         )
     )
+    boarded = boardings_of(session, trip.id)
     stops = []
     for stop in trip.stops:
-        riders = [
-            {
-                "pledge_id": p.id,
-                "name": p.name,
-                "email": p.email,
-                "phone": p.phone,
-                "seats": p.seats,
-                "status": p.status,
-            }
-            for p in pledges
-            if p.stop_id == stop.id
-        ]
+        riders = [_rider(p, boarded.get(p.id), secret) for p in pledges if p.stop_id == stop.id]
         stops.append(
             {
                 "id": stop.id,
@@ -44,6 +41,7 @@ def build_manifest(session: Session, trip: Trip) -> dict:
                 "address": stop.address,
                 "departs_at": rfc3339(stop.departs_at),
                 "seats": sum(r["seats"] for r in riders),
+                "boarded_seats": sum(r["seats"] for r in riders if r["boarded_at"]),
                 "riders": riders,
             }
         )
@@ -54,11 +52,42 @@ def build_manifest(session: Session, trip: Trip) -> dict:
         "event": {"id": trip.event.id, "title": trip.event.title, "venue": trip.event.venue},
         "operator": {"name": trip.operator_name, "phone": trip.operator_phone},
         "seats": sum(stop["seats"] for stop in stops),
+        "boarded_seats": sum(stop["boarded_seats"] for stop in stops),
         "stops": stops,
     }
 
 
-CSV_COLUMNS = ("stop", "departs_at", "pledge_id", "name", "phone", "email", "seats", "status")
+def _rider(pledge: Pledge, boarding, secret: str | None) -> dict:
+    rider = {
+        "pledge_id": pledge.id,
+        "name": pledge.name,
+        "email": pledge.email,
+        "phone": pledge.phone,
+        "seats": pledge.seats,
+        "status": pledge.status,
+        "boarded_at": iso(boarding.boarded_at) if boarding else None,
+        "boarded_by": boarding.device if boarding else None,
+        "double_boarded": bool(boarding and boarding.double_boarded),
+    }
+    if secret is not None:
+        rider["boarding_code"] = boarding_code_or_none(secret, pledge)
+    return rider
+
+
+CSV_COLUMNS = (
+    "stop",
+    "departs_at",
+    "pledge_id",
+    "name",
+    "phone",
+    "email",
+    "seats",
+    "status",
+    "boarding_code",
+    "boarded_at",
+    "boarded_by",
+    "double_boarded",
+)
 # A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets
 # (OWASP "CSV injection"); tab and CR/LF start one after the spreadsheet trims them.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -88,6 +117,10 @@ def manifest_csv(manifest: dict) -> str:
                 rider["email"],
                 rider["seats"],
                 rider["status"],
+                rider.get("boarding_code") or "",
+                rider["boarded_at"] or "",
+                rider["boarded_by"] or "",
+                "yes" if rider["double_boarded"] else "",
             )
             writer.writerow([defuse_cell(cell) for cell in row])
     return out.getvalue()

@@ -156,6 +156,7 @@ class PartnerSchema(Schema):
         load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=_https_url
     )
     demand_threshold = Integer(load_default=25, validate=validate.Range(1, 100_000))
+    waitlist_hold_hours = Integer(load_default=4, validate=validate.Range(1, 72))
     max_seats_per_fan = Integer(
         load_default=DEFAULT_MAX_SEATS_PER_FAN,
         validate=validate.Range(1, 100, error="must be a whole number from 1 to 100"),
@@ -231,6 +232,7 @@ PARTNER_FIELDS = (
     "support_email",
     "terms_url",
     "demand_threshold",
+    "waitlist_hold_hours",
     "max_seats_per_fan",
 )
 

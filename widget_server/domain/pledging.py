@@ -122,6 +122,8 @@ def transition(
             .execution_options(synchronize_session=False)
         )
         session.expire(pledge.trip)
+        # Freed seats go to the waitlist first (domain.waitlist), after this commits.
+        schedule(session, "refresh_waitlist", pledge.trip_id)
     session.add(
         PledgeStatusChange(
             pledge_id=pledge.id,
@@ -162,9 +164,10 @@ def sale_closed(trip: Trip, now: datetime) -> str | None:
     return None
 
 
-def ensure_can_sell(trip: Trip, seats: int, now: datetime) -> None:
+def ensure_can_sell(trip: Trip, seats: int, now: datetime, *, held: bool = False) -> None:
     """Raise unless the trip takes pledges now and has `seats` free (a cheap early check; the
-    seat-taking UPDATE is what decides under concurrency)."""
+    seat-taking UPDATE is what decides under concurrency). `held`: the seats are already held
+    for this fan by a waitlist offer."""
     closed = sale_closed(trip, now)
     if closed == "deadline":
         raise Conflict("the pledge deadline for this trip has passed")
@@ -172,7 +175,7 @@ def ensure_can_sell(trip: Trip, seats: int, now: datetime) -> None:
         raise Conflict("this trip has departed")
     if closed is not None:
         raise Conflict(f"this trip is {trip.status} and takes no pledges")
-    if trip.seats_remaining < seats:
+    if not held and trip.seats_remaining < seats:
         raise SoldOut(_sold_out_detail(trip.seats_remaining, seats))
 
 
@@ -202,6 +205,8 @@ class PledgePlan:
     trip_id: str
     request: PledgeRequest
     card: CardSetup
+    # The fan's waitlist offer whose held seats this pledge takes (domain.waitlist).
+    waitlist_offer: str | None = None
 
 
 def plan_pledge(
@@ -211,9 +216,11 @@ def plan_pledge(
     request: PledgeRequest,
     *,
     now: datetime | None = None,
+    waitlist_offer: str | None = None,
 ) -> PledgePlan:
     """Check the request against the trip (stop, seats, still selling) before any card is
-    saved, and fix the new pledge's id and card key."""
+    saved, and fix the new pledge's id and card key. `waitlist_offer`: the id of the fan's
+    waitlist offer, whose held seats the pledge will take."""
     now = now or utcnow()
     trip = get_trip(session, partner, trip_id)
     if not any(stop.id == request.stop_id for stop in trip.stops):
@@ -222,12 +229,12 @@ def plan_pledge(
         raise ValidationFailed.field("seats", f"must be from 1 to {MAX_SEATS_PER_PLEDGE}")
     fan = _fan_key(request.email)
     ensure_within_fan_cap(session, partner, trip, fan, request.seats)
-    ensure_can_sell(trip, request.seats, now)
+    ensure_can_sell(trip, request.seats, now, held=waitlist_offer is not None)
     pledge_id = new_id("plg")
     card = CardSetup(
         pledge_id, request.email, request.name, request.payment_method, f"pledge-{pledge_id}-setup"
     )
-    return PledgePlan(pledge_id, partner.id, trip.id, request, card)
+    return PledgePlan(pledge_id, partner.id, trip.id, request, card, waitlist_offer)
 
 
 def save_card(provider: PaymentProvider, card: CardSetup) -> SavedCard:
@@ -309,7 +316,14 @@ def record_pledge(
     # trip the time the lock is held is what bounds pledges per second). If the seats are gone,
     # SoldOut rolls all of the above back. emit() comes after it so that every path locks the
     # trip row before the endpoint rows (no deadlock); partners without webhooks skip it.
-    seats_now, trip_status = _take_seats(session, trip, request.seats, now)
+    if plan.waitlist_offer is not None:
+        # A waitlist offer's held seats become this pledge's (the offer is claimed with them).
+        from widget_server.domain.waitlist import link_pledge, take_held_seats
+
+        seats_now, trip_status = take_held_seats(session, trip, plan.waitlist_offer, now)
+        link_pledge(session, plan.waitlist_offer, pledge.id)
+    else:
+        seats_now, trip_status = _take_seats(session, trip, request.seats, now)
     # Again now that this transaction holds the trip row: a pledge of the same fan racing this
     # one has committed by now (or waits for us), so the cap holds under concurrency too.
     partner = session.get(Partner, plan.partner_id)
@@ -332,11 +346,12 @@ def create_pledge(
     *,
     actor: str = "fan",
     now: datetime | None = None,
+    waitlist_offer: str | None = None,
 ) -> Pledge:
     """plan_pledge, save_card and record_pledge in the caller's one session: for seeding
     (the demo) and tests. Requests use `jobs.tasks.place_pledge`, which saves the card
     between two transactions so that no transaction is open during the provider call."""
-    plan = plan_pledge(session, partner, trip_id, request, now=now)
+    plan = plan_pledge(session, partner, trip_id, request, now=now, waitlist_offer=waitlist_offer)
     card = save_card(provider, plan.card)
     return record_pledge(session, plan, card, actor=actor, now=now)
 
@@ -385,13 +400,17 @@ def ensure_within_fan_cap(
 
 
 def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> tuple[int, str]:
-    """Atomically add `seats` to the trip if they fit; returns (seats_pledged, status)."""
+    """Atomically add `seats` to the trip if they fit beside the seats held for waitlist
+    offers, and nobody waits in line for them; returns (seats_pledged, status)."""
+    from widget_server.domain.waitlist import waiting_exists
+
     ensure_can_sell(trip, seats, now)
     row = session.execute(
         update(Trip)
         .where(
             Trip.id == trip.id,
-            Trip.seats_pledged + seats <= Trip.capacity,
+            Trip.seats_pledged + Trip.seats_held + seats <= Trip.capacity,
+            ~waiting_exists(Trip.id),
             # The status is what concurrent transactions change (confirm, cancel, fail,
             # complete); the time rules of `sale_closed` were checked just before.
             Trip.status.in_(SELLING_STATUSES),
@@ -403,7 +422,7 @@ def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> tupl
     session.expire(trip)
     if row is None:
         ensure_can_sell(trip, seats, now)  # explains why: closed, deadline, or seats gone
-        raise SoldOut(_sold_out_detail(trip.seats_remaining, seats))
+        raise SoldOut(_sold_out_detail(0, seats))  # the seats left are for the waitlist
     return row.seats_pledged, row.status
 
 

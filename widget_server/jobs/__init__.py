@@ -16,6 +16,7 @@ TASKS = {
     "charge_pledge": (tasks.charge_pledge, 5, 20),
     "refund_pledge": (tasks.refund_pledge, 5, 20),
     "send_email": (tasks.send_email, 5, 60),
+    "refresh_waitlist": (tasks.refresh_waitlist, 3, 30),
     # Webhook deliveries keep their own retry schedule in the database (widget_server/webhooks).
     "deliver_webhook": (tasks.deliver_webhook, 0, 0),
 }

@@ -43,12 +43,25 @@ def now_or_later(work, pledge_id: str) -> str:
         return "failed"
 
 
-def place_pledge(partner_id: str, trip_id: str, request: pledging.PledgeRequest) -> Pledge:
+def place_pledge(
+    partner_id: str,
+    trip_id: str,
+    request: pledging.PledgeRequest,
+    *,
+    waitlist_offer: str | None = None,
+) -> Pledge:
     """A fan's pledge from a request: checked, the card saved with no transaction open, the
     seats taken and the pledge committed; on a confirmed trip it is charged at once (its job
-    is the back-up). Used by the widget JSON API and the no-JavaScript form."""
+    is the back-up). Used by the widget JSON API, the no-JavaScript form and waitlist offers
+    (`waitlist_offer`: the offer whose held seats it takes)."""
     with db.transaction() as session:
-        plan = pledging.plan_pledge(session, session.get(Partner, partner_id), trip_id, request)
+        plan = pledging.plan_pledge(
+            session,
+            session.get(Partner, partner_id),
+            trip_id,
+            request,
+            waitlist_offer=waitlist_offer,
+        )
     card = pledging.save_card(provider(), plan.card)  # no transaction open
     with db.transaction() as session:
         pledge = pledging.record_pledge(session, plan, card)
@@ -166,6 +179,14 @@ def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str | None
     return finished.status
 
 
+def refresh_waitlist(trip_id: str) -> None:
+    """Offer freed seats to the waitlist, expire lapsed offers, close it when pledges close."""
+    from widget_server.domain import waitlist
+
+    with db.transaction() as session:
+        waitlist.refresh_waitlist(session, trip_id)
+
+
 def _webhook_outcome(outcome) -> str:
     if outcome.succeeded:
         return "succeeded"
@@ -238,10 +259,12 @@ def sweep() -> dict[str, int]:
     `completed_trips`, `dropped_pledges`, `emails`, `webhooks`, `failures`; `charges` and
     `refunds` count the provider calls made.
     """
+    from widget_server.domain import waitlist
     from widget_server.notifications import pending_email_ids
 
     with db.transaction() as session:
         backlog = settlement.find_backlog(session)
+        waitlists = waitlist.trips_to_refresh(session)
         emails = pending_email_ids(session)
         webhooks = webhook_delivery.due_deliveries(session, utcnow())
     outcomes: Counter = Counter()
@@ -263,6 +286,7 @@ def sweep() -> dict[str, int]:
             partial(_committed, settlement.complete_trip_if_done),
             backlog.finished_trips,
         ),
+        ("waitlists", refresh_waitlist, waitlists),
         ("emails", send_email, emails),
     ]
     for name, step, items in work:

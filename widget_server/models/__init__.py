@@ -3,6 +3,7 @@
 from widget_server.models.admins import AdminSession, AdminSignInAttempt, AdminUser
 from widget_server.models.api_clients import AccessToken, ApiClient
 from widget_server.models.audit import AuditLogEntry
+from widget_server.models.checkins import Boarding, CheckIn
 from widget_server.models.demand import DemandSignal, DemandTally
 from widget_server.models.events import Event
 from widget_server.models.idempotency import IdempotencyRecord
@@ -11,7 +12,9 @@ from widget_server.models.operations import PeriodicRun
 from widget_server.models.partners import Partner
 from widget_server.models.payments import SimulatedPayment, StripeEventRecord
 from widget_server.models.pledges import Pledge, PledgeStatusChange
+from widget_server.models.stop_requests import StopRequest
 from widget_server.models.trips import Stop, Trip
+from widget_server.models.waitlist import WaitlistEntry
 from widget_server.models.webhooks import (
     WebhookAttempt,
     WebhookDelivery,
@@ -31,6 +34,8 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookMessage",
     "AuditLogEntry",
+    "Boarding",
+    "CheckIn",
     "DemandSignal",
     "DemandTally",
     "Event",
@@ -43,4 +48,6 @@ __all__ = [
     "Stop",
     "StripeEventRecord",
     "Trip",
+    "StopRequest",
+    "WaitlistEntry",
 ]

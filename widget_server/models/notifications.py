@@ -20,10 +20,13 @@ EMAIL_KINDS = (
     "pledge_refunded",
     "pledge_canceled",
     "trip_canceled",
+    "stop_added",
     "manage_link",
 )
 # Emails to console admins (templates in templates/admin/emails/), not about a pledge.
 ADMIN_EMAIL_KINDS = ("admin_password_reset", "admin_invite")
+# Emails about a waitlist entry (OutboundEmail.waitlist_entry_id) rather than a pledge.
+WAITLIST_EMAIL_KINDS = ("waitlist_joined", "waitlist_offer")
 
 
 class OutboundEmail(Base):
@@ -33,6 +36,10 @@ class OutboundEmail(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("eml"))
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
     pledge_id: Mapped[str | None] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"))
+    # Waitlist emails are about an entry, not a pledge.
+    waitlist_entry_id: Mapped[str | None] = mapped_column(
+        ForeignKey("waitlist_entries.id", ondelete="CASCADE")
+    )
     kind: Mapped[str] = mapped_column(String(40))
     to_address: Mapped[str] = mapped_column(String(320))
     locale: Mapped[str] = mapped_column(String(8))

@@ -25,6 +25,8 @@ class Partner(Base):
     support_email: Mapped[str | None] = mapped_column(String(320))
     terms_url: Mapped[str | None] = mapped_column(String(2000))
     demand_threshold: Mapped[int] = mapped_column(Integer, default=25)
+    # How long a waitlist offer holds freed seats for the fan it was sent to.
+    waitlist_hold_hours: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
     # The most seats one fan (one normalised email) may hold on one trip, over all pledges.
     max_seats_per_fan: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

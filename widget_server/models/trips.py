@@ -19,6 +19,9 @@ class Trip(Base):
     __tablename__ = "trips"
     __table_args__ = (
         CheckConstraint("seats_pledged >= 0 AND seats_pledged <= capacity", name="seats_in_range"),
+        CheckConstraint(
+            "seats_held >= 0 AND seats_pledged + seats_held <= capacity", name="held_in_range"
+        ),
         CheckConstraint("min_riders >= 1 AND min_riders <= capacity", name="min_riders_in_range"),
         CheckConstraint("unit_amount >= 0", name="unit_amount_non_negative"),
         Index("ix_trips_partner_event", "partner_id", "event_id"),
@@ -35,6 +38,8 @@ class Trip(Base):
     # Seats held by live pledges (pledged, charging, paid, action_required). Changed only by an
     # atomic conditional UPDATE in domain.pledging, which is what keeps capacity safe.
     seats_pledged: Mapped[int] = mapped_column(Integer, default=0)
+    # Seats held for waitlist offers not yet claimed (domain.waitlist): nobody else may take them.
+    seats_held: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     unit_amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     pledge_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -47,6 +52,9 @@ class Trip(Base):
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped by each new driver link: a link names the generation it was made for, so issuing
+    # a new one ends every older one.
+    driver_link_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -57,7 +65,7 @@ class Trip(Base):
 
     @property
     def seats_remaining(self) -> int:
-        return self.capacity - self.seats_pledged
+        return self.capacity - self.seats_pledged - self.seats_held
 
     @property
     def departs_at(self) -> datetime | None:

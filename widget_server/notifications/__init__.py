@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from widget_server.extensions import db
-from widget_server.models import AdminUser, OutboundEmail, Pledge
+from widget_server.models import AdminUser, OutboundEmail, Pledge, WaitlistEntry
 from widget_server.models.notifications import ADMIN_EMAIL_KINDS
 from widget_server.models.types import utcnow
 from widget_server.notifications.errors import Undeliverable
@@ -113,13 +113,15 @@ def _message(session: Session, email_id: str, public_base_url: str) -> EmailMess
     if email.kind in ADMIN_EMAIL_KINDS:
         return _admin_message(session, email, public_base_url)
     pledge = session.get(Pledge, email.pledge_id) if email.pledge_id else None
-    rendered = render_email(email, pledge)
+    entry = session.get(WaitlistEntry, email.waitlist_entry_id) if email.waitlist_entry_id else None
+    rendered = render_email(email, pledge, entry=entry)
+    about = pledge or entry
     envelope = Envelope(
         email_id=email.id,
-        to_name=pledge.name,
+        to_name=about.name,
         to_address=email.to_address,
-        partner_name=pledge.trip.event.partner.name,
-        reply_to=pledge.trip.event.partner.support_email,
+        partner_name=about.trip.event.partner.name,
+        reply_to=about.trip.event.partner.support_email,
         locale=rendered.locale,
     )
     return compose(
@@ -128,6 +130,7 @@ def _message(session: Session, email_id: str, public_base_url: str) -> EmailMess
         text=rendered.text,
         html=rendered.html,
         domain=sender_domain(public_base_url),
+        images=rendered.images,
     )
 
 

@@ -9,15 +9,16 @@ locale; amounts in the pledge's currency with that currency's number of decimals
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from widget_server.domain.boarding import boarding_code_or_none, qr_png
 from widget_server.domain.branding import (
     DEFAULT_BRANDING,
     HEX_COLOR,
@@ -28,7 +29,7 @@ from widget_server.domain.branding import (
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import OutboundEmail, Pledge
 from widget_server.notifications.errors import Undeliverable
-from widget_server.widget.links import manage_url
+from widget_server.widget.links import boarding_url, manage_url
 
 # One subject per kind of models.notifications.EMAIL_KINDS, translated when called (inside
 # force_locale).
@@ -45,6 +46,11 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
         "Your pledge for %(event)s is withdrawn", event=c["event_title"]
     ),
     "trip_canceled": lambda c: _("The bus to %(event)s is canceled", event=c["event_title"]),
+    "stop_added": lambda c: _(
+        "The stop you asked for on the bus to %(event)s is added", event=c["event_title"]
+    ),
+    "waitlist_joined": lambda c: _("You are on the waitlist for %(event)s", event=c["event_title"]),
+    "waitlist_offer": lambda c: _("Seats for %(event)s are held for you", event=c["event_title"]),
     "manage_link": lambda c: _("Your link for the bus to %(event)s", event=c["event_title"]),
 }
 
@@ -53,6 +59,9 @@ BUTTONS: dict[str, Callable[[], str]] = {
     "pledge_received": lambda: _("Manage my pledge"),
     "manage_link": lambda: _("Manage my pledge"),
     "action_required": lambda: _("Update my card"),
+    "stop_added": lambda: _("Change my pick-up stop"),
+    "waitlist_joined": lambda: _("See my place in line"),
+    "waitlist_offer": lambda: _("Take my seats"),
 }
 
 
@@ -66,6 +75,11 @@ class RenderedEmail:
     text: str
     html: str
     locale: str
+    # Images the html shows by `cid:` (the boarding pass QR): Content-ID -> PNG bytes.
+    images: dict[str, bytes] = field(default_factory=dict)
+
+
+QR_CID = "boarding-qr"
 
 
 def email_locale(locale: str | None) -> str:
@@ -89,6 +103,14 @@ def format_event_time(moment: datetime, timezone: str, locale: str) -> str:
 def _color(value: object, default: str) -> str:
     """A branding colour, re-checked here because it lands inside a style attribute."""
     return normalize_hex(value) if isinstance(value, str) and HEX_COLOR.match(value) else default
+
+
+def _new_stop(trip, stop_id: str | None, when) -> dict | None:
+    """The stop a `stop_added` email announces: name, address and departure."""
+    stop = next((s for s in trip.stops if s.id == stop_id), None) if stop_id else None
+    if stop is None:
+        return None
+    return {"name": stop.name, "address": stop.address, "departs": when(stop.departs_at)}
 
 
 def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
@@ -121,10 +143,14 @@ def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
         "pledge_deadline": when(trip.pledge_deadline),
         "grace_deadline": when(pledge.grace_expires_at),
         "error": frozen.get("error") or pledge.last_payment_error,
+        "new_stop": _new_stop(trip, frozen.get("new_stop_id"), when),
         "was_paid": pledge.paid_at is not None,
         "operator_name": trip.operator_name,
         "operator_phone": trip.operator_phone,
         "manage_url": manage_url(partner.slug, pledge.id),
+        "boarding_code": boarding_code_or_none(current_app.config["SECRET_KEY"], pledge),
+        "boarding_url": boarding_url(partner.slug, pledge.id),
+        "qr_cid": QR_CID,
         "primary_color": primary,
         "on_primary_color": readable_text_on(primary),
         "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),
@@ -141,10 +167,57 @@ def _tidy_text(text: str) -> str:
     return "\n".join(tidy) + "\n"
 
 
-def render_email(email: OutboundEmail, pledge: Pledge | None) -> RenderedEmail:
-    """The email `email` for `pledge`, in the fan's language. Needs an app context."""
+def waitlist_context(entry, locale: str) -> dict:
+    """What the waitlist emails show: the entry, its trip and the offer's deadline."""
+    from widget_server.widget.links import waitlist_url
+
+    trip, stop = entry.trip, entry.stop
+    event = trip.event
+    partner = event.partner
+    branding = partner.branding or {}
+    primary = _color(branding.get("primary_color"), DEFAULT_BRANDING["primary_color"])
+
+    def when(moment: datetime | None) -> str | None:
+        return format_event_time(moment, event.timezone, locale) if moment else None
+
+    return {
+        "lang": locale,
+        "fan_name": entry.name,
+        "partner_name": partner.name,
+        "support_email": partner.support_email,
+        "event_title": event.title,
+        "venue": event.venue,
+        "event_starts": when(event.starts_at),
+        "origin": trip.origin_name,
+        "stop_name": stop.name,
+        "stop_address": stop.address,
+        "stop_departs": when(stop.departs_at),
+        "seats": entry.seats,
+        "amount": format_money(trip.unit_amount * entry.seats, trip.currency, locale),
+        "offer_expires": when(entry.offer_expires_at),
+        "manage_url": waitlist_url(partner.slug, entry.id),
+        "primary_color": primary,
+        "on_primary_color": readable_text_on(primary),
+        "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),
+    }
+
+
+def render_email(email: OutboundEmail, pledge: Pledge | None, *, entry=None) -> RenderedEmail:
+    """The email `email` for `pledge` (or waitlist `entry`), in the fan's language. Needs an
+    app context."""
     if email.kind not in SUBJECTS:
         raise Undeliverable(f"unknown email kind {email.kind!r}")
+    if email.kind.startswith("waitlist_"):
+        if entry is None:
+            raise Undeliverable("the waitlist entry this email is about no longer exists")
+        locale = email_locale(email.locale)
+        with force_locale(locale):
+            context = waitlist_context(entry, locale)
+            context["subject"] = subject = SUBJECTS[email.kind](context)
+            context["button_label"] = button_label(email.kind)
+            text = render_template(f"emails/{email.kind}.txt", **context)
+            html = render_template(f"emails/{email.kind}.html", **context)
+        return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)
     if pledge is None:
         raise Undeliverable("the pledge this email is about no longer exists")
     locale = email_locale(email.locale)
@@ -154,4 +227,8 @@ def render_email(email: OutboundEmail, pledge: Pledge | None) -> RenderedEmail:
         context["button_label"] = button_label(email.kind)
         text = render_template(f"emails/{email.kind}.txt", **context)
         html = render_template(f"emails/{email.kind}.html", **context)
-    return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)
+    code = context["boarding_code"]
+    images = {QR_CID: qr_png(code, scale=6)} if code and email.kind == "pledge_paid" else {}
+    return RenderedEmail(
+        subject=subject, text=_tidy_text(text), html=html, locale=locale, images=images
+    )

@@ -66,9 +66,18 @@ def _one_line(value: str) -> str:
     return " ".join(value.split())
 
 
-def compose(envelope: Envelope, *, subject: str, text: str, html: str, domain: str) -> EmailMessage:
+def compose(
+    envelope: Envelope,
+    *,
+    subject: str,
+    text: str,
+    html: str,
+    domain: str,
+    images: dict[str, bytes] | None = None,
+) -> EmailMessage:
     """The message: multipart/alternative (text, then html) with the headers fans' mail
-    programs and auto-responders rely on. Raises Undeliverable for an unusable address."""
+    programs and auto-responders rely on. Raises Undeliverable for an unusable address.
+    `images` (Content-ID -> PNG) go with the html as multipart/related parts."""
     message = EmailMessage(policy=MESSAGE_POLICY)
     try:
         message["From"] = Address(
@@ -86,6 +95,10 @@ def compose(envelope: Envelope, *, subject: str, text: str, html: str, domain: s
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    if images:
+        html_part = message.get_payload()[1]
+        for cid, png in images.items():
+            html_part.add_related(png, "image", "png", cid=f"<{cid}>", filename=f"{cid}.png")
     message["Content-Language"] = envelope.locale  # after the body: set_content drops Content-*
     return message
 

@@ -17,6 +17,7 @@ EVENT_TYPES = (
     "pledge.action_required",
     "pledge.dropped",
     "pledge.refunded",
+    "pledge.boarded",
     "trip.opened",
     "trip.confirmed",
     "trip.failed",

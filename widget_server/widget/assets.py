@@ -23,7 +23,13 @@ EMBED_DIR = (
     _CHECKOUT_EMBED if _CHECKOUT_EMBED.is_dir() else Path(sys.prefix) / "share/ridepledge/embed"
 )
 LOADER = "embed.js"
-IFRAME_ASSETS = {"widget.js": "text/javascript", "widget.css": "text/css"}
+IFRAME_ASSETS = {
+    "widget.js": "text/javascript",
+    "widget.css": "text/css",
+    # The driver's check-in page (widget_server/driver), served the same way.
+    "driver.js": "text/javascript",
+    "driver.css": "text/css",
+}
 LOADER_MAX_AGE = 300
 IMMUTABLE = "public, max-age=31536000, immutable"
 

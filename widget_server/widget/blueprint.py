@@ -1,7 +1,9 @@
 """The blueprint of the widget's server-rendered pages (`/w/<partner>/...`), with what every
 page shares: the partner from the URL, the embedding context carried on, template helpers,
-security headers and error pages. The routes are in `pages.py` (browse and pledge) and
-`manage.py` (the fan's manage page); both import this, neither imports the other.
+security headers and error pages. The routes are in `pages.py` (browse and pledge),
+`manage.py` (the fan's manage page), `boarding.py` (the boarding pass), `stop_requests.py` and
+`waitlist.py` (trip-day forms, which reuse helpers of `pages.py`); all import this, `pages.py`
+imports none of the others, and `create_app` imports each for its routes.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, g
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from widget_server.domain.errors import DomainError, NotFound
 from widget_server.extensions import db
@@ -77,3 +77,32 @@ def pledge_for(token: str) -> Pledge:
     if utcnow() > link_expires_at(pledge):
         raise LinkExpired("this manage link has expired")
     return pledge
+
+
+def boarding_url(partner_slug: str, pledge_id: str) -> str:
+    """The printable boarding pass (shown once the pledge is paid)."""
+    return manage_url(partner_slug, pledge_id) + "/boarding"
+
+
+_WAITLIST_SALT = "ridepledge.waitlist-offer"
+
+
+def waitlist_token(entry_id: str) -> str:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_WAITLIST_SALT).dumps(entry_id)
+
+
+def waitlist_entry_id(token: str) -> str | None:
+    """The waitlist entry a signed waitlist link names, or None if we did not sign it."""
+    try:
+        value = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_WAITLIST_SALT).loads(
+            token
+        )
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def waitlist_url(partner_slug: str, entry_id: str) -> str:
+    """The fan's waitlist page: place in line, and the offer to take or decline."""
+    base = current_app.config["SETTINGS"].public_base_url
+    return f"{base}/w/{partner_slug}/waitlist/{waitlist_token(entry_id)}"

@@ -46,6 +46,10 @@ def problem_messages() -> dict[str, str]:
         "form-expired": _("This form expired. Please send it again."),
         "cross-site": _("This form can only be sent from this page."),
         "not-found": _("This page is not available."),
+        "offer-gone": _(
+            "This offer has expired or was already used; the seats went to the next in line."
+        ),
+        "not-sold-out": _("Seats are available: you can pledge them now."),
         "validation-error": _("Some fields need your attention."),
         "network": _("We could not reach the server. Check your connection and try again."),
         "generic": _("Something went wrong. Please try again."),

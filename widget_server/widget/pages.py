@@ -20,6 +20,7 @@ from widget_server.domain.notify import queue_manage_links
 from widget_server.domain.numbers import parse_digits
 from widget_server.extensions import db
 from widget_server.models import Event, Trip
+from widget_server.models.types import utcnow
 from widget_server.payments.simulated import TEST_CARD_NUMBERS
 from widget_server.widget import messages
 from widget_server.widget.blueprint import bp
@@ -101,16 +102,40 @@ def event(event_id: str):
 @bp.get("/trips/<trip_id>")
 def trip(trip_id: str):
     """One trip: progress, price, deadline, stops, and the way to pledge."""
-    state = trip_state(_trip(trip_id))
-    detail = {"trip_id": state.trip.id, "event_id": state.trip.event_id}
+    return trip_page(_trip(trip_id))
+
+
+def trip_page(
+    trip: Trip, *, values=None, errors=None, problem=None, status: int = 200, form="stop"
+):
+    """The trip page, with its stop request form and, when sold out, the waitlist form;
+    `values`, `errors` and `problem` go to the `form` ("stop" or "waitlist") sent back."""
+    state = trip_state(trip)
+    sent_back = {"values": values or {}, "errors": errors or {}, "problem": problem}
+    empty = {"values": {}, "errors": {}, "problem": None}
+    detail = {"trip_id": trip.id, "event_id": trip.event_id}
     return render_page(
         "widget/trip.html",
+        status=status,
         state=state,
-        trip=state.trip,
-        event=state.trip.event,
+        trip=trip,
+        event=trip.event,
         bars=[state],
-        emit=[("trip.viewed", detail)],
-        data={"live": _live(trip_id=state.trip.id)},
+        emit=[("trip.viewed", detail)] if status == 200 else [],
+        stop_request={
+            "open": trip.status in ("open", "confirmed")
+            and not (trip.departs_at and trip.departs_at <= utcnow()),
+            **(sent_back if form == "stop" else empty),
+            "done_place": (request.args.get("stop_place") or "")[:200],
+            "done_count": request.args.get("stop_count", type=int),
+            "token": form_token(g.partner, f"stop_request:{trip.id}"),
+        },
+        waitlist_form={
+            "open": state.state == "sold_out",
+            **(sent_back if form == "waitlist" else empty),
+            "token": form_token(g.partner, f"waitlist_join:{trip.id}"),
+        },
+        data={"live": _live(trip_id=trip.id)},
     )
 
 

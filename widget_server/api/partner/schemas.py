@@ -17,6 +17,9 @@ class PartnerOutSchema(Schema):
     support_email = fields.String(allow_none=True)
     terms_url = fields.String(allow_none=True)
     demand_threshold = fields.Integer()
+    waitlist_hold_hours = fields.Integer(
+        metadata={"description": "Hours a waitlist offer holds freed seats (1-72)."}
+    )
     max_seats_per_fan = fields.Integer(
         metadata={"description": "The most seats one fan (one email) may hold on one trip."}
     )
@@ -37,6 +40,10 @@ class PartnerUpdateSchema(Schema):
     support_email = Email(allow_none=True)
     terms_url = Text(allow_none=True, max_length=URL_MAX_LENGTH)
     demand_threshold = Integer()
+    waitlist_hold_hours = Integer(
+        validate=validate.Range(1, 72),
+        metadata={"description": "Hours a waitlist offer holds freed seats (1-72, default 4)."},
+    )
     max_seats_per_fan = Integer(
         validate=validate.Range(1, 100),
         metadata={

@@ -1,6 +1,8 @@
 """Trips: create with stops, open, cancel, manifest (JSON or CSV)."""
 
-from flask import Response, g, request
+import functools
+
+from flask import Response, current_app, g, request
 from sqlalchemy import select
 
 from widget_server.api.common import (
@@ -14,16 +16,20 @@ from widget_server.api.common import (
     protected,
 )
 from widget_server.api.trips.schemas import (
+    DriverLinkSchema,
     ManifestSchema,
+    StopInput,
+    StopRequestListSchema,
     TripCreateSchema,
     TripListArgs,
     TripUpdateSchema,
+    WaitlistListSchema,
 )
-from widget_server.domain import catalog, settlement
+from widget_server.domain import catalog, checkin, settlement, stop_requests
 from widget_server.domain.errors import ValidationFailed
 from widget_server.domain.manifest import build_manifest, manifest_csv
 from widget_server.extensions import db
-from widget_server.models import Event, Trip
+from widget_server.models import Event, Trip, WaitlistEntry
 from widget_server.representations import TripSchema
 
 blp = Blueprint("trips", __name__, url_prefix="/v1/trips", description="Buses to an event.")
@@ -123,10 +129,103 @@ def cancel_trip(trip_id):
 )
 def manifest(trip_id):
     """Who boards where: riders per stop (paid, or still pledged before confirmation)."""
-    data = build_manifest(db.session, owned(Trip, trip_id))
+    secret = current_app.config["SECRET_KEY"]
+    data = build_manifest(db.session, owned(Trip, trip_id), secret=secret)
     if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv":
         return _csv(data)
     return data
+
+
+@blp.get("/<trip_id>/stop_requests")
+@protected(blp, "trips:read")
+@blp.response(200, StopRequestListSchema)
+def list_stop_requests(trip_id):
+    """Pick-up stops fans asked for on this trip, counted per place, most asked first."""
+    return {"data": stop_requests.requested_places(db.session, owned(Trip, trip_id))}
+
+
+@blp.get("/<trip_id>/waitlist")
+@protected(blp, "trips:read")
+@blp.response(200, WaitlistListSchema)
+def list_waitlist(trip_id):
+    """The trip's waitlist in order of joining: who waits (with `position`), who holds an
+    offer, and how earlier entries ended (`claimed` with its `pledge_id`, `expired`, ...)."""
+    trip = owned(Trip, trip_id)
+    entries = db.session.scalars(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.trip_id == trip.id)
+        .order_by(WaitlistEntry.position)
+    ).all()
+    data, waiting = [], 0
+    for entry in entries:
+        waiting += entry.status == "waiting"
+        data.append(_with_position(entry, waiting if entry.status == "waiting" else None))
+    return {"data": data}
+
+
+def _with_position(entry: WaitlistEntry, position: int | None) -> dict:
+    fields = ("id", "trip_id", "stop_id", "seats", "name", "email", "locale", "status")
+    row = {name: getattr(entry, name) for name in fields}
+    row.update(
+        position=position,
+        offered_at=entry.offered_at,
+        offer_expires_at=entry.offer_expires_at,
+        pledge_id=entry.pledge_id,
+        created_at=entry.created_at,
+    )
+    return row
+
+
+def _own_trip_first(view):
+    """404 for another partner's trip before the body is read, so a 422 never tells an
+    intruder that the id exists."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        owned(Trip, kwargs["trip_id"])
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@blp.post("/<trip_id>/stops")
+@protected(blp, "trips:write")
+@_own_trip_first
+@blp.arguments(StopInput)
+@blp.response(201, TripSchema)
+@problem_doc(blp, 409, "The trip is not open or confirmed")
+def add_stop(data, trip_id):
+    """Add a pick-up stop to an open or confirmed trip (in departure order). Fans who asked for
+    this place and have a live pledge are emailed and can move their pledge to it."""
+    with db.transaction() as session:
+        trip = owned(Trip, trip_id)
+        stop_requests.add_stop(session, trip, **data, actor=actor())
+    return trip, 201, {"Location": f"/v1/trips/{trip.id}"}  # the trip, which now has the stop
+
+
+@blp.post("/<trip_id>/driver_link")
+@protected(blp, "trips:write")
+@blp.response(201, DriverLinkSchema)
+@problem_doc(blp, 409, "The trip is a draft")
+def driver_link(trip_id):
+    """Issue the driver's check-in link (no account needed); any older link stops working."""
+    with db.transaction() as session:
+        link = checkin.new_driver_link(session, owned(Trip, trip_id), actor=actor())
+    token = checkin.driver_token(current_app.config["SECRET_KEY"], link)
+    base = current_app.config["SETTINGS"].public_base_url
+    url = f"{base}/d/{token}"
+    body = {"object": "driver_link", "url": url, "expires_at": link.expires_at}
+    return body, 201, {"Location": url}  # the link itself: the driver's page
+
+
+@blp.delete("/<trip_id>/driver_link")
+@protected(blp, "trips:write")
+@blp.response(204)
+def revoke_driver_link(trip_id):
+    """End every driver link of the trip without issuing a new one."""
+    with db.transaction() as session:
+        checkin.revoke_driver_links(session, owned(Trip, trip_id), actor=actor())
+    return ""
 
 
 def _csv(data: dict) -> Response:

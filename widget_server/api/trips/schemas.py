@@ -5,6 +5,7 @@ from widget_server.api.fields import AwareDateTime, Currency
 from widget_server.domain.numbers import Integer
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.models.trips import TRIP_STATUSES
+from widget_server.representations import UTCDateTime
 
 
 class _Strict(Schema):
@@ -71,6 +72,14 @@ class RiderSchema(Schema):
     phone = fields.String(allow_none=True)
     seats = fields.Integer()
     status = fields.String()
+    boarding_code = fields.String(allow_none=True, metadata={"description": "null unless paid"})
+    boarded_at = fields.String(
+        allow_none=True, metadata={"description": "When the driver checked them in (device time)."}
+    )
+    boarded_by = fields.String(allow_none=True, metadata={"description": "The device's name."})
+    double_boarded = fields.Boolean(
+        metadata={"description": "Two devices both checked this pledge in (offline)."}
+    )
 
 
 class ManifestStopSchema(Schema):
@@ -79,6 +88,7 @@ class ManifestStopSchema(Schema):
     address = fields.String()
     departs_at = fields.String()
     seats = fields.Integer()
+    boarded_seats = fields.Integer()
     riders = fields.List(fields.Nested(RiderSchema))
 
 
@@ -89,4 +99,61 @@ class ManifestSchema(Schema):
     event = fields.Dict()
     operator = fields.Dict()
     seats = fields.Integer(metadata={"description": "Seats of riders on the manifest."})
+    boarded_seats = fields.Integer(metadata={"description": "Seats checked in so far."})
     stops = fields.List(fields.Nested(ManifestStopSchema))
+
+
+class DriverLinkSchema(Schema):
+    object = fields.Constant("driver_link")
+    url = fields.String(
+        metadata={"description": "The driver's page; check-ins go to {url}/checkins."}
+    )
+    expires_at = UTCDateTime()
+
+
+class StopRequestSchema(Schema):
+    """One place fans asked to be picked up at, with how many asked."""
+
+    object = fields.Constant("stop_request")
+    place = fields.String(metadata={"description": "As the first fan spelled it."})
+    place_key = fields.String(metadata={"description": "The place folded; requests group by it."})
+    address = fields.String(metadata={"description": "The latest address a fan gave."})
+    count = fields.Integer(metadata={"description": "Fans who asked (each fan once)."})
+    first_requested_at = UTCDateTime()
+    last_requested_at = UTCDateTime()
+    stop_id = fields.String(
+        allow_none=True, metadata={"description": "The stop added for this place, once added."}
+    )
+
+
+class StopRequestListSchema(Schema):
+    object = fields.Constant("list")
+    data = fields.List(fields.Nested(StopRequestSchema))
+
+
+class WaitlistEntrySchema(Schema):
+    """A fan in line for a sold-out trip (or whose turn came)."""
+
+    id = fields.String()
+    object = fields.Constant("waitlist_entry")
+    trip_id = fields.String()
+    stop_id = fields.String()
+    seats = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+    locale = fields.String()
+    status = fields.String(
+        metadata={"enum": ["waiting", "offered", "claimed", "expired", "declined", "closed"]}
+    )
+    position = fields.Integer(
+        allow_none=True, metadata={"description": "1 = next in line; null unless waiting."}
+    )
+    offered_at = UTCDateTime(allow_none=True)
+    offer_expires_at = UTCDateTime(allow_none=True)
+    pledge_id = fields.String(allow_none=True, metadata={"description": "Once claimed."})
+    created_at = UTCDateTime()
+
+
+class WaitlistListSchema(Schema):
+    object = fields.Constant("list")
+    data = fields.List(fields.Nested(WaitlistEntrySchema))

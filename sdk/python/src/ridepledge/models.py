@@ -18,6 +18,7 @@ from typing import Any, NotRequired, TypedDict, TypeVar, Union
 __all__ = [
     "DemandThreshold",
     "Demand",
+    "DriverLink",
     "Event",
     "Manifest",
     "ManifestEvent",
@@ -59,6 +60,7 @@ WEBHOOK_EVENT_TYPES = (
     "pledge.action_required",
     "pledge.dropped",
     "pledge.refunded",
+    "pledge.boarded",
     "trip.opened",
     "trip.confirmed",
     "trip.failed",
@@ -132,6 +134,7 @@ class Partner:
     support_email: str | None
     terms_url: str | None
     demand_threshold: int | None
+    waitlist_hold_hours: int | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -204,6 +207,8 @@ class Pledge:
     paid_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # The short signed code on the boarding pass (`XXXX-XXXX-XXXX`); None unless paid.
+    boarding_code: str | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -215,6 +220,10 @@ class ManifestRider:
     phone: str | None
     seats: int
     status: str
+    boarding_code: str | None = None
+    boarded_at: datetime | None = None
+    boarded_by: str | None = None
+    double_boarded: bool | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -226,6 +235,7 @@ class ManifestStop:
     departs_at: datetime
     seats: int
     riders: list[ManifestRider]
+    boarded_seats: int | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -262,6 +272,7 @@ class Manifest:
     operator: Operator
     seats: int
     stops: list[ManifestStop]
+    boarded_seats: int | None = None
     raw: dict[str, Any] = _raw()
 
     def rows(self) -> list[ManifestRow]:
@@ -281,6 +292,50 @@ class Manifest:
             for stop in self.stops
             for rider in stop.riders
         ]
+
+
+@dataclass(frozen=True)
+class DriverLink:
+    """The driver's check-in page for one trip; ends at `expires_at` or at the next link."""
+
+    url: str
+    expires_at: datetime
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class StopRequest:
+    """A pick-up stop fans asked for on a trip: one place, how many fans asked, and the stop
+    once you add it (`trips.add_stop`)."""
+
+    place: str
+    place_key: str
+    address: str
+    count: int
+    first_requested_at: datetime
+    last_requested_at: datetime
+    stop_id: str | None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class WaitlistEntry:
+    """A fan in line for a sold-out trip; `position` 1 is next (None unless `waiting`)."""
+
+    id: str
+    trip_id: str
+    stop_id: str
+    seats: int
+    name: str
+    email: str
+    locale: str
+    status: str
+    position: int | None
+    offered_at: datetime | None
+    offer_expires_at: datetime | None
+    pledge_id: str | None
+    created_at: datetime
+    raw: dict[str, Any] = _raw()
 
 
 @dataclass(frozen=True)

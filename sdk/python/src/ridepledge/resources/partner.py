@@ -24,6 +24,7 @@ class PartnerResource(Resource):
         support_email: str | None | NotGiven = NOT_GIVEN,
         terms_url: str | None | NotGiven = NOT_GIVEN,
         demand_threshold: int | NotGiven = NOT_GIVEN,
+        waitlist_hold_hours: int | NotGiven = NOT_GIVEN,
     ) -> Partner:
         """Change the profile (scope `partner:write`). `branding` is merged into the current
         branding, so pass only the keys you change."""
@@ -36,5 +37,6 @@ class PartnerResource(Resource):
             support_email=support_email,
             terms_url=terms_url,
             demand_threshold=demand_threshold,
+            waitlist_hold_hours=waitlist_hold_hours,
         )
         return self._patch("/v1/partner", Partner, body)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from ridepledge.models import Manifest, OperatorParams, OriginParams, StopParams, Trip
+from ridepledge.models import (
+    DriverLink,
+    Manifest,
+    OperatorParams,
+    OriginParams,
+    StopParams,
+    StopRequest,
+    Trip,
+    WaitlistEntry,
+    from_api,
+)
 from ridepledge.pagination import Pager
 from ridepledge.resources._base import NOT_GIVEN, NotGiven, Resource, given, segment
 
@@ -84,6 +94,42 @@ class Trips(Resource):
     def manifest(self, trip_id: str) -> Manifest:
         """Who boards where; `.rows()` flattens it to one row per rider."""
         return self._get(f"/v1/trips/{segment(trip_id)}/manifest", Manifest)
+
+    def create_driver_link(self, trip_id: str, *, idempotency_key: str | None = None) -> DriverLink:
+        """Issue the driver's check-in link (scope `trips:write`); any older link stops
+        working. Send `url` to the bus operator: it needs no account."""
+        path = f"/v1/trips/{segment(trip_id)}/driver_link"
+        return self._post(path, DriverLink, None, idempotency_key)
+
+    def stop_requests(self, trip_id: str) -> list[StopRequest]:
+        """Pick-up stops fans asked for on the trip, one per place, most asked first (scope
+        `trips:read`)."""
+        body = self._request("GET", f"/v1/trips/{segment(trip_id)}/stop_requests").json()
+        return [from_api(StopRequest, item) for item in body["data"]]
+
+    def waitlist(self, trip_id: str) -> list[WaitlistEntry]:
+        """The trip's waitlist in order of joining (scope `trips:read`)."""
+        body = self._request("GET", f"/v1/trips/{segment(trip_id)}/waitlist").json()
+        return [from_api(WaitlistEntry, item) for item in body["data"]]
+
+    def add_stop(
+        self,
+        trip_id: str,
+        *,
+        name: str,
+        address: str,
+        departs_at: datetime,
+        idempotency_key: str | None = None,
+    ) -> Trip:
+        """Add a pick-up stop to an open or confirmed trip (scope `trips:write`). Fans who
+        asked for this place (`stop_requests`) and have a live pledge are emailed and can move
+        their pledge to it."""
+        body = {"name": name, "address": address, "departs_at": departs_at}
+        return self._post(f"/v1/trips/{segment(trip_id)}/stops", Trip, body, idempotency_key)
+
+    def revoke_driver_link(self, trip_id: str) -> None:
+        """End every driver link of the trip without issuing a new one."""
+        self._delete(f"/v1/trips/{segment(trip_id)}/driver_link")
 
     def manifest_csv(self, trip_id: str) -> str:
         """The manifest as the server's CSV: a header row, then one row per rider

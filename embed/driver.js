@@ -1,0 +1,325 @@
+/* The driver's check-in page (widget_server/driver). Vanilla JS, no build step.
+ *
+ * Offline first: the manifest and a queue of check-ins live in localStorage. Every check-in gets
+ * a UUID and the time it happened here; it is sent at once when online, else queued and sent
+ * when the browser is back online (the server applies each id once and keeps our time). While
+ * offline the page answers from its own copy of the manifest, and says that it did.
+ */
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('dr-data').textContent);
+  var T = data.texts;
+  var STORE = 'rp-driver:' + data.trip_id;
+  var DEVICE = 'rp-driver-device';
+  var $ = function (sel) { return document.querySelector(sel); };
+
+  function load(key, fallback) {
+    try { var v = JSON.parse(localStorage.getItem(key)); return v == null ? fallback : v; }
+    catch (e) { return fallback; }
+  }
+  function save(key, value) {
+    try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* full: keep going */ }
+  }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join('');
+    return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
+  }
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (_, k) { return values[k] == null ? '' : values[k]; });
+  }
+  function fold(text) {
+    return (text || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  }
+  /* The same forgiving reading of a typed code as domain/boarding.normalize_code. */
+  function normalizeCode(typed) {
+    var t = (typed || '').trim().toUpperCase();
+    if (t.indexOf('RIDEPLEDGE:') === 0) t = t.slice(11);
+    t = t.replace(/[\s-]/g, '').replace(/[IL]/g, '1').replace(/O/g, '0');
+    if (!/^[0-9A-HJKMNP-TV-Z]{12}$/.test(t)) return null;
+    return t.slice(0, 4) + '-' + t.slice(4, 8) + '-' + t.slice(8);
+  }
+  function localTime(iso) {
+    try {
+      return new Date(iso).toLocaleTimeString(document.documentElement.lang,
+        { hour: '2-digit', minute: '2-digit', timeZone: data.timezone });
+    } catch (e) { return iso; }
+  }
+
+  /* --- state ------------------------------------------------------------------------------ */
+  var state = load(STORE, null);
+  if (!state || !state.manifest) state = { manifest: data.manifest, queue: [] };
+  else state.manifest = data.manifest; // the page just came from the server: freshest
+  applyQueueLocally();
+  save(STORE, state);
+  var device = load(DEVICE, null);
+  if (!device) {
+    var id = uuid();
+    device = { id: id, name: 'Device ' + id.slice(0, 4).toUpperCase() };
+    save(DEVICE, device);
+  }
+
+  function riders() {
+    var all = [];
+    state.manifest.stops.forEach(function (s) { s.riders.forEach(function (r) { all.push(r); }); });
+    return all;
+  }
+  function riderFor(item) {
+    var code = item.code ? normalizeCode(item.code) : null;
+    return riders().filter(function (r) {
+      return item.pledge_id ? r.pledge_id === item.pledge_id : (code && r.boarding_code === code);
+    })[0] || null;
+  }
+  /* Check-ins still queued are shown as boarded on a freshly loaded manifest too. */
+  function applyQueueLocally() {
+    (state.queue || []).forEach(function (item) {
+      var r = riderFor(item);
+      if (r && r.status === 'paid' && !r.boarded_at) { r.boarded_at = item.at; r.boarded_by = item.device; }
+    });
+  }
+
+  /* --- rendering -------------------------------------------------------------------------- */
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  function counts() {
+    var total = { seats: 0, boarded: 0 };
+    state.manifest.stops.forEach(function (s) {
+      s.seats = 0; s.boarded_seats = 0;
+      s.riders.forEach(function (r) { s.seats += r.seats; if (r.boarded_at) s.boarded_seats += r.seats; });
+      total.seats += s.seats; total.boarded += s.boarded_seats;
+    });
+    return total;
+  }
+  function render() {
+    var total = counts();
+    $('[data-total]').textContent = fill(T.total, total);
+    var query = fold($('[data-search]').value.trim());
+    var box = $('[data-stops]');
+    box.textContent = '';
+    var shown = 0;
+    state.manifest.stops.forEach(function (stop) {
+      var section = el('section', 'dr-stop');
+      section.appendChild(el('h3', 'dr-stop-title', stop.name + ' · ' + localTime(stop.departs_at)));
+      section.appendChild(el('p', 'dr-stop-count', fill(T.stop_count, { boarded: stop.boarded_seats, seats: stop.seats })));
+      var list = el('ul', 'dr-riders');
+      stop.riders.forEach(function (r) {
+        if (query && fold(r.name).indexOf(query) === -1) return;
+        shown++;
+        var li = el('li', 'dr-rider');
+        li.setAttribute('data-rider', r.pledge_id);
+        var who = el('div');
+        who.appendChild(el('span', 'dr-rider-name', r.name));
+        var info = el('div', 'dr-rider-info', fill(T.seats, { seats: r.seats }) + ' ');
+        var paid = r.status === 'paid';
+        info.appendChild(el('span', 'dr-badge ' + (paid ? 'is-paid' : 'is-unpaid'), T.status[r.status] || r.status));
+        if (r.boarded_at) {
+          info.appendChild(document.createTextNode(' '));
+          info.appendChild(el('span', 'dr-badge is-boarded', T.boarded + ' ' + localTime(r.boarded_at)));
+        }
+        if (r.double_boarded) {
+          info.appendChild(document.createTextNode(' '));
+          info.appendChild(el('span', 'dr-badge is-double', T.double_boarded));
+        }
+        who.appendChild(info);
+        li.appendChild(who);
+        if (!r.boarded_at) {
+          var button = el('button', '', T.check_in);
+          button.type = 'button';
+          button.setAttribute('aria-label', T.check_in + ': ' + r.name);
+          button.addEventListener('click', function () { checkIn({ pledge_id: r.pledge_id }); });
+          li.appendChild(button);
+        }
+        list.appendChild(li);
+      });
+      if (!stop.riders.length) list.appendChild(el('li', 'dr-soft', T.no_riders));
+      section.appendChild(list);
+      box.appendChild(section);
+    });
+    if (query && !shown) box.appendChild(el('p', 'dr-soft', T.no_match));
+    var pending = $('[data-pending]');
+    pending.hidden = !state.queue.length;
+    pending.textContent = fill(T.pending, { count: state.queue.length });
+    var net = $('[data-net]');
+    net.textContent = navigator.onLine ? T.online : T.offline;
+    net.classList.toggle('is-offline', !navigator.onLine);
+  }
+
+  function show(kind, answer, offline) {
+    var box = $('[data-result]');
+    var words = T[kind] || T.unknown;
+    if (kind === 'already_boarded' && answer && answer.boarded) {
+      words = fill(T.already_boarded, { time: localTime(answer.boarded.at), device: answer.boarded.device });
+    }
+    if (kind === 'ok' && offline) words = T.ok_offline;
+    box.textContent = '';
+    box.appendChild(document.createTextNode(words));
+    var rider = answer && answer.pledge;
+    if (rider) box.appendChild(el('small', '', rider.name + ' · ' + fill(T.seats, { seats: rider.seats })));
+    if (answer && answer.double_boarded) box.appendChild(el('small', '', T.double_boarded));
+    box.setAttribute('data-result-kind', kind);
+    box.hidden = false;
+  }
+
+  /* --- check-ins -------------------------------------------------------------------------- */
+  function localAnswer(item) {
+    var r = riderFor(item);
+    if (!r) return { kind: 'queued', answer: null };
+    var pledge = { name: r.name, seats: r.seats };
+    if (r.status !== 'paid') return { kind: 'not_paid', answer: { pledge: pledge } };
+    if (r.boarded_at) {
+      return { kind: 'already_boarded', answer: { pledge: pledge, boarded: { at: r.boarded_at, device: r.boarded_by } } };
+    }
+    r.boarded_at = item.at; r.boarded_by = item.device;
+    return { kind: 'ok', answer: { pledge: pledge } };
+  }
+
+  /* What the server said: the rider's boarding as it now stands. */
+  function learn(answer) {
+    if (!answer || !answer.pledge) return;
+    riders().forEach(function (r) {
+      if (r.pledge_id !== answer.pledge.id) return;
+      if (answer.boarded) { r.boarded_at = answer.boarded.at; r.boarded_by = answer.boarded.device; }
+      if (answer.double_boarded) r.double_boarded = true;
+    });
+  }
+
+  function send(item) {
+    return fetch(data.checkins_url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+      body: JSON.stringify(item),
+      credentials: 'same-origin'
+    }).then(function (response) {
+      if (response.status >= 500 || response.status === 429) throw new Error('retry later');
+      return response.json().then(function (body) { return { status: response.status, body: body }; });
+    });
+  }
+
+  function checkIn(what) {
+    var item = { id: uuid(), at: new Date().toISOString(), device: device.name };
+    if (what.code) item.code = what.code; else item.pledge_id = what.pledge_id;
+    if (!navigator.onLine) return queue(item);
+    send(item).then(function (reply) {
+      if (reply.status !== 200) { show('unknown', null); return; }
+      learn(reply.body);
+      show(reply.body.result, reply.body);
+      save(STORE, state); render();
+    }).catch(function () { queue(item); });
+  }
+
+  function queue(item) {
+    var local = localAnswer(item);
+    state.queue.push(item);
+    save(STORE, state);
+    show(local.kind, local.answer, true);
+    render();
+  }
+
+  var flushing = false;
+  function flush() {
+    if (flushing || !state.queue.length || !navigator.onLine) return;
+    flushing = true;
+    var item = state.queue[0];
+    send(item).then(function (reply) {
+      state.queue.shift(); // answered (even a refusal): the server has it, do not send again
+      learn(reply.body);
+      save(STORE, state);
+      render();
+      flushing = false;
+      if (state.queue.length) flush(); else refresh();
+    }).catch(function () { flushing = false; });
+  }
+
+  function refresh() {
+    fetch(data.manifest_url, { headers: { 'Accept': 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (manifest) {
+        if (!manifest) return;
+        state.manifest = manifest; applyQueueLocally(); save(STORE, state); render();
+      }).catch(function () { /* offline: keep our copy */ });
+  }
+
+  /* --- scanning --------------------------------------------------------------------------- */
+  var detector = null;
+  if ('BarcodeDetector' in window) {
+    try { detector = new window.BarcodeDetector({ formats: ['qr_code'] }); } catch (e) { detector = null; }
+  }
+  var stream = null;
+  function stopCamera() {
+    if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
+    stream = null;
+    $('[data-video]').hidden = true; $('[data-scan-stop]').hidden = true;
+  }
+  function found(codes) {
+    if (!codes || !codes.length) return false;
+    checkIn({ code: codes[0].rawValue });
+    return true;
+  }
+  function scanLoop(video, tries) {
+    if (!stream || tries > 2400) { stopCamera(); return; } // about ten minutes at most
+    detector.detect(video).then(function (codes) {
+      if (found(codes)) { stopCamera(); return; }
+      setTimeout(function () { scanLoop(video, tries + 1); }, 250);
+    }).catch(function () { setTimeout(function () { scanLoop(video, tries + 1); }, 250); });
+  }
+  if (detector) {
+    $('[data-scan]').hidden = false;
+    $('[data-scan-start]').addEventListener('click', function () {
+      if (!navigator.mediaDevices) { show('unknown', null); return; }
+      navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } }).then(function (s) {
+        stream = s;
+        var video = $('[data-video]');
+        video.srcObject = s; video.hidden = false; $('[data-scan-stop]').hidden = false;
+        return video.play().then(function () { scanLoop(video, 0); });
+      }).catch(function () {
+        var box = $('[data-result]');
+        box.textContent = T.camera_failed; box.setAttribute('data-result-kind', 'unknown'); box.hidden = false;
+      });
+    });
+    $('[data-scan-stop]').addEventListener('click', stopCamera);
+    $('[data-scan-file]').addEventListener('change', function (event) {
+      var file = event.target.files && event.target.files[0];
+      if (!file) return;
+      createImageBitmap(file).then(function (bitmap) { return detector.detect(bitmap); })
+        .then(function (codes) {
+          if (!found(codes)) {
+            var box = $('[data-result]');
+            box.textContent = T.no_qr; box.setAttribute('data-result-kind', 'unknown'); box.hidden = false;
+          }
+        }).catch(function () {
+          var box = $('[data-result]');
+          box.textContent = T.no_qr; box.setAttribute('data-result-kind', 'unknown'); box.hidden = false;
+        });
+      event.target.value = '';
+    });
+  }
+
+  /* --- wiring ----------------------------------------------------------------------------- */
+  $('[data-code-form]').addEventListener('submit', function (event) {
+    event.preventDefault();
+    var input = $('[data-code]');
+    if (!input.value.trim()) return;
+    checkIn({ code: input.value });
+    input.value = '';
+    input.focus();
+  });
+  $('[data-search]').addEventListener('input', render);
+  var deviceInput = $('[data-device]');
+  deviceInput.value = device.name;
+  deviceInput.addEventListener('change', function () {
+    var name = deviceInput.value.trim();
+    if (name) { device.name = name.slice(0, 60); save(DEVICE, device); }
+  });
+  window.addEventListener('online', function () { render(); flush(); });
+  window.addEventListener('offline', render);
+  setInterval(flush, 15000); // a lost 'online' event must not strand the queue
+  render();
+  flush();
+  document.documentElement.setAttribute('data-driver-ready', '1');
+})();

@@ -1,0 +1,77 @@
+"""The SDK's trip-day calls: boarding codes on pledges, driver links, boarded counts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import requests
+import ridepledge
+from sdk_helpers import fan_pledges, new_event, new_trip
+
+from tests.conftest import run_jobs
+
+
+def test_driver_link_boarding_code_and_boarded_counts(sdk, app, live_server):
+    trip = new_trip(sdk, new_event(sdk))
+    sdk.trips.update(trip.id, min_riders=3)
+    opened = sdk.trips.open(trip.id)
+    fan = fan_pledges(live_server.url, opened, 0, seats=2, name="Ann Fan")
+    assert sdk.pledges.retrieve(fan["id"]).boarding_code is None  # not paid yet
+    fan_pledges(live_server.url, opened, 1, seats=1, name="Bob Fan")  # confirms the trip
+    run_jobs(app)
+    pledge = sdk.pledges.retrieve(fan["id"])
+    assert pledge.status == "paid" and len(pledge.boarding_code) == 14
+
+    link = sdk.trips.create_driver_link(trip.id)
+    assert isinstance(link, ridepledge.DriverLink) and link.expires_at > datetime.now(UTC)
+    body = {"code": pledge.boarding_code, "id": str(uuid.uuid4()), "at": "2020-01-01T10:00:00Z"}
+    # The SDK names the server by PUBLIC_BASE_URL; the test server listens elsewhere.
+    url = live_server.url + "/d/" + link.url.rsplit("/d/", 1)[1]
+    assert requests.post(f"{url}/checkins", json=body, timeout=10).json()["result"] == "ok"
+
+    manifest = sdk.trips.manifest(trip.id)
+    assert manifest.boarded_seats == 2 and manifest.stops[0].boarded_seats == 2
+    assert manifest.stops[1].boarded_seats == 0
+    rider = manifest.stops[0].riders[0]
+    assert rider.boarding_code == pledge.boarding_code and rider.boarded_at is not None
+
+    sdk.trips.revoke_driver_link(trip.id)
+    assert requests.get(url, timeout=10).status_code == 404
+
+
+def test_stop_requests_and_add_stop(sdk, app, live_server):
+    trip = sdk.trips.open(new_trip(sdk, new_event(sdk)).id)
+    fan_pledges(live_server.url, trip, 0, name="Ann Fan")
+    for email in ("ann@example.com", "zed@example.com"):
+        answer = requests.post(
+            f"{live_server.url}/w/kc-chiefs/api/trips/{trip.id}/stop_requests",
+            json={"place": "Old Town Square", "address": "1 Old Town Sq", "email": email},
+            timeout=10,
+        )
+        assert answer.status_code == 201, answer.text
+
+    (place,) = sdk.trips.stop_requests(trip.id)
+    assert isinstance(place, ridepledge.StopRequest)
+    assert (place.place, place.count, place.stop_id) == ("Old Town Square", 2, None)
+
+    departs = trip.stops[-1].departs_at + timedelta(minutes=15)
+    updated = sdk.trips.add_stop(
+        trip.id, name="Old Town Square", address="1 Old Town Sq", departs_at=departs
+    )
+    assert [stop.name for stop in updated.stops][-1] == "Old Town Square"
+    assert sdk.trips.stop_requests(trip.id)[0].stop_id == updated.stops[-1].id
+
+
+def test_waitlist_of_a_sold_out_trip(sdk, live_server):
+    trip = sdk.trips.open(new_trip(sdk, new_event(sdk), capacity=3).id)
+    fan_pledges(live_server.url, trip, 0, seats=3, name="Ann Fan")
+    answer = requests.post(
+        f"{live_server.url}/w/kc-chiefs/api/trips/{trip.id}/waitlist",
+        json={"stop_id": trip.stops[1].id, "seats": 2, "name": "Zed Fan", "email": "zed@x.org"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    (entry,) = sdk.trips.waitlist(trip.id)
+    assert isinstance(entry, ridepledge.WaitlistEntry)
+    assert (entry.name, entry.seats, entry.status, entry.position) == ("Zed Fan", 2, "waiting", 1)

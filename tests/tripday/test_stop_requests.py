@@ -1,0 +1,152 @@
+"""Stops from the riders: fans ask for a stop, the partner sees the requests counted per place,
+adds the stop, the fans who asked are emailed and move their pledge to it."""
+
+from datetime import timedelta
+
+from tests.api_helpers import ApiSession, issue_token
+from tests.factories import make_partner, make_trip
+from tests.tripday.helpers import confirmed_trip, emails_of_kind, pledge_row
+from tests.widget_helpers import submit_form
+from widget_server.domain.stop_requests import place_key
+from widget_server.extensions import db
+from widget_server.models import Pledge, Trip
+from widget_server.notifications.render import render_email
+from widget_server.widget.links import manage_token
+
+
+def ask(client, trip_id, place, email, address="1 Union Station, Kansas City"):
+    return client.post(
+        f"/w/kc-chiefs/api/trips/{trip_id}/stop_requests",
+        json={"place": place, "address": address, "email": email},
+    )
+
+
+def test_place_key_folds_spelling():
+    assert place_key("  Union  Station. ") == place_key("union station") == "union station"
+    assert place_key("Café Plaza") == place_key("cafe plaza")
+
+
+def test_requested_stop_added_by_the_partner_lets_the_fans_move(app, client):
+    ids = confirmed_trip(app)  # ana, bo, cy paid
+    trip_id = ids["trip"]
+    assert ask(client, trip_id, "Union Station", "ana@example.com").status_code == 201
+    again = ask(client, trip_id, "union  station.", "ANA@example.com")
+    assert again.status_code == 201 and again.json["stop_request"]["count"] == 1  # once a fan
+    assert (
+        ask(client, trip_id, "Union station", "bo@example.com").json["stop_request"]["count"] == 2
+    )
+    assert ask(client, trip_id, "UNION STATION", "dee@example.com").status_code == 201
+    assert ask(client, trip_id, "Power & Light", "cy@example.com").status_code == 201
+
+    api = ApiSession(client, issue_token(app, ids["partner_id"]))
+    listed = api.get(f"/v1/trips/{trip_id}/stop_requests")
+    assert listed.status_code == 200, listed.json
+    places = listed.json["data"]
+    assert [(p["place"], p["count"]) for p in places] == [
+        ("Union Station", 3),
+        ("Power & Light", 1),
+    ]
+    assert places[0]["stop_id"] is None
+
+    with app.app_context():
+        trip = db.session.get(Trip, trip_id)
+        departs = trip.stops[-1].departs_at + timedelta(minutes=10)
+    added = api.post(
+        f"/v1/trips/{trip_id}/stops",
+        json={
+            "name": "Union Station",
+            "address": "30 W Pershing Rd",
+            "departs_at": departs.isoformat().replace("+00:00", "Z"),
+        },
+    )
+    assert added.status_code == 201, added.json
+    new_stop = next(s for s in added.json["stops"] if s["name"] == "Union Station")
+    assert len(added.json["stops"]) == 3
+    after = api.get(f"/v1/trips/{trip_id}/stop_requests").json["data"]
+    assert after[0]["stop_id"] == new_stop["id"] and after[1]["stop_id"] is None
+
+    # The fans who asked and have a live pledge are told (dee has no pledge, cy asked elsewhere).
+    emails = emails_of_kind(app, "stop_added")
+    with app.app_context():
+        told = {db.session.get(Pledge, e.pledge_id).email for e in emails}
+        rendered = render_email(emails[0], db.session.get(Pledge, emails[0].pledge_id))
+    assert told == {"ana@example.com", "bo@example.com"}
+    assert "30 W Pershing Rd" in rendered.text and "now on the route" in rendered.text
+
+    # ... and move their pledge to the new stop from the manage page.
+    ana = ids["pledges"][0]
+    with app.app_context():
+        manage = f"/w/kc-chiefs/manage/{manage_token(ana)}"
+    assert new_stop["id"] in client.get(manage).get_data(as_text=True)
+    moved = submit_form(client, manage, "/stop", {"stop_id": new_stop["id"]})
+    assert moved.status_code == 303
+    assert pledge_row(app, ana).stop_id == new_stop["id"]
+
+
+def test_stop_requests_refuse_bad_input_and_other_partners(app, client):
+    ids = confirmed_trip(app)
+    trip_id = ids["trip"]
+    bad = ask(client, trip_id, "", "not-an-email")
+    assert bad.status_code == 422 and {"place", "email"} <= set(bad.json["errors"])
+    with app.app_context():
+        trip = db.session.get(Trip, trip_id)
+        existing = trip.stops[0].name
+        soon = (trip.stops[-1].departs_at + timedelta(minutes=5)).isoformat()
+    same = ask(client, trip_id, existing.upper(), "ana@example.com")
+    assert same.status_code == 422 and "place" in same.json["errors"]
+    assert ask(client, "trp_nope", "Somewhere", "ana@example.com").status_code == 404
+
+    with app.app_context(), db.transaction() as session:
+        other = make_partner(session, "other-club")
+        draft = make_trip(session, other, status="draft")
+        other_id, draft_id = other.id, draft.id
+    stranger = ApiSession(client, issue_token(app, other_id))
+    assert stranger.get(f"/v1/trips/{trip_id}/stop_requests").status_code == 404
+    assert (
+        stranger.post(
+            f"/v1/trips/{trip_id}/stops",
+            json={"name": "X", "address": "Y", "departs_at": soon},
+        ).status_code
+        == 404
+    )
+    # A draft trip is not requestable (not public).
+    assert (
+        client.post(
+            f"/w/other-club/api/trips/{draft_id}/stop_requests",
+            json={"place": "A", "address": "B", "email": "a@example.com"},
+        ).status_code
+        == 404
+    )
+    api = ApiSession(client, issue_token(app, ids["partner_id"]))
+    with app.app_context():
+        starts = db.session.get(Trip, trip_id).event.starts_at
+        late_time = (starts + timedelta(minutes=1)).isoformat()
+    late = api.post(
+        f"/v1/trips/{trip_id}/stops",
+        json={"name": "Late Stop", "address": "Y", "departs_at": late_time},
+    )
+    assert late.status_code == 422 and "departs_at" in late.json["errors"]
+
+
+def test_the_trip_page_form_works_without_javascript(app, client):
+    ids = confirmed_trip(app)
+    page = f"/w/kc-chiefs/trips/{ids['trip']}"
+    sent = submit_form(
+        client,
+        page,
+        "/stop_requests",
+        {"place": "Power & Light", "address": "1 Grand Blvd", "email": "ana@example.com"},
+    )
+    assert sent.status_code == 303
+    html = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "1 fan has asked for a stop at Power &amp; Light" in html
+    bad = submit_form(client, page, "/stop_requests", {"place": "", "email": "nope"})
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'id="stop-place"' in body and 'aria-invalid="true"' in body
+    forged = client.post(
+        f"{page}/stop_requests", data={"place": "X", "address": "Y", "email": "a@example.com"}
+    )
+    assert forged.status_code in (400, 403)
+    api = ApiSession(client, issue_token(app, ids["partner_id"]))
+    (place,) = api.get(f"/v1/trips/{ids['trip']}/stop_requests").json["data"]
+    assert (place["place"], place["count"]) == ("Power & Light", 1)

@@ -1,0 +1,280 @@
+"""Trip day: driver links and check-ins.
+
+A check-in names a pledge by its boarding code (typed or scanned) or, when the driver taps a
+name on the manifest, by its id. Every check-in gets one of CHECKIN_RESULTS. Devices may be
+offline: they send each check-in later with the id they made for it and the time it happened.
+
+- The same (trip, client id) is applied once: the row is claimed first with an
+  INSERT .. ON CONFLICT DO NOTHING, and a repeat gets the stored first answer, changing nothing.
+- A pledge boards once: `boardings` has the pledge as its primary key, claimed the same way. A
+  second `ok`-worthy check-in from another device answers `already_boarded` and flags the
+  boarding (`double_boarded`): two offline phones both let the fan on, which is not an error
+  for the driver but something the partner should see.
+- Only a `paid` pledge ever boards.
+
+Both claims are single statements, so they hold on SQLite (one writer at a time) and on
+PostgreSQL (the second insert waits for the first to commit, then does nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import inspect, select, update
+from sqlalchemy.orm import Session
+
+from widget_server.domain import boarding as codes
+from widget_server.domain.audit import record
+from widget_server.domain.errors import Conflict, ValidationFailed
+from widget_server.models import Boarding, CheckIn, Pledge, Trip
+from widget_server.models.types import utcnow
+from widget_server.representations import PledgeSchema, UTCDateTime
+from widget_server.webhooks.outbox import emit
+
+NOT_PAID = ("pledged", "charging", "action_required")
+# How far ahead of our clock a device's time may be before we call it wrong.
+CLOCK_SKEW = timedelta(hours=1)
+_iso = UTCDateTime()._serialize
+
+
+def iso(moment: datetime | None) -> str | None:
+    return _iso(moment, None, None)
+
+
+def insert_if_absent(session: Session, model, **values) -> bool:
+    """INSERT the row unless its unique key exists; True if this call inserted it."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    key = inspect(model).primary_key[0]
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(key)
+    # RETURNING, not rowcount: the ORM session does not report a rowcount on PostgreSQL.
+    return session.execute(statement).first() is not None
+
+
+# --- driver links -------------------------------------------------------------------------
+
+
+def default_link_expiry(trip: Trip, now: datetime) -> datetime:
+    """Until the day after the game (the ride home is on the manifest too)."""
+    return max(trip.event.starts_at, now) + timedelta(hours=24)
+
+
+def issue_driver_link(session: Session, trip: Trip, *, actor: str) -> int:
+    """A new link generation for the trip (ending every older link); returns it."""
+    if trip.status == "draft":
+        raise Conflict("open the trip before issuing a driver link")
+    generation = session.execute(
+        update(Trip)
+        .where(Trip.id == trip.id)
+        .values(driver_link_generation=Trip.driver_link_generation + 1)
+        .returning(Trip.driver_link_generation)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    session.expire(trip)
+    record(session, trip.partner_id, actor, "trip.driver_link_issued", "trip", trip.id)
+    return generation
+
+
+@dataclass(frozen=True)
+class DriverLink:
+    trip_id: str
+    generation: int
+    expires_at: datetime
+
+
+def _link_serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="ridepledge.driver-link")
+
+
+def driver_token(secret: str, link: DriverLink) -> str:
+    """The signed token of a driver link (the last part of its URL)."""
+    return _link_serializer(secret).dumps(
+        [link.trip_id, link.generation, int(link.expires_at.timestamp())]
+    )
+
+
+def read_driver_token(secret: str, token: str) -> DriverLink | None:
+    """The link a token stands for, or None if we did not sign it. Expiry and generation are
+    the caller's to check against the trip and the clock."""
+    try:
+        value = _link_serializer(secret).loads(token)
+    except BadSignature:
+        return None
+    if not (isinstance(value, list) and len(value) == 3):
+        return None
+    trip_id, generation, expires = value
+    if not (isinstance(trip_id, str) and isinstance(generation, int) and isinstance(expires, int)):
+        return None
+    return DriverLink(trip_id, generation, datetime.fromtimestamp(expires, UTC))
+
+
+def new_driver_link(session: Session, trip: Trip, *, actor: str, now=None) -> DriverLink:
+    """Issue the trip's new driver link (ending the old ones)."""
+    now = now or utcnow()
+    generation = issue_driver_link(session, trip, actor=actor)
+    return DriverLink(trip.id, generation, default_link_expiry(trip, now).replace(microsecond=0))
+
+
+def link_is_live(link: DriverLink, trip: Trip, now: datetime | None = None) -> bool:
+    return link.generation == trip.driver_link_generation and link.expires_at > (now or utcnow())
+
+
+def revoke_driver_links(session: Session, trip: Trip, *, actor: str) -> None:
+    """End every driver link of the trip without issuing a new one."""
+    session.execute(
+        update(Trip)
+        .where(Trip.id == trip.id)
+        .values(driver_link_generation=Trip.driver_link_generation + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(trip)
+    record(session, trip.partner_id, actor, "trip.driver_links_revoked", "trip", trip.id)
+
+
+# --- check-ins ----------------------------------------------------------------------------
+
+
+def _identify(session: Session, secret: str, trip: Trip, code: str | None, pledge_id: str | None):
+    if code:
+        return codes.find_pledge(session, secret, trip, code).pledge
+    pledge = session.get(Pledge, pledge_id) if pledge_id else None
+    return pledge if pledge is not None and pledge.partner_id == trip.partner_id else None
+
+
+def _result_for(trip: Trip, pledge: Pledge | None) -> str:
+    if pledge is None:
+        return "unknown"
+    if pledge.trip_id != trip.id:
+        return "other_trip"
+    if pledge.status in NOT_PAID:
+        return "not_paid"
+    if pledge.status != "paid":
+        return "canceled"
+    return "ok"
+
+
+def _rider(pledge: Pledge) -> dict:
+    return {
+        "id": pledge.id,
+        "name": pledge.name,
+        "seats": pledge.seats,
+        "status": pledge.status,
+        "stop_id": pledge.stop_id,
+        "stop_name": pledge.stop.name,
+    }
+
+
+def check_in(
+    session: Session,
+    secret: str,
+    trip: Trip,
+    *,
+    client_id: str,
+    happened_at: datetime,
+    device: str,
+    code: str | None = None,
+    pledge_id: str | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """Apply one check-in (once per client id) and return its answer (the first answer again
+    for a repeat)."""
+    now = now or utcnow()
+    if not code and not pledge_id:
+        raise ValidationFailed.field("code", "send the boarding code (or the pledge_id)")
+    if happened_at > now + CLOCK_SKEW:
+        raise ValidationFailed.field("at", "is in the future; check the device's clock")
+    claimed = insert_if_absent(
+        session,
+        CheckIn,
+        trip_id=trip.id,
+        client_id=client_id,
+        code=code,
+        pledge_id=None,
+        device=device,
+        result="unknown",
+        happened_at=happened_at,
+        received_at=now,
+        response={},
+    )
+    row = session.scalar(
+        select(CheckIn).where(CheckIn.trip_id == trip.id, CheckIn.client_id == client_id)
+    )
+    if not claimed:
+        return row.response
+
+    pledge = _identify(session, secret, trip, code, pledge_id)
+    result = _result_for(trip, pledge)
+    answer: dict = {
+        "object": "checkin",
+        "id": client_id,
+        "result": result,
+        "at": iso(happened_at),
+        "received_at": iso(now),
+        "device": device,
+        "pledge": _rider(pledge) if pledge is not None and result != "other_trip" else None,
+        "boarded": None,
+        "double_boarded": False,
+    }
+    if result == "ok":
+        answer.update(_board(session, trip, pledge, client_id, device, happened_at))
+    row.pledge_id = pledge.id if pledge is not None and result != "other_trip" else None
+    row.result = answer["result"]
+    row.response = answer
+    session.flush()
+    return answer
+
+
+def _board(session, trip, pledge, client_id, device, happened_at) -> dict:
+    """Board a paid pledge, or say it already is (flagging a second device)."""
+    first = insert_if_absent(
+        session,
+        Boarding,
+        pledge_id=pledge.id,
+        trip_id=trip.id,
+        boarded_at=happened_at,
+        device=device,
+        checkin_client_id=client_id,
+        double_boarded=False,
+    )
+    boarding = session.get(Boarding, pledge.id, populate_existing=True)
+    if first:
+        record(session, trip.partner_id, f"driver:{device}", "pledge.boarded", "pledge", pledge.id)
+        emit(
+            session,
+            trip.partner_id,
+            "pledge.boarded",
+            {
+                **PledgeSchema().dump(pledge),
+                "boarded_at": iso(happened_at),
+                "boarded_by": device,
+            },
+        )
+        return {"boarded": {"at": iso(happened_at), "device": device}}
+    if boarding.device != device and not boarding.double_boarded:
+        boarding.double_boarded = True
+        boarding.second_device = device
+        boarding.second_boarded_at = happened_at
+        record(
+            session,
+            trip.partner_id,
+            f"driver:{device}",
+            "pledge.double_boarded",
+            "pledge",
+            pledge.id,
+            {"first_device": boarding.device},
+        )
+    return {
+        "result": "already_boarded",
+        "boarded": {"at": iso(boarding.boarded_at), "device": boarding.device},
+        "double_boarded": boarding.double_boarded,
+    }
+
+
+def boardings_of(session: Session, trip_id: str) -> dict[str, Boarding]:
+    """The trip's boardings by pledge id."""
+    rows = session.scalars(select(Boarding).where(Boarding.trip_id == trip_id))
+    return {row.pledge_id: row for row in rows}

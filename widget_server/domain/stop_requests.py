@@ -1,0 +1,184 @@
+"""Stops from the riders: fans ask for a pick-up stop a trip does not have, the requests are
+counted per place, and when the partner adds a stop for that place the fans who asked (and
+have a live pledge on the trip) are emailed, and may move their pledge to it from the manage
+page (`pledging.change_stop`, which offers every stop of the trip).
+
+A place is counted once per fan (the fan's email key): asking twice does not count twice.
+Places are compared by `place_key`: case, accents, punctuation and spacing folded.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from widget_server.domain.audit import record
+from widget_server.domain.errors import IllegalTransition, NotFound, ValidationFailed
+from widget_server.domain.notify import queue_pledge_email
+from widget_server.domain.text import email_key
+from widget_server.models import Partner, Pledge, Stop, StopRequest, Trip
+from widget_server.models.pledges import LIVE_STATUSES
+from widget_server.models.types import utcnow
+
+# Trips that take stop requests and new stops: the ones still selling seats.
+REQUESTABLE_STATUSES = ("open", "confirmed")
+
+
+def place_key(place: str) -> str:
+    """The place folded so that spellings of one place count together: "Main St." and
+    "  main  st" and "Máin St" are one place."""
+    decomposed = unicodedata.normalize("NFKD", place.casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[^\w]+", " ", bare).split())[:200]
+
+
+def _selling_trip(session: Session, partner: Partner, trip_id: str) -> Trip:
+    trip = session.scalar(select(Trip).where(Trip.id == trip_id, Trip.partner_id == partner.id))
+    if trip is None or trip.status == "draft":
+        raise NotFound(f"no trip {trip_id}")
+    return trip
+
+
+def request_stop(
+    session: Session,
+    partner: Partner,
+    trip_id: str,
+    *,
+    place: str,
+    address: str,
+    email: str,
+    locale: str = "en",
+    now: datetime | None = None,
+) -> tuple[StopRequest, int]:
+    """Record a fan's request for a stop at `place`; returns it and how many fans asked for
+    that place. Asking again for the same place returns the first request."""
+    now = now or utcnow()
+    trip = _selling_trip(session, partner, trip_id)
+    if trip.status not in REQUESTABLE_STATUSES or (trip.departs_at and trip.departs_at <= now):
+        raise IllegalTransition("this trip no longer takes stop requests")
+    key = place_key(place)
+    if not key:
+        raise ValidationFailed.field("place", "must name a place")
+    if any(place_key(stop.name) == key for stop in trip.stops):
+        raise ValidationFailed.field("place", "is already a stop of this trip")
+    fan = email_key(email)
+    existing = session.scalar(
+        select(StopRequest).where(
+            StopRequest.trip_id == trip.id,
+            StopRequest.place_key == key,
+            StopRequest.email_key == fan,
+        )
+    )
+    if existing is None:
+        existing = StopRequest(
+            partner_id=partner.id,
+            trip_id=trip.id,
+            place=place,
+            place_key=key,
+            address=address,
+            email=email,
+            email_key=fan,
+            locale=locale,
+            created_at=now,
+        )
+        session.add(existing)
+        session.flush()
+    return existing, _count(session, trip.id, key)
+
+
+def _count(session: Session, trip_id: str, key: str) -> int:
+    return session.scalar(
+        select(func.count()).where(StopRequest.trip_id == trip_id, StopRequest.place_key == key)
+    )
+
+
+def requested_places(session: Session, trip: Trip) -> list[dict]:
+    """The places fans asked for on `trip`, most asked first: the first spelling and the
+    latest address given, how many fans, when first and last asked, and the stop once added."""
+    requests = session.scalars(
+        select(StopRequest)
+        .where(StopRequest.trip_id == trip.id)
+        .order_by(StopRequest.created_at, StopRequest.id)
+    ).all()
+    places: dict[str, dict] = {}
+    for req in requests:
+        place = places.setdefault(
+            req.place_key,
+            {
+                "object": "stop_request",
+                "place": req.place,
+                "place_key": req.place_key,
+                "address": req.address,
+                "count": 0,
+                "first_requested_at": req.created_at,
+                "last_requested_at": req.created_at,
+                "stop_id": None,
+            },
+        )
+        place["count"] += 1
+        place["address"] = req.address
+        place["last_requested_at"] = req.created_at
+        place["stop_id"] = place["stop_id"] or req.stop_id
+    return sorted(places.values(), key=lambda p: (-p["count"], p["first_requested_at"]))
+
+
+def add_stop(
+    session: Session,
+    trip: Trip,
+    *,
+    name: str,
+    address: str,
+    departs_at: datetime,
+    actor: str,
+    now: datetime | None = None,
+) -> Stop:
+    """Add a pick-up stop to a live (open or confirmed) trip, in departure order. Stop
+    requests for the same place are answered: their fans with a live pledge on the trip get a
+    `stop_added` email pointing at the manage page, where they can move to the new stop."""
+    now = now or utcnow()
+    if trip.status not in REQUESTABLE_STATUSES:
+        raise IllegalTransition(f"a {trip.status} trip cannot get new stops")
+    if departs_at <= now:
+        raise ValidationFailed.field("departs_at", "must be in the future")
+    key = place_key(name)
+    if any(place_key(stop.name) == key for stop in trip.stops):
+        raise ValidationFailed.field("name", "is already a stop of this trip")
+    if departs_at >= trip.event.starts_at:
+        raise ValidationFailed.field("departs_at", "must be before the event starts")
+    if trip.status == "open" and departs_at <= trip.pledge_deadline:
+        raise ValidationFailed.field("departs_at", "must be after the pledge deadline")
+    stop = Stop(name=name, address=address, departs_at=departs_at, position=len(trip.stops))
+    trip.stops.append(stop)
+    # Keep positions in departure order (the order fans and drivers see).
+    for index, each in enumerate(sorted(trip.stops, key=lambda s: (s.departs_at, s.position))):
+        each.position = index
+    session.flush()
+    record(session, trip.partner_id, actor, "trip.stop_added", "trip", trip.id, {"stop": stop.id})
+    _answer_requests(session, trip, stop, key)
+    return stop
+
+
+def _answer_requests(session: Session, trip: Trip, stop: Stop, key: str) -> None:
+    requests = session.scalars(
+        select(StopRequest).where(
+            StopRequest.trip_id == trip.id,
+            StopRequest.place_key == key,
+            StopRequest.stop_id.is_(None),
+        )
+    ).all()
+    if not requests:
+        return
+    asked = {req.email_key for req in requests}
+    for req in requests:
+        req.stop_id = stop.id
+    pledges = session.scalars(
+        select(Pledge).where(Pledge.trip_id == trip.id, Pledge.status.in_(LIVE_STATUSES))
+    ).all()
+    for pledge in pledges:
+        if email_key(pledge.email) in asked and pledge.stop_id != stop.id:
+            queue_pledge_email(session, pledge, "stop_added", new_stop_id=stop.id)
+    session.flush()

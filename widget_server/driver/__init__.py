@@ -1,0 +1,206 @@
+"""The driver's check-in page (`/d/<token>`): a signed, expiring link per trip, no account.
+
+The page (phone first) shows the manifest per stop, finds riders by name, and checks them in by
+typed code, scanned QR or a tap on the name; `embed/driver.js` keeps the manifest and a queue of
+check-ins in localStorage so it keeps working offline. Its JSON endpoints (`/d/<token>/manifest`,
+`/d/<token>/checkins`) answer problem+json. The rules are in `domain/checkin.py`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, render_template, request
+from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError, fields
+
+from widget_server.api.fields import parse_rfc3339
+from widget_server.domain import checkin
+from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
+from widget_server.domain.manifest import build_manifest
+from widget_server.domain.text import Text
+from widget_server.extensions import db, limiter
+from widget_server.models import Trip
+from widget_server.models.types import utcnow
+from widget_server.security_headers import PERMISSIONS_POLICY
+from widget_server.widget.assets import asset_url
+from widget_server.widget.security import CrossSiteRefused, cross_site_request, csp_nonce
+from widget_server.widget.theme import widget_theme
+
+bp = Blueprint("driver", __name__, url_prefix="/d/<token>")
+
+
+class LinkEnded(NotFound):
+    title = "Link ended"
+    type = "driver-link-ended"
+
+
+@bp.url_value_preprocessor
+def _load_trip(_endpoint, values):
+    token = values.pop("token")
+    if request.method == "OPTIONS":
+        return  # Flask's automatic answer (Allow) tells nothing about the link or the trip
+    link = checkin.read_driver_token(current_app.config["SECRET_KEY"], token)
+    trip = db.session.get(Trip, link.trip_id) if link else None
+    if trip is None:
+        raise NotFound(_("This driver link is not valid; check it was copied whole."))
+    if not checkin.link_is_live(link, trip):
+        raise LinkEnded(_("This driver link has ended. Ask the organiser for the new one."))
+    g.trip, g.token, g.link = trip, token, link
+    g.partner = trip.event.partner
+    g.partner_locale = g.partner.locale
+
+
+@bp.after_request
+def _headers(response):
+    # Its own page: never framed, scripts and styles only from us, the camera for scanning.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'nonce-"
+        + g.get("csp_nonce", "none")
+        + "'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+    # Every other browser feature stays off; the camera only where the live page scans codes
+    # (an invalid or ended link's error page gets none).
+    policy = PERMISSIONS_POLICY
+    if "link" in g and response.status_code < 400 and response.mimetype == "text/html":
+        policy = policy.replace("camera=()", "camera=(self)")
+    response.headers["Permissions-Policy"] = policy
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _manifest() -> dict:
+    """The driver's manifest: riders without their email, paid ones with their code."""
+    data = build_manifest(db.session, g.trip, secret=current_app.config["SECRET_KEY"])
+    for stop in data["stops"]:
+        for rider in stop["riders"]:
+            rider.pop("email", None)
+    data["origin"] = g.trip.origin_name
+    return data
+
+
+def _texts() -> dict:
+    """The page's words, in the partner's language (filled in by driver.js)."""
+    return {
+        "ok": _("OK: let them board"),
+        "ok_offline": _("OK (offline): let them board; it will be sent when back online"),
+        "already_boarded": _("Already boarded at {time} by {device}"),
+        "double_boarded": _("Boarded on two devices: check with the other phone"),
+        "not_paid": _("Not paid: do not board"),
+        "canceled": _("Canceled: do not board"),
+        "other_trip": _("Other bus: this pass is for another trip"),
+        "unknown": _("Unknown code: check it and try again"),
+        "queued": _("Saved offline: it will be checked when back online"),
+        "seats": _("{seats} seat(s)"),
+        "stop_count": _("{boarded} of {seats} seats boarded"),
+        "total": _("{boarded} of {seats} seats boarded in all"),
+        "pending": _("{count} check-in(s) waiting to be sent"),
+        "offline": _("Offline: check-ins are saved on this phone"),
+        "online": _("Online"),
+        "boarded": _("Boarded"),
+        "check_in": _("Check in"),
+        "no_riders": _("Nobody at this stop."),
+        "no_match": _("No rider matches this name."),
+        "camera_failed": _("The camera could not be started; type the code instead."),
+        "no_qr": _("No QR code found in the picture."),
+        "status": {
+            "paid": _("Paid"),
+            "pledged": _("Not paid"),
+            "charging": _("Not paid"),
+            "action_required": _("Not paid"),
+        },
+    }
+
+
+@bp.get("")
+def page():
+    """The check-in page."""
+    trip = g.trip
+    manifest = _manifest()
+    data = {
+        "trip_id": trip.id,
+        "manifest_url": f"/d/{g.token}/manifest",
+        "checkins_url": f"/d/{g.token}/checkins",
+        "manifest": manifest,
+        "texts": _texts(),
+        "timezone": trip.event.timezone,
+    }
+    return render_template(
+        "driver/page.html",
+        trip=trip,
+        event=trip.event,
+        partner=g.partner,
+        manifest=manifest,
+        theme=widget_theme(g.partner.branding or {}),
+        asset_url=asset_url,
+        csp_nonce=csp_nonce(),
+        page_data=data,
+        expires_at=g.link.expires_at,
+    )
+
+
+@bp.get("/manifest")
+def manifest():
+    """The manifest as JSON (the page refreshes its offline copy from it)."""
+    return _manifest()
+
+
+class HappenedAt(fields.Field):
+    """When the device saw the boarding: RFC 3339 with an offset, in UTC. Unlike the API's
+    `AwareDateTime` it may be in the past (an offline queue sends it later); the domain refuses
+    a time in the future."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("must be a string such as 2026-12-20T19:00:00Z")
+        try:
+            return parse_rfc3339(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class CheckInInput(Schema):
+    code = Text(max_length=40, load_default=None)
+    pledge_id = Text(max_length=40, load_default=None)
+    id = fields.UUID(required=True, metadata={"description": "Made by the device, once."})
+    at = HappenedAt(required=True)
+    device = Text(max_length=60, load_default=None)
+
+
+def _checkin_limit() -> str:
+    return current_app.config.get("RATELIMIT_DRIVER", "600 per minute")
+
+
+@bp.post("/checkins")
+@limiter.limit(_checkin_limit)
+def checkins():
+    """One check-in: `{"code" | "pledge_id", "id", "at", "device"}` -> `{"result": ...}`."""
+    if cross_site_request():
+        raise CrossSiteRefused("check-ins come from the driver's page")
+    try:
+        data = CheckInInput().load(request.get_json(silent=True) or {})
+    except ValidationError as exc:
+        raise ValidationFailed("some fields are missing or invalid", errors=exc.messages) from exc
+    with db.transaction() as session:
+        return checkin.check_in(
+            session,
+            current_app.config["SECRET_KEY"],
+            g.trip,
+            client_id=str(data["id"]),
+            happened_at=data["at"],
+            device=data["device"] or "device",
+            code=data["code"],
+            pledge_id=data["pledge_id"],
+            now=utcnow(),
+        )
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    from widget_server.problems import is_api_path, problem
+
+    if is_api_path(request.path):
+        return problem(exc.status, exc.title, exc.detail, type_=exc.type, errors=exc.errors or None)
+    page = render_template("error.html", status=exc.status, title=exc.title, detail=exc.detail)
+    return page, exc.status

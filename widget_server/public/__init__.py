@@ -1,0 +1,219 @@
+"""Public trip pages outside the iframe, for fans arriving from search or a friend:
+`/t/<partner>/<trip>`, `/t/<partner>/events/<event>`, `/t/<partner>/sitemap.xml` and
+`/robots.txt`. Server-rendered, no JavaScript, the partner's branding, one URL per language
+(`?locale=`) with `hreflang` alternates, canonical URL, OpenGraph, Twitter card and schema.org
+JSON-LD (`structured_data.py`). The pledge button opens the widget's own pledge flow.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, g, make_response, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from widget_server.domain.errors import NotFound
+from widget_server.extensions import db
+from widget_server.i18n import SUPPORTED_LOCALES, format_money
+from widget_server.models import Event, Partner, Trip
+from widget_server.models.types import utcnow
+from widget_server.public.structured_data import trip_json_ld
+from widget_server.widget.assets import asset_url
+from widget_server.widget.render import LANGUAGES, local_when, partner_by_slug, template_helpers
+from widget_server.widget.security import csp_nonce
+from widget_server.widget.theme import widget_theme
+from widget_server.widget.trip_state import state_explanation, state_label, trip_state
+
+bp = Blueprint("public", __name__)
+
+PUBLIC_STATUSES = ("open", "confirmed", "completed", "failed", "canceled")
+# Trip states whose pages are worth finding: they still take (or will take back) pledges.
+LIVE_STATES = ("open", "confirmed", "sold_out")
+
+
+def _base() -> str:
+    return current_app.config["SETTINGS"].public_base_url
+
+
+def _load(slug: str) -> Partner:
+    partner = partner_by_slug(slug)
+    g.partner = partner
+    explicit = request.args.get("locale")
+    # One language per URL (search engines index each): the explicit one, else the partner's.
+    g.locale = explicit if explicit in SUPPORTED_LOCALES else partner.locale
+    return partner
+
+
+def _url(path: str, locale: str | None, partner: Partner) -> str:
+    """The absolute URL of `path` in `locale` (the partner's own language has no parameter)."""
+    query = "" if locale in (None, partner.locale) else "?" + urlencode({"locale": locale})
+    return f"{_base()}{path}{query}"
+
+
+def _alternates(path: str, partner: Partner) -> list[tuple[str, str]]:
+    links = [(code, _url(path, code, partner)) for code, _name in LANGUAGES]
+    return [*links, ("x-default", _url(path, None, partner))]
+
+
+def is_live(trip: Trip, now=None) -> bool:
+    """Open for pledges (or sold out but not yet departed): the sitemap lists these."""
+    return trip.status in ("open", "confirmed") and trip_state(trip, now).state in LIVE_STATES
+
+
+def live_trips(partner: Partner) -> list[Trip]:
+    trips = db.session.scalars(
+        select(Trip)
+        .where(Trip.partner_id == partner.id, Trip.status.in_(("open", "confirmed")))
+        .order_by(Trip.id)
+    )
+    now = utcnow()
+    return [trip for trip in trips if is_live(trip, now)]
+
+
+def _page(template: str, *, path: str, indexable: bool, **context) -> Response:
+    partner = g.partner
+    locale = g.locale
+    html = render_template(
+        template,
+        partner=partner,
+        theme=widget_theme(partner.branding or {}),
+        locale=locale,
+        languages=LANGUAGES,
+        canonical=_url(path, locale, partner),
+        alternates=_alternates(path, partner),
+        language_link=lambda code: _url(path, code, partner),
+        indexable=indexable,
+        asset_url=asset_url,
+        csp_nonce=csp_nonce(),
+        **template_helpers(),
+        **context,
+    )
+    response = make_response(html)
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'nonce-{csp_nonce()}'; "
+        f"style-src 'self' 'nonce-{csp_nonce()}'; img-src 'self' https: data:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Content-Language"] = locale
+    if not indexable:
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _pledge_url(partner: Partner, trip: Trip, locale: str) -> str:
+    """The widget's pledge form for the trip (the same flow as inside the iframe)."""
+    return f"{_base()}/w/{partner.slug}/trips/{trip.id}/pledge?" + urlencode({"locale": locale})
+
+
+@bp.get("/t/<slug>/<trip_id>")
+def trip_page(slug: str, trip_id: str):
+    partner = _load(slug)
+    trip = db.session.get(Trip, trip_id)
+    if trip is None or trip.partner_id != partner.id or trip.status not in PUBLIC_STATUSES:
+        raise NotFound(_("This trip is not available."))
+    state = trip_state(trip)
+    event = trip.event
+    path = f"/t/{partner.slug}/{trip.id}"
+    event_path = f"/t/{partner.slug}/events/{event.id}"
+    pledge_url = _pledge_url(partner, trip, g.locale)
+    title = _("Bus from %(origin)s to %(event)s", origin=trip.origin_name, event=event.title)
+    description = _(
+        "%(price)s per seat. Leaves %(stop)s on %(when)s. %(state)s.",
+        price=format_money(trip.unit_amount, trip.currency),
+        stop=trip.stops[0].name,
+        when=local_when(trip.stops[0].departs_at, event.timezone),
+        state=state_label(state.state),
+    )
+    json_ld = trip_json_ld(
+        trip,
+        state=state.state,
+        page_url=_url(path, g.locale, partner),
+        event_url=_url(event_path, g.locale, partner),
+        pledge_url=pledge_url,
+        in_language=g.locale,
+    )
+    return _page(
+        "public/trip.html",
+        path=path,
+        indexable=is_live(trip),
+        trip=trip,
+        event=event,
+        state=state,
+        bars=[] if state.state in ("failed", "canceled", "completed") else [state],
+        explanation=state_explanation(state.state, trip),
+        state_label=state_label(state.state),
+        title=title,
+        description=description,
+        pledge_url=pledge_url if state.can_pledge else None,
+        event_url=_url(event_path, g.locale, partner),
+        json_ld=json_ld,
+    )
+
+
+@bp.get("/t/<slug>/events/<event_id>")
+def event_page(slug: str, event_id: str):
+    partner = _load(slug)
+    event = db.session.get(Event, event_id)
+    if event is None or event.partner_id != partner.id:
+        raise NotFound(_("This game is not available."))
+    trips = db.session.scalars(
+        select(Trip).where(Trip.event_id == event.id, Trip.status.in_(PUBLIC_STATUSES))
+    )
+    states = sorted((trip_state(trip) for trip in trips), key=lambda s: s.trip.departs_at)
+    path = f"/t/{partner.slug}/events/{event.id}"
+    title = _("Buses to %(event)s", event=event.title)
+    description = _(
+        "%(count)s bus(es) to %(event)s at %(venue)s.",
+        count=sum(1 for s in states if s.state in LIVE_STATES),
+        event=event.title,
+        venue=event.venue,
+    )
+    return _page(
+        "public/event.html",
+        path=path,
+        indexable=event.starts_at > utcnow(),
+        event=event,
+        states=states,
+        bars=[],
+        title=title,
+        description=description,
+        trip_url=lambda trip: _url(f"/t/{partner.slug}/{trip.id}", g.locale, partner),
+        label=state_label,
+    )
+
+
+@bp.get("/t/<slug>/sitemap.xml")
+def sitemap(slug: str):
+    """The partner's live trip pages, each with its language alternates."""
+    partner = partner_by_slug(slug)
+    entries = []
+    for trip in live_trips(partner):
+        path = f"/t/{partner.slug}/{trip.id}"
+        entries.append(
+            {
+                "loc": _url(path, None, partner),
+                "lastmod": trip.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "alternates": _alternates(path, partner),
+            }
+        )
+    body = render_template("public/sitemap.xml", entries=entries)
+    return Response(body, mimetype="application/xml", headers={"Cache-Control": "max-age=300"})
+
+
+@bp.get("/robots.txt")
+def robots():
+    """Every partner's sitemap; the fan's private pages and the driver's page are off limits."""
+    slugs = db.session.scalars(select(Partner.slug).order_by(Partner.slug))
+    lines = [
+        "User-agent: *",
+        "Allow: /t/",
+        "Disallow: /d/",
+        "Disallow: /admin",
+        "Disallow: /w/*/manage/",
+        "Disallow: /w/*/api/",
+        "",
+        *(f"Sitemap: {_base()}/t/{slug}/sitemap.xml" for slug in slugs),
+    ]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")

@@ -1,0 +1,78 @@
+"""schema.org JSON-LD for a public trip page: the trip as a `BusTrip` about the game, a
+`SportsEvent` (Google rejects trips marked up as events, so the game is its own node)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision
+
+from widget_server.models import Trip
+from widget_server.representations import UTCDateTime
+
+_iso = UTCDateTime()._serialize
+SCHEMA = "https://schema.org/"
+# trip_state -> schema.org ItemAvailability.
+AVAILABILITY = {
+    "open": "InStock",
+    "confirmed": "InStock",
+    "sold_out": "SoldOut",
+}
+
+
+def price_text(amount: int, currency: str) -> str:
+    """Minor units as schema.org wants a price: "35.00" (a dot, no currency sign)."""
+    precision = get_currency_precision(currency)
+    return f"{Decimal(amount).scaleb(-precision):.{precision}f}"
+
+
+def trip_json_ld(
+    trip: Trip, *, state: str, page_url: str, event_url: str, pledge_url: str, in_language: str
+) -> dict:
+    """The page's JSON-LD graph: the BusTrip and the SportsEvent it is about."""
+    event, partner = trip.event, trip.event.partner
+    first = trip.stops[0]
+    game_id = f"{event_url}#game"
+    venue = {"@type": "Place", "name": event.venue, "address": event.venue}
+    bus_trip = {
+        "@type": "BusTrip",
+        "@id": f"{page_url}#trip",
+        "name": f"{trip.origin_name} → {event.title}",
+        "url": page_url,
+        "inLanguage": in_language,
+        "departureBusStop": {"@type": "BusStop", "name": first.name, "address": first.address},
+        "arrivalBusStop": {"@type": "BusStop", "name": event.venue, "address": event.venue},
+        "departureTime": _iso(first.departs_at, None, None),
+        # Trips carry no arrival time; the bus arrives for the game, so its start bounds it.
+        "arrivalTime": _iso(event.starts_at, None, None),
+        "provider": {
+            "@type": "Organization",
+            "name": trip.operator_name or partner.name,
+            **({"telephone": trip.operator_phone} if trip.operator_phone else {}),
+        },
+        "offers": {
+            "@type": "Offer",
+            "price": price_text(trip.unit_amount, trip.currency),
+            "priceCurrency": trip.currency,
+            "availability": SCHEMA + AVAILABILITY.get(state, "Discontinued"),
+            "validThrough": _iso(trip.pledge_deadline, None, None),
+            "url": pledge_url,
+            "seller": {"@type": "Organization", "name": partner.name},
+        },
+        "about": {"@id": game_id},
+    }
+    if len(trip.stops) > 1:
+        bus_trip["itinerary"] = [
+            {"@type": "BusStop", "name": stop.name, "address": stop.address} for stop in trip.stops
+        ]
+    game = {
+        "@type": "SportsEvent",
+        "@id": game_id,
+        "name": event.title,
+        "url": event_url,
+        "startDate": _iso(event.starts_at, None, None),
+        "eventStatus": SCHEMA + "EventScheduled",
+        "location": venue,
+        "organizer": {"@type": "Organization", "name": partner.name},
+    }
+    return {"@context": "https://schema.org", "@graph": [bus_trip, game]}

@@ -1,0 +1,205 @@
+"""The waitlist in the widget: joining a sold-out trip (JSON API, `POST
+/w/<partner>/api/trips/<id>/waitlist`) and the fan's waitlist page from the signed link in the
+emails (`/w/<partner>/waitlist/<token>`): place in line, or the offer to take (card form, then
+the usual manage page) or decline. The rules are in domain/waitlist.py."""
+
+from __future__ import annotations
+
+from flask import current_app, g, jsonify, redirect, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from marshmallow import RAISE, Schema, ValidationError, validate
+from sqlalchemy import func, select
+
+from widget_server import ratelimits
+from widget_server.domain import pledging, waitlist
+from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
+from widget_server.domain.numbers import Integer, parse_digits
+from widget_server.domain.text import Email, Id, Text
+from widget_server.extensions import db
+from widget_server.i18n import SUPPORTED_LOCALES
+from widget_server.jobs import tasks
+from widget_server.models import WaitlistEntry
+from widget_server.models.types import utcnow
+from widget_server.payments.simulated import payment_method_for_card_number
+from widget_server.widget import messages, pages
+from widget_server.widget.api import bp as api_bp
+from widget_server.widget.api import load_json
+from widget_server.widget.blueprint import bp as pages_bp
+from widget_server.widget.links import manage_token, waitlist_entry_id, waitlist_url
+from widget_server.widget.render import render_page
+from widget_server.widget.security import check_form_post, form_token
+from widget_server.widget.serializers import iso
+
+
+class WaitlistInput(Schema):
+    class Meta:
+        unknown = RAISE
+
+    stop_id = Id("stp", required=True)
+    seats = Integer(required=True, validate=validate.Range(1, pledging.MAX_SEATS_PER_PLEDGE))
+    name = Text(required=True, max_length=200)
+    email = Email(required=True)
+    locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))
+
+
+def _position(entry: WaitlistEntry) -> int:
+    """1 for the first fan still waiting, and so on."""
+    return 1 + db.session.scalar(
+        select(func.count()).where(
+            WaitlistEntry.trip_id == entry.trip_id,
+            WaitlistEntry.status == "waiting",
+            WaitlistEntry.position < entry.position,
+        )
+    )
+
+
+def fan_entry(entry: WaitlistEntry) -> dict:
+    return {
+        "id": entry.id,
+        "object": "waitlist_entry",
+        "trip_id": entry.trip_id,
+        "stop_id": entry.stop_id,
+        "seats": entry.seats,
+        "status": entry.status,
+        "position": _position(entry) if entry.status == "waiting" else None,
+        "offer_expires_at": iso(entry.offer_expires_at) if entry.status == "offered" else None,
+        "created_at": iso(entry.created_at),
+    }
+
+
+@api_bp.post("/trips/<trip_id>/waitlist")
+@ratelimits.widget_write
+def join(trip_id: str):
+    """Join a sold-out trip's waitlist: 201, or 409 `not-sold-out` when seats are there."""
+    data = load_json(WaitlistInput())
+    with db.transaction() as session:
+        entry = waitlist.join_waitlist(
+            session,
+            g.partner,
+            trip_id,
+            stop_id=data["stop_id"],
+            seats=data["seats"],
+            name=data["name"],
+            email=data["email"],
+            locale=data["locale"] or g.partner.locale,
+        )
+    body = {"waitlist_entry": fan_entry(entry), "url": waitlist_url(g.partner.slug, entry.id)}
+    return jsonify(body), 201
+
+
+@pages_bp.post("/trips/<trip_id>/waitlist")
+@ratelimits.widget_write
+def join_form(trip_id: str):
+    """The trip page's "join the waitlist" form without JavaScript: 303 to the fan's waitlist
+    page, or the trip page again with the fields to fix."""
+    trip = pages._trip(trip_id)
+    form = request.form
+    values = {key: form.get(key, "").strip() for key in ("stop_id", "seats", "name", "email")}
+    try:
+        check_form_post(g.partner, f"waitlist_join:{trip.id}")
+        data = WaitlistInput().load(
+            {
+                "stop_id": values["stop_id"],
+                "seats": parse_digits(values["seats"]) or 0,
+                "name": values["name"],
+                "email": values["email"],
+                "locale": str(get_locale()),
+            }
+        )
+        with db.transaction() as session:
+            entry = waitlist.join_waitlist(session, g.partner, trip.id, **data)
+    except ValidationError as exc:
+        errors = pages._field_errors(exc.messages)
+        return pages.trip_page(trip, values=values, errors=errors, status=422, form="waitlist")
+    except DomainError as exc:
+        db.session.expire_all()
+        errors = pages._field_errors(exc.errors) if isinstance(exc, ValidationFailed) else {}
+        problem = None if errors else messages.for_problem(exc)
+        return pages.trip_page(
+            pages._trip(trip_id),
+            values=values,
+            errors=errors,
+            problem=problem,
+            status=exc.status,
+            form="waitlist",
+        )
+    return redirect(waitlist_url(g.partner.slug, entry.id), code=303)
+
+
+def _entry(token: str) -> WaitlistEntry:
+    entry_id = waitlist_entry_id(token)
+    entry = db.session.get(WaitlistEntry, entry_id) if entry_id else None
+    if entry is None or entry.partner_id != g.partner.id:
+        raise NotFound(_("This link is not valid; check it was copied whole."))
+    return entry
+
+
+def _render(entry: WaitlistEntry, token: str, *, error: str | None = None, status: int = 200):
+    if not request.args.get("locale"):
+        g.locale = entry.locale
+    trip = entry.trip
+    live_offer = entry.status == "offered" and entry.offer_expires_at > utcnow()
+    return render_page(
+        "widget/waitlist.html",
+        status=status,
+        entry=entry,
+        trip=trip,
+        event=trip.event,
+        position=_position(entry) if entry.status == "waiting" else None,
+        live_offer=live_offer,
+        token=token,
+        form_token=form_token(g.partner, f"waitlist:{entry.id}"),
+        error=error,
+        here=("widget_pages.waitlist_page", {"token": token}),
+    )
+
+
+@pages_bp.get("/waitlist/<token>")
+def waitlist_page(token: str):
+    return _render(_entry(token), token)
+
+
+@pages_bp.post("/waitlist/<token>/claim")
+@ratelimits.widget_write
+@ratelimits.per_card
+def claim(token: str):
+    """Take the held seats: the card is saved (and charged at once on a confirmed trip)."""
+    entry = _entry(token)
+    provider = current_app.extensions["ridepledge.payments"]
+    payment_method = request.form.get("payment_method", "").strip()
+    if provider.name == "simulated":
+        payment_method = payment_method_for_card_number(request.form.get("card_number", ""))
+    try:
+        check_form_post(g.partner, f"waitlist:{entry.id}")
+        if not payment_method:
+            raise ValidationFailed.field("payment_method", "not a test card number")
+        request_ = pledging.PledgeRequest(
+            stop_id=entry.stop_id,
+            seats=entry.seats,
+            name=entry.name,
+            email=entry.email,
+            payment_method=payment_method,
+            locale=entry.locale,
+            attribution={"utm_source": "waitlist"},
+        )
+        pledge = tasks.place_pledge(g.partner.id, entry.trip_id, request_, waitlist_offer=entry.id)
+    except DomainError as exc:
+        db.session.rollback()
+        db.session.expire_all()
+        return _render(_entry(token), token, error=messages.for_problem(exc), status=exc.status)
+    return redirect(url_for("widget_pages.manage", token=manage_token(pledge.id)), code=303)
+
+
+@pages_bp.post("/waitlist/<token>/decline")
+@ratelimits.widget_write
+def decline(token: str):
+    entry = _entry(token)
+    try:
+        check_form_post(g.partner, f"waitlist:{entry.id}")
+        with db.transaction() as session:
+            waitlist.decline_offer(session, entry)
+    except DomainError as exc:
+        db.session.expire_all()
+        return _render(_entry(token), token, error=messages.for_problem(exc), status=exc.status)
+    return redirect(url_for("widget_pages.waitlist_page", token=token), code=303)
