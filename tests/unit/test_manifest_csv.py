@@ -33,6 +33,10 @@ def test_every_text_cell_of_the_manifest_is_defused():
                         "email": "-2+3@x.example",
                         "seats": 2,
                         "status": "\tpaid",
+                        "boarding_code": "ABCD-EFGH-JKMN",
+                        "boarded_at": "2030-11-14T19:05:00Z",
+                        "boarded_by": "=cmd|' /C calc'!A0",
+                        "double_boarded": False,
                     }
                 ],
             }
@@ -40,7 +44,12 @@ def test_every_text_cell_of_the_manifest_is_defused():
     }
     rows = list(csv.reader(io.StringIO(manifest_csv(manifest))))
     assert rows[0] == list(CSV_COLUMNS)
-    stop, departs, pledge_id, name, phone, email, seats, status = rows[1]
-    for cell in (stop, name, phone, email, status):
+    row = dict(zip(CSV_COLUMNS, rows[1], strict=True))
+    for column in ("stop", "name", "phone", "email", "status", "boarded_by"):
+        cell = row[column]
         assert cell.startswith("'"), cell
-    assert (departs, pledge_id, seats) == ("2030-11-14T19:00:00Z", "plg_1", "2")
+    assert (row["departs_at"], row["pledge_id"], row["seats"]) == (
+        "2030-11-14T19:00:00Z",
+        "plg_1",
+        "2",
+    )
