@@ -4,6 +4,7 @@ events, sizing, branding, keyboard use, languages and the browser's own refusals
 from __future__ import annotations
 
 import json
+import re
 
 import requests
 from sqlalchemy import select
@@ -252,7 +253,8 @@ def test_spanish_and_french_pages_are_translated(world, page):
     frame = widget_frame(page, world)
     wait_page(frame)
     assert frame.evaluate("document.documentElement.lang") == "es"
-    assert "0 de 40 asientos reservados" in frame.locator("main").inner_text()
+    # Other tests of this module may have pledged on the shared trip first (random order).
+    assert re.search(r"\d+ de 40 asientos reservados", frame.locator("main").inner_text())
     assert page.locator("iframe").get_attribute("title") == "Viajes al partido"
     frame.goto(frame_path(world, f"/w/demo/trips/{ids['open']}/pledge", locale="es"))
     wait_page(frame, "form[data-pledge-form]")
@@ -266,7 +268,7 @@ def test_spanish_and_french_pages_are_translated(world, page):
     wait_page(frame)
     text = frame.locator("main").inner_text()
     assert frame.evaluate("document.documentElement.lang") == "fr"
-    assert "0 places réservées sur 40" in text and "Tous les matchs" in text
+    assert re.search(r"\d+ places? réservées? sur 40", text) and "Tous les matchs" in text
 
 
 def test_destroy_and_remount_leave_no_duplicate_listeners(world, page):
