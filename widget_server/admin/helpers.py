@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, flash, g
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from widget_server.admin.auth import PERMISSIONS
+from widget_server.domain.errors import DomainError
+from widget_server.extensions import db
 from widget_server.models.types import utcnow
 
 # (endpoint, label, permission to see it), in menu order.
@@ -56,6 +58,20 @@ def console_nav() -> list[tuple[str, str]]:
 def when(moment) -> str:
     """A UTC moment in the viewer's language (UTC, since admins sit in many zones)."""
     return format_datetime(moment, "medium") + " UTC" if moment else "—"
+
+
+def act(change, success: str) -> bool:
+    """Run `change(session)` in one transaction; flash `success`, or the domain's reason when a
+    rule says no (nothing is changed then). True when it was done."""
+    try:
+        with db.transaction() as session:
+            change(session)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.detail)
+        return False
+    flash(success)
+    return True
 
 
 def init_app(app: Flask) -> None:

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.forms import ROLE_LABELS, InviteForm
+from widget_server.admin.helpers import act
 from widget_server.domain import admins, audit
 from widget_server.domain.errors import DomainError
 from widget_server.extensions import db
@@ -70,15 +71,10 @@ def change_role(admin_id: str):
 @requires("team")
 def remove(admin_id: str):
     member = owned(AdminUser, admin_id)
-    email = member.email
-    try:
-        with db.transaction() as session:
-            admins.remove_admin(session, member, actor=actor())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.detail)
-    else:
-        flash(_("%(email)s is removed from the team.", email=email))
+    act(
+        lambda session: admins.remove_admin(session, member, actor=actor()),
+        _("%(email)s is removed from the team.", email=member.email),
+    )
     return redirect(url_for("admin.team"))
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
-from widget_server.admin.helpers import STATUS_NAMES
+from widget_server.admin.helpers import STATUS_NAMES, act
 from widget_server.admin.schemas import MAX_STOPS, local_input, price_input, read_trip
 from widget_server.domain import catalog, settlement, trip_reports
 from widget_server.domain.errors import DomainError
@@ -126,13 +126,10 @@ def trip(trip_id: str):
 @requires("catalog")
 def open_trip(trip_id: str):
     trip = owned(Trip, trip_id)
-    try:
-        with db.transaction() as session:
-            catalog.open_trip(session, trip, actor=actor())
-    except DomainError as exc:
-        flash(exc.detail)
-    else:
-        flash(_("The trip is open: fans can pledge until the deadline."))
+    act(
+        lambda session: catalog.open_trip(session, trip, actor=actor()),
+        _("The trip is open: fans can pledge until the deadline."),
+    )
     return redirect(url_for("admin.trip", trip_id=trip.id))
 
 
@@ -149,13 +146,10 @@ def confirm_cancel_trip(trip_id: str):
 @requires("catalog")
 def cancel_trip(trip_id: str):
     trip = owned(Trip, trip_id)
-    try:
-        with db.transaction() as session:
-            settlement.cancel_trip(session, trip, actor=actor())
-    except DomainError as exc:
-        flash(exc.detail)
-    else:
-        flash(_("The trip is canceled. Fans are told by email; refunds are on their way."))
+    act(
+        lambda session: settlement.cancel_trip(session, trip, actor=actor()),
+        _("The trip is canceled. Fans are told by email; refunds are on their way."),
+    )
     return redirect(url_for("admin.trip", trip_id=trip.id))
 
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
+from widget_server.admin.helpers import act
 from widget_server.domain.errors import DomainError
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
@@ -138,13 +139,10 @@ def test_webhook(endpoint_id: str):
 def resend_webhook_delivery(delivery_id: str):
     delivery = owned(WebhookDelivery, delivery_id)
     endpoint_id = delivery.endpoint_id
-    try:
-        with db.transaction() as session:
-            endpoints.retry_delivery(session, delivery, actor=actor())
-    except DomainError as exc:
-        flash(exc.detail)
-    else:
-        flash(_("The delivery is queued to be sent again."))
+    act(
+        lambda session: endpoints.retry_delivery(session, delivery, actor=actor()),
+        _("The delivery is queued to be sent again."),
+    )
     return redirect(url_for("admin.webhook", endpoint_id=endpoint_id))
 
 
