@@ -74,6 +74,7 @@ def init_app(app: Flask) -> None:
         sign_in,
         team,
         trips,
+        two_step,
         webhooks,
     )
 

@@ -34,6 +34,7 @@ PERMISSIONS = {
 # Endpoints anyone may reach without signing in.
 PUBLIC_ENDPOINTS = {
     "admin.login",
+    "admin.login_code",
     "admin.logout",
     "admin.forgot_password",
     "admin.set_password",
