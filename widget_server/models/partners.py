@@ -30,8 +30,6 @@ class Partner(Base):
     # The most seats one fan (one normalised email) may hold on one trip, over all pledges.
     max_seats_per_fan: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     # Set by an owner in the console: every admin of the partner must use two-step sign-in.
-    require_two_step: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
+    require_two_step: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -27,11 +27,12 @@ def code_at(secret: str, seconds_from_now: int = 0) -> str:
 def set_up(client) -> tuple[str, list[str]]:
     """Turn two-step sign-in on from the account pages, as a person would; returns the secret
     (read from the page, as typed by hand) and the recovery codes shown."""
-    assert post(client, "/admin/account/two-step/start").status_code == 302
-    page = client.get("/admin/account/two-step").get_data(as_text=True)
+    here = "/admin/account/two-step"
+    assert post(client, "/admin/account/two-step/start", page=here).status_code == 302
+    page = client.get(here).get_data(as_text=True)
     assert "<svg" in page and 'class="qr"' in page  # the QR code is drawn in the page
     secret = _SECRET.search(page).group(1).replace(" ", "")
-    shown = post(client, "/admin/account/two-step/confirm", {"code": code_at(secret)})
+    shown = post(client, "/admin/account/two-step/confirm", {"code": code_at(secret)}, page=here)
     assert shown.status_code == 200
     codes = _CODES.findall(shown.get_data(as_text=True))
     return secret, list(dict.fromkeys(codes))

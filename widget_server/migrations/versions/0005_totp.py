@@ -25,9 +25,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
     with op.batch_alter_table("partners") as batch:
         batch.add_column(
-            sa.Column(
-                "require_two_step", sa.Boolean(), server_default=sa.false(), nullable=False
-            )
+            sa.Column("require_two_step", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
     op.create_table(
         "admin_recovery_codes",
@@ -43,9 +41,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_admin_recovery_codes")),
-        sa.UniqueConstraint(
-            "admin_id", "code_hash", name=op.f("uq_admin_recovery_codes_admin_id")
-        ),
+        sa.UniqueConstraint("admin_id", "code_hash", name=op.f("uq_admin_recovery_codes_admin_id")),
     )
     op.create_index(
         op.f("ix_admin_recovery_codes_admin_id"),
