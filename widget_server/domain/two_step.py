@@ -40,7 +40,7 @@ from widget_server.models.types import utcnow
 from widget_server.webhooks.secrets import SecretUnreadable, decrypt_secret, encrypt_secret
 
 ISSUER = "RidePledge"
-SECRET_PURPOSE = "admin-totp-secrets"
+SECRET_PURPOSE = "admin-totp-secrets"  # noqa: S105  # a key label  # nosec B105
 RECOVERY_PURPOSE = "admin-recovery-codes"
 RECOVERY_CODE_COUNT = 10
 # Base32 without the look-alikes 0/O and 1/I/L: 12 characters are 60 bits.
