@@ -72,6 +72,7 @@ def init_app(app: Flask) -> None:
         events,
         helpers,
         home,
+        messages,
         sign_in,
         team,
         trips,
@@ -81,5 +82,6 @@ def init_app(app: Flask) -> None:
 
     auth.init_app(app)
     helpers.init_app(app)
+    messages.init_app(app)
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
     app.register_blueprint(bp)

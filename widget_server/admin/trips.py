@@ -10,6 +10,7 @@ from sqlalchemy import select
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.helpers import STATUS_NAMES, act
+from widget_server.admin.messages import console_message
 from widget_server.admin.schemas import MAX_STOPS, local_input, price_input, read_trip
 from widget_server.domain import catalog, settlement, trip_reports
 from widget_server.domain.errors import DomainError
@@ -196,7 +197,7 @@ def cancel_pledge(pledge_id: str):
         with db.transaction() as session:
             settlement.cancel_pledge(session, pledge, actor=actor())
     except DomainError as exc:
-        flash(exc.detail)
+        flash(console_message(exc.detail))
     else:
         if pledge.status == "paid":
             tasks.now_or_later(tasks.refund_pledge, pledge.id)

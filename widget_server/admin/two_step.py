@@ -17,6 +17,7 @@ from widget_server.admin import bp
 from widget_server.admin.auth import PUBLIC_ENDPOINTS, actor, requires
 from widget_server.admin.forms import ConfirmedChangeForm, SetUpCodeForm
 from widget_server.admin.helpers import act
+from widget_server.admin.messages import console_message
 from widget_server.domain import admins
 from widget_server.domain import two_step as rules
 from widget_server.domain.errors import Conflict, ValidationFailed
@@ -117,7 +118,7 @@ def two_step_confirm():
         return _page(422, set_up_form=form)
     except Conflict as exc:
         db.session.rollback()
-        flash(exc.detail)
+        flash(console_message(exc.detail))
         return redirect(url_for("admin.two_step"))
     return _codes_page(codes)
 
@@ -143,7 +144,7 @@ def _confirmed(change, form: ConfirmedChangeForm, which: str):
         return _page(422, **{which: form})
     except Conflict as exc:
         db.session.rollback()
-        flash(exc.detail)
+        flash(console_message(exc.detail))
         return _page(409)
     return result
 

@@ -101,7 +101,7 @@ def test_an_unreadable_origin_is_named_not_prefilled(app, client, demand):
     sign_in(client, demand["editor"])
     answer = client.get(f"/admin/events/{demand['game']}/trips/new?origin=" + "x" * 201)
     assert answer.status_code == 422
-    assert "must be at most 200 characters" in answer.get_data(as_text=True)
+    assert "At most 200 characters." in answer.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("role", ["viewer", "developer"])
