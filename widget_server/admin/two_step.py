@@ -52,7 +52,9 @@ def _require_set_up():
 def _qr_svg(uri: str) -> Markup:
     """The otpauth:// address as an inline SVG QR code (dark on white whatever the theme, as
     scanners need); drawn here, so no request leaves the page."""
-    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", svgclass="qr")
+    svg = segno.make(uri, error="m").svg_inline(
+        dark="#000", light="#fff", svgclass="qr", omitsize=True
+    )
     return Markup(svg)  # noqa: S704  # nosec B704: segno draws only paths, no text of ours
 
 
