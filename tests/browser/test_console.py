@@ -202,6 +202,9 @@ def test_axe_finds_nothing_on_any_console_page(world, team, context, tmp_path):
     pages = [
         ("home", "/admin/"),
         ("account", "/admin/account"),
+        ("two-step sign-in", "/admin/account/two-step"),
+        ("demand", "/admin/demand"),
+        ("demand of one event", f"/admin/demand?event={ids['event']}"),
         ("new event", "/admin/events/new"),
         ("event", f"/admin/events/{ids['event']}"),
         ("new trip", f"/admin/events/{ids['event']}/trips/new"),
