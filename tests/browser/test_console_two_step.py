@@ -59,9 +59,10 @@ def check_page(page, found: dict, name: str) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     if overflow:
         wide = page.evaluate(
-            """() => [...document.querySelectorAll('body *')].filter(e =>
-                e.getBoundingClientRect().right > window.innerWidth + 0.5 && !e.closest('.table-wrap')).map(e =>
-                e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
+            """() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5
+                             && !e.closest('.table-wrap'))
+                .map(e => e.tagName + ' ' + Math.round(e.getBoundingClientRect().right))"""
         )
         raise AssertionError(f"{name} scrolls sideways: {wide[:5]}")
 
