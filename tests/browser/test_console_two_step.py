@@ -145,8 +145,10 @@ def test_the_demand_page_charts_requests_and_starts_a_draft_trip(seeded, context
     assert "Springfield 9, Lakeside 6, Oak Ridge 4" in chart.locator("desc").text_content()
     rows = page.locator("tbody tr th[scope=row]").all_inner_texts()
     assert rows == list(ORIGINS)
+    label_colours = set()
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
+        label_colours.add(chart.locator("text").first.evaluate("t => getComputedStyle(t).fill"))
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             check_page(page, found, f"demand {scheme} @{width}")
@@ -164,6 +166,7 @@ def test_the_demand_page_charts_requests_and_starts_a_draft_trip(seeded, context
             save_docs_screenshot(
                 chart.locator("xpath=.."), f"admin-demand-{scheme}-{width}", tmp_path
             )
+    assert len(label_colours) == 2  # the chart's text follows the console's scheme
     page.emulate_media(color_scheme="light")
     page.set_viewport_size({"width": 1280, "height": 900})
     save_docs_screenshot(page, "admin-demand", tmp_path)
