@@ -163,9 +163,9 @@ def test_the_demand_page_charts_requests_and_starts_a_draft_trip(seeded, context
                 "texts => texts.map(t => t.getBoundingClientRect().right)"
             )
             assert max(labels) <= svg_width + 1, "a label runs out of the chart"
-            save_docs_screenshot(
-                chart.locator("xpath=.."), f"admin-demand-{scheme}-{width}", tmp_path
-            )
+            if (scheme, width) in {("light", 360), ("dark", 1280)}:  # those docs/admin.md shows
+                name = f"admin-demand-{scheme}-{width}"
+                save_docs_screenshot(chart.locator("xpath=.."), name, tmp_path)
     assert len(label_colours) == 2  # the chart's text follows the console's scheme
     page.emulate_media(color_scheme="light")
     page.set_viewport_size({"width": 1280, "height": 900})
