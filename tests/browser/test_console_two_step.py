@@ -15,8 +15,8 @@ from sqlalchemy import select
 from tests.admin_helpers import PASSWORD
 from tests.browser.conftest import save_docs_screenshot
 from tests.browser.test_console import sign_in, violations
+from tests.factories import make_demand
 from widget_server.domain.admins import create_admin
-from widget_server.domain.demand import record_demand
 from widget_server.extensions import db
 from widget_server.models import Event, Partner
 from widget_server.models.types import utcnow
@@ -38,15 +38,7 @@ def seeded(world):
             )
         event = session.get(Event, world.ids["event"])
         for origin, fans in ORIGINS.items():
-            for n in range(fans):
-                record_demand(
-                    session,
-                    partner,
-                    event_id=event.id,
-                    origin=origin,
-                    email=f"fan{n}@{origin.replace(' ', '').lower()}.example",
-                    address_key=f"{origin}-{n}",
-                )
+            make_demand(session, partner, event, origin, fans)
     return world
 
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from widget_server.admin import bp
-from widget_server.admin.auth import SignedIn
+from widget_server.admin.auth import SignedIn, client_address, secret_key
 from widget_server.admin.forms import CodeForm, ForgotPasswordForm, NewPasswordForm, SignInForm
 from widget_server.domain import admins, two_step
 from widget_server.domain.errors import ValidationFailed
@@ -18,14 +18,6 @@ from widget_server.ratelimits import sign_in_limits
 PURPOSES = tuple(admins.LINK_LIFETIMES)
 # The session key holding the signed pending state between the password and the code.
 PENDING = "two_step_pending"
-
-
-def _secret() -> str:
-    return current_app.config["SECRET_KEY"]
-
-
-def _address() -> str:
-    return (request.remote_addr or "unknown")[:64]
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,7 +35,7 @@ def _signed_in(admin, token: str, target: str):
 
 def _new_session(dbs, admin) -> str:
     return admins.start_session(
-        dbs, admin, address=_address(), user_agent=request.user_agent.string
+        dbs, admin, address=client_address(), user_agent=request.user_agent.string
     )
 
 
@@ -62,7 +54,7 @@ def login():
     with db.transaction() as dbs:
         try:
             admin = admins.authenticate(
-                dbs, form.email.data, form.password.data, address=_address()
+                dbs, form.email.data, form.password.data, address=client_address()
             )
         except admins.SignInRefused:
             admin = None
@@ -73,7 +65,7 @@ def login():
     target = _safe_next(request.args.get("next"))
     if token is None:  # the password was right; the code is still to come
         session.clear()
-        session[PENDING] = two_step.pending_token(_secret(), admin, target)
+        session[PENDING] = two_step.pending_token(secret_key(), admin, target)
         return redirect(url_for("admin.login_code"))
     return _signed_in(admin, token, target)
 
@@ -82,7 +74,7 @@ def login():
 def _pending_sign_in():
     """Who the second step of a sign-in is for (read before the rate limits count it)."""
     if request.endpoint == "admin.login_code":
-        found = two_step.pending_admin(db.session, _secret(), session.get(PENDING))
+        found = two_step.pending_admin(db.session, secret_key(), session.get(PENDING))
         g.pending_sign_in = found
         if found is not None:
             g.sign_in_email = found[0].email
@@ -106,7 +98,7 @@ def login_code():
     with db.transaction() as dbs:
         try:
             kind = two_step.second_step(
-                dbs, admin, form.code.data, secret_key=_secret(), address=_address()
+                dbs, admin, form.code.data, secret_key=secret_key(), address=client_address()
             )
         except admins.SignInRefused:
             kind = None

@@ -8,13 +8,19 @@ Signing in with the code is in sign_in.py; the rules are in domain/two_step.py.
 from __future__ import annotations
 
 import segno
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
 from widget_server.admin import bp
-from widget_server.admin.auth import PUBLIC_ENDPOINTS, actor, requires
+from widget_server.admin.auth import (
+    PUBLIC_ENDPOINTS,
+    actor,
+    client_address,
+    requires,
+    secret_key,
+)
 from widget_server.admin.forms import ConfirmedChangeForm, SetUpCodeForm
 from widget_server.admin.helpers import act
 from widget_server.admin.messages import console_message
@@ -25,14 +31,6 @@ from widget_server.extensions import db
 
 # What an admin who must set up two-step sign-in may still reach.
 SET_UP_ENDPOINTS = {"admin.two_step", "admin.two_step_start", "admin.two_step_confirm"}
-
-
-def _secret() -> str:
-    return current_app.config["SECRET_KEY"]
-
-
-def _address() -> str:
-    return (request.remote_addr or "unknown")[:64]
 
 
 @bp.before_request
@@ -64,7 +62,7 @@ def _spaced(secret: str) -> str:
 
 def _page(status: int = 200, **forms):
     admin = g.admin
-    secret = rules.pending_secret(admin, secret_key=_secret())
+    secret = rules.pending_secret(admin, secret_key=secret_key())
     context = {
         "admin": admin,
         "must_set_up": rules.must_set_up(admin),
@@ -94,7 +92,7 @@ def two_step():
 def two_step_start():
     """A new secret to scan; any half-done set-up is replaced."""
     act(
-        lambda session: rules.begin_set_up(session, g.admin, secret_key=_secret()),
+        lambda session: rules.begin_set_up(session, g.admin, secret_key=secret_key()),
         _("Scan the code with your authenticator app, then type the code it shows."),
     )
     return redirect(url_for("admin.two_step"))
@@ -111,7 +109,7 @@ def two_step_confirm():
     try:
         with db.transaction() as session:
             codes = rules.complete_set_up(
-                session, g.admin, form.code.data, secret_key=_secret(), actor=actor()
+                session, g.admin, form.code.data, secret_key=secret_key(), actor=actor()
             )
             admins.end_other_sessions(session, g.admin, current_user.token)
     except ValidationFailed:
@@ -126,55 +124,52 @@ def two_step_confirm():
 
 
 def _confirmed(change, form: ConfirmedChangeForm, which: str):
-    """Run a change that needs the password and a current code; the page again (422) with the
-    field that was wrong, or None when done."""
+    """Check the password and a current code (failures are kept: they count toward the
+    lockout), then run `change(session)` and end the admin's other sessions. Returns (what
+    `change` returned, None) when done, or (None, the page again naming what was wrong)."""
     if not form.validate_on_submit():
-        return _page(422, **{which: form})
-    try:
-        with db.transaction() as session:
-            result = change(session, form.password.data, form.code.data)
-            admins.end_other_sessions(session, g.admin, current_user.token)
-    except admins.SignInRefused:
-        db.session.rollback()
+        return None, _page(422, **{which: form})
+    with db.transaction() as session:
+        wrong = rules.confirm_identity(
+            session,
+            g.admin,
+            form.password.data,
+            form.code.data,
+            secret_key=secret_key(),
+            address=client_address(),
+        )
+    if wrong == "password":
         form.password.errors = [
             _("This is not your current password, or sign-in is paused after too many attempts.")
         ]
-        return _page(422, **{which: form})
-    except ValidationFailed:
-        db.session.rollback()
+    elif wrong == "code":
         form.code.errors = [_("This code does not work. Type the one your app shows now.")]
-        return _page(422, **{which: form})
+    if wrong:
+        return None, _page(422, **{which: form})
+    try:
+        with db.transaction() as session:
+            result = change(session)
+            admins.end_other_sessions(session, g.admin, current_user.token)
     except Conflict as exc:
         db.session.rollback()
         flash(console_message(exc.detail))
-        return _page(409)
-    return result
+        return None, _page(409)
+    return result, None
 
 
 @bp.post("/account/two-step/disable")
 @requires("self")
 def two_step_disable():
     """Turn it off with the password and a current code (not while the team requires it)."""
-    form = ConfirmedChangeForm(prefix="off")
     if g.partner.require_two_step:  # checked by the domain too; said here in the admin's words
         flash(_("Your team requires two-step sign-in: it cannot be turned off."))
         return _page(409)
-
-    def change(session, password, code):
-        rules.turn_off(
-            session,
-            g.admin,
-            password,
-            code,
-            secret_key=_secret(),
-            address=_address(),
-            actor=actor(),
-        )
-        return True
-
-    answer = _confirmed(change, form, "off_form")
-    if answer is not True:
-        return answer
+    form = ConfirmedChangeForm(prefix="off")
+    _done, refused = _confirmed(
+        lambda session: rules.turn_off(session, g.admin, actor=actor()), form, "off_form"
+    )
+    if refused:
+        return refused
     flash(_("Two-step sign-in is off. Your other sessions are signed out."))
     return redirect(url_for("admin.account"))
 
@@ -184,20 +179,14 @@ def two_step_disable():
 def two_step_renew():
     """Ten new recovery codes (the old ones stop working), shown once."""
     form = ConfirmedChangeForm(prefix="renew")
-
-    def change(session, password, code):
-        return rules.renew_recovery_codes(
-            session,
-            g.admin,
-            password,
-            code,
-            secret_key=_secret(),
-            address=_address(),
-            actor=actor(),
-        )
-
-    answer = _confirmed(change, form, "renew_form")
-    return _codes_page(answer) if isinstance(answer, list) else answer
+    codes, refused = _confirmed(
+        lambda session: rules.renew_recovery_codes(
+            session, g.admin, secret_key=secret_key(), actor=actor()
+        ),
+        form,
+        "renew_form",
+    )
+    return refused or _codes_page(codes)
 
 
 @bp.post("/team/two-step")

@@ -223,7 +223,7 @@ def complete_set_up(
     return codes
 
 
-def _confirm(
+def confirm_identity(
     session: Session,
     admin: AdminUser,
     password: str,
@@ -231,32 +231,28 @@ def _confirm(
     *,
     secret_key: str,
     address: str,
-) -> None:
-    """The admin's password and a current code (or a recovery code), counted like sign-ins."""
-    admins.authenticate(session, admin.email, password, address=address)
+) -> str | None:
+    """Before turning two-step sign-in off or making new recovery codes: the admin's password
+    and a current code (or a recovery code, then spent). None when both are right; otherwise
+    which one is wrong ("password" also for a lockout). Failures count toward the lockout, so
+    the caller commits whatever the answer."""
+    try:
+        admins.authenticate(session, admin.email, password, address=address)
+    except admins.SignInRefused:
+        return "password"
     if use_code(session, admin, code, secret_key=secret_key) is None:
         session.add(AdminSignInAttempt(email_key=admin.email_key, address=address))
         session.flush()
-        raise ValidationFailed.field("code", "this code does not work")
+        return "code"
+    return None
 
 
-def turn_off(
-    session: Session,
-    admin: AdminUser,
-    password: str,
-    code: str | None,
-    *,
-    secret_key: str,
-    address: str,
-    actor: str,
-) -> None:
-    """Turn two-step sign-in off (password and a current code); not while the team requires
-    it. Raises SignInRefused for a wrong password, ValidationFailed for a wrong code."""
+def turn_off(session: Session, admin: AdminUser, *, actor: str) -> None:
+    """Turn two-step sign-in off (after confirm_identity); not while the team requires it."""
     if not admin.two_step_on:
         raise Conflict("two-step sign-in is not on")
     if admin.partner.require_two_step:
         raise Conflict("your team requires two-step sign-in")
-    _confirm(session, admin, password, code, secret_key=secret_key, address=address)
     admin.totp_secret = admin.totp_pending_secret = None
     admin.totp_enabled_at = admin.totp_last_step = None
     session.execute(delete(AdminRecoveryCode).where(AdminRecoveryCode.admin_id == admin.id))
@@ -265,19 +261,11 @@ def turn_off(
 
 
 def renew_recovery_codes(
-    session: Session,
-    admin: AdminUser,
-    password: str,
-    code: str | None,
-    *,
-    secret_key: str,
-    address: str,
-    actor: str,
+    session: Session, admin: AdminUser, *, secret_key: str, actor: str
 ) -> list[str]:
-    """Ten new recovery codes (password and a current code); the old ones stop working."""
+    """Ten new recovery codes (after confirm_identity); the old ones stop working."""
     if not admin.two_step_on:
         raise Conflict("two-step sign-in is not on")
-    _confirm(session, admin, password, code, secret_key=secret_key, address=address)
     codes = _replace_recovery_codes(session, admin, secret_key)
     record(session, admin.partner_id, actor, "admin.recovery_codes_renewed", "admin", admin.id)
     return codes

@@ -10,23 +10,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.admin_helpers import sign_in, team
-from tests.factories import make_event, make_partner, make_trip
-from widget_server.domain.demand import record_demand
+from tests.factories import make_demand, make_event, make_partner, make_trip
 from widget_server.extensions import db
 from widget_server.models import Partner
-
-
-def ask(session, partner, event, origin: str, fans: int) -> None:
-    """`fans` requests for `origin`, each from its own network."""
-    for index in range(fans):
-        record_demand(
-            session,
-            partner,
-            event_id=event.id,
-            origin=origin,
-            email=f"fan{index}.{origin.replace(' ', '')}@example.com",
-            address_key=f"net-{origin}-{index}",
-        )
 
 
 @pytest.fixture
@@ -36,14 +22,14 @@ def demand(app):
         partner = session.get(Partner, people["partner_id"])
         game = make_event(session, partner, title="Chiefs vs. Raiders")
         other = make_event(session, partner, title="Chiefs vs. Broncos")
-        ask(session, partner, game, "Springfield", 3)
-        ask(session, partner, game, "Topeka", 5)
-        ask(session, partner, game, "St. Joseph", 1)
-        ask(session, partner, other, "Lawrence", 2)
+        make_demand(session, partner, game, "Springfield", 3)
+        make_demand(session, partner, game, "Topeka", 5)
+        make_demand(session, partner, game, "St. Joseph", 1)
+        make_demand(session, partner, other, "Lawrence", 2)
         make_trip(session, partner, game, origin={"name": "Topeka", "region": "KS"})
         theirs = make_partner(session, "team-b")
         their_event = make_event(session, theirs, title="Their Game")
-        ask(session, theirs, their_event, "Secret Town", 4)
+        make_demand(session, theirs, their_event, "Secret Town", 4)
         ids = {"game": game.id, "other": other.id, "theirs": their_event.id}
     return {**people, **ids}
 

@@ -7,13 +7,19 @@ import re
 from datetime import timedelta
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.admin_helpers import PASSWORD, csrf, post, sign_in, team
 from widget_server.domain import admins as admin_rules
 from widget_server.domain import two_step
 from widget_server.extensions import db
-from widget_server.models import AdminRecoveryCode, AdminUser, AuditLogEntry, Partner
+from widget_server.models import (
+    AdminRecoveryCode,
+    AdminSignInAttempt,
+    AdminUser,
+    AuditLogEntry,
+    Partner,
+)
 from widget_server.models.types import utcnow
 
 _SECRET = re.compile(r'<code class="secret" id="totp-secret">([A-Z2-7 ]+)</code>')
@@ -223,6 +229,11 @@ def test_turning_on_and_off_ends_the_other_sessions(app):
     )
     assert bad_password.status_code == 422
     assert "This is not your current password" in bad_password.get_data(as_text=True)
+    with app.app_context():  # both count toward the lockout
+        failures = db.session.scalar(
+            select(func.count()).where(AdminSignInAttempt.succeeded.is_(False))
+        )
+    assert failures == 2
 
     sign_in(phone, people["owner"])
     assert second_step(phone, code_at(secret, 30)).status_code == 302
