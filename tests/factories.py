@@ -62,3 +62,18 @@ def make_trip(
     if status == "open":
         open_trip(session, trip, actor="test")
     return trip
+
+
+def make_demand(session: Session, partner: Partner, event: Event, origin: str, fans: int) -> None:
+    """`fans` requests for a trip from `origin` to `event`, each fan from its own network."""
+    from widget_server.domain.demand import record_demand
+
+    for index in range(fans):
+        record_demand(
+            session,
+            partner,
+            event_id=event.id,
+            origin=origin,
+            email=f"fan{index}@{origin.replace(' ', '').lower()}.example",
+            address_key=f"network-{origin}-{index}",
+        )

@@ -65,6 +65,12 @@ DEMO_PLEDGED_SEATS = {
     "Valencia": 18,
     "Zaragoza": 27,
 }
+# Fans asking for trips from towns without one (the console's demand page): origin -> how many
+# fans, each from their own network. Below the demo partners' demand thresholds.
+DEMO_DEMAND = {
+    "demo": {"Riverton": 7, "Millbrook": 4, "Oak Ridge": 2},
+    "demo-away": {"Alicante": 5, "Murcia": 3},
+}
 DEMO_FANS = ["Alex Rivera", "Sam Chen", "Jordan Lee", "Maria Lopez", "Chris Novak", "Taylor Kim"]
 
 
@@ -115,7 +121,25 @@ def seed_demo(session: Session, provider=None) -> list[str]:
             if provider is not None:
                 _seed_pledges(session, provider, partner, trip, DEMO_PLEDGED_SEATS.get(origin, 0))
             created.append(f"{partner.slug}: {event.title} <- {origin} ({trip.id})")
+        _seed_demand(session, partner, event)
     return created
+
+
+def _seed_demand(session: Session, partner: Partner, event: Event) -> None:
+    from widget_server.domain.demand import record_demand
+
+    for origin, fans in DEMO_DEMAND.get(partner.slug, {}).items():
+        for index in range(fans):
+            record_demand(
+                session,
+                partner,
+                event_id=event.id,
+                origin=origin,
+                email=f"{origin.lower().replace(' ', '')}.{index}@fans.example",
+                # Opaque like the HMAC of a real network (domain/demand.address_key).
+                address_key=f"demo-network-{origin}-{index}",
+                locale=partner.locale,
+            )
 
 
 def _seed_pledges(session: Session, provider, partner: Partner, trip, seats: int) -> None:

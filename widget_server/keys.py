@@ -17,6 +17,8 @@ PURPOSES = {
     "webhook-secrets": b"ridepledge webhook endpoint secrets v1",
     "idempotent-responses": b"ridepledge idempotent responses v1",
     "demand-addresses": b"ridepledge demand client addresses v1",
+    "admin-totp-secrets": b"ridepledge console two-step secrets v1",
+    "admin-recovery-codes": b"ridepledge console recovery codes v1",
 }
 
 

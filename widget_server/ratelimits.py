@@ -226,7 +226,9 @@ def no_oauth_client() -> bool:
 
 
 def _account() -> str | None:
-    email = _body_value("email")
+    # The second step of a sign-in has no email field: the console names the account whose
+    # code is tried (from its signed pending state) in g.sign_in_email.
+    email = _body_value("email") or g.get("sign_in_email")
     if email is None:
         return None
     try:
@@ -326,8 +328,10 @@ def oauth_limits(view):
 
 
 def sign_in_limits(view):
-    """For a sign-in form's POST (fields `email`, `password`): per address and per account,
-    so neither one address nor many addresses can try passwords at speed."""
+    """For a sign-in form's POSTs (fields `email`, `password`; or a second step's code, see
+    `_account`): per address and per account, in budgets shared by every sign-in form, so
+    neither one address nor many addresses can try passwords or codes at speed. GETs (showing
+    the form) are not counted."""
     from widget_server.extensions import limiter
 
     view = limiter.shared_limit(
@@ -335,7 +339,11 @@ def sign_in_limits(view):
         scope="sign-in-account",
         key_func=account_key,
         exempt_when=no_account,
+        methods=["POST"],
     )(view)
     return limiter.shared_limit(
-        limit_of("RATELIMIT_SIGN_IN"), scope="sign-in-address", key_func=address_key
+        limit_of("RATELIMIT_SIGN_IN"),
+        scope="sign-in-address",
+        key_func=address_key,
+        methods=["POST"],
     )(view)

@@ -1,6 +1,6 @@
 """The partner console in real Chromium: signing in (lockout, reset), an editor running a trip
 from the browser while a fan pledges in the widget, a viewer refused by the server, and axe on
-every console page at desktop and phone width. Screenshots for docs/admin.md."""
+every console page at desktop and phone width (and dark). Screenshots for docs/admin.md."""
 
 from __future__ import annotations
 
@@ -202,6 +202,9 @@ def test_axe_finds_nothing_on_any_console_page(world, team, context, tmp_path):
     pages = [
         ("home", "/admin/"),
         ("account", "/admin/account"),
+        ("two-step sign-in", "/admin/account/two-step"),
+        ("demand", "/admin/demand"),
+        ("demand of one event", f"/admin/demand?event={ids['event']}"),
         ("new event", "/admin/events/new"),
         ("event", f"/admin/events/{ids['event']}"),
         ("new trip", f"/admin/events/{ids['event']}/trips/new"),
@@ -241,4 +244,13 @@ def test_axe_finds_nothing_on_any_console_page(world, team, context, tmp_path):
         save_docs_screenshot(page, f"admin-home-{width}", tmp_path)
         page.goto(world.widget + "/admin/team")
         save_docs_screenshot(page, f"admin-team-{width}", tmp_path)
+    # The console follows the browser's dark preference: every page again, dark, on a phone.
+    page.emulate_media(color_scheme="dark")
+    for name, path in pages:
+        page.goto(world.widget + path)
+        page.wait_for_selector("h1")
+        if name != "not found":  # the site's own error page (a malformed id), not the console's
+            background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert background == "rgb(21, 24, 28)", f"{name} is not dark"
+        found[f"{name} dark @360"] = violations(page)
     assert {name: problems for name, problems in found.items() if problems} == {}

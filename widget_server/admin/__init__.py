@@ -67,18 +67,22 @@ def init_app(app: Flask) -> None:
         account,
         auth,
         branding,
+        demand,
         developers,
         events,
         fans,
         helpers,
         home,
+        messages,
         sign_in,
         team,
         trips,
+        two_step,
         webhooks,
     )
 
     auth.init_app(app)
     helpers.init_app(app)
+    messages.init_app(app)
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
     app.register_blueprint(bp)

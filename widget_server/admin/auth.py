@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, abort, g, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, g, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 
@@ -34,6 +34,7 @@ PERMISSIONS = {
 # Endpoints anyone may reach without signing in.
 PUBLIC_ENDPOINTS = {
     "admin.login",
+    "admin.login_code",
     "admin.logout",
     "admin.forgot_password",
     "admin.set_password",
@@ -152,6 +153,16 @@ def owned(model, object_id: str):
 def actor() -> str:
     """Who does this write, for the audit log."""
     return f"admin:{g.admin.email}"
+
+
+def client_address() -> str:
+    """The client's address as the sign-in lockout counts it."""
+    return (request.remote_addr or "unknown")[:64]
+
+
+def secret_key() -> str:
+    """The app's SECRET_KEY, which the domain's signed tokens and derived keys need."""
+    return current_app.config["SECRET_KEY"]
 
 
 @bp.errorhandler(403)

@@ -42,6 +42,31 @@ class ChangePasswordForm(NewPasswordForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
 
 
+class CodeForm(ConsoleForm):
+    """The second step of signing in: a code from the app, or a recovery code."""
+
+    code = StringField(
+        _l("Code from your authenticator app, or a recovery code"),
+        validators=[DataRequired(), Length(max=64)],
+    )
+
+
+class SetUpCodeForm(ConsoleForm):
+    code = StringField(
+        _l("The 6-digit code your app shows now"), validators=[DataRequired(), Length(max=64)]
+    )
+
+
+class ConfirmedChangeForm(ConsoleForm):
+    """Turning two-step sign-in off, or new recovery codes: the password and a current code."""
+
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=1000)])
+    code = StringField(
+        _l("Code from your authenticator app, or a recovery code"),
+        validators=[DataRequired(), Length(max=64)],
+    )
+
+
 ROLE_LABELS = {
     "owner": _l("Owner: everything, including the team"),
     "editor": _l("Editor: branding, events, trips, demand"),

@@ -7,6 +7,7 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from widget_server.admin.auth import PERMISSIONS
+from widget_server.admin.messages import console_message
 from widget_server.domain.errors import DomainError
 from widget_server.extensions import db
 from widget_server.models.types import utcnow
@@ -15,6 +16,7 @@ from widget_server.models.types import utcnow
 NAV = [
     ("admin.home", _l("Events and trips"), "view"),
     ("admin.new_event", _l("New event"), "catalog"),
+    ("admin.demand", _l("Demand"), "view"),
     ("admin.branding", _l("Branding"), "view"),
     ("admin.embed", _l("Embed code"), "view"),
     ("admin.api_clients", _l("API clients"), "view"),
@@ -69,7 +71,7 @@ def act(change, success: str) -> bool:
             change(session)
     except DomainError as exc:
         db.session.rollback()
-        flash(exc.detail)
+        flash(console_message(exc.detail))
         return False
     flash(success)
     return True

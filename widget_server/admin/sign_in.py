@@ -1,23 +1,23 @@
-"""Signing in and out, and the password links (set from the CLI or an invite, reset by email)."""
+"""Signing in (the password, then the code for admins with two-step sign-in) and out, and the
+password links (set from the CLI or an invite, reset by email)."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from widget_server.admin import bp
-from widget_server.admin.auth import SignedIn
-from widget_server.admin.forms import ForgotPasswordForm, NewPasswordForm, SignInForm
-from widget_server.domain import admins
+from widget_server.admin.auth import SignedIn, client_address, secret_key
+from widget_server.admin.forms import CodeForm, ForgotPasswordForm, NewPasswordForm, SignInForm
+from widget_server.domain import admins, two_step
 from widget_server.domain.errors import ValidationFailed
 from widget_server.extensions import db, limiter
+from widget_server.ratelimits import sign_in_limits
 
 PURPOSES = tuple(admins.LINK_LIFETIMES)
-
-
-def _address() -> str:
-    return (request.remote_addr or "unknown")[:64]
+# The session key holding the signed pending state between the password and the code.
+PENDING = "two_step_pending"
 
 
 def _safe_next(target: str | None) -> str:
@@ -27,11 +27,24 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.home")
 
 
+def _signed_in(admin, token: str, target: str):
+    session.clear()  # nothing from before sign-in survives it (CSRF token included)
+    login_user(SignedIn(admin, token))
+    return redirect(target)
+
+
+def _new_session(dbs, admin) -> str:
+    return admins.start_session(
+        dbs, admin, address=client_address(), user_agent=request.user_agent.string
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("30 per minute", methods=["POST"])
+@sign_in_limits
 def login():
     """Email and password; the same refusal for an unknown email, a wrong password and a
-    lockout. A fresh session (and session id) at every sign-in."""
+    lockout. A fresh session (and session id) at every sign-in; with two-step sign-in on, no
+    session yet: the code comes first (login_code)."""
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("admin.home"))
     form = SignInForm()
@@ -41,22 +54,69 @@ def login():
     with db.transaction() as dbs:
         try:
             admin = admins.authenticate(
-                dbs, form.email.data, form.password.data, address=_address()
+                dbs, form.email.data, form.password.data, address=client_address()
             )
         except admins.SignInRefused:
             admin = None
-        token = None
-        if admin is not None:
-            token = admins.start_session(
-                dbs, admin, address=_address(), user_agent=request.user_agent.string
-            )
+        token = _new_session(dbs, admin) if admin is not None and not admin.two_step_on else None
     if admin is None:
         form.password.data = ""
         return render_template("admin/login.html", form=form, refused=True), 401
     target = _safe_next(request.args.get("next"))
-    session.clear()  # nothing from before sign-in survives it (CSRF token included)
-    login_user(SignedIn(admin, token))
-    return redirect(target)
+    if token is None:  # the password was right; the code is still to come
+        session.clear()
+        session[PENDING] = two_step.pending_token(secret_key(), admin, target)
+        return redirect(url_for("admin.login_code"))
+    return _signed_in(admin, token, target)
+
+
+@bp.before_request
+def _pending_sign_in():
+    """Who the second step of a sign-in is for (read before the rate limits count it)."""
+    if request.endpoint == "admin.login_code":
+        found = two_step.pending_admin(db.session, secret_key(), session.get(PENDING))
+        g.pending_sign_in = found
+        if found is not None:
+            g.sign_in_email = found[0].email
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@sign_in_limits
+def login_code():
+    """The second step: a code from the authenticator app or a recovery code, within five
+    minutes of the password. The same refusal for a wrong, replayed or locked code."""
+    found = g.get("pending_sign_in")
+    if found is None:
+        session.pop(PENDING, None)
+        flash(_("Sign in again: the code must follow the password within 5 minutes."))
+        return redirect(url_for("admin.login"))
+    admin, target = found
+    form = CodeForm()
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("admin/login_code.html", form=form), status
+    with db.transaction() as dbs:
+        try:
+            kind = two_step.second_step(
+                dbs, admin, form.code.data, secret_key=secret_key(), address=client_address()
+            )
+        except admins.SignInRefused:
+            kind = None
+        token = _new_session(dbs, admin) if kind is not None else None
+        left = two_step.recovery_codes_left(dbs, admin) if kind == "recovery" else None
+    if token is None:
+        form.code.data = ""
+        return render_template("admin/login_code.html", form=form, refused=True), 401
+    response = _signed_in(admin, token, target)
+    if left is not None:
+        flash(
+            _(
+                "You signed in with a recovery code; %(count)s are left. "
+                "Make new ones on the two-step sign-in page.",
+                count=left,
+            )
+        )
+    return response
 
 
 @bp.post("/logout")

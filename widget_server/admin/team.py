@@ -9,6 +9,7 @@ from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.forms import ROLE_LABELS, InviteForm
 from widget_server.admin.helpers import act
+from widget_server.admin.messages import console_message
 from widget_server.domain import admins, audit
 from widget_server.domain.errors import DomainError
 from widget_server.extensions import db
@@ -61,7 +62,7 @@ def change_role(admin_id: str):
             admins.change_role(session, member, request.form.get("role", ""), actor=actor())
     except DomainError as exc:
         db.session.rollback()
-        flash(exc.detail)
+        flash(console_message(exc.detail))
     else:
         flash(_("%(email)s is now %(role)s.", email=member.email, role=member.role))
     return redirect(url_for("admin.team"))

@@ -10,10 +10,12 @@ from sqlalchemy import select
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.helpers import STATUS_NAMES, act
+from widget_server.admin.messages import console_message
 from widget_server.admin.schemas import MAX_STOPS, local_input, price_input, read_trip
 from widget_server.domain import catalog, settlement, trip_reports
 from widget_server.domain.errors import DomainError
 from widget_server.domain.manifest import build_manifest, manifest_csv
+from widget_server.domain.text import clean_text
 from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.models import Event, Pledge, Trip
@@ -62,13 +64,27 @@ def _form_page(event: Event, trip: Trip | None, values: dict, errors: dict):
     return page, 422 if errors else 200
 
 
+def _prefill(origin: str | None) -> tuple[dict, dict]:
+    """A new trip's starting values; from the demand page, `origin` (what fans asked for) names
+    the trip's origin and its first stop."""
+    values = {"capacity": 40, "min_riders": 20}
+    if not origin:
+        return values, {}
+    try:
+        origin = clean_text(origin, max_length=200)
+    except ValueError as exc:
+        return values, {"origin.name": [str(exc)]}
+    return {**values, "origin.name": origin, "stops.0.name": origin}, {}
+
+
 @bp.route("/events/<event_id>/trips/new", methods=["GET", "POST"])
 @requires("catalog")
 def new_trip(event_id: str):
-    """A new draft trip to `event` with its stops; it opens from its page."""
+    """A new draft trip to `event` with its stops (`?origin=` prefills it); it opens from its
+    page."""
     event = owned(Event, event_id)
     if request.method == "GET":
-        return _form_page(event, None, {"capacity": 40, "min_riders": 20}, {})
+        return _form_page(event, None, *_prefill(request.args.get("origin")))
     try:
         data = read_trip(request.form, timezone=event.timezone, currency=g.partner.currency)
         with db.transaction() as session:
@@ -181,7 +197,7 @@ def cancel_pledge(pledge_id: str):
         with db.transaction() as session:
             settlement.cancel_pledge(session, pledge, actor=actor())
     except DomainError as exc:
-        flash(exc.detail)
+        flash(console_message(exc.detail))
     else:
         if pledge.status == "paid":
             tasks.now_or_later(tasks.refund_pledge, pledge.id)

@@ -188,7 +188,9 @@ def authenticate(
 ) -> AdminUser:
     """The admin whose email and password these are, or SignInRefused: the same refusal for an
     unknown email, a wrong password, an account without a password yet, and a lockout (the
-    lock is per email whether or not it belongs to anyone, so it reveals nothing either)."""
+    lock is per email whether or not it belongs to anyone, so it reveals nothing either).
+    For an admin with two-step sign-in, a right password is only the first step
+    (domain/two_step.py)."""
     now = now or utcnow()
     try:
         key = clean_text(email or "", max_length=320).casefold()
@@ -204,9 +206,12 @@ def authenticate(
     except (VerificationError, InvalidHashError):
         matches = False
     succeeded = matches and not locked
-    session.add(
-        AdminSignInAttempt(email_key=key, address=address, succeeded=succeeded, created_at=now)
-    )
+    if not succeeded or not admin.two_step_on:
+        # With two-step sign-in on, only the code's step records the sign-in: a right password
+        # alone must not start the lockout count over.
+        session.add(
+            AdminSignInAttempt(email_key=key, address=address, succeeded=succeeded, created_at=now)
+        )
     session.flush()
     if not succeeded:
         raise SignInRefused("sign-in refused")
@@ -302,6 +307,30 @@ def end_all_sessions(session: Session, admin: AdminUser, *, actor: str) -> None:
     record(session, admin.partner_id, actor, "admin.signed_out_everywhere", "admin", admin.id)
 
 
+def end_other_sessions(session: Session, admin: AdminUser, keep_token: str) -> None:
+    """Every session of `admin` but the one of `keep_token` stops working (after a change of
+    how the admin signs in): "sign out everywhere", this browser excepted."""
+    admin.session_generation += 1
+    kept = _token_hash(keep_token)
+    session.execute(
+        update(AdminSession)
+        .where(
+            AdminSession.admin_id == admin.id,
+            AdminSession.ended_at.is_(None),
+            AdminSession.token_hash != kept,
+        )
+        .values(ended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(AdminSession)
+        .where(AdminSession.token_hash == kept)
+        .values(generation=admin.session_generation)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+
+
 # --- signed password links ----------------------------------------------------------------
 
 
@@ -309,15 +338,16 @@ def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=f"ridepledge.admin-password.{purpose}")
 
 
-def _fingerprint(admin: AdminUser) -> str:
-    """Changes whenever the password does, so a link works once: using it sets a password."""
+def fingerprint(admin: AdminUser) -> str:
+    """Changes whenever the password or the session generation does, so a link works once
+    (using it sets a password) and signing out everywhere voids what was bound to it."""
     material = f"{admin.id}:{admin.password_hash or ''}:{admin.session_generation}"
     return hashlib.sha256(material.encode()).hexdigest()[:20]
 
 
 def password_token(secret_key: str, admin: AdminUser, purpose: str) -> str:
     """A signed token for a link that sets the password of `admin` (`set`, `invite`, `reset`)."""
-    return _serializer(secret_key, purpose).dumps([admin.id, _fingerprint(admin)])
+    return _serializer(secret_key, purpose).dumps([admin.id, fingerprint(admin)])
 
 
 def admin_for_token(
@@ -325,13 +355,13 @@ def admin_for_token(
 ) -> AdminUser | None:
     """The admin a password link is for, or None if it is forged, expired or already used."""
     try:
-        admin_id, fingerprint = _serializer(secret_key, purpose).loads(
+        admin_id, bound_to = _serializer(secret_key, purpose).loads(
             token, max_age=int(LINK_LIFETIMES[purpose].total_seconds())
         )
     except (BadSignature, SignatureExpired, ValueError, TypeError):
         return None
     admin = session.get(AdminUser, admin_id) if isinstance(admin_id, str) else None
-    if admin is None or not secrets.compare_digest(str(fingerprint), _fingerprint(admin)):
+    if admin is None or not secrets.compare_digest(str(bound_to), fingerprint(admin)):
         return None
     return admin
 

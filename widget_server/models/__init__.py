@@ -1,6 +1,11 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
-from widget_server.models.admins import AdminSession, AdminSignInAttempt, AdminUser
+from widget_server.models.admins import (
+    AdminRecoveryCode,
+    AdminSession,
+    AdminSignInAttempt,
+    AdminUser,
+)
 from widget_server.models.api_clients import AccessToken, ApiClient
 from widget_server.models.audit import AuditLogEntry
 from widget_server.models.checkins import Boarding, CheckIn
@@ -23,6 +28,7 @@ from widget_server.models.webhooks import (
 )
 
 __all__ = [
+    "AdminRecoveryCode",
     "AdminSession",
     "AdminSignInAttempt",
     "AdminUser",

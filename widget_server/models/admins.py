@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from widget_server.db import Base
@@ -36,8 +36,19 @@ class AdminUser(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-step sign-in (TOTP): the secret Fernet-encrypted (keys.py, "admin-totp-secrets"), the
+    # one being set up until a code confirms it, and the last time step accepted, so a code
+    # works once.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     partner: Mapped[Partner] = relationship(lazy="joined")
+
+    @property
+    def two_step_on(self) -> bool:
+        return self.totp_enabled_at is not None and self.totp_secret is not None
 
 
 class AdminSession(Base):
@@ -75,3 +86,19 @@ class AdminSignInAttempt(Base):
     address: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AdminRecoveryCode(Base):
+    """One two-step recovery code: only its HMAC is stored (keys.py, "admin-recovery-codes");
+    it works once (`used_at`). Ten are made at a time; making new ones deletes the old."""
+
+    __tablename__ = "admin_recovery_codes"
+    __table_args__ = (UniqueConstraint("admin_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    admin_id: Mapped[str] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

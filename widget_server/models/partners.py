@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from widget_server.db import Base
@@ -29,5 +29,7 @@ class Partner(Base):
     waitlist_hold_hours: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
     # The most seats one fan (one normalised email) may hold on one trip, over all pledges.
     max_seats_per_fan: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # Set by an owner in the console: every admin of the partner must use two-step sign-in.
+    require_two_step: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -4,6 +4,7 @@ CSRF token, and an admin of one partner gets 404 for every URL naming another pa
 from __future__ import annotations
 
 import pytest
+from flask import url_for
 
 from tests.admin_helpers import csrf, make_admin, sign_in
 from tests.factories import make_event, make_partner, make_trip
@@ -101,6 +102,23 @@ def test_another_partners_objects_are_404_on_every_console_url(app, two_partners
             assert answer.status_code == 404, f"{method} {path}: {answer.status_code}"
             checked += 1
     assert checked >= 12  # every object URL of the console was tried
+
+
+# Console views that take an object id in the query string: endpoint -> {argument: object}.
+QUERY_OBJECTS = {"admin.demand": {"event": "event_id"}}
+
+
+def test_another_partners_ids_in_query_strings_are_404(app, two_partners):
+    client = app.test_client()
+    sign_in(client, "owner@a.example")
+    endpoints = {rule.endpoint for rule in console_rules(app)}
+    assert set(QUERY_OBJECTS) <= endpoints
+    for endpoint, arguments in QUERY_OBJECTS.items():
+        with app.test_request_context():
+            mine = url_for(endpoint)
+            path = url_for(endpoint, **{k: two_partners[v] for k, v in arguments.items()})
+        assert client.get(mine).status_code == 200, mine
+        assert client.get(path).status_code == 404, path
 
 
 def test_every_console_post_without_csrf_is_refused(app, two_partners):

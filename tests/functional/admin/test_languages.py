@@ -23,3 +23,37 @@ def test_console_pages_in_each_language(app, client, locale):
     sign_in(client, people["owner"])
     home = client.get(f"/admin/?locale={locale}").get_data(as_text=True)
     assert SIGN_OUT[locale] in home
+
+
+ERRORS = {
+    "es": ["Este campo es obligatorio.", "Escribe un número entero.", "Rellena este campo."],
+    "fr": ["Ce champ est requis.", "Saisissez un nombre entier.", "Remplissez ce champ."],
+}
+
+
+@pytest.mark.parametrize("locale", ["es", "fr"])
+def test_form_errors_are_in_the_admins_language(app, client, locale):
+    """WTForms' messages (Flask-WTF translates them) and the domain's and marshmallow's
+    (admin/messages.py) alike."""
+    import re
+
+    from tests.admin_helpers import csrf, post
+    from tests.factories import make_event
+    from widget_server.extensions import db
+    from widget_server.models import Partner
+
+    people = team(app)
+    with app.app_context(), db.transaction() as session:
+        event_id = make_event(session, session.get(Partner, people["partner_id"])).id
+    errors = re.compile(r'class="error"[^>]*>([^<]+)<')
+    empty = client.post(
+        f"/admin/login?locale={locale}", data={"csrf_token": csrf(client), "email": ""}
+    )
+    required, number, fill = ERRORS[locale]
+    assert required in errors.findall(empty.get_data(as_text=True))
+    sign_in(client, people["owner"])
+    trip = post(client, f"/admin/events/{event_id}/trips/new?locale={locale}", {"capacity": "x"})
+    assert trip.status_code == 422
+    shown = errors.findall(trip.get_data(as_text=True))
+    assert number in shown and fill in shown
+    assert not [m for m in shown if m.startswith(("Missing data", "Not a valid", "must "))]

@@ -181,3 +181,23 @@ def test_a_next_address_outside_the_console_is_ignored(app, client):
         data={"email": people["owner"], "password": PASSWORD, "csrf_token": token},
     )
     assert answer.headers["Location"] == "/admin/"
+
+
+def test_hammering_sign_in_is_limited_per_account_and_per_address(app):
+    """Issue 13: /admin/login tries are rate limited per account (from any address) and per
+    address (whatever emails it tries), on top of the lockout; showing the form is free."""
+    people = team(app)
+    app.config.update(RATELIMIT_SIGN_IN_ACCOUNT="3 per minute", RATELIMIT_SIGN_IN="6 per minute")
+    tries = [
+        sign_in(app.test_client(), people["owner"], "wrong", environ_base={"REMOTE_ADDR": ip})
+        for ip in ("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4")
+    ]
+    assert [answer.status_code for answer in tries] == [401, 401, 401, 429]
+    attacker = app.test_client()
+    here = {"REMOTE_ADDR": "203.0.113.7"}
+    statuses = [
+        sign_in(attacker, f"guess{n}@kc-chiefs.example", "wrong", environ_base=here).status_code
+        for n in range(7)
+    ]
+    assert statuses == [401] * 6 + [429]
+    assert attacker.get("/admin/login", environ_base=here).status_code == 200

@@ -75,7 +75,7 @@ def test_roles_change_and_the_last_owner_stays(app, world):
     )
     last = post(owner, f"/admin/team/{world['owner']}/role", {"role": "viewer"}, page="/admin/team")
     assert last.status_code == 302
-    assert "this is the last owner" in owner.get("/admin/team").get_data(as_text=True)
+    assert "This is the last owner" in owner.get("/admin/team").get_data(as_text=True)
     assert (
         post(owner, f"/admin/team/{world['owner']}/remove", page="/admin/team").status_code == 302
     )
