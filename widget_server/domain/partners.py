@@ -311,7 +311,7 @@ def upsert_partner(session: Session, data: dict, *, actor: str) -> tuple[Partner
 
 def update_partner(session: Session, partner: Partner, changes: dict, *, actor: str) -> Partner:
     """Apply API changes through the same schema as partner files; `branding` is merged, and
-    so is `wording` (per language and key; null removes a key or a whole language)."""
+    so is `wording` (per language and key; null removes a key)."""
     current = {"slug": partner.slug, **{key: getattr(partner, key) for key in PARTNER_FIELDS}}
     if "branding" in changes:
         changes = {**changes, "branding": {**current["branding"], **changes["branding"]}}
@@ -327,7 +327,8 @@ def update_partner(session: Session, partner: Partner, changes: dict, *, actor: 
 
 
 def merged_wording(current: dict | None, changes: dict) -> dict:
-    """`changes` ({"es": {"headline": "Hola", "intro": None}, "fr": None}) over `current`."""
+    """`changes` ({"es": {"headline": "Hola", "intro": None}}) over `current`; a language given
+    as None is removed whole."""
     merged = {language: dict(words) for language, words in (current or {}).items()}
     for language, words in changes.items():
         if words is None:

@@ -68,15 +68,15 @@ class LanguageWordingUpdateSchema(Schema):
 
 
 class WordingUpdateSchema(Schema):
-    """Merged into the current wording: a key (or a whole language) set to null goes back to
-    the product's own words; keys left out stay as they are."""
+    """Merged into the current wording: a key set to null (or "") goes back to the product's own
+    words; languages and keys left out stay as they are."""
 
     class Meta:
         unknown = RAISE
 
-    en = fields.Nested(LanguageWordingUpdateSchema, allow_none=True)
-    es = fields.Nested(LanguageWordingUpdateSchema, allow_none=True)
-    fr = fields.Nested(LanguageWordingUpdateSchema, allow_none=True)
+    en = fields.Nested(LanguageWordingUpdateSchema)
+    es = fields.Nested(LanguageWordingUpdateSchema)
+    fr = fields.Nested(LanguageWordingUpdateSchema)
 
 
 class PartnerOutSchema(Schema):
