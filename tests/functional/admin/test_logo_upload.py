@@ -20,25 +20,12 @@ from werkzeug.test import encode_multipart
 
 from tests.admin_helpers import csrf, make_admin, sign_in
 from tests.factories import make_event, make_partner
+from tests.functional.admin.test_branding import FORM as BRANDING_FORM
 from widget_server.extensions import db
 from widget_server.models import AuditLogEntry, Partner, PartnerLogo
 
-FORM = {
-    "branding.primary_color": "#c8102e",
-    "branding.accent_color": "#ffb612",
-    "branding.background_color": "#ffffff",
-    "branding.text_color": "#1b1f24",
-    "branding.font_family": "serif",
-    "branding.corner_radius": "4",
-    "branding.color_scheme": "light",
-    "branding.logo_url": "",
-    "locale": "en",
-    "currency": "USD",
-    "support_email": "help@chiefs.example",
-    "terms_url": "",
-    "allowed_origins": "https://www.chiefs.example",
-    "wording.es.headline": "¡Al estadio en bus!",
-}
+# The branding form as test_branding fills it, with some wording (kept when a file is refused).
+FORM = {**BRANDING_FORM, "wording.es.headline": "¡Al estadio en bus!"}
 LOGO_IN_PAGE = re.compile(r'<img class="rp-logo" src="(/w/kc-chiefs/logo/([0-9a-f]{16})\.(\w+))"')
 
 
