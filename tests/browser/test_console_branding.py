@@ -193,6 +193,9 @@ def test_an_uploaded_logo_shows_in_the_widget_and_axe_passes_at_both_widths(
     error.wait_for()
     assert "PNG, JPEG or WebP" in error.inner_text()
     assert violations(page) == []
+    save_docs_screenshot(
+        page.locator("fieldset:has(#f-logo)"), "admin-branding-logo-refused", tmp_path
+    )
 
 
 PREVIEW_HEADLINE = """() => {
