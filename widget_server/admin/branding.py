@@ -177,8 +177,8 @@ def _too_large(_exc):
     the branding page says the logo is too large, with the saved values; elsewhere, a page."""
     if request.endpoint == "admin.save_branding":
         with db.transaction():
-            signed_in = current_user.is_authenticated
-        if signed_in:
+            allowed = current_user.is_authenticated and current_user.can("branding")
+        if allowed:
             g.admin = current_user.admin
             g.partner = g.admin.partner
             g.locale = g.get("locale") or g.admin.locale

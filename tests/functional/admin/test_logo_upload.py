@@ -18,7 +18,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from tests.admin_helpers import csrf, make_admin, sign_in
+from tests.admin_helpers import PASSWORD, csrf, make_admin, sign_in
 from tests.factories import make_event, make_partner
 from tests.functional.admin.test_branding import FORM as BRANDING_FORM
 from widget_server.extensions import db
@@ -328,3 +328,30 @@ def test_wrong_hashes_and_other_partners_are_404(app, people):
     assert anyone.get(f"/w/kc-chiefs/logo/{their_name}").status_code == 404
     assert anyone.get(f"/w/other-team/logo/{their_name}").status_code == 200
     assert their_name not in client.get("/admin/branding").get_data(as_text=True)
+
+
+def test_a_50_mb_upload_over_real_http_is_answered_413(app, people, live_server):
+    """Over a real socket too: the server answers 413 without reading the body into memory,
+    and a viewer gets the plain refusal page, not the branding form."""
+    import requests
+
+    for email, shows_form in (("owner@chiefs.example", True), ("viewer@chiefs.example", False)):
+        session = requests.Session()
+        login = session.get(f"{live_server.url}/admin/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+        session.post(
+            f"{live_server.url}/admin/login",
+            data={"email": email, "password": PASSWORD, "csrf_token": token},
+        )
+        page = session.get(f"{live_server.url}/admin/branding").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        answer = session.post(
+            f"{live_server.url}/admin/branding",
+            data={**FORM, "csrf_token": token},
+            files={"logo": ("logo.png", b"\0" * (50 * 1024 * 1024), "image/png")},
+            timeout=60,
+        )
+        assert answer.status_code == 413
+        assert ('id="f-logo-error">The logo file is larger' in answer.text) is shows_form
+        session.close()
+    assert stored_logo(app, people["partner"]) is None
