@@ -35,6 +35,11 @@ MAX_SOURCE_PIXELS = 4096 * 4096
 MAX_SIDE = 512
 JPEG_QUALITY = 90
 WEBP_QUALITY = 90
+# Pillow's own bomb guard, made ours: it warns above this many pixels and refuses twice as many
+# while opening, before its WebP decoder allocates a canvas (width x height x 4 bytes) for the
+# header's size. Its default (89 million) would let a 150-megapixel WebP header allocate
+# 600 MB. Nothing else in the service decodes images with Pillow.
+Image.MAX_IMAGE_PIXELS = MAX_SOURCE_PIXELS
 
 
 class LogoRefused(ValidationFailed):
@@ -86,7 +91,9 @@ def _open(raw: bytes) -> Image.Image:
     its pixels decoded."""
     try:
         with warnings.catch_warnings():
-            # Pillow's own bomb check warns first, then raises; both are a refusal here.
+            # Pillow's own bomb check warns first, then raises; both are a refusal here. (The
+            # filter is process-wide; if another thread resets it early, the warning is only
+            # printed, and the size check below refuses the same image anyway.)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(raw), formats=[*LOGO_FORMATS])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

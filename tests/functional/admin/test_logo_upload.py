@@ -50,6 +50,13 @@ def png_header_only(width: int, height: int) -> bytes:
     )
 
 
+def webp_header_only(width: int, height: int) -> bytes:
+    """A WebP (VP8X) header claiming a width x height canvas and nothing else."""
+    canvas = (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    body = b"WEBP" + b"VP8X" + struct.pack("<I", 10) + b"\0\0\0\0" + canvas
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
 def animated_png() -> bytes:
     frames = [Image.new("RGB", (40, 40), (i * 80, 0, 0)) for i in range(3)]
     out = io.BytesIO()
@@ -195,6 +202,8 @@ BAD_FILES = {
     "corrupt": (image("PNG", (300, 300))[:200], "logo.png", "image/png", "is damaged"),
     "bomb": (png_header_only(30_000, 30_000), "logo.png", "image/png", "too many pixels"),
     "too wide": (png_header_only(9000, 4), "logo.png", "image/png", "too many pixels"),
+    # Refused before Pillow's WebP decoder would allocate the canvas (576 MB here).
+    "webp bomb": (webp_header_only(12_000, 12_000), "logo.webp", "image/webp", "too many"),
     "animated": (animated_png(), "logo.png", "image/png", "still image"),
     "empty": (b"", "logo.png", "image/png", "The logo file is empty."),
 }
