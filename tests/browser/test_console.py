@@ -216,6 +216,7 @@ def test_axe_finds_nothing_on_any_console_page(world, team, context, tmp_path):
         ("audit", "/admin/audit"),
         ("audit filtered", "/admin/audit?action=trip."),
         ("embed", f"/admin/embed?event={ids['event']}"),
+        ("fan data", "/admin/fans"),
         ("not found", "/admin/trips/trp_nothing"),
     ]
     for width in (1280, 360):
@@ -230,6 +231,12 @@ def test_axe_finds_nothing_on_any_console_page(world, team, context, tmp_path):
         page.click("text=Save the trip")  # empty: every required field is named
         page.wait_for_selector("#form-errors")
         found[f"trip form errors @{width}"] = violations(page)
+        page.goto(world.widget + "/admin/fans")
+        page.fill("input[name=email]", "nobody@fans.example")
+        page.click("text=Erase their data")  # the confirmation, with what would go
+        page.wait_for_selector("text=Erase for good")
+        found[f"fan erasure @{width}"] = violations(page)
+        save_docs_screenshot(page, f"admin-fan-erase-{width}", tmp_path)
         page.goto(world.widget + "/admin/")
         save_docs_screenshot(page, f"admin-home-{width}", tmp_path)
         page.goto(world.widget + "/admin/team")

@@ -64,6 +64,8 @@ def test_export_then_erase_through_the_api(app, client):
         "object": "fan_erasure",
         "pledges": 1,
         "demand_requests": 1,
+        "waitlist_entries": 0,
+        "stop_requests": 0,
         "emails": 1,
     }
     with app.app_context():

@@ -201,3 +201,62 @@ def test_killed_worker_then_settle_charges_every_pledge_exactly_once(crash_app, 
     assert statuses(app) == {"paid": PLEDGES}
     assert len(fake.succeeded_charges()) == PLEDGES
     assert [r for r in fake.requests[requests_before:] if r["path"].startswith("/v1/payment")] == []
+
+
+def test_one_of_two_workers_killed_the_other_finishes_and_charges_each_pledge_once(
+    crash_app, tmp_path
+):
+    """Two worker processes share the queue; one dies with charges in flight. The survivor
+    charges everything the dead one had not started, stands aside from the dead one's claims
+    until they expire, then finishes them (the job the sweep queues) with the same keys."""
+    app, fake = crash_app
+    ids = confirmed_trip_with_pledges(app)
+    env = subprocess_env(app, fake)
+    log = tmp_path / "workers.log"
+
+    fake.delay_next(PLEDGES, CHARGE_DELAY, "/v1/payment_intents")
+    doomed = ridepledge("worker", "--workers", "2", env=env, log=log)
+    survivor = ridepledge("worker", "--workers", "2", env=env, log=log)
+    try:
+        wait_for(
+            lambda: len(fake.succeeded_charges()) >= KILL_AFTER_PAID or doomed.poll() is not None,
+            timeout=20,
+            what=f"{KILL_AFTER_PAID} charges by the workers",
+        )
+        assert doomed.poll() is None, log.read_text()
+        os.kill(doomed.pid, signal.SIGKILL)
+        doomed.wait(timeout=10)
+        # The survivor carries on alone: every pledge the dead worker had not claimed gets paid,
+        # and its claimed ones stay `charging` (nobody else talks to Stripe for them yet).
+        wait_for(
+            lambda: statuses(app)["pledged"] == 0 and fake.wait_idle(timeout=1),
+            timeout=60,
+            what="the surviving worker to drain the queue",
+        )
+        time.sleep(2 * CHARGE_DELAY)
+        after = statuses(app)
+        stuck = [pid for pid, status in pledge_statuses(app).items() if status == "charging"]
+        assert after["paid"] + len(stuck) == PLEDGES, after
+        assert 0 < len(stuck) <= 2, f"the dead worker held {len(stuck)} claims: {after}"
+
+        # Their claims expire; the sweep's job for them reaches the survivor.
+        with app.app_context(), db.transaction() as session:
+            session.execute(
+                update(Pledge)
+                .where(Pledge.id.in_(stuck))
+                .values(claim_expires_at=utcnow() - timedelta(seconds=1))
+            )
+        with app.app_context():
+            for pledge_id in stuck:
+                app.extensions["ridepledge.enqueue"]("charge_pledge", pledge_id)
+        wait_for(lambda: statuses(app) == {"paid": PLEDGES}, timeout=30, what="the last charges")
+        assert survivor.poll() is None, log.read_text()
+    finally:
+        for worker in (doomed, survivor):
+            if worker.poll() is None:
+                worker.terminate()
+            worker.wait(timeout=30)
+    succeeded = fake.succeeded_charges()
+    assert Counter(pi["metadata"]["pledge_id"] for pi in succeeded) == dict.fromkeys(ids, 1)
+    with app.app_context():
+        assert fake.total_captured() == sum(db.session.scalars(select(Pledge.amount)))

@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
         branding,
         developers,
         events,
+        fans,
         helpers,
         home,
         sign_in,

@@ -57,6 +57,18 @@ class InviteForm(ConsoleForm):
     role = StringField(_l("Role"), validators=[DataRequired(), AnyOf(ADMIN_ROLES)])
 
 
+class FanRequestForm(ConsoleForm):
+    email = EmailField(
+        _l("The fan's email address"),
+        validators=[DataRequired(), Length(max=320)],
+        description=_l("Matched without regard to capital letters, within your fans only."),
+    )
+
+
+class FanErasureForm(FanRequestForm):
+    confirm = StringField(_l("Type the address again to confirm"), validators=[Length(max=320)])
+
+
 class SearchForm(FlaskForm):
     class Meta:
         csrf = False

@@ -21,6 +21,7 @@ NAV = [
     ("admin.webhooks", _l("Webhooks"), "developers"),
     ("admin.team", _l("Team"), "view"),
     ("admin.audit_log", _l("Audit log"), "view"),
+    ("admin.fans", _l("Fan data"), "catalog"),
     ("admin.account", _l("Account"), "self"),
 ]
 

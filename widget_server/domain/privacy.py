@@ -2,8 +2,9 @@
 
 A fan is an email address within one partner (another partner's fans are never touched).
 Erasing keeps the financial record (seats, amounts, statuses, provider ids, status history)
-and removes the person: name, email, phone, attribution, on pledges, demand requests, emails
-(outbox rows) and the copies inside webhook messages not yet delivered or kept for the log.
+and removes the person: name, email, phone, attribution, on pledges, demand requests, waitlist
+places, stop requests, emails (outbox rows) and the copies inside webhook messages not yet
+delivered or kept for the log.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from sqlalchemy.orm import Session
 
 from widget_server.domain.audit import record
 from widget_server.domain.text import email_key
+from widget_server.domain.waitlist import leave_line
 from widget_server.models import (
     DemandSignal,
     Event,
     OutboundEmail,
     Partner,
     Pledge,
+    StopRequest,
     Trip,
+    WaitlistEntry,
     WebhookMessage,
 )
 from widget_server.models.types import rfc3339, utcnow
@@ -30,36 +34,18 @@ from widget_server.representations import PledgeSchema, dump
 ERASED_NAME = "[erased]"
 ERASED_EMAIL = "erased@erased.invalid"
 _PERSONAL_FIELDS = ("name", "email", "phone", "attribution")
+# Retention erases in bounded batches per run; the next hour takes the rest.
+RETENTION_BATCH = 1000
 
 
-def _fan_pledges(session: Session, partner: Partner, key: str) -> list[Pledge]:
+def _fan_rows(session: Session, model, email_column, partner: Partner, key: str) -> list:
+    """The rows of `model` that belong to this partner's fan `key` (a folded email), in the order
+    they were made."""
     return list(
         session.scalars(
-            select(Pledge)
-            .where(Pledge.partner_id == partner.id, func.lower(Pledge.email) == key)
-            .order_by(Pledge.id)
-        )
-    )
-
-
-def _fan_demand(session: Session, partner: Partner, key: str) -> list[DemandSignal]:
-    return list(
-        session.scalars(
-            select(DemandSignal)
-            .where(DemandSignal.partner_id == partner.id, func.lower(DemandSignal.email) == key)
-            .order_by(DemandSignal.id)
-        )
-    )
-
-
-def _fan_emails(session: Session, partner: Partner, key: str) -> list[OutboundEmail]:
-    return list(
-        session.scalars(
-            select(OutboundEmail)
-            .where(
-                OutboundEmail.partner_id == partner.id, func.lower(OutboundEmail.to_address) == key
-            )
-            .order_by(OutboundEmail.created_at, OutboundEmail.id)
+            select(model)
+            .where(model.partner_id == partner.id, func.lower(email_column) == key)
+            .order_by(model.created_at, model.id)
         )
     )
 
@@ -67,7 +53,7 @@ def _fan_emails(session: Session, partner: Partner, key: str) -> list[OutboundEm
 def export_fan_data(session: Session, partner: Partner, email: str) -> dict:
     """Everything this partner holds about the fan with `email`, as JSON-ready data."""
     key = email_key(email)
-    pledges = _fan_pledges(session, partner, key)
+    pledges = _fan_rows(session, Pledge, Pledge.email, partner, key)
     return {
         "object": "fan_export",
         "email": email,
@@ -95,7 +81,31 @@ def export_fan_data(session: Session, partner: Partner, email: str) -> dict:
                 "locale": signal.locale,
                 "created_at": rfc3339(signal.created_at),
             }
-            for signal in _fan_demand(session, partner, key)
+            for signal in _fan_rows(session, DemandSignal, DemandSignal.email, partner, key)
+        ],
+        "waitlist_entries": [
+            {
+                "id": entry.id,
+                "trip_id": entry.trip_id,
+                "stop_id": entry.stop_id,
+                "seats": entry.seats,
+                "name": entry.name,
+                "email": entry.email,
+                "status": entry.status,
+                "created_at": rfc3339(entry.created_at),
+            }
+            for entry in _fan_rows(session, WaitlistEntry, WaitlistEntry.email, partner, key)
+        ],
+        "stop_requests": [
+            {
+                "id": request.id,
+                "trip_id": request.trip_id,
+                "place": request.place,
+                "address": request.address,
+                "email": request.email,
+                "created_at": rfc3339(request.created_at),
+            }
+            for request in _fan_rows(session, StopRequest, StopRequest.email, partner, key)
         ],
         "emails": [
             {
@@ -107,7 +117,7 @@ def export_fan_data(session: Session, partner: Partner, email: str) -> dict:
                 "created_at": rfc3339(message.created_at),
                 "sent_at": rfc3339(message.sent_at),
             }
-            for message in _fan_emails(session, partner, key)
+            for message in _fan_rows(session, OutboundEmail, OutboundEmail.to_address, partner, key)
         ],
     }
 
@@ -142,27 +152,58 @@ def _scrub_webhook_messages(session: Session, partner_ids: set[str], pledges: li
 
 def erase_fan(session: Session, partner: Partner, email: str, *, actor: str) -> dict[str, int]:
     """Remove the person behind `email` from this partner's data, keeping financial records.
-    Emails not sent yet are not sent. Returns counts of what was erased."""
+    Emails not sent yet are not sent; a place in a waitlist ends (a held offer passes on).
+    Returns counts of what was erased."""
     key = email_key(email)
     now = utcnow()
-    pledges = _fan_pledges(session, partner, key)
+    pledges = _fan_rows(session, Pledge, Pledge.email, partner, key)
     _erase_pledges(session, pledges, now)
-    demand = _fan_demand(session, partner, key)
-    for signal in demand:
-        signal.email = ERASED_EMAIL
-        signal.erased_at = now
-    emails = _fan_emails(session, partner, key)
+    demand = _fan_rows(session, DemandSignal, DemandSignal.email, partner, key)
+    _erase_demand(demand, now)
+    entries = _fan_rows(session, WaitlistEntry, WaitlistEntry.email, partner, key)
+    for entry in entries:
+        leave_line(session, entry, now=now)
+    _erase_waitlist(entries)
+    requests = _fan_rows(session, StopRequest, StopRequest.email, partner, key)
+    _erase_stop_requests(requests)
+    emails = _fan_rows(session, OutboundEmail, OutboundEmail.to_address, partner, key)
     for message in emails:
         message.to_address = ERASED_EMAIL
         message.context = {}
         if message.status in ("pending", "sending"):
             message.status = "failed"
             message.last_error = "the recipient's data was erased"
-    counts = {"pledges": len(pledges), "demand_requests": len(demand), "emails": len(emails)}
+    counts = {
+        "pledges": len(pledges),
+        "demand_requests": len(demand),
+        "waitlist_entries": len(entries),
+        "stop_requests": len(requests),
+        "emails": len(emails),
+    }
     # The audit entry names no person: only what was erased.
     record(session, partner.id, actor, "fan.erased", "partner", partner.id, counts)
     session.flush()
     return counts
+
+
+def _erase_demand(signals, now: datetime) -> None:
+    for signal in signals:
+        signal.email = ERASED_EMAIL
+        signal.erased_at = now
+
+
+def _erase_waitlist(entries) -> None:
+    for entry in entries:
+        entry.name = ERASED_NAME
+        entry.email = ERASED_EMAIL
+
+
+def _erase_stop_requests(requests) -> None:
+    for request in requests:
+        request.email = ERASED_EMAIL
+        # Unique per trip, place and fan: each erased request keeps a key of its own.
+        request.email_key = f"erased:{request.id}"
+        request.address = ERASED_NAME
 
 
 def erase_expired_fan_data(session: Session, now: datetime, retention_days: int) -> int:
@@ -175,17 +216,32 @@ def erase_expired_fan_data(session: Session, now: datetime, retention_days: int)
             select(Pledge)
             .join(Trip, Trip.id == Pledge.trip_id)
             .where(Pledge.erased_at.is_(None), Trip.event_id.in_(past_events))
-            .limit(1000)  # a bounded batch per run; the next hour takes the rest
+            .limit(RETENTION_BATCH)
         )
     )
     _erase_pledges(session, pledges, now)
-    demand = session.scalars(
-        select(DemandSignal)
-        .where(DemandSignal.erased_at.is_(None), DemandSignal.event_id.in_(past_events))
-        .limit(1000)
+    _erase_demand(
+        session.scalars(
+            select(DemandSignal)
+            .where(DemandSignal.erased_at.is_(None), DemandSignal.event_id.in_(past_events))
+            .limit(RETENTION_BATCH)
+        ),
+        now,
     )
-    for signal in demand:
-        signal.email = ERASED_EMAIL
-        signal.erased_at = now
+    past_trips = select(Trip.id).where(Trip.event_id.in_(past_events))
+    _erase_waitlist(
+        session.scalars(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.email != ERASED_EMAIL, WaitlistEntry.trip_id.in_(past_trips))
+            .limit(RETENTION_BATCH)
+        )
+    )
+    _erase_stop_requests(
+        session.scalars(
+            select(StopRequest)
+            .where(StopRequest.email != ERASED_EMAIL, StopRequest.trip_id.in_(past_trips))
+            .limit(RETENTION_BATCH)
+        )
+    )
     session.flush()
     return len(pledges)

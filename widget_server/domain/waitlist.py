@@ -251,6 +251,25 @@ def decline_offer(session: Session, entry: WaitlistEntry, *, now: datetime | Non
     refresh_waitlist(session, entry.trip_id, now=now)
 
 
+def leave_line(session: Session, entry: WaitlistEntry, *, now: datetime | None = None) -> None:
+    """The fan leaves the line (their data is being erased): a waiting place closes, a live
+    offer passes to the next in line. Ended entries are left as they are."""
+    now = now or utcnow()
+    if entry.status == "offered":
+        decline_offer(session, entry, now=now)
+        return
+    _lock(session, entry.trip_id, now)
+    closed = session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == "waiting")
+        .values(status="closed", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if closed.rowcount == 1:
+        session.refresh(entry)
+        refresh_waitlist(session, entry.trip_id, now=now)
+
+
 def take_held_seats(session: Session, trip: Trip, entry_id: str, now: datetime) -> tuple[int, str]:
     """For domain.pledging: the claimed offer's held seats become pledged, in one conditional
     UPDATE; returns (seats_pledged, status). Raises OfferGone if the offer is not live."""

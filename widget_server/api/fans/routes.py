@@ -1,9 +1,10 @@
 """Fan data requests (GDPR/CCPA style): export one fan's data, erase it.
 
 - `GET /v1/fans/export?email=` (scope `pledges:read`): the fan's pledges (with status
-  history), demand requests and emails sent, as JSON.
+  history), demand requests, waitlist places, stop requests and emails sent, as JSON.
 - `POST /v1/fans/erase` `{"email"}` (scope `pledges:write`): removes the person (name, email,
-  phone, attribution) from pledges, demand requests, emails and webhook message copies; keeps
+  phone, attribution) from pledges, demand requests, waitlist places (a live place ends), stop
+  requests, emails and webhook message copies; keeps
   the financial record (seats, amounts, statuses, provider ids). Idempotent: erasing again
   finds nothing. Only the token's partner's data is ever touched.
 """
@@ -31,6 +32,8 @@ class FanExportSchema(Schema):
     email = fields.String()
     pledges = fields.List(fields.Dict())
     demand_requests = fields.List(fields.Dict())
+    waitlist_entries = fields.List(fields.Dict())
+    stop_requests = fields.List(fields.Dict())
     emails = fields.List(fields.Dict())
 
 
@@ -38,6 +41,8 @@ class FanErasureSchema(Schema):
     object = fields.Constant("fan_erasure")
     pledges = fields.Integer(metadata={"description": "Pledges whose person was removed."})
     demand_requests = fields.Integer()
+    waitlist_entries = fields.Integer(metadata={"description": "Places in a waitlist ended."})
+    stop_requests = fields.Integer()
     emails = fields.Integer()
 
 
