@@ -107,6 +107,9 @@ def _open(raw: bytes) -> Image.Image:
         raise LogoRefused("too_many_pixels", _too_many_pixels())
     if getattr(image, "n_frames", 1) > 1:
         raise LogoRefused("animated", "must be a still image (this one has several frames)")
+    if image.format == "JPEG":
+        # JPEG can decode straight at 1/2, 1/4 or 1/8 scale: a big photo is never inflated.
+        image.draft(None, (MAX_SIDE, MAX_SIDE))
     try:
         image.load()
     except Exception as exc:  # truncated or damaged pixel data
