@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from widget_server.widget import assets as widget_assets
     from widget_server.widget import blueprint as widget_pages
     from widget_server.widget import boarding as _boarding_routes  # noqa: F401 (routes on the bp)
+    from widget_server.widget import logos as widget_logos
     from widget_server.widget import manage as _manage_routes  # noqa: F401 (routes on the bp)
     from widget_server.widget import pages as _page_routes  # noqa: F401 (routes on the bp)
     from widget_server.widget import stop_requests as _stop_request_routes  # noqa: F401 (bp routes)
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(stripe_webhook.bp)
     app.register_blueprint(widget_pages.bp)
     app.register_blueprint(widget_assets.bp)
+    app.register_blueprint(widget_logos.bp)
     app.register_blueprint(demo_site.bp)
     admin.init_app(app)
     app.register_blueprint(driver.bp)

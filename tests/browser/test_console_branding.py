@@ -131,3 +131,99 @@ def test_the_copied_snippet_mounts_the_previewed_widget(world, owner, context, t
     previewed = page.evaluate(embedded_look)
     assert frame.evaluate(look) == previewed
     assert frame.evaluate("document.documentElement.lang") == "es"
+
+
+def _logo_png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (120, 60), (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse((4, 4, 116, 56), fill=(11, 92, 173, 255))
+    out = BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+LOADED_LOGO = """(root) => {
+  const img = root.querySelector('img.rp-logo');
+  return img && img.complete && img.naturalWidth > 0 ? img.getAttribute('src') : null;
+}"""
+
+
+def test_an_uploaded_logo_shows_in_the_widget_and_axe_passes_at_both_widths(
+    world, owner, page, tmp_path
+):
+    sign_in(world, page, owner)
+    page.goto(f"{world.widget}/admin/branding")
+    page.set_input_files(
+        "#f-logo", files=[{"name": "club.png", "mimeType": "image/png", "buffer": _logo_png()}]
+    )
+    page.click("text=Save the branding")
+    page.wait_for_selector("text=Branding saved.")
+    page.wait_for_function(
+        "() => { const img = document.getElementById('logo-now');"
+        " return img && img.complete && img.naturalWidth === 120; }"
+    )
+
+    # The widget (inside a partner's page and on its own) shows it, loaded from its hashed URL.
+    widget = page.context.new_page()
+    widget.goto(f"{world.widget}/w/demo/")
+    src = widget.wait_for_function(f"() => ({LOADED_LOGO})(document)", timeout=10_000).json_value()
+    assert src.startswith("/w/demo/logo/") and src.endswith(".png")
+    widget.close()
+    # ... and so does the console's preview of it.
+    page.wait_for_function(
+        f"() => {{ const d = document.getElementById('preview-phone').contentDocument;"
+        f" return d && ({LOADED_LOGO})(d) === {src!r}; }}"
+    )
+
+    assert violations(page) == []
+    save_docs_screenshot(page, "admin-branding-logo", tmp_path)
+    page.set_viewport_size({"width": 360, "height": 800})
+    assert violations(page) == []
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    # A file that is not an image is refused on the form, naming the field.
+    page.set_input_files(
+        "#f-logo", files=[{"name": "logo.png", "mimeType": "image/png", "buffer": b"<svg/>"}]
+    )
+    page.click("text=Save the branding")
+    error = page.locator("#f-logo-error")
+    error.wait_for()
+    assert "PNG, JPEG or WebP" in error.inner_text()
+    assert violations(page) == []
+    save_docs_screenshot(
+        page.locator("fieldset:has(#f-logo)"), "admin-branding-logo-refused", tmp_path
+    )
+
+
+PREVIEW_HEADLINE = """() => {
+  const frame = document.getElementById('preview-phone');
+  const doc = frame.contentDocument;
+  const h1 = doc && doc.querySelector('h1.rp-title');
+  return h1 ? [doc.documentElement.lang, h1.textContent.trim()] : null;
+}"""
+
+
+def test_typing_a_headline_changes_the_preview_before_saving(world, owner, page):
+    sign_in(world, page, owner)
+    page.goto(f"{world.widget}/admin/branding")
+    page.wait_for_function(f"() => ({PREVIEW_HEADLINE})() !== null")
+    page.fill("#f-wording-es-headline", "¡Todos al estadio <en bus>!")
+    page.wait_for_function(
+        f"() => JSON.stringify(({PREVIEW_HEADLINE})()) === "
+        "JSON.stringify(['es', '¡Todos al estadio <en bus>!'])",
+        timeout=10_000,
+    )
+    with world.app.app_context():
+        partner = db.session.scalar(select(Partner).where(Partner.slug == "demo"))
+        assert (partner.wording or {}).get("es", {}).get("headline") is None  # only previewed
+    page.fill("#f-wording-fr-intro", "Départ à 17 h, retour après le match.")
+    page.wait_for_function(
+        "() => { const d = document.getElementById('preview-phone').contentDocument;"
+        " const p = d && d.querySelector('.rp-intro');"
+        " return d && d.documentElement && d.documentElement.lang === 'fr' && p"
+        " && p.textContent.includes('Départ à 17 h'); }",
+        timeout=10_000,
+    )

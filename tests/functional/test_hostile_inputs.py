@@ -56,6 +56,10 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
             "terms_url": "https://chiefs.example/terms",
             "allowed_origins": ["https://www.chiefs.example"],
             "branding": {"logo_url": "https://chiefs.example/logo.png", "font_family": "system"},
+            "wording": {
+                "es": {"headline": "¡Al estadio en bus!", "intro": "Buses cada domingo."},
+                "fr": {"headline": "Au stade en car !"},
+            },
         },
         "events.create_event": {
             "title": "Chiefs vs. Raiders",

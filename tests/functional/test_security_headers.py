@@ -10,6 +10,7 @@ import requests
 
 from tests.api_helpers import issue_token
 from tests.factories import make_partner, make_trip
+from widget_server.domain.logos import clean_logo, set_logo
 from widget_server.extensions import db
 from widget_server.ids import new_id
 from widget_server.widget.links import manage_token
@@ -23,7 +24,9 @@ def world(app, client):
     with app.app_context(), db.transaction() as session:
         partner = make_partner(session, "kc-chiefs", allowed_origins=["https://www.chiefs.example"])
         trip = make_trip(session, partner)
+        logo = set_logo(session, partner, clean_logo(_png()), actor="test")
         ids = {
+            "file_name": logo.file_name,  # the walk fetches a real uploaded logo
             "partner_slug": "kc-chiefs",
             "slug": "demo",
             "trip_id": trip.id,
@@ -47,6 +50,16 @@ def world(app, client):
         ids["token"] = manage_token(ids["pledge_id"])
     ids["access_token"] = issue_token(app, ids["partner_id"])
     return ids
+
+
+def _png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (8, 8), (11, 92, 173)).save(out, "PNG")
+    return out.getvalue()
 
 
 def _url(rule, ids) -> str:
@@ -100,6 +113,19 @@ def test_every_route_and_method_gets_the_headers(app, client, world):
                 assert "GET" in response.headers["Allow"] or "POST" in response.headers["Allow"]
             response.close()
     assert seen >= FAMILIES
+
+
+def test_an_uploaded_logo_is_an_immutable_image_that_is_never_sniffed(client, world):
+    path = f"/w/kc-chiefs/logo/{world['file_name']}"
+    response = client.get(path)
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    _check(response, path)
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    other_digest = "1" * 16 if world["file_name"].startswith("0") else "0" * 16
+    wrong = client.get(path.replace(world["file_name"][:16], other_digest))
+    assert wrong.status_code == 404
+    _check(wrong, "wrong hash")
 
 
 def test_unknown_paths_and_errors_get_them_too(client):

@@ -1,23 +1,51 @@
-"""Branding and embedding: the partner's look, language, money and allowed sites, a live
-preview that is the real widget with the unsaved values, and the embed code generator."""
+"""Branding and embedding: the partner's look, wording, logo, language, money and allowed sites,
+a live preview that is the real widget with the unsaved values, and the embed code generator."""
 
 from __future__ import annotations
 
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from markupsafe import escape
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, requires
-from widget_server.admin.schemas import read_branding, read_partner_settings
-from widget_server.domain.branding import DEFAULT_BRANDING, SAFE_FONTS
-from widget_server.domain.errors import DomainError
+from widget_server.admin.schemas import read_branding, read_partner_settings, read_wording
+from widget_server.domain.branding import DEFAULT_BRANDING, SAFE_FONTS, WORDING_KEYS
+from widget_server.domain.errors import DomainError, ValidationFailed
+from widget_server.domain.logos import (
+    MAX_LOGO_BYTES,
+    LogoRefused,
+    clean_logo,
+    remove_logo,
+    set_logo,
+)
 from widget_server.domain.partners import CURRENCIES, update_partner
 from widget_server.domain.preview import contrast_report, preview_token
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models import Event
+
+# Why a logo file was refused (domain.logos.LogoRefused.reason), in the admin's language.
+LOGO_MESSAGES = {
+    "empty": _l("The logo file is empty."),
+    "too_big": _l("The logo file is larger than %(size)s KB.", size=MAX_LOGO_BYTES // 1024),
+    "not_an_image": _l(
+        "The logo must be a PNG, JPEG or WebP image (SVG and other files are refused, "
+        "whatever their name)."
+    ),
+    "too_many_pixels": _l(
+        "The logo has too many pixels (at most 8192 px on a side and 16 million in all)."
+    ),
+    "animated": _l("The logo must be a still image, not an animation."),
+    "corrupt": _l("The logo file is damaged: it cannot be read as an image."),
+    "both": _l("Choose a new logo or remove the logo, not both."),
+    "not_saved": _l("Nothing was saved because of the fields marked: choose the logo file again."),
+}
+LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français"}
 
 
 def _values(partner) -> dict:
@@ -35,18 +63,38 @@ def _values(partner) -> dict:
             "allowed_origins": "\n".join(partner.allowed_origins or []),
         }
     )
+    for language in SUPPORTED_LOCALES:
+        words = (partner.wording or {}).get(language) or {}
+        for key in WORDING_KEYS:
+            values[f"wording.{language}.{key}"] = words.get(key) or ""
     return values
 
 
-def preview_url(branding: dict, path: str | None = None) -> str:
-    """The widget page at `path` (default: the events list) with `branding` applied, signed
-    for this partner; a signed preview may be framed by the console (frame-ancestors 'self')."""
-    token = preview_token(current_app.config["SECRET_KEY"], g.partner.slug, branding)
-    path = path or url_for("widget_pages.events", partner_slug=g.partner.slug)
+def preview_url(
+    branding: dict,
+    path: str | None = None,
+    *,
+    wording: dict | None = None,
+    remove_logo: bool = False,
+    locale: str | None = None,
+) -> str:
+    """The widget page at `path` (default: the events list, in `locale`) with `branding` and
+    `wording` applied, signed for this partner; a signed preview may be framed by the console
+    (frame-ancestors 'self')."""
+    token = preview_token(
+        current_app.config["SECRET_KEY"],
+        g.partner.slug,
+        branding,
+        wording=wording,
+        remove_logo=remove_logo,
+    )
+    if path is None:
+        language = {"locale": locale} if locale in SUPPORTED_LOCALES else {}
+        path = url_for("widget_pages.events", partner_slug=g.partner.slug, **language)
     return path + ("&" if "?" in path else "?") + f"preview={token}"
 
 
-def _page(values: dict, errors: dict, branding: dict):
+def _page(values: dict, errors: dict, branding: dict, *, wording=None, status=None):
     page = render_template(
         "admin/branding.html",
         values=values,
@@ -54,11 +102,14 @@ def _page(values: dict, errors: dict, branding: dict):
         fonts=[(key, key) for key in sorted(SAFE_FONTS)],
         contrast_text=contrast_text,
         locales=SUPPORTED_LOCALES,
+        language_names=LANGUAGE_NAMES,
         currencies=sorted(CURRENCIES),
-        preview=preview_url(branding),
+        logo=g.partner.logo,
+        logo_kb=MAX_LOGO_BYTES // 1024,
+        preview=preview_url(branding, wording=g.partner.wording if wording is None else wording),
         contrast=contrast_report(branding),
     )
-    return page, 422 if errors else 200
+    return page, status or (422 if errors else 200)
 
 
 @bp.get("/branding")
@@ -68,34 +119,95 @@ def branding():
     return _page(_values(g.partner), {}, g.partner.branding or {})
 
 
+def _logo_choice(files, form):
+    """What the form asks for the logo: a clean new logo, "remove", or None (keep it)."""
+    upload = files.get("logo")
+    remove = form.get("logo_remove") == "1"
+    if upload is None or not upload.filename:
+        return "remove" if remove else None
+    if remove:
+        raise LogoRefused("both", "choose a new logo or remove it, not both")
+    return clean_logo(upload.read())
+
+
 @bp.post("/branding")
 @requires("branding")
 def save_branding():
-    """Save; an unreadable theme (or any invalid field) is refused naming the field."""
+    """Save every field and the logo in one transaction; any invalid field (an unreadable
+    theme, a refused logo file) is refused naming the field, the typed values kept."""
+    errors: dict = {}
     try:
         changes = read_partner_settings(request.form)
+    except ValidationFailed as exc:
+        errors.update(exc.errors or {"_form": [exc.detail]})
+    try:
+        logo = _logo_choice(request.files, request.form)
+    except LogoRefused as exc:
+        errors["logo"] = [str(LOGO_MESSAGES[exc.reason])]
+        logo = None
+    try:
+        if errors:
+            raise ValidationFailed("some fields are invalid", errors=errors)
+        if logo == "remove":
+            changes["branding"]["logo_url"] = None
         with db.transaction() as session:
             update_partner(session, g.partner, changes, actor=actor())
+            if logo == "remove":
+                remove_logo(session, g.partner, actor=actor())
+            elif logo is not None:
+                set_logo(session, g.partner, logo, actor=actor())
     except DomainError as exc:
         db.session.rollback()
+        errors = exc.errors or {"_form": [exc.detail]}
+        if request.files.get("logo") and request.files["logo"].filename and "logo" not in errors:
+            errors["logo"] = [str(LOGO_MESSAGES["not_saved"])]
         return _page(
             request.form.to_dict(),
-            exc.errors or {"_form": [exc.detail]},
+            errors,
             read_branding(request.form),
+            wording=read_wording(request.form),
         )
     flash(_("Branding saved. The widget shows it now, on every site."))
     return redirect(url_for("admin.branding"))
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_exc):
+    """A body over MAX_CONTENT_LENGTH is not read at all (so neither are the other fields):
+    the branding page says the logo is too large, with the saved values; elsewhere, a page."""
+    if request.endpoint == "admin.save_branding":
+        with db.transaction():
+            allowed = current_user.is_authenticated and current_user.can("branding")
+        if allowed:
+            g.admin = current_user.admin
+            g.partner = g.admin.partner
+            g.locale = g.get("locale") or g.admin.locale
+            errors = {"logo": [str(LOGO_MESSAGES["too_big"])]}
+            return _page(_values(g.partner), errors, g.partner.branding or {}, status=413)
+    page = render_template(
+        "admin/message.html",
+        title=_("This upload is too large"),
+        detail=_("Nothing was saved. Go back and send a smaller file."),
+    )
+    return page, 413
+
+
 @bp.post("/branding/preview")
 @requires("view")
 def branding_preview():
-    """The preview address and contrast report for the values typed so far (nothing saved)."""
+    """The preview address and contrast report for the values typed so far (nothing saved),
+    in the language of the wording typed last (`preview_locale`)."""
     branding = read_branding(request.form)
     report = contrast_report(branding)
+    url = preview_url(
+        branding,
+        wording=read_wording(request.form),
+        remove_logo=request.form.get("logo_remove") == "1",
+        locale=request.form.get("preview_locale"),
+    )
     return jsonify(
         {
-            "preview_url": preview_url(branding),
+            "preview_url": url,
             "contrast": [{**row, "text": contrast_text(row)} for row in report],
         }
     )
@@ -191,7 +303,9 @@ def embed():
     result = {
         "config": config,
         "snippet": embed_snippet(config, base),
-        "preview_url": preview_url(g.partner.branding or {}, widget_path(config)),
+        "preview_url": preview_url(
+            g.partner.branding or {}, widget_path(config), wording=g.partner.wording
+        ),
     }
     if request.args.get("format") == "json":
         return jsonify(result)

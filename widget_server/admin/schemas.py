@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.numbers import get_currency_precision
 from marshmallow import Schema, ValidationError, fields, validate
 
+from widget_server.domain.branding import WORDING_KEYS
 from widget_server.domain.errors import ValidationFailed, field_errors
 from widget_server.domain.text import Email, Phone, Text
+from widget_server.i18n import SUPPORTED_LOCALES
 
 MAX_STOPS = 8
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -154,8 +156,18 @@ def read_partner_settings(form) -> dict:
         logo_url = Text(max_length=2000, load_default=None)
         color_scheme = Text(required=True, max_length=10)
 
+    class WordsInput(Schema):
+        headline = Text(max_length=WORDING_KEYS["headline"], load_default=None)
+        intro = Text(max_length=WORDING_KEYS["intro"], load_default=None)
+
+    class WordingInput(Schema):
+        en = fields.Nested(WordsInput, load_default=dict)
+        es = fields.Nested(WordsInput, load_default=dict)
+        fr = fields.Nested(WordsInput, load_default=dict)
+
     class SettingsInput(Schema):
         branding = fields.Nested(BrandingInput, required=True)
+        wording = fields.Nested(WordingInput, load_default=lambda: WordingInput().load({}))
         locale = Text(required=True, max_length=8)
         currency = Text(required=True, max_length=3)
         support_email = Email(load_default=None)
@@ -164,6 +176,12 @@ def read_partner_settings(form) -> dict:
 
     data = _load(SettingsInput(), form)
     data["currency"] = data["currency"].upper()
+    # Every language's words, a blank one as null: the form says all of them, so a field
+    # emptied in the form goes back to the product's own words.
+    data["wording"] = {
+        language: {key: data["wording"][language].get(key) for key in WORDING_KEYS}
+        for language in SUPPORTED_LOCALES
+    }
     data["allowed_origins"] = [
         line.strip() for line in data["allowed_origins"].split("\n") if line.strip()
     ]
@@ -181,3 +199,12 @@ def read_branding(form) -> dict:
     if isinstance(radius, str) and radius.strip().isdigit():
         branding["corner_radius"] = int(radius)
     return branding
+
+
+def read_wording(form) -> dict:
+    """Only the wording of the form (for the live preview); the preview keeps what the text
+    rules accept."""
+    return {
+        language: {key: form.get(f"wording.{language}.{key}", "") for key in WORDING_KEYS}
+        for language in SUPPORTED_LOCALES
+    }

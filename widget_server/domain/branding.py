@@ -1,4 +1,4 @@
-"""Branding values: safe fonts, colour parsing and WCAG contrast."""
+"""Branding values: safe fonts, colour parsing, WCAG contrast, and the partner's wording."""
 
 from __future__ import annotations
 
@@ -53,3 +53,18 @@ def readable_text_on(background: str) -> str:
     """Black or white, whichever reads better on `background` (button labels). Pure black or
     white always reaches at least 4.58:1 on any colour, so the label always passes WCAG AA."""
     return max(("#000000", "#ffffff"), key=lambda color: contrast_ratio(color, background))
+
+
+# The words a partner may put on the widget's first page, per language, instead of ours.
+WORDING_KEYS = {"headline": 120, "intro": 300}  # key -> maximum length
+
+
+def wording_for(wording: dict | None, locale: str) -> dict[str, str | None]:
+    """The partner's headline and intro in `locale` ({"headline": None, ...} for what the
+    partner left unset there: the page shows the product's own words then)."""
+    words = (wording or {}).get(locale)
+    words = words if isinstance(words, dict) else {}
+    return {
+        key: words[key] if isinstance(words.get(key), str) and words[key] else None
+        for key in WORDING_KEYS
+    }

@@ -27,6 +27,7 @@ from widget_server.domain.branding import (
     DEFAULT_BRANDING,
     HEX_COLOR,
     SAFE_FONTS,
+    WORDING_KEYS,
     contrast_ratio,
     normalize_hex,
     relative_luminance,
@@ -130,6 +131,38 @@ class BrandingSchema(Schema):
         return data
 
 
+class LanguageWordingSchema(Schema):
+    """A headline and an intro line in one language; null or "" leaves ours."""
+
+    class Meta:
+        unknown = RAISE
+
+    headline = Text(max_length=WORDING_KEYS["headline"], allow_none=True, load_default=None)
+    intro = Text(max_length=WORDING_KEYS["intro"], allow_none=True, load_default=None)
+
+
+class WordingSchema(Schema):
+    """`[wording.es]`: one table per language of the widget; another language is an error."""
+
+    class Meta:
+        unknown = RAISE
+
+    en = fields.Nested(LanguageWordingSchema, allow_none=True)
+    es = fields.Nested(LanguageWordingSchema, allow_none=True)
+    fr = fields.Nested(LanguageWordingSchema, allow_none=True)
+
+    @post_load
+    def _only_what_is_set(self, data, **_kwargs):
+        """Stored as only the words set ({"es": {"headline": "..."}}), so a file and the live
+        partner that say the same compare equal."""
+        wording = {}
+        for language, words in data.items():
+            kept = {key: value for key, value in (words or {}).items() if value}
+            if kept:
+                wording[language] = kept
+        return wording
+
+
 class PartnerSchema(Schema):
     """One partner, as declared in a `partner_config/*.toml` file."""
 
@@ -151,6 +184,7 @@ class PartnerSchema(Schema):
     currency = Text(load_default="USD", max_length=3)
     allowed_origins = fields.List(Origin(), load_default=list, validate=validate.Length(max=50))
     branding = fields.Nested(BrandingSchema, load_default=lambda: BrandingSchema().load({}))
+    wording = fields.Nested(WordingSchema, load_default=dict)
     support_email = Email(load_default=None, allow_none=True)
     terms_url = Text(
         load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=_https_url
@@ -229,6 +263,7 @@ PARTNER_FIELDS = (
     "currency",
     "allowed_origins",
     "branding",
+    "wording",
     "support_email",
     "terms_url",
     "demand_threshold",
@@ -263,6 +298,10 @@ def upsert_partner(session: Session, data: dict, *, actor: str) -> tuple[Partner
     changes = {k: data[k] for k in PARTNER_FIELDS if getattr(partner, k) != data[k]}
     if not changes:
         return partner, "unchanged"
+    new_logo_url = changes.get("branding", {}).get("logo_url")
+    if new_logo_url and new_logo_url != (partner.branding or {}).get("logo_url"):
+        # One logo at a time: a new logo address replaces an uploaded logo (domain.logos).
+        partner.logo = None
     for key, value in changes.items():
         setattr(partner, key, value)
     session.flush()
@@ -271,10 +310,13 @@ def upsert_partner(session: Session, data: dict, *, actor: str) -> tuple[Partner
 
 
 def update_partner(session: Session, partner: Partner, changes: dict, *, actor: str) -> Partner:
-    """Apply API changes through the same schema as partner files; `branding` is merged."""
+    """Apply API changes through the same schema as partner files; `branding` is merged, and
+    so is `wording` (per language and key; null removes a key)."""
     current = {"slug": partner.slug, **{key: getattr(partner, key) for key in PARTNER_FIELDS}}
     if "branding" in changes:
         changes = {**changes, "branding": {**current["branding"], **changes["branding"]}}
+    if isinstance(changes.get("wording"), dict):
+        changes = {**changes, "wording": merged_wording(current["wording"], changes["wording"])}
     try:
         data = PartnerSchema().load({**current, **changes})
     except ValidationError as exc:
@@ -282,3 +324,17 @@ def update_partner(session: Session, partner: Partner, changes: dict, *, actor: 
             "some fields are invalid", errors=field_errors(exc.messages)
         ) from exc
     return upsert_partner(session, data, actor=actor)[0]
+
+
+def merged_wording(current: dict | None, changes: dict) -> dict:
+    """`changes` ({"es": {"headline": "Hola", "intro": None}}) over `current`; a language given
+    as None is removed whole."""
+    merged = {language: dict(words) for language, words in (current or {}).items()}
+    for language, words in changes.items():
+        if words is None:
+            merged.pop(language, None)
+        elif isinstance(words, dict):
+            merged[language] = {**merged.get(language, {}), **words}
+        else:
+            merged[language] = words  # not an object: the schema names it
+    return merged

@@ -1,9 +1,12 @@
 """Previewing unsaved branding in the real widget: the console signs the values it is showing
-(SECRET_KEY, one partner, one hour), and widget pages given a valid `preview` token render with
-them instead of the saved branding. A token made for one partner never themes another's pages,
-and nobody can make one without the key."""
+(SECRET_KEY, one partner, one hour): the branding, the wording per language and whether the
+logo is being removed. Widget pages given a valid `preview` token render with them instead of
+the saved ones. A token made for one partner never themes another's pages, and nobody can make
+one without the key."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -11,10 +14,13 @@ from widget_server.domain.branding import (
     AA_TEXT_CONTRAST,
     DEFAULT_BRANDING,
     HEX_COLOR,
+    WORDING_KEYS,
     contrast_ratio,
     normalize_hex,
     readable_text_on,
 )
+from widget_server.domain.text import clean_text
+from widget_server.i18n import SUPPORTED_LOCALES
 
 PREVIEW_MAX_AGE = 3600
 AA_NON_TEXT_CONTRAST = 3.0
@@ -22,13 +28,53 @@ _SALT = "ridepledge.preview-theme"
 PREVIEW_KEYS = tuple(DEFAULT_BRANDING)
 
 
-def preview_token(secret_key: str, partner_slug: str, branding: dict) -> str:
-    values = {key: branding.get(key) for key in PREVIEW_KEYS if key in branding}
+@dataclass(frozen=True)
+class Preview:
+    """Unsaved values a widget page shows instead of the saved ones."""
+
+    branding: dict
+    wording: dict = field(default_factory=dict)
+    remove_logo: bool = False
+
+
+def clean_wording(wording: object) -> dict:
+    """Only languages and keys the widget has, and text the input rules accept; anything else
+    is left out (the widget then shows its own words there)."""
+    clean: dict = {}
+    if not isinstance(wording, dict):
+        return clean
+    for language in SUPPORTED_LOCALES:
+        words = wording.get(language)
+        if not isinstance(words, dict):
+            continue
+        for key, max_length in WORDING_KEYS.items():
+            try:
+                value = clean_text(words.get(key), max_length=max_length)
+            except ValueError:
+                continue
+            if value:
+                clean.setdefault(language, {})[key] = value
+    return clean
+
+
+def preview_token(
+    secret_key: str,
+    partner_slug: str,
+    branding: dict,
+    *,
+    wording: dict | None = None,
+    remove_logo: bool = False,
+) -> str:
+    values = {
+        "branding": {key: branding.get(key) for key in PREVIEW_KEYS if key in branding},
+        "wording": clean_wording(wording),
+        "remove_logo": bool(remove_logo),
+    }
     return URLSafeTimedSerializer(secret_key, salt=_SALT).dumps([partner_slug, values])
 
 
-def preview_branding(secret_key: str, partner_slug: str, token: str | None) -> dict | None:
-    """The branding in a preview token for this partner, or None (absent, forged, expired or
+def preview_values(secret_key: str, partner_slug: str, token: str | None) -> Preview | None:
+    """The values in a preview token for this partner, or None (absent, forged, expired or
     made for another partner). The widget's theme re-checks every value anyway."""
     if not token:
         return None
@@ -40,7 +86,13 @@ def preview_branding(secret_key: str, partner_slug: str, token: str | None) -> d
         return None
     if slug != partner_slug or not isinstance(values, dict):
         return None
-    return {key: values[key] for key in PREVIEW_KEYS if key in values}
+    branding = values.get("branding")
+    branding = branding if isinstance(branding, dict) else {}
+    return Preview(
+        branding={key: branding[key] for key in PREVIEW_KEYS if key in branding},
+        wording=clean_wording(values.get("wording")),
+        remove_logo=values.get("remove_logo") is True,
+    )
 
 
 def _hex(branding: dict, key: str) -> str:

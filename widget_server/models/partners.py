@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Integer, String, false, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from widget_server.db import Base
 from widget_server.ids import new_id
+from widget_server.models.logos import PartnerLogo
 from widget_server.models.types import UTCDateTime, utcnow
 
 
@@ -22,6 +23,9 @@ class Partner(Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     allowed_origins: Mapped[list] = mapped_column(JSON, default=list)
     branding: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The fan-facing headline and intro line per language ({"es": {"headline": ...}}); a
+    # language or key left out shows the product's own words (domain.branding.wording_for).
+    wording: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     support_email: Mapped[str | None] = mapped_column(String(320))
     terms_url: Mapped[str | None] = mapped_column(String(2000))
     demand_threshold: Mapped[int] = mapped_column(Integer, default=25)
@@ -33,3 +37,7 @@ class Partner(Base):
     require_two_step: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The uploaded logo (domain.logos), when there is one; it is shown instead of logo_url.
+    logo: Mapped[PartnerLogo | None] = relationship(
+        back_populates="partner", cascade="all, delete-orphan", passive_deletes=True, uselist=False
+    )

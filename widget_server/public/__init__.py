@@ -20,7 +20,13 @@ from widget_server.models import Event, Partner, Trip
 from widget_server.models.types import utcnow
 from widget_server.public.structured_data import trip_json_ld
 from widget_server.widget.assets import asset_url
-from widget_server.widget.render import LANGUAGES, local_when, partner_by_slug, template_helpers
+from widget_server.widget.render import (
+    LANGUAGES,
+    local_when,
+    logo_url,
+    partner_by_slug,
+    template_helpers,
+)
 from widget_server.widget.security import csp_nonce
 from widget_server.widget.theme import widget_theme
 from widget_server.widget.trip_state import state_explanation, state_label, trip_state
@@ -74,10 +80,14 @@ def live_trips(partner: Partner) -> list[Trip]:
 def _page(template: str, *, path: str, indexable: bool, **context) -> Response:
     partner = g.partner
     locale = g.locale
+    theme = widget_theme(partner.branding or {}, uploaded_logo=logo_url(partner))
+    logo = theme.logo_url
     html = render_template(
         template,
         partner=partner,
-        theme=widget_theme(partner.branding or {}),
+        theme=theme,
+        # OpenGraph and Twitter cards need an absolute address.
+        absolute_logo_url=_base() + logo if logo and logo.startswith("/") else logo,
         locale=locale,
         languages=LANGUAGES,
         canonical=_url(path, locale, partner),

@@ -17,9 +17,10 @@ from flask import current_app, g, make_response, render_template, request, url_f
 from flask_babel import get_locale
 from sqlalchemy import select
 
+from widget_server.domain.branding import wording_for
 from widget_server.domain.errors import NotFound
 from widget_server.domain.partners import SLUG
-from widget_server.domain.preview import preview_branding
+from widget_server.domain.preview import preview_values
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
@@ -34,7 +35,7 @@ from widget_server.widget.security import (
     secure_widget_response,
     trusted_host_origin,
 )
-from widget_server.widget.theme import widget_theme
+from widget_server.widget.theme import Theme, widget_theme
 
 LANGUAGES = (("en", "English"), ("es", "Español"), ("fr", "Français"))
 
@@ -58,9 +59,36 @@ def load_partner(slug: str) -> Partner:
     g.embed_locale = locale if locale in SUPPORTED_LOCALES else None
     # The console's live preview: unsaved branding, signed by the console for this partner.
     token = request.args.get("preview")
-    g.preview_branding = preview_branding(current_app.config["SECRET_KEY"], slug, token)
-    g.preview_token = token if g.preview_branding is not None else None
+    g.preview = preview_values(current_app.config["SECRET_KEY"], slug, token)
+    g.preview_token = token if g.preview is not None else None
     return g.partner
+
+
+def logo_url(partner: Partner) -> str | None:
+    """The content-hashed address of the partner's uploaded logo (`widget/logos.py`), or None."""
+    if partner.logo is None:
+        return None
+    return url_for("widget_logos.logo", partner_slug=partner.slug, file_name=partner.logo.file_name)
+
+
+def partner_theme(partner: Partner) -> Theme:
+    """The partner's look: saved, or the console preview's unsaved values."""
+    preview = g.get("preview")
+    if preview is None:
+        return widget_theme(partner.branding or {}, uploaded_logo=logo_url(partner))
+    branding = dict(preview.branding)
+    if preview.remove_logo:
+        branding.pop("logo_url", None)
+    # A typed logo address replaces an uploaded logo once saved: the preview shows it so.
+    keep_upload = not preview.remove_logo and not branding.get("logo_url")
+    return widget_theme(branding, uploaded_logo=logo_url(partner) if keep_upload else None)
+
+
+def partner_wording(partner: Partner, locale: str) -> dict[str, str | None]:
+    """The partner's headline and intro in the fan's language (saved or previewed); None for
+    what the partner left unset there."""
+    preview = g.get("preview")
+    return wording_for(preview.wording if preview is not None else partner.wording, locale)
 
 
 def carry_context(values: dict) -> None:
@@ -130,7 +158,8 @@ def render_page(
         render_template(
             template,
             partner=partner,
-            theme=widget_theme(g.get("preview_branding") or partner.branding or {}),
+            theme=partner_theme(partner),
+            wording=partner_wording(partner, locale),
             locale=locale,
             languages=LANGUAGES,
             language_link=lambda code: _language_link(endpoint, values, code),

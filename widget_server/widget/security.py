@@ -117,7 +117,7 @@ def trusted_host_origin(partner: Partner | None, value: str | None) -> str | Non
 def frame_ancestors(partner: Partner | None) -> str:
     """The partner's allowed origins as CSP sources; only exact origins ever get in, so the
     policy cannot be widened (`*`) or extended (`; script-src ...`) by a stored value."""
-    if g.get("preview_branding") is not None:
+    if g.get("preview") is not None:
         return "'self'"  # a preview shows only inside our own console
     origins = safe_origins(partner.allowed_origins) if partner is not None else []
     return " ".join(origins) if origins else "'self'"

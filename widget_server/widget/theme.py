@@ -62,8 +62,9 @@ def _first_readable(background: str, minimum: float, candidates: list[tuple[str,
     return candidates[-1]
 
 
-def widget_theme(branding: dict) -> Theme:
-    """Validated, readable CSS values for a partner's `branding` mapping."""
+def widget_theme(branding: dict, *, uploaded_logo: str | None = None) -> Theme:
+    """Validated, readable CSS values for a partner's `branding` mapping. `uploaded_logo`: the
+    address of the partner's uploaded logo, shown instead of `logo_url` when there is one."""
     notes: list[str] = []
     background, text = _color(branding, "background_color"), _color(branding, "text_color")
     if contrast_ratio(text, background) < AA_TEXT_CONTRAST:
@@ -109,7 +110,7 @@ def widget_theme(branding: dict) -> Theme:
     if not isinstance(radius, int) or isinstance(radius, bool) or not 0 <= radius <= 24:
         radius = DEFAULT_BRANDING["corner_radius"]
     scheme = "dark" if branding.get("color_scheme") == "dark" else "light"
-    logo = branding.get("logo_url")
+    logo = uploaded_logo or branding.get("logo_url")
     return Theme(
         primary=primary,
         on_primary=on_primary,
@@ -121,6 +122,6 @@ def widget_theme(branding: dict) -> Theme:
         font=SAFE_FONTS.get(font_key, SAFE_FONTS[DEFAULT_BRANDING["font_family"]]),
         radius=f"{radius}px",
         scheme=scheme,
-        logo_url=logo if isinstance(logo, str) and logo.startswith("https://") else None,
+        logo_url=logo if isinstance(logo, str) and logo.startswith(("https://", "/w/")) else None,
         adjustments=notes,
     )

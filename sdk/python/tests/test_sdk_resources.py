@@ -34,6 +34,13 @@ def test_partner_retrieve_and_update(sdk):
     cleared = sdk.partner.update(support_email=None)
     assert cleared.support_email is None and cleared.name == "KC Chiefs Rides"
 
+    assert partner.logo is None and partner.wording["es"] == {"headline": None, "intro": None}
+    worded = sdk.partner.update(wording={"es": {"headline": "¡Al estadio en bus!"}})
+    assert worded.wording["es"] == {"headline": "¡Al estadio en bus!", "intro": None}
+    with pytest.raises(ridepledge.ValidationError) as refused:
+        sdk.partner.update(wording={"de": {"headline": "Zum Stadion"}})
+    assert "wording.de" in refused.value.errors
+
 
 def test_event_create_retrieve_update_delete(sdk):
     starts = datetime(2030, 12, 20, 13, 0, tzinfo=ZoneInfo("America/Chicago"))

@@ -1,8 +1,82 @@
-from marshmallow import RAISE, Schema, fields, validate
+from flask import current_app, url_for
+from marshmallow import RAISE, Schema, fields, pre_dump, validate
 
+from widget_server.domain.branding import WORDING_KEYS
 from widget_server.domain.numbers import Integer
 from widget_server.domain.partners import ORIGIN_MAX_LENGTH, URL_MAX_LENGTH
 from widget_server.domain.text import Email, Text
+from widget_server.i18n import SUPPORTED_LOCALES
+
+_HEADLINE = "The widget's headline in this language; null: the product's own."
+_INTRO = "The line under the headline in this language; null: the product's own."
+
+
+class LanguageWordingOutSchema(Schema):
+    headline = fields.String(allow_none=True, metadata={"description": _HEADLINE})
+    intro = fields.String(allow_none=True, metadata={"description": _INTRO})
+
+
+class WordingOutSchema(Schema):
+    """Every language of the widget, each with its two texts (null where unset)."""
+
+    en = fields.Nested(LanguageWordingOutSchema)
+    es = fields.Nested(LanguageWordingOutSchema)
+    fr = fields.Nested(LanguageWordingOutSchema)
+
+    @pre_dump
+    def _every_language(self, wording, **_kwargs):
+        wording = wording or {}
+        return {
+            language: {key: (wording.get(language) or {}).get(key) for key in WORDING_KEYS}
+            for language in SUPPORTED_LOCALES
+        }
+
+
+def _logo_url(logo) -> str:
+    path = url_for("widget_logos.logo", partner_slug=logo.partner.slug, file_name=logo.file_name)
+    return current_app.config["SETTINGS"].public_base_url + path
+
+
+class LogoOutSchema(Schema):
+    """The logo uploaded in the console (re-encoded; shown instead of `branding.logo_url`)."""
+
+    url = fields.Function(
+        _logo_url,
+        metadata={
+            "type": "string",
+            "format": "uri",
+            "description": "Content-hashed: a new logo gets a new URL (cached for a year).",
+        },
+    )
+    content_type = fields.String(metadata={"enum": ["image/png", "image/jpeg", "image/webp"]})
+    width = fields.Integer()
+    height = fields.Integer()
+    size = fields.Integer(metadata={"description": "Bytes."})
+    sha256 = fields.String()
+
+
+class LanguageWordingUpdateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    headline = Text(
+        allow_none=True, max_length=WORDING_KEYS["headline"], metadata={"description": _HEADLINE}
+    )
+    intro = Text(
+        allow_none=True, max_length=WORDING_KEYS["intro"], metadata={"description": _INTRO}
+    )
+
+
+class WordingUpdateSchema(Schema):
+    """Merged into the current wording: a key set to null (or "") goes back to the product's own
+    words; languages and keys left out stay as they are."""
+
+    class Meta:
+        unknown = RAISE
+
+    en = fields.Nested(LanguageWordingUpdateSchema)
+    es = fields.Nested(LanguageWordingUpdateSchema)
+    fr = fields.Nested(LanguageWordingUpdateSchema)
 
 
 class PartnerOutSchema(Schema):
@@ -14,6 +88,8 @@ class PartnerOutSchema(Schema):
     currency = fields.String()
     allowed_origins = fields.List(fields.String())
     branding = fields.Dict()
+    wording = fields.Nested(WordingOutSchema)
+    logo = fields.Nested(LogoOutSchema, allow_none=True)
     support_email = fields.String(allow_none=True)
     terms_url = fields.String(allow_none=True)
     demand_threshold = fields.Integer()
@@ -37,6 +113,7 @@ class PartnerUpdateSchema(Schema):
     currency = Text(max_length=3)
     allowed_origins = fields.List(Text(max_length=ORIGIN_MAX_LENGTH))
     branding = fields.Dict(keys=Text(max_length=40))
+    wording = fields.Nested(WordingUpdateSchema)
     support_email = Email(allow_none=True)
     terms_url = Text(allow_none=True, max_length=URL_MAX_LENGTH)
     demand_threshold = Integer()

@@ -20,6 +20,7 @@ __all__ = [
     "Demand",
     "DriverLink",
     "Event",
+    "Logo",
     "Manifest",
     "ManifestEvent",
     "ManifestRider",
@@ -121,8 +122,24 @@ class Operator:
 
 
 @dataclass(frozen=True)
+class Logo:
+    """The logo uploaded in the console: re-encoded, served from a content-hashed `url` (a new
+    logo gets a new URL). Shown instead of `branding["logo_url"]`."""
+
+    url: str
+    content_type: str
+    width: int
+    height: int
+    size: int
+    sha256: str
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
 class Partner:
-    """The partner your credentials act for (`GET /v1/partner`)."""
+    """The partner your credentials act for (`GET /v1/partner`). `wording` holds the widget's
+    headline and intro per language (``{"es": {"headline": ..., "intro": ...}}``, None where
+    the widget shows its own words)."""
 
     id: str
     slug: str
@@ -135,6 +152,8 @@ class Partner:
     terms_url: str | None
     demand_threshold: int | None
     waitlist_hold_hours: int | None = None
+    wording: dict[str, dict[str, str | None]] | None = None
+    logo: Logo | None = None
     raw: dict[str, Any] = _raw()
 
 

@@ -21,19 +21,22 @@ class PartnerResource(Resource):
         currency: str | NotGiven = NOT_GIVEN,
         allowed_origins: list[str] | NotGiven = NOT_GIVEN,
         branding: dict[str, Any] | NotGiven = NOT_GIVEN,
+        wording: dict[str, dict[str, str | None]] | NotGiven = NOT_GIVEN,
         support_email: str | None | NotGiven = NOT_GIVEN,
         terms_url: str | None | NotGiven = NOT_GIVEN,
         demand_threshold: int | NotGiven = NOT_GIVEN,
         waitlist_hold_hours: int | NotGiven = NOT_GIVEN,
     ) -> Partner:
         """Change the profile (scope `partner:write`). `branding` is merged into the current
-        branding, so pass only the keys you change."""
+        branding, so pass only the keys you change; so is `wording` (per language and key,
+        ``{"es": {"headline": "¡Al estadio!"}}``; None puts the widget's own words back)."""
         body = given(
             name=name,
             locale=locale,
             currency=currency,
             allowed_origins=allowed_origins,
             branding=branding,
+            wording=wording,
             support_email=support_email,
             terms_url=terms_url,
             demand_threshold=demand_threshold,
