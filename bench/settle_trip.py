@@ -54,7 +54,7 @@ UNIT_AMOUNT = 3500
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pledges", type=int, default=5000)
-    parser.add_argument("--threads", type=int, default=16, help="K charging threads")
+    parser.add_argument("--threads", type=int, default=32, help="K charging threads")
     parser.add_argument(
         "--stripe-rate",
         type=int,

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.expression import ClauseElement
 
 from widget_server.domain.audit import record
 from widget_server.domain.errors import (
@@ -154,10 +155,20 @@ def transition(
         {"from": from_status, "reason": reason},
     )
     session.flush()
-    session.refresh(pledge)
+    _updated(session, pledge, {"status": to_status, "updated_at": now, **changes})
     if to_status in NOTIFIED_STATUSES:
         emit(session, pledge.partner_id, f"pledge.{to_status}", pledge)
     return pledge
+
+
+def _updated(session: Session, pledge: Pledge, values: dict) -> None:
+    """The pledge as the UPDATE above left it: the values written, without reading the row back
+    (SQL expressions among them are read back)."""
+    if any(isinstance(value, ClauseElement) for value in values.values()):
+        session.refresh(pledge)
+        return
+    for name, value in values.items():
+        set_committed_value(pledge, name, value)
 
 
 def sale_closed(trip: Trip, now: datetime) -> str | None:
