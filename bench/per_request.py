@@ -136,11 +136,14 @@ def main() -> int:
                 measure(label, client, args.requests, send, counts, expect)
                 for label, (client, send, expect) in cases.items()
             ]
-    database = "postgresql" if str(app.config["SETTINGS"].database_url).startswith("postgresql") else "sqlite"
+    url = str(app.config["SETTINGS"].database_url)
+    database = "postgresql" if url.startswith("postgresql") else "sqlite"
     print("per request, in-process (Flask test client), rate limits on")
     print(f"  machine         {machine()}")
-    print(f"  database        {database}; Redis {'yes' if redis_url() else 'no (memory)'};"
-          f" {args.requests} requests each")
+    print(
+        f"  database        {database}; Redis {'yes' if redis_url() else 'no (memory)'};"
+        f" {args.requests} requests each"
+    )
     for r in results:
         print(
             f"  {r['label']:<10} cpu {r['cpu_ms']:6.2f} ms  wall {r['wall_ms']:6.2f} ms"
