@@ -36,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from flask import current_app  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from tests.conftest import make_settings  # noqa: E402
@@ -103,11 +104,12 @@ def in_threads(app, count: int, items: list, work) -> list[float]:
     return durations
 
 
-def charge_in_processes(settings, processes: int, threads: int, pledge_ids: list[str]):
-    """Charge the pledges from `processes` forked processes of `threads` threads each, every
-    process with its own app (and pool, and Stripe client) built after the fork, as workers
-    that are already running; returns (wall time from the start signal to the last charge, the
-    time each charge took). The fake Stripe keeps running in this process."""
+def in_processes(settings, processes: int, threads: int, items: list, work):
+    """Run `work(item)` for every item from `processes` forked processes of `threads` threads
+    each, every process with its own app (and pool, and Stripe client) built after the fork, as
+    workers that are already running; returns (wall time from the start signal to the last
+    item, the time each call took). The fake Stripe keeps running in this process, and nothing
+    of this process's pools may be in use meanwhile."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     ready = context.Barrier(processes + 1)
@@ -116,7 +118,7 @@ def charge_in_processes(settings, processes: int, threads: int, pledge_ids: list
         try:
             app = create_app(settings)
             ready.wait(timeout=120)
-            durations = in_threads(app, threads, share, tasks.charge_pledge)
+            durations = in_threads(app, threads, share, work)
             app.extensions["ridepledge.engine"].dispose()
             results.put(("ok", durations))
         except BaseException as exc:  # noqa: BLE001 (reported by the parent)
@@ -127,8 +129,7 @@ def charge_in_processes(settings, processes: int, threads: int, pledge_ids: list
             os._exit(0)  # no finalizers of what the fork copied (the parent's sockets)
 
     children = [
-        context.Process(target=child, args=(pledge_ids[index::processes],))
-        for index in range(processes)
+        context.Process(target=child, args=(items[index::processes],)) for index in range(processes)
     ]
     for process in children:
         process.start()
@@ -138,7 +139,7 @@ def charge_in_processes(settings, processes: int, threads: int, pledge_ids: list
     for _ in children:
         status, value = results.get(timeout=600)
         if status != "ok":
-            raise SystemExit(f"a charging process failed: {value}")
+            raise SystemExit(f"a benchmark process failed: {value}")
         durations += value
     wall = time.perf_counter() - started
     for process in children:
@@ -162,10 +163,11 @@ def main() -> int:
         }
         if os.environ.get("BENCH_REDIS_URL"):
             stripe_env["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
-        # Setting up is not what is measured: no pacing, no limit at the fake meanwhile.
-        settings = make_settings(
-            database_url, folder / "setup", STRIPE_MAX_REQUESTS_PER_SECOND="0", **stripe_env
-        )
+        # Setting up is not what is measured: no pacing, no limit at the fake meanwhile, and its
+        # jobs (emails, the trip's charge_trip) stay in a queue of its own (no Redis), unrun.
+        setup_env = {**stripe_env, "STRIPE_MAX_REQUESTS_PER_SECOND": "0"}
+        setup_env.pop("REDIS_URL", None)
+        settings = make_settings(database_url, folder / "setup", **setup_env)
         # Charging runs as the worker does, with the default pacing (STRIPE_MAX_REQUESTS_...).
         charging = make_settings(database_url, folder / "instance", **stripe_env)
         engine = make_engine(database_url)
@@ -173,7 +175,6 @@ def main() -> int:
         upgrade(engine)
         app = create_app(settings)
         stack.callback(app.extensions["ridepledge.engine"].dispose)
-        provider = app.extensions["ridepledge.payments"]
 
         with app.app_context(), db.transaction() as session:
             partner = make_partner(session, f"bench-{new_id('x')[2:12].lower()}")
@@ -197,11 +198,15 @@ def main() -> int:
             )
             with db.transaction() as session:
                 partner = session.get(Partner, partner_id)
+                provider = current_app.extensions["ridepledge.payments"]
                 pledging.create_pledge(session, provider, partner, trip_id, request)
 
-        started = time.perf_counter()
-        in_threads(app, args.threads, list(range(args.pledges)), pledge)
-        setup_wall = time.perf_counter() - started
+        # Nothing of this process's pools may be shared with the forked processes.
+        app.extensions["ridepledge.engine"].dispose()
+        engine.dispose()
+        setup_wall, _ = in_processes(
+            settings, args.processes, args.threads, list(range(args.pledges)), pledge
+        )
 
         with app.app_context():
             trip = db.session.get(Trip, trip_id)
@@ -210,12 +215,9 @@ def main() -> int:
             pledge_ids = list(db.session.scalars(of_trip))
         requests_before = len(fake.requests)
         fake.requests_per_second = args.stripe_rate or None
-        # Nothing of this process's pools may be shared with the forked processes.
         app.extensions["ridepledge.engine"].dispose()
-        engine.dispose()
-
-        charge_wall, durations = charge_in_processes(
-            charging, args.processes, args.threads, pledge_ids
+        charge_wall, durations = in_processes(
+            charging, args.processes, args.threads, pledge_ids, tasks.charge_pledge
         )
         fake.requests_per_second = None
 
@@ -230,7 +232,6 @@ def main() -> int:
         per_pledge = Counter(pi["metadata"]["pledge_id"] for pi in succeeded)
         captured = fake.total_captured()
         charge_requests = len(fake.requests) - requests_before
-        provider.close()
 
     ok = (
         len(succeeded) == len(pledge_ids) == args.pledges
