@@ -58,7 +58,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pledges", type=int, default=5000)
     parser.add_argument("--processes", type=int, default=2, help="P charging processes")
-    parser.add_argument("--threads", type=int, default=16, help="K threads per process")
+    parser.add_argument("--threads", type=int, default=16, help="K charging threads per process")
+    parser.add_argument(
+        "--setup-threads",
+        type=int,
+        default=4,
+        help="threads per process pledging (all on the one trip, so they queue on its row)",
+    )
     parser.add_argument(
         "--stripe-rate",
         type=int,
@@ -205,7 +211,7 @@ def main() -> int:
         app.extensions["ridepledge.engine"].dispose()
         engine.dispose()
         setup_wall, _ = in_processes(
-            settings, args.processes, args.threads, list(range(args.pledges)), pledge
+            settings, args.processes, args.setup_threads, list(range(args.pledges)), pledge
         )
 
         with app.app_context():
