@@ -29,7 +29,10 @@ BENCHES = [
     ("per_request", 180),
 ]
 # The lines of each script's output worth seeing side by side.
-KEY_LINE = re.compile(r"target|ratio|exact|MISMATCH|MISSED|check |charging |pledges |rates |seats ")
+KEY_LINE = re.compile(
+    r"target|ratio|exact|MISMATCH|MISSED|check |charging |pledges |rates |seats "
+    r"|embed.js |visit | cpu "
+)
 
 
 def main() -> int:
