@@ -294,9 +294,7 @@ def record_pledge(
     now = now or utcnow()
     # Read again (the card took a while): price and rules as they are now; stops in the same
     # query (the early sale check reads the first stop's departure).
-    trip = session.get(
-        Trip, plan.trip_id, populate_existing=True, options=[joinedload(Trip.stops)]
-    )
+    trip = session.get(Trip, plan.trip_id, populate_existing=True, options=[joinedload(Trip.stops)])
     request = plan.request
     min_riders = trip.min_riders
     fan = _fan_key(request.email)
