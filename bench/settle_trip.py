@@ -3,12 +3,13 @@ through the `stripe` provider (the real `stripe` library) against the fake Strip
 HTTP, limited like live Stripe to 100 requests/s (429 above it) while charging.
 
 Sets up the pledges through the domain (each saves a card: a Customer and a SetupIntent at the
-fake), which confirms the trip, then charges every pledge with K threads, each calling the
-`charge_pledge` job in its own app context as the worker does. Prints the setup time, the
-charging wall time and charges/s, checks that Stripe shows exactly one succeeded charge per
-pledge and the right total, and prints the process's peak memory (the fake runs in it too).
+fake), which confirms the trip, then charges every pledge from P worker processes with K threads
+each (as `ridepledge worker` processes on two hosts would: each thread calls the
+`charge_pledge` job in its own app context), all paced by the one Stripe schedule in Redis.
+Prints the setup time, the charging wall time and charges/s, checks that Stripe shows exactly
+one succeeded charge per pledge and the right total, and prints the peak memory.
 
-    .venv/bin/python bench/settle_trip.py [--pledges 5000] [--threads 16] [--stripe-rate 100]
+    .venv/bin/python bench/settle_trip.py [--pledges 5000] [--processes 2] [--threads 16]
 
 Target: within 1.2x of the time the rate limit alone allows (50 s for 5,000 one-request
 charges), each pledge charged exactly once.
@@ -19,6 +20,7 @@ SQLite in a temporary folder by default; BENCH_DATABASE_URL (e.g. PostgreSQL) to
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import queue
 import resource
@@ -34,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from flask import current_app  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from tests.conftest import make_settings  # noqa: E402
@@ -54,7 +57,14 @@ UNIT_AMOUNT = 3500
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pledges", type=int, default=5000)
-    parser.add_argument("--threads", type=int, default=16, help="K charging threads")
+    parser.add_argument("--processes", type=int, default=2, help="P charging processes")
+    parser.add_argument("--threads", type=int, default=16, help="K charging threads per process")
+    parser.add_argument(
+        "--setup-threads",
+        type=int,
+        default=4,
+        help="threads per process pledging (all on the one trip, so they queue on its row)",
+    )
     parser.add_argument(
         "--stripe-rate",
         type=int,
@@ -100,8 +110,53 @@ def in_threads(app, count: int, items: list, work) -> list[float]:
     return durations
 
 
+def in_processes(settings, processes: int, threads: int, items: list, work):
+    """Run `work(item)` for every item from `processes` forked processes of `threads` threads
+    each, every process with its own app (and pool, and Stripe client) built after the fork, as
+    workers that are already running; returns (wall time from the start signal to the last
+    item, the time each call took). The fake Stripe keeps running in this process, and nothing
+    of this process's pools may be in use meanwhile."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    ready = context.Barrier(processes + 1)
+
+    def child(share: list[str]) -> None:
+        try:
+            app = create_app(settings)
+            ready.wait(timeout=120)
+            durations = in_threads(app, threads, share, work)
+            app.extensions["ridepledge.engine"].dispose()
+            results.put(("ok", durations))
+        except BaseException as exc:  # noqa: BLE001 (reported by the parent)
+            results.put(("error", repr(exc)))
+        finally:
+            results.close()
+            results.join_thread()
+            os._exit(0)  # no finalizers of what the fork copied (the parent's sockets)
+
+    children = [
+        context.Process(target=child, args=(items[index::processes],)) for index in range(processes)
+    ]
+    for process in children:
+        process.start()
+    ready.wait(timeout=120)
+    started = time.perf_counter()
+    durations: list[float] = []
+    for _ in children:
+        status, value = results.get(timeout=600)
+        if status != "ok":
+            raise SystemExit(f"a benchmark process failed: {value}")
+        durations += value
+    wall = time.perf_counter() - started
+    for process in children:
+        process.join(timeout=30)
+    return wall, durations
+
+
 def main() -> int:
     args = parse_args()
+    if not os.environ.get("BENCH_REDIS_URL"):
+        args.processes = 1  # without Redis each process would pace alone: together too fast
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ridepledge-bench-")))
         database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{folder / 'bench.db'}"
@@ -114,19 +169,18 @@ def main() -> int:
         }
         if os.environ.get("BENCH_REDIS_URL"):
             stripe_env["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
-        # Setting up is not what is measured: no pacing, no limit at the fake meanwhile.
-        settings = make_settings(
-            database_url, folder / "setup", STRIPE_MAX_REQUESTS_PER_SECOND="0", **stripe_env
-        )
+        # Setting up is not what is measured: no pacing, no limit at the fake meanwhile, and its
+        # jobs (emails, the trip's charge_trip) stay in a queue of its own (no Redis), unrun.
+        setup_env = {**stripe_env, "STRIPE_MAX_REQUESTS_PER_SECOND": "0"}
+        setup_env.pop("REDIS_URL", None)
+        settings = make_settings(database_url, folder / "setup", **setup_env)
         # Charging runs as the worker does, with the default pacing (STRIPE_MAX_REQUESTS_...).
-        charging = create_app(make_settings(database_url, folder / "instance", **stripe_env))
-        stack.callback(charging.extensions["ridepledge.engine"].dispose)
+        charging = make_settings(database_url, folder / "instance", **stripe_env)
         engine = make_engine(database_url)
         stack.callback(engine.dispose)
         upgrade(engine)
         app = create_app(settings)
         stack.callback(app.extensions["ridepledge.engine"].dispose)
-        provider = app.extensions["ridepledge.payments"]
 
         with app.app_context(), db.transaction() as session:
             partner = make_partner(session, f"bench-{new_id('x')[2:12].lower()}")
@@ -150,11 +204,15 @@ def main() -> int:
             )
             with db.transaction() as session:
                 partner = session.get(Partner, partner_id)
+                provider = current_app.extensions["ridepledge.payments"]
                 pledging.create_pledge(session, provider, partner, trip_id, request)
 
-        started = time.perf_counter()
-        in_threads(app, args.threads, list(range(args.pledges)), pledge)
-        setup_wall = time.perf_counter() - started
+        # Nothing of this process's pools may be shared with the forked processes.
+        app.extensions["ridepledge.engine"].dispose()
+        engine.dispose()
+        setup_wall, _ = in_processes(
+            settings, args.processes, args.setup_threads, list(range(args.pledges)), pledge
+        )
 
         with app.app_context():
             trip = db.session.get(Trip, trip_id)
@@ -163,10 +221,10 @@ def main() -> int:
             pledge_ids = list(db.session.scalars(of_trip))
         requests_before = len(fake.requests)
         fake.requests_per_second = args.stripe_rate or None
-
-        started = time.perf_counter()
-        durations = in_threads(charging, args.threads, pledge_ids, tasks.charge_pledge)
-        charge_wall = time.perf_counter() - started
+        app.extensions["ridepledge.engine"].dispose()
+        charge_wall, durations = in_processes(
+            charging, args.processes, args.threads, pledge_ids, tasks.charge_pledge
+        )
         fake.requests_per_second = None
 
         with app.app_context():
@@ -180,7 +238,6 @@ def main() -> int:
         per_pledge = Counter(pi["metadata"]["pledge_id"] for pi in succeeded)
         captured = fake.total_captured()
         charge_requests = len(fake.requests) - requests_before
-        provider.close()
 
     ok = (
         len(succeeded) == len(pledge_ids) == args.pledges
@@ -189,10 +246,20 @@ def main() -> int:
         and captured == expected_total == args.pledges * UNIT_AMOUNT
     )
     cuts = statistics.quantiles(durations, n=100)
+    pacer = "Redis" if os.environ.get("BENCH_REDIS_URL") else "one process (no Redis)"
     database = "postgresql" if database_url.startswith("postgresql") else "sqlite"
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    maxrss = (
+        max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        / 1024
+    )
     print("settling a confirmed trip with the stripe provider against the fake Stripe")
-    print(f"  database        {database}; {args.pledges} pledges; {args.threads} threads")
+    print(
+        f"  database        {database}; {args.pledges} pledges; {args.processes} processes x"
+        f" {args.threads} threads, paced together through {pacer}"
+    )
     print(
         f"  setup           {setup_wall:.2f} s ({args.pledges / setup_wall:.1f} pledges/s;"
         " Customer + SetupIntent each)"
@@ -208,7 +275,10 @@ def main() -> int:
         f" captured {captured} of {expected_total}; statuses {dict(statuses)}:"
         f" {'OK' if ok else 'MISMATCH'}"
     )
-    print(f"  peak memory     {maxrss:.0f} MB (maxrss; includes the in-process fake Stripe)")
+    print(
+        f"  peak memory     {maxrss:.0f} MB (the largest of this process, with the fake,"
+        " and the charging ones)"
+    )
     if args.stripe_rate:
         floor = charge_requests / args.stripe_rate
         print(

@@ -65,7 +65,7 @@ class Settings:
     log_level: str = "INFO"
     public_cache_seconds: float = 1.0
     fan_data_retention_days: int = 0
-    stripe_max_rps: int = 90
+    stripe_max_rps: int = 95
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -108,7 +108,7 @@ class Settings:
             log_level=(env.get("LOG_LEVEL") or "INFO").strip().upper(),
             public_cache_seconds=_int(env, "PUBLIC_CACHE_MS", 1000) / 1000,
             fan_data_retention_days=_int(env, "FAN_DATA_RETENTION_DAYS", 0),
-            stripe_max_rps=_int(env, "STRIPE_MAX_REQUESTS_PER_SECOND", 90),
+            stripe_max_rps=_int(env, "STRIPE_MAX_REQUESTS_PER_SECOND", 95),
         )
 
     def enable_demo_mode(self) -> None:

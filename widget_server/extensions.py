@@ -8,5 +8,6 @@ from widget_server.db import Database
 
 db = Database()
 babel = Babel()
-# Per client address; storage is memory:// or Redis (set in create_app from REDIS_URL).
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+# Per client address; storage is memory:// or Redis (set in create_app from REDIS_URL). The
+# X-RateLimit-* and Retry-After headers are written by `ratelimits` (only where they are read).
+limiter = Limiter(key_func=get_remote_address, headers_enabled=False)

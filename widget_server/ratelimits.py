@@ -13,7 +13,9 @@ request must fit every budget that applies to it:
   that everyone uses, not a card, so they are not counted.
 
 Reads are cheap: one per-address budget over the widget API's GETs (`RATELIMIT_WIDGET_READ`),
-and a `304 Not Modified` (the widget polls with ETags) costs nothing.
+and a `304 Not Modified` (the widget polls with ETags) costs nothing. Each check is one round
+trip to Redis (a sliding window counter), and only 429s and the partner API carry the
+`X-RateLimit-*` headers (reading a window for them costs another).
 
 The partner API counts per OAuth client (`RATELIMIT_API`), whatever token of the client is used;
 requests without a valid token (missing, unknown, expired, revoked) count per address
@@ -35,12 +37,16 @@ import base64
 import binascii
 import hashlib
 import ipaddress
+import logging
+import time
 from functools import cache
 from urllib.parse import unquote
 
 from flask import Flask, current_app, g, request
 
 from widget_server.domain.text import email_key
+
+log = logging.getLogger(__name__)
 
 DEFAULTS = {
     # per address, one budget for every widget write route: 300 fans pledging in a minute
@@ -75,14 +81,45 @@ def configure(app: Flask) -> None:
     # Explicit per app: the Limiter object is shared, and it would carry one app's "disabled"
     # over to every app created after it in the same process (tests).
     app.config.setdefault("RATELIMIT_ENABLED", True)
-    # A moving window: no double burst at a window edge, and tests never straddle a reset.
-    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    # A sliding window counter: one small Lua call per check, O(1) in Redis whatever the
+    # budget (a moving window keeps a list of every hit and costs one call more per request),
+    # and, unlike a fixed window, no double burst at a window edge (the previous window's
+    # count is weighted in).
+    app.config.setdefault("RATELIMIT_STRATEGY", "sliding-window-counter")
     # Redis away: count in memory meanwhile rather than refuse or fail requests. (Memory
     # storage cannot fail, so without Redis an error is a bug, and it is not swallowed.)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", bool(settings.redis_url))
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", bool(settings.redis_url))
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)
+    # Registered before `limiter.init_app`, so it runs after Flask-Limiter's own hook (which
+    # deducts the conditional hits, such as a read that was not a 304).
+    app.after_request(_limit_headers)
+
+
+def _limit_headers(response):
+    """`X-RateLimit-*` on the partner API and on every 429, with `Retry-After` on a 429.
+
+    Reading a budget's window costs a round trip to Redis, so the widget's own answers (game
+    day's hot path, read by no client) carry these headers only when they are a 429.
+    """
+    from widget_server.extensions import limiter
+
+    current = limiter.current_limit
+    if current is None or not (response.status_code == 429 or request.path.startswith("/v1/")):
+        return response
+    try:
+        remaining, reset_at = current.remaining, current.reset_at
+    except Exception:  # noqa: BLE001 (storage away: the window's length is a fair bound)
+        log.warning("rate limit headers: window unavailable", exc_info=True)
+        remaining, reset_at = 0, int(time.time() + current.limit.get_expiry())
+    headers = response.headers
+    headers["X-RateLimit-Limit"] = str(current.limit.amount)
+    headers["X-RateLimit-Remaining"] = str(remaining)
+    headers["X-RateLimit-Reset"] = str(reset_at)
+    if response.status_code == 429:
+        headers["Retry-After"] = str(max(int(reset_at - time.time()), 1))
+    return response
 
 
 @cache
@@ -262,14 +299,33 @@ def widget_write(view):
     )(view)
 
 
+def revalidating() -> bool:
+    """The client sends an ETag back (the widget's polls): the answer may be a free 304."""
+    return "If-None-Match" in request.headers
+
+
+def not_revalidating() -> bool:
+    return not revalidating()
+
+
 def widget_read(view):
-    """The per-address read budget shared by the widget API's GETs; 304s are free."""
+    """The per-address read budget shared by the widget API's GETs; 304s are free.
+
+    One budget (one scope and key), checked in one round trip to the counts: a plain read is
+    counted at once; a revalidation is only checked, and counted afterwards unless it was a
+    304 (so the widget's polls of an unchanged trip cost one look at the count and nothing
+    from the budget)."""
     from widget_server.extensions import limiter
 
+    limit = limit_of("RATELIMIT_WIDGET_READ")
+    view = limiter.shared_limit(
+        limit, scope="widget-read", key_func=address_key, exempt_when=revalidating
+    )(view)
     return limiter.shared_limit(
-        limit_of("RATELIMIT_WIDGET_READ"),
+        limit,
         scope="widget-read",
         key_func=address_key,
+        exempt_when=not_revalidating,
         deduct_when=not_modified,
     )(view)
 

@@ -78,6 +78,23 @@ def test_reads_that_return_data_are_still_budgeted_per_address(app, client, stad
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
 
 
+def test_revalidations_that_return_data_share_the_read_budget(app, client, stadium):
+    """A poll with an ETag is checked against the same budget as a plain read and counted
+    only when it returns data (the trip changed), whichever way the budget is consumed."""
+    app.config["RATELIMIT_WIDGET_READ"] = "3 per minute"
+    url = f"/w/kc-chiefs/api/trips/{stadium['trip']}"
+    etag = client.get(url).headers["ETag"]  # 1 of 3
+    for _ in range(20):  # free
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert pledge(client, stadium, "changes-it@example.com").status_code == 201
+    changed = client.get(url, headers={"If-None-Match": etag})  # 2 of 3: data again
+    assert changed.status_code == 200
+    assert client.get(url).status_code == 200  # 3 of 3
+    over = client.get(url, headers={"If-None-Match": changed.headers["ETag"]})
+    assert over.status_code == 429 and int(over.headers["Retry-After"]) > 0
+    assert "X-RateLimit-Limit" in over.headers
+
+
 def test_one_email_posting_a_burst_is_limited(app, client, stadium):
     codes = [pledge(client, stadium, "bot@example.com").status_code for _ in range(8)]
     assert codes[:5] == [201] * 5 and codes[5:] == [429] * 3

@@ -176,6 +176,29 @@ def test_charge_survives_payment_api_faults(make_shop, fault, recovery):
     assert stuck_requests[-1]["replayed"] is (fault != "server_error")
 
 
+def test_a_429_while_charging_is_retried_at_once_with_the_same_key(shop):
+    """Stripe's rate limit (another client of the account, a request delayed on the way): the
+    charge is sent again within the same job, through a new pacing slot, not left for a later
+    retry; a 429 on every try is a temporary failure like any other."""
+    shop.fake.fail_next(LIBRARY_TRIES - 1, 429, PAYMENT_INTENTS)
+    tipping = confirm_with_three_pledges(shop)[-1]
+    assert shop.statuses()[tipping] == "paid"  # charged in its own request, 429s and all
+    tipping_requests = [
+        r for r in charge_requests(shop) if r["params"]["metadata"]["pledge_id"] == tipping
+    ]
+    assert [r["status"] for r in tipping_requests] == [429] * (LIBRARY_TRIES - 1) + [200]
+    assert {r["idempotency_key"] for r in tipping_requests} == {f"pledge-{tipping}-charge-1"}
+
+    shop.fake.fail_next(LIBRARY_TRIES, 429, PAYMENT_INTENTS)
+    run_jobs(shop.app)  # one of the other two meets a 429 on every try
+    assert sorted(shop.statuses().values()) == ["charging", "paid", "paid"]
+    shop.age_charging_pledges()
+    shop.sweep()
+    assert set(shop.statuses().values()) == {"paid"}
+    assert_charged_exactly_once(shop)
+    assert_every_charge_request_used_its_pledge_key(shop)
+
+
 def test_faults_spanning_several_charges_still_charge_each_pledge_once(make_shop):
     shop = make_shop(read_timeout=0.4)
     ids = [shop.pledge_ok(seats)["pledge"]["id"] for seats in (1, 1, 1)]

@@ -7,12 +7,14 @@ from sqlalchemy.orm import Session
 
 from widget_server.domain.text import email_key
 from widget_server.domain.work import schedule
+from widget_server.ids import new_id
 from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge
 
 
 def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -> OutboundEmail:
     """An email of `kind` to the pledge's fan, in the fan's language, sent after commit."""
     email = OutboundEmail(
+        id=new_id("eml"),  # known now: no flush needed before scheduling its job
         partner_id=pledge.partner_id,
         pledge_id=pledge.id,
         kind=kind,
@@ -23,7 +25,6 @@ def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -
         attempts=0,
     )
     session.add(email)
-    session.flush()
     schedule(session, "send_email", email.id)
     return email
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.expression import ClauseElement
 
 from widget_server.domain.audit import record
 from widget_server.domain.errors import (
@@ -84,7 +86,16 @@ class PledgeRequest:
 
 
 def get_trip(session: Session, partner: Partner, trip_id: str) -> Trip:
-    trip = session.scalar(select(Trip).where(Trip.id == trip_id, Trip.partner_id == partner.id))
+    """The partner's trip with its stops (one query), or NotFound."""
+    trip = (
+        session.scalars(
+            select(Trip)
+            .options(joinedload(Trip.stops))
+            .where(Trip.id == trip_id, Trip.partner_id == partner.id)
+        )
+        .unique()
+        .first()
+    )
     if trip is None:
         raise NotFound(f"no trip {trip_id}")
     return trip
@@ -144,10 +155,20 @@ def transition(
         {"from": from_status, "reason": reason},
     )
     session.flush()
-    session.refresh(pledge)
+    _updated(session, pledge, {"status": to_status, "updated_at": now, **changes})
     if to_status in NOTIFIED_STATUSES:
         emit(session, pledge.partner_id, f"pledge.{to_status}", pledge)
     return pledge
+
+
+def _updated(session: Session, pledge: Pledge, values: dict) -> None:
+    """The pledge as the UPDATE above left it: the values written, without reading the row back
+    (SQL expressions among them are read back)."""
+    if any(isinstance(value, ClauseElement) for value in values.values()):
+        session.refresh(pledge)
+        return
+    for name, value in values.items():
+        set_committed_value(pledge, name, value)
 
 
 def sale_closed(trip: Trip, now: datetime) -> str | None:
@@ -271,14 +292,16 @@ def record_pledge(
     saved card is simply unused): no seat is ever held during a call to the provider.
     """
     now = now or utcnow()
-    trip = session.get(Trip, plan.trip_id, populate_existing=True)
+    # Read again (the card took a while): price and rules as they are now; stops in the same
+    # query (the early sale check reads the first stop's departure).
+    trip = session.get(Trip, plan.trip_id, populate_existing=True, options=[joinedload(Trip.stops)])
     request = plan.request
     min_riders = trip.min_riders
     fan = _fan_key(request.email)
     pledge = Pledge(
         id=plan.pledge_id,
         partner_id=plan.partner_id,
-        trip_id=trip.id,
+        trip=trip,  # the loaded trip, kept with the pledge (read after, without a query)
         stop_id=request.stop_id,
         seats=request.seats,
         unit_amount=trip.unit_amount,
@@ -299,7 +322,7 @@ def record_pledge(
     )
     session.add(pledge)
     session.add(PledgeStatusChange(pledge=pledge, to_status="pledged", actor=actor, created_at=now))
-    session.flush()
+    session.flush()  # the pledge row first: the audit and email rows below refer to it
     record(
         session,
         plan.partner_id,
@@ -416,13 +439,17 @@ def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> tupl
             Trip.status.in_(SELLING_STATUSES),
         )
         .values(seats_pledged=Trip.seats_pledged + seats, updated_at=now)
-        .returning(Trip.seats_pledged, Trip.status)
+        .returning(Trip.seats_pledged, Trip.seats_held, Trip.status)
         .execution_options(synchronize_session=False)
     ).first()
-    session.expire(trip)
     if row is None:
+        session.expire(trip)
         ensure_can_sell(trip, seats, now)  # explains why: closed, deadline, or seats gone
         raise SoldOut(_sold_out_detail(0, seats))  # the seats left are for the waitlist
+    # The row as this transaction locked it, without reading it again while holding the lock.
+    for name in ("seats_pledged", "seats_held", "status"):
+        set_committed_value(trip, name, getattr(row, name))
+    set_committed_value(trip, "updated_at", now)
     return row.seats_pledged, row.status
 
 

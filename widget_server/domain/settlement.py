@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, NotFound
@@ -80,7 +80,10 @@ class RefundAttempt:
 
 
 def _pledge(session: Session, pledge_id: str) -> Pledge:
-    pledge = session.get(Pledge, pledge_id, populate_existing=True)
+    # Fresh, with its trip in the same query (every rule here reads the trip's status).
+    pledge = session.get(
+        Pledge, pledge_id, populate_existing=True, options=[joinedload(Pledge.trip)]
+    )
     if pledge is None:
         raise NotFound(f"no pledge {pledge_id}")
     return pledge

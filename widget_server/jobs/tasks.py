@@ -65,9 +65,11 @@ def place_pledge(
     card = pledging.save_card(provider(), plan.card)  # no transaction open
     with db.transaction() as session:
         pledge = pledging.record_pledge(session, plan, card)
+        # The trip as the seat-taking UPDATE returned it (no query while the row is locked).
         charge_at_once = pledge.trip.status == "confirmed"
-    if charge_at_once:
-        now_or_later(charge_pledge, pledge.id)
+    if not charge_at_once:
+        return pledge  # as committed
+    now_or_later(charge_pledge, pledge.id)
     return db.session.get(Pledge, pledge.id, populate_existing=True)
 
 

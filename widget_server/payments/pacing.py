@@ -5,8 +5,9 @@ Stripe allows about 100 requests per second in live mode and answers 429 above i
 429 would cost a job retry. So every request to Stripe first takes a slot from one shared
 schedule (GCRA: the "theoretical arrival time" moves 1/rate ahead per request): in Redis when
 REDIS_URL is set, so all hosts share it, else in this process. A 429 that still happens (another
-client of the same account) is a temporary failure like any other: retried later with the same
-idempotency key.
+client of the same account, a request delayed on the way) is retried at once with backoff, the
+same idempotency key and a new slot; one that outlasts those retries is a temporary failure like
+any other, retried later with the same key.
 """
 
 from __future__ import annotations
@@ -74,8 +75,14 @@ class RateGate:
 
 class PacedRequestsClient(stripe.RequestsClient):
     """stripe's requests-based HTTP client; every try (the library's retries too) first takes
-    a slot from the RateGate. A 429 goes back to the library and up as a temporary failure:
-    the settlement engine retries it later with the same idempotency key."""
+    a slot from the RateGate.
+
+    A 429 is retried here, within the library's retries (`max_network_retries`, so a call
+    still fits in payments.LONGEST_CALL): Stripe performed nothing, and the same request with
+    the same idempotency key goes again after the library's backoff, through a new slot. (The
+    library itself retries a 429 only when Stripe says `Stripe-Should-Retry: true`.) Only a
+    429 that outlasts those retries goes up as a temporary failure, which the settlement
+    engine retries later with the same key."""
 
     def __init__(self, *args, gate: RateGate | None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,3 +92,13 @@ class PacedRequestsClient(stripe.RequestsClient):
         if self._gate is not None:
             self._gate.acquire()
         return super().request(method, url, headers, post_data)
+
+    def _should_retry(self, response, api_connection_error, num_retries, max_network_retries):
+        rate_limited = response is not None and response[1] == 429
+        if rate_limited and num_retries < (max_network_retries or 0):
+            headers = response[2]
+            if headers is None or headers.get("stripe-should-retry") != "false":
+                return True
+        return super()._should_retry(
+            response, api_connection_error, num_retries, max_network_retries
+        )

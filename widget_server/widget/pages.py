@@ -12,6 +12,7 @@ from flask import g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
+from sqlalchemy.orm import joinedload
 
 from widget_server import ratelimits
 from widget_server.domain import pledging
@@ -55,7 +56,8 @@ def _event(event_id: str) -> Event:
 
 
 def _trip(trip_id: str) -> Trip:
-    trip = db.session.get(Trip, trip_id)
+    # With its stops and event in the same query: every trip page shows them.
+    trip = db.session.get(Trip, trip_id, options=[joinedload(Trip.stops), joinedload(Trip.event)])
     if trip is None or trip.partner_id != g.partner.id or trip.status == "draft":
         raise NotFound(_("This trip is not available."))
     return trip
