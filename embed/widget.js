@@ -3,6 +3,7 @@
  * - keeps the loader told of the page's height (the iframe has no scrollbar of its own),
  * - sends the pledge and request forms through the widget JSON API and tells the host page,
  * - updates trip progress live (polling with ETags),
+ * - copies and shares (Web Share API) the fan's share link,
  * - mounts Stripe's Payment Element when the service uses Stripe. */
 (function () {
   'use strict';
@@ -220,6 +221,7 @@
         values.payment_method = paymentMethod;
         values.locale = D.locale;
         values.attribution = context.attribution;
+        if (form.elements.ref) values.ref = form.elements.ref.value;
         return send(D.api + '/trips/' + trip.id + '/pledges', values);
       }, function (stripeError) {
         var words = stripeError.message || D.field_messages.card;
@@ -228,6 +230,12 @@
         return null;
       }).then(function (result) {
         if (!result) return;
+        var errors = result.body.errors || {};
+        if (errors.ref && form.elements.ref) {
+          form.elements.ref.remove(); // a damaged share link: the next try pledges without it
+          busy(form, false);
+          return showErrors(form, {}, D.field_messages.ref);
+        }
         if (result.status !== 201) return failed(form, result);
         var pledge = result.body.pledge;
         emit('pledge.created', {
@@ -298,6 +306,36 @@
     });
   }
 
+  // ---- the share link (confirmation and manage pages) -------------------------------------
+
+  function shareBox(box) {
+    var input = $('[data-share-link]', box);
+    var copied = $('[data-copied]', box);
+    var webShare = $('[data-web-share]', box);
+    $('[data-share-actions]', box).hidden = false;
+    function done() { copied.hidden = false; measure(); }
+    function copyByHand() {
+      input.focus();
+      input.select();
+      try { if (document.execCommand('copy')) done(); } catch (err) { /* the link is selected */ }
+    }
+    $('[data-copy]', box).addEventListener('click', function () {
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(input.value).then(done, copyByHand);
+      } else {
+        copyByHand();
+      }
+    });
+    if (navigator.share) {
+      webShare.hidden = false;
+      webShare.addEventListener('click', function () {
+        navigator.share({title: box.dataset.shareTitle, text: box.dataset.shareText, url: input.value})
+          .catch(function () { /* the fan closed the share sheet */ });
+      });
+    }
+    measure();
+  }
+
   // ---- live progress ----------------------------------------------------------------------
 
   function live() {
@@ -340,6 +378,7 @@
     if ((form = $('[data-request-form]'))) requestForm(form);
     if ((form = $('[data-withdraw-form]'))) withdrawForm(form);
     if ((form = $('[data-card-form]'))) cardForm(form);
+    if ((form = $('[data-share]'))) shareBox(form);
     if (D.live) live();
     var logo = $('.rp-logo');
     if (logo) {

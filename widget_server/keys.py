@@ -17,6 +17,7 @@ PURPOSES = {
     "webhook-secrets": b"ridepledge webhook endpoint secrets v1",
     "idempotent-responses": b"ridepledge idempotent responses v1",
     "demand-addresses": b"ridepledge demand client addresses v1",
+    "referral-codes": b"ridepledge share link referral codes v1",
 }
 
 

@@ -26,6 +26,9 @@ def field_messages(max_seats: int) -> dict[str, str]:
         else _("Check your card details."),
         "card": _("Check your card details."),
         "origin": _("Enter a city, region or postal code."),
+        "ref": _(
+            "The share link you came by is damaged. Send the form again to pledge without it."
+        ),
         "_generic": _("Check this field."),
     }
 

@@ -2,6 +2,7 @@
 
 from flask import g
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from widget_server.api.common import (
     Blueprint,
@@ -29,7 +30,9 @@ PledgeList = list_schema(PledgeSchema, "PledgeList")
 @blp.response(200, PledgeList)
 def list_pledges(args):
     """List pledges, newest first; filter by `trip_id` and `status`."""
-    query = select(Pledge).where(Pledge.partner_id == g.partner.id)
+    query = (
+        select(Pledge).where(Pledge.partner_id == g.partner.id).options(undefer(Pledge.referrals))
+    )
     if args["trip_id"]:
         query = query.where(Pledge.trip_id == args["trip_id"])
     if args["status"]:
