@@ -232,7 +232,11 @@ def test_html_is_escaped_branded_and_has_no_remote_content(session, settings):
     assert set(re.findall(r'src="([^"]+)"', markup)) == {"cid:boarding-qr"}
     remote = set(re.findall(r"(?:href|src|url)\s*[=(]\s*\"?([^\")\s]+)", markup))
     remote.discard("cid:boarding-qr")
-    assert len(remote) == 2  # the manage page and the boarding pass under it
+    # The manage page, the boarding pass under it, and the share link to the public trip page.
+    shared = {url for url in remote if url.startswith("http://127.0.0.1:8000/t/kc-chiefs/trp_")}
+    assert len(shared) == 1 and "ref=" in shared.pop()
+    remote = {url for url in remote if "/t/kc-chiefs/" not in url}
+    assert len(remote) == 2
     assert all(url.startswith("http://127.0.0.1:8000/w/kc-chiefs/manage/") for url in remote)
 
 
