@@ -265,7 +265,10 @@ def test_the_public_page_carries_the_stop_and_a_genuine_code_only(app, client, w
     html = page.get_data(as_text=True)
     assert "data-shared-stop" in html
     code = ref_of(ana["share_url"])
-    pledge_link = f"/w/kc-chiefs/trips/{world['trip']}/pledge?locale=en&amp;stop={world['stops'][1]}&amp;ref={code}"
+    pledge_link = (
+        f"/w/kc-chiefs/trips/{world['trip']}/pledge?locale=en"
+        f"&amp;stop={world['stops'][1]}&amp;ref={code}"
+    )
     assert pledge_link in html
     # The canonical URL and the JSON-LD offer stay the trip's own, without the friend's code.
     assert html.count(code) == 1

@@ -128,4 +128,4 @@ def referrer_names(session: Session, trip: Trip) -> dict[str, str]:
             Pledge.id.in_(select(Pledge.referred_by).where(Pledge.trip_id == trip.id)),
         )
     )
-    return dict(rows.tuples())
+    return {pledge_id: name for pledge_id, name in rows}
