@@ -29,7 +29,8 @@ PledgeList = list_schema(PledgeSchema, "PledgeList")
 @blp.arguments(PledgeListArgs, location="query")
 @blp.response(200, PledgeList)
 def list_pledges(args):
-    """List pledges, newest first; filter by `trip_id` and `status`."""
+    """List pledges, newest first; filter by `trip_id`, `status` and `referred_by` (the
+    pledges one fan's share link brought)."""
     query = (
         select(Pledge).where(Pledge.partner_id == g.partner.id).options(undefer(Pledge.referrals))
     )
@@ -37,6 +38,8 @@ def list_pledges(args):
         query = query.where(Pledge.trip_id == args["trip_id"])
     if args["status"]:
         query = query.where(Pledge.status == args["status"])
+    if args["referred_by"]:
+        query = query.where(Pledge.referred_by == args["referred_by"])
     return page(query, Pledge.id, limit=args["limit"], cursor=args["cursor"])
 
 
