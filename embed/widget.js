@@ -1,7 +1,8 @@
 /* RidePledge widget pages: small enhancements over server-rendered pages that work without it.
  * - talks to the host page through the loader (postMessage to the one trusted origin only),
  * - keeps the loader told of the page's height (the iframe has no scrollbar of its own),
- * - sends the pledge and request forms through the widget JSON API and tells the host page,
+ * - sends the pledge, request and waitlist forms through the widget JSON API (inline errors)
+ *   and tells the host page of pledges and requests,
  * - updates trip progress live (polling with ETags),
  * - copies and shares (Web Share API) the fan's share link,
  * - mounts Stripe's Payment Element when the service uses Stripe. */
@@ -273,6 +274,36 @@
     });
   }
 
+  // ---- the waitlist of a sold-out trip ---------------------------------------------------
+
+  function waitlistForm(form) {
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      if (form.dataset.busy) return;
+      clearErrors(form);
+      var seats = form.elements.seats.value.trim();
+      var values = {
+        stop_id: form.elements.stop_id.value, seats: /^\d{1,3}$/.test(seats) ? parseInt(seats, 10) : null,
+        name: form.elements.name.value.trim(), email: form.elements.email.value.trim(), locale: D.locale
+      };
+      var errors = {};
+      if (!(values.seats >= 1 && values.seats <= D.max_seats)) errors.seats = D.field_messages.seats;
+      if (!values.name) errors.name = D.field_messages.name;
+      if (!validEmail(values.email)) errors.email = D.field_messages.email;
+      if (Object.keys(errors).length) return showErrors(form, errors, D.problems['validation-error']);
+      busy(form, true);
+      send(D.api + '/trips/' + encodeURIComponent(form.dataset.waitlistForm) + '/waitlist', values)
+        .then(function (result) {
+          if (result.status !== 201) return failed(form, result);
+          // The fan's waitlist page (place in line), in this embedding context and language.
+          var page = new URL(result.body.url);
+          if (D.host_origin) page.searchParams.set('host', D.host_origin);
+          page.searchParams.set('locale', D.locale);
+          window.location.assign(page.pathname + page.search);
+        }, function () { failed(form, null); });
+    });
+  }
+
   // ---- the manage page ------------------------------------------------------------------
 
   function withdrawForm(form) {
@@ -376,6 +407,7 @@
     var form;
     if ((form = $('[data-pledge-form]'))) pledgeForm(form);
     if ((form = $('[data-request-form]'))) requestForm(form);
+    if ((form = $('[data-waitlist-form]'))) waitlistForm(form);
     if ((form = $('[data-withdraw-form]'))) withdrawForm(form);
     if ((form = $('[data-card-form]'))) cardForm(form);
     if ((form = $('[data-share]'))) shareBox(form);

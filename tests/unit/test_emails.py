@@ -23,7 +23,11 @@ from tests.unit.email_helpers import (
 )
 from widget_server.extensions import db
 from widget_server.models import OutboundEmail, Pledge
-from widget_server.models.notifications import EMAIL_KINDS, WAITLIST_EMAIL_KINDS
+from widget_server.models.notifications import (
+    EMAIL_KINDS,
+    STOP_REQUEST_EMAIL_KINDS,
+    WAITLIST_EMAIL_KINDS,
+)
 from widget_server.notifications import send_email
 from widget_server.widget.links import pledge_id_from_token
 
@@ -135,7 +139,8 @@ def test_every_email_speaks_the_fans_language(session, settings, kind, locale):
 def test_every_word_in_the_email_templates_goes_through_gettext():
     """Text outside {{ }}, {% %} and html tags would reach es and fr fans in English."""
     templates = sorted((ROOT / "widget_server" / "templates" / "emails").iterdir())
-    assert len(templates) == 2 * (len(EMAIL_KINDS) + len(WAITLIST_EMAIL_KINDS)) + 2
+    kinds = (*EMAIL_KINDS, *WAITLIST_EMAIL_KINDS, *STOP_REQUEST_EMAIL_KINDS)
+    assert len(templates) == 2 * len(kinds) + 2
     for template in templates:
         literal = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|<[^>]*>", " ", template.read_text(), flags=re.S)
         assert re.findall(r"[^\W\d_]{2,}", literal) == [], template.name

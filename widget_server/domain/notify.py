@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from widget_server.domain.text import email_key
 from widget_server.domain.work import schedule
-from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge
+from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge, StopRequest
 
 
 def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -> OutboundEmail:
@@ -18,6 +18,26 @@ def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -
         kind=kind,
         to_address=pledge.email,
         locale=pledge.locale,
+        context=context,
+        status="pending",
+        attempts=0,
+    )
+    session.add(email)
+    session.flush()
+    schedule(session, "send_email", email.id)
+    return email
+
+
+def queue_stop_request_email(
+    session: Session, request: StopRequest, kind: str, **context
+) -> OutboundEmail:
+    """An email of `kind` to a fan who asked for a stop (and has no pledge), in their language."""
+    email = OutboundEmail(
+        partner_id=request.partner_id,
+        stop_request_id=request.id,
+        kind=kind,
+        to_address=request.email,
+        locale=request.locale,
         context=context,
         status="pending",
         attempts=0,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
@@ -29,6 +30,7 @@ from widget_server.domain.branding import (
 from widget_server.domain.pledging import sale_closed
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import OutboundEmail, Pledge
+from widget_server.models.notifications import STOP_REQUEST_EMAIL_KINDS
 from widget_server.models.types import utcnow
 from widget_server.notifications.errors import Undeliverable
 from widget_server.widget.links import boarding_url, manage_url, share_link
@@ -51,6 +53,9 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
     "stop_added": lambda c: _(
         "The stop you asked for on the bus to %(event)s is added", event=c["event_title"]
     ),
+    "stop_added_asked": lambda c: _(
+        "The stop you asked for on the bus to %(event)s is added", event=c["event_title"]
+    ),
     "waitlist_joined": lambda c: _("You are on the waitlist for %(event)s", event=c["event_title"]),
     "waitlist_offer": lambda c: _("Seats for %(event)s are held for you", event=c["event_title"]),
     "manage_link": lambda c: _("Your link for the bus to %(event)s", event=c["event_title"]),
@@ -62,6 +67,7 @@ BUTTONS: dict[str, Callable[[], str]] = {
     "manage_link": lambda: _("Manage my pledge"),
     "action_required": lambda: _("Update my card"),
     "stop_added": lambda: _("Change my pick-up stop"),
+    "stop_added_asked": lambda: _("Pledge seats from this stop"),
     "waitlist_joined": lambda: _("See my place in line"),
     "waitlist_offer": lambda: _("Take my seats"),
 }
@@ -212,11 +218,57 @@ def waitlist_context(entry, locale: str) -> dict:
     }
 
 
-def render_email(email: OutboundEmail, pledge: Pledge | None, *, entry=None) -> RenderedEmail:
-    """The email `email` for `pledge` (or waitlist `entry`), in the fan's language. Needs an
-    app context."""
+def stop_request_context(email: OutboundEmail, request, locale: str) -> dict:
+    """What the `stop_added_asked` email shows a fan who asked for a stop without pledging:
+    the new stop, and the trip's public page with it chosen (its pledge button keeps it)."""
+    trip = request.trip
+    event = trip.event
+    partner = event.partner
+    branding = partner.branding or {}
+    primary = _color(branding.get("primary_color"), DEFAULT_BRANDING["primary_color"])
+
+    def when(moment: datetime | None) -> str | None:
+        return format_event_time(moment, event.timezone, locale) if moment else None
+
+    stop_id = (email.context or {}).get("new_stop_id")
+    base = current_app.config["SETTINGS"].public_base_url
+    query = urlencode({"stop": stop_id or "", "locale": locale})
+    return {
+        "lang": locale,
+        "fan_name": "",
+        "partner_name": partner.name,
+        "support_email": partner.support_email,
+        "event_title": event.title,
+        "venue": event.venue,
+        "event_starts": when(event.starts_at),
+        "origin": trip.origin_name,
+        "new_stop": _new_stop(trip, stop_id, when),
+        "amount": format_money(trip.unit_amount, trip.currency, locale),
+        "manage_url": f"{base}/t/{partner.slug}/{trip.id}?{query}",
+        "primary_color": primary,
+        "on_primary_color": readable_text_on(primary),
+        "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),
+    }
+
+
+def render_email(
+    email: OutboundEmail, pledge: Pledge | None, *, entry=None, stop_request=None
+) -> RenderedEmail:
+    """The email `email` for `pledge` (or waitlist `entry`, or `stop_request` of a fan without
+    a pledge), in the fan's language. Needs an app context."""
     if email.kind not in SUBJECTS:
         raise Undeliverable(f"unknown email kind {email.kind!r}")
+    if email.kind in STOP_REQUEST_EMAIL_KINDS:
+        if stop_request is None:
+            raise Undeliverable("the stop request this email is about no longer exists")
+        locale = email_locale(email.locale)
+        with force_locale(locale):
+            context = stop_request_context(email, stop_request, locale)
+            context["subject"] = subject = SUBJECTS[email.kind](context)
+            context["button_label"] = button_label(email.kind)
+            text = render_template(f"emails/{email.kind}.txt", **context)
+            html = render_template(f"emails/{email.kind}.html", **context)
+        return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)
     if email.kind.startswith("waitlist_"):
         if entry is None:
             raise Undeliverable("the waitlist entry this email is about no longer exists")

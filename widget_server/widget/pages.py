@@ -136,7 +136,13 @@ def trip_page(
             **(sent_back if form == "waitlist" else empty),
             "token": form_token(g.partner, f"waitlist_join:{trip.id}"),
         },
-        data={"live": _live(trip_id=trip.id)},
+        data={
+            "live": _live(trip_id=trip.id),
+            # widget.js sends the waitlist form through the JSON API and says what went wrong.
+            "max_seats": pledging.MAX_SEATS_PER_PLEDGE,
+            "field_messages": messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE),
+            "problems": messages.problem_messages(),
+        },
     )
 
 

@@ -1,4 +1,5 @@
-"""share and group: the partner's site page, the pledge a share link came from
+"""share and group: the partner's site page, the pledge a share link came from; emails about
+a stop request (fans who asked for a stop without pledging)
 
 Revision ID: 0005_share
 Revises: 0004_tripday_c
@@ -26,9 +27,23 @@ def upgrade() -> None:
             ondelete="SET NULL",
         )
         batch_op.create_index("ix_pledges_referred_by", ["referred_by"], unique=False)
+    with op.batch_alter_table("outbound_emails") as batch_op:
+        batch_op.add_column(sa.Column("stop_request_id", sa.String(length=40), nullable=True))
+        batch_op.create_foreign_key(
+            op.f("fk_outbound_emails_stop_request_id_stop_requests"),
+            "stop_requests",
+            ["stop_request_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbound_emails") as batch_op:
+        batch_op.drop_constraint(
+            op.f("fk_outbound_emails_stop_request_id_stop_requests"), type_="foreignkey"
+        )
+        batch_op.drop_column("stop_request_id")
     with op.batch_alter_table("pledges") as batch_op:
         batch_op.drop_index("ix_pledges_referred_by")
         batch_op.drop_constraint(op.f("fk_pledges_referred_by_pledges"), type_="foreignkey")
