@@ -10,42 +10,44 @@ from widget_server.domain.work import schedule
 from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge, StopRequest
 
 
-def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -> OutboundEmail:
-    """An email of `kind` to the pledge's fan, in the fan's language, sent after commit."""
-    email = OutboundEmail(
-        partner_id=pledge.partner_id,
-        pledge_id=pledge.id,
-        kind=kind,
-        to_address=pledge.email,
-        locale=pledge.locale,
-        context=context,
-        status="pending",
-        attempts=0,
-    )
+def _queue(session: Session, email: OutboundEmail) -> OutboundEmail:
+    email.status, email.attempts = "pending", 0
     session.add(email)
     session.flush()
     schedule(session, "send_email", email.id)
     return email
+
+
+def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -> OutboundEmail:
+    """An email of `kind` to the pledge's fan, in the fan's language, sent after commit."""
+    return _queue(
+        session,
+        OutboundEmail(
+            partner_id=pledge.partner_id,
+            pledge_id=pledge.id,
+            kind=kind,
+            to_address=pledge.email,
+            locale=pledge.locale,
+            context=context,
+        ),
+    )
 
 
 def queue_stop_request_email(
     session: Session, request: StopRequest, kind: str, **context
 ) -> OutboundEmail:
     """An email of `kind` to a fan who asked for a stop (and has no pledge), in their language."""
-    email = OutboundEmail(
-        partner_id=request.partner_id,
-        stop_request_id=request.id,
-        kind=kind,
-        to_address=request.email,
-        locale=request.locale,
-        context=context,
-        status="pending",
-        attempts=0,
+    return _queue(
+        session,
+        OutboundEmail(
+            partner_id=request.partner_id,
+            stop_request_id=request.id,
+            kind=kind,
+            to_address=request.email,
+            locale=request.locale,
+            context=context,
+        ),
     )
-    session.add(email)
-    session.flush()
-    schedule(session, "send_email", email.id)
-    return email
 
 
 # Console emails and the password link each one carries (see domain.admins.LINK_LIFETIMES).

@@ -183,11 +183,9 @@ def _tidy_text(text: str) -> str:
     return "\n".join(tidy) + "\n"
 
 
-def waitlist_context(entry, locale: str) -> dict:
-    """What the waitlist emails show: the entry, its trip and the offer's deadline."""
-    from widget_server.widget.links import waitlist_url
-
-    trip, stop = entry.trip, entry.stop
+def _trip_context(trip, locale: str) -> tuple[dict, Callable[[datetime | None], str | None]]:
+    """What every email about `trip` shows (the game, the partner, its colours), and the
+    function writing a time in the event's zone for `locale`."""
     event = trip.event
     partner = event.partner
     branding = partner.branding or {}
@@ -196,25 +194,37 @@ def waitlist_context(entry, locale: str) -> dict:
     def when(moment: datetime | None) -> str | None:
         return format_event_time(moment, event.timezone, locale) if moment else None
 
-    return {
+    context = {
         "lang": locale,
-        "fan_name": entry.name,
         "partner_name": partner.name,
         "support_email": partner.support_email,
         "event_title": event.title,
         "venue": event.venue,
         "event_starts": when(event.starts_at),
         "origin": trip.origin_name,
+        "primary_color": primary,
+        "on_primary_color": readable_text_on(primary),
+        "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),
+    }
+    return context, when
+
+
+def waitlist_context(entry, locale: str) -> dict:
+    """What the waitlist emails show: the entry, its trip and the offer's deadline."""
+    from widget_server.widget.links import waitlist_url
+
+    trip, stop = entry.trip, entry.stop
+    context, when = _trip_context(trip, locale)
+    return {
+        **context,
+        "fan_name": entry.name,
         "stop_name": stop.name,
         "stop_address": stop.address,
         "stop_departs": when(stop.departs_at),
         "seats": entry.seats,
         "amount": format_money(trip.unit_amount * entry.seats, trip.currency, locale),
         "offer_expires": when(entry.offer_expires_at),
-        "manage_url": waitlist_url(partner.slug, entry.id),
-        "primary_color": primary,
-        "on_primary_color": readable_text_on(primary),
-        "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),
+        "manage_url": waitlist_url(trip.event.partner.slug, entry.id),
     }
 
 
@@ -222,32 +232,16 @@ def stop_request_context(email: OutboundEmail, request, locale: str) -> dict:
     """What the `stop_added_asked` email shows a fan who asked for a stop without pledging:
     the new stop, and the trip's public page with it chosen (its pledge button keeps it)."""
     trip = request.trip
-    event = trip.event
-    partner = event.partner
-    branding = partner.branding or {}
-    primary = _color(branding.get("primary_color"), DEFAULT_BRANDING["primary_color"])
-
-    def when(moment: datetime | None) -> str | None:
-        return format_event_time(moment, event.timezone, locale) if moment else None
-
+    context, when = _trip_context(trip, locale)
     stop_id = (email.context or {}).get("new_stop_id")
     base = current_app.config["SETTINGS"].public_base_url
     query = urlencode({"stop": stop_id or "", "locale": locale})
     return {
-        "lang": locale,
+        **context,
         "fan_name": "",
-        "partner_name": partner.name,
-        "support_email": partner.support_email,
-        "event_title": event.title,
-        "venue": event.venue,
-        "event_starts": when(event.starts_at),
-        "origin": trip.origin_name,
         "new_stop": _new_stop(trip, stop_id, when),
         "amount": format_money(trip.unit_amount, trip.currency, locale),
-        "manage_url": f"{base}/t/{partner.slug}/{trip.id}?{query}",
-        "primary_color": primary,
-        "on_primary_color": readable_text_on(primary),
-        "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),
+        "manage_url": f"{base}/t/{trip.event.partner.slug}/{trip.id}?{query}",
     }
 
 
@@ -261,36 +255,27 @@ def render_email(
     if email.kind in STOP_REQUEST_EMAIL_KINDS:
         if stop_request is None:
             raise Undeliverable("the stop request this email is about no longer exists")
-        locale = email_locale(email.locale)
-        with force_locale(locale):
-            context = stop_request_context(email, stop_request, locale)
-            context["subject"] = subject = SUBJECTS[email.kind](context)
-            context["button_label"] = button_label(email.kind)
-            text = render_template(f"emails/{email.kind}.txt", **context)
-            html = render_template(f"emails/{email.kind}.html", **context)
-        return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)
+        return _render(email, lambda locale: stop_request_context(email, stop_request, locale))
     if email.kind.startswith("waitlist_"):
         if entry is None:
             raise Undeliverable("the waitlist entry this email is about no longer exists")
-        locale = email_locale(email.locale)
-        with force_locale(locale):
-            context = waitlist_context(entry, locale)
-            context["subject"] = subject = SUBJECTS[email.kind](context)
-            context["button_label"] = button_label(email.kind)
-            text = render_template(f"emails/{email.kind}.txt", **context)
-            html = render_template(f"emails/{email.kind}.html", **context)
-        return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)
+        return _render(email, lambda locale: waitlist_context(entry, locale))
     if pledge is None:
         raise Undeliverable("the pledge this email is about no longer exists")
+    rendered = _render(email, lambda locale: email_context(email, pledge, locale))
+    code = boarding_code_or_none(current_app.config["SECRET_KEY"], pledge)
+    if code and email.kind == "pledge_paid":
+        rendered.images[QR_CID] = qr_png(code, scale=6)
+    return rendered
+
+
+def _render(email: OutboundEmail, context_for: Callable[[str], dict]) -> RenderedEmail:
+    """Both bodies and the subject of `email` in the fan's language, from `context_for(locale)`."""
     locale = email_locale(email.locale)
     with force_locale(locale):
-        context = email_context(email, pledge, locale)
+        context = context_for(locale)
         context["subject"] = subject = SUBJECTS[email.kind](context)
         context["button_label"] = button_label(email.kind)
         text = render_template(f"emails/{email.kind}.txt", **context)
         html = render_template(f"emails/{email.kind}.html", **context)
-    code = context["boarding_code"]
-    images = {QR_CID: qr_png(code, scale=6)} if code and email.kind == "pledge_paid" else {}
-    return RenderedEmail(
-        subject=subject, text=_tidy_text(text), html=html, locale=locale, images=images
-    )
+    return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)

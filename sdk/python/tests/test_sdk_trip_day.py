@@ -87,32 +87,11 @@ def test_share_links_referrals_and_site_url(sdk, live_server):
     partner = sdk.partner.update(site_url="https://www.kc.example/rides")
     assert partner.site_url == "https://www.kc.example/rides"
 
-    first = requests.post(
-        f"{live_server.url}/w/kc-chiefs/api/trips/{trip.id}/pledges",
-        json={
-            "stop_id": trip.stops[1].id,
-            "seats": 1,
-            "name": "Ann Fan",
-            "email": "ann@example.com",
-            "payment_method": "pm_card_visa",
-        },
-        timeout=10,
-    ).json()
+    first = _widget_pledge(live_server.url, trip, "Ann Fan", seats=1)
     share = first["share_url"]
     assert share.startswith("https://www.kc.example/rides?rp=kc-chiefs&")
     ref = share.rsplit("rp_ref=", 1)[1]
-    friend = requests.post(
-        f"{live_server.url}/w/kc-chiefs/api/trips/{trip.id}/pledges",
-        json={
-            "stop_id": trip.stops[1].id,
-            "seats": 2,
-            "name": "Bob Fan",
-            "email": "bob@example.com",
-            "payment_method": "pm_card_visa",
-            "ref": ref,
-        },
-        timeout=10,
-    ).json()["pledge"]
+    friend = _widget_pledge(live_server.url, trip, "Bob Fan", seats=2, ref=ref)["pledge"]
 
     bob = sdk.pledges.retrieve(friend["id"])
     assert bob.referred_by == first["pledge"]["id"] and bob.referrals == 0
@@ -124,3 +103,19 @@ def test_share_links_referrals_and_site_url(sdk, live_server):
     riders = {r.pledge_id: r for stop in manifest.stops for r in stop.riders}
     assert riders[first["pledge"]["id"]].referrals == 1
     assert riders[bob.id].referred_by == first["pledge"]["id"]
+
+
+def _widget_pledge(base_url: str, trip, name: str, **fields) -> dict:
+    """A fan pledges at the trip's second stop through the widget API; its whole answer."""
+    body = {
+        "stop_id": trip.stops[1].id,
+        "name": name,
+        "email": f"{name.split()[0].lower()}@example.com",
+        "payment_method": "pm_card_visa",
+        **fields,
+    }
+    answer = requests.post(
+        f"{base_url}/w/kc-chiefs/api/trips/{trip.id}/pledges", json=body, timeout=10
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
