@@ -27,13 +27,11 @@ from widget_server.domain.branding import (
     normalize_hex,
     readable_text_on,
 )
-from widget_server.domain.pledging import sale_closed
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import OutboundEmail, Pledge
 from widget_server.models.notifications import STOP_REQUEST_EMAIL_KINDS
-from widget_server.models.types import utcnow
 from widget_server.notifications.errors import Undeliverable
-from widget_server.widget.links import boarding_url, manage_url, share_link
+from widget_server.widget.links import boarding_url, manage_url, open_share_link
 
 # One subject per kind of models.notifications.EMAIL_KINDS, translated when called (inside
 # force_locale).
@@ -156,7 +154,7 @@ def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
         "operator_name": trip.operator_name,
         "operator_phone": trip.operator_phone,
         "manage_url": manage_url(partner.slug, pledge.id),
-        "share_url": _share_url(partner, pledge),
+        "share_url": open_share_link(partner, pledge),
         "boarding_code": boarding_code_or_none(current_app.config["SECRET_KEY"], pledge),
         "boarding_url": boarding_url(partner.slug, pledge.id),
         "qr_cid": QR_CID,
@@ -164,13 +162,6 @@ def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
         "on_primary_color": readable_text_on(primary),
         "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),
     }
-
-
-def _share_url(partner, pledge: Pledge) -> str | None:
-    """The fan's share link, while the trip still takes pledges (domain/referrals.py)."""
-    if not pledge.is_live or sale_closed(pledge.trip, utcnow()) is not None:
-        return None
-    return share_link(partner, pledge)
 
 
 def _tidy_text(text: str) -> str:

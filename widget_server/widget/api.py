@@ -37,7 +37,7 @@ from widget_server.widget.common import (
     trips_for_event,
     upcoming_events,
 )
-from widget_server.widget.links import manage_url, pledge_for, share_link
+from widget_server.widget.links import manage_url, open_share_link, pledge_for
 from widget_server.widget.render import partner_by_slug
 from widget_server.widget.security import (
     CrossSiteRefused,
@@ -192,7 +192,7 @@ def create_pledge(trip_id: str):
     body = {
         "pledge": fan_pledge(pledge),
         "manage_url": manage_url(g.partner.slug, pledge.id),
-        "share_url": share_link(g.partner, pledge),
+        "share_url": open_share_link(g.partner, pledge),
     }
     return jsonify(body), 201
 
@@ -224,7 +224,7 @@ def _manage_view(pledge: Pledge):
             "can_withdraw": pledge.status == "pledged" and pledge.trip.status == "open",
             "can_change_stop": pledging.can_change_stop(pledge),
             "can_update_card": pledge.status == "action_required",
-            "share_url": share_link(g.partner, pledge) if pledge.is_live else None,
+            "share_url": open_share_link(g.partner, pledge),
         }
     )
 

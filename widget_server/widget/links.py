@@ -89,15 +89,23 @@ def share_link(partner: Partner, pledge: Pledge) -> str:
     return share_url(base, partner, pledge, current_app.config["SECRET_KEY"])
 
 
+def open_share_link(partner: Partner, pledge: Pledge) -> str | None:
+    """The share link while the pledge is live and its trip still takes pledges, else None:
+    then there is nothing to bring friends to. Pages, the widget API and emails ask this."""
+    if not pledge.is_live or sale_closed(pledge.trip, utcnow()) is not None:
+        return None
+    return share_link(partner, pledge)
+
+
 def share_box(pledge: Pledge) -> dict | None:
     """What the confirmation and manage pages show to share a pledge (`_macros.share_box`):
-    its link and words for the Web Share sheet, while the pledge is live and the trip still
-    takes pledges (None otherwise: there is nothing to bring friends to)."""
-    trip = pledge.trip
-    if not pledge.is_live or sale_closed(trip, utcnow()) is not None:
+    its link and words for the Web Share sheet (None when `open_share_link` has none)."""
+    url = open_share_link(g.partner, pledge)
+    if url is None:
         return None
+    trip = pledge.trip
     return {
-        "url": share_link(g.partner, pledge),
+        "url": url,
         "title": _("Ride with me to %(event)s", event=trip.event.title),
         "text": _(
             "I pledged a seat on the bus from %(origin)s to %(event)s. Join me: the bus runs "
