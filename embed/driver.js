@@ -51,7 +51,11 @@
   /* --- state ------------------------------------------------------------------------------ */
   var state = load(STORE, null);
   if (!state || !state.manifest) state = { manifest: data.manifest, queue: [] };
-  else state.manifest = data.manifest; // the page just came from the server: freshest
+  else if (!(state.manifest.generated_at > data.manifest.generated_at)) {
+    // The page's copy, unless ours is newer: a page served offline by the service worker
+    // (driver-sw.js) carries the manifest of when it was last loaded.
+    state.manifest = data.manifest;
+  }
   applyQueueLocally();
   save(STORE, state);
   var device = load(DEVICE, null);
@@ -321,5 +325,9 @@
   setInterval(flush, 15000); // a lost 'online' event must not strand the queue
   render();
   flush();
+  // Keep a copy of this page for a reload without network (driver-sw.js).
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register(data.service_worker, { scope: '/d/' }).catch(function () {});
+  }
   document.documentElement.setAttribute('data-driver-ready', '1');
 })();

@@ -43,13 +43,20 @@
       title: data.title, prefill: {email: data.prefillEmail, name: data.prefillName}
     };
     for (var key in given || {}) if (given[key] != null) o[key] = given[key];
+    // A friend's share link to this page (?rp=partner&rp_trip=&rp_stop=&rp_ref=) opens the
+    // pledge form of that trip with the stop chosen and the referral carried.
+    var q = new URLSearchParams(location.search);
+    if (q.get('rp') === o.partner && /^trp_\w{26}$/.test(q.get('rp_trip'))) {
+      o.trip = q.get('rp_trip');
+      o.share = {stop: text(q.get('rp_stop'), 40) || '', ref: text(q.get('rp_ref'), 64) || ''};
+    }
     return o;
   }
 
   function source(o) {
-    var path = o.trip ? 'trips/' + encodeURIComponent(o.trip)
+    var path = o.trip ? 'trips/' + encodeURIComponent(o.trip) + (o.share ? '/pledge' : '')
       : o.event ? 'events/' + encodeURIComponent(o.event) : '';
-    var query = new URLSearchParams({host: location.origin});
+    var query = new URLSearchParams(Object.assign({host: location.origin}, o.share));
     // The embed option, else the host page's own language (when the widget speaks it).
     var lang = (o.locale || d.documentElement.lang || '').slice(0, 2).toLowerCase();
     if (/^(en|es|fr)$/.test(lang)) query.set('locale', lang);
@@ -68,7 +75,7 @@
     frame.src = source(o);
     frame.title = o.title || TITLES[(o.locale || d.documentElement.lang || '').slice(0, 2)] || TITLES.en;
     frame.setAttribute('scrolling', 'no');
-    frame.allow = 'payment';
+    frame.allow = 'payment; clipboard-write; web-share';
     frame.style.cssText = 'display:block;width:100%;border:0;overflow:hidden;height:420px';
     fallback.forEach(function (child) { child.hidden = true; });
     node.appendChild(frame);

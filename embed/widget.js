@@ -1,8 +1,10 @@
 /* RidePledge widget pages: small enhancements over server-rendered pages that work without it.
  * - talks to the host page through the loader (postMessage to the one trusted origin only),
  * - keeps the loader told of the page's height (the iframe has no scrollbar of its own),
- * - sends the pledge and request forms through the widget JSON API and tells the host page,
+ * - sends the pledge, request and waitlist forms through the widget JSON API (inline errors)
+ *   and tells the host page of pledges and requests,
  * - updates trip progress live (polling with ETags),
+ * - copies and shares (Web Share API) the fan's share link,
  * - mounts Stripe's Payment Element when the service uses Stripe. */
 (function () {
   'use strict';
@@ -220,6 +222,7 @@
         values.payment_method = paymentMethod;
         values.locale = D.locale;
         values.attribution = context.attribution;
+        if (form.elements.ref) values.ref = form.elements.ref.value;
         return send(D.api + '/trips/' + trip.id + '/pledges', values);
       }, function (stripeError) {
         var words = stripeError.message || D.field_messages.card;
@@ -228,6 +231,12 @@
         return null;
       }).then(function (result) {
         if (!result) return;
+        var errors = result.body.errors || {};
+        if (errors.ref && form.elements.ref) {
+          form.elements.ref.remove(); // a damaged share link: the next try pledges without it
+          busy(form, false);
+          return showErrors(form, {}, D.field_messages.ref);
+        }
         if (result.status !== 201) return failed(form, result);
         var pledge = result.body.pledge;
         emit('pledge.created', {
@@ -265,6 +274,36 @@
     });
   }
 
+  // ---- the waitlist of a sold-out trip ---------------------------------------------------
+
+  function waitlistForm(form) {
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      if (form.dataset.busy) return;
+      clearErrors(form);
+      var seats = form.elements.seats.value.trim();
+      var values = {
+        stop_id: form.elements.stop_id.value, seats: /^\d{1,3}$/.test(seats) ? parseInt(seats, 10) : null,
+        name: form.elements.name.value.trim(), email: form.elements.email.value.trim(), locale: D.locale
+      };
+      var errors = {};
+      if (!(values.seats >= 1 && values.seats <= D.max_seats)) errors.seats = D.field_messages.seats;
+      if (!values.name) errors.name = D.field_messages.name;
+      if (!validEmail(values.email)) errors.email = D.field_messages.email;
+      if (Object.keys(errors).length) return showErrors(form, errors, D.problems['validation-error']);
+      busy(form, true);
+      send(D.api + '/trips/' + encodeURIComponent(form.dataset.waitlistForm) + '/waitlist', values)
+        .then(function (result) {
+          if (result.status !== 201) return failed(form, result);
+          // The fan's waitlist page (place in line), in this embedding context and language.
+          var page = new URL(result.body.url);
+          if (D.host_origin) page.searchParams.set('host', D.host_origin);
+          page.searchParams.set('locale', D.locale);
+          window.location.assign(page.pathname + page.search);
+        }, function () { failed(form, null); });
+    });
+  }
+
   // ---- the manage page ------------------------------------------------------------------
 
   function withdrawForm(form) {
@@ -296,6 +335,36 @@
         busy(form, false);
       });
     });
+  }
+
+  // ---- the share link (confirmation and manage pages) -------------------------------------
+
+  function shareBox(box) {
+    var input = $('[data-share-link]', box);
+    var copied = $('[data-copied]', box);
+    var webShare = $('[data-web-share]', box);
+    $('[data-share-actions]', box).hidden = false;
+    function done() { copied.hidden = false; measure(); }
+    function copyByHand() {
+      input.focus();
+      input.select();
+      try { if (document.execCommand('copy')) done(); } catch (err) { /* the link is selected */ }
+    }
+    $('[data-copy]', box).addEventListener('click', function () {
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(input.value).then(done, copyByHand);
+      } else {
+        copyByHand();
+      }
+    });
+    if (navigator.share) {
+      webShare.hidden = false;
+      webShare.addEventListener('click', function () {
+        navigator.share({title: box.dataset.shareTitle, text: box.dataset.shareText, url: input.value})
+          .catch(function () { /* the fan closed the share sheet */ });
+      });
+    }
+    measure();
   }
 
   // ---- live progress ----------------------------------------------------------------------
@@ -338,8 +407,10 @@
     var form;
     if ((form = $('[data-pledge-form]'))) pledgeForm(form);
     if ((form = $('[data-request-form]'))) requestForm(form);
+    if ((form = $('[data-waitlist-form]'))) waitlistForm(form);
     if ((form = $('[data-withdraw-form]'))) withdrawForm(form);
     if ((form = $('[data-card-form]'))) cardForm(form);
+    if ((form = $('[data-share]'))) shareBox(form);
     if (D.live) live();
     var logo = $('.rp-logo');
     if (logo) {

@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(demo_site.bp)
     admin.init_app(app)
     app.register_blueprint(driver.bp)
+    app.register_blueprint(driver.worker_bp)
     app.register_blueprint(public.bp)
     register_error_handlers(app)  # last, so problem+json wins over flask-smorest's handlers
     if settings.trusted_proxies:

@@ -35,13 +35,16 @@ def host_site_url(slug: str) -> str:
 
 def allow_demo_site_origins(session, site_url: str) -> None:
     """Let the demo partners be embedded by the demo's partner sites wherever the demo runs:
-    their files name http://localhost:8000, which is only right on the default PORT. Loopback
-    origins in their lists are replaced by the origin the partner sites are served from."""
+        their files name http://localhost:8000, which is only right on the default PORT. Loopback
+        origins in their lists are replaced by the origin the partner sites are served from, which
+    their `site_url` (where share links lead) names too."""
     parts = urlsplit(site_url)
     origin = f"{parts.scheme}://{parts.netloc}"
     for partner in session.scalars(select(Partner).where(Partner.slug.in_(list(DEMO_SCHEDULE)))):
         kept = [o for o in partner.allowed_origins or [] if urlsplit(o).hostname not in LOOPBACK]
         partner.allowed_origins = [*kept, origin]
+        # Fans' share links lead to the demo partner site, on the origin it really has.
+        partner.site_url = f"{origin}/partner-site/{partner.slug}"
     session.flush()
 
 

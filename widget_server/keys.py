@@ -19,6 +19,7 @@ PURPOSES = {
     "demand-addresses": b"ridepledge demand client addresses v1",
     "admin-totp-secrets": b"ridepledge console two-step secrets v1",
     "admin-recovery-codes": b"ridepledge console recovery codes v1",
+    "referral-codes": b"ridepledge share link referral codes v1",
 }
 
 

@@ -98,6 +98,16 @@ class PledgeSchema(_Object):
     locale = fields.String()
     status = fields.String(metadata={"enum": list(PLEDGE_STATUSES)})
     attribution = fields.Dict(keys=fields.String(), values=fields.String())
+    referred_by = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The pledge on the same trip whose share link brought this fan; "
+            "null if none."
+        },
+    )
+    referrals = fields.Integer(
+        metadata={"description": "Live pledges this pledge's share link brought."}
+    )
     paid_at = UTCDateTime(allow_none=True)
     boarding_code = fields.Function(
         lambda pledge: boarding_code_or_none(current_app.config["SECRET_KEY"], pledge),

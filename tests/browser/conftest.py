@@ -77,6 +77,7 @@ class World:
 def load_demo_partner(session, slug: str, allowed_origins: list[str]):
     data = tomllib.loads((ROOT / "partner_config" / f"{slug}.toml").read_text())
     data["allowed_origins"] = allowed_origins
+    data.pop("site_url", None)  # its origin is the demo's, not the test partner site's
     partner, _ = upsert_partner(session, PartnerSchema().load(data), actor="test")
     return partner
 

@@ -212,3 +212,46 @@ def _color_of_kind(page, kind: str) -> str:
         const c = getComputedStyle(e).backgroundColor; e.remove(); return c; }""",
         kind,
     )
+
+
+def test_a_cold_reload_offline_shows_the_cached_page_and_manifest(browser, world):
+    """The service worker (/d/sw.js) keeps the page, its assets and manifest: reloaded with no
+    network at all, the page still lists the riders and answers from its own copy."""
+    app, ids = world
+    context, page = open_driver(browser, ids["url"])
+    try:
+        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        page.reload()  # now through the worker, which keeps a copy
+        page.wait_for_selector("html[data-driver-ready]")
+        page.wait_for_function(
+            "caches.open('ridepledge-driver-v1').then(c => Promise.all(["
+            "c.match(location.origin + location.pathname),"
+            "c.match(location.origin + location.pathname + '/manifest')]))"
+            ".then(m => m.every(Boolean))"
+        )
+        online_riders = page.locator("[data-rider]").count()
+        assert online_riders == 5  # the live pledges (Cy's is canceled)
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("html[data-driver-ready]")
+        expect(page.locator("[data-net]")).to_have_text(
+            "Offline: check-ins are saved on this phone"
+        )
+        assert page.locator("[data-rider]").count() == online_riders  # all there, offline
+        page.fill("[data-search]", "gus")
+        assert page.locator("[data-rider]").count() == 1
+        type_code(page, ids["codes"]["Gus Paid"])
+        kind, words = result(page)
+        assert kind == "ok" and "offline" in words  # from the cached manifest, queued
+        assert page.locator("[data-pending]").inner_text() == "1 check-in(s) waiting to be sent"
+        assert ids["Gus Paid"] not in boardings(app)
+    finally:
+        context.close()  # the queued check-in is never sent: the other tests' counts stay
+
+
+def test_the_service_worker_is_served_for_the_whole_driver_scope(world):
+    app, _ids = world
+    answer = app.test_client().get("/d/sw.js")
+    assert answer.status_code == 200 and answer.mimetype == "text/javascript"
+    assert answer.headers["Cache-Control"] == "no-cache"
+    assert b"caches.open" in answer.data and b"request.method !== 'GET'" in answer.data

@@ -4,12 +4,13 @@ adds the stop, the fans who asked are emailed and move their pledge to it."""
 from datetime import timedelta
 
 from tests.api_helpers import ApiSession, issue_token
+from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
 from tests.tripday.helpers import confirmed_trip, emails_of_kind, pledge_row
 from tests.widget_helpers import submit_form
 from widget_server.domain.stop_requests import place_key
 from widget_server.extensions import db
-from widget_server.models import Pledge, Trip
+from widget_server.models import Pledge, StopRequest, Trip
 from widget_server.notifications.render import render_email
 from widget_server.widget.links import manage_token
 
@@ -72,6 +73,18 @@ def test_requested_stop_added_by_the_partner_lets_the_fans_move(app, client):
         rendered = render_email(emails[0], db.session.get(Pledge, emails[0].pledge_id))
     assert told == {"ana@example.com", "bo@example.com"}
     assert "30 W Pershing Rd" in rendered.text and "now on the route" in rendered.text
+
+    # Dee asked without pledging: she is told too, with the trip page and the new stop chosen.
+    (asked,) = emails_of_kind(app, "stop_added_asked")
+    assert (asked.to_address, asked.pledge_id) == ("dee@example.com", None)
+    with app.app_context():
+        request = db.session.get(StopRequest, asked.stop_request_id)
+        invite = render_email(asked, None, stop_request=request)
+    assert "now on the route" in invite.text and "30 W Pershing Rd" in invite.text
+    assert f"/t/kc-chiefs/{trip_id}?stop={new_stop['id']}&locale=en" in invite.text
+    assert "Hello," in invite.text and "Total:" not in invite.text
+    run_jobs(app)
+    assert [e.status for e in emails_of_kind(app, "stop_added_asked")] == ["sent"]
 
     # ... and move their pledge to the new stop from the manage page.
     ana = ids["pledges"][0]
@@ -150,3 +163,35 @@ def test_the_trip_page_form_works_without_javascript(app, client):
     api = ApiSession(client, issue_token(app, ids["partner_id"]))
     (place,) = api.get(f"/v1/trips/{ids['trip']}/stop_requests").json["data"]
     assert (place["place"], place["count"]) == ("Power & Light", 1)
+
+
+def test_fans_who_asked_without_pledging_are_told_in_their_language(app, client):
+    ids = confirmed_trip(app)
+    trip_id = ids["trip"]
+    for email, locale in (("eva@example.com", "es"), ("flo@example.com", "fr")):
+        answer = client.post(
+            f"/w/kc-chiefs/api/trips/{trip_id}/stop_requests",
+            json={"place": "Plaza Mayor", "address": "1 Plaza", "email": email, "locale": locale},
+        )
+        assert answer.status_code == 201, answer.json
+    api = ApiSession(client, issue_token(app, ids["partner_id"]))
+    with app.app_context():
+        departs = db.session.get(Trip, trip_id).stops[-1].departs_at + timedelta(minutes=5)
+    added = api.post(
+        f"/v1/trips/{trip_id}/stops",
+        json={"name": "plaza mayor", "address": "1 Plaza", "departs_at": departs.isoformat()},
+    )
+    assert added.status_code == 201, added.json
+    emails = {e.to_address: e for e in emails_of_kind(app, "stop_added_asked")}
+    assert set(emails) == {"eva@example.com", "flo@example.com"}
+    assert emails_of_kind(app, "stop_added") == []  # nobody who asked has a pledge
+    with app.app_context():
+        texts = {
+            address: render_email(
+                email, None, stop_request=db.session.get(StopRequest, email.stop_request_id)
+            )
+            for address, email in emails.items()
+        }
+    assert texts["eva@example.com"].locale == "es" and "Hola," in texts["eva@example.com"].text
+    assert "Bonjour," in texts["flo@example.com"].text
+    assert "locale=fr" in texts["flo@example.com"].text

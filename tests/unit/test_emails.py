@@ -23,7 +23,11 @@ from tests.unit.email_helpers import (
 )
 from widget_server.extensions import db
 from widget_server.models import OutboundEmail, Pledge
-from widget_server.models.notifications import EMAIL_KINDS, WAITLIST_EMAIL_KINDS
+from widget_server.models.notifications import (
+    EMAIL_KINDS,
+    STOP_REQUEST_EMAIL_KINDS,
+    WAITLIST_EMAIL_KINDS,
+)
 from widget_server.notifications import send_email
 from widget_server.widget.links import pledge_id_from_token
 
@@ -135,7 +139,8 @@ def test_every_email_speaks_the_fans_language(session, settings, kind, locale):
 def test_every_word_in_the_email_templates_goes_through_gettext():
     """Text outside {{ }}, {% %} and html tags would reach es and fr fans in English."""
     templates = sorted((ROOT / "widget_server" / "templates" / "emails").iterdir())
-    assert len(templates) == 2 * (len(EMAIL_KINDS) + len(WAITLIST_EMAIL_KINDS)) + 2
+    kinds = (*EMAIL_KINDS, *WAITLIST_EMAIL_KINDS, *STOP_REQUEST_EMAIL_KINDS)
+    assert len(templates) == 2 * len(kinds) + 2
     for template in templates:
         literal = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|<[^>]*>", " ", template.read_text(), flags=re.S)
         assert re.findall(r"[^\W\d_]{2,}", literal) == [], template.name
@@ -232,7 +237,11 @@ def test_html_is_escaped_branded_and_has_no_remote_content(session, settings):
     assert set(re.findall(r'src="([^"]+)"', markup)) == {"cid:boarding-qr"}
     remote = set(re.findall(r"(?:href|src|url)\s*[=(]\s*\"?([^\")\s]+)", markup))
     remote.discard("cid:boarding-qr")
-    assert len(remote) == 2  # the manage page and the boarding pass under it
+    # The manage page, the boarding pass under it, and the share link to the public trip page.
+    shared = {url for url in remote if url.startswith("http://127.0.0.1:8000/t/kc-chiefs/trp_")}
+    assert len(shared) == 1 and "ref=" in shared.pop()
+    remote = {url for url in remote if "/t/kc-chiefs/" not in url}
+    assert len(remote) == 2
     assert all(url.startswith("http://127.0.0.1:8000/w/kc-chiefs/manage/") for url in remote)
 
 

@@ -37,6 +37,8 @@ def test_every_text_cell_of_the_manifest_is_defused():
                         "boarded_at": "2030-11-14T19:05:00Z",
                         "boarded_by": "=cmd|' /C calc'!A0",
                         "double_boarded": False,
+                        "referred_by": "plg_0",
+                        "referrals": 3,
                     }
                 ],
             }
@@ -53,3 +55,4 @@ def test_every_text_cell_of_the_manifest_is_defused():
         "plg_1",
         "2",
     )
+    assert (row["referred_by"], row["referrals"]) == ("plg_0", "3")

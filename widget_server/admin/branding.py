@@ -60,6 +60,7 @@ def _values(partner) -> dict:
             "currency": partner.currency,
             "support_email": partner.support_email or "",
             "terms_url": partner.terms_url or "",
+            "site_url": partner.site_url or "",
             "allowed_origins": "\n".join(partner.allowed_origins or []),
         }
     )

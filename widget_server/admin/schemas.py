@@ -172,6 +172,7 @@ def read_partner_settings(form) -> dict:
         currency = Text(required=True, max_length=3)
         support_email = Email(load_default=None)
         terms_url = Text(max_length=2000, load_default=None)
+        site_url = Text(max_length=2000, load_default=None)
         allowed_origins = Text(max_length=5000, multiline=True, load_default="")
 
     data = _load(SettingsInput(), form)

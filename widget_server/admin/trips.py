@@ -15,6 +15,7 @@ from widget_server.admin.schemas import MAX_STOPS, local_input, price_input, rea
 from widget_server.domain import catalog, settlement, trip_reports
 from widget_server.domain.errors import DomainError
 from widget_server.domain.manifest import build_manifest, manifest_csv
+from widget_server.domain.referrals import referral_counts, referrer_names
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
 from widget_server.jobs import tasks
@@ -127,12 +128,15 @@ def trip(trip_id: str):
     """The trip: progress, stops, actions, pledges (searchable) and the manifest per stop."""
     trip = owned(Trip, trip_id)
     query = (request.args.get("q") or "").strip()[:200]
+    pledges = trip_reports.find_pledges(db.session, trip, query or None)
     return render_template(
         "admin/trip.html",
         trip=trip,
         event=trip.event,
         query=query,
-        pledges=trip_reports.find_pledges(db.session, trip, query or None),
+        pledges=pledges,
+        referrals=referral_counts(db.session, [p.id for p in pledges]),
+        referrer_names=referrer_names(db.session, trip),
         manifest=build_manifest(db.session, trip),
         cancelable={"pledged", "action_required", "paid"},
     )

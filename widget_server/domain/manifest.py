@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.domain.checkin import boardings_of, iso
+from widget_server.domain.referrals import referral_counts
 from widget_server.models import Pledge, Trip
 from widget_server.models.types import rfc3339
 
@@ -31,9 +32,14 @@ def build_manifest(session: Session, trip: Trip, *, secret: str | None = None) -
         )
     )
     boarded = boardings_of(session, trip.id)
+    brought = referral_counts(session, [p.id for p in pledges])
     stops = []
     for stop in trip.stops:
-        riders = [_rider(p, boarded.get(p.id), secret) for p in pledges if p.stop_id == stop.id]
+        riders = [
+            _rider(p, boarded.get(p.id), brought.get(p.id, 0), secret)
+            for p in pledges
+            if p.stop_id == stop.id
+        ]
         stops.append(
             {
                 "id": stop.id,
@@ -53,11 +59,14 @@ def build_manifest(session: Session, trip: Trip, *, secret: str | None = None) -
         "operator": {"name": trip.operator_name, "phone": trip.operator_phone},
         "seats": sum(stop["seats"] for stop in stops),
         "boarded_seats": sum(stop["boarded_seats"] for stop in stops),
+        # Riders who came by a fan's share link (live pledges), and their seats.
+        "referred_pledges": sum(1 for p in pledges if p.referred_by),
+        "referred_seats": sum(p.seats for p in pledges if p.referred_by),
         "stops": stops,
     }
 
 
-def _rider(pledge: Pledge, boarding, secret: str | None) -> dict:
+def _rider(pledge: Pledge, boarding, referrals: int, secret: str | None) -> dict:
     rider = {
         "pledge_id": pledge.id,
         "name": pledge.name,
@@ -68,6 +77,8 @@ def _rider(pledge: Pledge, boarding, secret: str | None) -> dict:
         "boarded_at": iso(boarding.boarded_at) if boarding else None,
         "boarded_by": boarding.device if boarding else None,
         "double_boarded": bool(boarding and boarding.double_boarded),
+        "referred_by": pledge.referred_by,
+        "referrals": referrals,
     }
     if secret is not None:
         rider["boarding_code"] = boarding_code_or_none(secret, pledge)
@@ -87,6 +98,8 @@ CSV_COLUMNS = (
     "boarded_at",
     "boarded_by",
     "double_boarded",
+    "referred_by",
+    "referrals",
 )
 # A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets
 # (OWASP "CSV injection"); tab and CR/LF start one after the spreadsheet trims them.
@@ -121,6 +134,8 @@ def manifest_csv(manifest: dict) -> str:
                 rider["boarded_at"] or "",
                 rider["boarded_by"] or "",
                 "yes" if rider["double_boarded"] else "",
+                rider["referred_by"] or "",
+                rider["referrals"],
             )
             writer.writerow([defuse_cell(cell) for cell in row])
     return out.getvalue()

@@ -8,25 +8,47 @@ from sqlalchemy.orm import Session
 from widget_server.domain.text import email_key
 from widget_server.domain.work import schedule
 from widget_server.ids import new_id
-from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge
+from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge, StopRequest
+
+
+def _queue(session: Session, email: OutboundEmail) -> OutboundEmail:
+    email.id = email.id or new_id("eml")  # known now: no flush needed before scheduling its job
+    email.status, email.attempts = "pending", 0
+    session.add(email)
+    schedule(session, "send_email", email.id)
+    return email
 
 
 def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -> OutboundEmail:
     """An email of `kind` to the pledge's fan, in the fan's language, sent after commit."""
-    email = OutboundEmail(
-        id=new_id("eml"),  # known now: no flush needed before scheduling its job
-        partner_id=pledge.partner_id,
-        pledge_id=pledge.id,
-        kind=kind,
-        to_address=pledge.email,
-        locale=pledge.locale,
-        context=context,
-        status="pending",
-        attempts=0,
+    return _queue(
+        session,
+        OutboundEmail(
+            partner_id=pledge.partner_id,
+            pledge_id=pledge.id,
+            kind=kind,
+            to_address=pledge.email,
+            locale=pledge.locale,
+            context=context,
+        ),
     )
-    session.add(email)
-    schedule(session, "send_email", email.id)
-    return email
+
+
+def queue_stop_request_email(
+    session: Session, request: StopRequest, kind: str, **context
+) -> OutboundEmail:
+    """An email of `kind` to a fan who asked for a stop (and has no pledge), in their language."""
+    return _queue(
+        session,
+        OutboundEmail(
+            partner_id=request.partner_id,
+            stop_request_id=request.id,
+            kind=kind,
+            to_address=request.email,
+            locale=request.locale,
+            context=context,
+        ),
+    )
 
 
 # Console emails and the password link each one carries (see domain.admins.LINK_LIFETIMES).
@@ -41,20 +63,16 @@ def queue_admin_email(session: Session, admin: AdminUser, kind: str, **context) 
     send time, so the outbox never holds a working password link."""
     if kind not in ADMIN_EMAIL_PURPOSES:
         raise ValueError(f"unknown admin email kind {kind!r}")
-    email = OutboundEmail(
-        partner_id=admin.partner_id,
-        pledge_id=None,
-        kind=kind,
-        to_address=admin.email,
-        locale=admin.locale or admin.partner.locale or "en",
-        context={"admin_id": admin.id, **context},
-        status="pending",
-        attempts=0,
+    return _queue(
+        session,
+        OutboundEmail(
+            partner_id=admin.partner_id,
+            kind=kind,
+            to_address=admin.email,
+            locale=admin.locale or admin.partner.locale or "en",
+            context={"admin_id": admin.id, **context},
+        ),
     )
-    session.add(email)
-    session.flush()
-    schedule(session, "send_email", email.id)
-    return email
 
 
 def queue_manage_links(session: Session, partner: Partner, trip_id: str, email: str) -> int:

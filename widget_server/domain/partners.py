@@ -189,6 +189,8 @@ class PartnerSchema(Schema):
     terms_url = Text(
         load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=_https_url
     )
+    # The page of the partner's site that embeds the widget: share links lead there.
+    site_url = Text(load_default=None, allow_none=True, max_length=URL_MAX_LENGTH)
     demand_threshold = Integer(load_default=25, validate=validate.Range(1, 100_000))
     waitlist_hold_hours = Integer(load_default=4, validate=validate.Range(1, 72))
     max_seats_per_fan = Integer(
@@ -201,10 +203,39 @@ class PartnerSchema(Schema):
         if value not in CURRENCIES:
             raise ValidationError(f"{value!r} is not an ISO 4217 currency code like USD or EUR")
 
+    @validates_schema(skip_on_field_errors=True)
+    def _site_embeds_the_widget(self, data, **_kwargs):
+        if data.get("site_url"):
+            check_site_url(data["site_url"], data["allowed_origins"])
+
     @post_load
     def _normalise(self, data, **_kwargs):
         data["allowed_origins"] = list(dict.fromkeys(data["allowed_origins"]))
+        if data.get("site_url") == "":
+            data["site_url"] = None
         return data
+
+
+def check_site_url(value: str, allowed_origins: list[str]) -> None:
+    """`site_url` must be a page (no fragment) on one of the partner's `allowed_origins`: the
+    widget loads nowhere else, so a share link to any other page could not open it."""
+    parts = urlsplit(value)
+    try:
+        origin = normalize_origin(f"{parts.scheme}://{parts.netloc}")
+    except ValueError:
+        origin = None
+    if origin is None or parts.fragment or any(c.isspace() or not c.isprintable() for c in value):
+        raise ValidationError(
+            "must be the full address of the page that embeds the widget, like "
+            "https://www.example.com/rides (no #fragment)",
+            field_name="site_url",
+        )
+    if origin not in allowed_origins:
+        raise ValidationError(
+            f"must be a page of one of allowed_origins (the widget only loads there); "
+            f"{origin} is not one of them",
+            field_name="site_url",
+        )
 
 
 @dataclass
@@ -266,6 +297,7 @@ PARTNER_FIELDS = (
     "wording",
     "support_email",
     "terms_url",
+    "site_url",
     "demand_threshold",
     "waitlist_hold_hours",
     "max_seats_per_fan",

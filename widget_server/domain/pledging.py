@@ -25,6 +25,7 @@ from widget_server.domain.errors import (
 )
 from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.domain.notify import queue_pledge_email
+from widget_server.domain.referrals import referrer_for
 from widget_server.domain.text import email_key
 from widget_server.domain.work import schedule
 from widget_server.ids import new_id
@@ -83,6 +84,8 @@ class PledgeRequest:
     phone: str | None = None
     locale: str = "en"
     attribution: dict = field(default_factory=dict)
+    # The referral code of the share link the fan came by (domain/referrals.py), if any.
+    ref: str | None = None
 
 
 def get_trip(session: Session, partner: Partner, trip_id: str) -> Trip:
@@ -228,6 +231,8 @@ class PledgePlan:
     card: CardSetup
     # The fan's waitlist offer whose held seats this pledge takes (domain.waitlist).
     waitlist_offer: str | None = None
+    # The pledge whose share link brought this fan (domain.referrals), if it applies.
+    referred_by: str | None = None
 
 
 def plan_pledge(
@@ -238,10 +243,12 @@ def plan_pledge(
     *,
     now: datetime | None = None,
     waitlist_offer: str | None = None,
+    secret: str = "",
 ) -> PledgePlan:
-    """Check the request against the trip (stop, seats, still selling) before any card is
-    saved, and fix the new pledge's id and card key. `waitlist_offer`: the id of the fan's
-    waitlist offer, whose held seats the pledge will take."""
+    """Check the request against the trip (stop, seats, still selling, referral code) before
+    any card is saved, and fix the new pledge's id and card key. `waitlist_offer`: the id of
+    the fan's waitlist offer, whose held seats the pledge will take. `secret`: SECRET_KEY,
+    which checks the request's referral code (a forged one is a 422 on `ref`)."""
     now = now or utcnow()
     trip = get_trip(session, partner, trip_id)
     if not any(stop.id == request.stop_id for stop in trip.stops):
@@ -249,13 +256,17 @@ def plan_pledge(
     if not 1 <= request.seats <= MAX_SEATS_PER_PLEDGE:
         raise ValidationFailed.field("seats", f"must be from 1 to {MAX_SEATS_PER_PLEDGE}")
     fan = _fan_key(request.email)
+    referrer = (
+        referrer_for(session, secret, trip, request.ref, fan_key=fan) if request.ref else None
+    )
     ensure_within_fan_cap(session, partner, trip, fan, request.seats)
     ensure_can_sell(trip, request.seats, now, held=waitlist_offer is not None)
     pledge_id = new_id("plg")
     card = CardSetup(
         pledge_id, request.email, request.name, request.payment_method, f"pledge-{pledge_id}-setup"
     )
-    return PledgePlan(pledge_id, partner.id, trip.id, request, card, waitlist_offer)
+    referred_by = referrer.id if referrer else None
+    return PledgePlan(pledge_id, partner.id, trip.id, request, card, waitlist_offer, referred_by)
 
 
 def save_card(provider: PaymentProvider, card: CardSetup) -> SavedCard:
@@ -314,6 +325,7 @@ def record_pledge(
         locale=request.locale,
         status="pledged",
         attribution=request.attribution,
+        referred_by=plan.referred_by,
         payment_method_ref=card.payment_method_ref,
         payment_customer_ref=card.customer_ref,
         payment_setup_ref=card.setup_ref,
@@ -330,7 +342,7 @@ def record_pledge(
         "pledge.created",
         "pledge",
         pledge.id,
-        {"seats": pledge.seats},
+        {"seats": pledge.seats, "referred_by": pledge.referred_by},
     )
     queue_pledge_email(session, pledge, "pledge_received")
     webhooks = has_subscribers(session, plan.partner_id, "pledge.created")
@@ -370,11 +382,14 @@ def create_pledge(
     actor: str = "fan",
     now: datetime | None = None,
     waitlist_offer: str | None = None,
+    secret: str = "",
 ) -> Pledge:
     """plan_pledge, save_card and record_pledge in the caller's one session: for seeding
     (the demo) and tests. Requests use `jobs.tasks.place_pledge`, which saves the card
     between two transactions so that no transaction is open during the provider call."""
-    plan = plan_pledge(session, partner, trip_id, request, now=now, waitlist_offer=waitlist_offer)
+    plan = plan_pledge(
+        session, partner, trip_id, request, now=now, waitlist_offer=waitlist_offer, secret=secret
+    )
     card = save_card(provider, plan.card)
     return record_pledge(session, plan, card, actor=actor, now=now)
 

@@ -1,7 +1,8 @@
 """Stops from the riders: fans ask for a pick-up stop a trip does not have, the requests are
-counted per place, and when the partner adds a stop for that place the fans who asked (and
-have a live pledge on the trip) are emailed, and may move their pledge to it from the manage
-page (`pledging.change_stop`, which offers every stop of the trip).
+counted per place, and when the partner adds a stop for that place the fans who asked are
+emailed: those with a live pledge on the trip may move it there from the manage page
+(`pledging.change_stop`, which offers every stop of the trip), the others get a link to pledge
+from the new stop.
 
 A place is counted once per fan (the fan's email key): asking twice does not count twice.
 Places are compared by `place_key`: case, accents, punctuation and spacing folded.
@@ -18,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from widget_server.domain.audit import record
 from widget_server.domain.errors import IllegalTransition, NotFound, ValidationFailed
-from widget_server.domain.notify import queue_pledge_email
+from widget_server.domain.notify import queue_pledge_email, queue_stop_request_email
+from widget_server.domain.pledging import sale_closed
 from widget_server.domain.text import email_key
 from widget_server.models import Partner, Pledge, Stop, StopRequest, Trip
 from widget_server.models.pledges import LIVE_STATUSES
@@ -138,7 +140,9 @@ def add_stop(
 ) -> Stop:
     """Add a pick-up stop to a live (open or confirmed) trip, in departure order. Stop
     requests for the same place are answered: their fans with a live pledge on the trip get a
-    `stop_added` email pointing at the manage page, where they can move to the new stop."""
+    `stop_added` email pointing at the manage page, where they can move to the new stop; the
+    others (who asked without pledging) a `stop_added_asked` email with a link to pledge from
+    it, while the trip takes pledges."""
     now = now or utcnow()
     if trip.status not in REQUESTABLE_STATUSES:
         raise IllegalTransition(f"a {trip.status} trip cannot get new stops")
@@ -158,11 +162,11 @@ def add_stop(
         each.position = index
     session.flush()
     record(session, trip.partner_id, actor, "trip.stop_added", "trip", trip.id, {"stop": stop.id})
-    _answer_requests(session, trip, stop, key)
+    _answer_requests(session, trip, stop, key, now)
     return stop
 
 
-def _answer_requests(session: Session, trip: Trip, stop: Stop, key: str) -> None:
+def _answer_requests(session: Session, trip: Trip, stop: Stop, key: str, now: datetime) -> None:
     requests = session.scalars(
         select(StopRequest).where(
             StopRequest.trip_id == trip.id,
@@ -178,7 +182,17 @@ def _answer_requests(session: Session, trip: Trip, stop: Stop, key: str) -> None
     pledges = session.scalars(
         select(Pledge).where(Pledge.trip_id == trip.id, Pledge.status.in_(LIVE_STATUSES))
     ).all()
+    pledged = set()
     for pledge in pledges:
-        if email_key(pledge.email) in asked and pledge.stop_id != stop.id:
-            queue_pledge_email(session, pledge, "stop_added", new_stop_id=stop.id)
+        fan = email_key(pledge.email)
+        if fan in asked:
+            pledged.add(fan)
+            if pledge.stop_id != stop.id:
+                queue_pledge_email(session, pledge, "stop_added", new_stop_id=stop.id)
+    # Fans who asked without pledging are told too, with a link to pledge from the new stop,
+    # while the trip still takes pledges.
+    if sale_closed(trip, now) is None:
+        for req in requests:
+            if req.email_key not in pledged:
+                queue_stop_request_email(session, req, "stop_added_asked", new_stop_id=stop.id)
     session.flush()

@@ -36,6 +36,11 @@ class NotSoldOut(Conflict):
     type = "not-sold-out"
 
 
+class AlreadyWaiting(Conflict):
+    title = "Already on the waitlist"
+    type = "already-waiting"
+
+
 class OfferGone(Conflict):
     title = "Offer no longer valid"
     type = "offer-gone"
@@ -122,7 +127,7 @@ def join_waitlist(
         )
     ):
         if email_key(other.email) == key:
-            raise Conflict("this email is already on the waitlist for this trip")
+            raise AlreadyWaiting("this email is already on the waitlist for this trip")
     position = (
         session.scalar(
             select(func.coalesce(func.max(WaitlistEntry.position), 0)).where(

@@ -2,13 +2,15 @@
 
 The page (phone first) shows the manifest per stop, finds riders by name, and checks them in by
 typed code, scanned QR or a tap on the name; `embed/driver.js` keeps the manifest and a queue of
-check-ins in localStorage so it keeps working offline. Its JSON endpoints (`/d/<token>/manifest`,
-`/d/<token>/checkins`) answer problem+json. The rules are in `domain/checkin.py`.
+check-ins in localStorage so it keeps working offline, and `embed/driver-sw.js` (a service
+worker at `/d/sw.js`) keeps the page itself, so a cold reload offline still shows it. Its JSON
+endpoints (`/d/<token>/manifest`, `/d/<token>/checkins`) answer problem+json. The rules are in
+`domain/checkin.py`.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields
 
@@ -19,13 +21,26 @@ from widget_server.domain.manifest import build_manifest
 from widget_server.domain.text import Text
 from widget_server.extensions import db, limiter
 from widget_server.models import Trip
-from widget_server.models.types import utcnow
+from widget_server.models.types import rfc3339, utcnow
 from widget_server.security_headers import PERMISSIONS_POLICY
-from widget_server.widget.assets import asset_url
+from widget_server.widget.assets import asset_url, read_asset
 from widget_server.widget.security import CrossSiteRefused, cross_site_request, csp_nonce
 from widget_server.widget.theme import widget_theme
 
 bp = Blueprint("driver", __name__, url_prefix="/d/<token>")
+# The service worker lives at /d/sw.js so that its scope (/d/) covers every driver page.
+worker_bp = Blueprint("driver_worker", __name__)
+SERVICE_WORKER = "driver-sw.js"
+
+
+@worker_bp.get("/d/sw.js")
+def service_worker():
+    """The driver page's service worker (`embed/driver-sw.js`): revalidated at every load, so a
+    new version reaches phones at once."""
+    response = Response(read_asset(SERVICE_WORKER), mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Content-Security-Policy"] = "default-src 'self'"
+    return response
 
 
 class LinkEnded(NotFound):
@@ -77,6 +92,8 @@ def _manifest() -> dict:
         for rider in stop["riders"]:
             rider.pop("email", None)
     data["origin"] = g.trip.origin_name
+    # When the server made it: the page keeps the newest copy it has seen (driver.js).
+    data["generated_at"] = rfc3339(utcnow())
     return data
 
 
@@ -121,6 +138,7 @@ def page():
     data = {
         "trip_id": trip.id,
         "manifest_url": f"/d/{g.token}/manifest",
+        "service_worker": url_for("driver_worker.service_worker"),
         "checkins_url": f"/d/{g.token}/checkins",
         "manifest": manifest,
         "texts": _texts(),

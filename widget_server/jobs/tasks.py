@@ -61,6 +61,7 @@ def place_pledge(
             trip_id,
             request,
             waitlist_offer=waitlist_offer,
+            secret=current_app.config["SECRET_KEY"],
         )
     card = pledging.save_card(provider(), plan.card)  # no transaction open
     with db.transaction() as session:

@@ -27,6 +27,8 @@ EMAIL_KINDS = (
 ADMIN_EMAIL_KINDS = ("admin_password_reset", "admin_invite")
 # Emails about a waitlist entry (OutboundEmail.waitlist_entry_id) rather than a pledge.
 WAITLIST_EMAIL_KINDS = ("waitlist_joined", "waitlist_offer")
+# Emails about a stop request (OutboundEmail.stop_request_id) of a fan with no pledge.
+STOP_REQUEST_EMAIL_KINDS = ("stop_added_asked",)
 
 
 class OutboundEmail(Base):
@@ -39,6 +41,10 @@ class OutboundEmail(Base):
     # Waitlist emails are about an entry, not a pledge.
     waitlist_entry_id: Mapped[str | None] = mapped_column(
         ForeignKey("waitlist_entries.id", ondelete="CASCADE")
+    )
+    # A `stop_added_asked` email is about a stop request of a fan with no pledge.
+    stop_request_id: Mapped[str | None] = mapped_column(
+        ForeignKey("stop_requests.id", ondelete="CASCADE")
     )
     kind: Mapped[str] = mapped_column(String(40))
     to_address: Mapped[str] = mapped_column(String(320))

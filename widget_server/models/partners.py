@@ -28,6 +28,8 @@ class Partner(Base):
     wording: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     support_email: Mapped[str | None] = mapped_column(String(320))
     terms_url: Mapped[str | None] = mapped_column(String(2000))
+    # The partner's page that embeds the widget: share links lead there when it is set.
+    site_url: Mapped[str | None] = mapped_column(String(2000))
     demand_threshold: Mapped[int] = mapped_column(Integer, default=25)
     # How long a waitlist offer holds freed seats for the fan it was sent to.
     waitlist_hold_hours: Mapped[int] = mapped_column(Integer, default=4, server_default="4")

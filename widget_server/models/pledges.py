@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, func, select
+from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, relationship
 
 from widget_server.db import Base
 from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
@@ -34,6 +34,7 @@ class Pledge(Base):
         Index("ix_pledges_trip_status", "trip_id", "status"),
         Index("ix_pledges_partner_created", "partner_id", "id"),
         Index("ix_pledges_trip_email_key", "trip_id", "email_key"),
+        Index("ix_pledges_referred_by", "referred_by"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("plg"))
@@ -52,6 +53,8 @@ class Pledge(Base):
     locale: Mapped[str] = mapped_column(String(8), default="en")
     status: Mapped[str] = mapped_column(String(20), default="pledged")
     attribution: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The pledge on the same trip whose share link brought this fan (domain/referrals.py).
+    referred_by: Mapped[str | None] = mapped_column(ForeignKey("pledges.id", ondelete="SET NULL"))
     # Payment provider references: customer, saved card, setup, latest charge, refund.
     payment_method_ref: Mapped[str | None] = mapped_column(String(255))
     payment_customer_ref: Mapped[str | None] = mapped_column(String(255))
@@ -102,3 +105,15 @@ class PledgeStatusChange(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     pledge: Mapped[Pledge] = relationship(back_populates="history")
+
+
+_Referred = aliased(Pledge)
+# Live pledges this pledge's share link brought (loaded only when asked for: `undefer` it in
+# lists, where it costs one correlated subquery instead of a query per pledge).
+Pledge.referrals = column_property(
+    select(func.count(_Referred.id))
+    .where(_Referred.referred_by == Pledge.id, _Referred.status.in_(LIVE_STATUSES))
+    .correlate_except(_Referred)
+    .scalar_subquery(),
+    deferred=True,
+)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from widget_server.db import Base
 from widget_server.ids import new_id
+from widget_server.models.trips import Trip
 from widget_server.models.types import UTCDateTime, utcnow
 
 
@@ -34,3 +35,5 @@ class StopRequest(Base):
     # Set when the partner adds a stop for this place.
     stop_id: Mapped[str | None] = mapped_column(ForeignKey("stops.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    trip: Mapped[Trip] = relationship()

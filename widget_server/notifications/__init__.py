@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from widget_server.extensions import db
-from widget_server.models import AdminUser, OutboundEmail, Pledge, WaitlistEntry
+from widget_server.models import AdminUser, OutboundEmail, Pledge, StopRequest, WaitlistEntry
 from widget_server.models.notifications import ADMIN_EMAIL_KINDS
 from widget_server.models.types import utcnow
 from widget_server.notifications.errors import Undeliverable
@@ -114,11 +114,12 @@ def _message(session: Session, email_id: str, public_base_url: str) -> EmailMess
         return _admin_message(session, email, public_base_url)
     pledge = session.get(Pledge, email.pledge_id) if email.pledge_id else None
     entry = session.get(WaitlistEntry, email.waitlist_entry_id) if email.waitlist_entry_id else None
-    rendered = render_email(email, pledge, entry=entry)
-    about = pledge or entry
+    request = session.get(StopRequest, email.stop_request_id) if email.stop_request_id else None
+    rendered = render_email(email, pledge, entry=entry, stop_request=request)
+    about = pledge or entry or request
     envelope = Envelope(
         email_id=email.id,
-        to_name=about.name,
+        to_name=getattr(about, "name", ""),  # a stop request has no name, only the address
         to_address=email.to_address,
         partner_name=about.trip.event.partner.name,
         reply_to=about.trip.event.partner.support_email,

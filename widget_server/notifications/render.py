@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
@@ -28,8 +29,9 @@ from widget_server.domain.branding import (
 )
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import OutboundEmail, Pledge
+from widget_server.models.notifications import STOP_REQUEST_EMAIL_KINDS
 from widget_server.notifications.errors import Undeliverable
-from widget_server.widget.links import boarding_url, manage_url
+from widget_server.widget.links import boarding_url, manage_url, open_share_link
 
 # One subject per kind of models.notifications.EMAIL_KINDS, translated when called (inside
 # force_locale).
@@ -49,6 +51,9 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
     "stop_added": lambda c: _(
         "The stop you asked for on the bus to %(event)s is added", event=c["event_title"]
     ),
+    "stop_added_asked": lambda c: _(
+        "The stop you asked for on the bus to %(event)s is added", event=c["event_title"]
+    ),
     "waitlist_joined": lambda c: _("You are on the waitlist for %(event)s", event=c["event_title"]),
     "waitlist_offer": lambda c: _("Seats for %(event)s are held for you", event=c["event_title"]),
     "manage_link": lambda c: _("Your link for the bus to %(event)s", event=c["event_title"]),
@@ -60,6 +65,7 @@ BUTTONS: dict[str, Callable[[], str]] = {
     "manage_link": lambda: _("Manage my pledge"),
     "action_required": lambda: _("Update my card"),
     "stop_added": lambda: _("Change my pick-up stop"),
+    "stop_added_asked": lambda: _("Pledge seats from this stop"),
     "waitlist_joined": lambda: _("See my place in line"),
     "waitlist_offer": lambda: _("Take my seats"),
 }
@@ -148,6 +154,7 @@ def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
         "operator_name": trip.operator_name,
         "operator_phone": trip.operator_phone,
         "manage_url": manage_url(partner.slug, pledge.id),
+        "share_url": open_share_link(partner, pledge),
         "boarding_code": boarding_code_or_none(current_app.config["SECRET_KEY"], pledge),
         "boarding_url": boarding_url(partner.slug, pledge.id),
         "qr_cid": QR_CID,
@@ -167,11 +174,9 @@ def _tidy_text(text: str) -> str:
     return "\n".join(tidy) + "\n"
 
 
-def waitlist_context(entry, locale: str) -> dict:
-    """What the waitlist emails show: the entry, its trip and the offer's deadline."""
-    from widget_server.widget.links import waitlist_url
-
-    trip, stop = entry.trip, entry.stop
+def _trip_context(trip, locale: str) -> tuple[dict, Callable[[datetime | None], str | None]]:
+    """What every email about `trip` shows (the game, the partner, its colours), and the
+    function writing a time in the event's zone for `locale`."""
     event = trip.event
     partner = event.partner
     branding = partner.branding or {}
@@ -180,55 +185,88 @@ def waitlist_context(entry, locale: str) -> dict:
     def when(moment: datetime | None) -> str | None:
         return format_event_time(moment, event.timezone, locale) if moment else None
 
-    return {
+    context = {
         "lang": locale,
-        "fan_name": entry.name,
         "partner_name": partner.name,
         "support_email": partner.support_email,
         "event_title": event.title,
         "venue": event.venue,
         "event_starts": when(event.starts_at),
         "origin": trip.origin_name,
+        "primary_color": primary,
+        "on_primary_color": readable_text_on(primary),
+        "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),
+    }
+    return context, when
+
+
+def waitlist_context(entry, locale: str) -> dict:
+    """What the waitlist emails show: the entry, its trip and the offer's deadline."""
+    from widget_server.widget.links import waitlist_url
+
+    trip, stop = entry.trip, entry.stop
+    context, when = _trip_context(trip, locale)
+    return {
+        **context,
+        "fan_name": entry.name,
         "stop_name": stop.name,
         "stop_address": stop.address,
         "stop_departs": when(stop.departs_at),
         "seats": entry.seats,
         "amount": format_money(trip.unit_amount * entry.seats, trip.currency, locale),
         "offer_expires": when(entry.offer_expires_at),
-        "manage_url": waitlist_url(partner.slug, entry.id),
-        "primary_color": primary,
-        "on_primary_color": readable_text_on(primary),
-        "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),
+        "manage_url": waitlist_url(trip.event.partner.slug, entry.id),
     }
 
 
-def render_email(email: OutboundEmail, pledge: Pledge | None, *, entry=None) -> RenderedEmail:
-    """The email `email` for `pledge` (or waitlist `entry`), in the fan's language. Needs an
-    app context."""
+def stop_request_context(email: OutboundEmail, request, locale: str) -> dict:
+    """What the `stop_added_asked` email shows a fan who asked for a stop without pledging:
+    the new stop, and the trip's public page with it chosen (its pledge button keeps it)."""
+    trip = request.trip
+    context, when = _trip_context(trip, locale)
+    stop_id = (email.context or {}).get("new_stop_id")
+    base = current_app.config["SETTINGS"].public_base_url
+    query = urlencode({"stop": stop_id or "", "locale": locale})
+    return {
+        **context,
+        "fan_name": "",
+        "new_stop": _new_stop(trip, stop_id, when),
+        "amount": format_money(trip.unit_amount, trip.currency, locale),
+        "manage_url": f"{base}/t/{trip.event.partner.slug}/{trip.id}?{query}",
+    }
+
+
+def render_email(
+    email: OutboundEmail, pledge: Pledge | None, *, entry=None, stop_request=None
+) -> RenderedEmail:
+    """The email `email` for `pledge` (or waitlist `entry`, or `stop_request` of a fan without
+    a pledge), in the fan's language. Needs an app context."""
     if email.kind not in SUBJECTS:
         raise Undeliverable(f"unknown email kind {email.kind!r}")
+    if email.kind in STOP_REQUEST_EMAIL_KINDS:
+        if stop_request is None:
+            raise Undeliverable("the stop request this email is about no longer exists")
+        return _render(email, lambda locale: stop_request_context(email, stop_request, locale))
     if email.kind.startswith("waitlist_"):
         if entry is None:
             raise Undeliverable("the waitlist entry this email is about no longer exists")
-        locale = email_locale(email.locale)
-        with force_locale(locale):
-            context = waitlist_context(entry, locale)
-            context["subject"] = subject = SUBJECTS[email.kind](context)
-            context["button_label"] = button_label(email.kind)
-            text = render_template(f"emails/{email.kind}.txt", **context)
-            html = render_template(f"emails/{email.kind}.html", **context)
-        return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)
+        return _render(email, lambda locale: waitlist_context(entry, locale))
     if pledge is None:
         raise Undeliverable("the pledge this email is about no longer exists")
+    rendered = _render(email, lambda locale: email_context(email, pledge, locale))
+    code = boarding_code_or_none(current_app.config["SECRET_KEY"], pledge)
+    if code and email.kind == "pledge_paid":
+        rendered.images[QR_CID] = qr_png(code, scale=6)
+    return rendered
+
+
+def _render(email: OutboundEmail, context_for: Callable[[str], dict]) -> RenderedEmail:
+    """Both bodies and the subject of `email` in the fan's language, from `context_for(locale)`."""
     locale = email_locale(email.locale)
     with force_locale(locale):
-        context = email_context(email, pledge, locale)
+        context = context_for(locale)
         context["subject"] = subject = SUBJECTS[email.kind](context)
         context["button_label"] = button_label(email.kind)
         text = render_template(f"emails/{email.kind}.txt", **context)
         html = render_template(f"emails/{email.kind}.html", **context)
-    code = context["boarding_code"]
-    images = {QR_CID: qr_png(code, scale=6)} if code and email.kind == "pledge_paid" else {}
-    return RenderedEmail(
-        subject=subject, text=_tidy_text(text), html=html, locale=locale, images=images
-    )
+    return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from widget_server.domain.errors import NotFound
+from widget_server.domain.referrals import page_referral
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import Event, Partner, Trip
@@ -112,9 +113,22 @@ def _page(template: str, *, path: str, indexable: bool, **context) -> Response:
     return response
 
 
-def _pledge_url(partner: Partner, trip: Trip, locale: str) -> str:
-    """The widget's pledge form for the trip (the same flow as inside the iframe)."""
-    return f"{_base()}/w/{partner.slug}/trips/{trip.id}/pledge?" + urlencode({"locale": locale})
+def _pledge_url(partner: Partner, trip: Trip, locale: str, share: dict | None = None) -> str:
+    """The widget's pledge form for the trip (the same flow as inside the iframe); from a share
+    link, with the friend's stop and referral code (`share`)."""
+    query = {"locale": locale, **(share or {})}
+    return f"{_base()}/w/{partner.slug}/trips/{trip.id}/pledge?" + urlencode(query)
+
+
+def _shared(trip: Trip) -> dict:
+    """What a share link (`?stop=&ref=`) carries on to the pledge form: the stop if it is one
+    of the trip's, the referral code if it is genuine and names a pledge of this trip (a
+    damaged one is dropped: the page works without it)."""
+    stop = request.args.get("stop")
+    ref = (request.args.get("ref") or "")[:64]
+    code = page_referral(db.session, current_app.config["SECRET_KEY"], trip, ref or None)
+    shared = {"stop": stop} if any(s.id == stop for s in trip.stops) else {}
+    return {**shared, "ref": code} if code else shared
 
 
 @bp.get("/t/<slug>/<trip_id>")
@@ -128,6 +142,7 @@ def trip_page(slug: str, trip_id: str):
     path = f"/t/{partner.slug}/{trip.id}"
     event_path = f"/t/{partner.slug}/events/{event.id}"
     pledge_url = _pledge_url(partner, trip, g.locale)
+    shared = _shared(trip)
     title = _("Bus from %(origin)s to %(event)s", origin=trip.origin_name, event=event.title)
     description = _(
         "%(price)s per seat. Leaves %(stop)s on %(when)s. %(state)s.",
@@ -156,7 +171,8 @@ def trip_page(slug: str, trip_id: str):
         state_label=state_label(state.state),
         title=title,
         description=description,
-        pledge_url=pledge_url if state.can_pledge else None,
+        pledge_url=_pledge_url(partner, trip, g.locale, shared) if state.can_pledge else None,
+        shared_stop=next((s for s in trip.stops if s.id == shared.get("stop")), None),
         event_url=_url(event_path, g.locale, partner),
         json_ld=json_ld,
     )

@@ -37,7 +37,7 @@ from widget_server.widget.common import (
     trips_for_event,
     upcoming_events,
 )
-from widget_server.widget.links import manage_url, pledge_for
+from widget_server.widget.links import manage_url, open_share_link, pledge_for
 from widget_server.widget.render import partner_by_slug
 from widget_server.widget.security import (
     CrossSiteRefused,
@@ -189,7 +189,11 @@ def get_trip(trip_id: str):
 @ratelimits.pledge_write
 def create_pledge(trip_id: str):
     pledge = place_pledge(g.partner, trip_id, load_json(PledgeInput()))
-    body = {"pledge": fan_pledge(pledge), "manage_url": manage_url(g.partner.slug, pledge.id)}
+    body = {
+        "pledge": fan_pledge(pledge),
+        "manage_url": manage_url(g.partner.slug, pledge.id),
+        "share_url": open_share_link(g.partner, pledge),
+    }
     return jsonify(body), 201
 
 
@@ -220,6 +224,7 @@ def _manage_view(pledge: Pledge):
             "can_withdraw": pledge.status == "pledged" and pledge.trip.status == "open",
             "can_change_stop": pledging.can_change_stop(pledge),
             "can_update_card": pledge.status == "action_required",
+            "share_url": open_share_link(g.partner, pledge),
         }
     )
 

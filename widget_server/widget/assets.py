@@ -49,6 +49,11 @@ def _asset(name: str) -> Asset:
     return Asset(body, gzip.compress(body, 9, mtime=0), hashlib.sha256(body).hexdigest()[:16])
 
 
+def read_asset(name: str) -> bytes:
+    """An `embed/` file's bytes (read once per process), for the few served at other URLs."""
+    return _asset(name).body
+
+
 @cache
 def assets_version() -> str:
     """A hash of the iframe assets: part of their URL, so a change means a new URL."""

@@ -41,6 +41,8 @@ class PledgeInput(Schema):
         load_default=dict,
         validate=validate.Length(max=10),
     )
+    # The share link's referral code (checked by domain/referrals.py: forged is a 422).
+    ref = Text(load_default=None, allow_none=True, max_length=64)
 
 
 class DemandInput(Schema):

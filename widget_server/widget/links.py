@@ -1,4 +1,5 @@
-"""Signed links for fans: the manage link (status, change stop, cancel, fix the card).
+"""Signed links for fans: the manage link (status, change stop, cancel, fix the card), and
+the share link for friends (its referral code is in `domain/referrals.py`).
 
 A token is `[pledge id, random nonce]` signed with SECRET_KEY and stamped with the time it was
 issued (itsdangerous): it needs no cookie and no account, cannot be forged or pointed at another
@@ -21,8 +22,10 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from widget_server.domain.errors import DomainError, NotFound
+from widget_server.domain.pledging import sale_closed
+from widget_server.domain.referrals import share_url
 from widget_server.extensions import db
-from widget_server.models import Pledge
+from widget_server.models import Partner, Pledge
 from widget_server.models.types import utcnow
 
 _SALT = "ridepledge.pledge-manage.v2"  # v1 tokens (no issue time, no expiry) no longer open
@@ -77,6 +80,40 @@ def pledge_for(token: str) -> Pledge:
     if utcnow() > link_expires_at(pledge):
         raise LinkExpired("this manage link has expired")
     return pledge
+
+
+def share_link(partner: Partner, pledge: Pledge) -> str:
+    """The pledge's share link for friends (`domain/referrals.py`): the same trip and stop,
+    with its referral code; on the partner's page when it gave one (`site_url`)."""
+    base = current_app.config["SETTINGS"].public_base_url
+    return share_url(base, partner, pledge, current_app.config["SECRET_KEY"])
+
+
+def open_share_link(partner: Partner, pledge: Pledge) -> str | None:
+    """The share link while the pledge is live and its trip still takes pledges, else None:
+    then there is nothing to bring friends to. Pages, the widget API and emails ask this."""
+    if not pledge.is_live or sale_closed(pledge.trip, utcnow()) is not None:
+        return None
+    return share_link(partner, pledge)
+
+
+def share_box(pledge: Pledge) -> dict | None:
+    """What the confirmation and manage pages show to share a pledge (`_macros.share_box`):
+    its link and words for the Web Share sheet (None when `open_share_link` has none)."""
+    url = open_share_link(g.partner, pledge)
+    if url is None:
+        return None
+    trip = pledge.trip
+    return {
+        "url": url,
+        "title": _("Ride with me to %(event)s", event=trip.event.title),
+        "text": _(
+            "I pledged a seat on the bus from %(origin)s to %(event)s. Join me: the bus runs "
+            "when enough of us pledge.",
+            origin=trip.origin_name,
+            event=trip.event.title,
+        ),
+    }
 
 
 def boarding_url(partner_slug: str, pledge_id: str) -> str:

@@ -15,7 +15,7 @@ from widget_server.jobs import tasks
 from widget_server.models import Pledge
 from widget_server.widget import messages
 from widget_server.widget.blueprint import bp
-from widget_server.widget.links import pledge_for
+from widget_server.widget.links import pledge_for, share_box
 from widget_server.widget.render import payment_method_from_form, render_page
 from widget_server.widget.security import check_form_post, form_token
 from widget_server.widget.serializers import fan_pledge
@@ -52,6 +52,7 @@ def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int
         notice=notice() if notice else None,
         can_withdraw=can_withdraw,
         can_change_stop=pledging.can_change_stop(pledge),
+        share=share_box(pledge),
         here=("widget_pages.manage", {"token": token}),
         data={
             "manage": {

@@ -26,6 +26,9 @@ def field_messages(max_seats: int) -> dict[str, str]:
         else _("Check your card details."),
         "card": _("Check your card details."),
         "origin": _("Enter a city, region or postal code."),
+        "ref": _(
+            "The share link you came by is damaged. Send the form again to pledge without it."
+        ),
         "_generic": _("Check this field."),
     }
 
@@ -50,6 +53,7 @@ def problem_messages() -> dict[str, str]:
             "This offer has expired or was already used; the seats went to the next in line."
         ),
         "not-sold-out": _("Seats are available: you can pledge them now."),
+        "already-waiting": _("This email is already on the waitlist for this trip."),
         "validation-error": _("Some fields need your attention."),
         "network": _("We could not reach the server. Check your connection and try again."),
         "generic": _("Something went wrong. Please try again."),

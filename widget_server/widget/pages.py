@@ -8,7 +8,7 @@ iframe keeps the loader told of its height. The manage pages are in `widget/mana
 
 from __future__ import annotations
 
-from flask import g, redirect, request, url_for
+from flask import current_app, g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
@@ -19,6 +19,7 @@ from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.notify import queue_manage_links
 from widget_server.domain.numbers import parse_digits
+from widget_server.domain.referrals import page_referral
 from widget_server.extensions import db
 from widget_server.models import Event, Trip
 from widget_server.models.types import utcnow
@@ -34,7 +35,7 @@ from widget_server.widget.common import (
     trips_for_event,
     upcoming_events,
 )
-from widget_server.widget.links import manage_token, manage_url, pledge_for
+from widget_server.widget.links import manage_token, manage_url, pledge_for, share_box
 from widget_server.widget.render import (
     payment_method_from_form,
     payments_mode,
@@ -137,13 +138,37 @@ def trip_page(
             **(sent_back if form == "waitlist" else empty),
             "token": form_token(g.partner, f"waitlist_join:{trip.id}"),
         },
-        data={"live": _live(trip_id=trip.id)},
+        data={
+            "live": _live(trip_id=trip.id),
+            # widget.js sends the waitlist form through the JSON API and says what went wrong.
+            "max_seats": pledging.MAX_SEATS_PER_PLEDGE,
+            "field_messages": messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE),
+            "problems": messages.problem_messages(),
+        },
     )
 
 
 @bp.get("/trips/<trip_id>/pledge")
 def pledge_form(trip_id: str):
-    return _pledge_page(_trip(trip_id))
+    """The pledge form; from a share link (`?stop=&ref=`) with the friend's stop chosen and the
+    referral carried (a damaged or foreign referral code is dropped: the form still works)."""
+    trip = _trip(trip_id)
+    stop = request.args.get("stop")
+    values = {
+        "seats": 1,
+        "stop_id": stop if any(s.id == stop for s in trip.stops) else _first_stop(trip),
+        "ref": page_referral(db.session, current_app.config["SECRET_KEY"], trip, _ref_arg()),
+    }
+    return _pledge_page(trip, values=values)
+
+
+def _first_stop(trip: Trip) -> str:
+    return trip.stops[0].id if trip.stops else ""
+
+
+def _ref_arg() -> str | None:
+    ref = request.args.get("ref")
+    return ref[:64] if ref else None
 
 
 def _pledge_page(trip: Trip, *, values=None, errors=None, problem=None, status: int = 200):
@@ -151,7 +176,7 @@ def _pledge_page(trip: Trip, *, values=None, errors=None, problem=None, status: 
     if not state.can_pledge and status == 200:
         return redirect(url_for("widget_pages.trip", trip_id=trip.id), code=303)
     max_seats = max(1, min(pledging.MAX_SEATS_PER_PLEDGE, trip.seats_remaining))
-    values = values or {"seats": 1, "stop_id": trip.stops[0].id if trip.stops else ""}
+    values = values or {"seats": 1, "stop_id": _first_stop(trip)}
     seats = parse_digits(str(values.get("seats", "")))
     total_seats = seats if seats and seats <= max_seats else 1
     return render_page(
@@ -186,7 +211,9 @@ def create_pledge(trip_id: str):
     """The pledge form without JavaScript (widget.js uses the JSON API instead)."""
     trip = _trip(trip_id)
     form = request.form
-    values = {key: form.get(key, "").strip() for key in ("stop_id", "seats", "name", "email")}
+    values = {
+        key: form.get(key, "").strip() for key in ("stop_id", "seats", "name", "email", "ref")
+    }
     try:
         check_form_post(g.partner, f"pledge:{trip.id}")
         data = PledgeInput().load(
@@ -197,6 +224,7 @@ def create_pledge(trip_id: str):
                 "email": values["email"],
                 "payment_method": payment_method_from_form(form),
                 "locale": str(get_locale()),
+                "ref": values["ref"] or None,
             }
         )
         pledge = place_pledge(g.partner, trip.id, data)
@@ -207,12 +235,12 @@ def create_pledge(trip_id: str):
         errors = _field_errors(exc.errors) if isinstance(exc, ValidationFailed) else {}
         if exc.type == "card-declined":
             errors = {"payment_method": messages.for_problem(exc)}
+        problem = messages.for_problem(exc)
+        if "ref" in errors:
+            values["ref"] = ""  # sent again, the form pledges without the damaged referral
+            problem = errors.pop("ref")
         return _pledge_page(
-            _trip(trip_id),
-            values=values,
-            errors=errors,
-            problem=messages.for_problem(exc),
-            status=exc.status,
+            _trip(trip_id), values=values, errors=errors, problem=problem, status=exc.status
         )
     token = manage_token(pledge.id)
     return redirect(url_for("widget_pages.confirmation", token=token), code=303)
@@ -235,6 +263,7 @@ def confirmation(token: str):
         trip=pledge.trip,
         event=pledge.trip.event,
         manage_link=manage_url(g.partner.slug, pledge.id),
+        share=share_box(pledge),
         status_label=pledge_status_label(pledge.status),
         token=token,
     )

@@ -26,7 +26,12 @@ from widget_server.widget import messages, pages
 from widget_server.widget.api import bp as api_bp
 from widget_server.widget.api import load_json
 from widget_server.widget.blueprint import bp as pages_bp
-from widget_server.widget.links import manage_token, waitlist_entry_id, waitlist_url
+from widget_server.widget.links import (
+    manage_token,
+    waitlist_entry_id,
+    waitlist_token,
+    waitlist_url,
+)
 from widget_server.widget.render import render_page
 from widget_server.widget.security import check_form_post, form_token
 from widget_server.widget.serializers import iso
@@ -124,7 +129,8 @@ def join_form(trip_id: str):
             status=exc.status,
             form="waitlist",
         )
-    return redirect(waitlist_url(g.partner.slug, entry.id), code=303)
+    # url_for keeps the embedding context (host, language), so the iframe keeps its size.
+    return redirect(url_for("widget_pages.waitlist_page", token=waitlist_token(entry.id)), code=303)
 
 
 def _entry(token: str) -> WaitlistEntry:

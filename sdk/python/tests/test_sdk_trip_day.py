@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import requests
 import ridepledge
 from sdk_helpers import fan_pledges, new_event, new_trip
@@ -75,3 +76,46 @@ def test_waitlist_of_a_sold_out_trip(sdk, live_server):
     (entry,) = sdk.trips.waitlist(trip.id)
     assert isinstance(entry, ridepledge.WaitlistEntry)
     assert (entry.name, entry.seats, entry.status, entry.position) == ("Zed Fan", 2, "waiting", 1)
+
+
+def test_share_links_referrals_and_site_url(sdk, live_server):
+    trip = sdk.trips.open(new_trip(sdk, new_event(sdk)).id)
+    with pytest.raises(ridepledge.ValidationError) as refused:
+        sdk.partner.update(site_url="https://not-ours.example/rides")
+    assert "site_url" in refused.value.errors
+    sdk.partner.update(allowed_origins=["https://www.kc.example"])
+    partner = sdk.partner.update(site_url="https://www.kc.example/rides")
+    assert partner.site_url == "https://www.kc.example/rides"
+
+    first = _widget_pledge(live_server.url, trip, "Ann Fan", seats=1)
+    share = first["share_url"]
+    assert share.startswith("https://www.kc.example/rides?rp=kc-chiefs&")
+    ref = share.rsplit("rp_ref=", 1)[1]
+    friend = _widget_pledge(live_server.url, trip, "Bob Fan", seats=2, ref=ref)["pledge"]
+
+    bob = sdk.pledges.retrieve(friend["id"])
+    assert bob.referred_by == first["pledge"]["id"] and bob.referrals == 0
+    assert sdk.pledges.retrieve(first["pledge"]["id"]).referrals == 1
+    brought = list(sdk.pledges.list(referred_by=first["pledge"]["id"]))
+    assert [p.id for p in brought] == [bob.id]
+    manifest = sdk.trips.manifest(trip.id)
+    assert (manifest.referred_pledges, manifest.referred_seats) == (1, 2)
+    riders = {r.pledge_id: r for stop in manifest.stops for r in stop.riders}
+    assert riders[first["pledge"]["id"]].referrals == 1
+    assert riders[bob.id].referred_by == first["pledge"]["id"]
+
+
+def _widget_pledge(base_url: str, trip, name: str, **fields) -> dict:
+    """A fan pledges at the trip's second stop through the widget API; its whole answer."""
+    body = {
+        "stop_id": trip.stops[1].id,
+        "name": name,
+        "email": f"{name.split()[0].lower()}@example.com",
+        "payment_method": "pm_card_visa",
+        **fields,
+    }
+    answer = requests.post(
+        f"{base_url}/w/kc-chiefs/api/trips/{trip.id}/pledges", json=body, timeout=10
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()

@@ -92,6 +92,13 @@ class PartnerOutSchema(Schema):
     logo = fields.Nested(LogoOutSchema, allow_none=True)
     support_email = fields.String(allow_none=True)
     terms_url = fields.String(allow_none=True)
+    site_url = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Your page that embeds the widget: fans' share links lead there "
+            "(else to the public trip page)."
+        },
+    )
     demand_threshold = fields.Integer()
     waitlist_hold_hours = fields.Integer(
         metadata={"description": "Hours a waitlist offer holds freed seats (1-72)."}
@@ -116,6 +123,15 @@ class PartnerUpdateSchema(Schema):
     wording = fields.Nested(WordingUpdateSchema)
     support_email = Email(allow_none=True)
     terms_url = Text(allow_none=True, max_length=URL_MAX_LENGTH)
+    site_url = Text(
+        allow_none=True,
+        max_length=URL_MAX_LENGTH,
+        metadata={
+            "description": "The page of your site that embeds the widget (on one of "
+            "`allowed_origins`, no fragment); fans' share links lead there with `rp`, "
+            "`rp_trip`, `rp_stop` and `rp_ref` query parameters. `null` removes it.",
+        },
+    )
     demand_threshold = Integer()
     waitlist_hold_hours = Integer(
         validate=validate.Range(1, 72),

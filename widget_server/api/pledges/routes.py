@@ -2,6 +2,7 @@
 
 from flask import g
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from widget_server.api.common import (
     Blueprint,
@@ -28,12 +29,17 @@ PledgeList = list_schema(PledgeSchema, "PledgeList")
 @blp.arguments(PledgeListArgs, location="query")
 @blp.response(200, PledgeList)
 def list_pledges(args):
-    """List pledges, newest first; filter by `trip_id` and `status`."""
-    query = select(Pledge).where(Pledge.partner_id == g.partner.id)
+    """List pledges, newest first; filter by `trip_id`, `status` and `referred_by` (the
+    pledges one fan's share link brought)."""
+    query = (
+        select(Pledge).where(Pledge.partner_id == g.partner.id).options(undefer(Pledge.referrals))
+    )
     if args["trip_id"]:
         query = query.where(Pledge.trip_id == args["trip_id"])
     if args["status"]:
         query = query.where(Pledge.status == args["status"])
+    if args["referred_by"]:
+        query = query.where(Pledge.referred_by == args["referred_by"])
     return page(query, Pledge.id, limit=args["limit"], cursor=args["cursor"])
 
 

@@ -80,6 +80,13 @@ class RiderSchema(Schema):
     double_boarded = fields.Boolean(
         metadata={"description": "Two devices both checked this pledge in (offline)."}
     )
+    referred_by = fields.String(
+        allow_none=True,
+        metadata={"description": "The pledge whose share link brought this rider; null if none."},
+    )
+    referrals = fields.Integer(
+        metadata={"description": "Live pledges this rider's share link brought."}
+    )
 
 
 class ManifestStopSchema(Schema):
@@ -100,6 +107,10 @@ class ManifestSchema(Schema):
     operator = fields.Dict()
     seats = fields.Integer(metadata={"description": "Seats of riders on the manifest."})
     boarded_seats = fields.Integer(metadata={"description": "Seats checked in so far."})
+    referred_pledges = fields.Integer(
+        metadata={"description": "Riders' pledges that came by a fan's share link."}
+    )
+    referred_seats = fields.Integer(metadata={"description": "Their seats."})
     stops = fields.List(fields.Nested(ManifestStopSchema))
 
 

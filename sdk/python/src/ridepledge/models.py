@@ -154,6 +154,8 @@ class Partner:
     waitlist_hold_hours: int | None = None
     wording: dict[str, dict[str, str | None]] | None = None
     logo: Logo | None = None
+    # Your page with the widget: fans' share links lead there (None: the public trip page).
+    site_url: str | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -228,6 +230,10 @@ class Pledge:
     updated_at: datetime
     # The short signed code on the boarding pass (`XXXX-XXXX-XXXX`); None unless paid.
     boarding_code: str | None = None
+    # The pledge whose share link brought this fan (same trip), and the live pledges this
+    # pledge's own share link brought.
+    referred_by: str | None = None
+    referrals: int | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -243,6 +249,8 @@ class ManifestRider:
     boarded_at: datetime | None = None
     boarded_by: str | None = None
     double_boarded: bool | None = None
+    referred_by: str | None = None
+    referrals: int | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -292,6 +300,9 @@ class Manifest:
     seats: int
     stops: list[ManifestStop]
     boarded_seats: int | None = None
+    # Riders' pledges that came by a fan's share link, and their seats.
+    referred_pledges: int | None = None
+    referred_seats: int | None = None
     raw: dict[str, Any] = _raw()
 
     def rows(self) -> list[ManifestRow]:

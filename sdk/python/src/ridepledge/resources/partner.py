@@ -24,12 +24,15 @@ class PartnerResource(Resource):
         wording: dict[str, dict[str, str | None]] | NotGiven = NOT_GIVEN,
         support_email: str | None | NotGiven = NOT_GIVEN,
         terms_url: str | None | NotGiven = NOT_GIVEN,
+        site_url: str | None | NotGiven = NOT_GIVEN,
         demand_threshold: int | NotGiven = NOT_GIVEN,
         waitlist_hold_hours: int | NotGiven = NOT_GIVEN,
     ) -> Partner:
         """Change the profile (scope `partner:write`). `branding` is merged into the current
         branding, so pass only the keys you change; so is `wording` (per language and key,
-        ``{"es": {"headline": "¡Al estadio!"}}``; None puts the widget's own words back)."""
+        ``{"es": {"headline": "¡Al estadio!"}}``; None puts the widget's own words back).
+        `site_url`: your page with the widget, where fans' share links lead (None: the public
+        trip page)."""
         body = given(
             name=name,
             locale=locale,
@@ -39,6 +42,7 @@ class PartnerResource(Resource):
             wording=wording,
             support_email=support_email,
             terms_url=terms_url,
+            site_url=site_url,
             demand_threshold=demand_threshold,
             waitlist_hold_hours=waitlist_hold_hours,
         )

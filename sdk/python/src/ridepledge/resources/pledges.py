@@ -21,10 +21,18 @@ class Pledges(Resource):
         *,
         trip_id: str | None = None,
         status: str | None = None,
+        referred_by: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> Pager[Pledge]:
-        """Pledges, newest first, optionally of one trip and/or in one status."""
+        """Pledges, newest first, optionally of one trip, in one status and/or brought by the
+        share link of the pledge `referred_by`."""
         return self._list(
-            "/v1/pledges", Pledge, trip_id=trip_id, status=status, limit=limit, cursor=cursor
+            "/v1/pledges",
+            Pledge,
+            trip_id=trip_id,
+            status=status,
+            referred_by=referred_by,
+            limit=limit,
+            cursor=cursor,
         )
