@@ -147,7 +147,11 @@ def test_board_by_code_and_qr_refuse_unpaid_and_canceled(browser, world, tmp_pat
         assert "Already boarded at" in result(page)[1]
         assert ids["Dee Unpaid"] not in boardings(app) and ids["Cy Canceled"] not in boardings(app)
         page.fill("[data-search]", "")
-        assert "2 of 5 seats boarded in all" in page.locator("[data-total]").inner_text()
+        # The module's trip is shared: other tests of it may have boarded Fay first.
+        with app.app_context():
+            seats = sum(db.session.get(Pledge, pledge_id).seats for pledge_id in boardings(app))
+        assert seats >= 2
+        expect(page.locator("[data-total]")).to_contain_text(f"{seats} of 5 seats boarded in all")
         save_docs_screenshot(page, "driver-checkin-360", tmp_path)
         page.set_viewport_size({"width": 1280, "height": 900})
         save_docs_screenshot(page, "driver-checkin-1280", tmp_path)
