@@ -9,12 +9,17 @@
   var copy = document.getElementById("copy");
   var status = document.getElementById("copy-status");
 
+  // Answers can arrive out of order when choices change quickly: only the newest one counts,
+  // or the snippet could show an older choice than the form.
+  var latest = 0;
+
   function refresh() {
+    var mine = ++latest;
     var query = new URLSearchParams(new FormData(form));
     fetch(form.getAttribute("data-json-url") + "&" + query, { credentials: "same-origin" })
       .then(function (answer) { return answer.ok ? answer.json() : null; })
       .then(function (result) {
-        if (!result) { return; }
+        if (!result || mine !== latest) { return; }
         snippet.textContent = result.snippet;
         preview.src = result.preview_url;
         status.textContent = "";
