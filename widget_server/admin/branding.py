@@ -14,6 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, requires
 from widget_server.admin.schemas import read_branding, read_partner_settings, read_wording
+from widget_server.domain import two_step as two_step_rules
 from widget_server.domain.branding import DEFAULT_BRANDING, SAFE_FONTS, WORDING_KEYS
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.domain.logos import (
@@ -178,7 +179,11 @@ def _too_large(_exc):
     the branding page says the logo is too large, with the saved values; elsewhere, a page."""
     if request.endpoint == "admin.save_branding":
         with db.transaction():
-            allowed = current_user.is_authenticated and current_user.can("branding")
+            allowed = (
+                current_user.is_authenticated
+                and current_user.can("branding")
+                and not two_step_rules.must_set_up(current_user.admin)
+            )
         if allowed:
             g.admin = current_user.admin
             g.partner = g.admin.partner

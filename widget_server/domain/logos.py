@@ -77,8 +77,9 @@ def clean_logo(raw: bytes) -> CleanLogo:
     source_format = "JPEG" if image.format in ("JPEG", "MPO") else image.format
     try:
         mode = "RGBA" if _has_alpha(image) and source_format != "JPEG" else "RGB"
+        # Scaled down first, in place: a large source is never copied at full size.
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
         pixels = ImageOps.exif_transpose(image.convert(mode))
-        pixels.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
         # A fresh image from the raw pixels: whatever metadata `image` carried stays behind.
         clean = Image.frombytes(mode, pixels.size, pixels.tobytes())
     except Exception as exc:  # any decoder failure on untrusted bytes means "cannot read it"

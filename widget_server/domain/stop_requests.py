@@ -21,6 +21,7 @@ from widget_server.domain.audit import record
 from widget_server.domain.errors import IllegalTransition, NotFound, ValidationFailed
 from widget_server.domain.notify import queue_pledge_email, queue_stop_request_email
 from widget_server.domain.pledging import sale_closed
+from widget_server.domain.privacy import ERASED_EMAIL
 from widget_server.domain.text import email_key
 from widget_server.models import Partner, Pledge, Stop, StopRequest, Trip
 from widget_server.models.pledges import LIVE_STATUSES
@@ -172,6 +173,7 @@ def _answer_requests(session: Session, trip: Trip, stop: Stop, key: str, now: da
             StopRequest.trip_id == trip.id,
             StopRequest.place_key == key,
             StopRequest.stop_id.is_(None),
+            StopRequest.email != ERASED_EMAIL,  # an erased fan is counted, never written to
         )
     ).all()
     if not requests:

@@ -364,3 +364,18 @@ def test_a_50_mb_upload_over_real_http_is_answered_413(app, people, live_server)
         assert ('id="f-logo-error">The logo file is larger' in answer.text) is shows_form
         session.close()
     assert stored_logo(app, people["partner"]) is None
+
+
+def test_a_too_large_upload_shows_no_branding_to_an_admin_who_must_set_up_two_step(app, people):
+    """The 413 answer is made before the console's own checks run: it must not show the
+    branding page to an editor whose team requires two-step sign-in they have not set up."""
+    with app.app_context(), db.transaction() as session:
+        session.get(Partner, people["partner"]).require_two_step = True
+    client = signed_in(app, "editor@chiefs.example")
+    assert client.get("/admin/branding").status_code == 302  # sent to set up two-step
+    form = {**FORM, "csrf_token": csrf(client, "/admin/account/two-step")}
+    form["logo"] = FileStorage(io.BytesIO(b"\0" * (2 * 1024 * 1024)), filename="logo.png")
+    answer = client.post("/admin/branding", **multipart(form))
+    assert answer.status_code == 413
+    page = answer.get_data(as_text=True)
+    assert "f-logo-error" not in page and "This upload is too large" in page
