@@ -16,7 +16,7 @@ from widget_server import create_app
 from widget_server.config import Settings
 from widget_server.db import Base, make_engine
 from widget_server.migrate import upgrade
-from widget_server.wsgi_server import DevRequestHandler
+from widget_server.wsgi_server import DevRequestHandler, closing_when_dropped
 
 
 def pytest_configure(config) -> None:
@@ -117,7 +117,11 @@ class LiveServer:
     def __init__(self, app):
         self.app = app
         self._server = make_server(
-            "127.0.0.1", 0, app, threaded=True, request_handler=DevRequestHandler
+            "127.0.0.1",
+            0,
+            closing_when_dropped(app),
+            threaded=True,
+            request_handler=DevRequestHandler,
         )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -56,13 +56,13 @@ def run_command(host: str, port: int | None, debug: bool) -> None:
 def _serve_dev(host: str, port: int, *, debug: bool = False) -> None:
     from werkzeug.serving import run_simple
 
-    from widget_server.wsgi_server import DevRequestHandler
+    from widget_server.wsgi_server import DevRequestHandler, closing_when_dropped
 
     app = current_app._get_current_object()
     run_simple(
         host,
         port,
-        app,
+        closing_when_dropped(app),
         use_reloader=debug,
         use_debugger=debug,
         threaded=True,

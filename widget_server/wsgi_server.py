@@ -17,14 +17,35 @@ from werkzeug.serving import WSGIRequestHandler
 from widget_server.config import Settings
 
 SERVER_NAME = "RidePledge"
+_RESPONSE_BODY = "ridepledge.response_body"
+
+
+def closing_when_dropped(app):
+    """`app`, remembering each response body in its environ for `DevRequestHandler`."""
+
+    def remembering(environ, start_response):
+        body = app(environ, start_response)
+        environ[_RESPONSE_BODY] = body
+        return body
+
+    return remembering
 
 
 class DevRequestHandler(WSGIRequestHandler):
     """The development server's handler, without the Werkzeug and Python versions in `Server`
-    (gunicorn sends a bare `gunicorn`, without its version)."""
+    (gunicorn sends a bare `gunicorn`, without its version).
+
+    When a client hangs up in the middle of a response (a page navigating away while a script
+    downloads), Werkzeug can skip closing the response body and so leaves a static file open;
+    an app wrapped in `closing_when_dropped` gets it closed here."""
 
     def version_string(self) -> str:
         return SERVER_NAME
+
+    def connection_dropped(self, error: BaseException, environ=None) -> None:
+        body = (environ or {}).get(_RESPONSE_BODY)
+        if hasattr(body, "close"):
+            body.close()
 
 
 class _Gunicorn(BaseApplication):
