@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         api,
         demo_site,
         driver,
+        fast_reads,
         i18n,
         jobs,
         json_body,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(driver.worker_bp)
     app.register_blueprint(public.bp)
     register_error_handlers(app)  # last, so problem+json wins over flask-smorest's handlers
+    fast_reads.init_app(app)  # repeated public reads, answered before Flask (inside ProxyFix)
     if settings.trusted_proxies:
         # Client address and scheme from X-Forwarded-For/-Proto, trusting exactly that many
         # hops (the right-most ones, which our own load balancers appended); rate limits then

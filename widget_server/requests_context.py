@@ -14,9 +14,13 @@ def request_id() -> str:
     """This request's id, decided on first use (URL preprocessors and error handlers may need
     it before any before_request function has run)."""
     if "request_id" not in g:
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else _new_request_id()
+        g.request_id = request_id_for(request.headers.get("X-Request-Id", ""))
     return g.request_id
+
+
+def request_id_for(incoming: str) -> str:
+    """The id of a request that sent `incoming` as its X-Request-Id: that if sane, else new."""
+    return incoming if _SAFE_REQUEST_ID.match(incoming) else _new_request_id()
 
 
 def init_app(app: Flask) -> None:

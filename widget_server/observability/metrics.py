@@ -68,13 +68,17 @@ def init_app(app: Flask) -> None:
         if started is None:
             return
         route = request.url_rule.rule if request.url_rule else "(unmatched)"
-        status = str(g.get("_metrics_status", 500))
-        REQUEST_LATENCY.labels(request.method, route, status).observe(time.perf_counter() - started)
+        observe_request(request.method, route, g.get("_metrics_status", 500), started)
 
     @app.after_request
     def _status(response):
         g._metrics_status = response.status_code
         return response
+
+
+def observe_request(method: str, route: str, status: int, started: float) -> None:
+    """One request's latency (`started`: its `time.perf_counter()` at the start)."""
+    REQUEST_LATENCY.labels(method, route, str(status)).observe(time.perf_counter() - started)
 
 
 def _allowed() -> bool:

@@ -19,7 +19,7 @@ import json
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 
-from widget_server import ratelimits
+from widget_server import fast_reads, ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
 from widget_server.domain.notify import queue_manage_links
@@ -96,7 +96,11 @@ def _cached_public_json(key: tuple, compute) -> Response:
         body = json.dumps(compute(), separators=(",", ":"), ensure_ascii=False).encode()
         return body, hashlib.sha256(body).hexdigest()[:32]
 
-    body, etag = _public_cache().get_or_set(key, render)
+    cache = _public_cache()
+    body, etag = cache.get_or_set(key, render)
+    until = cache.expiry(key)
+    if until is not None:
+        fast_reads.may_replay(until)  # repeats are answered before Flask until then
     response = Response(body, mimetype="application/json")
     response.set_etag(etag)
     response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
