@@ -22,3 +22,14 @@ request = function()
     '"payment_method":"pm_card_visa"}', stop_id, run, thread_id or 0, counter)
   return wrk.format("POST", nil, headers, body)
 end
+
+-- With BENCH_THINK_MS, each connection waits that long on average (uniformly 0 to twice it)
+-- before each pledge, as fans do: 200 connections then offer about 200 / (think + latency)
+-- pledges a second instead of as many as the server can answer.
+local think_ms = tonumber(os.getenv("BENCH_THINK_MS") or "0")
+
+if think_ms > 0 then
+  delay = function()
+    return math.random(0, 2 * think_ms)
+  end
+end

@@ -3,7 +3,7 @@ a live preview that is the real widget with the unsaved values, and the embed co
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -255,9 +255,11 @@ def contrast_text(row: dict) -> str:
 
 
 def embed_config(args) -> dict:
-    """One configuration object: what the snippet says and what the preview shows."""
-    events = {event.id: event for event in _events()}
-    event = args.get("event") if args.get("event") in events else None
+    """One configuration object: what the snippet says and what the preview shows. An
+    `event` that is not one of the partner's is a 404, as everywhere in the console."""
+    event = (args.get("event") or "").strip() or None
+    if event is not None and event not in {e.id for e in _events()}:
+        abort(404)
     locale = args.get("locale") if args.get("locale") in SUPPORTED_LOCALES else None
     container = "".join(
         ch for ch in (args.get("container") or "rides") if ch.isalnum() or ch in "-_"

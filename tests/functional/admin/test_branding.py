@@ -152,8 +152,9 @@ def test_the_embed_code_and_its_preview_come_from_one_configuration(app, world):
     path = f"/w/kc-chiefs/events/{world['event']}?locale=es"
     assert result["preview_url"].startswith(path + "&preview=")  # saved look, framable here
     assert f'<a href="http://127.0.0.1:8000{path}">' in snippet
-    # Another partner's event or junk is not taken into the code.
-    junk = client.get("/admin/embed?event=evt_other&container=<script>&format=json").get_json()
+    # Another partner's (or no) event is a 404; junk in the container id is not taken in.
+    assert client.get("/admin/embed?event=evt_other&format=json").status_code == 404
+    junk = client.get("/admin/embed?event=&container=<script>&format=json").get_json()
     assert junk["config"]["event"] is None and junk["config"]["container"] == "script"
     page = client.get(f"/admin/embed?event={world['event']}").get_data(as_text=True)
     assert "data-ridepledge" in html.unescape(page)

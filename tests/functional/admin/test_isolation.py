@@ -105,7 +105,7 @@ def test_another_partners_objects_are_404_on_every_console_url(app, two_partners
 
 
 # Console views that take an object id in the query string: endpoint -> {argument: object}.
-QUERY_OBJECTS = {"admin.demand": {"event": "event_id"}}
+QUERY_OBJECTS = {"admin.demand": {"event": "event_id"}, "admin.embed": {"event": "event_id"}}
 
 
 def test_another_partners_ids_in_query_strings_are_404(app, two_partners):
