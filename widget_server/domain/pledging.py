@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Row, exists, func, insert, select, update
+from sqlalchemy import Row, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.expression import ClauseElement
@@ -27,6 +27,7 @@ from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.domain.notify import queue_pledge_email, queue_pledge_email_at_once
 from widget_server.domain.referrals import referrer_for
 from widget_server.domain.text import email_key
+from widget_server.domain.waitlist import link_pledge, take_held_seats, waiting_exists
 from widget_server.domain.work import schedule
 from widget_server.ids import new_id
 from widget_server.models import Partner, Pledge, PledgeStatusChange, Stop, Trip, WebhookEndpoint
@@ -88,14 +89,19 @@ class PledgeRequest:
     ref: str | None = None
 
 
+# Built once: the queries of every pledge, with their values bound at execution (building a
+# statement costs more CPU than running a cached one).
+_TRIP_WITH_STOPS = (
+    select(Trip)
+    .options(joinedload(Trip.stops))
+    .where(Trip.id == bindparam("trip_id"), Trip.partner_id == bindparam("partner_id"))
+)
+
+
 def get_trip(session: Session, partner: Partner, trip_id: str) -> Trip:
     """The partner's trip with its stops (one query), or NotFound."""
     trip = (
-        session.scalars(
-            select(Trip)
-            .options(joinedload(Trip.stops))
-            .where(Trip.id == trip_id, Trip.partner_id == partner.id)
-        )
+        session.scalars(_TRIP_WITH_STOPS, {"trip_id": trip_id, "partner_id": partner.id})
         .unique()
         .first()
     )
@@ -353,8 +359,6 @@ def record_pledge(
     # trip row before the endpoint rows (no deadlock).
     if plan.waitlist_offer is not None:
         # A waitlist offer's held seats become this pledge's (the offer is claimed with them).
-        from widget_server.domain.waitlist import link_pledge, take_held_seats
-
         locked = take_held_seats(session, trip, plan.waitlist_offer, now, _LOCKED_TRIP)
         link_pledge(session, plan.waitlist_offer, pledge.id)
     else:
@@ -459,20 +463,23 @@ def _fan_key(email: str) -> str:
         raise ValidationFailed.field("email", str(exc)) from None
 
 
+_PLEDGES = Pledge.__table__.c
+_SEATS_HELD_BY_FAN = select(func.coalesce(func.sum(_PLEDGES.seats), 0)).where(
+    _PLEDGES.trip_id == bindparam("trip_id"),
+    _PLEDGES.email_key == bindparam("fan_key"),
+    _PLEDGES.status.in_(LIVE_STATUSES),
+    _PLEDGES.id != bindparam("besides"),
+)
+
+
 def seats_held_by_fan(
     session: Session, trip: Trip, fan_key: str, besides: str | None = None
 ) -> int:
     """Seats the fan (an `email_key`) holds on `trip` through live pledges (other than the
-    pledge `besides`, the one being recorded). A Core query (no ORM entity): it runs twice per
+    pledge `besides`, the one being recorded). A Core query, built once: it runs twice per
     pledge."""
-    pledges = Pledge.__table__.c
     held = session.scalar(
-        select(func.coalesce(func.sum(pledges.seats), 0)).where(
-            pledges.trip_id == trip.id,
-            pledges.email_key == fan_key,
-            pledges.status.in_(LIVE_STATUSES),
-            pledges.id != (besides or ""),
-        )
+        _SEATS_HELD_BY_FAN, {"trip_id": trip.id, "fan_key": fan_key, "besides": besides or ""}
     )
     return int(held or 0)
 
@@ -530,26 +537,28 @@ _LOCKED_TRIP = (
 )
 
 
-def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> Row:
-    """Atomically add `seats` to the trip if they fit beside the seats held for waitlist
-    offers, and nobody waits in line for them, while it still sells; returns the trip row as
-    locked (`_LOCKED_TRIP`)."""
-    from widget_server.domain.waitlist import waiting_exists
+# Add seats to the trip if they fit beside the seats held for waitlist offers, nobody waits in
+# line for them, and it still sells; returns the row as locked.
+_TAKE_SEATS = (
+    update(Trip)
+    .where(
+        Trip.id == bindparam("trip_id"),
+        Trip.seats_pledged + Trip.seats_held + bindparam("seats") <= Trip.capacity,
+        ~waiting_exists(Trip.id),
+        # The status is what concurrent transactions change (confirm, cancel, fail, complete);
+        # the time rules of `sale_closed` are checked on the returned row.
+        Trip.status.in_(SELLING_STATUSES),
+    )
+    .values(seats_pledged=Trip.seats_pledged + bindparam("seats"), updated_at=bindparam("now"))
+    .returning(*_LOCKED_TRIP)
+    .execution_options(synchronize_session=False)
+)
 
-    row = session.execute(
-        update(Trip)
-        .where(
-            Trip.id == trip.id,
-            Trip.seats_pledged + Trip.seats_held + seats <= Trip.capacity,
-            ~waiting_exists(Trip.id),
-            # The status is what concurrent transactions change (confirm, cancel, fail,
-            # complete); the time rules of `sale_closed` are checked on the returned row.
-            Trip.status.in_(SELLING_STATUSES),
-        )
-        .values(seats_pledged=Trip.seats_pledged + seats, updated_at=now)
-        .returning(*_LOCKED_TRIP)
-        .execution_options(synchronize_session=False)
-    ).first()
+
+def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> Row:
+    """Atomically add `seats` to the trip (`_TAKE_SEATS`); returns the trip row as locked
+    (`_LOCKED_TRIP`), or raises why not (SoldOut, or the sale closed)."""
+    row = session.execute(_TAKE_SEATS, {"trip_id": trip.id, "seats": seats, "now": now}).first()
     if row is None:
         session.expire(trip)
         ensure_can_sell(trip, seats, now)  # explains why: closed, deadline, or seats gone
