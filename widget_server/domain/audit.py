@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from widget_server.models import AuditLogEntry
+
+_INSERT_ENTRY = insert(AuditLogEntry.__table__)
 
 
 def record(
@@ -27,6 +30,31 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_at_once(
+    session: Session,
+    partner_id: str | None,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    data: dict | None = None,
+) -> None:
+    """`record`, written at once by a Core INSERT rather than by the unit of work: the same row
+    for a hot path that writes its own rows (`domain.pledging.record_pledge`), at a fraction of
+    the CPU. Only where nothing the row refers to is still waiting for a flush."""
+    session.execute(
+        _INSERT_ENTRY,
+        {
+            "partner_id": partner_id,
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "data": _jsonable(data or {}),
+        },
+    )
 
 
 def _jsonable(value):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from widget_server.domain.text import email_key
@@ -32,6 +32,32 @@ def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -
             context=context,
         ),
     )
+
+
+_INSERT_EMAIL = insert(OutboundEmail.__table__)
+
+
+def queue_pledge_email_at_once(session: Session, pledge: Pledge, kind: str) -> str:
+    """`queue_pledge_email` (no context) written at once by a Core INSERT rather than by the
+    unit of work: the same row for the pledge write path (`domain.pledging.record_pledge`),
+    whose pledge row is already written. Returns the email's id."""
+    email_id = new_id("eml")
+    session.execute(
+        _INSERT_EMAIL,
+        {
+            "id": email_id,
+            "partner_id": pledge.partner_id,
+            "pledge_id": pledge.id,
+            "kind": kind,
+            "to_address": pledge.email,
+            "locale": pledge.locale,
+            "context": {},
+            "status": "pending",
+            "attempts": 0,
+        },
+    )
+    schedule(session, "send_email", email_id)
+    return email_id
 
 
 def queue_stop_request_email(

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Row, bindparam, exists, func, insert, select, update
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.expression import ClauseElement
 
-from widget_server.domain.audit import record
+from widget_server.domain.audit import record, record_at_once
 from widget_server.domain.errors import (
     Conflict,
     IllegalTransition,
@@ -24,16 +24,17 @@ from widget_server.domain.errors import (
     ValidationFailed,
 )
 from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
-from widget_server.domain.notify import queue_pledge_email
+from widget_server.domain.notify import queue_pledge_email, queue_pledge_email_at_once
 from widget_server.domain.referrals import referrer_for
 from widget_server.domain.text import email_key
+from widget_server.domain.waitlist import link_pledge, take_held_seats, waiting_exists
 from widget_server.domain.work import schedule
 from widget_server.ids import new_id
-from widget_server.models import Partner, Pledge, PledgeStatusChange, Trip
+from widget_server.models import Partner, Pledge, PledgeStatusChange, Stop, Trip, WebhookEndpoint
 from widget_server.models.pledges import LIVE_STATUSES
 from widget_server.models.types import utcnow
 from widget_server.payments import CardDeclined, PaymentError, PaymentProvider, SavedCard
-from widget_server.webhooks.outbox import emit, has_subscribers
+from widget_server.webhooks.outbox import emit
 
 __all__ = ["MAX_SEATS_PER_PLEDGE"]  # re-exported: faces read the limit from here
 
@@ -88,14 +89,19 @@ class PledgeRequest:
     ref: str | None = None
 
 
+# Built once: the queries of every pledge, with their values bound at execution (building a
+# statement costs more CPU than running a cached one).
+_TRIP_WITH_STOPS = (
+    select(Trip)
+    .options(joinedload(Trip.stops))
+    .where(Trip.id == bindparam("trip_id"), Trip.partner_id == bindparam("partner_id"))
+)
+
+
 def get_trip(session: Session, partner: Partner, trip_id: str) -> Trip:
     """The partner's trip with its stops (one query), or NotFound."""
     trip = (
-        session.scalars(
-            select(Trip)
-            .options(joinedload(Trip.stops))
-            .where(Trip.id == trip_id, Trip.partner_id == partner.id)
-        )
+        session.scalars(_TRIP_WITH_STOPS, {"trip_id": trip_id, "partner_id": partner.id})
         .unique()
         .first()
     )
@@ -179,11 +185,18 @@ def sale_closed(trip: Trip, now: datetime) -> str | None:
     if it takes them (seats permitting). The one rule for every face: the pledge form, the
     widget's trip state and the seat-taking UPDATE (whose SQL re-checks only the status, the
     part that other transactions change)."""
-    if trip.status not in SELLING_STATUSES:
-        return trip.status
-    if trip.status == "open" and trip.pledge_deadline <= now:
+    return _closed(trip.status, trip.pledge_deadline, trip.departs_at, now)
+
+
+def _closed(
+    status: str, pledge_deadline: datetime, departs_at: datetime | None, now: datetime
+) -> str | None:
+    """`sale_closed` over the values themselves (the seat-taking UPDATE returns them)."""
+    if status not in SELLING_STATUSES:
+        return status
+    if status == "open" and pledge_deadline <= now:
         return "deadline"
-    if trip.departs_at is not None and trip.departs_at <= now:
+    if departs_at is not None and departs_at <= now:
         return "departed"
     return None
 
@@ -192,15 +205,18 @@ def ensure_can_sell(trip: Trip, seats: int, now: datetime, *, held: bool = False
     """Raise unless the trip takes pledges now and has `seats` free (a cheap early check; the
     seat-taking UPDATE is what decides under concurrency). `held`: the seats are already held
     for this fan by a waitlist offer."""
-    closed = sale_closed(trip, now)
+    _ensure_open(sale_closed(trip, now), trip.status)
+    if not held and trip.seats_remaining < seats:
+        raise SoldOut(_sold_out_detail(trip.seats_remaining, seats))
+
+
+def _ensure_open(closed: str | None, status: str) -> None:
     if closed == "deadline":
         raise Conflict("the pledge deadline for this trip has passed")
     if closed == "departed":
         raise Conflict("this trip has departed")
     if closed is not None:
-        raise Conflict(f"this trip is {trip.status} and takes no pledges")
-    if not held and trip.seats_remaining < seats:
-        raise SoldOut(_sold_out_detail(trip.seats_remaining, seats))
+        raise Conflict(f"this trip is {status} and takes no pledges")
 
 
 def _sold_out_detail(remaining: int, seats: int) -> str:
@@ -233,6 +249,11 @@ class PledgePlan:
     waitlist_offer: str | None = None
     # The pledge whose share link brought this fan (domain.referrals), if it applies.
     referred_by: str | None = None
+    # The trip as checked, with its stops (kept here, so the session's identity map keeps it):
+    # its price and min_riders change only while it is a draft, which takes no pledges.
+    trip: Trip | None = field(default=None, repr=False, compare=False)
+    # The partner's seat cap per fan, re-checked by record_pledge under the trip row lock.
+    max_seats_per_fan: int = 0
 
 
 def plan_pledge(
@@ -266,7 +287,17 @@ def plan_pledge(
         pledge_id, request.email, request.name, request.payment_method, f"pledge-{pledge_id}-setup"
     )
     referred_by = referrer.id if referrer else None
-    return PledgePlan(pledge_id, partner.id, trip.id, request, card, waitlist_offer, referred_by)
+    return PledgePlan(
+        pledge_id,
+        partner.id,
+        trip.id,
+        request,
+        card,
+        waitlist_offer,
+        referred_by,
+        trip=trip,
+        max_seats_per_fan=partner.max_seats_per_fan,
+    )
 
 
 def save_card(provider: PaymentProvider, card: CardSetup) -> SavedCard:
@@ -301,18 +332,68 @@ def record_pledge(
 
     If the seats are gone since `plan_pledge`, the fan gets SoldOut and no money moved (the
     saved card is simply unused): no seat is ever held during a call to the provider.
+
+    The hot write path, so its rows are written by Core INSERTs (the same rows the unit of work
+    would write, at a fraction of the CPU) and the trip is not read again: its price, currency
+    and stops are the plan's (they change only while it is a draft), and what other
+    transactions change (seats, status, deadline) comes back from the seat-taking UPDATE.
     """
     now = now or utcnow()
-    # Read again (the card took a while): price and rules as they are now; stops in the same
-    # query (the early sale check reads the first stop's departure).
-    trip = session.get(Trip, plan.trip_id, populate_existing=True, options=[joinedload(Trip.stops)])
-    request = plan.request
-    min_riders = trip.min_riders
+    request, trip = plan.request, plan.trip
     fan = _fan_key(request.email)
-    pledge = Pledge(
+    pledge = _insert_pledge(session, plan, card, fan, actor, now)
+    record_at_once(
+        session,
+        plan.partner_id,
+        actor,
+        "pledge.created",
+        "pledge",
+        pledge.id,
+        {"seats": pledge.seats, "referred_by": pledge.referred_by},
+    )
+    queue_pledge_email_at_once(session, pledge, "pledge_received")
+    # The seats last: every pledge of a trip waits for this row lock until the one holding it
+    # commits, so as little as possible happens between taking it and the commit (on a busy
+    # trip the time the lock is held is what bounds pledges per second). If the seats are gone,
+    # SoldOut rolls all of the above back. emit() comes after it so that every path locks the
+    # trip row before the endpoint rows (no deadlock).
+    if plan.waitlist_offer is not None:
+        # A waitlist offer's held seats become this pledge's (the offer is claimed with them).
+        locked = take_held_seats(session, trip, plan.waitlist_offer, now, _LOCKED_TRIP)
+        link_pledge(session, plan.waitlist_offer, pledge.id)
+    else:
+        locked = _take_seats(session, trip, request.seats, now)
+    # Again now that this transaction holds the trip row: a pledge of the same fan racing this
+    # one has committed by now (or waits for us), so the cap holds under concurrency too.
+    ensure_within_cap(session, plan.max_seats_per_fan, trip, fan, request.seats, pledge.id)
+    if locked.has_webhooks:  # partners without webhooks skip emit() and its endpoint locks
+        emit(session, plan.partner_id, "pledge.created", pledge)
+    if locked.status == "open" and locked.seats_pledged >= locked.min_riders:
+        confirm_trip(session, trip, now=now)
+    elif locked.status == "confirmed":
+        schedule(session, "charge_pledge", pledge.id)
+    return pledge
+
+
+_INSERT_PLEDGE = insert(Pledge.__table__)
+_INSERT_STATUS_CHANGE = insert(PledgeStatusChange.__table__)
+# Every column of a pledge: a new pledge's row names them all (NULL unless set), as the unit of
+# work does, so the object built from it has nothing left to load.
+_PLEDGE_COLUMNS = tuple(column.key for column in Pledge.__table__.columns)
+
+
+def _insert_pledge(
+    session: Session, plan: PledgePlan, card: SavedCard, fan: str, actor: str, now: datetime
+) -> Pledge:
+    """Write the new pledge and its first status change (Core INSERTs), and return the pledge
+    as a persistent object of the session, as if it had been loaded (no query): its trip is
+    the plan's, its other relationships load when read."""
+    request, trip = plan.request, plan.trip
+    values = dict.fromkeys(_PLEDGE_COLUMNS)
+    values.update(
         id=plan.pledge_id,
         partner_id=plan.partner_id,
-        trip=trip,  # the loaded trip, kept with the pledge (read after, without a query)
+        trip_id=trip.id,
         stop_id=request.stop_id,
         seats=request.seats,
         unit_amount=trip.unit_amount,
@@ -330,45 +411,26 @@ def record_pledge(
         payment_customer_ref=card.customer_ref,
         payment_setup_ref=card.setup_ref,
         charge_attempts=0,
+        provider_failures=0,
         created_at=now,
+        updated_at=utcnow(),
     )
+    session.execute(_INSERT_PLEDGE, values)
+    session.execute(
+        _INSERT_STATUS_CHANGE,
+        {
+            "pledge_id": plan.pledge_id,
+            "from_status": None,
+            "to_status": "pledged",
+            "reason": None,
+            "actor": actor,
+            "created_at": now,
+        },
+    )
+    pledge = Pledge(**values)
+    set_committed_value(pledge, "trip", trip)
+    make_transient_to_detached(pledge)
     session.add(pledge)
-    session.add(PledgeStatusChange(pledge=pledge, to_status="pledged", actor=actor, created_at=now))
-    session.flush()  # the pledge row first: the audit and email rows below refer to it
-    record(
-        session,
-        plan.partner_id,
-        actor,
-        "pledge.created",
-        "pledge",
-        pledge.id,
-        {"seats": pledge.seats, "referred_by": pledge.referred_by},
-    )
-    queue_pledge_email(session, pledge, "pledge_received")
-    webhooks = has_subscribers(session, plan.partner_id, "pledge.created")
-    # The seats last: every pledge of a trip waits for this row lock until the one holding it
-    # commits, so as little as possible happens between taking it and the commit (on a busy
-    # trip the time the lock is held is what bounds pledges per second). If the seats are gone,
-    # SoldOut rolls all of the above back. emit() comes after it so that every path locks the
-    # trip row before the endpoint rows (no deadlock); partners without webhooks skip it.
-    if plan.waitlist_offer is not None:
-        # A waitlist offer's held seats become this pledge's (the offer is claimed with them).
-        from widget_server.domain.waitlist import link_pledge, take_held_seats
-
-        seats_now, trip_status = take_held_seats(session, trip, plan.waitlist_offer, now)
-        link_pledge(session, plan.waitlist_offer, pledge.id)
-    else:
-        seats_now, trip_status = _take_seats(session, trip, request.seats, now)
-    # Again now that this transaction holds the trip row: a pledge of the same fan racing this
-    # one has committed by now (or waits for us), so the cap holds under concurrency too.
-    partner = session.get(Partner, plan.partner_id)
-    ensure_within_fan_cap(session, partner, trip, fan, request.seats, besides=pledge.id)
-    if webhooks:
-        emit(session, plan.partner_id, "pledge.created", pledge)
-    if trip_status == "open" and seats_now >= min_riders:
-        confirm_trip(session, trip, now=now)
-    elif trip_status == "confirmed":
-        schedule(session, "charge_pledge", pledge.id)
     return pledge
 
 
@@ -401,18 +463,23 @@ def _fan_key(email: str) -> str:
         raise ValidationFailed.field("email", str(exc)) from None
 
 
+_PLEDGES = Pledge.__table__.c
+_SEATS_HELD_BY_FAN = select(func.coalesce(func.sum(_PLEDGES.seats), 0)).where(
+    _PLEDGES.trip_id == bindparam("trip_id"),
+    _PLEDGES.email_key == bindparam("fan_key"),
+    _PLEDGES.status.in_(LIVE_STATUSES),
+    _PLEDGES.id != bindparam("besides"),
+)
+
+
 def seats_held_by_fan(
     session: Session, trip: Trip, fan_key: str, besides: str | None = None
 ) -> int:
     """Seats the fan (an `email_key`) holds on `trip` through live pledges (other than the
-    pledge `besides`, the one being recorded)."""
+    pledge `besides`, the one being recorded). A Core query, built once: it runs twice per
+    pledge."""
     held = session.scalar(
-        select(func.coalesce(func.sum(Pledge.seats), 0)).where(
-            Pledge.trip_id == trip.id,
-            Pledge.email_key == fan_key,
-            Pledge.status.in_(LIVE_STATUSES),
-            Pledge.id != (besides or ""),
-        )
+        _SEATS_HELD_BY_FAN, {"trip_id": trip.id, "fan_key": fan_key, "besides": besides or ""}
     )
     return int(held or 0)
 
@@ -426,7 +493,18 @@ def ensure_within_fan_cap(
     besides: str | None = None,
 ) -> None:
     """Raise SeatLimitReached if `seats` more would put the fan over the partner's cap."""
-    cap = partner.max_seats_per_fan
+    ensure_within_cap(session, partner.max_seats_per_fan, trip, fan_key, seats, besides)
+
+
+def ensure_within_cap(
+    session: Session,
+    cap: int,
+    trip: Trip,
+    fan_key: str,
+    seats: int,
+    besides: str | None = None,
+) -> None:
+    """Raise SeatLimitReached if `seats` more would put the fan over `cap` seats on the trip."""
     held = seats_held_by_fan(session, trip, fan_key, besides)
     if held + seats > cap:
         left = max(cap - held, 0)
@@ -437,35 +515,61 @@ def ensure_within_fan_cap(
         )
 
 
-def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> tuple[int, str]:
-    """Atomically add `seats` to the trip if they fit beside the seats held for waitlist
-    offers, and nobody waits in line for them; returns (seats_pledged, status)."""
-    from widget_server.domain.waitlist import waiting_exists
+# What record_pledge needs of the trip row as the seat-taking UPDATE locked it: what other
+# transactions change (seats, status, deadline), the first stop's departure, and whether the
+# partner has an enabled webhook endpoint (read here, in the statement that takes the lock,
+# instead of by a query of its own; emit() then picks the endpoints that take the event).
+_LOCKED_TRIP = (
+    Trip.seats_pledged,
+    Trip.seats_held,
+    Trip.status,
+    Trip.min_riders,
+    Trip.pledge_deadline,
+    select(Stop.departs_at)
+    .where(Stop.trip_id == Trip.id)
+    .order_by(Stop.position)
+    .limit(1)
+    .scalar_subquery()
+    .label("departs_at"),
+    exists()
+    .where(WebhookEndpoint.partner_id == Trip.partner_id, WebhookEndpoint.status == "enabled")
+    .label("has_webhooks"),
+)
 
-    ensure_can_sell(trip, seats, now)
-    row = session.execute(
-        update(Trip)
-        .where(
-            Trip.id == trip.id,
-            Trip.seats_pledged + Trip.seats_held + seats <= Trip.capacity,
-            ~waiting_exists(Trip.id),
-            # The status is what concurrent transactions change (confirm, cancel, fail,
-            # complete); the time rules of `sale_closed` were checked just before.
-            Trip.status.in_(SELLING_STATUSES),
-        )
-        .values(seats_pledged=Trip.seats_pledged + seats, updated_at=now)
-        .returning(Trip.seats_pledged, Trip.seats_held, Trip.status)
-        .execution_options(synchronize_session=False)
-    ).first()
+
+# Add seats to the trip if they fit beside the seats held for waitlist offers, nobody waits in
+# line for them, and it still sells; returns the row as locked.
+_TAKE_SEATS = (
+    update(Trip)
+    .where(
+        Trip.id == bindparam("trip_id"),
+        Trip.seats_pledged + Trip.seats_held + bindparam("seats") <= Trip.capacity,
+        ~waiting_exists(Trip.id),
+        # The status is what concurrent transactions change (confirm, cancel, fail, complete);
+        # the time rules of `sale_closed` are checked on the returned row.
+        Trip.status.in_(SELLING_STATUSES),
+    )
+    .values(seats_pledged=Trip.seats_pledged + bindparam("seats"), updated_at=bindparam("now"))
+    .returning(*_LOCKED_TRIP)
+    .execution_options(synchronize_session=False)
+)
+
+
+def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> Row:
+    """Atomically add `seats` to the trip (`_TAKE_SEATS`); returns the trip row as locked
+    (`_LOCKED_TRIP`), or raises why not (SoldOut, or the sale closed)."""
+    row = session.execute(_TAKE_SEATS, {"trip_id": trip.id, "seats": seats, "now": now}).first()
     if row is None:
         session.expire(trip)
         ensure_can_sell(trip, seats, now)  # explains why: closed, deadline, or seats gone
         raise SoldOut(_sold_out_detail(0, seats))  # the seats left are for the waitlist
+    # A deadline or departure passed since the plan: the seats just taken roll back with it.
+    _ensure_open(_closed(row.status, row.pledge_deadline, row.departs_at, now), row.status)
     # The row as this transaction locked it, without reading it again while holding the lock.
-    for name in ("seats_pledged", "seats_held", "status"):
+    for name in ("seats_pledged", "seats_held", "status", "min_riders", "pledge_deadline"):
         set_committed_value(trip, name, getattr(row, name))
     set_committed_value(trip, "updated_at", now)
-    return row.seats_pledged, row.status
+    return row
 
 
 def confirm_trip(session: Session, trip: Trip, *, now: datetime) -> bool:

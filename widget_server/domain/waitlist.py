@@ -275,9 +275,10 @@ def leave_line(session: Session, entry: WaitlistEntry, *, now: datetime | None =
         refresh_waitlist(session, entry.trip_id, now=now)
 
 
-def take_held_seats(session: Session, trip: Trip, entry_id: str, now: datetime) -> tuple[int, str]:
+def take_held_seats(session: Session, trip: Trip, entry_id: str, now: datetime, columns: tuple):
     """For domain.pledging: the claimed offer's held seats become pledged, in one conditional
-    UPDATE; returns (seats_pledged, status). Raises OfferGone if the offer is not live."""
+    UPDATE; returns the trip row it locked, as `columns` (pledging's choice). Raises OfferGone
+    if the offer is not live."""
     entry = session.get(WaitlistEntry, entry_id)
     if entry is None:
         raise OfferGone("this offer has expired or was already used")
@@ -292,7 +293,7 @@ def take_held_seats(session: Session, trip: Trip, entry_id: str, now: datetime) 
             seats_pledged=Trip.seats_pledged + entry.seats,
             updated_at=now,
         )
-        .returning(Trip.seats_pledged, Trip.status)
+        .returning(*columns)
         .execution_options(synchronize_session=False)
     ).first()
     claimed = session.execute(
@@ -312,7 +313,7 @@ def take_held_seats(session: Session, trip: Trip, entry_id: str, now: datetime) 
         raise OfferGone("this offer has expired or was already used")
     if row is None:
         raise OfferGone("the held seats are gone")
-    return row.seats_pledged, row.status
+    return row
 
 
 def link_pledge(session: Session, entry_id: str, pledge_id: str) -> None:

@@ -27,19 +27,6 @@ EVENT_TYPES = (
 _SCHEMAS = {"pledge": PledgeSchema, "trip": TripSchema, "event": EventSchema}
 
 
-def has_subscribers(session: Session, partner_id: str, event_type: str) -> bool:
-    """Whether an enabled endpoint of the partner takes `event_type` (no lock taken): lets a
-    hot path skip `emit` (and its endpoint row locks) for partners without webhooks."""
-    return any(
-        event_type in events or "*" in events
-        for events in session.scalars(
-            select(WebhookEndpoint.events).where(
-                WebhookEndpoint.partner_id == partner_id, WebhookEndpoint.status == "enabled"
-            )
-        )
-    )
-
-
 def emit(session: Session, partner_id: str, event_type: str, data) -> WebhookMessage | None:
     """Record `event_type` about `data` (a model, or a dict) for every enabled endpoint of the
     partner that subscribed to it; a delivery job per endpoint runs after commit.
