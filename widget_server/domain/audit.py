@@ -10,51 +10,37 @@ from widget_server.models import AuditLogEntry
 _INSERT_ENTRY = insert(AuditLogEntry.__table__)
 
 
-def record(
-    session: Session,
-    partner_id: str | None,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    data: dict | None = None,
-) -> AuditLogEntry:
-    """Append one audit entry in the current transaction."""
-    entry = AuditLogEntry(
-        partner_id=partner_id,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        data=_jsonable(data or {}),
-    )
-    session.add(entry)
-    return entry
+def record(session: Session, *entry, **named) -> AuditLogEntry:
+    """Append one audit entry in the current transaction. Arguments: `_entry`'s."""
+    row = AuditLogEntry(**_entry(*entry, **named))
+    session.add(row)
+    return row
 
 
-def record_at_once(
-    session: Session,
-    partner_id: str | None,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    data: dict | None = None,
-) -> None:
+def record_at_once(session: Session, *entry, **named) -> None:
     """`record`, written at once by a Core INSERT rather than by the unit of work: the same row
     for a hot path that writes its own rows (`domain.pledging.record_pledge`), at a fraction of
     the CPU. Only where nothing the row refers to is still waiting for a flush."""
-    session.execute(
-        _INSERT_ENTRY,
-        {
-            "partner_id": partner_id,
-            "actor": actor,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "data": _jsonable(data or {}),
-        },
-    )
+    session.execute(_INSERT_ENTRY, _entry(*entry, **named))
+
+
+def _entry(
+    partner_id: str | None,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    data: dict | None = None,
+) -> dict:
+    """The columns of one audit entry."""
+    return {
+        "partner_id": partner_id,
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "data": _jsonable(data or {}),
+    }
 
 
 def _jsonable(value):
