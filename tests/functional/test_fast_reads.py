@@ -7,11 +7,14 @@ import logging
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import event, select
 
+from tests.api_helpers import pledge_body
 from tests.conftest import empty_all_tables, make_settings
 from tests.factories import make_partner, make_trip
 from widget_server import create_app
 from widget_server.extensions import db
+from widget_server.models import Pledge, Trip
 
 ROUTE = "/w/<partner_slug>/api/trips/<trip_id>"
 # A request with a cookie always goes through Flask (which could refresh a session).
@@ -172,3 +175,36 @@ def test_a_replayed_answer_lasts_no_longer_than_its_body(cached_app, trip_url):
     cache.clear()  # what expiry does to both
     client.get(trip_url)
     assert len(cached_app.reached_flask) == 2
+
+
+def test_pledges_take_the_per_process_partner_and_are_all_recorded(cached_app):
+    """The pledge route reads the partner from the per-process copy (no query for it), which
+    serves one request after another without being attached to any of their sessions."""
+    with cached_app.app_context(), db.transaction() as session:
+        partner = make_partner(session, "copy-fc")
+        trip = make_trip(session, partner, capacity=40, min_riders=20)
+        trip_id, stop_id = trip.id, trip.stops[0].id
+    engine = cached_app.extensions["ridepledge.engine"]
+    partner_queries = []
+
+    def spy(_conn, _cursor, statement, *_args):
+        if "FROM partners" in statement:
+            partner_queries.append(statement)
+
+    client = cached_app.test_client()
+    url = f"/w/copy-fc/api/trips/{trip_id}/pledges"
+    first = client.post(url, json=pledge_body(stop_id, email="fan0@example.com"))
+    assert first.status_code == 201, first.get_json()
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        for index in range(1, 4):
+            body = pledge_body(stop_id, email=f"fan{index}@example.com")
+            answer = client.post(url, json=body, headers=from_address(f"198.51.100.{index}"))
+            assert answer.status_code == 201, answer.get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert partner_queries == []
+    with cached_app.app_context():
+        stored = db.session.scalars(select(Pledge.email).where(Pledge.trip_id == trip_id))
+        assert sorted(stored) == [f"fan{index}@example.com" for index in range(4)]
+        assert db.session.get(Trip, trip_id).seats_pledged == 4

@@ -81,7 +81,7 @@ def queue_email(
         session.flush()
         if kind == "action_required":
             context.setdefault("error", ERROR)
-        return queue_pledge_email(session, pledge, kind, **context).id
+        return queue_pledge_email(session, pledge, kind, **context)
 
 
 def outbox_file(settings, email_id: str) -> Path:

@@ -210,7 +210,7 @@ def test_pending_email_ids_revives_abandoned_sends(session):
     with db.transaction() as tx:
         pledge = tx.get(Pledge, tx.get(OutboundEmail, pending).pledge_id)
         abandoned, in_flight, sent = (
-            queue_pledge_email(tx, pledge, "pledge_paid").id for _ in range(3)
+            queue_pledge_email(tx, pledge, "pledge_paid") for _ in range(3)
         )
     now = utcnow()
     set_row(

@@ -19,8 +19,7 @@ def record(session: Session, *entry, **named) -> AuditLogEntry:
 
 def record_at_once(session: Session, *entry, **named) -> None:
     """`record`, written at once by a Core INSERT rather than by the unit of work: the same row
-    for a hot path that writes its own rows (`domain.pledging.record_pledge`), at a fraction of
-    the CPU. Only where nothing the row refers to is still waiting for a flush."""
+    for the hot paths (a new pledge, a pledge's status change), at a fraction of the CPU."""
     session.execute(_INSERT_ENTRY, _entry(*entry, **named))
 
 

@@ -19,28 +19,14 @@ def _queue(session: Session, email: OutboundEmail) -> OutboundEmail:
     return email
 
 
-def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -> OutboundEmail:
-    """An email of `kind` to the pledge's fan, in the fan's language, sent after commit."""
-    return _queue(
-        session,
-        OutboundEmail(
-            partner_id=pledge.partner_id,
-            pledge_id=pledge.id,
-            kind=kind,
-            to_address=pledge.email,
-            locale=pledge.locale,
-            context=context,
-        ),
-    )
-
-
 _INSERT_EMAIL = insert(OutboundEmail.__table__)
 
 
-def queue_pledge_email_at_once(session: Session, pledge: Pledge, kind: str) -> str:
-    """`queue_pledge_email` (no context) written at once by a Core INSERT rather than by the
-    unit of work: the same row for the pledge write path (`domain.pledging.record_pledge`),
-    whose pledge row is already written. Returns the email's id."""
+def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -> str:
+    """An email of `kind` to the pledge's fan, in the fan's language, sent after commit.
+    Written at once by a Core INSERT rather than by the unit of work (the same row at a
+    fraction of the CPU: pledging and charging write one each): the pledge's row must already
+    be written, as it is wherever a pledge is emailed. Returns the email's id."""
     email_id = new_id("eml")
     session.execute(
         _INSERT_EMAIL,
@@ -51,7 +37,7 @@ def queue_pledge_email_at_once(session: Session, pledge: Pledge, kind: str) -> s
             "kind": kind,
             "to_address": pledge.email,
             "locale": pledge.locale,
-            "context": {},
+            "context": context,
             "status": "pending",
             "attempts": 0,
         },

@@ -24,7 +24,7 @@ from widget_server.domain.errors import (
     ValidationFailed,
 )
 from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
-from widget_server.domain.notify import queue_pledge_email, queue_pledge_email_at_once
+from widget_server.domain.notify import queue_pledge_email
 from widget_server.domain.referrals import referrer_for
 from widget_server.domain.text import email_key
 from widget_server.domain.waitlist import link_pledge, take_held_seats, waiting_exists
@@ -98,6 +98,33 @@ _TRIP_WITH_STOPS = (
 )
 
 
+_INSERT_STATUS_CHANGE = insert(PledgeStatusChange.__table__)
+
+
+def _insert_status_change(
+    session: Session,
+    pledge_id: str,
+    from_status: str | None,
+    to_status: str,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    """One row of the pledge's status history, written at once (a Core INSERT: every pledge
+    and every charge writes one or two, and the unit of work costs far more CPU)."""
+    session.execute(
+        _INSERT_STATUS_CHANGE,
+        {
+            "pledge_id": pledge_id,
+            "from_status": from_status,
+            "to_status": to_status,
+            "reason": reason,
+            "actor": actor,
+            "created_at": now,
+        },
+    )
+
+
 def get_trip(session: Session, partner: Partner, trip_id: str) -> Trip:
     """The partner's trip with its stops (one query), or NotFound."""
     trip = (
@@ -144,17 +171,8 @@ def transition(
         session.expire(pledge.trip)
         # Freed seats go to the waitlist first (domain.waitlist), after this commits.
         schedule(session, "refresh_waitlist", pledge.trip_id)
-    session.add(
-        PledgeStatusChange(
-            pledge_id=pledge.id,
-            from_status=from_status,
-            to_status=to_status,
-            reason=reason,
-            actor=actor,
-            created_at=now,
-        )
-    )
-    record(
+    _insert_status_change(session, pledge.id, from_status, to_status, actor, now, reason)
+    record_at_once(
         session,
         pledge.partner_id,
         actor,
@@ -163,7 +181,6 @@ def transition(
         pledge.id,
         {"from": from_status, "reason": reason},
     )
-    session.flush()
     _updated(session, pledge, {"status": to_status, "updated_at": now, **changes})
     if to_status in NOTIFIED_STATUSES:
         emit(session, pledge.partner_id, f"pledge.{to_status}", pledge)
@@ -271,16 +288,16 @@ def plan_pledge(
     the fan's waitlist offer, whose held seats the pledge will take. `secret`: SECRET_KEY,
     which checks the request's referral code (a forged one is a 422 on `ref`)."""
     now = now or utcnow()
-    trip = get_trip(session, partner, trip_id)
+    fan = _fan_key(request.email)
+    trip, fan_seats = _trip_for_plan(session, partner, trip_id, fan)
     if not any(stop.id == request.stop_id for stop in trip.stops):
         raise ValidationFailed.field("stop_id", "is not a stop of this trip")
     if not 1 <= request.seats <= MAX_SEATS_PER_PLEDGE:
         raise ValidationFailed.field("seats", f"must be from 1 to {MAX_SEATS_PER_PLEDGE}")
-    fan = _fan_key(request.email)
     referrer = (
         referrer_for(session, secret, trip, request.ref, fan_key=fan) if request.ref else None
     )
-    ensure_within_fan_cap(session, partner, trip, fan, request.seats)
+    _ensure_cap(partner.max_seats_per_fan, fan_seats, request.seats)
     ensure_can_sell(trip, request.seats, now, held=waitlist_offer is not None)
     pledge_id = new_id("plg")
     card = CardSetup(
@@ -351,7 +368,7 @@ def record_pledge(
         pledge.id,
         {"seats": pledge.seats, "referred_by": pledge.referred_by},
     )
-    queue_pledge_email_at_once(session, pledge, "pledge_received")
+    queue_pledge_email(session, pledge, "pledge_received")
     # The seats last: every pledge of a trip waits for this row lock until the one holding it
     # commits, so as little as possible happens between taking it and the commit (on a busy
     # trip the time the lock is held is what bounds pledges per second). If the seats are gone,
@@ -376,7 +393,6 @@ def record_pledge(
 
 
 _INSERT_PLEDGE = insert(Pledge.__table__)
-_INSERT_STATUS_CHANGE = insert(PledgeStatusChange.__table__)
 # Every column of a pledge: a new pledge's row names them all (NULL unless set), as the unit of
 # work does, so the object built from it has nothing left to load.
 _PLEDGE_COLUMNS = tuple(column.key for column in Pledge.__table__.columns)
@@ -416,17 +432,7 @@ def _insert_pledge(
         updated_at=utcnow(),
     )
     session.execute(_INSERT_PLEDGE, values)
-    session.execute(
-        _INSERT_STATUS_CHANGE,
-        {
-            "pledge_id": plan.pledge_id,
-            "from_status": None,
-            "to_status": "pledged",
-            "reason": None,
-            "actor": actor,
-            "created_at": now,
-        },
-    )
+    _insert_status_change(session, plan.pledge_id, None, "pledged", actor, now)
     pledge = Pledge(**values)
     set_committed_value(pledge, "trip", trip)
     make_transient_to_detached(pledge)
@@ -472,6 +478,41 @@ _SEATS_HELD_BY_FAN = select(func.coalesce(func.sum(_PLEDGES.seats), 0)).where(
 )
 
 
+# The trip to plan a pledge on, with its stops and the seats the fan holds on it already: one
+# query for what `get_trip` and `seats_held_by_fan` read (the cap is checked again, under the
+# trip's row lock, when the pledge is recorded).
+_TRIP_FOR_PLAN = (
+    select(
+        Trip,
+        select(func.coalesce(func.sum(_PLEDGES.seats), 0))
+        .where(
+            _PLEDGES.trip_id == Trip.id,
+            _PLEDGES.email_key == bindparam("fan_key"),
+            _PLEDGES.status.in_(LIVE_STATUSES),
+        )
+        .scalar_subquery(),
+    )
+    .options(joinedload(Trip.stops))
+    .where(Trip.id == bindparam("trip_id"), Trip.partner_id == bindparam("partner_id"))
+)
+
+
+def _trip_for_plan(
+    session: Session, partner: Partner, trip_id: str, fan_key: str
+) -> tuple[Trip, int]:
+    """The partner's trip with its stops, and the seats the fan holds on it; or NotFound."""
+    row = (
+        session.execute(
+            _TRIP_FOR_PLAN, {"trip_id": trip_id, "partner_id": partner.id, "fan_key": fan_key}
+        )
+        .unique()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no trip {trip_id}")
+    return row[0], int(row[1])
+
+
 def seats_held_by_fan(
     session: Session, trip: Trip, fan_key: str, besides: str | None = None
 ) -> int:
@@ -484,18 +525,6 @@ def seats_held_by_fan(
     return int(held or 0)
 
 
-def ensure_within_fan_cap(
-    session: Session,
-    partner: Partner,
-    trip: Trip,
-    fan_key: str,
-    seats: int,
-    besides: str | None = None,
-) -> None:
-    """Raise SeatLimitReached if `seats` more would put the fan over the partner's cap."""
-    ensure_within_cap(session, partner.max_seats_per_fan, trip, fan_key, seats, besides)
-
-
 def ensure_within_cap(
     session: Session,
     cap: int,
@@ -505,7 +534,10 @@ def ensure_within_cap(
     besides: str | None = None,
 ) -> None:
     """Raise SeatLimitReached if `seats` more would put the fan over `cap` seats on the trip."""
-    held = seats_held_by_fan(session, trip, fan_key, besides)
+    _ensure_cap(cap, seats_held_by_fan(session, trip, fan_key, besides), seats)
+
+
+def _ensure_cap(cap: int, held: int, seats: int) -> None:
     if held + seats > cap:
         left = max(cap - held, 0)
         raise SeatLimitReached(

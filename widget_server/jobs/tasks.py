@@ -44,7 +44,7 @@ def now_or_later(work, pledge_id: str) -> str:
 
 
 def place_pledge(
-    partner_id: str,
+    partner: Partner,
     trip_id: str,
     request: pledging.PledgeRequest,
     *,
@@ -53,11 +53,12 @@ def place_pledge(
     """A fan's pledge from a request: checked, the card saved with no transaction open, the
     seats taken and the pledge committed; on a confirmed trip it is charged at once (its job
     is the back-up). Used by the widget JSON API, the no-JavaScript form and waitlist offers
-    (`waitlist_offer`: the offer whose held seats it takes)."""
+    (`waitlist_offer`: the offer whose held seats it takes). `partner` may be detached (the
+    widget API's per-process copy): only its id and seat cap are read."""
     with db.transaction() as session:
         plan = pledging.plan_pledge(
             session,
-            session.get(Partner, partner_id),
+            partner,
             trip_id,
             request,
             waitlist_offer=waitlist_offer,

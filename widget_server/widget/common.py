@@ -99,7 +99,7 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
     the JSON API and the widget's no-JS form."""
     data["locale"] = data.get("locale") or partner.locale
     try:
-        pledge = tasks.place_pledge(partner.id, trip_id, pledging.PledgeRequest(**data))
+        pledge = tasks.place_pledge(partner, trip_id, pledging.PledgeRequest(**data))
     except DomainError as exc:
         PLEDGES.labels(_pledge_outcome(exc)).inc()
         raise

@@ -189,7 +189,7 @@ def claim(token: str):
             locale=entry.locale,
             attribution={"utm_source": "waitlist"},
         )
-        pledge = tasks.place_pledge(g.partner.id, entry.trip_id, request_, waitlist_offer=entry.id)
+        pledge = tasks.place_pledge(g.partner, entry.trip_id, request_, waitlist_offer=entry.id)
     except DomainError as exc:
         db.session.rollback()
         db.session.expire_all()
