@@ -27,6 +27,7 @@ from tests.functional.stripe_helpers import (
     charge_requests,
     confirm_with_three_pledges,
 )
+from tests.functional.webhook_helpers import add_endpoint
 from tests.services import require
 from widget_server import create_app
 from widget_server.domain import pledging, settlement
@@ -36,6 +37,7 @@ from widget_server.models import (
     AuditLogEntry,
     Event,
     OutboundEmail,
+    Partner,
     Pledge,
     SimulatedPayment,
     Trip,
@@ -210,6 +212,9 @@ def test_a_permanent_error_drops_the_pledge_once_frees_its_seats_and_tells_the_p
     monkeypatch.setattr(
         pledging, "emit", lambda s, p, kind, data: emitted.append(kind) or emit(s, p, kind, data)
     )
+    with shop.app.app_context():
+        partner_id = db.session.scalar(select(Partner.id).where(Partner.slug == shop.partner))
+    add_endpoint(shop.app, partner_id, "http://127.0.0.1:9/hook")  # the partner listens
     shop.pledge_ok(seats=1)
     victim = shop.pledge_ok(seats=2)["pledge"]["id"]
     with shop.app.app_context(), db.transaction() as session:  # the card was detached

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, exists, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.expression import ClauseElement
@@ -30,11 +30,11 @@ from widget_server.domain.text import email_key
 from widget_server.domain.waitlist import link_pledge, take_held_seats, waiting_exists
 from widget_server.domain.work import schedule
 from widget_server.ids import new_id
-from widget_server.models import Partner, Pledge, PledgeStatusChange, Stop, Trip, WebhookEndpoint
+from widget_server.models import Partner, Pledge, PledgeStatusChange, Stop, Trip
 from widget_server.models.pledges import LIVE_STATUSES
 from widget_server.models.types import utcnow
 from widget_server.payments import CardDeclined, PaymentError, PaymentProvider, SavedCard
-from widget_server.webhooks.outbox import emit
+from widget_server.webhooks.outbox import emit, has_endpoints
 
 __all__ = ["MAX_SEATS_PER_PLEDGE"]  # re-exported: faces read the limit from here
 
@@ -152,13 +152,14 @@ def transition(
     if to_status not in ALLOWED_TRANSITIONS[from_status]:
         raise IllegalTransition(f"a {from_status} pledge cannot become {to_status}")
     now = utcnow()
-    result = session.execute(
+    changed = session.execute(
         update(Pledge)
         .where(Pledge.id == pledge.id, Pledge.status == from_status)
         .values(status=to_status, updated_at=now, **changes)
+        .returning(has_endpoints(Pledge.partner_id))
         .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    ).first()
+    if changed is None:
         session.refresh(pledge)
         raise IllegalTransition(f"the pledge changed meanwhile; it is now {pledge.status}")
     if from_status in LIVE_STATUSES and to_status not in LIVE_STATUSES:
@@ -182,7 +183,7 @@ def transition(
         {"from": from_status, "reason": reason},
     )
     _updated(session, pledge, {"status": to_status, "updated_at": now, **changes})
-    if to_status in NOTIFIED_STATUSES:
+    if to_status in NOTIFIED_STATUSES and changed.has_webhooks:
         emit(session, pledge.partner_id, f"pledge.{to_status}", pledge)
     return pledge
 
@@ -563,9 +564,7 @@ _LOCKED_TRIP = (
     .limit(1)
     .scalar_subquery()
     .label("departs_at"),
-    exists()
-    .where(WebhookEndpoint.partner_id == Trip.partner_id, WebhookEndpoint.status == "enabled")
-    .label("has_webhooks"),
+    has_endpoints(Trip.partner_id),
 )
 
 

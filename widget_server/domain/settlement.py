@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from widget_server.domain.audit import record
@@ -79,11 +79,18 @@ class RefundAttempt:
         return f"pledge-{self.pledge_id}-refund"
 
 
+# Built once (each charge reads its pledge twice): the pledge with its trip in the same query.
+_PLEDGE_WITH_TRIP = (
+    select(Pledge)
+    .options(joinedload(Pledge.trip))
+    .where(Pledge.id == bindparam("pledge_id"))
+    .execution_options(populate_existing=True)
+)
+
+
 def _pledge(session: Session, pledge_id: str) -> Pledge:
-    # Fresh, with its trip in the same query (every rule here reads the trip's status).
-    pledge = session.get(
-        Pledge, pledge_id, populate_existing=True, options=[joinedload(Pledge.trip)]
-    )
+    # Fresh, with its trip (every rule here reads the trip's status).
+    pledge = session.scalars(_PLEDGE_WITH_TRIP, {"pledge_id": pledge_id}).first()
     if pledge is None:
         raise NotFound(f"no pledge {pledge_id}")
     return pledge

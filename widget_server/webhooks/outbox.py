@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from widget_server.domain.work import schedule
 from widget_server.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
@@ -25,6 +26,17 @@ EVENT_TYPES = (
     "demand.threshold_reached",
 )
 _SCHEMAS = {"pledge": PledgeSchema, "trip": TripSchema, "event": EventSchema}
+
+
+def has_endpoints(partner_id) -> ColumnElement[bool]:
+    """SQL: the partner (`partner_id`, a column of the row a statement writes) has an enabled
+    endpoint. Asked by the statement that writes the row (in its RETURNING), so that a partner
+    without webhooks costs the hot writes no query: they skip emit() when it is false."""
+    return (
+        exists()
+        .where(WebhookEndpoint.partner_id == partner_id, WebhookEndpoint.status == "enabled")
+        .label("has_webhooks")
+    )
 
 
 def emit(session: Session, partner_id: str, event_type: str, data) -> WebhookMessage | None:
