@@ -471,31 +471,22 @@ def _fan_key(email: str) -> str:
 
 
 _PLEDGES = Pledge.__table__.c
-_SEATS_HELD_BY_FAN = select(func.coalesce(func.sum(_PLEDGES.seats), 0)).where(
-    _PLEDGES.trip_id == bindparam("trip_id"),
-    _PLEDGES.email_key == bindparam("fan_key"),
-    _PLEDGES.status.in_(LIVE_STATUSES),
-    _PLEDGES.id != bindparam("besides"),
-)
 
 
+def _seats_of_fan(trip_id):
+    """SQL: the seats of the fan `:fan_key` on the trip `trip_id` in live pledges."""
+    return select(func.coalesce(func.sum(_PLEDGES.seats), 0)).where(
+        _PLEDGES.trip_id == trip_id,
+        _PLEDGES.email_key == bindparam("fan_key"),
+        _PLEDGES.status.in_(LIVE_STATUSES),
+    )
+
+
+_SEATS_HELD_BY_FAN = _seats_of_fan(bindparam("trip_id")).where(_PLEDGES.id != bindparam("besides"))
 # The trip to plan a pledge on, with its stops and the seats the fan holds on it already: one
 # query for what `get_trip` and `seats_held_by_fan` read (the cap is checked again, under the
 # trip's row lock, when the pledge is recorded).
-_TRIP_FOR_PLAN = (
-    select(
-        Trip,
-        select(func.coalesce(func.sum(_PLEDGES.seats), 0))
-        .where(
-            _PLEDGES.trip_id == Trip.id,
-            _PLEDGES.email_key == bindparam("fan_key"),
-            _PLEDGES.status.in_(LIVE_STATUSES),
-        )
-        .scalar_subquery(),
-    )
-    .options(joinedload(Trip.stops))
-    .where(Trip.id == bindparam("trip_id"), Trip.partner_id == bindparam("partner_id"))
-)
+_TRIP_FOR_PLAN = _TRIP_WITH_STOPS.add_columns(_seats_of_fan(Trip.id).scalar_subquery())
 
 
 def _trip_for_plan(
