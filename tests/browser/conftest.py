@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.host_site import HostSite
 from tests.conftest import LiveServer, empty_all_tables, make_settings
@@ -177,6 +178,11 @@ def context(browser, world):
     )
     yield context
     context.close()
+
+
+# Playwright's `expect` gives up after 5 s by default, which a loaded CI machine can take for a
+# page to settle: the same bound as the pages' own default timeout, and more.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture

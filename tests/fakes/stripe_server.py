@@ -151,6 +151,9 @@ class FakeStripe:
         # How long Stripe takes to perform each request (outside any lock), so that requests
         # overlap as they do against the real API.
         self.processing_seconds = 0.0
+        # Set to an unset threading.Event, requests wait for it (outside any lock) before they
+        # are performed: a test holds them there until it has seen what it needs overlap with.
+        self.gate: threading.Event | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.reset()
@@ -195,6 +198,11 @@ class FakeStripe:
             self._idempotent: dict[str, _Stored] = {}
             self._performing: set[str] = set()  # keys whose first request is under way
             self._faults: list[_Fault] = []
+
+    def performing(self) -> set[str]:
+        """The idempotency keys whose first request is being performed right now."""
+        with self._lock:
+            return set(self._performing)
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Wait until no request is being handled (e.g. a delayed one still sleeping)."""
@@ -404,6 +412,8 @@ class FakeStripe:
         try:
             if self.processing_seconds:
                 time.sleep(self.processing_seconds)
+            if self.gate is not None:
+                self.gate.wait(timeout=60)
             with self._lock:  # the account's state, for the time one endpoint runs
                 try:
                     answer, keep = _answer(200, self._dispatch(method, path, params)), True

@@ -4,7 +4,6 @@ every test client here is one address (127.0.0.1), like a stadium's Wi-Fi."""
 from __future__ import annotations
 
 import secrets
-import time
 
 import pytest
 
@@ -43,15 +42,15 @@ def pledge(client, stadium, email, **kwargs):
     return client.post(url, json=pledge_body(stadium, email, **kwargs))
 
 
-def test_300_fans_behind_one_address_all_get_their_seats_within_a_minute(app, client, stadium):
-    started = time.monotonic()
+def test_300_fans_behind_one_address_all_get_their_seats(app, client, stadium):
+    # No wall-clock budget here (a loaded machine stretches it): the 300 requests take a few
+    # seconds, well inside the one-minute window whose budget (600) they must all fit in.
     codes = [pledge(client, stadium, f"fan{index}@example.com").status_code for index in range(280)]
     form = f"/w/kc-chiefs/trips/{stadium['trip']}/pledge"
     team = {"stops": stadium["stops"] * 2}
     for index in range(20):  # some without JavaScript: the same budget, no trouble
         data = fan_input(team, email=f"form{index}@example.com", seats="1")
         codes.append(submit_form(client, form, "/pledge", data).status_code)
-    assert time.monotonic() - started < 60
     assert codes == [201] * 280 + [303] * 20
     with app.app_context():
         assert db.session.get(Trip, stadium["trip"]).seats_pledged == 300

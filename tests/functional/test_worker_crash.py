@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from tests.functional.stripe_helpers import (
     stripe_app,
     stripe_env,
 )
+from tests.waiting import wait_for
 from widget_server.domain import pledging
 from widget_server.extensions import db
 from widget_server.jobs import tasks
@@ -122,14 +122,6 @@ def statuses(app) -> Counter:
 def pledge_statuses(app) -> dict[str, str]:
     with app.app_context():
         return {row.id: row.status for row in db.session.execute(select(Pledge.id, Pledge.status))}
-
-
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def test_killed_worker_then_settle_charges_every_pledge_exactly_once(crash_app, tmp_path):
@@ -230,12 +222,18 @@ def test_one_of_two_workers_killed_the_other_finishes_and_charges_each_pledge_on
         # and its claimed ones stay `charging` (nobody else talks to Stripe for them yet). A job
         # the dead worker had taken from the queue but not yet claimed died with it: the
         # survivor's minute sweep finds that pledge, so allow a sweep's minute and its charge.
+        # Drained means: nothing left to claim, Stripe idle, and no charge of the survivor's
+        # still between Stripe's answer and its commit (only the dead worker's two threads can
+        # hold claims that nobody finishes).
         wait_for(
-            lambda: statuses(app)["pledged"] == 0 and fake.wait_idle(timeout=1),
+            lambda: (
+                statuses(app)["pledged"] == 0
+                and fake.wait_idle(timeout=1)
+                and statuses(app)["charging"] <= 2
+            ),
             timeout=120,
             what="the surviving worker to drain the queue",
         )
-        time.sleep(2 * CHARGE_DELAY)
         after = statuses(app)
         stuck = [pid for pid, status in pledge_statuses(app).items() if status == "charging"]
         assert after["paid"] + len(stuck) == PLEDGES, after

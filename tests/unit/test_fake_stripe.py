@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.request
 from urllib.error import HTTPError
@@ -12,6 +13,7 @@ import stripe
 
 from tests.fakes.stripe_server import FakeStripe, sign_stripe_payload
 from tests.fakes.stripe_wire import parse_form
+from tests.waiting import wait_for
 
 PI_PATH = "/v1/payment_intents"
 
@@ -375,37 +377,40 @@ def _post_customer(fake, key: str) -> tuple[int, dict]:
 def test_concurrent_requests_with_one_key_get_409_and_nothing_is_stored(fake):
     from concurrent.futures import ThreadPoolExecutor
 
-    fake.processing_seconds = 0.5
+    fake.gate = threading.Event()  # the first is held while it is being performed
     with ThreadPoolExecutor(max_workers=2) as pool:
         first = pool.submit(_post_customer, fake, "same-key")
-        time.sleep(0.1)  # the first is being performed when the second arrives
-        second = pool.submit(_post_customer, fake, "same-key")
-        answers = sorted([first.result(), second.result()], key=lambda answer: answer[0])
-    (ok, customer), (conflict, error) = answers
+        wait_for(lambda: "same-key" in fake.performing(), what="the first request")
+        conflict, error = _post_customer(fake, "same-key")  # arrives while the first runs
+        fake.gate.set()
+        ok, customer = first.result()
     assert (ok, conflict) == (200, 409)
     assert error["error"]["type"] == "idempotency_error"
     assert error["error"]["code"] == "idempotency_key_in_use"
     assert len(fake.customers) == 1
     # Once the first is done, the same key replays its answer.
-    fake.processing_seconds = 0
+    fake.gate = None
     assert _post_customer(fake, "same-key") == (200, customer)
 
 
 def test_requests_with_different_keys_are_served_concurrently(fake):
     from concurrent.futures import ThreadPoolExecutor
 
-    fake.processing_seconds = 0.5
-    started = time.monotonic()
+    fake.gate = threading.Event()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        statuses = [s for s, _ in pool.map(lambda n: _post_customer(fake, f"key-{n}"), range(4))]
+        answers = pool.map(lambda n: _post_customer(fake, f"key-{n}"), range(4))
+        # All four are being performed at once (served one after another, never more than one
+        # would be, and this wait would time out).
+        wait_for(lambda: len(fake.performing()) == 4, what="four requests performed at once")
+        fake.gate.set()
+        statuses = [s for s, _ in answers]
     assert statuses == [200] * 4
-    assert time.monotonic() - started < 1.5  # not one after another (4 x 0.5 s)
 
 
 def test_the_library_retries_a_409_and_then_gets_the_first_answer(fake, make_client):
     from concurrent.futures import ThreadPoolExecutor
 
-    fake.processing_seconds = 0.4
+    fake.gate = threading.Event()
     client = make_client(max_network_retries=2)
 
     def create():
@@ -415,8 +420,10 @@ def test_the_library_retries_a_409_and_then_gets_the_first_answer(fake, make_cli
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         first = pool.submit(create)
-        time.sleep(0.1)
+        wait_for(lambda: "lib-key" in fake.performing(), what="the first request")
         second = pool.submit(create)
+        wait_for(lambda: 409 in [r.get("status") for r in fake.requests], what="a 409")
+        fake.gate.set()  # the first finishes; the library's retry of the second replays it
         assert first.result() == second.result()
     assert len(fake.customers) == 1
     assert 409 in [r["status"] for r in fake.requests]
