@@ -7,6 +7,7 @@ import os
 import threading
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
@@ -17,6 +18,11 @@ from widget_server.config import Settings
 from widget_server.db import Base, make_engine
 from widget_server.migrate import upgrade
 from widget_server.wsgi_server import DevRequestHandler, closing_when_dropped
+
+# Property tests judge what the code answers, never how fast: a loaded machine must not fail
+# them through hypothesis's 200 ms deadline or its too-slow data generation check.
+settings.register_profile("ridepledge", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ridepledge")
 
 
 def pytest_configure(config) -> None:
