@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from tests.conftest import LiveServer
 from tests.factories import make_partner, make_trip
 from tests.functional import stripe_helpers
+from tests.functional.oauth_helpers import bearer, get_token, new_client
 from tests.functional.stripe_helpers import LIBRARY_TRIES
 from tests.widget_helpers import form_fields
 from widget_server import idempotency
-from widget_server.domain.housekeeping import purge_expired
 from widget_server.extensions import db
+from widget_server.jobs import tasks
 from widget_server.models import IdempotencyRecord, Pledge, Trip
 from widget_server.models.types import utcnow
 
@@ -278,6 +279,8 @@ def test_no_js_form_still_running_keeps_its_key_for_the_next_send(app, client, t
 
 
 def test_housekeeping_purges_expired_records_and_requests_delete_nothing(app, client, trip):
+    """Requests with a key (the API's and the widget's) leave expired records to the hourly
+    housekeeping, which deletes them (no table-wide DELETE inside a request)."""
     old = utcnow() - timedelta(hours=26)
     with app.app_context(), db.transaction() as session:
         session.add(
@@ -292,15 +295,17 @@ def test_housekeeping_purges_expired_records_and_requests_delete_nothing(app, cl
                 created_at=old,
             )
         )
-    assert post(client, trip).status_code == 201  # a request leaves other records alone
+    token = get_token(client, new_client(app))
+    hook = {"url": "http://127.0.0.1:9/hook", "events": ["pledge.created"]}
+    api_headers = {"Idempotency-Key": "hook-1", **bearer(token)}
+    assert client.post("/v1/webhook_endpoints", json=hook, headers=api_headers).status_code == 201
+    assert post(client, trip).status_code == 201
     with app.app_context():
         keys = set(db.session.scalars(select(IdempotencyRecord.key)))
-        assert keys == {"old", KEY}
-    with app.app_context(), db.transaction() as session:
-        counts = purge_expired(session, utcnow())
-    assert counts["idempotency_records"] == 1
-    with app.app_context():
-        assert set(db.session.scalars(select(IdempotencyRecord.key))) == {KEY}
+        assert keys == {"old", "hook-1", KEY}
+        counts = tasks.housekeeping()
+        assert counts["idempotency_records"] == 1
+        assert set(db.session.scalars(select(IdempotencyRecord.key))) == {"hook-1", KEY}
 
 
 def test_with_stripe_a_retried_attempt_saves_one_card(shop):
