@@ -146,6 +146,9 @@ def claim_or_replay(
             raise StillInProgress(
                 f"a request with this {field} is still being processed; retry soon"
             )
+        # Wait holding no connection (nor a snapshot) of the request's own session: what it
+        # loaded stays attached and reloads when read.
+        db.session.rollback()
         time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 2, _POLL_MAX)
 
