@@ -132,10 +132,11 @@
     return out;
   }
 
-  function send(url, body) {
+  function send(url, body, key) {
+    var headers = {'Content-Type': 'application/json', 'Accept': 'application/json'};
+    if (key) headers['Idempotency-Key'] = key;
     return fetch(url, {
-      method: 'POST', credentials: 'omit', body: JSON.stringify(body),
-      headers: {'Content-Type': 'application/json', 'Accept': 'application/json'}
+      method: 'POST', credentials: 'omit', body: JSON.stringify(body), headers: headers
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (json) {
         return {status: response.status, body: json};
@@ -159,7 +160,7 @@
   // ---- the pledge form -----------------------------------------------------------------
 
   var stripe = null;
-  function stripeCard(form, currency) {
+  function stripeCard(form, currency, changed) {
     var element = $('[data-stripe-element]', form);
     if (!element || !D.stripe_key || !window.Stripe) return null;
     var css = getComputedStyle(document.documentElement);
@@ -173,7 +174,9 @@
         colorText: prop('--rp-text'), borderRadius: prop('--rp-radius')
       }}
     });
-    elements.create('payment').mount(element);
+    var payment = elements.create('payment');
+    payment.on('change', changed); // another card: another attempt
+    payment.mount(element);
     return function () {
       return elements.submit().then(function (submitted) {
         if (submitted.error) throw submitted.error;
@@ -185,13 +188,29 @@
     };
   }
 
+  // One Idempotency-Key per pledge attempt: made when the fan sends the form, kept (with the
+  // card) while the attempt has no definite answer (a network error, a 5xx, "still in
+  // progress", 429), so sending again replays it instead of pledging twice; a new one once the
+  // form changes or an answer came.
+  function newKey() {
+    if (window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join('');
+  }
+
+  function unsettled(result) {
+    return !result || result.status >= 500 || result.status === 429 ||
+      problemType(result.body) === 'idempotency-in-progress';
+  }
+
   function pledgeForm(form) {
     var trip = D.trip;
+    var attempt = null; // {fields, key, paymentMethod}: the attempt without a definite answer
     var seats = form.elements.seats;
     var total = $('[data-total]');
     var money = new Intl.NumberFormat(D.locale, {style: 'currency', currency: trip.currency});
     var scale = Math.pow(10, money.resolvedOptions().maximumFractionDigits);
-    var cardFromStripe = stripeCard(form, trip.currency);
+    var cardFromStripe = stripeCard(form, trip.currency, function () { attempt = null; });
     seats.addEventListener('input', function () {
       var n = parseInt(seats.value, 10);
       if (n >= 1 && n <= D.max_seats) {
@@ -217,13 +236,18 @@
       if (card && !testMethod) errors.payment_method = D.field_messages.payment_method;
       if (Object.keys(errors).length) return showErrors(form, errors, D.problems['validation-error']);
       busy(form, true);
-      var method = card ? Promise.resolve(testMethod) : cardFromStripe();
+      if (form.elements.ref) values.ref = form.elements.ref.value;
+      var fields = JSON.stringify([values, testMethod]);
+      if (!attempt || attempt.fields !== fields) attempt = {fields: fields, key: newKey(), paymentMethod: null};
+      var current = attempt;
+      var reuse = current.paymentMethod || testMethod;
+      var method = reuse ? Promise.resolve(reuse) : cardFromStripe();
       method.then(function (paymentMethod) {
+        current.paymentMethod = paymentMethod; // the same attempt sends the same card again
         values.payment_method = paymentMethod;
         values.locale = D.locale;
         values.attribution = context.attribution;
-        if (form.elements.ref) values.ref = form.elements.ref.value;
-        return send(D.api + '/trips/' + trip.id + '/pledges', values);
+        return send(D.api + '/trips/' + trip.id + '/pledges', values, current.key);
       }, function (stripeError) {
         var words = stripeError.message || D.field_messages.card;
         showErrors(form, {payment_method: words}, D.field_messages.card);
@@ -231,6 +255,7 @@
         return null;
       }).then(function (result) {
         if (!result) return;
+        if (!unsettled(result) && attempt === current) attempt = null;
         var errors = result.body.errors || {};
         if (errors.ref && form.elements.ref) {
           form.elements.ref.remove(); // a damaged share link: the next try pledges without it

@@ -2,7 +2,7 @@
 
 from cryptography.fernet import Fernet
 
-from widget_server.api import idempotency
+from widget_server import idempotency
 from widget_server.domain import settlement
 from widget_server.keys import PURPOSES, derive_key
 from widget_server.payments import LONGEST_CALL

@@ -252,6 +252,14 @@ class CardSetup:
     name: str
     payment_method: str
     key: str
+    # The fan's pledge attempt (the digest of its Idempotency-Key and request), when it came
+    # with a key: the provider's records name the attempt, not the pledge id, which a re-run of
+    # the attempt makes anew (the provider must see the very same request again).
+    attempt: str | None = None
+
+    @property
+    def reference(self) -> str:
+        return f"pledge-attempt-{self.attempt}" if self.attempt else self.pledge_id
 
 
 @dataclass(frozen=True)
@@ -283,11 +291,14 @@ def plan_pledge(
     now: datetime | None = None,
     waitlist_offer: str | None = None,
     secret: str = "",
+    attempt: str | None = None,
 ) -> PledgePlan:
     """Check the request against the trip (stop, seats, still selling, referral code) before
     any card is saved, and fix the new pledge's id and card key. `waitlist_offer`: the id of
     the fan's waitlist offer, whose held seats the pledge will take. `secret`: SECRET_KEY,
-    which checks the request's referral code (a forged one is a 422 on `ref`)."""
+    which checks the request's referral code (a forged one is a 422 on `ref`). `attempt`: the
+    digest of the fan's Idempotency-Key (`idempotency.Claim.attempt`), which keys the card's
+    saving (`pledge-attempt-<digest>-setup`), so a retried attempt saves it once."""
     now = now or utcnow()
     fan = _fan_key(request.email)
     trip, fan_seats = _trip_for_plan(session, partner, trip_id, fan)
@@ -302,7 +313,12 @@ def plan_pledge(
     ensure_can_sell(trip, request.seats, now, held=waitlist_offer is not None)
     pledge_id = new_id("plg")
     card = CardSetup(
-        pledge_id, request.email, request.name, request.payment_method, f"pledge-{pledge_id}-setup"
+        pledge_id,
+        request.email,
+        request.name,
+        request.payment_method,
+        f"pledge-attempt-{attempt}-setup" if attempt else f"pledge-{pledge_id}-setup",
+        attempt,
     )
     referred_by = referrer.id if referrer else None
     return PledgePlan(
@@ -323,7 +339,7 @@ def save_card(provider: PaymentProvider, card: CardSetup) -> SavedCard:
     a refused card is a 422 on `payment_method`, an unreachable provider a 503."""
     try:
         return provider.save_card(
-            pledge_id=card.pledge_id,
+            reference=card.reference,
             email=card.email,
             name=card.name,
             payment_method=card.payment_method,

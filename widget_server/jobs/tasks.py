@@ -49,12 +49,14 @@ def place_pledge(
     request: pledging.PledgeRequest,
     *,
     waitlist_offer: str | None = None,
+    attempt: str | None = None,
 ) -> Pledge:
     """A fan's pledge from a request: checked, the card saved with no transaction open, the
     seats taken and the pledge committed; on a confirmed trip it is charged at once (its job
     is the back-up). Used by the widget JSON API, the no-JavaScript form and waitlist offers
-    (`waitlist_offer`: the offer whose held seats it takes). `partner` may be detached (the
-    widget API's per-process copy): only its id and seat cap are read."""
+    (`waitlist_offer`: the offer whose held seats it takes; `attempt`: the digest of the fan's
+    Idempotency-Key, which keys the card's saving). `partner` may be detached (the widget
+    API's per-process copy): only its id and seat cap are read."""
     with db.transaction() as session:
         plan = pledging.plan_pledge(
             session,
@@ -63,6 +65,7 @@ def place_pledge(
             request,
             waitlist_offer=waitlist_offer,
             secret=current_app.config["SECRET_KEY"],
+            attempt=attempt,
         )
     card = pledging.save_card(provider(), plan.card)  # no transaction open
     with db.transaction() as session:

@@ -1,4 +1,7 @@
-"""Stored first responses for `Idempotency-Key` replay on the partner API (kept 24 h)."""
+"""Stored first responses for `Idempotency-Key` replay, kept 24 h (widget_server/idempotency.py).
+
+`client_id` is whom the key belongs to: an API client id (`/v1`), or `widget:<partner id>` for the
+widget's pledge (anonymous fans, one space of keys per partner)."""
 
 from __future__ import annotations
 

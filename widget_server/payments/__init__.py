@@ -73,9 +73,15 @@ class PaymentProvider(Protocol):
     name: str
 
     def save_card(
-        self, *, pledge_id: str, email: str, name: str, payment_method: str, key: str
+        self, *, reference: str, email: str, name: str, payment_method: str, key: str
     ) -> SavedCard:
-        """Save a card for later off-session use (no money moves). Raises CardDeclined."""
+        """Save a card for later off-session use (no money moves). Raises CardDeclined.
+
+        `key` keys the call: the same key gets the provider's first answer again (a fan's
+        retried pledge attempt saves its card once). `reference` is what the provider's records
+        name the card for: the pledge id, or `pledge-attempt-<digest>` for a fan's attempt under
+        an Idempotency-Key (a re-run of the attempt makes a new pledge id, and must send the
+        provider the very same request)."""
 
     def charge(
         self,

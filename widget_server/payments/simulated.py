@@ -7,6 +7,7 @@ the `simulated_payments` ledger, keyed by idempotency key and written in its own
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from sqlalchemy import select
@@ -50,13 +51,15 @@ class SimulatedProvider:
         self._session_factory = session_factory
 
     def save_card(
-        self, *, pledge_id: str, email: str, name: str, payment_method: str, key: str
+        self, *, reference: str, email: str, name: str, payment_method: str, key: str
     ) -> SavedCard:
+        """As Stripe would: the same `key` gives the same customer and SetupIntent again (they
+        are named after it), so a retried attempt saves one card."""
         setup_outcome, _ = _behaviour(payment_method)
         if setup_outcome != "ok":
             raise CardDeclined("card_declined", DECLINE_MESSAGES[setup_outcome], setup_outcome)
-        suffix = pledge_id.split("_", 1)[-1]
-        return SavedCard(f"cus_sim_{suffix}", payment_method, f"seti_sim_{new_id('x')[2:]}")
+        suffix = hashlib.sha256(key.encode()).hexdigest()[:24]
+        return SavedCard(f"cus_sim_{suffix}", payment_method, f"seti_sim_{suffix}")
 
     def charge(
         self,

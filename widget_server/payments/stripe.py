@@ -84,10 +84,12 @@ class StripeProvider:
         self._http.close()
 
     def save_card(
-        self, *, pledge_id: str, email: str, name: str, payment_method: str, key: str
+        self, *, reference: str, email: str, name: str, payment_method: str, key: str
     ) -> SavedCard:
-        """A Customer and a confirmed SetupIntent (usage=off_session); no money moves."""
-        metadata = {"pledge_id": pledge_id}
+        """A Customer and a confirmed SetupIntent (usage=off_session); no money moves. Both
+        calls are keyed by `key` (the customer's as `<key>-customer`): a retried attempt gets
+        Stripe's first answers and saves one card."""
+        metadata = {"pledge_id" if reference.startswith("plg_") else "pledge_attempt": reference}
         try:
             customer = self.client.v1.customers.create(
                 params={"email": email, "name": name, "metadata": metadata},

@@ -19,7 +19,7 @@ import json
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 
-from widget_server import fast_reads, ratelimits
+from widget_server import fast_reads, idempotency, ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
 from widget_server.domain.notify import queue_manage_links
@@ -34,6 +34,7 @@ from widget_server.widget.common import (
     PledgeInput,
     place_demand,
     place_pledge,
+    replay_pledge_attempt,
     trips_for_event,
     upcoming_events,
 )
@@ -197,6 +198,13 @@ def get_trip(trip_id: str):
 @bp.post("/trips/<trip_id>/pledges")
 @ratelimits.pledge_write
 def create_pledge(trip_id: str):
+    """A fan's pledge. With an `Idempotency-Key` (widget.js sends one per attempt) a repeat
+    answers the first answer again and creates nothing; without one (an embed older than the
+    key) the pledge is simply made."""
+    key = idempotency.key_from(request.headers.get(idempotency.HEADER))
+    replay = replay_pledge_attempt(g.partner, key)
+    if replay is not None:
+        return replay
     pledge = place_pledge(g.partner, trip_id, load_json(PledgeInput()))
     body = {
         "pledge": fan_pledge(pledge),

@@ -5,10 +5,11 @@ this; neither imports the other.
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
+from widget_server import idempotency
 from widget_server.domain import pledging
 from widget_server.domain.demand import address_key, record_demand
 from widget_server.domain.errors import DomainError, SoldOut, ValidationFailed
@@ -93,13 +94,42 @@ def trips_for_event(partner: Partner, event_id: str, near: str | None = None) ->
     return trips
 
 
+def replay_pledge_attempt(
+    partner: Partner,
+    key: str | None,
+    *,
+    field: str = idempotency.HEADER,
+    request_fingerprint: str | None = None,
+    stores_refusals: bool = True,
+) -> Response | None:
+    """A fan's pledge attempt under an Idempotency-Key (`key`, already checked by
+    `idempotency.key_from`): None when this request runs it (or there is no key), else the
+    first answer to replay (a repeat waits for a first still running). Widget requests are
+    anonymous, so keys belong to the partner's widget; a key can never replay another request,
+    whose fingerprint (its body: the fan's email, card, stop, seats) would differ."""
+    if key is None:
+        return None
+    return idempotency.claim_or_replay(
+        f"widget:{partner.id}",
+        key,
+        field=field,
+        request_fingerprint=request_fingerprint,
+        stores_refusals=stores_refusals,
+    )
+
+
 def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
     """Create a pledge from loaded `PledgeInput` data (see `tasks.place_pledge`: the card is
     saved with no transaction open; on a confirmed trip the seats are charged at once). Used by
-    the JSON API and the widget's no-JS form."""
+    the JSON API and the widget's no-JS form. When the request claimed an Idempotency-Key
+    (`replay_pledge_attempt`), the card's saving at the provider is keyed by the attempt."""
     data["locale"] = data.get("locale") or partner.locale
+    claim = idempotency.current_claim()
+    attempt = claim.attempt if claim is not None else None
     try:
-        pledge = tasks.place_pledge(partner, trip_id, pledging.PledgeRequest(**data))
+        pledge = tasks.place_pledge(
+            partner, trip_id, pledging.PledgeRequest(**data), attempt=attempt
+        )
     except DomainError as exc:
         PLEDGES.labels(_pledge_outcome(exc)).inc()
         raise

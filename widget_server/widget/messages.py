@@ -55,6 +55,13 @@ def problem_messages() -> dict[str, str]:
         "not-sold-out": _("Seats are available: you can pledge them now."),
         "already-waiting": _("This email is already on the waitlist for this trip."),
         "validation-error": _("Some fields need your attention."),
+        "idempotency-in-progress": _(
+            "Your pledge is still being saved. Wait a moment, then send the form again: "
+            "you will not be charged twice."
+        ),
+        "idempotency-key-reused": _(
+            "This form was already sent with other details. Check them and send it again."
+        ),
         "network": _("We could not reach the server. Check your connection and try again."),
         "generic": _("Something went wrong. Please try again."),
     }

@@ -8,13 +8,17 @@ iframe keeps the loader told of its height. The manage pages are in `widget/mana
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
+
 from flask import current_app, g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy.orm import joinedload
 
-from widget_server import ratelimits
+from widget_server import idempotency, ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.notify import queue_manage_links
@@ -32,6 +36,7 @@ from widget_server.widget.common import (
     PledgeInput,
     place_demand,
     place_pledge,
+    replay_pledge_attempt,
     trips_for_event,
     upcoming_events,
 )
@@ -42,11 +47,15 @@ from widget_server.widget.render import (
     render_page,
 )
 from widget_server.widget.security import (
+    FORM_TOKEN_FIELD,
     check_form_post,
     form_token,
 )
 from widget_server.widget.serializers import public_trip
 from widget_server.widget.trip_state import pledge_status_label, trip_state
+
+# The pledge form's hidden Idempotency-Key: one per rendered form, i.e. per pledge attempt.
+ATTEMPT_FIELD = "idempotency_key"
 
 
 def _event(event_id: str) -> Event:
@@ -171,7 +180,18 @@ def _ref_arg() -> str | None:
     return ref[:64] if ref else None
 
 
-def _pledge_page(trip: Trip, *, values=None, errors=None, problem=None, status: int = 200):
+def _pledge_page(
+    trip: Trip,
+    *,
+    values=None,
+    errors=None,
+    problem=None,
+    status: int = 200,
+    idempotency_key: str | None = None,
+):
+    """The pledge form. It carries a new Idempotency-Key (`idempotency_key`) for the attempt,
+    or the one given: the attempt still running when the page was answered, which sending the
+    form again must replay, not repeat."""
     state = trip_state(trip)
     if not state.can_pledge and status == 200:
         return redirect(url_for("widget_pages.trip", trip_id=trip.id), code=303)
@@ -191,6 +211,7 @@ def _pledge_page(trip: Trip, *, values=None, errors=None, problem=None, status: 
         errors=errors or {},
         problem=problem,
         token=form_token(g.partner, f"pledge:{trip.id}"),
+        idempotency_key=idempotency_key or str(uuid.uuid4()),
         here=("widget_pages.pledge_form", {"trip_id": trip.id}),
         data={
             "trip": public_trip(trip),
@@ -214,8 +235,19 @@ def create_pledge(trip_id: str):
     values = {
         key: form.get(key, "").strip() for key in ("stop_id", "seats", "name", "email", "ref")
     }
+    key = None
     try:
         check_form_post(g.partner, f"pledge:{trip.id}")
+        key = idempotency.key_from(form.get(ATTEMPT_FIELD), ATTEMPT_FIELD)
+        replay = replay_pledge_attempt(
+            g.partner,
+            key,
+            field=ATTEMPT_FIELD,
+            request_fingerprint=_form_fingerprint(form),
+            stores_refusals=False,  # an error page is rendered afresh, with a new key
+        )
+        if replay is not None:
+            return replay
         data = PledgeInput().load(
             {
                 "stop_id": values["stop_id"],
@@ -233,17 +265,34 @@ def create_pledge(trip_id: str):
     except DomainError as exc:
         db.session.expire_all()
         errors = _field_errors(exc.errors) if isinstance(exc, ValidationFailed) else {}
+        errors.pop(ATTEMPT_FIELD, None)  # not a field the fan sees: the problem says it
         if exc.type == "card-declined":
             errors = {"payment_method": messages.for_problem(exc)}
         problem = messages.for_problem(exc)
         if "ref" in errors:
             values["ref"] = ""  # sent again, the form pledges without the damaged referral
             problem = errors.pop("ref")
+        # Still running: sending the form again must replay that attempt, so it keeps its key.
+        running = key if isinstance(exc, idempotency.StillInProgress) else None
         return _pledge_page(
-            _trip(trip_id), values=values, errors=errors, problem=problem, status=exc.status
+            _trip(trip_id),
+            values=values,
+            errors=errors,
+            problem=problem,
+            status=exc.status,
+            idempotency_key=running,
         )
     token = manage_token(pledge.id)
     return redirect(url_for("widget_pages.confirmation", token=token), code=303)
+
+
+def _form_fingerprint(form) -> str:
+    """What makes two sends of the pledge form the same attempt: its fields, without the
+    anti-forgery token (a page answered "still in progress" carries a fresh one)."""
+    fields = sorted(
+        (name, value) for name, value in form.items(multi=True) if name != FORM_TOKEN_FIELD
+    )
+    return hashlib.sha256(json.dumps([request.method, request.path, fields]).encode()).hexdigest()
 
 
 def _field_errors(errors: dict) -> dict[str, str]:
