@@ -4,7 +4,8 @@ The page (phone first) shows the manifest per stop, finds riders by name, and ch
 typed code, scanned QR or a tap on the name; `embed/driver.js` keeps the manifest and a queue of
 check-ins in localStorage so it keeps working offline, and `embed/driver-sw.js` (a service
 worker at `/d/sw.js`) keeps the page itself, so a cold reload offline still shows it. Its JSON
-endpoints (`/d/<token>/manifest`, `/d/<token>/checkins`) answer problem+json. The rules are in
+endpoints (`/d/<token>/manifest`, `/d/<token>/checkins`, `/d/<token>/undo`) answer
+problem+json. The rules are in
 `domain/checkin.py`.
 """
 
@@ -178,12 +179,36 @@ class HappenedAt(fields.Field):
             raise ValidationError(str(exc)) from None
 
 
-class CheckInInput(Schema):
+class DeviceInput(Schema):
+    device = Text(max_length=60, load_default=None)
+    device_id = fields.UUID(
+        load_default=None, metadata={"description": "Made by the phone once, kept on it."}
+    )
+
+
+class CheckInInput(DeviceInput):
     code = Text(max_length=40, load_default=None)
     pledge_id = Text(max_length=40, load_default=None)
     id = fields.UUID(required=True, metadata={"description": "Made by the device, once."})
     at = HappenedAt(required=True)
-    device = Text(max_length=60, load_default=None)
+    made_under = Text(
+        max_length=200,
+        load_default=None,
+        metadata={"description": "The token of the earlier link it was queued under."},
+    )
+
+
+class UndoInput(DeviceInput):
+    pledge_id = Text(max_length=40, required=True)
+
+
+def _load(schema: Schema) -> dict:
+    if cross_site_request():
+        raise CrossSiteRefused("check-ins come from the driver's page")
+    try:
+        return schema.load(request.get_json(silent=True) or {})
+    except ValidationError as exc:
+        raise ValidationFailed("some fields are missing or invalid", errors=exc.messages) from exc
 
 
 def _checkin_limit() -> str:
@@ -193,23 +218,41 @@ def _checkin_limit() -> str:
 @bp.post("/checkins")
 @limiter.limit(_checkin_limit)
 def checkins():
-    """One check-in: `{"code" | "pledge_id", "id", "at", "device"}` -> `{"result": ...}`."""
-    if cross_site_request():
-        raise CrossSiteRefused("check-ins come from the driver's page")
-    try:
-        data = CheckInInput().load(request.get_json(silent=True) or {})
-    except ValidationError as exc:
-        raise ValidationFailed("some fields are missing or invalid", errors=exc.messages) from exc
+    """One check-in: `{"code" | "pledge_id", "id", "at", "device", "device_id", "made_under"}`
+    -> `{"result": ...}`."""
+    data = _load(CheckInInput())
+    secret = current_app.config["SECRET_KEY"]
+    link = g.link
+    if data["made_under"] and data["made_under"] != g.token:
+        link = checkin.replaced_link(secret, data["made_under"], g.link)
     with db.transaction() as session:
         return checkin.check_in(
             session,
-            current_app.config["SECRET_KEY"],
+            secret,
             g.trip,
             client_id=str(data["id"]),
             happened_at=data["at"],
             device=data["device"] or "device",
+            device_id=str(data["device_id"]) if data["device_id"] else None,
+            link=link,
             code=data["code"],
             pledge_id=data["pledge_id"],
+            now=utcnow(),
+        )
+
+
+@bp.post("/undo")
+@limiter.limit(_checkin_limit)
+def undo():
+    """Undo a boarding: `{"pledge_id", "device", "device_id"}` -> `{"pledge": ..., "undone"}`."""
+    data = _load(UndoInput())
+    with db.transaction() as session:
+        return checkin.undo_boarding(
+            session,
+            g.trip,
+            data["pledge_id"],
+            device=data["device"] or "device",
+            device_id=str(data["device_id"]) if data["device_id"] else None,
             now=utcnow(),
         )
 
