@@ -21,6 +21,7 @@ from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.manifest import build_manifest
 from widget_server.domain.text import Text
 from widget_server.extensions import db, limiter
+from widget_server.i18n import format_local
 from widget_server.models import Trip
 from widget_server.models.types import rfc3339, utcnow
 from widget_server.security_headers import PERMISSIONS_POLICY
@@ -86,10 +87,33 @@ def _headers(response):
     return response
 
 
+def _plain_spaces(text: str) -> str:
+    # CLDR puts narrow and no-break spaces in times ("7:05\u202fPM"); driver.js makes the same
+    # plain, so the page reads the same before and after its script runs.
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def _time_label(moment) -> str:
+    """A time on the driver page: the event's zone, the language's short time format (the
+    format driver.js uses for the times it shows, `localTime`)."""
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_time
+    from flask_babel import get_locale
+
+    if isinstance(moment, str):
+        moment = parse_rfc3339(moment)
+    zone = ZoneInfo(g.trip.event.timezone)
+    return _plain_spaces(format_time(moment, "short", tzinfo=zone, locale=str(get_locale())))
+
+
 def _manifest() -> dict:
-    """The driver's manifest: riders without their email, paid ones with their code."""
+    """The driver's manifest: riders without their email, paid ones with their code; each stop
+    with its departure as the page shows it (`departs_label`)."""
     data = build_manifest(db.session, g.trip, secret=current_app.config["SECRET_KEY"])
-    for stop in data["stops"]:
+    zone = g.trip.event.timezone
+    for stop, trip_stop in zip(data["stops"], g.trip.stops, strict=True):
+        stop["departs_label"] = _plain_spaces(format_local(trip_stop.departs_at, zone, "short"))
         for rider in stop["riders"]:
             rider.pop("email", None)
     data["origin"] = g.trip.origin_name
@@ -110,6 +134,23 @@ def _texts() -> dict:
         "other_trip": _("Other bus: this pass is for another trip"),
         "unknown": _("Unknown code: check it and try again"),
         "queued": _("Saved offline: it will be checked when back online"),
+        "code_end": _("code …{tail}"),
+        "undo": _("Undo check-in"),
+        "confirm_undo": _("Undo the check-in of {name}? They can then be checked in again."),
+        "undone": _("Check-in undone: {name} can be checked in again"),
+        "undo_offline": _("Undoing a check-in that was sent needs the network."),
+        "undo_failed": _("The check-in could not be undone; reload the page and try again."),
+        "refused_link": _(
+            "Not sent: this driver link was replaced. Open the new link from the organiser on"
+            " this phone; it will be sent from there."
+        ),
+        "refused_clock": _("Refused, this phone's clock looks wrong: {detail}"),
+        "refused_other": _("Refused: {detail}"),
+        "fix_time": _("Send with the corrected time ({time})"),
+        "send_again": _("Send again"),
+        "discard": _("Discard"),
+        "confirm_discard": _("Discard this check-in? The rider will not count as boarded."),
+        "dismiss": _("Seen"),
         "seats": _("{seats} seat(s)"),
         "stop_count": _("{boarded} of {seats} seats boarded"),
         "total": _("{boarded} of {seats} seats boarded in all"),
@@ -141,6 +182,9 @@ def page():
         "manifest_url": f"/d/{g.token}/manifest",
         "service_worker": url_for("driver_worker.service_worker"),
         "checkins_url": f"/d/{g.token}/checkins",
+        "undo_url": f"/d/{g.token}/undo",
+        # Queued check-ins remember the link they were made under (`made_under`).
+        "link": g.token,
         "manifest": manifest,
         "texts": _texts(),
         "timezone": trip.event.timezone,
@@ -156,6 +200,7 @@ def page():
         csp_nonce=csp_nonce(),
         page_data=data,
         expires_at=g.link.expires_at,
+        time_label=_time_label,
     )
 
 
