@@ -63,12 +63,12 @@
   /* --- state ------------------------------------------------------------------------------ */
   var state = load(STORE, null);
   if (!state || !state.manifest) state = { manifest: data.manifest, queue: [] };
-  state.queue = state.queue || [];
   else if (!(state.manifest.generated_at > data.manifest.generated_at)) {
     // The page's copy, unless ours is newer: a page served offline by the service worker
     // (driver-sw.js) carries the manifest of when it was last loaded.
     state.manifest = data.manifest;
   }
+  state.queue = state.queue || [];
   // Check-ins refused because their link was replaced go again from this page, if it is the
   // page of another (the new) link: sent with `made_under`, the link they were made under.
   state.queue.forEach(function (item) {
