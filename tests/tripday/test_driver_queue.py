@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import event, select
 
-from tests.tripday.test_checkins import SECRET, now_iso, send, trip_day  # noqa: F401 (fixture)
+from tests.tripday.test_checkins import SECRET, now_iso, send
 from widget_server.domain import boarding, checkin
 from widget_server.extensions import db
 from widget_server.keys import derive_key
@@ -93,9 +93,7 @@ def test_a_boarding_can_be_undone_and_the_rider_boards_again(app, client, trip_d
     assert undone.status_code == 200, undone.json
     assert undone.json["pledge"]["id"] == pledge_id and undone.json["undone"]["device"] == "Phone B"
     riders = {
-        r["pledge_id"]: r
-        for s in client.get(f"{url}/manifest").json["stops"]
-        for r in s["riders"]
+        r["pledge_id"]: r for s in client.get(f"{url}/manifest").json["stops"] for r in s["riders"]
     }
     assert riders[pledge_id]["boarded_at"] is None
     with app.app_context():
