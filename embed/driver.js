@@ -189,7 +189,7 @@
   }
   function reasonOf(refused) {
     if (refused.reason === 'link') return T.refused_link;
-    if (refused.reason === 'clock') return fill(T.refused_clock, { detail: refused.detail });
+    if (refused.reason === 'clock') return fill(T.refused_clock, { time: refused.time });
     if (refused.reason === 'answer') return T[refused.result] || T.unknown;
     return fill(T.refused_other, { detail: refused.detail });
   }
@@ -304,11 +304,11 @@
   }
 
   /* Why the server refused a check-in (any 4xx): kept with the item, never dropped. */
-  function refusal(reply) {
+  function refusal(reply, item) {
     var body = reply.body || {};
     if (reply.status === 404) { linkReplaced = true; return { reason: 'link' }; }
     if (reply.status === 422 && body.errors && body.errors.at) {
-      return { reason: 'clock', detail: String(body.errors.at[0] || ''),
+      return { reason: 'clock', detail: String(body.errors.at[0] || ''), time: localTime(item.at),
         offset: isNaN(reply.date) ? 0 : Date.now() - reply.date };
     }
     return { reason: 'other', detail: body.detail || body.title || String(reply.status) };
@@ -339,7 +339,7 @@
         learn(reply.body);
         show(reply.body.result, reply.body);
       } else {
-        item.refused = refusal(reply);
+        item.refused = refusal(reply, item);
         state.queue.push(item);
         show('refused', { refused: item.refused, pledge: null });
       }
@@ -364,7 +364,7 @@
     var item = waiting[0];
     send(item).then(function (reply) {
       if (reply.status === 200) answered(item, reply, true);
-      else item.refused = refusal(reply);
+      else item.refused = refusal(reply, item);
       save(STORE, state);
       render();
       flushing = false;

@@ -144,7 +144,7 @@ def _texts() -> dict:
             "Not sent: this driver link was replaced. Open the new link from the organiser on"
             " this phone; it will be sent from there."
         ),
-        "refused_clock": _("Refused, this phone's clock looks wrong: {detail}"),
+        "refused_clock": _("Refused: this phone's clock looks wrong (the check-in says {time})."),
         "refused_other": _("Refused: {detail}"),
         "fix_time": _("Send with the corrected time ({time})"),
         "send_again": _("Send again"),
