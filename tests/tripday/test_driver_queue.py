@@ -158,3 +158,37 @@ def test_codes_use_the_derived_key_and_an_indexed_lookup(app, client, trip_day):
     with app.app_context(), db.transaction() as session:
         session.get(Pledge, trip_day["pledges"][1]).boarding_ref = None
     assert send(client, url, trip_day["codes"][1]).json["result"] == "unknown"
+
+
+def test_the_migration_fills_lookups_and_keeps_codes_already_sent(app, client, trip_day):
+    """Migration 0006_h4 on pledges from before it: each gets its lookup part, and the paid
+    ones keep the code their fans were sent (signed with SECRET_KEY itself)."""
+    import importlib.util
+    from pathlib import Path
+
+    import widget_server
+
+    path = Path(widget_server.__file__).parent / "migrations/versions/0006_h4_driver_checkins.py"
+    spec = importlib.util.spec_from_file_location("migration_0006_h4", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with app.app_context():
+        pledges = [db.session.get(Pledge, p) for p in trip_day["pledges"]]
+        sent = [
+            boarding.boarding_lookup(p.trip_id, p.id)
+            + boarding._mac(SECRET.encode(), p.trip_id, p.id)
+            for p in pledges
+        ]
+    with app.app_context(), db.transaction() as session:
+        session.execute(
+            Pledge.__table__.update().values(boarding_ref=None, boarding_code_legacy=False)
+        )
+    assert send(client, trip_day["url"], sent[0]).json["result"] == "unknown"
+    with app.app_context(), db.transaction() as session:
+        migration.fill_boarding_refs(session.connection())
+    with app.app_context():
+        for pledge_id, code in zip(trip_day["pledges"], sent, strict=True):
+            pledge = db.session.get(Pledge, pledge_id)
+            assert pledge.boarding_ref == code[:7] and pledge.boarding_code_legacy is True
+            assert boarding.boarding_code(SECRET, pledge).replace("-", "") == code
+    assert send(client, trip_day["url"], sent[0]).json["result"] == "ok"

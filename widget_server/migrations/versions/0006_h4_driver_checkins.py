@@ -40,7 +40,11 @@ def upgrade() -> None:
     with op.batch_alter_table("boardings") as batch_op:
         batch_op.add_column(sa.Column("device_id", sa.String(length=36), nullable=True))
 
-    connection = op.get_bind()
+    fill_boarding_refs(op.get_bind())
+
+
+def fill_boarding_refs(connection) -> None:
+    """Every pledge's `boarding_ref`; pledges paid now keep their SECRET_KEY-signed code."""
     pledges = sa.table(
         "pledges",
         sa.column("id", sa.String),
