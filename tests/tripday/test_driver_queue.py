@@ -3,6 +3,7 @@ phone was offline, undoing a boarding, and boarding codes found by their indexed
 
 import uuid
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, select
 
@@ -10,7 +11,15 @@ from tests.tripday.test_checkins import SECRET, now_iso, send
 from widget_server.domain import boarding, checkin
 from widget_server.extensions import db
 from widget_server.keys import derive_key
-from widget_server.models import AuditLogEntry, Boarding, CheckIn, Pledge, Trip, WebhookMessage
+from widget_server.models import (
+    AuditLogEntry,
+    Boarding,
+    CheckIn,
+    Partner,
+    Pledge,
+    Trip,
+    WebhookMessage,
+)
 from widget_server.models.types import utcnow
 
 
@@ -192,3 +201,30 @@ def test_the_migration_fills_lookups_and_keeps_codes_already_sent(app, client, t
             assert pledge.boarding_ref == code[:7] and pledge.boarding_code_legacy is True
             assert boarding.boarding_code(SECRET, pledge).replace("-", "") == code
     assert send(client, trip_day["url"], sent[0]).json["result"] == "ok"
+
+
+def test_the_driver_page_in_french_shows_times_and_code_ends_in_its_format(app, client):
+    """A French partner's driver page: dates and times in the event's zone, in French formats
+    (the same `driver.js` produces), and the code end that tells riders apart, in French."""
+    from tests.api_helpers import ApiSession, issue_token
+    from tests.tripday.helpers import confirmed_trip
+
+    ids = confirmed_trip(app, "lyon", names=("Ana Paid",))
+    with app.app_context(), db.transaction() as session:
+        session.get(Partner, ids["partner_id"]).locale = "fr"
+    api = ApiSession(client, issue_token(app, ids["partner_id"]))
+    url = api.post(f"/v1/trips/{ids['trip']}/driver_link").json["url"]
+    url = url.removeprefix("http://127.0.0.1:8000")
+    send(client, url, pledge_id=ids["pledges"][0], at=now_iso())
+    html = client.get(url).get_data(as_text=True)
+    with app.app_context():
+        trip = db.session.get(Trip, ids["trip"])
+        departs = trip.stops[0].departs_at.astimezone(ZoneInfo(trip.event.timezone))
+        boarded = db.session.get(Boarding, ids["pledges"][0]).boarded_at
+        code = boarding.boarding_code(SECRET, db.session.get(Pledge, ids["pledges"][0]))
+    boarded = boarded.astimezone(ZoneInfo(trip.event.timezone))
+    assert departs.strftime("%d/%m/%Y %H:%M") in html  # CLDR fr short: 20/12/2026 13:05
+    assert f"{boarded:%H:%M}</span>" in html  # the boarded badge
+    assert f"code …{code[-4:]}" in html
+    manifest = client.get(f"{url}/manifest").json
+    assert manifest["stops"][0]["departs_label"] == departs.strftime("%d/%m/%Y %H:%M")

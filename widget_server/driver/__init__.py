@@ -107,13 +107,17 @@ def _time_label(moment) -> str:
     return _plain_spaces(format_time(moment, "short", tzinfo=zone, locale=str(get_locale())))
 
 
+def _datetime_label(moment) -> str:
+    """A date and time on the driver page: the event's zone, the language's short format."""
+    return _plain_spaces(format_local(moment, g.trip.event.timezone, "short"))
+
+
 def _manifest() -> dict:
     """The driver's manifest: riders without their email, paid ones with their code; each stop
     with its departure as the page shows it (`departs_label`)."""
     data = build_manifest(db.session, g.trip, secret=current_app.config["SECRET_KEY"])
-    zone = g.trip.event.timezone
     for stop, trip_stop in zip(data["stops"], g.trip.stops, strict=True):
-        stop["departs_label"] = _plain_spaces(format_local(trip_stop.departs_at, zone, "short"))
+        stop["departs_label"] = _datetime_label(trip_stop.departs_at)
         for rider in stop["riders"]:
             rider.pop("email", None)
     data["origin"] = g.trip.origin_name
@@ -201,6 +205,7 @@ def page():
         page_data=data,
         expires_at=g.link.expires_at,
         time_label=_time_label,
+        datetime_label=_datetime_label,
     )
 
 
@@ -213,7 +218,7 @@ def manifest():
 class HappenedAt(fields.Field):
     """When the device saw the boarding: RFC 3339 with an offset, in UTC. Unlike the API's
     `AwareDateTime` it may be in the past (an offline queue sends it later); the domain refuses
-    a time in the future."""
+    one in the future or before the link it was made under (`checkin.check_time`)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
