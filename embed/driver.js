@@ -322,9 +322,8 @@
     var wasOk = offline && item.local === 'ok';
     if (wasOk && result !== 'ok' && result !== 'already_boarded') {
       item.refused = { reason: 'answer', result: result };
-      riders().forEach(function (r) {
-        if (r.pledge_id === (reply.body.pledge || {}).id && r.boarded_at === item.at) r.boarded_at = null;
-      });
+      var r = riderFor(item);
+      if (r && r.boarded_at === item.at) { r.boarded_at = null; r.boarded_by = null; }
     } else {
       state.queue = state.queue.filter(function (other) { return other !== item; });
     }
