@@ -4,6 +4,15 @@
  * a UUID and the time it happened here; it is sent at once when online, else queued and sent
  * when the browser is back online (the server applies each id once and keeps our time). While
  * offline the page answers from its own copy of the manifest, and says that it did.
+ *
+ * A queued check-in leaves this phone only once the server has answered it (200). One the
+ * server refuses (the link was replaced: 404; the phone's clock is off: 422 naming `at`; any
+ * other 4xx) stays, marked `refused`, and is listed under "Needs you" with the reason and what
+ * to do: the page of the new link (same trip, same localStorage) sends it again with
+ * `made_under`, the token of the link it was made under; a clock refusal can be re-dated by the
+ * offset between this phone's clock and the server's (its `Date` header); or the driver
+ * discards it. Each phone makes an id for itself (localStorage) and sends it with every
+ * check-in: the server tells two phones apart by it, not by the editable name.
  */
 (function () {
   'use strict';
@@ -41,12 +50,15 @@
     if (!/^[0-9A-HJKMNP-TV-Z]{12}$/.test(t)) return null;
     return t.slice(0, 4) + '-' + t.slice(4, 8) + '-' + t.slice(8);
   }
+  /* A time in the event's zone, in CLDR's short time format of the page's language: the one
+   * the server renders (driver/__init__.py, _time_label), spaces made plain on both sides. */
   function localTime(iso) {
     try {
       return new Date(iso).toLocaleTimeString(document.documentElement.lang,
-        { hour: '2-digit', minute: '2-digit', timeZone: data.timezone });
+        { timeStyle: 'short', timeZone: data.timezone }).replace(/[\u202f\u00a0]/g, ' ');
     } catch (e) { return iso; }
   }
+  function codeEnd(code) { return code ? fill(T.code_end, { tail: code.slice(-4) }) : ''; }
 
   /* --- state ------------------------------------------------------------------------------ */
   var state = load(STORE, null);
@@ -56,20 +68,30 @@
     // (driver-sw.js) carries the manifest of when it was last loaded.
     state.manifest = data.manifest;
   }
+  state.queue = state.queue || [];
+  // Check-ins refused because their link was replaced go again from this page, if it is the
+  // page of another (the new) link: sent with `made_under`, the link they were made under.
+  state.queue.forEach(function (item) {
+    if (item.refused && item.refused.reason === 'link' && item.link !== data.link) delete item.refused;
+  });
   applyQueueLocally();
   save(STORE, state);
   var device = load(DEVICE, null);
-  if (!device) {
+  if (!device || !device.id) {
     var id = uuid();
-    device = { id: id, name: 'Device ' + id.slice(0, 4).toUpperCase() };
+    device = { id: id, name: (device && device.name) || 'Device ' + id.slice(0, 4).toUpperCase() };
     save(DEVICE, device);
   }
+  var linkReplaced = false;
 
   function riders() {
     var all = [];
-    state.manifest.stops.forEach(function (s) { s.riders.forEach(function (r) { all.push(r); }); });
+    state.manifest.stops.forEach(function (s) {
+      s.riders.forEach(function (r) { r.stop_name = s.name; all.push(r); });
+    });
     return all;
   }
+  function pending() { return state.queue.filter(function (item) { return !item.refused; }); }
   function riderFor(item) {
     var code = item.code ? normalizeCode(item.code) : null;
     return riders().filter(function (r) {
@@ -78,8 +100,9 @@
   }
   /* Check-ins still queued are shown as boarded on a freshly loaded manifest too. */
   function applyQueueLocally() {
-    (state.queue || []).forEach(function (item) {
+    state.queue.forEach(function (item) {
       var r = riderFor(item);
+      if (item.refused && item.refused.reason === 'answer') return; // the server's answer stands
       if (r && r.status === 'paid' && !r.boarded_at) { r.boarded_at = item.at; r.boarded_by = item.device; }
     });
   }
@@ -109,7 +132,7 @@
     var shown = 0;
     state.manifest.stops.forEach(function (stop) {
       var section = el('section', 'dr-stop');
-      section.appendChild(el('h3', 'dr-stop-title', stop.name + ' · ' + localTime(stop.departs_at)));
+      section.appendChild(el('h3', 'dr-stop-title', stop.name + ' · ' + (stop.departs_label || localTime(stop.departs_at))));
       section.appendChild(el('p', 'dr-stop-count', fill(T.stop_count, { boarded: stop.boarded_seats, seats: stop.seats })));
       var list = el('ul', 'dr-riders');
       stop.riders.forEach(function (r) {
@@ -120,6 +143,7 @@
         var who = el('div');
         who.appendChild(el('span', 'dr-rider-name', r.name));
         var info = el('div', 'dr-rider-info', fill(T.seats, { seats: r.seats }) + ' ');
+        if (r.boarding_code) info.appendChild(el('span', 'dr-code-end', codeEnd(r.boarding_code) + ' '));
         var paid = r.status === 'paid';
         info.appendChild(el('span', 'dr-badge ' + (paid ? 'is-paid' : 'is-unpaid'), T.status[r.status] || r.status));
         if (r.boarded_at) {
@@ -132,13 +156,13 @@
         }
         who.appendChild(info);
         li.appendChild(who);
-        if (!r.boarded_at) {
-          var button = el('button', '', T.check_in);
-          button.type = 'button';
-          button.setAttribute('aria-label', T.check_in + ': ' + r.name);
-          button.addEventListener('click', function () { checkIn({ pledge_id: r.pledge_id }); });
-          li.appendChild(button);
-        }
+        var button = el('button', '', r.boarded_at ? T.undo : T.check_in);
+        button.type = 'button';
+        button.setAttribute('aria-label', (r.boarded_at ? T.undo : T.check_in) + ': ' + r.name);
+        button.addEventListener('click', function () {
+          if (r.boarded_at) undo(r); else checkIn({ pledge_id: r.pledge_id });
+        });
+        li.appendChild(button);
         list.appendChild(li);
       });
       if (!stop.riders.length) list.appendChild(el('li', 'dr-soft', T.no_riders));
@@ -146,17 +170,78 @@
       box.appendChild(section);
     });
     if (query && !shown) box.appendChild(el('p', 'dr-soft', T.no_match));
-    var pending = $('[data-pending]');
-    pending.hidden = !state.queue.length;
-    pending.textContent = fill(T.pending, { count: state.queue.length });
+    var waiting = pending().length;
+    $('[data-pending]').hidden = !waiting;
+    $('[data-pending]').textContent = fill(T.pending, { count: waiting });
+    $('[data-link-replaced]').hidden = !linkReplaced;
+    renderRefused();
     var net = $('[data-net]');
     net.textContent = navigator.onLine ? T.online : T.offline;
     net.classList.toggle('is-offline', !navigator.onLine);
   }
 
+  /* "Needs you": check-ins the server refused or answered with a refusal, with what to do. */
+  function describe(item) {
+    var r = riderFor(item);
+    var who = r ? [r.name, r.stop_name, fill(T.seats, { seats: r.seats }), codeEnd(r.boarding_code)]
+      : [item.code || item.pledge_id];
+    return who.filter(Boolean).join(' · ') + ' · ' + localTime(item.at);
+  }
+  function reasonOf(refused) {
+    if (refused.reason === 'link') return T.refused_link;
+    if (refused.reason === 'clock') return fill(T.refused_clock, { time: refused.time });
+    if (refused.reason === 'answer') return T[refused.result] || T.unknown;
+    return fill(T.refused_other, { detail: refused.detail });
+  }
+  function action(label, handler) {
+    var b = el('button', '', label);
+    b.type = 'button';
+    b.addEventListener('click', handler);
+    return b;
+  }
+  function renderRefused() {
+    var refused = state.queue.filter(function (item) { return item.refused; });
+    var box = $('[data-refused]');
+    box.hidden = !refused.length;
+    var list = $('[data-refused-list]');
+    list.textContent = '';
+    refused.forEach(function (item) {
+      var li = el('li', 'dr-refused');
+      li.setAttribute('data-refused-item', item.id);
+      li.setAttribute('data-reason', item.refused.reason);
+      li.appendChild(el('p', 'dr-rider-name', describe(item)));
+      li.appendChild(el('p', 'dr-refused-reason', reasonOf(item.refused)));
+      var actions = el('div', 'dr-row dr-actions');
+      var offset = item.refused.offset || 0;
+      if (item.refused.reason === 'clock' && Math.abs(offset) >= 60000) {
+        var fixed = new Date(Date.parse(item.at) - offset).toISOString();
+        actions.appendChild(action(fill(T.fix_time, { time: localTime(fixed) }), function () {
+          item.at = fixed; retry(item);
+        }));
+      }
+      if (item.refused.reason === 'answer') {
+        actions.appendChild(action(T.dismiss, function () { drop(item); }));
+      } else {
+        if (item.refused.reason !== 'link') actions.appendChild(action(T.send_again, function () { retry(item); }));
+        actions.appendChild(action(T.discard, function () { if (window.confirm(T.confirm_discard)) drop(item); }));
+      }
+      li.appendChild(actions);
+      list.appendChild(li);
+    });
+  }
+  function retry(item) { delete item.refused; save(STORE, state); render(); flush(); }
+  function drop(item) {
+    state.queue = state.queue.filter(function (other) { return other !== item; });
+    if (!item.refused || item.refused.reason !== 'answer') {
+      var r = riderFor(item);
+      if (r && r.boarded_at === item.at) { r.boarded_at = null; r.boarded_by = null; }
+    }
+    save(STORE, state); render();
+  }
+
   function show(kind, answer, offline) {
     var box = $('[data-result]');
-    var words = T[kind] || T.unknown;
+    var words = kind === 'refused' ? reasonOf(answer.refused) : (T[kind] || T.unknown);
     if (kind === 'already_boarded' && answer && answer.boarded) {
       words = fill(T.already_boarded, { time: localTime(answer.boarded.at), device: answer.boarded.device });
     }
@@ -164,7 +249,12 @@
     box.textContent = '';
     box.appendChild(document.createTextNode(words));
     var rider = answer && answer.pledge;
-    if (rider) box.appendChild(el('small', '', rider.name + ' · ' + fill(T.seats, { seats: rider.seats })));
+    if (rider) {
+      var local = riders().filter(function (r) { return r.pledge_id === rider.id; })[0] || {};
+      var parts = [rider.name, rider.stop_name || local.stop_name, fill(T.seats, { seats: rider.seats }),
+        codeEnd(rider.boarding_code || local.boarding_code)];
+      box.appendChild(el('small', '', parts.filter(Boolean).join(' · ')));
+    }
     if (answer && answer.double_boarded) box.appendChild(el('small', '', T.double_boarded));
     box.setAttribute('data-result-kind', kind);
     box.hidden = false;
@@ -174,7 +264,7 @@
   function localAnswer(item) {
     var r = riderFor(item);
     if (!r) return { kind: 'queued', answer: null };
-    var pledge = { name: r.name, seats: r.seats };
+    var pledge = { id: r.pledge_id, name: r.name, seats: r.seats };
     if (r.status !== 'paid') return { kind: 'not_paid', answer: { pledge: pledge } };
     if (r.boarded_at) {
       return { kind: 'already_boarded', answer: { pledge: pledge, boarded: { at: r.boarded_at, device: r.boarded_by } } };
@@ -193,32 +283,72 @@
     });
   }
 
+  /* POST one check-in. Resolves with {status, body, date} for any answer but a 5xx or 429
+   * (rejected: try again later, as for no network at all). */
   function send(item) {
+    var body = { id: item.id, at: item.at, device: item.device, device_id: item.device_id || device.id };
+    if (item.code) body.code = item.code; else body.pledge_id = item.pledge_id;
+    if (item.link && item.link !== data.link) body.made_under = item.link;
     return fetch(data.checkins_url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
-      body: JSON.stringify(item),
+      body: JSON.stringify(body),
       credentials: 'same-origin'
     }).then(function (response) {
       if (response.status >= 500 || response.status === 429) throw new Error('retry later');
-      return response.json().then(function (body) { return { status: response.status, body: body }; });
+      var date = Date.parse(response.headers.get('Date') || '');
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        return { status: response.status, body: json, date: date };
+      });
     });
   }
 
+  /* Why the server refused a check-in (any 4xx): kept with the item, never dropped. */
+  function refusal(reply, item) {
+    var body = reply.body || {};
+    if (reply.status === 404) { linkReplaced = true; return { reason: 'link' }; }
+    if (reply.status === 422 && body.errors && body.errors.at) {
+      return { reason: 'clock', detail: String(body.errors.at[0] || ''), time: localTime(item.at),
+        offset: isNaN(reply.date) ? 0 : Date.now() - reply.date };
+    }
+    return { reason: 'other', detail: body.detail || body.title || String(reply.status) };
+  }
+
+  /* A queued check-in the server answered: gone from the queue, unless the answer says the
+   * rider the phone let on (offline) should not have boarded: then it stays under "Needs you". */
+  function answered(item, reply, offline) {
+    learn(reply.body);
+    var result = reply.body.result;
+    var wasOk = offline && item.local === 'ok';
+    if (wasOk && result !== 'ok' && result !== 'already_boarded') {
+      item.refused = { reason: 'answer', result: result };
+      var r = riderFor(item);
+      if (r && r.boarded_at === item.at) { r.boarded_at = null; r.boarded_by = null; }
+    } else {
+      state.queue = state.queue.filter(function (other) { return other !== item; });
+    }
+  }
+
   function checkIn(what) {
-    var item = { id: uuid(), at: new Date().toISOString(), device: device.name };
+    var item = { id: uuid(), at: new Date().toISOString(), device: device.name, device_id: device.id, link: data.link };
     if (what.code) item.code = what.code; else item.pledge_id = what.pledge_id;
     if (!navigator.onLine) return queue(item);
     send(item).then(function (reply) {
-      if (reply.status !== 200) { show('unknown', null); return; }
-      learn(reply.body);
-      show(reply.body.result, reply.body);
+      if (reply.status === 200) {
+        learn(reply.body);
+        show(reply.body.result, reply.body);
+      } else {
+        item.refused = refusal(reply, item);
+        state.queue.push(item);
+        show('refused', { refused: item.refused, pledge: null });
+      }
       save(STORE, state); render();
     }).catch(function () { queue(item); });
   }
 
   function queue(item) {
     var local = localAnswer(item);
+    item.local = local.kind;
     state.queue.push(item);
     save(STORE, state);
     show(local.kind, local.answer, true);
@@ -227,17 +357,55 @@
 
   var flushing = false;
   function flush() {
-    if (flushing || !state.queue.length || !navigator.onLine) return;
+    var waiting = pending();
+    if (flushing || !waiting.length || !navigator.onLine) return;
     flushing = true;
-    var item = state.queue[0];
+    var item = waiting[0];
     send(item).then(function (reply) {
-      state.queue.shift(); // answered (even a refusal): the server has it, do not send again
-      learn(reply.body);
+      if (reply.status === 200) answered(item, reply, true);
+      else item.refused = refusal(reply, item);
       save(STORE, state);
       render();
       flushing = false;
-      if (state.queue.length) flush(); else refresh();
+      if (pending().length) flush(); else refresh();
     }).catch(function () { flushing = false; });
+  }
+
+  /* Undo a boarding (a tap on the wrong name): one still queued here is simply not sent; one
+   * the server has is undone there (audited), which needs the network. */
+  function undo(r) {
+    if (!window.confirm(fill(T.confirm_undo, { name: r.name }))) return;
+    var queued = state.queue.filter(function (item) {
+      var q = riderFor(item);
+      return q && q.pledge_id === r.pledge_id && !item.refused;
+    });
+    if (queued.length) {
+      state.queue = state.queue.filter(function (item) { return queued.indexOf(item) === -1; });
+      r.boarded_at = null; r.boarded_by = null;
+      save(STORE, state); render();
+      showText('undone', fill(T.undone, { name: r.name }));
+      return;
+    }
+    if (!navigator.onLine) { showText('unknown', T.undo_offline); return; }
+    fetch(data.undo_url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+      body: JSON.stringify({ pledge_id: r.pledge_id, device: device.name, device_id: device.id }),
+      credentials: 'same-origin'
+    }).then(function (response) {
+      if (response.status === 200 || response.status === 409) {
+        r.boarded_at = null; r.boarded_by = null; r.double_boarded = false;
+        save(STORE, state); render();
+        showText('undone', fill(T.undone, { name: r.name }));
+      } else {
+        if (response.status === 404) linkReplaced = true;
+        showText('unknown', T.undo_failed); render();
+      }
+    }).catch(function () { showText('unknown', T.undo_offline); });
+  }
+  function showText(kind, words) {
+    var box = $('[data-result]');
+    box.textContent = words; box.setAttribute('data-result-kind', kind); box.hidden = false;
   }
 
   function refresh() {

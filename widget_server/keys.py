@@ -20,6 +20,7 @@ PURPOSES = {
     "admin-totp-secrets": b"ridepledge console two-step secrets v1",
     "admin-recovery-codes": b"ridepledge console recovery codes v1",
     "referral-codes": b"ridepledge share link referral codes v1",
+    "boarding-codes": b"ridepledge boarding codes v1",
 }
 
 

@@ -4,12 +4,20 @@ A code is 12 Crockford base32 characters, shown as `XXXX-XXXX-XXXX`:
 
     TT        the trip's tag (the last 2 characters of its id: names the trip)
     PPPPP     the pledge's reference (the last 5 characters of its id, which are random)
-    MMMMM     25 bits of HMAC-SHA256(SECRET_KEY, "boarding|trip_id|pledge_id")
+    MMMMM     25 bits of HMAC-SHA256(key, "boarding|trip_id|pledge_id")
 
 So a code names its pledge and its trip and is checked by recomputing the MAC: there is no table
 of codes to guess from, and a made-up code is `unknown` unless its 25-bit MAC happens to match
 (1 in 33 million per try, and the check-in endpoint is rate limited). Crockford decoding is
 forgiving of what people type: lower case, `I`/`L` for 1, `O` for 0, spaces and hyphens.
+
+The first 7 characters (`TTPPPPP`) are stored on the pledge (`Pledge.boarding_ref`, indexed
+with the partner), so a typed code finds its one candidate by an index lookup.
+
+The key is derived from SECRET_KEY for this purpose only (`keys.derive_key(..., "boarding-codes")`).
+Pledges paid before that change (`boarding_code_legacy`, set by migration 0006_h4) keep the code
+their fan was sent, signed with SECRET_KEY itself, so emailed and printed passes keep working;
+the flag can go once every trip with such pledges has run.
 """
 
 from __future__ import annotations
@@ -21,20 +29,26 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from widget_server.keys import derive_key
 from widget_server.models import Pledge, Trip
+from widget_server.models.pledges import boarding_lookup
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _TYPOS = str.maketrans({"I": "1", "L": "1", "O": "0"})
 CODE_LENGTH = 12
 _MAC_CHARS = 5
-_TAG_CHARS = 2
-_REF_CHARS = 5
+_LOOKUP_CHARS = 7  # what boarding_lookup makes: the trip's tag and the pledge's reference
 
 
-def _mac(secret: str, trip_id: str, pledge_id: str) -> str:
-    digest = hmac.new(
-        secret.encode(), f"boarding|{trip_id}|{pledge_id}".encode(), hashlib.sha256
-    ).digest()
+def _key(secret: str, pledge: Pledge) -> bytes:
+    """The key of this pledge's code: the derived one, or SECRET_KEY for a legacy code."""
+    if pledge.boarding_code_legacy:
+        return secret.encode()
+    return derive_key(secret, "boarding-codes")
+
+
+def _mac(key: bytes, trip_id: str, pledge_id: str) -> str:
+    digest = hmac.new(key, f"boarding|{trip_id}|{pledge_id}".encode(), hashlib.sha256).digest()
     value = int.from_bytes(digest[:4], "big") >> (32 - 5 * _MAC_CHARS)
     chars = []
     for _ in range(_MAC_CHARS):
@@ -43,16 +57,10 @@ def _mac(secret: str, trip_id: str, pledge_id: str) -> str:
     return "".join(reversed(chars))
 
 
-def _tail(object_id: str, length: int) -> str:
-    return object_id.rsplit("_", 1)[-1][-length:].upper()
-
-
 def boarding_code(secret: str, pledge: Pledge) -> str:
     """The pledge's code, grouped for reading aloud (`7K2M-9QX4-H3RT`)."""
-    raw = (
-        _tail(pledge.trip_id, _TAG_CHARS)
-        + _tail(pledge.id, _REF_CHARS)
-        + _mac(secret, pledge.trip_id, pledge.id)
+    raw = boarding_lookup(pledge.trip_id, pledge.id) + _mac(
+        _key(secret, pledge), pledge.trip_id, pledge.id
     )
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
@@ -87,16 +95,12 @@ def find_pledge(session: Session, secret: str, trip: Trip, typed: str) -> CodeMa
     code = normalize_code(typed)
     if code is None:
         return CodeMatch(None)
-    tag, ref, mac = code[:2], code[2:7], code[7:]
+    lookup, mac = code[:_LOOKUP_CHARS], code[_LOOKUP_CHARS:]
     candidates = session.scalars(
-        select(Pledge).where(
-            Pledge.partner_id == trip.partner_id,
-            Pledge.id.like(f"%{ref.lower()}"),
-            Pledge.trip_id.like(f"%{tag.lower()}"),
-        )
+        select(Pledge).where(Pledge.partner_id == trip.partner_id, Pledge.boarding_ref == lookup)
     )
     for pledge in candidates:
-        if hmac.compare_digest(_mac(secret, pledge.trip_id, pledge.id), mac):
+        if hmac.compare_digest(_mac(_key(secret, pledge), pledge.trip_id, pledge.id), mac):
             return CodeMatch(pledge)
     return CodeMatch(None)
 

@@ -11,6 +11,16 @@ offline: they send each check-in later with the id they made for it and the time
   boarding (`double_boarded`): two offline phones both let the fan on, which is not an error
   for the driver but something the partner should see.
 - Only a `paid` pledge ever boards.
+- Two devices are told apart by the id each phone made for itself (`device_id`), not by the
+  name the driver may edit; a check-in without one (a page from before ids) falls back to the
+  name.
+- The time a device says a check-in happened must lie after the driver link it was made under
+  was issued and at most CLOCK_SKEW ahead of our clock; otherwise 422 naming `at`.
+- A check-in queued offline under a link that was then replaced is sent by the page of the new
+  link with `made_under` (the old link's token): accepted if that link is of the same trip and
+  older; its time is checked against the old link's issue time.
+- A boarding can be undone (`undo_boarding`): audited with who and when; the rider can board
+  again.
 
 Both claims are single statements, so they hold on SQLite (one writer at a time) and on
 PostgreSQL (the second insert waits for the first to commit, then does nothing).
@@ -27,15 +37,18 @@ from sqlalchemy.orm import Session
 
 from widget_server.domain import boarding as codes
 from widget_server.domain.audit import record
-from widget_server.domain.errors import Conflict, ValidationFailed
+from widget_server.domain.errors import Conflict, NotFound, ValidationFailed
 from widget_server.models import Boarding, CheckIn, Pledge, Trip
 from widget_server.models.types import utcnow
 from widget_server.representations import PledgeSchema, UTCDateTime
 from widget_server.webhooks.outbox import emit
 
 NOT_PAID = ("pledged", "charging", "action_required")
-# How far ahead of our clock a device's time may be before we call it wrong.
-CLOCK_SKEW = timedelta(hours=1)
+# How far a device's clock may be off ours before we call its time wrong: ahead (a check-in
+# in the future) or behind (a check-in just before the link it was made under was issued).
+# Phones set their clocks from the network; a clock further off is one the driver should fix,
+# and the page offers to (driver.js: "Fix the time").
+CLOCK_SKEW = timedelta(minutes=5)
 _iso = UTCDateTime()._serialize
 
 
@@ -84,6 +97,8 @@ class DriverLink:
     trip_id: str
     generation: int
     expires_at: datetime
+    # When it was issued; None for a token signed before links carried it.
+    issued_at: datetime | None = None
 
 
 def _link_serializer(secret: str) -> URLSafeSerializer:
@@ -92,9 +107,10 @@ def _link_serializer(secret: str) -> URLSafeSerializer:
 
 def driver_token(secret: str, link: DriverLink) -> str:
     """The signed token of a driver link (the last part of its URL)."""
-    return _link_serializer(secret).dumps(
-        [link.trip_id, link.generation, int(link.expires_at.timestamp())]
-    )
+    value = [link.trip_id, link.generation, int(link.expires_at.timestamp())]
+    if link.issued_at is not None:
+        value.append(int(link.issued_at.timestamp()))
+    return _link_serializer(secret).dumps(value)
 
 
 def read_driver_token(secret: str, token: str) -> DriverLink | None:
@@ -104,19 +120,22 @@ def read_driver_token(secret: str, token: str) -> DriverLink | None:
         value = _link_serializer(secret).loads(token)
     except BadSignature:
         return None
-    if not (isinstance(value, list) and len(value) == 3):
+    if not (isinstance(value, list) and len(value) in (3, 4)):
         return None
-    trip_id, generation, expires = value
+    trip_id, generation, expires, *issued = value
     if not (isinstance(trip_id, str) and isinstance(generation, int) and isinstance(expires, int)):
         return None
-    return DriverLink(trip_id, generation, datetime.fromtimestamp(expires, UTC))
+    if issued and not isinstance(issued[0], int):
+        return None
+    issued_at = datetime.fromtimestamp(issued[0], UTC) if issued else None
+    return DriverLink(trip_id, generation, datetime.fromtimestamp(expires, UTC), issued_at)
 
 
 def new_driver_link(session: Session, trip: Trip, *, actor: str, now=None) -> DriverLink:
     """Issue the trip's new driver link (ending the old ones)."""
-    now = now or utcnow()
+    now = (now or utcnow()).replace(microsecond=0)
     generation = issue_driver_link(session, trip, actor=actor)
-    return DriverLink(trip.id, generation, default_link_expiry(trip, now).replace(microsecond=0))
+    return DriverLink(trip.id, generation, default_link_expiry(trip, now), now)
 
 
 def link_is_live(link: DriverLink, trip: Trip, now: datetime | None = None) -> bool:
@@ -135,7 +154,30 @@ def revoke_driver_links(session: Session, trip: Trip, *, actor: str) -> None:
     record(session, trip.partner_id, actor, "trip.driver_links_revoked", "trip", trip.id)
 
 
+def replaced_link(secret: str, token: str, live: DriverLink) -> DriverLink:
+    """The earlier link of the same trip a queued check-in was made under (its token sent as
+    `made_under` under the live link), or 422 naming `made_under`."""
+    link = read_driver_token(secret, token)
+    if link is None or link.trip_id != live.trip_id or link.generation > live.generation:
+        raise ValidationFailed.field("made_under", "is not an earlier driver link of this trip")
+    return link
+
+
 # --- check-ins ----------------------------------------------------------------------------
+
+
+def check_time(trip: Trip, link: DriverLink, happened_at: datetime, now: datetime) -> None:
+    """Refuse (422 naming `at`) a time ahead of our clock or before `link` (the one the
+    check-in was made under) was issued; for a link without its issue time, before the trip
+    was created."""
+    if happened_at > now + CLOCK_SKEW:
+        raise ValidationFailed.field("at", "is in the future; check the device's clock")
+    issued = link.issued_at or trip.created_at
+    if happened_at < issued - CLOCK_SKEW:
+        raise ValidationFailed.field(
+            "at",
+            f"is before the driver link was issued ({iso(issued)}); check the device's clock",
+        )
 
 
 def _identify(session: Session, secret: str, trip: Trip, code: str | None, pledge_id: str | None):
@@ -176,17 +218,19 @@ def check_in(
     client_id: str,
     happened_at: datetime,
     device: str,
+    link: DriverLink,
+    device_id: str | None = None,
     code: str | None = None,
     pledge_id: str | None = None,
     now: datetime | None = None,
 ) -> dict:
     """Apply one check-in (once per client id) and return its answer (the first answer again
-    for a repeat)."""
+    for a repeat). `link` is the driver link it was made under (the live one, or the one it
+    replaced: `replaced_link`)."""
     now = now or utcnow()
     if not code and not pledge_id:
         raise ValidationFailed.field("code", "send the boarding code (or the pledge_id)")
-    if happened_at > now + CLOCK_SKEW:
-        raise ValidationFailed.field("at", "is in the future; check the device's clock")
+    check_time(trip, link, happened_at, now)
     claimed = insert_if_absent(
         session,
         CheckIn,
@@ -195,6 +239,7 @@ def check_in(
         code=code,
         pledge_id=None,
         device=device,
+        device_id=device_id,
         result="unknown",
         happened_at=happened_at,
         received_at=now,
@@ -220,7 +265,7 @@ def check_in(
         "double_boarded": False,
     }
     if result == "ok":
-        answer.update(_board(session, trip, pledge, client_id, device, happened_at))
+        answer.update(_board(session, trip, pledge, client_id, (device, device_id), happened_at))
     row.pledge_id = pledge.id if pledge is not None and result != "other_trip" else None
     row.result = answer["result"]
     row.response = answer
@@ -228,8 +273,10 @@ def check_in(
     return answer
 
 
-def _board(session, trip, pledge, client_id, device, happened_at) -> dict:
-    """Board a paid pledge, or say it already is (flagging a second device)."""
+def _board(session, trip, pledge, client_id, device_of, happened_at) -> dict:
+    """Board a paid pledge, or say it already is (flagging a second device). `device_of` is
+    the device's (name, id)."""
+    device, device_id = device_of
     first = insert_if_absent(
         session,
         Boarding,
@@ -237,6 +284,7 @@ def _board(session, trip, pledge, client_id, device, happened_at) -> dict:
         trip_id=trip.id,
         boarded_at=happened_at,
         device=device,
+        device_id=device_id,
         checkin_client_id=client_id,
         double_boarded=False,
     )
@@ -254,7 +302,7 @@ def _board(session, trip, pledge, client_id, device, happened_at) -> dict:
             },
         )
         return {"boarded": {"at": iso(happened_at), "device": device}}
-    if boarding.device != device and not boarding.double_boarded:
+    if not _same_device(boarding, device, device_id) and not boarding.double_boarded:
         boarding.double_boarded = True
         boarding.second_device = device
         boarding.second_boarded_at = happened_at
@@ -271,6 +319,58 @@ def _board(session, trip, pledge, client_id, device, happened_at) -> dict:
         "result": "already_boarded",
         "boarded": {"at": iso(boarding.boarded_at), "device": boarding.device},
         "double_boarded": boarding.double_boarded,
+    }
+
+
+def _same_device(boarding: Boarding, device: str, device_id: str | None) -> bool:
+    """Whether the boarding was made by this device: by the ids the phones made, when both
+    have one; by name only for a check-in from a page that had none."""
+    if boarding.device_id and device_id:
+        return boarding.device_id == device_id
+    return boarding.device == device
+
+
+def undo_boarding(
+    session: Session,
+    trip: Trip,
+    pledge_id: str,
+    *,
+    device: str,
+    device_id: str | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """Undo the boarding of a pledge of this trip (a tap on the wrong name): the rider is not
+    boarded any more and can board again. Audited with the boarding undone, who undid it and
+    when; the check-ins stay as they were sent."""
+    now = now or utcnow()
+    boarding = session.get(Boarding, pledge_id) if isinstance(pledge_id, str) else None
+    if boarding is None or boarding.trip_id != trip.id:
+        pledge = session.get(Pledge, pledge_id) if isinstance(pledge_id, str) else None
+        if pledge is None or pledge.trip_id != trip.id:
+            raise NotFound("no such rider on this trip")
+        raise Conflict("this rider is not boarded")
+    pledge = session.get(Pledge, pledge_id)
+    record(
+        session,
+        trip.partner_id,
+        f"driver:{device}",
+        "pledge.boarding_undone",
+        "pledge",
+        pledge_id,
+        {
+            "boarded_at": iso(boarding.boarded_at),
+            "boarded_by": boarding.device,
+            "undone_at": iso(now),
+            "undone_by": device,
+            "device_id": device_id,
+        },
+    )
+    session.delete(boarding)
+    session.flush()
+    return {
+        "object": "boarding_undone",
+        "pledge": _rider(pledge),
+        "undone": {"at": iso(now), "device": device},
     }
 
 

@@ -31,7 +31,7 @@ from widget_server.domain.waitlist import link_pledge, take_held_seats, waiting_
 from widget_server.domain.work import schedule
 from widget_server.ids import new_id
 from widget_server.models import Partner, Pledge, PledgeStatusChange, Stop, Trip
-from widget_server.models.pledges import LIVE_STATUSES
+from widget_server.models.pledges import LIVE_STATUSES, boarding_lookup
 from widget_server.models.types import utcnow
 from widget_server.payments import CardDeclined, PaymentError, PaymentProvider, SavedCard
 from widget_server.webhooks.outbox import emit, has_endpoints
@@ -445,6 +445,8 @@ def _insert_pledge(
         payment_setup_ref=card.setup_ref,
         charge_attempts=0,
         provider_failures=0,
+        boarding_ref=boarding_lookup(trip.id, plan.pledge_id),
+        boarding_code_legacy=False,
         created_at=now,
         updated_at=utcnow(),
     )

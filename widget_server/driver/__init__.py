@@ -4,7 +4,8 @@ The page (phone first) shows the manifest per stop, finds riders by name, and ch
 typed code, scanned QR or a tap on the name; `embed/driver.js` keeps the manifest and a queue of
 check-ins in localStorage so it keeps working offline, and `embed/driver-sw.js` (a service
 worker at `/d/sw.js`) keeps the page itself, so a cold reload offline still shows it. Its JSON
-endpoints (`/d/<token>/manifest`, `/d/<token>/checkins`) answer problem+json. The rules are in
+endpoints (`/d/<token>/manifest`, `/d/<token>/checkins`, `/d/<token>/undo`) answer
+problem+json. The rules are in
 `domain/checkin.py`.
 """
 
@@ -20,6 +21,7 @@ from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.manifest import build_manifest
 from widget_server.domain.text import Text
 from widget_server.extensions import db, limiter
+from widget_server.i18n import format_local
 from widget_server.models import Trip
 from widget_server.models.types import rfc3339, utcnow
 from widget_server.security_headers import PERMISSIONS_POLICY
@@ -85,10 +87,37 @@ def _headers(response):
     return response
 
 
+def _plain_spaces(text: str) -> str:
+    # CLDR puts narrow and no-break spaces in times ("7:05\u202fPM"); driver.js makes the same
+    # plain, so the page reads the same before and after its script runs.
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def _time_label(moment) -> str:
+    """A time on the driver page: the event's zone, the language's short time format (the
+    format driver.js uses for the times it shows, `localTime`)."""
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_time
+    from flask_babel import get_locale
+
+    if isinstance(moment, str):
+        moment = parse_rfc3339(moment)
+    zone = ZoneInfo(g.trip.event.timezone)
+    return _plain_spaces(format_time(moment, "short", tzinfo=zone, locale=str(get_locale())))
+
+
+def _datetime_label(moment) -> str:
+    """A date and time on the driver page: the event's zone, the language's short format."""
+    return _plain_spaces(format_local(moment, g.trip.event.timezone, "short"))
+
+
 def _manifest() -> dict:
-    """The driver's manifest: riders without their email, paid ones with their code."""
+    """The driver's manifest: riders without their email, paid ones with their code; each stop
+    with its departure as the page shows it (`departs_label`)."""
     data = build_manifest(db.session, g.trip, secret=current_app.config["SECRET_KEY"])
-    for stop in data["stops"]:
+    for stop, trip_stop in zip(data["stops"], g.trip.stops, strict=True):
+        stop["departs_label"] = _datetime_label(trip_stop.departs_at)
         for rider in stop["riders"]:
             rider.pop("email", None)
     data["origin"] = g.trip.origin_name
@@ -109,6 +138,23 @@ def _texts() -> dict:
         "other_trip": _("Other bus: this pass is for another trip"),
         "unknown": _("Unknown code: check it and try again"),
         "queued": _("Saved offline: it will be checked when back online"),
+        "code_end": _("code …{tail}"),
+        "undo": _("Undo check-in"),
+        "confirm_undo": _("Undo the check-in of {name}? They can then be checked in again."),
+        "undone": _("Check-in undone: {name} can be checked in again"),
+        "undo_offline": _("Undoing a check-in that was sent needs the network."),
+        "undo_failed": _("The check-in could not be undone; reload the page and try again."),
+        "refused_link": _(
+            "Not sent: this driver link was replaced. Open the new link from the organiser on"
+            " this phone; it will be sent from there."
+        ),
+        "refused_clock": _("Refused: this phone's clock looks wrong (the check-in says {time})."),
+        "refused_other": _("Refused: {detail}"),
+        "fix_time": _("Send with the corrected time ({time})"),
+        "send_again": _("Send again"),
+        "discard": _("Discard"),
+        "confirm_discard": _("Discard this check-in? The rider will not count as boarded."),
+        "dismiss": _("Seen"),
         "seats": _("{seats} seat(s)"),
         "stop_count": _("{boarded} of {seats} seats boarded"),
         "total": _("{boarded} of {seats} seats boarded in all"),
@@ -140,6 +186,9 @@ def page():
         "manifest_url": f"/d/{g.token}/manifest",
         "service_worker": url_for("driver_worker.service_worker"),
         "checkins_url": f"/d/{g.token}/checkins",
+        "undo_url": f"/d/{g.token}/undo",
+        # Queued check-ins remember the link they were made under (`made_under`).
+        "link": g.token,
         "manifest": manifest,
         "texts": _texts(),
         "timezone": trip.event.timezone,
@@ -155,6 +204,8 @@ def page():
         csp_nonce=csp_nonce(),
         page_data=data,
         expires_at=g.link.expires_at,
+        time_label=_time_label,
+        datetime_label=_datetime_label,
     )
 
 
@@ -167,7 +218,7 @@ def manifest():
 class HappenedAt(fields.Field):
     """When the device saw the boarding: RFC 3339 with an offset, in UTC. Unlike the API's
     `AwareDateTime` it may be in the past (an offline queue sends it later); the domain refuses
-    a time in the future."""
+    one in the future or before the link it was made under (`checkin.check_time`)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
@@ -178,12 +229,36 @@ class HappenedAt(fields.Field):
             raise ValidationError(str(exc)) from None
 
 
-class CheckInInput(Schema):
+class DeviceInput(Schema):
+    device = Text(max_length=60, load_default=None)
+    device_id = fields.UUID(
+        load_default=None, metadata={"description": "Made by the phone once, kept on it."}
+    )
+
+
+class CheckInInput(DeviceInput):
     code = Text(max_length=40, load_default=None)
     pledge_id = Text(max_length=40, load_default=None)
     id = fields.UUID(required=True, metadata={"description": "Made by the device, once."})
     at = HappenedAt(required=True)
-    device = Text(max_length=60, load_default=None)
+    made_under = Text(
+        max_length=200,
+        load_default=None,
+        metadata={"description": "The token of the earlier link it was queued under."},
+    )
+
+
+class UndoInput(DeviceInput):
+    pledge_id = Text(max_length=40, required=True)
+
+
+def _load(schema: Schema) -> dict:
+    if cross_site_request():
+        raise CrossSiteRefused("check-ins come from the driver's page")
+    try:
+        return schema.load(request.get_json(silent=True) or {})
+    except ValidationError as exc:
+        raise ValidationFailed("some fields are missing or invalid", errors=exc.messages) from exc
 
 
 def _checkin_limit() -> str:
@@ -193,23 +268,41 @@ def _checkin_limit() -> str:
 @bp.post("/checkins")
 @limiter.limit(_checkin_limit)
 def checkins():
-    """One check-in: `{"code" | "pledge_id", "id", "at", "device"}` -> `{"result": ...}`."""
-    if cross_site_request():
-        raise CrossSiteRefused("check-ins come from the driver's page")
-    try:
-        data = CheckInInput().load(request.get_json(silent=True) or {})
-    except ValidationError as exc:
-        raise ValidationFailed("some fields are missing or invalid", errors=exc.messages) from exc
+    """One check-in: `{"code" | "pledge_id", "id", "at", "device", "device_id", "made_under"}`
+    -> `{"result": ...}`."""
+    data = _load(CheckInInput())
+    secret = current_app.config["SECRET_KEY"]
+    link = g.link
+    if data["made_under"] and data["made_under"] != g.token:
+        link = checkin.replaced_link(secret, data["made_under"], g.link)
     with db.transaction() as session:
         return checkin.check_in(
             session,
-            current_app.config["SECRET_KEY"],
+            secret,
             g.trip,
             client_id=str(data["id"]),
             happened_at=data["at"],
             device=data["device"] or "device",
+            device_id=str(data["device_id"]) if data["device_id"] else None,
+            link=link,
             code=data["code"],
             pledge_id=data["pledge_id"],
+            now=utcnow(),
+        )
+
+
+@bp.post("/undo")
+@limiter.limit(_checkin_limit)
+def undo():
+    """Undo a boarding: `{"pledge_id", "device", "device_id"}` -> `{"pledge": ..., "undone"}`."""
+    data = _load(UndoInput())
+    with db.transaction() as session:
+        return checkin.undo_boarding(
+            session,
+            g.trip,
+            data["pledge_id"],
+            device=data["device"] or "device",
+            device_id=str(data["device_id"]) if data["device_id"] else None,
             now=utcnow(),
         )
 

@@ -28,6 +28,9 @@ class CheckIn(Base):
         ForeignKey("pledges.id", ondelete="SET NULL"), index=True
     )
     device: Mapped[str] = mapped_column(String(60))
+    # The id the phone made for itself (driver.js keeps it in localStorage); the name above
+    # is the driver's to edit and may be the same on two phones.
+    device_id: Mapped[str | None] = mapped_column(String(36))
     result: Mapped[str] = mapped_column(String(20))
     # When it happened on the device (maybe offline, long before it reached us).
     happened_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -48,6 +51,7 @@ class Boarding(Base):
     trip_id: Mapped[str] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"), index=True)
     boarded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     device: Mapped[str] = mapped_column(String(60))
+    device_id: Mapped[str | None] = mapped_column(String(36))
     checkin_client_id: Mapped[str] = mapped_column(String(64))
     double_boarded: Mapped[bool] = mapped_column(Boolean, default=False)
     second_device: Mapped[str | None] = mapped_column(String(60))

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, func, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    false,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, relationship
 
 from widget_server.db import Base
@@ -27,6 +38,18 @@ PLEDGE_STATUSES = (
 LIVE_STATUSES = ("pledged", "charging", "paid", "action_required")
 
 
+def boarding_lookup(trip_id: str, pledge_id: str) -> str:
+    """The lookup part of a pledge's boarding code (`domain/boarding.py`): the trip's tag (the
+    last 2 characters of its id) then the pledge's reference (the last 5 of its id), upper
+    case. It depends on the ids only, so it is stored (`Pledge.boarding_ref`) and indexed."""
+    return (trip_id.rsplit("_", 1)[-1][-2:] + pledge_id.rsplit("_", 1)[-1][-5:]).upper()
+
+
+def _boarding_ref_default(context) -> str:
+    values = context.get_current_parameters()
+    return boarding_lookup(values["trip_id"], values["id"])
+
+
 class Pledge(Base):
     __tablename__ = "pledges"
     __table_args__ = (
@@ -35,6 +58,7 @@ class Pledge(Base):
         Index("ix_pledges_partner_created", "partner_id", "id"),
         Index("ix_pledges_trip_email_key", "trip_id", "email_key"),
         Index("ix_pledges_referred_by", "referred_by"),
+        Index("ix_pledges_partner_boarding_ref", "partner_id", "boarding_ref"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("plg"))
@@ -77,6 +101,13 @@ class Pledge(Base):
     # After a temporary provider failure: no new try before then, and how many in a row.
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # `boarding_lookup(trip_id, id)`: a typed boarding code finds its pledge by this index.
+    boarding_ref: Mapped[str | None] = mapped_column(String(7), default=_boarding_ref_default)
+    # Paid before boarding codes were signed with their own derived key: the code the fan was
+    # sent stays the code (signed with SECRET_KEY itself) until that trip has run.
+    boarding_code_legacy: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
