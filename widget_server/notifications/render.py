@@ -151,6 +151,10 @@ def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
         "error": frozen.get("error") or pledge.last_payment_error,
         "new_stop": _new_stop(trip, frozen.get("new_stop_id"), when),
         "was_paid": pledge.paid_at is not None,
+        # Pledged on a bus that was already running (or that this pledge confirmed): no
+        # "pledge received" email went out (domain.notify.queue_pledge_received), so the
+        # charge's email is the first word about the pledge.
+        "joined_running": trip.confirmed_at is not None and pledge.created_at >= trip.confirmed_at,
         "operator_name": trip.operator_name,
         "operator_phone": trip.operator_phone,
         "manage_url": manage_url(partner.slug, pledge.id),
