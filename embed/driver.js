@@ -27,7 +27,10 @@
     var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join('');
     return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
   }
-  function fill(text, values) {
+  var plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(document.documentElement.lang) : null;
+  /* `text`: one string, or the words of a count by plural category (driver/__init__.py). */
+  function fill(text, values, count) {
+    if (typeof text === 'object') text = text[plurals ? plurals.select(count) : 'other'] || text.other;
     return text.replace(/\{(\w+)\}/g, function (_, k) { return values[k] == null ? '' : values[k]; });
   }
   function fold(text) {
@@ -102,7 +105,7 @@
   }
   function render() {
     var total = counts();
-    $('[data-total]').textContent = fill(T.total, total);
+    $('[data-total]').textContent = fill(T.total, total, total.seats);
     var query = fold($('[data-search]').value.trim());
     var box = $('[data-stops]');
     box.textContent = '';
@@ -110,7 +113,7 @@
     state.manifest.stops.forEach(function (stop) {
       var section = el('section', 'dr-stop');
       section.appendChild(el('h3', 'dr-stop-title', stop.name + ' · ' + localTime(stop.departs_at)));
-      section.appendChild(el('p', 'dr-stop-count', fill(T.stop_count, { boarded: stop.boarded_seats, seats: stop.seats })));
+      section.appendChild(el('p', 'dr-stop-count', fill(T.stop_count, { boarded: stop.boarded_seats, seats: stop.seats }, stop.seats)));
       var list = el('ul', 'dr-riders');
       stop.riders.forEach(function (r) {
         if (query && fold(r.name).indexOf(query) === -1) return;
@@ -119,7 +122,7 @@
         li.setAttribute('data-rider', r.pledge_id);
         var who = el('div');
         who.appendChild(el('span', 'dr-rider-name', r.name));
-        var info = el('div', 'dr-rider-info', fill(T.seats, { seats: r.seats }) + ' ');
+        var info = el('div', 'dr-rider-info', fill(T.seats, { seats: r.seats }, r.seats) + ' ');
         var paid = r.status === 'paid';
         info.appendChild(el('span', 'dr-badge ' + (paid ? 'is-paid' : 'is-unpaid'), T.status[r.status] || r.status));
         if (r.boarded_at) {
@@ -148,7 +151,7 @@
     if (query && !shown) box.appendChild(el('p', 'dr-soft', T.no_match));
     var pending = $('[data-pending]');
     pending.hidden = !state.queue.length;
-    pending.textContent = fill(T.pending, { count: state.queue.length });
+    pending.textContent = fill(T.pending, { count: state.queue.length }, state.queue.length);
     var net = $('[data-net]');
     net.textContent = navigator.onLine ? T.online : T.offline;
     net.classList.toggle('is-offline', !navigator.onLine);
@@ -164,7 +167,7 @@
     box.textContent = '';
     box.appendChild(document.createTextNode(words));
     var rider = answer && answer.pledge;
-    if (rider) box.appendChild(el('small', '', rider.name + ' · ' + fill(T.seats, { seats: rider.seats })));
+    if (rider) box.appendChild(el('small', '', rider.name + ' · ' + fill(T.seats, { seats: rider.seats }, rider.seats)));
     if (answer && answer.double_boarded) box.appendChild(el('small', '', T.double_boarded));
     box.setAttribute('data-result-kind', kind);
     box.hidden = false;

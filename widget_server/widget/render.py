@@ -36,6 +36,7 @@ from widget_server.widget.security import (
     trusted_host_origin,
 )
 from widget_server.widget.theme import Theme, widget_theme
+from widget_server.widget.trip_state import progress_words
 
 LANGUAGES = (("en", "English"), ("es", "Español"), ("fr", "Français"))
 
@@ -230,4 +231,5 @@ def template_helpers() -> dict:
         "relative": relative,
         "money": format_money,
         "card_behaviour": card_behaviour,
+        "progress_words": progress_words,
     }
