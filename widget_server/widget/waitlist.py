@@ -206,15 +206,22 @@ def claim(token: str):
 @pages_bp.post("/waitlist/<token>/decline")
 @ratelimits.widget_write
 def decline(token: str):
+    """ "No thanks": the held seats pass to the next fan in line."""
+    return _act(token, waitlist.decline_offer)
+
+
+def _act(token: str, action, **after):
+    """Check the form, run `action(session, entry)` in one transaction, then 303 to the
+    waitlist page (`after` in its query); on a refusal the page again, in the fan's words."""
     entry = _entry(token)
     try:
         check_form_post(g.partner, f"waitlist:{entry.id}")
         with db.transaction() as session:
-            waitlist.decline_offer(session, entry)
+            action(session, entry)
     except DomainError as exc:
         db.session.expire_all()
         return _render(_entry(token), token, error=messages.for_problem(exc), status=exc.status)
-    return redirect(url_for("widget_pages.waitlist_page", token=token), code=303)
+    return redirect(url_for("widget_pages.waitlist_page", token=token, **after), code=303)
 
 
 @pages_bp.get("/waitlist/<token>/leave")
@@ -264,12 +271,4 @@ def _place(entry: WaitlistEntry) -> str:
 @ratelimits.widget_write
 def leave(token: str):
     """The fan leaves the line (domain `waitlist.leave_line`); their place closes."""
-    entry = _entry(token)
-    try:
-        check_form_post(g.partner, f"waitlist:{entry.id}")
-        with db.transaction() as session:
-            waitlist.leave_line(session, entry)
-    except DomainError as exc:
-        db.session.expire_all()
-        return _render(_entry(token), token, error=messages.for_problem(exc), status=exc.status)
-    return redirect(url_for("widget_pages.waitlist_page", token=token, done="left"), code=303)
+    return _act(token, waitlist.leave_line, done="left")
