@@ -134,6 +134,18 @@ def test_city_search_then_trip_then_pledge_keeps_the_frame_sized_and_the_host_to
     wait_page(frame, "text=Your pledge was withdrawn. Nothing was charged.")
     assert frame.locator("h1").inner_text() == "This pledge is withdrawn"
     fits(page, frame, "withdrawn")
+
+    # Still tied to the host page after all that: a trip request is heard too.
+    frame.click("text=See all buses to this game")
+    wait_page(frame, "a[href*='/request']")
+    frame.click("a[href*='/request']")
+    wait_page(frame, "form[data-request-form]")
+    frame.fill("#origin", f"Peoria {width}")
+    frame.fill("#email", email)
+    frame.click("button[data-submit]")
+    requested = wait_heard(page, "demand.requested")[-1]["detail"]
+    assert requested["event_id"] == world.ids["event"] and requested["origin"] == f"Peoria {width}"
+    fits(page, frame, "request done")
     assert [e["name"] for e in heard(page) if e["name"] == "error"] == []
 
 
