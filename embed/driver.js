@@ -36,7 +36,10 @@
     var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join('');
     return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
   }
-  function fill(text, values) {
+  var plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(document.documentElement.lang) : null;
+  /* `text`: one string, or the words of a count by plural category (driver/__init__.py). */
+  function fill(text, values, count) {
+    if (typeof text === 'object') text = text[plurals ? plurals.select(count) : 'other'] || text.other;
     return text.replace(/\{(\w+)\}/g, function (_, k) { return values[k] == null ? '' : values[k]; });
   }
   function fold(text) {
@@ -125,7 +128,7 @@
   }
   function render() {
     var total = counts();
-    $('[data-total]').textContent = fill(T.total, total);
+    $('[data-total]').textContent = fill(T.total, total, total.seats);
     var query = fold($('[data-search]').value.trim());
     var box = $('[data-stops]');
     box.textContent = '';
@@ -133,7 +136,7 @@
     state.manifest.stops.forEach(function (stop) {
       var section = el('section', 'dr-stop');
       section.appendChild(el('h3', 'dr-stop-title', stop.name + ' · ' + (stop.departs_label || localTime(stop.departs_at))));
-      section.appendChild(el('p', 'dr-stop-count', fill(T.stop_count, { boarded: stop.boarded_seats, seats: stop.seats })));
+      section.appendChild(el('p', 'dr-stop-count', fill(T.stop_count, { boarded: stop.boarded_seats, seats: stop.seats }, stop.seats)));
       var list = el('ul', 'dr-riders');
       stop.riders.forEach(function (r) {
         if (query && fold(r.name).indexOf(query) === -1) return;
@@ -142,7 +145,7 @@
         li.setAttribute('data-rider', r.pledge_id);
         var who = el('div');
         who.appendChild(el('span', 'dr-rider-name', r.name));
-        var info = el('div', 'dr-rider-info', fill(T.seats, { seats: r.seats }) + ' ');
+        var info = el('div', 'dr-rider-info', fill(T.seats, { seats: r.seats }, r.seats) + ' ');
         if (r.boarding_code) info.appendChild(el('span', 'dr-code-end', codeEnd(r.boarding_code) + ' '));
         var paid = r.status === 'paid';
         info.appendChild(el('span', 'dr-badge ' + (paid ? 'is-paid' : 'is-unpaid'), T.status[r.status] || r.status));
@@ -172,7 +175,7 @@
     if (query && !shown) box.appendChild(el('p', 'dr-soft', T.no_match));
     var waiting = pending().length;
     $('[data-pending]').hidden = !waiting;
-    $('[data-pending]').textContent = fill(T.pending, { count: waiting });
+    $('[data-pending]').textContent = fill(T.pending, { count: waiting }, waiting);
     $('[data-link-replaced]').hidden = !linkReplaced;
     renderRefused();
     var net = $('[data-net]');
@@ -183,7 +186,7 @@
   /* "Needs you": check-ins the server refused or answered with a refusal, with what to do. */
   function describe(item) {
     var r = riderFor(item);
-    var who = r ? [r.name, r.stop_name, fill(T.seats, { seats: r.seats }), codeEnd(r.boarding_code)]
+    var who = r ? [r.name, r.stop_name, fill(T.seats, { seats: r.seats }, r.seats), codeEnd(r.boarding_code)]
       : [item.code || item.pledge_id];
     return who.filter(Boolean).join(' · ') + ' · ' + localTime(item.at);
   }
@@ -251,7 +254,7 @@
     var rider = answer && answer.pledge;
     if (rider) {
       var local = riders().filter(function (r) { return r.pledge_id === rider.id; })[0] || {};
-      var parts = [rider.name, rider.stop_name || local.stop_name, fill(T.seats, { seats: rider.seats }),
+      var parts = [rider.name, rider.stop_name || local.stop_name, fill(T.seats, { seats: rider.seats }, rider.seats),
         codeEnd(rider.boarding_code || local.boarding_code)];
       box.appendChild(el('small', '', parts.filter(Boolean).join(' · ')));
     }

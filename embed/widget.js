@@ -405,9 +405,10 @@
         return window.location.reload(); // a new state has its own words: let the server say them
       }
       var text = card.querySelector('[data-progress-text]');
-      var words = D.live.texts.progress.replace('{pledged}', number.format(trip.seats_pledged))
+      // The trip's own line, in the plural form of its capacity and the words of its status.
+      var words = (D.live.texts.progress[trip.id] || '').replace('{pledged}', number.format(trip.seats_pledged))
         .replace('{capacity}', number.format(trip.capacity)).replace('{min}', number.format(trip.min_riders));
-      if (text && text.textContent !== words) text.textContent = words;
+      if (text && words && text.textContent !== words) text.textContent = words;
       var fill = card.querySelector('[data-fill]');
       if (fill) fill.style.width = Math.min(100, Math.round(100 * trip.seats_pledged / trip.capacity)) + '%';
       var left = card.querySelector('[data-seats-left]');
@@ -437,11 +438,6 @@
     if ((form = $('[data-card-form]'))) cardForm(form);
     if ((form = $('[data-share]'))) shareBox(form);
     if (D.live) live();
-    var logo = $('.rp-logo');
-    if (logo) {
-      var hide = function () { logo.hidden = true; };
-      if (logo.complete && !logo.naturalWidth) hide(); else logo.addEventListener('error', hide);
-    }
     var focus = $('[data-autofocus]');
     if (focus && document.hasFocus()) focus.focus({preventScroll: true});
     post({type: 'hello', locale: D.locale});

@@ -20,6 +20,13 @@ def select_locale() -> str:
     return best or g.get("partner_locale") or "en"
 
 
+def plural_categories(words) -> dict[str, str]:
+    """A count's words for a script to choose from, by the plural category
+    `Intl.PluralRules` names (CLDR's, which our catalogs' Plural-Forms follow: en has one and
+    other; es and fr also many, for millions). `words(n)` is the ngettext call."""
+    return {"one": words(1), "many": words(1_000_000), "other": words(2)}
+
+
 def format_money(amount: int, currency: str, locale: str | None = None) -> str:
     """Integer minor units as the locale writes money: 3500 USD -> "$35.00", "35,00 $US"."""
     from babel.numbers import format_currency, get_currency_precision

@@ -30,6 +30,21 @@ def pledges(world):
             world, "demo", tipping_id, tipping_stop, payment_method="pm_card_authenticationRequired"
         ),
     }
+    sold_out = requests.get(
+        f"{world.widget}/w/demo/api/trips/{world.ids['sold_out']}", timeout=10
+    ).json()
+    joined = requests.post(
+        f"{world.widget}/w/demo/api/trips/{world.ids['sold_out']}/waitlist",
+        json={
+            "stop_id": sold_out["stops"][0]["id"],
+            "seats": 2,
+            "name": "Axe Waiting",
+            "email": "axe-waiting@example.com",
+        },
+        timeout=10,
+    )
+    assert joined.status_code == 201, joined.text
+    links["waitlist"] = joined.json()["url"].rsplit("/", 1)[1]
     run_jobs(world.app)
     return links
 
@@ -48,6 +63,9 @@ def widget_pages(world, pledges) -> list[tuple[str, str]]:
         ("confirmation", f"/w/demo/pledged/{token}"),
         ("manage", f"/w/demo/manage/{token}"),
         ("action required", f"/w/demo/manage/{pledges['action_required']}"),
+        ("withdraw question", f"/w/demo/manage/{token}/cancel"),
+        ("waitlist", f"/w/demo/waitlist/{pledges['waitlist']}"),
+        ("leave question", f"/w/demo/waitlist/{pledges['waitlist']}/leave"),
         ("request", f"/w/demo/events/{ids['event']}/request"),
         ("request done", f"/w/demo/events/{ids['event']}/request?done=1&origin=Peoria&count=3"),
         ("not found", "/w/demo/trips/trp_nothing"),

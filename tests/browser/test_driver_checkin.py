@@ -172,7 +172,7 @@ def test_offline_on_two_phones_applied_once_each_and_flagged(browser, world):
             type_code(page, code)
             kind, words = result(page)
             assert kind == "ok" and "offline" in words
-            assert page.locator("[data-pending]").inner_text() == "1 check-in(s) waiting to be sent"
+            assert page.locator("[data-pending]").inner_text() == "1 check-in waiting to be sent"
         assert ids["Fay Paid"] not in boardings(app)  # nothing reached the server yet
         for context, _page in phones:
             context.set_offline(False)
@@ -247,7 +247,7 @@ def test_a_cold_reload_offline_shows_the_cached_page_and_manifest(browser, world
         type_code(page, ids["codes"]["Gus Paid"])
         kind, words = result(page)
         assert kind == "ok" and "offline" in words  # from the cached manifest, queued
-        assert page.locator("[data-pending]").inner_text() == "1 check-in(s) waiting to be sent"
+        assert page.locator("[data-pending]").inner_text() == "1 check-in waiting to be sent"
         assert ids["Gus Paid"] not in boardings(app)
     finally:
         context.close()  # the queued check-in is never sent: the other tests' counts stay

@@ -125,6 +125,9 @@ def test_keyboard_only_pledge_reaches_the_host_page_with_the_contract_payload(wo
 
     tab_to(page, frame, 'a[href*="/manage/"]')
     page.keyboard.press("Enter")
+    wait_page(frame, "a[data-withdraw-start]")
+    tab_to(page, frame, "a[data-withdraw-start]")
+    page.keyboard.press("Enter")  # the question first
     wait_page(frame, "form[data-withdraw-form]")
     tab_to(page, frame, "form[data-withdraw-form] button")
     page.keyboard.press("Enter")

@@ -80,7 +80,7 @@ def test_a_canceled_pledges_link_shows_a_canceled_status_page(app, client, fan):
     page = client.get(url)
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "This pledge is canceled" in html and "data-pledge-ended" in html
+    assert "This pledge is withdrawn" in html and "data-pledge-ended" in html
     assert "/stop" not in html and "Withdraw my pledge" not in html
 
 

@@ -2,7 +2,7 @@
 
 from tests.conftest import run_jobs
 from tests.functional.test_widget_api import pledge, shop  # noqa: F401 (fixture)
-from tests.widget_helpers import form_fields, submit_form
+from tests.widget_helpers import form_fields, forms, submit_form
 
 
 def token_of(response) -> str:
@@ -22,7 +22,14 @@ def test_manage_page_shows_the_pledge_in_partner_branding(client, shop):  # noqa
 def test_withdraw_through_the_page(client, shop):  # noqa: F811
     token = token_of(pledge(client, shop))
     manage = f"/w/kc-chiefs/manage/{token}"
-    action, hidden = form_fields(client.get(manage).get_data(as_text=True), "/cancel")
+    html = client.get(manage).get_data(as_text=True)
+    # The manage page asks first: its button leads to the question, not to the withdrawal.
+    assert "/cancel" not in [form["action"] for form in forms(html)]
+    assert f'href="/w/kc-chiefs/manage/{token}/cancel" data-withdraw-start' in html
+    question = client.get(f"{manage}/cancel").get_data(as_text=True)
+    assert "Withdraw this pledge?" in question and "Your 1 seat goes back" in question
+    assert f'href="/w/kc-chiefs/manage/{token}"' in question  # "No, keep my pledge"
+    action, hidden = form_fields(question, "/cancel")
     response = client.post(action, data=hidden)
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -32,6 +39,9 @@ def test_withdraw_through_the_page(client, shop):  # noqa: F811
     refused = client.post(action, data=hidden)
     assert refused.status_code == 409
     assert "can no longer be withdrawn" in refused.get_data(as_text=True)
+    # The question of a pledge that can no longer be withdrawn leads back to its page.
+    again = client.get(f"{manage}/cancel")
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/manage/{token}")
 
 
 def test_fix_card_with_a_test_card_number(app, client, shop):  # noqa: F811

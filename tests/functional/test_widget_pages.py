@@ -114,9 +114,9 @@ def test_trips_show_progress_price_deadline_and_seats_left(client, team):
     assert "Times are shown in Central Standard Time." in html or "Central Daylight" in html
     data = page_data(html)
     assert data["live"]["poll"] == f"/w/kc-chiefs/api/trips?event_id={team['event']}"
-    assert data["live"]["texts"]["progress"] == (
-        "{pledged} of {capacity} seats pledged, confirms at {min}"
-    )
+    assert data["live"]["texts"]["progress"] == {
+        team["trip"]: "{pledged} of {capacity} seats pledged, confirms at {min}"
+    }
 
 
 def test_trip_page_lists_stops_and_tells_the_host_page_it_was_viewed(client, team):

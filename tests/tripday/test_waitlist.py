@@ -241,9 +241,9 @@ def test_waitlist_emails_in_the_fans_language(app, client, settings, full_trip, 
     from tests.unit.email_helpers import outbox_file, parse, parts
 
     words = {
-        "en": ("You are on the waitlist", "Seats for", "They are yours if you take them before"),
-        "es": ("Estás en la lista de espera", "Te guardamos plazas", "Son tuyas si las tomas"),
-        "fr": ("Vous êtes sur la liste d’attente", "vous sont réservées", "Elles sont à vous"),
+        "en": ("You are on the waitlist", "Seats for", "It is yours if you take it before"),
+        "es": ("Estás en la lista de espera", "Te guardamos plazas", "Es tuya si la tomas"),
+        "fr": ("Vous êtes sur la liste d’attente", "vous sont réservées", "Elle est à vous"),
     }[locale]
     body = {"stop_id": full_trip["stop"], "seats": 1, "name": "Lu", "email": "lu@example.com"}
     url = f"/w/kc-chiefs/api/trips/{full_trip['trip']}/waitlist"

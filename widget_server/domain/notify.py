@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from widget_server.domain.text import email_key
-from widget_server.domain.work import schedule
+from widget_server.domain.work import schedule, unschedule
 from widget_server.ids import new_id
 from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge, StopRequest
 
@@ -44,6 +44,24 @@ def queue_pledge_email(session: Session, pledge: Pledge, kind: str, **context) -
     )
     schedule(session, "send_email", email_id)
     return email_id
+
+
+def queue_pledge_received(session: Session, pledge: Pledge, trip_status: str) -> str | None:
+    """The "pledge received" email ("nothing charged yet, you can withdraw"), only for a pledge
+    on an open trip. On a confirmed trip the seats are charged at once, and that charge's
+    email (`pledge_paid`, or `action_required` when the card fails) is the fan's one email
+    about the pledge: it carries the pledge's details. Returns the email's id, or None."""
+    if trip_status != "open":
+        return None
+    return queue_pledge_email(session, pledge, "pledge_received")
+
+
+def unqueue_email(session: Session, email_id: str) -> None:
+    """Take back an email queued earlier in this transaction: nothing was sent (sending waits
+    for the commit), so the fan never gets it. For a pledge that turned out to confirm its
+    trip (`record_pledge`), whose "received" email the charge's email replaces."""
+    session.execute(delete(OutboundEmail).where(OutboundEmail.id == email_id))
+    unschedule(session, "send_email", email_id)
 
 
 def queue_stop_request_email(

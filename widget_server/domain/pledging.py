@@ -24,7 +24,7 @@ from widget_server.domain.errors import (
     ValidationFailed,
 )
 from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
-from widget_server.domain.notify import queue_pledge_email
+from widget_server.domain.notify import queue_pledge_email, queue_pledge_received, unqueue_email
 from widget_server.domain.referrals import referrer_for
 from widget_server.domain.text import email_key
 from widget_server.domain.waitlist import link_pledge, take_held_seats, waiting_exists
@@ -385,7 +385,8 @@ def record_pledge(
         pledge.id,
         {"seats": pledge.seats, "referred_by": pledge.referred_by},
     )
-    queue_pledge_email(session, pledge, "pledge_received")
+    # On a trip that is open when planned (the hot path: written before the seat lock).
+    received = queue_pledge_received(session, pledge, trip.status)
     # The seats last: every pledge of a trip waits for this row lock until the one holding it
     # commits, so as little as possible happens between taking it and the commit (on a busy
     # trip the time the lock is held is what bounds pledges per second). If the seats are gone,
@@ -402,10 +403,15 @@ def record_pledge(
     ensure_within_cap(session, plan.max_seats_per_fan, trip, fan, request.seats, pledge.id)
     if locked.has_webhooks:  # partners without webhooks skip emit() and its endpoint locks
         emit(session, plan.partner_id, "pledge.created", pledge)
+    tipped = False
     if locked.status == "open" and locked.seats_pledged >= locked.min_riders:
-        confirm_trip(session, trip, now=now)
+        tipped = confirm_trip(session, trip, now=now)
     elif locked.status == "confirmed":
         schedule(session, "charge_pledge", pledge.id)
+    if received is not None and (tipped or locked.status != "open"):
+        # The trip confirmed with this pledge (or just before it): it is charged now, and the
+        # charge's email is the fan's one email. Rare, so it may cost a statement under the lock.
+        unqueue_email(session, received)
     return pledge
 
 

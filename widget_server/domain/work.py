@@ -20,6 +20,13 @@ def schedule(session: Session, task: str, *args: str) -> None:
         pending.append((task, args))
 
 
+def unschedule(session: Session, task: str, *args: str) -> None:
+    """Take back `task(*args)` scheduled earlier in this transaction (nothing ran yet)."""
+    pending = session.info.get(_KEY, [])
+    if (task, args) in pending:
+        pending.remove((task, args))
+
+
 def take_scheduled(session: Session) -> list[tuple[str, tuple]]:
     """The jobs scheduled so far, removed from the session."""
     return session.info.pop(_KEY, [])

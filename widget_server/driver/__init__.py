@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from marshmallow import Schema, ValidationError, fields
 
 from widget_server.api.fields import parse_rfc3339
@@ -21,7 +22,7 @@ from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.manifest import build_manifest
 from widget_server.domain.text import Text
 from widget_server.extensions import db, limiter
-from widget_server.i18n import format_local
+from widget_server.i18n import format_local, plural_categories
 from widget_server.models import Trip
 from widget_server.models.types import rfc3339, utcnow
 from widget_server.security_headers import PERMISSIONS_POLICY
@@ -155,10 +156,25 @@ def _texts() -> dict:
         "discard": _("Discard"),
         "confirm_discard": _("Discard this check-in? The rider will not count as boarded."),
         "dismiss": _("Seen"),
-        "seats": _("{seats} seat(s)"),
-        "stop_count": _("{boarded} of {seats} seats boarded"),
-        "total": _("{boarded} of {seats} seats boarded in all"),
-        "pending": _("{count} check-in(s) waiting to be sent"),
+        # By plural category (driver.js picks one with Intl.PluralRules).
+        "seats": plural_categories(lambda n: ngettext("{seats} seat", "{seats} seats", n)),
+        "stop_count": plural_categories(
+            lambda n: ngettext(
+                "{boarded} of {seats} seat boarded", "{boarded} of {seats} seats boarded", n
+            )
+        ),
+        "total": plural_categories(
+            lambda n: ngettext(
+                "{boarded} of {seats} seat boarded in all",
+                "{boarded} of {seats} seats boarded in all",
+                n,
+            )
+        ),
+        "pending": plural_categories(
+            lambda n: ngettext(
+                "{count} check-in waiting to be sent", "{count} check-ins waiting to be sent", n
+            )
+        ),
         "offline": _("Offline: check-ins are saved on this phone"),
         "online": _("Online"),
         "boarded": _("Boarded"),

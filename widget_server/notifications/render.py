@@ -31,7 +31,7 @@ from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import OutboundEmail, Pledge
 from widget_server.models.notifications import STOP_REQUEST_EMAIL_KINDS
 from widget_server.notifications.errors import Undeliverable
-from widget_server.widget.links import boarding_url, manage_url, open_share_link
+from widget_server.widget.links import boarding_url, manage_url, open_share_link, share_hint
 
 # One subject per kind of models.notifications.EMAIL_KINDS, translated when called (inside
 # force_locale).
@@ -151,10 +151,15 @@ def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
         "error": frozen.get("error") or pledge.last_payment_error,
         "new_stop": _new_stop(trip, frozen.get("new_stop_id"), when),
         "was_paid": pledge.paid_at is not None,
+        # Pledged on a bus that was already running (or that this pledge confirmed): no
+        # "pledge received" email went out (domain.notify.queue_pledge_received), so the
+        # charge's email is the first word about the pledge.
+        "joined_running": trip.confirmed_at is not None and pledge.created_at >= trip.confirmed_at,
         "operator_name": trip.operator_name,
         "operator_phone": trip.operator_phone,
         "manage_url": manage_url(partner.slug, pledge.id),
         "share_url": open_share_link(partner, pledge),
+        "share_hint": share_hint(trip),
         "boarding_code": boarding_code_or_none(current_app.config["SECRET_KEY"], pledge),
         "boarding_url": boarding_url(partner.slug, pledge.id),
         "qr_cid": QR_CID,

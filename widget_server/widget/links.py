@@ -99,21 +99,57 @@ def open_share_link(partner: Partner, pledge: Pledge) -> str | None:
 
 def share_box(pledge: Pledge) -> dict | None:
     """What the confirmation and manage pages show to share a pledge (`_macros.share_box`):
-    its link and words for the Web Share sheet (None when `open_share_link` has none)."""
+    its link, the words that fit the trip's state, and words for the Web Share sheet (None
+    when `open_share_link` has none)."""
     url = open_share_link(g.partner, pledge)
     if url is None:
         return None
     trip = pledge.trip
-    return {
-        "url": url,
-        "title": _("Ride with me to %(event)s", event=trip.event.title),
-        "text": _(
+    names = {"origin": trip.origin_name, "event": trip.event.title}
+    if trip.seats_remaining <= 0:
+        text = _(
+            "I have a seat on the bus from %(origin)s to %(event)s. It is full, but you can join "
+            "its waitlist.",
+            **names,
+        )
+    elif trip.status == "confirmed":
+        text = _(
+            "I have a seat on the bus from %(origin)s to %(event)s, and it runs. Join me while "
+            "seats last.",
+            **names,
+        )
+    else:
+        text = _(
             "I pledged a seat on the bus from %(origin)s to %(event)s. Join me: the bus runs "
             "when enough of us pledge.",
-            origin=trip.origin_name,
-            event=trip.event.title,
-        ),
+            **names,
+        )
+    return {
+        "url": url,
+        "hint": share_hint(trip),
+        "title": _("Ride with me to %(event)s", event=trip.event.title),
+        "text": text,
     }
+
+
+def share_hint(trip) -> str:
+    """What the share box says to the fan (pages and emails), true to the trip's state: the
+    more pledges, the sooner an open bus runs; a running bus has seats left; a full one has
+    a waitlist."""
+    if trip.seats_remaining <= 0:
+        return _(
+            "Every seat on this bus is taken: friends who open this link can join its waitlist "
+            "and get seats that free up."
+        )
+    if trip.status == "confirmed":
+        return _(
+            "Send friends this link: it opens this bus with your stop chosen. It runs, and "
+            "seats are left for them."
+        )
+    return _(
+        "Send friends this link: it opens this bus with your stop chosen. The more seats are "
+        "pledged, the sooner the bus runs."
+    )
 
 
 def boarding_url(partner_slug: str, pledge_id: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import g, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from widget_server import ratelimits
 from widget_server.domain import pledging
@@ -32,12 +33,19 @@ def _purpose(pledge: Pledge) -> str:
     return f"manage:{pledge.id}"
 
 
-def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int = 200):
+def _in_fans_language(pledge: Pledge) -> None:
     if not request.args.get("locale"):
         g.locale = pledge.locale  # the link came from an email in the fan's language
+
+
+def _can_withdraw(pledge: Pledge) -> bool:
+    return pledge.status == "pledged" and pledge.trip.status == "open"
+
+
+def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int = 200):
+    _in_fans_language(pledge)
     notice = NOTICES.get(request.args.get("done", ""))
     trip = pledge.trip
-    can_withdraw = pledge.status == "pledged" and trip.status == "open"
     return render_page(
         "widget/manage.html",
         status=status,
@@ -50,20 +58,26 @@ def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int
         form_token=form_token(g.partner, _purpose(pledge)),
         error=error,
         notice=notice() if notice else None,
-        can_withdraw=can_withdraw,
+        can_withdraw=_can_withdraw(pledge),
         can_change_stop=pledging.can_change_stop(pledge),
         share=share_box(pledge),
         here=("widget_pages.manage", {"token": token}),
-        data={
-            "manage": {
-                "token": token,
-                "pledge": _event_detail(pledge),
-                "withdrawn": url_for("widget_pages.manage", token=token, done="withdrawn"),
-            },
-            "problems": messages.problem_messages(),
-            "field_messages": messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE),
-        },
+        data=_page_data(pledge, token),
     )
+
+
+def _page_data(pledge: Pledge, token: str) -> dict:
+    """What widget.js needs on the manage pages: the JSON API's withdrawal (it tells the host
+    page `pledge.canceled`), the card form's words."""
+    return {
+        "manage": {
+            "token": token,
+            "pledge": _event_detail(pledge),
+            "withdrawn": url_for("widget_pages.manage", token=token, done="withdrawn"),
+        },
+        "problems": messages.problem_messages(),
+        "field_messages": messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE),
+    }
 
 
 def _event_detail(pledge: Pledge) -> dict:
@@ -116,6 +130,45 @@ def _words(exc: DomainError) -> str:
 def change_stop(token: str):
     stop_id = request.form.get("stop_id", "")
     return _act(token, lambda s, p: pledging.change_stop(s, p, stop_id), "stop-changed")
+
+
+@bp.get("/manage/<token>/cancel")
+def confirm_withdraw(token: str):
+    """The question before a withdrawal, a page of its own so it works without JavaScript:
+    the pledge, what withdrawing does, "yes, withdraw" (the POST) or "no, keep it". A pledge
+    that can no longer be withdrawn goes back to its manage page, which says why."""
+    pledge = pledge_for(token)
+    if not _can_withdraw(pledge):
+        return redirect(url_for("widget_pages.manage", token=token), code=303)
+    _in_fans_language(pledge)
+    trip = pledge.trip
+    confirm = {
+        "question": _("Withdraw this pledge?"),
+        "summary_title": _("Your pledge"),
+        "consequence": ngettext(
+            "Your %(num)s seat goes back to other fans and nothing is charged. This cannot be "
+            "undone, but you can pledge again while the trip is open.",
+            "Your %(num)s seats go back to other fans and nothing is charged. This cannot be "
+            "undone, but you can pledge again while the trip is open.",
+            pledge.seats,
+        ),
+        "action": url_for("widget_pages.withdraw", token=token),
+        "yes": _("Yes, withdraw my pledge"),
+        "back": url_for("widget_pages.manage", token=token),
+        "no": _("No, keep my pledge"),
+        "withdraw": True,  # widget.js sends it through the JSON API: `pledge.canceled`
+    }
+    return render_page(
+        "widget/confirm.html",
+        confirm=confirm,
+        pledge=pledge,
+        trip=trip,
+        event=trip.event,
+        status_label=pledge_status_label(pledge.status),
+        form_token=form_token(g.partner, _purpose(pledge)),
+        here=("widget_pages.confirm_withdraw", {"token": token}),
+        data=_page_data(pledge, token),
+    )
 
 
 @bp.post("/manage/<token>/cancel")

@@ -52,7 +52,7 @@ from widget_server.widget.security import (
     form_token,
 )
 from widget_server.widget.serializers import public_trip
-from widget_server.widget.trip_state import pledge_status_label, trip_state
+from widget_server.widget.trip_state import pledge_status_label, progress_words, trip_state
 
 # The pledge form's hidden Idempotency-Key: one per rendered form, i.e. per pledge attempt.
 ATTEMPT_FIELD = "idempotency_key"
@@ -73,19 +73,13 @@ def _trip(trip_id: str) -> Trip:
     return trip
 
 
-def _live(*, event_id: str | None = None, trip_id: str | None = None) -> dict:
-    """What widget.js needs to poll progress: the API URL and the words it fills in."""
-    url = f"/w/{g.partner.slug}/api/" + (f"trips/{trip_id}" if trip_id else "trips")
+def _live(trips: list[Trip], *, event_id: str | None = None) -> dict:
+    """What widget.js needs to poll progress: the API URL (the event's trips, or the one
+    trip), and each trip's progress line with its numbers left to fill in."""
+    path = "trips" if event_id else f"trips/{trips[0].id}"
     return {
-        "poll": url + (f"?event_id={event_id}" if event_id else ""),
-        "texts": {
-            "progress": _(
-                "%(pledged)s of %(capacity)s seats pledged, confirms at %(min)s",
-                pledged="{pledged}",
-                capacity="{capacity}",
-                min="{min}",
-            ),
-        },
+        "poll": f"/w/{g.partner.slug}/api/{path}" + (f"?event_id={event_id}" if event_id else ""),
+        "texts": {"progress": {trip.id: progress_words(trip, placeholders=True) for trip in trips}},
     }
 
 
@@ -107,7 +101,7 @@ def event(event_id: str):
         trips=states,
         near=near,
         bars=states,
-        data={"live": _live(event_id=event.id)},
+        data={"live": _live([state.trip for state in states], event_id=event.id)},
     )
 
 
@@ -148,7 +142,7 @@ def trip_page(
             "token": form_token(g.partner, f"waitlist_join:{trip.id}"),
         },
         data={
-            "live": _live(trip_id=trip.id),
+            "live": _live([trip]),
             # widget.js sends the waitlist form through the JSON API and says what went wrong.
             "max_seats": pledging.MAX_SEATS_PER_PLEDGE,
             "field_messages": messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE),

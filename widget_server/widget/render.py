@@ -36,6 +36,7 @@ from widget_server.widget.security import (
     trusted_host_origin,
 )
 from widget_server.widget.theme import Theme, widget_theme
+from widget_server.widget.trip_state import progress_words
 
 LANGUAGES = (("en", "English"), ("es", "Español"), ("fr", "Français"))
 
@@ -91,17 +92,27 @@ def partner_wording(partner: Partner, locale: str) -> dict[str, str | None]:
     return wording_for(preview.wording if preview is not None else partner.wording, locale)
 
 
+def embedding_context() -> dict[str, str]:
+    """The query parameters that tie this page to its host page and must survive every
+    navigation inside the widget: the trusted host origin, the embed's language and the
+    console preview's token (only those present)."""
+    values = {
+        "host": g.get("host_origin"),
+        "locale": g.get("embed_locale"),
+        "preview": g.get("preview_token"),
+    }
+    return {name: value for name, value in values.items() if value}
+
+
 def carry_context(values: dict) -> None:
-    """url_defaults: widget links keep the partner, the trusted host origin and the locale."""
+    """url_defaults: widget links (and so POST form actions and redirects) keep the partner
+    and the embedding context. GET forms, whose action's query the browser drops, carry it as
+    hidden fields (`_macros.embedding_fields`)."""
     if g.get("partner") is None:
         return
     values.setdefault("partner_slug", g.partner.slug)
-    if g.get("host_origin"):
-        values.setdefault("host", g.host_origin)
-    if g.get("embed_locale"):
-        values.setdefault("locale", g.embed_locale)
-    if g.get("preview_token"):
-        values.setdefault("preview", g.preview_token)
+    for name, value in embedding_context().items():
+        values.setdefault(name, value)
 
 
 def payments_mode() -> dict:
@@ -167,6 +178,7 @@ def render_page(
             csp_nonce=csp_nonce(),
             asset_url=asset_url,
             page_data=page_data,
+            embedding=embedding_context(),
             test_cards=TEST_CARD_NUMBERS,
             **payments,
             **context,
@@ -219,4 +231,5 @@ def template_helpers() -> dict:
         "relative": relative,
         "money": format_money,
         "card_behaviour": card_behaviour,
+        "progress_words": progress_words,
     }

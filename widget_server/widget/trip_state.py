@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from widget_server.domain.pledging import sale_closed
 from widget_server.models import Trip
@@ -103,3 +104,27 @@ def pledge_status_label(status: str) -> str:
         "refunded": _("Refunded"),
     }
     return labels.get(status, status)
+
+
+def progress_words(trip: Trip, *, placeholders: bool = False) -> str:
+    """The progress line: "12 of 40 seats pledged, confirms at 25" while the trip is open;
+    "40 of 40 seats pledged" once it runs (the threshold no longer matters). In the plural form
+    of the trip's capacity. With `placeholders`, the numbers are `{pledged}`, `{capacity}` and
+    `{min}` for widget.js to fill in live (a new status reloads the page: new words)."""
+    if placeholders:
+        values = {"pledged": "{pledged}", "capacity": "{capacity}", "min": "{min}"}
+    else:
+        values = {"pledged": trip.seats_pledged, "capacity": trip.capacity, "min": trip.min_riders}
+    if trip.status == "open":
+        return ngettext(
+            "%(pledged)s of %(capacity)s seat pledged, confirms at %(min)s",
+            "%(pledged)s of %(capacity)s seats pledged, confirms at %(min)s",
+            trip.capacity,
+            **values,
+        )
+    return ngettext(
+        "%(pledged)s of %(capacity)s seat pledged",
+        "%(pledged)s of %(capacity)s seats pledged",
+        trip.capacity,
+        **values,
+    )

@@ -6,7 +6,7 @@ the usual manage page) or decline. The rules are in domain/waitlist.py."""
 from __future__ import annotations
 
 from flask import current_app, g, jsonify, redirect, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from marshmallow import RAISE, Schema, ValidationError, validate
 from sqlalchemy import func, select
@@ -141,18 +141,24 @@ def _entry(token: str) -> WaitlistEntry:
     return entry
 
 
-def _render(entry: WaitlistEntry, token: str, *, error: str | None = None, status: int = 200):
+def _in_fans_language(entry: WaitlistEntry) -> None:
     if not request.args.get("locale"):
-        g.locale = entry.locale
+        g.locale = entry.locale  # the link came from an email in the fan's language
+
+
+def _render(entry: WaitlistEntry, token: str, *, error: str | None = None, status: int = 200):
+    _in_fans_language(entry)
     trip = entry.trip
     live_offer = entry.status == "offered" and entry.offer_expires_at > utcnow()
     return render_page(
         "widget/waitlist.html",
         status=status,
         entry=entry,
+        left=request.args.get("done") == "left" and entry.status == "closed",
         trip=trip,
         event=trip.event,
         position=_position(entry) if entry.status == "waiting" else None,
+        place=_place(entry),
         live_offer=live_offer,
         token=token,
         form_token=form_token(g.partner, f"waitlist:{entry.id}"),
@@ -200,12 +206,69 @@ def claim(token: str):
 @pages_bp.post("/waitlist/<token>/decline")
 @ratelimits.widget_write
 def decline(token: str):
+    """ "No thanks": the held seats pass to the next fan in line."""
+    return _act(token, waitlist.decline_offer)
+
+
+def _act(token: str, action, **after):
+    """Check the form, run `action(session, entry)` in one transaction, then 303 to the
+    waitlist page (`after` in its query); on a refusal the page again, in the fan's words."""
     entry = _entry(token)
     try:
         check_form_post(g.partner, f"waitlist:{entry.id}")
         with db.transaction() as session:
-            waitlist.decline_offer(session, entry)
+            action(session, entry)
     except DomainError as exc:
         db.session.expire_all()
         return _render(_entry(token), token, error=messages.for_problem(exc), status=exc.status)
-    return redirect(url_for("widget_pages.waitlist_page", token=token), code=303)
+    return redirect(url_for("widget_pages.waitlist_page", token=token, **after), code=303)
+
+
+@pages_bp.get("/waitlist/<token>/leave")
+def confirm_leave(token: str):
+    """The question before leaving the line (a page of its own: works without JavaScript).
+    A place that is no longer waiting goes back to the waitlist page, which says where it is
+    (an offer has its own "no thanks")."""
+    entry = _entry(token)
+    if entry.status != "waiting":
+        return redirect(url_for("widget_pages.waitlist_page", token=token), code=303)
+    _in_fans_language(entry)
+    trip = entry.trip
+    confirm = {
+        "question": _("Leave the waitlist?"),
+        "summary_title": _("Your place"),
+        "place": _place(entry),
+        "consequence": _(
+            "You lose your place in line and we stop emailing you about this bus. Nothing is "
+            "charged. To come back, join again: at the end of the line."
+        ),
+        "action": url_for("widget_pages.leave", token=token),
+        "yes": _("Yes, leave the waitlist"),
+        "back": url_for("widget_pages.waitlist_page", token=token),
+        "no": _("No, keep my place"),
+    }
+    return render_page(
+        "widget/confirm.html",
+        confirm=confirm,
+        trip=trip,
+        event=trip.event,
+        form_token=form_token(g.partner, f"waitlist:{entry.id}"),
+        here=("widget_pages.confirm_leave", {"token": token}),
+    )
+
+
+def _place(entry: WaitlistEntry) -> str:
+    """ "2 seats, pick-up at Stop 1." """
+    return ngettext(
+        "%(num)s seat, pick-up at %(stop)s.",
+        "%(num)s seats, pick-up at %(stop)s.",
+        entry.seats,
+        stop=entry.stop.name,
+    )
+
+
+@pages_bp.post("/waitlist/<token>/leave")
+@ratelimits.widget_write
+def leave(token: str):
+    """The fan leaves the line (domain `waitlist.leave_line`); their place closes."""
+    return _act(token, waitlist.leave_line, done="left")
