@@ -98,7 +98,7 @@ def test_refused_check_ins_stay_are_shown_and_are_applied_from_the_new_link(brow
         assert result(page)[0] == "ok"
         type_code(page, ids["codes"][3])
         assert result(page)[0] == "ok"
-        expect(page.locator("[data-pending]")).to_have_text("2 check-in(s) waiting to be sent")
+        expect(page.locator("[data-pending]")).to_have_text("2 check-ins waiting to be sent")
 
         new_url = reissue(app, ids)  # while the phone is offline
         context.set_offline(False)
