@@ -10,7 +10,7 @@ offline: they send each check-in later with the id they made for it and the time
   second `ok`-worthy check-in from another device answers `already_boarded` and flags the
   boarding (`double_boarded`): two offline phones both let the fan on, which is not an error
   for the driver but something the partner should see.
-- Only a `paid` pledge ever boards.
+- Only a `paid` pledge ever boards, and not once its refund is requested (`canceled`).
 
 Both claims are single statements, so they hold on SQLite (one writer at a time) and on
 PostgreSQL (the second insert waits for the first to commit, then does nothing).
@@ -152,7 +152,9 @@ def _result_for(trip: Trip, pledge: Pledge | None) -> str:
         return "other_trip"
     if pledge.status in NOT_PAID:
         return "not_paid"
-    if pledge.status != "paid":
+    if pledge.status != "paid" or pledge.refund_requested_at is not None:
+        # A refund on its way (the trip or the pledge was canceled, the money is going back)
+        # is `canceled` for the driver, as the refunded pledge it is about to become.
         return "canceled"
     return "ok"
 

@@ -378,6 +378,10 @@ def record_pledge(
     if plan.waitlist_offer is not None:
         # A waitlist offer's held seats become this pledge's (the offer is claimed with them).
         locked = take_held_seats(session, trip, plan.waitlist_offer, now, _LOCKED_TRIP)
+        # The same re-check as `_take_seats`, on the row as this transaction locked it: a
+        # partner canceling (or the deadline passing) while the card was saved rolls it all
+        # back, the "pledge received" email with it.
+        _ensure_still_selling(locked, now)
         link_pledge(session, plan.waitlist_offer, pledge.id)
     else:
         locked = _take_seats(session, trip, request.seats, now)
@@ -586,12 +590,19 @@ def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> Row:
         ensure_can_sell(trip, seats, now)  # explains why: closed, deadline, or seats gone
         raise SoldOut(_sold_out_detail(0, seats))  # the seats left are for the waitlist
     # A deadline or departure passed since the plan: the seats just taken roll back with it.
-    _ensure_open(_closed(row.status, row.pledge_deadline, row.departs_at, now), row.status)
+    _ensure_still_selling(row, now)
     # The row as this transaction locked it, without reading it again while holding the lock.
     for name in ("seats_pledged", "seats_held", "status", "min_riders", "pledge_deadline"):
         set_committed_value(trip, name, getattr(row, name))
     set_committed_value(trip, "updated_at", now)
     return row
+
+
+def _ensure_still_selling(locked: Row, now: datetime) -> None:
+    """Raise unless the trip row as locked (`_LOCKED_TRIP`) still sells at `now`."""
+    _ensure_open(
+        _closed(locked.status, locked.pledge_deadline, locked.departs_at, now), locked.status
+    )
 
 
 def confirm_trip(session: Session, trip: Trip, *, now: datetime) -> bool:

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from widget_server.domain import waitlist
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, NotFound
 from widget_server.domain.notify import queue_pledge_email
@@ -463,6 +464,7 @@ def fail_trip_if_overdue(session: Session, trip_id: str, *, now: datetime | None
     for pledge in _pledges(session, trip_id, "pledged"):
         transition(session, pledge, "released", actor="system", reason="trip failed")
         queue_pledge_email(session, pledge, "trip_failed")
+    waitlist.refresh_waitlist(session, trip_id, now=now)  # its offers end and the line closes
     session.refresh(trip)
     emit(session, trip.partner_id, "trip.failed", trip)
     return True
@@ -487,7 +489,10 @@ def cancel_trip(session: Session, trip: Trip, *, actor: str, now: datetime | Non
         queue_pledge_email(session, pledge, "trip_canceled")
     for pledge in _pledges(session, trip.id, "paid"):
         request_refund(session, pledge, now=now)
-    # `charging` pledges are settled by finish_charge, which sees the trip canceled.
+    # `charging` pledges end by themselves: finish_charge sees the trip canceled, and a
+    # re-claim only asks the provider what became of the attempt (`begin_charge`).
+    # Offers end now, not when they lapse: their held seats and claims go with the trip.
+    waitlist.refresh_waitlist(session, trip.id, now=now)
     session.refresh(trip)
     emit(session, trip.partner_id, "trip.canceled", trip)
     return trip
