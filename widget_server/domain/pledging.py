@@ -397,10 +397,9 @@ def record_pledge(
     return pledge
 
 
-_INSERT_PLEDGE = insert(Pledge.__table__)
-# Every column of a pledge: a new pledge's row names them all (NULL unless set), as the unit of
-# work does, so the object built from it has nothing left to load.
-_PLEDGE_COLUMNS = tuple(column.key for column in Pledge.__table__.columns)
+# The new pledge's row comes back from its INSERT (RETURNING every column), column defaults
+# and server defaults included, so the object built from it has nothing left to load.
+_INSERT_PLEDGE = insert(Pledge.__table__).returning(*Pledge.__table__.columns)
 
 
 def _insert_pledge(
@@ -408,10 +407,10 @@ def _insert_pledge(
 ) -> Pledge:
     """Write the new pledge and its first status change (Core INSERTs), and return the pledge
     as a persistent object of the session, as if it had been loaded (no query): its trip is
-    the plan's, its other relationships load when read."""
+    the plan's, its other relationships load when read. Only the columns with a value are
+    written: every other column gets its default, never an explicit NULL."""
     request, trip = plan.request, plan.trip
-    values = dict.fromkeys(_PLEDGE_COLUMNS)
-    values.update(
+    values = dict(
         id=plan.pledge_id,
         partner_id=plan.partner_id,
         trip_id=trip.id,
@@ -436,9 +435,11 @@ def _insert_pledge(
         created_at=now,
         updated_at=utcnow(),
     )
-    session.execute(_INSERT_PLEDGE, values)
+    row = session.execute(
+        _INSERT_PLEDGE, {key: value for key, value in values.items() if value is not None}
+    ).one()
     _insert_status_change(session, plan.pledge_id, None, "pledged", actor, now)
-    pledge = Pledge(**values)
+    pledge = Pledge(**row._asdict())
     set_committed_value(pledge, "trip", trip)
     make_transient_to_detached(pledge)
     session.add(pledge)
@@ -458,7 +459,7 @@ def create_pledge(
     secret: str = "",
 ) -> Pledge:
     """plan_pledge, save_card and record_pledge in the caller's one session: for seeding
-    (the demo) and tests. Requests use `jobs.tasks.place_pledge`, which saves the card
+    (the demo) and tests. Requests use `placing.place_pledge`, which saves the card
     between two transactions so that no transaction is open during the provider call."""
     plan = plan_pledge(
         session, partner, trip_id, request, now=now, waitlist_offer=waitlist_offer, secret=secret
