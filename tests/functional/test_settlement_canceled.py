@@ -4,32 +4,22 @@ sent (against the fake Stripe)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.conftest import run_jobs
+from tests.factories import make_partner, make_trip
 from tests.functional import stripe_helpers
 from tests.functional.stripe_helpers import PAYMENT_INTENTS, charge_requests
-from widget_server.domain import settlement
+from tests.functional.test_money_path import _age, _pledge
+from tests.tripday.helpers import fan_request
+from widget_server.domain import pledging, settlement
 from widget_server.extensions import db
-from widget_server.models import AuditLogEntry, Pledge, Trip
-from widget_server.models.types import utcnow
+from widget_server.jobs import tasks
+from widget_server.models import AuditLogEntry, Pledge, SimulatedPayment, Trip
 
 fake_stripe = stripe_helpers.fake_stripe
 make_shop = stripe_helpers.make_shop
 shop = stripe_helpers.shop
-
-
-def _pledge(shop, pledge_id: str) -> Pledge:
-    with shop.app.app_context():
-        return db.session.get(Pledge, pledge_id)
-
-
-def _age(shop) -> None:
-    past = utcnow() - timedelta(seconds=1)
-    with shop.app.app_context(), db.transaction() as session:
-        session.execute(update(Pledge).values(claim_expires_at=past, retry_at=past))
 
 
 def _cancel(shop) -> None:
@@ -104,3 +94,27 @@ def test_a_charge_on_a_canceled_trip_ends_when_stripe_stays_down(shop):
             )
         )
     assert "pledge.charge_outcome_unknown" in actions
+
+
+def test_simulated_provider_looks_the_attempt_up_too(app):
+    """The simulated ledger answers `find_charge` by key: a worker that died after claiming (no
+    charge made) leaves a pledge that the cancel then ends without any ledger row."""
+
+    provider = app.extensions["ridepledge.payments"]
+    with app.app_context(), db.transaction() as session:
+        partner = make_partner(session, "kc-chiefs")
+        trip = make_trip(session, partner, capacity=10, min_riders=1)
+        pledge = pledging.create_pledge(
+            session, provider, partner, trip.id, fan_request(trip, "Ana Fan")
+        )
+        ids = {"trip": trip.id, "pledge": pledge.id}
+    with app.app_context():
+        with db.transaction() as session:
+            assert settlement.begin_charge(session, ids["pledge"]) is not None  # then dies
+        with db.transaction() as session:
+            settlement.cancel_trip(session, session.get(Trip, ids["trip"]), actor="partner")
+        with db.transaction() as session:
+            session.get(Pledge, ids["pledge"]).claim_expires_at = None  # the lease ran out
+        assert tasks.charge_pledge(ids["pledge"]) == "released"
+        assert db.session.scalars(select(SimulatedPayment)).all() == []
+        assert db.session.get(Pledge, ids["pledge"], populate_existing=True).status == "released"
