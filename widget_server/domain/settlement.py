@@ -300,13 +300,21 @@ def charge_failed(
 
 
 def _charge_failed_on_canceled_trip(session, pledge, error, now: datetime) -> Pledge:
-    """A charge (or a look-up of one) failed on a canceled trip. Temporary: the next try only
-    looks the attempt up. After MAX_TEMPORARY_FAILURES, or a permanent error, nobody can tell
-    whether money moved: the pledge is released so it ends, and `last_payment_error` plus the
-    audit entry `pledge.charge_outcome_unknown` ask the partner to check the provider (a
-    succeeded charge found there is refunded by hand, as a failed automatic refund is)."""
+    """A charge (or a look-up of one) failed on a canceled trip; either way it ends released.
+    Permanent: the provider refused it, so no money moved. Temporary: the next try only looks
+    the attempt up; after MAX_TEMPORARY_FAILURES nobody can tell whether money moved, so the
+    pledge is released (nothing retries forever) with `last_payment_error` and the audit entry
+    `pledge.charge_outcome_unknown` asking the partner to check the provider (a succeeded
+    charge found there is refunded by hand, as after a failed automatic refund)."""
     failures = pledge.provider_failures + 1
-    if isinstance(error, PaymentError) and failures < MAX_TEMPORARY_FAILURES:
+    if isinstance(error, PermanentPaymentError):
+        return _release_unpaid(
+            session,
+            pledge,
+            f"trip canceled; payment failed: {error.code}",
+            last_payment_error=error.message[:500],
+        )
+    if failures < MAX_TEMPORARY_FAILURES:
         _release_claim(session, pledge, failures, str(error), now)
         return pledge
     message = f"trip canceled; the charge's outcome is unknown: {error}"[:500]

@@ -194,8 +194,7 @@ class StripeProvider:
             if intent.status == "succeeded":
                 return ChargeResult("succeeded", intent.id)
             if intent.status in ("requires_payment_method", "canceled"):
-                error = intent.last_payment_error
-                code = getattr(error, "code", None) if error is not None else None
+                code = getattr(getattr(intent, "last_payment_error", None), "code", None)
                 return ChargeResult("declined", intent.id, code, "Your card was declined.")
             if intent.status == "requires_action":
                 return ChargeResult("requires_action", intent.id, "authentication_required")
