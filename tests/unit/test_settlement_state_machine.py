@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
-from widget_server.domain import pledging, settlement
+from widget_server import services
+from widget_server.domain import charging, placing, pledging, settlement
 from widget_server.domain.errors import DomainError
 from widget_server.extensions import db
 from widget_server.jobs import tasks
@@ -55,6 +56,9 @@ class CountingProvider:
 
     def refund(self, **kwargs):
         return self.inner.refund(**kwargs)
+
+    def find_charge(self, **kwargs):
+        return self.inner.find_charge(**kwargs)
 
 
 class Settlement(RuleBasedStateMachine):
@@ -114,7 +118,9 @@ class Settlement(RuleBasedStateMachine):
         except DomainError:
             return
         if self._trip().status == "confirmed":
-            tasks.now_or_later(tasks.charge_pledge, pledge.id)  # as the request does
+            charging.now_or_later(
+                charging.charge_pledge, services.payments(), pledge.id
+            )  # as the request does
 
     @rule(data=st.data(), callers=st.integers(2, 6))
     def concurrent_chargers(self, data, callers):
@@ -170,7 +176,7 @@ class Settlement(RuleBasedStateMachine):
         if pledges:
             pledge = data.draw(st.sampled_from(pledges))
             try:
-                tasks.replace_card(pledge.id, card)
+                placing.replace_card(services.payments(), pledge.id, card)
             except DomainError:
                 return
 

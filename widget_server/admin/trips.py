@@ -7,18 +7,18 @@ from flask import Response, flash, g, jsonify, redirect, render_template, reques
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from widget_server import services
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.helpers import STATUS_NAMES, act
 from widget_server.admin.messages import console_message
 from widget_server.admin.schemas import MAX_STOPS, local_input, price_input, read_trip
-from widget_server.domain import catalog, settlement, trip_reports
+from widget_server.domain import catalog, charging, settlement, trip_reports
 from widget_server.domain.errors import DomainError
 from widget_server.domain.manifest import build_manifest, manifest_csv
 from widget_server.domain.referrals import referral_counts, referrer_names
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
-from widget_server.jobs import tasks
 from widget_server.models import Event, Pledge, Trip
 
 
@@ -197,14 +197,13 @@ def confirm_cancel_pledge(pledge_id: str):
 def cancel_pledge(pledge_id: str):
     """Cancel one pledge: unpaid ones are released, a paid one is refunded in full."""
     pledge = owned(Pledge, pledge_id)
+    was_paid = pledge.status == "paid"
     try:
-        with db.transaction() as session:
-            settlement.cancel_pledge(session, pledge, actor=actor())
+        charging.cancel_pledge(services.payments(), pledge.id, actor=actor())
     except DomainError as exc:
         flash(console_message(exc.detail))
     else:
-        if pledge.status == "paid":
-            tasks.now_or_later(tasks.refund_pledge, pledge.id)
+        if was_paid:
             flash(_("The refund for %(name)s is on its way.", name=pledge.name))
         else:
             flash(_("The pledge of %(name)s is canceled.", name=pledge.name))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from widget_server.domain import waitlist
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, ValidationFailed
 from widget_server.domain.work import schedule
@@ -188,6 +189,9 @@ def update_trip(
     for key in ("min_riders", "unit_amount", "currency", "pledge_deadline"):
         if key in changes:
             setattr(trip, key, changes[key])
+    if "pledge_deadline" in changes or "stops" in changes:
+        session.flush()
+        waitlist.shorten_offers(session, trip, now=now)  # offers end when pledges close
     if "origin" in changes:
         trip.origin_name = changes["origin"]["name"]
         trip.origin_region = changes["origin"].get("region")

@@ -10,7 +10,7 @@ offline: they send each check-in later with the id they made for it and the time
   second `ok`-worthy check-in from another device answers `already_boarded` and flags the
   boarding (`double_boarded`): two offline phones both let the fan on, which is not an error
   for the driver but something the partner should see.
-- Only a `paid` pledge ever boards.
+- Only a `paid` pledge ever boards, and not once its refund is requested (`canceled`).
 - Two devices are told apart by the id each phone made for itself (`device_id`), not by the
   name the driver may edit; a check-in without one (a page from before ids) falls back to the
   name.
@@ -194,7 +194,9 @@ def _result_for(trip: Trip, pledge: Pledge | None) -> str:
         return "other_trip"
     if pledge.status in NOT_PAID:
         return "not_paid"
-    if pledge.status != "paid":
+    if pledge.status != "paid" or pledge.refund_requested_at is not None:
+        # A refund on its way (the trip or the pledge was canceled, the money is going back)
+        # is `canceled` for the driver, as the refunded pledge it is about to become.
         return "canceled"
     return "ok"
 

@@ -395,6 +395,10 @@ def record_pledge(
     if plan.waitlist_offer is not None:
         # A waitlist offer's held seats become this pledge's (the offer is claimed with them).
         locked = take_held_seats(session, trip, plan.waitlist_offer, now, _LOCKED_TRIP)
+        # The same re-check as `_take_seats`, on the row as this transaction locked it: a
+        # partner canceling (or the deadline passing) while the card was saved rolls it all
+        # back, the "pledge received" email with it.
+        _ensure_still_selling(locked, now)
         link_pledge(session, plan.waitlist_offer, pledge.id)
     else:
         locked = _take_seats(session, trip, request.seats, now)
@@ -415,10 +419,9 @@ def record_pledge(
     return pledge
 
 
-_INSERT_PLEDGE = insert(Pledge.__table__)
-# Every column of a pledge: a new pledge's row names them all (NULL unless set), as the unit of
-# work does, so the object built from it has nothing left to load.
-_PLEDGE_COLUMNS = tuple(column.key for column in Pledge.__table__.columns)
+# The new pledge's row comes back from its INSERT (RETURNING every column), column defaults
+# and server defaults included, so the object built from it has nothing left to load.
+_INSERT_PLEDGE = insert(Pledge.__table__).returning(*Pledge.__table__.columns)
 
 
 def _insert_pledge(
@@ -426,10 +429,10 @@ def _insert_pledge(
 ) -> Pledge:
     """Write the new pledge and its first status change (Core INSERTs), and return the pledge
     as a persistent object of the session, as if it had been loaded (no query): its trip is
-    the plan's, its other relationships load when read."""
+    the plan's, its other relationships load when read. Only the columns with a value are
+    written: every other column gets its default, never an explicit NULL."""
     request, trip = plan.request, plan.trip
-    values = dict.fromkeys(_PLEDGE_COLUMNS)
-    values.update(
+    values = dict(
         id=plan.pledge_id,
         partner_id=plan.partner_id,
         trip_id=trip.id,
@@ -456,9 +459,11 @@ def _insert_pledge(
         created_at=now,
         updated_at=utcnow(),
     )
-    session.execute(_INSERT_PLEDGE, values)
+    row = session.execute(
+        _INSERT_PLEDGE, {key: value for key, value in values.items() if value is not None}
+    ).one()
     _insert_status_change(session, plan.pledge_id, None, "pledged", actor, now)
-    pledge = Pledge(**values)
+    pledge = Pledge(**row._asdict())
     set_committed_value(pledge, "trip", trip)
     make_transient_to_detached(pledge)
     session.add(pledge)
@@ -478,7 +483,7 @@ def create_pledge(
     secret: str = "",
 ) -> Pledge:
     """plan_pledge, save_card and record_pledge in the caller's one session: for seeding
-    (the demo) and tests. Requests use `jobs.tasks.place_pledge`, which saves the card
+    (the demo) and tests. Requests use `placing.place_pledge`, which saves the card
     between two transactions so that no transaction is open during the provider call."""
     plan = plan_pledge(
         session, partner, trip_id, request, now=now, waitlist_offer=waitlist_offer, secret=secret
@@ -610,12 +615,19 @@ def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> Row:
         ensure_can_sell(trip, seats, now)  # explains why: closed, deadline, or seats gone
         raise SoldOut(_sold_out_detail(0, seats))  # the seats left are for the waitlist
     # A deadline or departure passed since the plan: the seats just taken roll back with it.
-    _ensure_open(_closed(row.status, row.pledge_deadline, row.departs_at, now), row.status)
+    _ensure_still_selling(row, now)
     # The row as this transaction locked it, without reading it again while holding the lock.
     for name in ("seats_pledged", "seats_held", "status", "min_riders", "pledge_deadline"):
         set_committed_value(trip, name, getattr(row, name))
     set_committed_value(trip, "updated_at", now)
     return row
+
+
+def _ensure_still_selling(locked: Row, now: datetime) -> None:
+    """Raise unless the trip row as locked (`_LOCKED_TRIP`) still sells at `now`."""
+    _ensure_open(
+        _closed(locked.status, locked.pledge_deadline, locked.departs_at, now), locked.status
+    )
 
 
 def confirm_trip(session: Session, trip: Trip, *, now: datetime) -> bool:

@@ -18,12 +18,13 @@ declined or requires_action result): `action_required`, the fan is emailed; perm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from widget_server.domain import waitlist
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, NotFound
 from widget_server.domain.notify import queue_pledge_email
@@ -62,6 +63,9 @@ class ChargeAttempt:
     currency: str
     customer_ref: str
     payment_method_ref: str
+    # The trip was canceled while this attempt's outcome was unknown: ask the provider what
+    # became of it (`find_charge`), never charge (a canceled trip charges nobody).
+    look_up_only: bool = False
 
     @property
     def key(self) -> str:
@@ -142,7 +146,9 @@ def begin_charge(
     next try after a temporary failure is not due yet.
 
     `pledged` on a confirmed (or already completed) trip starts attempt n + 1; a `charging`
-    pledge keeps its attempt, so a resumed charge sends the same idempotency key.
+    pledge keeps its attempt, so a resumed charge sends the same idempotency key. On a canceled
+    trip a `charging` pledge's attempt comes back `look_up_only`: the caller asks the provider
+    what became of it instead of charging, and `finish_charge` ends the pledge.
     """
     now = now or utcnow()
     pledge = _pledge(session, pledge_id)
@@ -165,23 +171,27 @@ def begin_charge(
         attempt = pledge.charge_attempts
         same_attempt = (Pledge.status == "charging") & (Pledge.charge_attempts == attempt)
         if _claim(session, pledge, same_attempt, now):
-            return current_attempt(pledge)
+            return replace(current_attempt(pledge), look_up_only=pledge.trip.status == "canceled")
     return None
 
 
 def finish_charge(
     session: Session,
     attempt: ChargeAttempt,
-    result: ChargeResult,
+    result: ChargeResult | None,
     *,
     now: datetime | None = None,
     grace: timedelta = GRACE_PERIOD,
 ) -> Pledge:
-    """Record the outcome of `attempt`. A stale or repeated outcome changes nothing."""
+    """Record the outcome of `attempt`. A stale or repeated outcome changes nothing. `result`
+    None: a look-up found no charge made under the attempt's key (the trip was canceled), so
+    the pledge is released with nothing charged."""
     now = now or utcnow()
     pledge = _pledge(session, attempt.pledge_id)
     if pledge.status != "charging" or pledge.charge_attempts != attempt.attempt:
         return pledge
+    if result is None:
+        return _release_unpaid(session, pledge, "trip canceled")
     try:
         return _record_charge_outcome(session, pledge, result, now=now, grace=grace)
     except IllegalTransition:
@@ -213,12 +223,23 @@ def _record_charge_outcome(
             queue_pledge_email(session, pledge, "pledge_paid")
         return pledge
     if pledge.trip.status == "canceled":
-        return transition(
-            session, pledge, "released", actor="system", reason="trip canceled", **_CLAIM_DONE
-        )
+        return _release_unpaid(session, pledge, "trip canceled")
     return _needs_the_fan(
         session, pledge, result.error_code, result.message, result.intent_ref, now, grace
     )
+
+
+def _release_unpaid(session: Session, pledge: Pledge, reason: str, **changes) -> Pledge:
+    """charging -> released on a canceled trip: nothing was charged (or nothing can be found
+    to have been); the claim is dropped and the fan told the trip is off."""
+    try:
+        transition(
+            session, pledge, "released", actor="system", reason=reason, **{**_CLAIM_DONE, **changes}
+        )
+    except IllegalTransition:  # a concurrent finisher recorded this attempt first
+        return _pledge(session, pledge.id)
+    queue_pledge_email(session, pledge, "trip_canceled")
+    return pledge
 
 
 def _needs_the_fan(session, pledge, code, message, intent_ref, now, grace) -> Pledge:
@@ -256,6 +277,8 @@ def charge_failed(
     pledge = _pledge(session, attempt.pledge_id)
     if pledge.status != "charging" or pledge.charge_attempts != attempt.attempt:
         return pledge
+    if pledge.trip.status == "canceled":
+        return _charge_failed_on_canceled_trip(session, pledge, error, now)
     if isinstance(error, PermanentPaymentError):
         transition(
             session,
@@ -269,11 +292,45 @@ def charge_failed(
         queue_pledge_email(session, pledge, "pledge_dropped")
         return pledge
     failures = pledge.provider_failures + 1
-    if failures >= MAX_TEMPORARY_FAILURES and pledge.trip.status != "canceled":
+    if failures >= MAX_TEMPORARY_FAILURES:
         message = "We could not reach the payment provider to charge this card."
         return _needs_the_fan(session, pledge, "provider_unavailable", message, None, now, grace)
     _release_claim(session, pledge, failures, str(error), now)
     return pledge
+
+
+def _charge_failed_on_canceled_trip(session, pledge, error, now: datetime) -> Pledge:
+    """A charge (or a look-up of one) failed on a canceled trip; either way it ends released.
+    Permanent: the provider refused it, so no money moved. Temporary: the next try only looks
+    the attempt up; after MAX_TEMPORARY_FAILURES nobody can tell whether money moved, so the
+    pledge is released (nothing retries forever) with `last_payment_error` and the audit entry
+    `pledge.charge_outcome_unknown` asking the partner to check the provider (a succeeded
+    charge found there is refunded by hand, as after a failed automatic refund)."""
+    failures = pledge.provider_failures + 1
+    if isinstance(error, PermanentPaymentError):
+        return _release_unpaid(
+            session,
+            pledge,
+            f"trip canceled; payment failed: {error.code}",
+            last_payment_error=error.message[:500],
+        )
+    if failures < MAX_TEMPORARY_FAILURES:
+        _release_claim(session, pledge, failures, str(error), now)
+        return pledge
+    message = f"trip canceled; the charge's outcome is unknown: {error}"[:500]
+    released = _release_unpaid(
+        session, pledge, "trip canceled", last_payment_error=message, provider_failures=failures
+    )
+    record(
+        session,
+        pledge.partner_id,
+        "system",
+        "pledge.charge_outcome_unknown",
+        "pledge",
+        pledge.id,
+        {"key": current_attempt(pledge).key, "message": str(error)[:500]},
+    )
+    return released
 
 
 def _release_claim(session, pledge, failures: int, message: str, now: datetime) -> None:
@@ -463,6 +520,7 @@ def fail_trip_if_overdue(session: Session, trip_id: str, *, now: datetime | None
     for pledge in _pledges(session, trip_id, "pledged"):
         transition(session, pledge, "released", actor="system", reason="trip failed")
         queue_pledge_email(session, pledge, "trip_failed")
+    waitlist.refresh_waitlist(session, trip_id, now=now)  # its offers end and the line closes
     session.refresh(trip)
     emit(session, trip.partner_id, "trip.failed", trip)
     return True
@@ -487,7 +545,10 @@ def cancel_trip(session: Session, trip: Trip, *, actor: str, now: datetime | Non
         queue_pledge_email(session, pledge, "trip_canceled")
     for pledge in _pledges(session, trip.id, "paid"):
         request_refund(session, pledge, now=now)
-    # `charging` pledges are settled by finish_charge, which sees the trip canceled.
+    # `charging` pledges end by themselves: finish_charge sees the trip canceled, and a
+    # re-claim only asks the provider what became of the attempt (`begin_charge`).
+    # Offers end now, not when they lapse: their held seats and claims go with the trip.
+    waitlist.refresh_waitlist(session, trip.id, now=now)
     session.refresh(trip)
     emit(session, trip.partner_id, "trip.canceled", trip)
     return trip

@@ -104,7 +104,12 @@ def join_waitlist(
     locale: str = "en",
     now: datetime | None = None,
 ) -> WaitlistEntry:
-    """Put a fan in line for `seats` on a sold-out trip (409 `not-sold-out` otherwise)."""
+    """Put a fan in line for `seats` on a sold-out trip (409 `not-sold-out` otherwise). The
+    partner's per-fan seat cap applies as to a pledge, counting the seats the fan holds
+    already (409 `seat-limit`): an offer the claim would refuse would hold seats for hours."""
+    # Imported here: pledging takes held seats from this module (a cycle at import time).
+    from widget_server.domain.pledging import ensure_within_cap
+
     now = now or utcnow()
     trip = session.scalar(select(Trip).where(Trip.id == trip_id, Trip.partner_id == partner.id))
     if trip is None or trip.status == "draft":
@@ -121,6 +126,9 @@ def join_waitlist(
     if row.capacity - row.seats_pledged - row.seats_held >= seats and not someone_waits:
         raise NotSoldOut("seats are available: pledge them instead")
     key = email_key(email)
+    # Under the trip's row lock, as record_pledge checks it: a racing pledge of this fan has
+    # committed by now.
+    ensure_within_cap(session, partner.max_seats_per_fan, trip, key, seats)
     for other in session.scalars(
         select(WaitlistEntry).where(
             WaitlistEntry.trip_id == trip.id, WaitlistEntry.status.in_(ACTIVE)
@@ -214,6 +222,25 @@ def refresh_waitlist(session: Session, trip_id: str, *, now: datetime | None = N
         offered.append(entry.id)
     session.expire(trip)
     return offered
+
+
+def shorten_offers(session: Session, trip: Trip, *, now: datetime | None = None) -> int:
+    """After the trip's sales cutoff moved (an earlier deadline): offers made already end no
+    later than the new cutoff (a claim needs `offer_expires_at > now`; the sweep then ends them
+    as lapsed). Returns how many offers were shortened."""
+    cutoff = sales_cutoff(trip)
+    if cutoff is None:
+        return 0
+    return session.execute(
+        update(WaitlistEntry)
+        .where(
+            WaitlistEntry.trip_id == trip.id,
+            WaitlistEntry.status == "offered",
+            WaitlistEntry.offer_expires_at > cutoff,
+        )
+        .values(offer_expires_at=cutoff, updated_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def _end_offer(session: Session, entry: WaitlistEntry, status: str, now: datetime) -> int:

@@ -1,7 +1,8 @@
-"""What the jobs do, and the one place a provider is called from. Each runs inside an app
-context, commits its own short transactions, and is safe to run twice or concurrently: the
-database state (and the claim a charge or refund takes first) decides whether there is work
-left and who does it. No transaction is open during any provider call."""
+"""What the jobs do: thin wrappers that take ids and run a domain service (charges and refunds
+are `domain.charging`'s use cases) or a domain step in a transaction of their own; and the
+sweep. Each runs inside an app context and is safe to run twice or concurrently: the database
+state (and the claim a charge or refund takes first) decides whether there is work left and
+who does it. No transaction is open during any provider or partner-server call."""
 
 from __future__ import annotations
 
@@ -12,82 +13,18 @@ from functools import partial
 
 from flask import current_app
 
-from widget_server.domain import pledging, settlement
+from widget_server import services
+from widget_server.domain import charging, settlement
 from widget_server.extensions import db
-from widget_server.models import Partner, Pledge
 from widget_server.models.types import utcnow
-from widget_server.observability.metrics import CHARGES, SWEEPS, WEBHOOK_ATTEMPTS
-from widget_server.payments import PaymentError, PermanentPaymentError
+from widget_server.observability.metrics import SWEEPS, WEBHOOK_ATTEMPTS
 from widget_server.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
 
 
-def provider():
-    return current_app.extensions["ridepledge.payments"]
-
-
 def enqueue(task: str, *args) -> None:
     current_app.extensions["ridepledge.enqueue"](task, *args)
-
-
-def now_or_later(work, pledge_id: str) -> str:
-    """Run a money job (`charge_pledge`, `refund_pledge`) in the request, so the fan or partner
-    sees the outcome at once. The job's claim makes it the only caller talking to the provider:
-    if the queued job or the sweep got there first, this one stands aside; a temporary
-    provider failure is recorded and retried later with the same key. Returns the outcome."""
-    try:
-        return work(pledge_id)
-    except Exception:  # the data is committed; the job and the sweep finish it
-        log.exception("%s(%s) in the request failed; the sweep retries", work.__name__, pledge_id)
-        return "failed"
-
-
-def place_pledge(
-    partner: Partner,
-    trip_id: str,
-    request: pledging.PledgeRequest,
-    *,
-    waitlist_offer: str | None = None,
-    attempt: str | None = None,
-) -> Pledge:
-    """A fan's pledge from a request: checked, the card saved with no transaction open, the
-    seats taken and the pledge committed; on a confirmed trip it is charged at once (its job
-    is the back-up). Used by the widget JSON API, the no-JavaScript form and waitlist offers
-    (`waitlist_offer`: the offer whose held seats it takes; `attempt`: the digest of the fan's
-    Idempotency-Key, which keys the card's saving). `partner` may be detached (the widget
-    API's per-process copy): only its id and seat cap are read."""
-    with db.transaction() as session:
-        plan = pledging.plan_pledge(
-            session,
-            partner,
-            trip_id,
-            request,
-            waitlist_offer=waitlist_offer,
-            secret=current_app.config["SECRET_KEY"],
-            attempt=attempt,
-        )
-    card = pledging.save_card(provider(), plan.card)  # no transaction open
-    with db.transaction() as session:
-        pledge = pledging.record_pledge(session, plan, card)
-        # The trip as the seat-taking UPDATE returned it (no query while the row is locked).
-        charge_at_once = pledge.trip.status == "confirmed"
-    if not charge_at_once:
-        return pledge  # as committed
-    now_or_later(charge_pledge, pledge.id)
-    return db.session.get(Pledge, pledge.id, populate_existing=True)
-
-
-def replace_card(pledge_id: str, payment_method: str) -> Pledge:
-    """The fan gives a new card for an action_required pledge: checked, saved with no
-    transaction open, a new charge attempt started and queued, and charged at once."""
-    with db.transaction() as session:
-        plan = settlement.plan_card_replacement(session, pledge_id, payment_method)
-    card = pledging.save_card(provider(), plan.setup)  # no transaction open
-    with db.transaction() as session:
-        settlement.start_new_card_attempt(session, plan, card)
-    now_or_later(charge_pledge, pledge_id)
-    return db.session.get(Pledge, pledge_id, populate_existing=True)
 
 
 def charge_trip(trip_id: str) -> None:
@@ -99,60 +36,13 @@ def charge_trip(trip_id: str) -> None:
 
 
 def charge_pledge(pledge_id: str) -> str:
-    """Charge one pledge off-session, at most once whatever happens. Returns what happened:
-    the pledge's new status (`paid`, `action_required`, `dropped`, `released`), `retry` (a
-    temporary failure, tried again later), or `skipped` (nothing to charge, or another caller
-    holds the claim)."""
-    with db.transaction() as session:
-        attempt = settlement.begin_charge(session, pledge_id)
-    if attempt is None:
-        return "skipped"
-    try:
-        # Outside any transaction: no lock is held while the provider answers.
-        result = provider().charge(
-            pledge_id=attempt.pledge_id,
-            amount=attempt.amount,
-            currency=attempt.currency,
-            customer_ref=attempt.customer_ref,
-            payment_method_ref=attempt.payment_method_ref,
-            key=attempt.key,
-        )
-    except (PaymentError, PermanentPaymentError) as exc:
-        log.warning("charge %s failed: %s: %s", attempt.key, type(exc).__name__, exc)
-        CHARGES.labels(
-            "provider_unavailable" if isinstance(exc, PaymentError) else "provider_refused"
-        ).inc()
-        with db.transaction() as session:
-            pledge = settlement.charge_failed(session, attempt, exc)
-        return "retry" if pledge.status == "charging" else pledge.status
-    with db.transaction() as session:
-        status = settlement.finish_charge(session, attempt, result).status
-    CHARGES.labels(status).inc()
-    return status
+    """The job of `domain.charging.charge_pledge`: returns its outcome."""
+    return charging.charge_pledge(services.payments(), pledge_id)
 
 
 def refund_pledge(pledge_id: str) -> str:
-    """Refund a paid pledge whose refund was requested, once. Returns what happened: the
-    pledge's status (`refunded`; `paid` when the refund failed for good), `retry` or
-    `skipped`."""
-    with db.transaction() as session:
-        attempt = settlement.begin_refund(session, pledge_id)
-    if attempt is None:
-        return "skipped"
-    try:
-        refund_ref = provider().refund(
-            pledge_id=attempt.pledge_id,
-            intent_ref=attempt.intent_ref,
-            amount=attempt.amount,
-            key=attempt.key,
-        )
-    except (PaymentError, PermanentPaymentError) as exc:
-        log.warning("refund %s failed: %s: %s", attempt.key, type(exc).__name__, exc)
-        with db.transaction() as session:
-            pledge = settlement.refund_failed(session, attempt, exc)
-        return "retry" if pledge.refund_requested_at is not None else pledge.status
-    with db.transaction() as session:
-        return settlement.finish_refund(session, attempt, refund_ref).status
+    """The job of `domain.charging.refund_pledge`: returns its outcome."""
+    return charging.refund_pledge(services.payments(), pledge_id)
 
 
 def send_email(email_id: str) -> None:

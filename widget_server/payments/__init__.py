@@ -101,6 +101,12 @@ class PaymentProvider(Protocol):
         """Refund a charge in full; returns the refund reference. Raises PaymentError
         (temporary) or PermanentPaymentError (code `charge_already_refunded` when it was)."""
 
+    def find_charge(self, *, pledge_id: str, customer_ref: str, key: str) -> ChargeResult | None:
+        """What became of the charge sent earlier under `key`, without charging anything: its
+        result, or None if the provider never made it. Used when the trip was canceled while
+        a charge's outcome was unknown. Raises PaymentError when it cannot tell now (the
+        provider is unreachable, or the charge is still processing)."""
+
 
 def is_simulated(settings) -> bool:
     """Whether payments are simulated (Stripe test mode without Stripe): the one answer every

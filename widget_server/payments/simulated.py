@@ -38,6 +38,10 @@ TEST_CARD_NUMBERS = {
     "4000000000000341": "pm_card_chargeCustomerFail",
     "4000002760003184": "pm_card_authenticationRequired",
 }
+CHARGE_MESSAGES = {
+    "declined": "Your card was declined.",
+    "requires_action": "Your bank asks you to confirm this payment.",
+}
 DECLINE_MESSAGES = {
     "generic_decline": "Your card was declined.",
     "insufficient_funds": "Your card has insufficient funds.",
@@ -88,11 +92,7 @@ class SimulatedProvider:
                 "requires_action": "authentication_required",
             }.get(outcome),
         )
-        messages = {
-            "declined": "Your card was declined.",
-            "requires_action": "Your bank asks you to confirm this payment.",
-        }
-        return ChargeResult(row.status, row.id, row.error_code, messages.get(row.status))
+        return ChargeResult(row.status, row.id, row.error_code, CHARGE_MESSAGES.get(row.status))
 
     def refund(self, *, pledge_id: str, intent_ref: str, amount: int, key: str) -> str:
         with self._session_factory() as session:
@@ -109,6 +109,18 @@ class SimulatedProvider:
             charge_ref=charge.id,
         )
         return row.id
+
+    def find_charge(self, *, pledge_id: str, customer_ref: str, key: str) -> ChargeResult | None:
+        """The ledger's row for `key`, if a charge was made under it."""
+        with self._session_factory() as session:
+            row = session.scalar(
+                select(SimulatedPayment).where(
+                    SimulatedPayment.idempotency_key == key, SimulatedPayment.kind == "charge"
+                )
+            )
+        if row is None:
+            return None
+        return ChargeResult(row.status, row.id, row.error_code, CHARGE_MESSAGES.get(row.status))
 
     def _remember(self, key: str, **values) -> SimulatedPayment:
         """Insert the result for `key`, or return the one stored first (idempotent replay)."""

@@ -178,6 +178,33 @@ class StripeProvider:
         # processing or an unexpected state: unknown outcome, the webhook or a retry settles it
         raise PaymentError(f"payment intent {intent.id} is {intent.status}")
 
+    def find_charge(self, *, pledge_id: str, customer_ref: str, key: str) -> ChargeResult | None:
+        """The PaymentIntent made under `key`, found among its customer's (a read: Stripe has no
+        lookup by idempotency key, and its search is not read-after-write). Every attempt has
+        its own customer (saved with the attempt's card), so one page holds them all."""
+        try:
+            page = self.client.v1.payment_intents.list(
+                params={"customer": customer_ref, "limit": 100}
+            )
+        except PERMANENT as exc:
+            raise _permanent(exc) from exc
+        except TRANSIENT as exc:
+            raise PaymentError(str(exc)) from exc
+        for intent in page.data:
+            if intent.metadata.to_dict().get("idempotency_key") != key:
+                continue
+            if intent.status == "succeeded":
+                return ChargeResult("succeeded", intent.id)
+            if intent.status in ("requires_payment_method", "canceled"):
+                code = getattr(getattr(intent, "last_payment_error", None), "code", None)
+                return ChargeResult("declined", intent.id, code, "Your card was declined.")
+            if intent.status == "requires_action":
+                return ChargeResult("requires_action", intent.id, "authentication_required")
+            raise PaymentError(f"payment intent {intent.id} is {intent.status}")
+        if page.has_more:
+            raise PaymentError(f"customer {customer_ref} has more payment intents than a page")
+        return None
+
     def refund(self, *, pledge_id: str, intent_ref: str, amount: int, key: str) -> str:
         try:
             refund = self.client.v1.refunds.create(

@@ -19,13 +19,12 @@ import json
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 
-from widget_server import fast_reads, idempotency, ratelimits
-from widget_server.domain import pledging
+from widget_server import fast_reads, idempotency, ratelimits, services
+from widget_server.domain import placing, pledging
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
 from widget_server.domain.notify import queue_manage_links
 from widget_server.domain.text import Id, Text
 from widget_server.extensions import db
-from widget_server.jobs import tasks
 from widget_server.json_body import takes_no_body
 from widget_server.models import Partner, Pledge
 from widget_server.widget.common import (
@@ -276,4 +275,7 @@ def withdraw(token: str):
 def update_card(token: str):
     """The fan fixes the card of an action_required pledge; it is charged again at once."""
     data = load_json(CardUpdate())
-    return _manage_view(tasks.replace_card(pledge_for(token).id, data["payment_method"]))
+    pledge_id = pledge_for(token).id
+    return _manage_view(
+        placing.replace_card(services.payments(), pledge_id, data["payment_method"])
+    )

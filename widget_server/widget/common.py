@@ -9,15 +9,14 @@ from flask import Response, current_app, request
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
-from widget_server import idempotency
-from widget_server.domain import pledging
+from widget_server import idempotency, services
+from widget_server.domain import placing, pledging
 from widget_server.domain.demand import address_key, record_demand
 from widget_server.domain.errors import DomainError, SoldOut, ValidationFailed
 from widget_server.domain.numbers import Integer
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES
-from widget_server.jobs import tasks
 from widget_server.keys import derive_key
 from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
@@ -119,7 +118,7 @@ def replay_pledge_attempt(
 
 
 def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
-    """Create a pledge from loaded `PledgeInput` data (see `tasks.place_pledge`: the card is
+    """Create a pledge from loaded `PledgeInput` data (see `placing.place_pledge`: the card is
     saved with no transaction open; on a confirmed trip the seats are charged at once). Used by
     the JSON API and the widget's no-JS form. When the request claimed an Idempotency-Key
     (`replay_pledge_attempt`), the card's saving at the provider is keyed by the attempt."""
@@ -127,8 +126,13 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
     claim = idempotency.current_claim()
     attempt = claim.attempt if claim is not None else None
     try:
-        pledge = tasks.place_pledge(
-            partner, trip_id, pledging.PledgeRequest(**data), attempt=attempt
+        pledge = placing.place_pledge(
+            services.payments(),
+            partner,
+            trip_id,
+            pledging.PledgeRequest(**data),
+            secret=services.secret_key(),
+            attempt=attempt,
         )
     except DomainError as exc:
         PLEDGES.labels(_pledge_outcome(exc)).inc()

@@ -8,11 +8,10 @@ from flask import g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from widget_server import ratelimits
-from widget_server.domain import pledging
+from widget_server import ratelimits, services
+from widget_server.domain import placing, pledging
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.extensions import db
-from widget_server.jobs import tasks
 from widget_server.models import Pledge
 from widget_server.widget import messages
 from widget_server.widget.blueprint import bp
@@ -188,6 +187,6 @@ def update_card(token: str):
     def replace(pledge):
         if not payment_method:
             raise ValidationFailed.field("payment_method", "not a test card number")
-        tasks.replace_card(pledge.id, payment_method)
+        placing.replace_card(services.payments(), pledge.id, payment_method)
 
     return _act(token, replace, "card-updated", in_transaction=False)

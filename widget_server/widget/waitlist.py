@@ -11,14 +11,13 @@ from flask_babel import gettext as _
 from marshmallow import RAISE, Schema, ValidationError, validate
 from sqlalchemy import func, select
 
-from widget_server import ratelimits
-from widget_server.domain import pledging, waitlist
+from widget_server import ratelimits, services
+from widget_server.domain import placing, pledging, waitlist
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.numbers import Integer, parse_digits
 from widget_server.domain.text import Email, Id, Text
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES
-from widget_server.jobs import tasks
 from widget_server.models import WaitlistEntry
 from widget_server.models.types import utcnow
 from widget_server.payments.simulated import payment_method_for_card_number
@@ -186,16 +185,9 @@ def claim(token: str):
         check_form_post(g.partner, f"waitlist:{entry.id}")
         if not payment_method:
             raise ValidationFailed.field("payment_method", "not a test card number")
-        request_ = pledging.PledgeRequest(
-            stop_id=entry.stop_id,
-            seats=entry.seats,
-            name=entry.name,
-            email=entry.email,
-            payment_method=payment_method,
-            locale=entry.locale,
-            attribution={"utm_source": "waitlist"},
+        pledge = placing.claim_offer(
+            services.payments(), g.partner, entry, payment_method, secret=services.secret_key()
         )
-        pledge = tasks.place_pledge(g.partner, entry.trip_id, request_, waitlist_offer=entry.id)
     except DomainError as exc:
         db.session.rollback()
         db.session.expire_all()

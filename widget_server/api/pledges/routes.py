@@ -4,6 +4,7 @@ from flask import g
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
+from widget_server import services
 from widget_server.api.common import (
     Blueprint,
     actor,
@@ -14,9 +15,7 @@ from widget_server.api.common import (
     protected,
 )
 from widget_server.api.pledges.schemas import PledgeListArgs
-from widget_server.domain import settlement
-from widget_server.extensions import db
-from widget_server.jobs import tasks
+from widget_server.domain import charging
 from widget_server.models import Pledge
 from widget_server.representations import PledgeSchema
 
@@ -57,8 +56,4 @@ def get_pledge(pledge_id):
 @problem_doc(blp, 409, "Not cancelable now")
 def cancel_pledge(pledge_id):
     """Cancel a pledge. Unpaid: `canceled`, seats freed. Paid: refunded in full (`refunded`)."""
-    with db.transaction() as session:
-        pledge = settlement.cancel_pledge(session, owned(Pledge, pledge_id), actor=actor())
-    if pledge.status == "paid":
-        tasks.now_or_later(tasks.refund_pledge, pledge.id)
-    return db.session.get(Pledge, pledge_id, populate_existing=True)
+    return charging.cancel_pledge(services.payments(), owned(Pledge, pledge_id).id, actor=actor())
