@@ -37,7 +37,6 @@ def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int
         g.locale = pledge.locale  # the link came from an email in the fan's language
     notice = NOTICES.get(request.args.get("done", ""))
     trip = pledge.trip
-    can_withdraw = pledge.status == "pledged" and trip.status == "open"
     return render_page(
         "widget/manage.html",
         status=status,
@@ -50,7 +49,7 @@ def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int
         form_token=form_token(g.partner, _purpose(pledge)),
         error=error,
         notice=notice() if notice else None,
-        can_withdraw=can_withdraw,
+        can_withdraw=pledging.can_withdraw(pledge),
         can_change_stop=pledging.can_change_stop(pledge),
         share=share_box(pledge),
         here=("widget_pages.manage", {"token": token}),

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from widget_server import ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
+from widget_server.domain.limits import pledge_seat_limit
 from widget_server.domain.notify import queue_manage_links
 from widget_server.domain.numbers import parse_digits
 from widget_server.domain.referrals import page_referral
@@ -134,7 +135,7 @@ def trip_page(
             "token": form_token(g.partner, f"stop_request:{trip.id}"),
         },
         waitlist_form={
-            "open": state.state == "sold_out",
+            "open": state.waitlist_open,
             **(sent_back if form == "waitlist" else empty),
             "token": form_token(g.partner, f"waitlist_join:{trip.id}"),
         },
@@ -175,7 +176,7 @@ def _pledge_page(trip: Trip, *, values=None, errors=None, problem=None, status: 
     state = trip_state(trip)
     if not state.can_pledge and status == 200:
         return redirect(url_for("widget_pages.trip", trip_id=trip.id), code=303)
-    max_seats = max(1, min(pledging.MAX_SEATS_PER_PLEDGE, trip.seats_remaining))
+    max_seats = max(1, pledge_seat_limit(g.partner.max_seats_per_fan, 0, state.seats_available))
     values = values or {"seats": 1, "stop_id": _first_stop(trip)}
     seats = parse_digits(str(values.get("seats", "")))
     total_seats = seats if seats and seats <= max_seats else 1
@@ -239,9 +240,12 @@ def create_pledge(trip_id: str):
         if "ref" in errors:
             values["ref"] = ""  # sent again, the form pledges without the damaged referral
             problem = errors.pop("ref")
-        return _pledge_page(
-            _trip(trip_id), values=values, errors=errors, problem=problem, status=exc.status
-        )
+        trip = _trip(trip_id)
+        if not errors and trip_state(trip).waitlist_open:
+            # No seat is on sale any more: the trip page, with the waitlist form filled in.
+            line = {key: values[key] for key in ("stop_id", "seats", "name", "email")}
+            return trip_page(trip, values=line, problem=problem, status=exc.status, form="waitlist")
+        return _pledge_page(trip, values=values, errors=errors, problem=problem, status=exc.status)
     token = manage_token(pledge.id)
     return redirect(url_for("widget_pages.confirmation", token=token), code=303)
 
