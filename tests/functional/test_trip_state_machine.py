@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
@@ -253,6 +253,26 @@ class TripLife(RuleBasedStateMachine):
         assert trip.seats_pledged == sum(p.seats for p in self._pledges(*LIVE_STATUSES))
         assert trip.seats_held == sum(e.seats for e in self._entries("offered"))
         assert 0 <= trip.seats_pledged + trip.seats_held <= trip.capacity
+
+    @invariant()
+    def the_seat_update_predicate_is_the_decisions_rule(self):
+        """The SQL the seat-taking UPDATE runs puts exactly `seats_available` seats on sale
+        (the time rules are checked on the row it returns, like `closed_reason`)."""
+        if not hasattr(self, "trip_id"):
+            return
+        decision = sales.decide(self._trip(), self.now)
+        if decision.reason in ("deadline", "departed"):
+            return
+
+        def on_sale(seats: int) -> bool:
+            where = sales.seats_on_sale_sql(bindparam("seats", seats))
+            return (
+                db.session.scalar(select(Trip.id).where(Trip.id == self.trip_id, where)) is not None
+            )
+
+        if decision.seats_available:
+            assert on_sale(decision.seats_available), decision
+        assert not on_sale(decision.seats_available + 1), decision
 
     @invariant()
     def nothing_live_on_an_ended_trip(self):

@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from widget_server.db import Base
+from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.ids import new_id
 from widget_server.models.trips import Stop, Trip
 from widget_server.models.types import UTCDateTime, utcnow
@@ -19,7 +20,7 @@ WAITLIST_STATUSES = ("waiting", "offered", "claimed", "expired", "declined", "cl
 class WaitlistEntry(Base):
     __tablename__ = "waitlist_entries"
     __table_args__ = (
-        CheckConstraint("seats >= 1 AND seats <= 10", name="seats_in_range"),
+        CheckConstraint(f"seats >= 1 AND seats <= {MAX_SEATS_PER_PLEDGE}", name="seats_in_range"),
         Index("ix_waitlist_entries_trip_status", "trip_id", "status", "position"),
     )
 

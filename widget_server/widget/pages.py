@@ -21,9 +21,9 @@ from widget_server.domain.limits import pledge_seat_limit
 from widget_server.domain.notify import queue_manage_links
 from widget_server.domain.numbers import parse_digits
 from widget_server.domain.referrals import page_referral
+from widget_server.domain.stop_requests import takes_stop_requests
 from widget_server.extensions import db
 from widget_server.models import Event, Trip
-from widget_server.models.types import utcnow
 from widget_server.payments.simulated import TEST_CARD_NUMBERS
 from widget_server.widget import messages
 from widget_server.widget.blueprint import bp
@@ -127,8 +127,7 @@ def trip_page(
         bars=[state],
         emit=[("trip.viewed", detail)] if status == 200 else [],
         stop_request={
-            "open": trip.status in ("open", "confirmed")
-            and not (trip.departs_at and trip.departs_at <= utcnow()),
+            "open": takes_stop_requests(trip),
             **(sent_back if form == "stop" else empty),
             "done_place": (request.args.get("stop_place") or "")[:200],
             "done_count": request.args.get("stop_count", type=int),
