@@ -24,7 +24,7 @@ from widget_server.domain.errors import (
     SoldOut,
     ValidationFailed,
 )
-from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
+from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE, pledge_seat_limit
 from widget_server.domain.notify import queue_pledge_email
 from widget_server.domain.referrals import referrer_for
 from widget_server.domain.sales import SELLING_STATUSES, sale_closed
@@ -493,8 +493,8 @@ def ensure_within_cap(
 
 
 def _ensure_cap(cap: int, held: int, seats: int) -> None:
-    if held + seats > cap:
-        left = max(cap - held, 0)
+    left = pledge_seat_limit(cap, held)  # the one seat limit (domain/limits.py)
+    if seats > left:
         raise SeatLimitReached(
             f"one fan may hold at most {cap} seat(s) on this trip; this email already holds "
             f"{held}, so {left} more at most",
