@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import event
 
+from tests.admin_helpers import make_admin, sign_in
 from tests.api_helpers import ApiSession, issue_token
 from tests.conftest import run_jobs
 from tests.factories import make_event, make_partner, make_trip
@@ -132,6 +133,13 @@ def test_seats_a_waiting_party_fits_are_the_lines_on_every_face(app, client, sol
     api = ApiSession(client, issue_token(app, ids["partner"]))
     v1 = api.get(f"/v1/trips/{ids['trip']}").json
     assert (v1["seats_available"], v1["waitlist_open"]) == (0, True)
+
+    with app.app_context(), db.transaction() as session:
+        make_admin(session, session.get(Partner, ids["partner"]), "owner@kc.example")
+    console = app.test_client()
+    assert sign_in(console, "owner@kc.example").status_code == 302
+    html = console.get(f"/admin/trips/{ids['trip']}").get_data(as_text=True)
+    assert 'data-field="seats_available">0<' in html and "data-waitlist-open" in html
 
     refused = _pledge(client, ids)
     assert refused.status_code == 409 and refused.json["type"].endswith("/sold-out")
