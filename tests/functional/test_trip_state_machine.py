@@ -72,6 +72,22 @@ class TripLife(RuleBasedStateMachine):
         query = query.order_by(WaitlistEntry.position)
         return list(db.session.scalars(query.execution_options(populate_existing=True)))
 
+    def _pledge(self, stop_id: str, seats: int, name: str, email: str, offer=None) -> None:
+        """A pledge with a working card at the fake clock's time (of a waitlist `offer`)."""
+        request = pledging.PledgeRequest(
+            stop_id=stop_id, seats=seats, name=name, email=email, payment_method="pm_card_visa"
+        )
+        with db.transaction() as session:
+            pledging.create_pledge(
+                session,
+                self.app.extensions["ridepledge.payments"],
+                session.get(Partner, self.partner_id),
+                self.trip_id,
+                request,
+                now=self.now,
+                waitlist_offer=offer,
+            )
+
     def _fan(self) -> str:
         return f"fan{next(_numbers)}@example.com"  # one fan per pledge: the cap never bites
 
@@ -81,23 +97,8 @@ class TripLife(RuleBasedStateMachine):
     def pledge(self, seats):
         """A new fan pledges: taken exactly when the decision has the seats on sale."""
         decision = sales.decide(self._trip(), self.now)
-        request = pledging.PledgeRequest(
-            stop_id=self.stop_id,
-            seats=seats,
-            name="Fan",
-            email=self._fan(),
-            payment_method="pm_card_visa",
-        )
         try:
-            with db.transaction() as session:
-                pledging.create_pledge(
-                    session,
-                    self.app.extensions["ridepledge.payments"],
-                    session.get(Partner, self.partner_id),
-                    self.trip_id,
-                    request,
-                    now=self.now,
-                )
+            self._pledge(self.stop_id, seats, "Fan", self._fan())
         except DomainError as exc:
             assert decision.seats_available < seats, (decision, exc)
             sold_out = decision.selling  # selling, but not these seats: sold out
@@ -165,24 +166,8 @@ class TripLife(RuleBasedStateMachine):
         if not offers:
             return
         entry = data.draw(st.sampled_from(offers))
-        request = pledging.PledgeRequest(
-            stop_id=entry.stop_id,
-            seats=entry.seats,
-            name=entry.name,
-            email=entry.email,
-            payment_method="pm_card_visa",
-        )
         try:
-            with db.transaction() as session:
-                pledging.create_pledge(
-                    session,
-                    self.app.extensions["ridepledge.payments"],
-                    session.get(Partner, self.partner_id),
-                    self.trip_id,
-                    request,
-                    now=self.now,
-                    waitlist_offer=entry.id,
-                )
+            self._pledge(entry.stop_id, entry.seats, entry.name, entry.email, offer=entry.id)
         except DomainError:
             return
 
