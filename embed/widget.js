@@ -400,7 +400,8 @@
     function update(trip) {
       var card = document.querySelector('[data-trip-card="' + trip.id + '"]');
       if (!card) return;
-      var soldOut = trip.seats_remaining <= 0 ? '1' : '';
+      // The server's sale decision: no seat on sale to a new fan is a state of its own.
+      var soldOut = trip.seats_available > 0 ? '' : '1';
       if (card.dataset.tripStatus !== trip.status || card.dataset.soldOut !== soldOut) {
         return window.location.reload(); // a new state has its own words: let the server say them
       }
@@ -412,7 +413,7 @@
       var fill = card.querySelector('[data-fill]');
       if (fill) fill.style.width = Math.min(100, Math.round(100 * trip.seats_pledged / trip.capacity)) + '%';
       var left = card.querySelector('[data-seats-left]');
-      if (left) left.textContent = number.format(trip.seats_remaining);
+      if (left) left.textContent = number.format(trip.seats_available);
     }
     function poll() {
       if (document.hidden) return;

@@ -7,6 +7,7 @@ from flask import current_app
 from marshmallow import Schema, fields
 
 from widget_server.domain.boarding import boarding_code_or_none
+from widget_server.domain.sales import decide
 from widget_server.models.pledges import PLEDGE_STATUSES
 from widget_server.models.trips import TRIP_STATUSES
 from widget_server.models.types import rfc3339
@@ -67,6 +68,23 @@ class TripSchema(_Object):
     min_riders = fields.Integer()
     seats_pledged = fields.Integer()
     seats_remaining = fields.Integer()
+    seats_available = fields.Function(
+        lambda trip: decide(trip).seats_available,
+        metadata={
+            "type": "integer",
+            "description": "Seats a new fan can pledge now (0 when the trip does not sell): "
+            "a pledge of up to this many seats is taken. Seats that a party on the waitlist "
+            "fits are the waitlist's.",
+        },
+    )
+    waitlist_open = fields.Function(
+        lambda trip: decide(trip).waitlist_open,
+        metadata={
+            "type": "boolean",
+            "description": "Whether a waitlist join is taken now (the trip sells and no seat "
+            "is on sale).",
+        },
+    )
     unit_amount = fields.Integer(metadata={"description": "Price per seat in minor units."})
     currency = fields.String()
     pledge_deadline = UTCDateTime()

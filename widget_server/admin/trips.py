@@ -13,7 +13,7 @@ from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.helpers import STATUS_NAMES, act
 from widget_server.admin.messages import console_message
 from widget_server.admin.schemas import MAX_STOPS, local_input, price_input, read_trip
-from widget_server.domain import catalog, charging, settlement, trip_reports
+from widget_server.domain import catalog, charging, sales, settlement, trip_reports
 from widget_server.domain.errors import DomainError
 from widget_server.domain.manifest import build_manifest, manifest_csv
 from widget_server.domain.referrals import referral_counts, referrer_names
@@ -47,11 +47,7 @@ def _errors(exc: DomainError) -> dict:
 
 
 def _form_page(event: Event, trip: Trip | None, values: dict, errors: dict):
-    editable = (
-        None
-        if trip is None or trip.status == "draft"
-        else catalog.LIVE_TRIP_CHANGES.get(trip.status, set())
-    )
+    editable = None if trip is None else catalog.changeable_fields(trip)
     page = render_template(
         "admin/trip_form.html",
         event=event,
@@ -110,8 +106,8 @@ def update_trip(trip_id: str):
     trip = owned(Trip, trip_id)
     try:
         data = read_trip(request.form, timezone=trip.event.timezone, currency=trip.currency)
-        if trip.status != "draft":
-            allowed = catalog.LIVE_TRIP_CHANGES.get(trip.status, set())
+        allowed = catalog.changeable_fields(trip)
+        if allowed is not None:  # the form sends every field; the read-only ones stay
             data = {key: value for key, value in data.items() if key in allowed}
         with db.transaction() as session:
             catalog.update_trip(session, trip, data, actor=actor())
@@ -138,6 +134,7 @@ def trip(trip_id: str):
         referrals=referral_counts(db.session, [p.id for p in pledges]),
         referrer_names=referrer_names(db.session, trip),
         manifest=build_manifest(db.session, trip),
+        sale=sales.decide(trip),
         cancelable={"pledged", "action_required", "paid"},
     )
 
@@ -215,15 +212,16 @@ def cancel_pledge(pledge_id: str):
 def trips_progress():
     """Live numbers of the partner's current trips, for the pages' small refresher script."""
     trips = db.session.scalars(
-        select(Trip).where(
-            Trip.partner_id == g.partner.id, Trip.status.in_(("draft", "open", "confirmed"))
-        )
+        select(Trip)
+        .where(Trip.partner_id == g.partner.id, Trip.status.in_(("draft", "open", "confirmed")))
+        .options(*sales.DECIDING)
     )
     return jsonify(
         {
             trip.id: {
                 "seats_pledged": trip.seats_pledged,
                 "seats_remaining": trip.seats_remaining,
+                "seats_available": sales.decide(trip).seats_available,
                 "capacity": trip.capacity,
                 "min_riders": trip.min_riders,
                 "status": trip.status,

@@ -146,14 +146,24 @@ LIVE_TRIP_CHANGES = {
 }
 
 
+def changeable_fields(trip: Trip) -> set[str] | None:
+    """Which fields of the trip may change now: None (all of them) while it is a draft, else
+    `LIVE_TRIP_CHANGES` of its status (none once it is over). The API, the console's form and
+    `update_trip` all ask this."""
+    if trip.status == "draft":
+        return None
+    return LIVE_TRIP_CHANGES.get(trip.status, set())
+
+
 def update_trip(
     session: Session, trip: Trip, changes: dict, *, actor: str, now: datetime | None = None
 ) -> Trip:
     """Change a trip: anything while draft; operator, capacity and (while open) the deadline
-    after that. Capacity never drops below the seats already pledged."""
+    after that (`changeable_fields`). Capacity never drops below the seats already pledged."""
     now = now or utcnow()
-    if trip.status != "draft":
-        refused = set(changes) - LIVE_TRIP_CHANGES.get(trip.status, set())
+    allowed = changeable_fields(trip)
+    if allowed is not None:
+        refused = set(changes) - allowed
         if refused:
             raise IllegalTransition(
                 f"a {trip.status} trip cannot change {', '.join(sorted(refused))}"

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Row, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.expression import ClauseElement
 
+from widget_server.domain import sales
 from widget_server.domain.audit import record, record_at_once
 from widget_server.domain.errors import (
     Conflict,
@@ -23,11 +24,12 @@ from widget_server.domain.errors import (
     SoldOut,
     ValidationFailed,
 )
-from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
+from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE, pledge_seat_limit
 from widget_server.domain.notify import queue_pledge_email, queue_pledge_received, unqueue_email
 from widget_server.domain.referrals import referrer_for
+from widget_server.domain.sales import SELLING_STATUSES, sale_closed
 from widget_server.domain.text import email_key
-from widget_server.domain.waitlist import link_pledge, take_held_seats, waiting_exists
+from widget_server.domain.waitlist import link_pledge, take_held_seats
 from widget_server.domain.work import schedule
 from widget_server.ids import new_id
 from widget_server.models import Partner, Pledge, PledgeStatusChange, Stop, Trip
@@ -36,12 +38,11 @@ from widget_server.models.types import utcnow
 from widget_server.payments import CardDeclined, PaymentError, PaymentProvider, SavedCard
 from widget_server.webhooks.outbox import emit, has_endpoints
 
-__all__ = ["MAX_SEATS_PER_PLEDGE"]  # re-exported: faces read the limit from here
+# Re-exported: faces read the limit and the sale rules from here too.
+__all__ = ["MAX_SEATS_PER_PLEDGE", "SELLING_STATUSES", "sale_closed"]
 
 # Pledge statuses partners hear about by webhook (`pledge.<status>`).
 NOTIFIED_STATUSES = ("canceled", "paid", "action_required", "dropped", "refunded")
-# Trip statuses that take pledges (subject to the deadline, departure and capacity).
-SELLING_STATUSES = ("open", "confirmed")
 
 # Which status may follow which (product spec, "Pledge lifecycle and money").
 ALLOWED_TRANSITIONS = {
@@ -93,7 +94,7 @@ class PledgeRequest:
 # statement costs more CPU than running a cached one).
 _TRIP_WITH_STOPS = (
     select(Trip)
-    .options(joinedload(Trip.stops))
+    .options(joinedload(Trip.stops), undefer(Trip.smallest_waiting_party))
     .where(Trip.id == bindparam("trip_id"), Trip.partner_id == bindparam("partner_id"))
 )
 
@@ -198,49 +199,11 @@ def _updated(session: Session, pledge: Pledge, values: dict) -> None:
         set_committed_value(pledge, name, value)
 
 
-def sale_closed(trip: Trip, now: datetime) -> str | None:
-    """Why the trip takes no pledge at `now` ("deadline", "departed", or its status), or None
-    if it takes them (seats permitting). The one rule for every face: the pledge form, the
-    widget's trip state and the seat-taking UPDATE (whose SQL re-checks only the status, the
-    part that other transactions change)."""
-    return _closed(trip.status, trip.pledge_deadline, trip.departs_at, now)
-
-
-def _closed(
-    status: str, pledge_deadline: datetime, departs_at: datetime | None, now: datetime
-) -> str | None:
-    """`sale_closed` over the values themselves (the seat-taking UPDATE returns them)."""
-    if status not in SELLING_STATUSES:
-        return status
-    if status == "open" and pledge_deadline <= now:
-        return "deadline"
-    if departs_at is not None and departs_at <= now:
-        return "departed"
-    return None
-
-
 def ensure_can_sell(trip: Trip, seats: int, now: datetime, *, held: bool = False) -> None:
-    """Raise unless the trip takes pledges now and has `seats` free (a cheap early check; the
-    seat-taking UPDATE is what decides under concurrency). `held`: the seats are already held
-    for this fan by a waitlist offer."""
-    _ensure_open(sale_closed(trip, now), trip.status)
-    if not held and trip.seats_remaining < seats:
-        raise SoldOut(_sold_out_detail(trip.seats_remaining, seats))
-
-
-def _ensure_open(closed: str | None, status: str) -> None:
-    if closed == "deadline":
-        raise Conflict("the pledge deadline for this trip has passed")
-    if closed == "departed":
-        raise Conflict("this trip has departed")
-    if closed is not None:
-        raise Conflict(f"this trip is {status} and takes no pledges")
-
-
-def _sold_out_detail(remaining: int, seats: int) -> str:
-    if remaining <= 0:
-        return "this trip is sold out"
-    return f"only {remaining} seat(s) left; you asked for {seats}"
+    """Raise unless the sale decision (domain.sales) lets a new fan pledge `seats` now (a cheap
+    early check; the seat-taking UPDATE, whose predicate is the same rule, decides under
+    concurrency). `held`: the seats are already held for this fan by a waitlist offer."""
+    sales.decide(trip, now).ensure_sells(seats, held=held)
 
 
 @dataclass(frozen=True)
@@ -559,8 +522,8 @@ def ensure_within_cap(
 
 
 def _ensure_cap(cap: int, held: int, seats: int) -> None:
-    if held + seats > cap:
-        left = max(cap - held, 0)
+    left = pledge_seat_limit(cap, held)  # the one seat limit (domain/limits.py)
+    if seats > left:
         raise SeatLimitReached(
             f"one fan may hold at most {cap} seat(s) on this trip; this email already holds "
             f"{held}, so {left} more at most",
@@ -588,18 +551,12 @@ _LOCKED_TRIP = (
 )
 
 
-# Add seats to the trip if they fit beside the seats held for waitlist offers, nobody waits in
-# line for them, and it still sells; returns the row as locked.
+# Add seats to the trip if the sale decision's rule puts them on sale (domain.sales: free
+# beside the seats held for offers, no party in line that fits them, the trip still sells);
+# returns the row as locked.
 _TAKE_SEATS = (
     update(Trip)
-    .where(
-        Trip.id == bindparam("trip_id"),
-        Trip.seats_pledged + Trip.seats_held + bindparam("seats") <= Trip.capacity,
-        ~waiting_exists(Trip.id),
-        # The status is what concurrent transactions change (confirm, cancel, fail, complete);
-        # the time rules of `sale_closed` are checked on the returned row.
-        Trip.status.in_(SELLING_STATUSES),
-    )
+    .where(Trip.id == bindparam("trip_id"), sales.seats_on_sale_sql(bindparam("seats")))
     .values(seats_pledged=Trip.seats_pledged + bindparam("seats"), updated_at=bindparam("now"))
     .returning(*_LOCKED_TRIP)
     .execution_options(synchronize_session=False)
@@ -612,8 +569,8 @@ def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> Row:
     row = session.execute(_TAKE_SEATS, {"trip_id": trip.id, "seats": seats, "now": now}).first()
     if row is None:
         session.expire(trip)
-        ensure_can_sell(trip, seats, now)  # explains why: closed, deadline, or seats gone
-        raise SoldOut(_sold_out_detail(0, seats))  # the seats left are for the waitlist
+        ensure_can_sell(trip, seats, now)  # explains why: closed, seats gone, or the line's
+        raise SoldOut("this trip is sold out")  # changed again since: no seat is on sale
     # A deadline or departure passed since the plan: the seats just taken roll back with it.
     _ensure_still_selling(row, now)
     # The row as this transaction locked it, without reading it again while holding the lock.
@@ -625,9 +582,7 @@ def _take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> Row:
 
 def _ensure_still_selling(locked: Row, now: datetime) -> None:
     """Raise unless the trip row as locked (`_LOCKED_TRIP`) still sells at `now`."""
-    _ensure_open(
-        _closed(locked.status, locked.pledge_deadline, locked.departs_at, now), locked.status
-    )
+    sales.ensure_open(locked.status, locked.pledge_deadline, locked.departs_at, now)
 
 
 def confirm_trip(session: Session, trip: Trip, *, now: datetime) -> bool:
@@ -648,8 +603,16 @@ def confirm_trip(session: Session, trip: Trip, *, now: datetime) -> bool:
     return True
 
 
+def can_withdraw(pledge: Pledge) -> bool:
+    """Whether the fan may take the pledge back now: a `pledged` pledge (nothing charged) on a
+    trip still `open` (not confirmed). Every face asks this; `withdraw_pledge` re-checks the
+    trip's status under its row lock."""
+    return pledge.status == "pledged" and pledge.trip.status == "open"
+
+
 def withdraw_pledge(session: Session, pledge: Pledge, *, actor: str = "fan") -> Pledge:
-    """The fan takes back a pledge before the trip confirms; nothing was charged."""
+    """The fan takes back a pledge before the trip confirms (`can_withdraw`); nothing was
+    charged."""
     if pledge.status != "pledged":
         raise IllegalTransition(f"a {pledge.status} pledge cannot be withdrawn")
     # Holding the trip row (status still open) keeps the trip from confirming meanwhile.

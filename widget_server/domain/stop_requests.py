@@ -20,15 +20,22 @@ from sqlalchemy.orm import Session
 from widget_server.domain.audit import record
 from widget_server.domain.errors import IllegalTransition, NotFound, ValidationFailed
 from widget_server.domain.notify import queue_pledge_email, queue_stop_request_email
-from widget_server.domain.pledging import sale_closed
 from widget_server.domain.privacy import ERASED_EMAIL
+from widget_server.domain.sales import SELLING_STATUSES, sale_closed
 from widget_server.domain.text import email_key
 from widget_server.models import Partner, Pledge, Stop, StopRequest, Trip
 from widget_server.models.pledges import LIVE_STATUSES
 from widget_server.models.types import utcnow
 
 # Trips that take stop requests and new stops: the ones still selling seats.
-REQUESTABLE_STATUSES = ("open", "confirmed")
+REQUESTABLE_STATUSES = SELLING_STATUSES
+
+
+def takes_stop_requests(trip: Trip, now: datetime | None = None) -> bool:
+    """Whether fans may ask for a stop on the trip now: it runs and has not departed (past the
+    pledge deadline too). The trip page's form and `request_stop` both ask this."""
+    now = now or utcnow()
+    return trip.status in REQUESTABLE_STATUSES and not (trip.departs_at and trip.departs_at <= now)
 
 
 def place_key(place: str) -> str:
@@ -61,7 +68,7 @@ def request_stop(
     that place. Asking again for the same place returns the first request."""
     now = now or utcnow()
     trip = _selling_trip(session, partner, trip_id)
-    if trip.status not in REQUESTABLE_STATUSES or (trip.departs_at and trip.departs_at <= now):
+    if not takes_stop_requests(trip, now):
         raise IllegalTransition("this trip no longer takes stop requests")
     key = place_key(place)
     if not key:

@@ -3,9 +3,10 @@
 Fans join while the trip is sold out. When seats free up (a withdrawal, a dropped pledge, a
 refund, more capacity), `refresh_waitlist` offers them to the first fans in line whose seats
 fit, holding those seats for the partner's `waitlist_hold_hours` (at most until pledges close).
-Held seats are counted in `trips.seats_held`, and the seat-taking UPDATE of ordinary pledges
-needs `seats_pledged + seats_held + n <= capacity` and nobody waiting, so while anyone waits
-freed seats are not sold to others. An offer that expires or is declined passes on.
+Held seats are counted in `trips.seats_held`, and whether free seats sell to a new fan or wait
+for the line is the sale decision's rule (domain/sales.py): while a party in line fits in the
+free seats they are the line's; seats no waiting party can use are on sale. An offer that
+expires or is declined passes on.
 
 Never offered twice, under any concurrency: every change starts by locking the trip row (an
 UPDATE: PostgreSQL's row lock, SQLite's single writer), entries move with conditional UPDATEs
@@ -17,18 +18,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select, true, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.orm import Session
 
+from widget_server.domain import sales
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
+from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.domain.text import email_key
 from widget_server.domain.work import schedule
 from widget_server.models import OutboundEmail, Partner, Trip, WaitlistEntry
 from widget_server.models.types import utcnow
 
 ACTIVE = ("waiting", "offered")
-MAX_SEATS = 10
+# A party in line is a pledge to come: the same per-pledge limit (domain/limits.py).
+MAX_SEATS = MAX_SEATS_PER_PLEDGE
 
 
 class NotSoldOut(Conflict):
@@ -46,13 +50,6 @@ class OfferGone(Conflict):
     type = "offer-gone"
 
 
-def waiting_exists(trip_id_column):
-    """SQL: somebody waits in line for this trip (ordinary sales stop then)."""
-    return exists().where(
-        WaitlistEntry.trip_id == trip_id_column, WaitlistEntry.status == "waiting"
-    )
-
-
 def _lock(session: Session, trip_id: str, now: datetime):
     """Lock the trip row for this transaction and read its seats afresh."""
     row = session.execute(
@@ -65,15 +62,6 @@ def _lock(session: Session, trip_id: str, now: datetime):
     if row is None:
         raise NotFound(f"no trip {trip_id}")
     return row
-
-
-def sales_cutoff(trip: Trip) -> datetime | None:
-    """When the trip stops taking pledges: the deadline while open, departure once confirmed."""
-    if trip.status == "open":
-        return trip.pledge_deadline
-    if trip.status == "confirmed":
-        return trip.departs_at
-    return None
 
 
 def queue_waitlist_email(session: Session, entry: WaitlistEntry, kind: str) -> None:
@@ -104,9 +92,11 @@ def join_waitlist(
     locale: str = "en",
     now: datetime | None = None,
 ) -> WaitlistEntry:
-    """Put a fan in line for `seats` on a sold-out trip (409 `not-sold-out` otherwise). The
-    partner's per-fan seat cap applies as to a pledge, counting the seats the fan holds
-    already (409 `seat-limit`): an offer the claim would refuse would hold seats for hours."""
+    """Put a fan in line for `seats` on a trip whose seats are not on sale to them (the sale
+    decision, domain/sales.py: taken while it sells and fewer than `seats` are on sale;
+    409 `not-sold-out` when they are). The partner's per-fan seat cap applies as to a pledge,
+    counting the seats the fan holds already (409 `seat-limit`): an offer the claim would
+    refuse would hold seats for hours."""
     # Imported here: pledging takes held seats from this module (a cycle at import time).
     from widget_server.domain.pledging import ensure_within_cap
 
@@ -118,12 +108,13 @@ def join_waitlist(
         raise ValidationFailed.field("stop_id", "is not a stop of this trip")
     if not 1 <= seats <= MAX_SEATS:
         raise ValidationFailed.field("seats", f"must be from 1 to {MAX_SEATS}")
-    cutoff = sales_cutoff(trip)
-    if cutoff is None or cutoff <= now:
+    _lock(session, trip.id, now)
+    # Decided afresh, on the row this transaction now holds.
+    session.expire(trip)
+    decision = sales.decide(trip, now)
+    if not decision.selling:
         raise Conflict("this trip no longer takes pledges or waitlist requests")
-    row = _lock(session, trip.id, now)
-    someone_waits = session.scalar(select(waiting_exists(trip.id)))
-    if row.capacity - row.seats_pledged - row.seats_held >= seats and not someone_waits:
+    if decision.seats_available >= seats:
         raise NotSoldOut("seats are available: pledge them instead")
     key = email_key(email)
     # Under the trip's row lock, as record_pledge checks it: a racing pledge of this fan has
@@ -170,8 +161,7 @@ def refresh_waitlist(session: Session, trip_id: str, *, now: datetime | None = N
     now = now or utcnow()
     row = _lock(session, trip_id, now)
     trip = session.get(Trip, trip_id, populate_existing=True)
-    cutoff = sales_cutoff(trip)
-    closed = cutoff is None or cutoff <= now
+    closed = sales.sale_closed(trip, now) is not None
     lapsed = session.scalars(
         select(WaitlistEntry).where(
             WaitlistEntry.trip_id == trip_id,
@@ -195,7 +185,10 @@ def refresh_waitlist(session: Session, trip_id: str, *, now: datetime | None = N
     if closed:
         return []
     free = row.capacity - row.seats_pledged - held
-    hold_until = min(now + timedelta(hours=trip.event.partner.waitlist_hold_hours), cutoff)
+    hold_until = now + timedelta(hours=trip.event.partner.waitlist_hold_hours)
+    cutoff = sales.trip_sales_cutoff(trip)
+    if cutoff is not None:
+        hold_until = min(hold_until, cutoff)  # an offer never outlives the sale
     offered: list[str] = []
     for entry in session.scalars(
         select(WaitlistEntry)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from widget_server.db import Base
+from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.ids import new_id
 from widget_server.models.trips import Stop, Trip
 from widget_server.models.types import UTCDateTime, utcnow
@@ -19,7 +20,7 @@ WAITLIST_STATUSES = ("waiting", "offered", "claimed", "expired", "declined", "cl
 class WaitlistEntry(Base):
     __tablename__ = "waitlist_entries"
     __table_args__ = (
-        CheckConstraint("seats >= 1 AND seats <= 10", name="seats_in_range"),
+        CheckConstraint(f"seats >= 1 AND seats <= {MAX_SEATS_PER_PLEDGE}", name="seats_in_range"),
         Index("ix_waitlist_entries_trip_status", "trip_id", "status", "position"),
     )
 
@@ -42,3 +43,16 @@ class WaitlistEntry(Base):
 
     trip: Mapped[Trip] = relationship()
     stop: Mapped[Stop] = relationship()
+
+
+# The smallest party waiting in line for a trip (None when nobody waits): what the sale decision
+# (domain/sales.py) needs of the waitlist. Declared here, where both tables are known. Deferred:
+# reads that decide for many trips load it in their query (`sales.DECIDING`); otherwise it is
+# one small query when first read.
+Trip.smallest_waiting_party = column_property(
+    select(func.min(WaitlistEntry.seats))
+    .where(WaitlistEntry.trip_id == Trip.id, WaitlistEntry.status == "waiting")
+    .correlate_except(WaitlistEntry)
+    .scalar_subquery(),
+    deferred=True,
+)

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, g, make_response, render_tem
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from widget_server.domain import sales
 from widget_server.domain.errors import NotFound
 from widget_server.domain.referrals import page_referral
 from widget_server.extensions import db
@@ -73,6 +74,7 @@ def live_trips(partner: Partner) -> list[Trip]:
         select(Trip)
         .where(Trip.partner_id == partner.id, Trip.status.in_(("open", "confirmed")))
         .order_by(Trip.id)
+        .options(*sales.DECIDING)
     )
     now = utcnow()
     return [trip for trip in trips if is_live(trip, now)]
@@ -185,7 +187,9 @@ def event_page(slug: str, event_id: str):
     if event is None or event.partner_id != partner.id:
         raise NotFound(_("This game is not available."))
     trips = db.session.scalars(
-        select(Trip).where(Trip.event_id == event.id, Trip.status.in_(PUBLIC_STATUSES))
+        select(Trip)
+        .where(Trip.event_id == event.id, Trip.status.in_(PUBLIC_STATUSES))
+        .options(*sales.DECIDING)
     )
     states = sorted((trip_state(trip) for trip in trips), key=lambda s: s.trip.departs_at)
     path = f"/t/{partner.slug}/events/{event.id}"

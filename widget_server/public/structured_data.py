@@ -7,12 +7,13 @@ from decimal import Decimal
 
 from babel.numbers import get_currency_precision
 
+from widget_server.domain.sales import trip_sales_cutoff
 from widget_server.models import Trip
 from widget_server.representations import UTCDateTime
 
 _iso = UTCDateTime()._serialize
 SCHEMA = "https://schema.org/"
-# trip_state -> schema.org ItemAvailability.
+# The sale decision's state (domain/sales.py, through trip_state) -> schema.org ItemAvailability.
 AVAILABILITY = {
     "open": "InStock",
     "confirmed": "InStock",
@@ -55,7 +56,8 @@ def trip_json_ld(
             "price": price_text(trip.unit_amount, trip.currency),
             "priceCurrency": trip.currency,
             "availability": SCHEMA + AVAILABILITY.get(state, "Discontinued"),
-            "validThrough": _iso(trip.pledge_deadline, None, None),
+            # When sales close (the deadline while open, departure once confirmed).
+            "validThrough": _iso(trip_sales_cutoff(trip) or trip.pledge_deadline, None, None),
             "url": pledge_url,
             "seller": {"@type": "Organization", "name": partner.name},
         },

@@ -237,7 +237,7 @@ def _manage_view(pledge: Pledge):
         {
             "pledge": fan_pledge(pledge),
             "trip": public_trip(pledge.trip),
-            "can_withdraw": pledge.status == "pledged" and pledge.trip.status == "open",
+            "can_withdraw": pledging.can_withdraw(pledge),
             "can_change_stop": pledging.can_change_stop(pledge),
             "can_update_card": pledge.status == "action_required",
             "share_url": open_share_link(g.partner, pledge),

@@ -10,7 +10,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
 from widget_server import idempotency, services
-from widget_server.domain import placing, pledging
+from widget_server.domain import placing, pledging, sales
 from widget_server.domain.demand import address_key, record_demand
 from widget_server.domain.errors import DomainError, SoldOut, ValidationFailed
 from widget_server.domain.numbers import Integer
@@ -79,11 +79,14 @@ def trips_for_event(partner: Partner, event_id: str, near: str | None = None) ->
     departure."""
     trips = list(
         db.session.scalars(
-            select(Trip).where(
+            select(Trip)
+            .where(
                 Trip.partner_id == partner.id,
                 Trip.event_id == event_id,
                 Trip.status.in_(PUBLIC_TRIP_STATUSES),
             )
+            # Each trip's stops and sale decision are shown: loaded with the list, not per trip.
+            .options(*sales.DECIDING)
         )
     )
     needle = (near or "").strip().casefold()

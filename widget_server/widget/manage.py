@@ -37,10 +37,6 @@ def _in_fans_language(pledge: Pledge) -> None:
         g.locale = pledge.locale  # the link came from an email in the fan's language
 
 
-def _can_withdraw(pledge: Pledge) -> bool:
-    return pledge.status == "pledged" and pledge.trip.status == "open"
-
-
 def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int = 200):
     _in_fans_language(pledge)
     notice = NOTICES.get(request.args.get("done", ""))
@@ -57,7 +53,7 @@ def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int
         form_token=form_token(g.partner, _purpose(pledge)),
         error=error,
         notice=notice() if notice else None,
-        can_withdraw=_can_withdraw(pledge),
+        can_withdraw=pledging.can_withdraw(pledge),
         can_change_stop=pledging.can_change_stop(pledge),
         share=share_box(pledge),
         here=("widget_pages.manage", {"token": token}),
@@ -137,7 +133,7 @@ def confirm_withdraw(token: str):
     the pledge, what withdrawing does, "yes, withdraw" (the POST) or "no, keep it". A pledge
     that can no longer be withdrawn goes back to its manage page, which says why."""
     pledge = pledge_for(token)
-    if not _can_withdraw(pledge):
+    if not pledging.can_withdraw(pledge):
         return redirect(url_for("widget_pages.manage", token=token), code=303)
     _in_fans_language(pledge)
     trip = pledge.trip

@@ -21,12 +21,13 @@ from sqlalchemy.orm import joinedload
 from widget_server import idempotency, ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
+from widget_server.domain.limits import pledge_seat_limit
 from widget_server.domain.notify import queue_manage_links
 from widget_server.domain.numbers import parse_digits
 from widget_server.domain.referrals import page_referral
+from widget_server.domain.stop_requests import takes_stop_requests
 from widget_server.extensions import db
 from widget_server.models import Event, Trip
-from widget_server.models.types import utcnow
 from widget_server.payments.simulated import TEST_CARD_NUMBERS
 from widget_server.widget import messages
 from widget_server.widget.blueprint import bp
@@ -129,15 +130,14 @@ def trip_page(
         bars=[state],
         emit=[("trip.viewed", detail)] if status == 200 else [],
         stop_request={
-            "open": trip.status in ("open", "confirmed")
-            and not (trip.departs_at and trip.departs_at <= utcnow()),
+            "open": takes_stop_requests(trip),
             **(sent_back if form == "stop" else empty),
             "done_place": (request.args.get("stop_place") or "")[:200],
             "done_count": request.args.get("stop_count", type=int),
             "token": form_token(g.partner, f"stop_request:{trip.id}"),
         },
         waitlist_form={
-            "open": state.state == "sold_out",
+            "open": state.waitlist_open,
             **(sent_back if form == "waitlist" else empty),
             "token": form_token(g.partner, f"waitlist_join:{trip.id}"),
         },
@@ -189,7 +189,7 @@ def _pledge_page(
     state = trip_state(trip)
     if not state.can_pledge and status == 200:
         return redirect(url_for("widget_pages.trip", trip_id=trip.id), code=303)
-    max_seats = max(1, min(pledging.MAX_SEATS_PER_PLEDGE, trip.seats_remaining))
+    max_seats = max(1, pledge_seat_limit(g.partner.max_seats_per_fan, 0, state.seats_available))
     values = values or {"seats": 1, "stop_id": _first_stop(trip)}
     seats = parse_digits(str(values.get("seats", "")))
     total_seats = seats if seats and seats <= max_seats else 1
@@ -266,10 +266,15 @@ def create_pledge(trip_id: str):
         if "ref" in errors:
             values["ref"] = ""  # sent again, the form pledges without the damaged referral
             problem = errors.pop("ref")
+        trip = _trip(trip_id)
+        if not errors and trip_state(trip).waitlist_open:
+            # No seat is on sale any more: the trip page, with the waitlist form filled in.
+            line = {name: values[name] for name in ("stop_id", "seats", "name", "email")}
+            return trip_page(trip, values=line, problem=problem, status=exc.status, form="waitlist")
         # Still running: sending the form again must replay that attempt, so it keeps its key.
         running = key if isinstance(exc, idempotency.StillInProgress) else None
         return _pledge_page(
-            _trip(trip_id),
+            trip,
             values=values,
             errors=errors,
             problem=problem,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from widget_server.domain.sales import decide
 from widget_server.models import Event, Pledge, Stop, Trip
 from widget_server.models.types import rfc3339
 
@@ -33,6 +34,7 @@ def public_stop(stop: Stop) -> dict:
 
 
 def public_trip(trip: Trip) -> dict:
+    decision = decide(trip)
     return {
         "id": trip.id,
         "event_id": trip.event_id,
@@ -42,6 +44,9 @@ def public_trip(trip: Trip) -> dict:
         "min_riders": trip.min_riders,
         "seats_pledged": trip.seats_pledged,
         "seats_remaining": trip.seats_remaining,
+        # The one sale decision (domain/sales.py): what a pledge or a waitlist join then gets.
+        "seats_available": decision.seats_available,
+        "waitlist_open": decision.waitlist_open,
         "unit_amount": trip.unit_amount,
         "currency": trip.currency,
         "pledge_deadline": iso(trip.pledge_deadline),

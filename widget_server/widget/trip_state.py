@@ -8,9 +8,8 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from widget_server.domain.pledging import sale_closed
+from widget_server.domain.sales import SaleDecision, decide
 from widget_server.models import Trip
-from widget_server.models.types import utcnow
 
 # Trip statuses fans may see (drafts stay hidden).
 PUBLIC_TRIP_STATUSES = ("open", "confirmed", "completed", "failed", "canceled")
@@ -19,12 +18,32 @@ PUBLIC_TRIP_STATUSES = ("open", "confirmed", "completed", "failed", "canceled")
 @dataclass(frozen=True)
 class TripState:
     trip: Trip
-    state: str  # open, confirmed, sold_out, closed, completed, failed, canceled
-    can_pledge: bool
+    # The domain's sale decision (domain/sales.py): its state is the one shown (open,
+    # confirmed, sold_out, closed, completed, failed, canceled).
+    decision: SaleDecision
 
     @property
     def id(self) -> str:
         return self.trip.id
+
+    @property
+    def state(self) -> str:
+        return self.decision.state
+
+    @property
+    def can_pledge(self) -> bool:
+        """Seats are on sale to a new fan now: the pledge form is shown."""
+        return self.decision.seats_available > 0
+
+    @property
+    def seats_available(self) -> int:
+        """Seats a new fan can pledge now: the "seats left" shown."""
+        return self.decision.seats_available
+
+    @property
+    def waitlist_open(self) -> bool:
+        """A waitlist join is taken now: the waitlist form is shown."""
+        return self.decision.waitlist_open
 
     @property
     def percent(self) -> int:
@@ -44,15 +63,8 @@ class TripState:
 
 
 def trip_state(trip: Trip, now: datetime | None = None) -> TripState:
-    """The fan's view of the trip; whether it sells is the domain's rule (`sale_closed`)."""
-    closed = sale_closed(trip, now or utcnow())
-    if closed in ("deadline", "departed"):
-        return TripState(trip, "closed", False)
-    if closed is not None:
-        return TripState(trip, trip.status, False)
-    if trip.seats_remaining <= 0:
-        return TripState(trip, "sold_out", False)
-    return TripState(trip, trip.status, True)
+    """The fan's view of the trip: the domain's sale decision (`sales.decide`), in words."""
+    return TripState(trip, decide(trip, now))
 
 
 def state_label(state: str) -> str:

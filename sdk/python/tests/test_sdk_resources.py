@@ -90,6 +90,7 @@ def test_trip_with_stops_opened_pledged_manifest_and_canceled(sdk, live_server):
     assert trip.origin == ridepledge.Origin(name="Wichita", region="KS")
     assert trip.operator.email == "ops@coach.example"
     assert (trip.unit_amount, trip.currency, trip.seats_remaining) == (3500, "USD", 10)
+    assert (trip.seats_available, trip.waitlist_open) == (0, False)  # a draft does not sell
     assert trip.stops[0].departs_at == event.starts_at - timedelta(hours=5)
 
     trip = sdk.trips.update(trip.id, capacity=12, min_riders=5)
@@ -97,6 +98,7 @@ def test_trip_with_stops_opened_pledged_manifest_and_canceled(sdk, live_server):
 
     opened = sdk.trips.open(trip.id)
     assert opened.status == "open" and opened.opened_at is not None
+    assert (opened.seats_available, opened.waitlist_open) == (12, False)
     with pytest.raises(ridepledge.ConflictError) as caught:
         sdk.trips.open(trip.id)
     assert caught.value.code == "illegal-transition" and caught.value.status == 409

@@ -25,7 +25,7 @@ from widget_server.api.trips.schemas import (
     TripUpdateSchema,
     WaitlistListSchema,
 )
-from widget_server.domain import catalog, checkin, settlement, stop_requests
+from widget_server.domain import catalog, checkin, sales, settlement, stop_requests
 from widget_server.domain.errors import ValidationFailed
 from widget_server.domain.manifest import build_manifest, manifest_csv
 from widget_server.extensions import db
@@ -42,7 +42,8 @@ TripList = list_schema(TripSchema, "TripList")
 @blp.response(200, TripList)
 def list_trips(args):
     """List trips, newest first; filter by `event_id` and `status`."""
-    query = select(Trip).where(Trip.partner_id == g.partner.id)
+    # Stops and the sale decision's waitlist figure in the same round trips (no query per trip).
+    query = select(Trip).where(Trip.partner_id == g.partner.id).options(*sales.DECIDING)
     if args["event_id"]:
         query = query.where(Trip.event_id == args["event_id"])
     if args["status"]:

@@ -48,7 +48,8 @@ class TripCreateSchema(_Strict):
 
 class TripUpdateSchema(_Strict):
     """Draft trips take any field; open or confirmed trips only operator, capacity (not below
-    the seats already pledged) and, while open, a later pledge_deadline."""
+    the seats already pledged) and, while open, pledge_deadline (in the future, before the
+    first departure): `catalog.changeable_fields`, the rule the console's form follows too."""
 
     origin = fields.Nested(OriginInput)
     stops = fields.List(fields.Nested(StopInput), validate=validate.Length(1, 20))

@@ -184,7 +184,9 @@ class Stop:
 
 @dataclass(frozen=True)
 class Trip:
-    """A bus to an event. `unit_amount` is the price of one seat in minor units."""
+    """A bus to an event. `unit_amount` is the price of one seat in minor units.
+    `seats_available` (seats a new fan can pledge now, 0 when it does not sell) and
+    `waitlist_open` (a waitlist join is taken now) are the server's one sale decision."""
 
     id: str
     event_id: str
@@ -195,6 +197,8 @@ class Trip:
     min_riders: int
     seats_pledged: int
     seats_remaining: int
+    seats_available: int
+    waitlist_open: bool
     unit_amount: int
     currency: str
     pledge_deadline: datetime
