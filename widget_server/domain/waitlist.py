@@ -221,7 +221,7 @@ def shorten_offers(session: Session, trip: Trip, *, now: datetime | None = None)
     """After the trip's sales cutoff moved (an earlier deadline): offers made already end no
     later than the new cutoff (a claim needs `offer_expires_at > now`; the sweep then ends them
     as lapsed). Returns how many offers were shortened."""
-    cutoff = sales_cutoff(trip)
+    cutoff = sales.trip_sales_cutoff(trip)
     if cutoff is None:
         return 0
     return session.execute(
