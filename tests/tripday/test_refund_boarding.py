@@ -2,13 +2,13 @@
 
 from sqlalchemy import select
 
-from tests.tripday.test_checkins import SECRET, send, trip_day  # noqa: F401
+from tests.tripday.test_checkins import SECRET, send
 from widget_server.domain import boarding, settlement
 from widget_server.extensions import db
 from widget_server.models import Boarding, Pledge
 
 
-def test_refund_requested_is_canceled_not_ok(app, client, trip_day):  # noqa: F811
+def test_refund_requested_is_canceled_not_ok(app, client, trip_day):
     refunding = trip_day["pledges"][0]
     with app.app_context(), db.transaction() as session:
         # Requested, not yet carried out (the refund job has not run).
