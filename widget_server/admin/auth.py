@@ -38,6 +38,7 @@ PUBLIC_ENDPOINTS = {
     "admin.logout",
     "admin.forgot_password",
     "admin.set_password",
+    "admin.password_form",
     "admin.static",
 }
 
