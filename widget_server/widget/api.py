@@ -38,7 +38,7 @@ from widget_server.widget.common import (
     upcoming_events,
 )
 from widget_server.widget.links import manage_url, open_share_link, pledge_for
-from widget_server.widget.render import partner_by_slug
+from widget_server.widget.render import partner_by_slug, preview_guard
 from widget_server.widget.security import (
     CrossSiteRefused,
     cross_site_request,
@@ -58,6 +58,9 @@ PUBLIC_CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=5"
 # relationship nor a change: they take the per-process copy, kept for a second (a query spared
 # per request: the pledge is the hot write of game day). The other writes load it fresh.
 _CACHED_PARTNER_WRITES = {"widget_api.create_pledge"}
+
+
+bp.before_request(preview_guard)
 
 
 @bp.url_value_preprocessor

@@ -55,6 +55,7 @@ def problem_messages() -> dict[str, str]:
         "not-sold-out": _("Seats are available: you can pledge them now."),
         "already-waiting": _("This email is already on the waitlist for this trip."),
         "validation-error": _("Some fields need your attention."),
+        "preview-only": _("This is a preview: nothing can be sent from it."),
         "network": _("We could not reach the server. Check your connection and try again."),
         "generic": _("Something went wrong. Please try again."),
     }
