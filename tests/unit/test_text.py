@@ -79,3 +79,14 @@ def test_digits_are_ascii_digits_only(bad):
 
     assert parse_digits(bad) is None
     assert parse_digits("0") == 0 and parse_digits("123456789") == 123456789
+
+
+def test_fan_email_key_folds_tags_and_gmail_dots():
+    from widget_server.domain.text import fan_email_key
+
+    assert (
+        fan_email_key("Fan+1@Example.com") == fan_email_key("fan@example.com") == "fan@example.com"
+    )
+    assert fan_email_key("f.a.n+x@GoogleMail.com") == "fan@gmail.com"
+    assert fan_email_key("f.an@example.com") == "f.an@example.com"  # dots kept elsewhere
+    assert fan_email_key("+only@example.com") == "+only@example.com"
