@@ -155,15 +155,19 @@ def set_password(session: Session, admin: AdminUser, password: str, *, actor: st
 # --- sign-in and lockout ------------------------------------------------------------------
 
 
-def _failures_since(session: Session, column, value: str, since: datetime) -> int:
-    """Failures on `column == value` since `since`, counting only those after its last success."""
-    last_success = session.scalar(
-        select(func.max(AdminSignInAttempt.created_at)).where(
-            column == value, AdminSignInAttempt.succeeded.is_(True)
+def _failures_since(
+    session: Session, column, value: str, since: datetime, *, success_resets: bool
+) -> int:
+    """Failures on `column == value` since `since`; with `success_resets`, only those after
+    its last success."""
+    if success_resets:
+        last_success = session.scalar(
+            select(func.max(AdminSignInAttempt.created_at)).where(
+                column == value, AdminSignInAttempt.succeeded.is_(True)
+            )
         )
-    )
-    if last_success is not None and last_success > since:
-        since = last_success
+        if last_success is not None and last_success > since:
+            since = last_success
     return session.scalar(
         select(func.count()).where(
             column == value,
@@ -174,13 +178,18 @@ def _failures_since(session: Session, column, value: str, since: datetime) -> in
 
 
 def is_locked(session: Session, key: str, address: str, now: datetime) -> bool:
-    """Whether sign-in is locked for this email key or this client address right now."""
+    """Whether sign-in is locked for this email key or this client address (an IPv6 client
+    by its /64) right now. The account's count starts over when that account signs in; the
+    address's never does within the window: a success proves only that the address holds
+    one password (an attacker's own account), not that its other tries were not guesses."""
     since = now - LOCK_WINDOW
-    return (
-        _failures_since(session, AdminSignInAttempt.email_key, key, since) >= ACCOUNT_LOCK_AFTER
-        or _failures_since(session, AdminSignInAttempt.address, address, since)
-        >= ADDRESS_LOCK_AFTER
+    account_failures = _failures_since(
+        session, AdminSignInAttempt.email_key, key, since, success_resets=True
     )
+    address_failures = _failures_since(
+        session, AdminSignInAttempt.address, address, since, success_resets=False
+    )
+    return account_failures >= ACCOUNT_LOCK_AFTER or address_failures >= ADDRESS_LOCK_AFTER
 
 
 def authenticate(
