@@ -138,7 +138,7 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         with db.transaction() as dbs:
-            admins.request_password_reset(dbs, form.email.data)
+            admins.ask_password_reset(dbs, form.email.data)
         return render_template("admin/forgot_sent.html")
     status = 422 if request.method == "POST" else 200
     return render_template("admin/forgot.html", form=form), status

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, DomainError, ValidationFailed
 from widget_server.domain.text import clean_text, email_key, normalize_email
+from widget_server.domain.work import schedule
 from widget_server.models import AdminSession, AdminSignInAttempt, AdminUser, Partner
 from widget_server.models.admins import ADMIN_ROLES
 from widget_server.models.types import utcnow
@@ -375,9 +376,16 @@ def admin_for_token(
     return admin
 
 
+def ask_password_reset(session: Session, email: str) -> None:
+    """ "Forgot my password": schedule the `send_password_reset` job, which looks the account
+    up. The request does the same work (no lookup) whether or not the email has an account,
+    so neither its answer nor its timing tells."""
+    schedule(session, "send_password_reset", email)
+
+
 def request_password_reset(session: Session, email: str) -> AdminUser | None:
-    """Queue a reset email if this email has an account (the caller answers the same either
-    way). Returns the admin, for tests and the audit log."""
+    """The job's half of `ask_password_reset`: queue a reset email if this email has an
+    account. Returns the admin, for tests and the audit log."""
     from widget_server.domain.notify import queue_admin_email
 
     admin = find_admin(session, email)
@@ -396,6 +404,30 @@ def team_of(session: Session, partner: Partner) -> list[AdminUser]:
     order = {role: index for index, role in enumerate(ADMIN_ROLES)}
     admins = session.scalars(select(AdminUser).where(AdminUser.partner_id == partner.id))
     return sorted(admins, key=lambda a: (order.get(a.role, 9), a.email_key))
+
+
+def ask_invite(
+    session: Session, partner: Partner, *, email: str, role: str, invited_by: AdminUser
+) -> str:
+    """Invite a teammate: the address and role are checked here, the account lookup and the
+    invitation happen in the `invite_admin` job, so the answer is the same whether or not the
+    address already has a console account (with this partner or another). Returns the
+    normalised address."""
+    address, _key = _normalized_email(email)
+    check_role(role)
+    schedule(session, "invite_admin", partner.id, address, role, invited_by.id)
+    return address
+
+
+def invite_if_new(
+    session: Session, partner: Partner, *, email: str, role: str, invited_by: AdminUser
+) -> AdminUser | None:
+    """The job's half of `ask_invite`: the invitation, unless the address already has a
+    console account (one account per address, across partners): then nothing happens, and
+    the inviter only sees that nobody new joined the team list."""
+    if find_admin(session, email) is not None:
+        return None
+    return invite_admin(session, partner, email=email, role=role, invited_by=invited_by)
 
 
 def invite_admin(

@@ -22,7 +22,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 from widget_server import fast_reads, ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
-from widget_server.domain.notify import queue_manage_links
+from widget_server.domain.notify import ask_manage_links
 from widget_server.domain.text import Id, Text
 from widget_server.extensions import db
 from widget_server.jobs import tasks
@@ -224,7 +224,7 @@ def send_manage_links(trip_id: str):
     trip (or the trip exists), so the answer tells nobody who pledged."""
     data = load_json(LinkRequest())
     with db.transaction() as session:
-        queue_manage_links(session, g.partner, trip_id, data["email"])
+        ask_manage_links(session, g.partner, trip_id, data["email"])
     return jsonify({"object": "manage_links", "status": "sent_if_pledged"}), 202
 
 

@@ -19,10 +19,10 @@ NEW_PASSWORD = "a brand new passphrase"
 
 
 def _reset_link(app, settings, email: str) -> str:
+    run_jobs(app)  # the lookup job queues the email, which the next job sends
     with app.app_context():
         row = db.session.scalar(select(OutboundEmail).where(OutboundEmail.to_address == email))
         email_id = row.id
-    run_jobs(app)
     message = parse(outbox_file(settings, email_id).read_bytes())
     subject, text, markup = parts(message)
     assert "Reset your" in subject
