@@ -214,6 +214,8 @@ def test_a_preview_says_so_and_sends_nothing(app, world):
         json={"stop_id": stop_id, "seats": 1, "name": "Ana", "email": "ana@example.com"},
     )
     assert api.status_code == 403 and api.json["type"].endswith("/preview-only")
+    spanish = fan.get(f"/w/kc-chiefs/trips/{trip_id}/pledge?preview={token}&locale=es")
+    assert "no se puede enviar nada" in spanish.get_data(as_text=True)
     # Without a preview the same page has no banner and sends as always.
     normal = fan.get(f"/w/kc-chiefs/trips/{trip_id}/pledge")
     assert 'class="rp-preview"' not in normal.get_data(as_text=True)
