@@ -40,7 +40,7 @@ def upgrade() -> None:
             bind.execute(pledges.update().where(pledges.c.email_key == old).values(email_key=new))
     # Stop requests are unique per (trip, place, fan): of fan+1@x and fan+2@x asking for one
     # place, the first request stays.
-    requests = sa.table(
+    table = sa.table(
         "stop_requests",
         sa.column("id", sa.String),
         sa.column("trip_id", sa.String),
@@ -52,8 +52,8 @@ def upgrade() -> None:
     duplicates, renamed = [], []
     rows = bind.execute(
         sa.select(
-            requests.c.id, requests.c.trip_id, requests.c.place_key, requests.c.email_key
-        ).order_by(requests.c.created_at, requests.c.id)
+            table.c.id, table.c.trip_id, table.c.place_key, table.c.email_key
+        ).order_by(table.c.created_at, table.c.id)
     ).all()
     for request_id, trip_id, place_key, old in rows:
         new = _fan_email_key(old)
@@ -65,9 +65,9 @@ def upgrade() -> None:
             renamed.append((request_id, new))
     # Duplicates first, so no renamed key meets a row still holding it.
     for request_id in duplicates:
-        bind.execute(requests.delete().where(requests.c.id == request_id))
+        bind.execute(table.delete().where(table.c.id == request_id))
     for request_id, new in renamed:
-        bind.execute(requests.update().where(requests.c.id == request_id).values(email_key=new))
+        bind.execute(table.update().where(table.c.id == request_id).values(email_key=new))
 
 
 def downgrade() -> None:
