@@ -6,7 +6,7 @@ from datetime import timedelta
 from tests.api_helpers import ApiSession, issue_token
 from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
-from tests.tripday.helpers import confirmed_trip, emails_of_kind, pledge_row
+from tests.tripday.helpers import add_union_station, confirmed_trip, emails_of_kind, pledge_row
 from tests.widget_helpers import submit_form
 from widget_server.domain.stop_requests import place_key
 from widget_server.extensions import db
@@ -52,17 +52,7 @@ def test_requested_stop_added_by_the_partner_lets_the_fans_move(app, client):
     ]
     assert places[0]["stop_id"] is None
 
-    with app.app_context():
-        trip = db.session.get(Trip, trip_id)
-        departs = trip.stops[-1].departs_at + timedelta(minutes=10)
-    added = api.post(
-        f"/v1/trips/{trip_id}/stops",
-        json={
-            "name": "Union Station",
-            "address": "30 W Pershing Rd",
-            "departs_at": departs.isoformat().replace("+00:00", "Z"),
-        },
-    )
+    added = add_union_station(app, api, trip_id)
     assert added.status_code == 201, added.json
     new_stop = next(s for s in added.json["stops"] if s["name"] == "Union Station")
     assert len(added.json["stops"]) == 3
@@ -216,17 +206,7 @@ def test_stop_requests_count_networks_and_made_up_emails_are_not_all_written_to(
     assert v6.json["stop_request"]["count"] == 2 == v6_again.json["stop_request"]["count"]
     api = ApiSession(client, issue_token(app, ids["partner_id"]))
     assert api.get(f"/v1/trips/{trip_id}/stop_requests").json["data"][0]["count"] == 2
-    with app.app_context():
-        trip = db.session.get(Trip, trip_id)
-        departs = trip.stops[-1].departs_at + timedelta(minutes=10)
-    added = api.post(
-        f"/v1/trips/{trip_id}/stops",
-        json={
-            "name": "Union Station",
-            "address": "30 W Pershing Rd",
-            "departs_at": departs.isoformat().replace("+00:00", "Z"),
-        },
-    )
+    added = add_union_station(app, api, trip_id)
     assert added.status_code == 201, added.json
     told = sorted(e.to_address for e in emails_of_kind(app, "stop_added_asked"))
     assert told == [
