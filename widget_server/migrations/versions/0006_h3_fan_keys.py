@@ -51,9 +51,9 @@ def upgrade() -> None:
     seen: set = set()
     duplicates, renamed = [], []
     rows = bind.execute(
-        sa.select(
-            table.c.id, table.c.trip_id, table.c.place_key, table.c.email_key
-        ).order_by(table.c.created_at, table.c.id)
+        sa.select(table.c.id, table.c.trip_id, table.c.place_key, table.c.email_key).order_by(
+            table.c.created_at, table.c.id
+        )
     ).all()
     for request_id, trip_id, place_key, old in rows:
         new = _fan_email_key(old)
