@@ -88,6 +88,7 @@ def server_env(folder: Path, **extra) -> dict:
         "LOG_LEVEL": "WARNING",  # per-request lines cost the same on both sides of a ratio
         "TRUSTED_PROXIES": "1",  # wrk plays the load balancer: X-Forwarded-For per fan
         "WEBHOOKS_ALLOW_LOOPBACK": "1",
+        "METRICS_TOKEN": "bench-metrics-token",  # `ridepledge serve` refuses to start without
     }
     if redis_url():
         env["REDIS_URL"] = redis_url()

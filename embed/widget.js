@@ -12,6 +12,17 @@
   var HOST = trustedHost();
   var context = {attribution: {}, prefill: {}};
 
+  // A console preview shows the look only: nothing on it can be sent (the server refuses too).
+  if (D.preview) {
+    document.addEventListener('submit', function (e) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }, true);
+    Array.prototype.forEach.call(document.querySelectorAll('form button, form input'), function (el) {
+      el.disabled = true;
+    });
+  }
+
   // ---- the host page ------------------------------------------------------------------
 
   function trustedHost() {

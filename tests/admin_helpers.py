@@ -28,7 +28,7 @@ def team(app, slug: str = "kc-chiefs", roles=("owner",)) -> dict:
 
 def csrf(client, path: str = "/admin/login") -> str:
     """The CSRF token of this client's session, read from a console page as a browser would."""
-    page = client.get(path)
+    page = client.get(path, follow_redirects=True)  # a password link leads to its form
     found = _CSRF.search(page.get_data(as_text=True))
     assert found, f"no csrf_token on {path} ({page.status_code})"
     return found.group(1)

@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         oauth,
         observability,
         path_ids,
+        path_secrets,
         payments,
         public,
         ratelimits,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(driver.bp)
     app.register_blueprint(driver.worker_bp)
     app.register_blueprint(public.bp)
+    path_secrets.init_app(app)  # every route is known now: tokens in paths never logged
     register_error_handlers(app)  # last, so problem+json wins over flask-smorest's handlers
     fast_reads.init_app(app)  # repeated public reads, answered before Flask (inside ProxyFix)
     if settings.trusted_proxies:

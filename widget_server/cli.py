@@ -83,6 +83,10 @@ def serve_command(host: str, port: int | None, workers: int | None, threads: int
     from widget_server.wsgi_server import serve
 
     settings = Settings.from_env()
+    try:
+        settings.enable_production()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     if workers:
         settings.web_concurrency = workers
     if threads:
@@ -445,6 +449,7 @@ def _run_demo_processes(settings) -> None:
     """The production processes, as a host runs them: `ridepledge serve` (gunicorn) and
     `ridepledge worker`, started from this one command and stopped together (Ctrl-C or
     SIGTERM)."""
+    import secrets
     import shutil
     import subprocess  # our own commands, no shell  # nosec B404
     import time
@@ -459,7 +464,11 @@ def _run_demo_processes(settings) -> None:
         "PUBLIC_BASE_URL": settings.public_base_url,
         # Server and worker share one metrics directory, so /metrics shows both.
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        # `ridepledge serve` needs one: the operator's, or a new one for this demo run.
+        "METRICS_TOKEN": settings.metrics_token or secrets.token_urlsafe(24),
     }
+    bearer = f"Authorization: Bearer {env['METRICS_TOKEN']}"
+    click.echo(f"  metrics: curl -H '{bearer}' {settings.public_base_url}/metrics")
     command = [sys.executable, "-m", "widget_server.cli"]
     children = [
         subprocess.Popen([*command, "worker", "--workers", "2"], env=env),  # noqa: S603  # nosec B603

@@ -9,6 +9,8 @@ from pathlib import Path
 
 PAYMENT_PROVIDERS = ("simulated", "stripe")
 DEMO_MODE_VARIABLE = "RIDEPLEDGE_DEMO"
+# Set by `ridepledge serve` for the processes it starts (gunicorn's workers read it).
+PRODUCTION_VARIABLE = "RIDEPLEDGE_PRODUCTION"
 
 
 def _flag(value: str | None) -> bool:
@@ -49,6 +51,8 @@ class Settings:
     # The landing page lists the demo partners' games and trips only in the demo (`ridepledge
     # demo` turns it on; RIDEPLEDGE_DEMO=1 carries it to the processes the demo starts).
     demo_mode: bool = False
+    # Production serving (`ridepledge serve`): /metrics then needs METRICS_TOKEN, always.
+    production: bool = False
     # Production serving and scale-out (docs/operations.md).
     trusted_proxies: int = 0
     web_concurrency: int = 2
@@ -93,6 +97,7 @@ class Settings:
             webhooks_allow_loopback=_flag(env.get("WEBHOOKS_ALLOW_LOOPBACK")),
             port=port,
             demo_mode=_flag(env.get(DEMO_MODE_VARIABLE)),
+            production=_flag(env.get(PRODUCTION_VARIABLE)),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
             web_concurrency=_int(env, "WEB_CONCURRENCY", 2, minimum=1),
             web_threads=_int(env, "WEB_THREADS", 8, minimum=1),
@@ -115,6 +120,19 @@ class Settings:
         """Demo mode for this process and the server and worker processes it starts."""
         self.demo_mode = True
         os.environ[DEMO_MODE_VARIABLE] = "1"
+
+    def enable_production(self) -> None:
+        """Production mode for this process and the server processes it starts; refused
+        without METRICS_TOKEN (the metrics would otherwise trust a client address, which a
+        forwarded header can fake)."""
+        if not self.metrics_token:
+            raise ValueError(
+                "METRICS_TOKEN must be set to serve in production: /metrics answers only "
+                "requests with `Authorization: Bearer $METRICS_TOKEN` (generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        self.production = True
+        os.environ[PRODUCTION_VARIABLE] = "1"
 
     def to_flask(self) -> dict:
         """The Flask config mapping for these settings."""

@@ -98,6 +98,12 @@ class Database:
         if session is not None:
             session.close()
 
+    def end_reads(self) -> None:
+        """End the transaction the request's reads so far began (authentication, lookups;
+        nothing is pending), so that a slow outside call which follows (a DNS lookup) holds
+        no connection, snapshot or lock."""
+        self.session.commit()
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Commit the current session on success, roll back on error: the edge of a unit of work.

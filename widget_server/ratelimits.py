@@ -6,7 +6,7 @@ request must fit every budget that applies to it:
 
 - per address, generously, in ONE budget shared by every widget write route (the JSON API and
   the no-JavaScript forms alike): `RATELIMIT_WIDGET_WRITE`;
-- per fan (the partner and the normalised email, `domain.text.email_key`), tightly, on
+- per fan (the partner and the fan's canonical email, `domain.text.fan_email_key`), tightly, on
   pledges, trip requests and "email me my link": `RATELIMIT_FAN`;
 - per payment method (the card's PaymentMethod id), tightly, on pledges and card updates:
   `RATELIMIT_CARD`. Stripe's shared test-mode ids (`pm_card_visa`...) name a kind of test card
@@ -44,7 +44,7 @@ from urllib.parse import unquote
 
 from flask import Flask, current_app, g, request
 
-from widget_server.domain.text import email_key
+from widget_server.domain.text import email_key, fan_email_key
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def _fan() -> str | None:
     if email is None:
         return None
     try:
-        key = email_key(email)
+        key = fan_email_key(email)  # fan+1@x and fan@x share one budget
     except ValueError:
         return None  # refused by validation anyway; the address budget still counts it
     partner = getattr(g.get("partner"), "slug", "")  # set by the widget's URL preprocessor

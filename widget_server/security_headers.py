@@ -3,7 +3,8 @@
 Every family (partner API, OAuth, widget pages and API, embed.js and static files, the landing
 page, /docs, the admin console and public pages) gets:
 
-- `X-Content-Type-Options: nosniff`, `Referrer-Policy`, `Permissions-Policy`;
+- `X-Content-Type-Options: nosniff`, `Referrer-Policy` (`no-referrer` on every page whose URL
+  holds a token, see `path_secrets`), `Permissions-Policy`;
 - `Strict-Transport-Security` when the request came over https (`request.is_secure`; behind a
   proxy that needs TRUSTED_PROXIES so the forwarded scheme is believed);
 - `Content-Security-Policy` on every HTML page: the page's own policy when it set one (widget
@@ -24,6 +25,8 @@ import re
 import secrets
 
 from flask import Flask, g, request
+
+from widget_server.path_secrets import url_holds_secret
 
 HSTS = "max-age=31536000; includeSubDomains"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
@@ -81,7 +84,10 @@ def secure_response(response):
     """The after_request hook: see the module docstring."""
     headers = response.headers
     headers["X-Content-Type-Options"] = "nosniff"
-    headers.setdefault("Referrer-Policy", REFERRER_POLICY)
+    if url_holds_secret():  # a manage, driver, password, waitlist or preview link
+        headers["Referrer-Policy"] = "no-referrer"
+    else:
+        headers.setdefault("Referrer-Policy", REFERRER_POLICY)
     headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
     if request.is_secure:
         headers["Strict-Transport-Security"] = HSTS

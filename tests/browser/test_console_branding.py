@@ -227,3 +227,28 @@ def test_typing_a_headline_changes_the_preview_before_saving(world, owner, page)
         " && p.textContent.includes('Départ à 17 h'); }",
         timeout=10_000,
     )
+
+
+def test_a_preview_opened_at_top_level_says_so_and_sends_nothing(world, page):
+    """Issue 19: a preview link (any wording, any logo) opened as a page of its own shows the
+    preview banner, and its pledge form cannot be sent: no request leaves the page."""
+    from widget_server.domain.preview import preview_token
+
+    token = preview_token(
+        world.app.config["SECRET_KEY"],
+        "demo",
+        {"primary_color": "#7a1f5c"},
+        wording={"en": {"headline": "Confirm your card to keep your seat"}},
+    )
+    writes = []
+    page.on("request", lambda r: writes.append(r.url) if r.method == "POST" else None)
+    page.goto(f"{world.widget}/w/demo/trips/{world.ids['open']}/pledge?preview={token}")
+    banner = page.locator(".rp-preview")
+    assert banner.is_visible() and "nothing can be sent" in banner.inner_text()
+    submit = page.locator("form button[type=submit]").first
+    assert submit.is_disabled()
+    page.fill("input[name=name]", "Sam Fan", force=True)
+    page.evaluate("() => document.querySelector('form[method=post]').requestSubmit()")
+    page.wait_for_timeout(500)
+    assert writes == []
+    assert "preview=" in page.url and "/pledge" in page.url

@@ -79,6 +79,36 @@ def test_metrics_need_the_bearer_token_when_one_is_set(build_app):
     assert right.status_code == 200
 
 
+def test_metrics_answer_nothing_without_the_token_in_production(build_app):
+    """Issue 19: in production a client on the app port that names 127.0.0.1 in
+    X-Forwarded-For (the proxy trusted) gets nothing, and nor does loopback itself."""
+    client = build_app(RIDEPLEDGE_PRODUCTION="1", TRUSTED_PROXIES="1").test_client()
+    spoofed = client.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
+    assert spoofed.status_code == 401 and b"ridepledge_" not in spoofed.get_data()
+    assert client.get("/metrics").status_code == 401
+    with_token = build_app(RIDEPLEDGE_PRODUCTION="1", METRICS_TOKEN="m-token-123").test_client()
+    answer = with_token.get("/metrics", headers={"Authorization": "Bearer m-token-123"})
+    assert answer.status_code == 200 and b"ridepledge_" in answer.get_data()
+
+
+def test_serve_refuses_to_start_without_a_metrics_token(tmp_path, monkeypatch):
+    """Issue 19: `ridepledge serve` says why and starts nothing."""
+    from click.testing import CliRunner
+
+    from widget_server import wsgi_server
+    from widget_server.cli import cli
+
+    started = []
+    monkeypatch.setattr(wsgi_server, "serve", lambda *args: started.append(args))
+    env = {"INSTANCE_PATH": str(tmp_path), "METRICS_TOKEN": "", "RIDEPLEDGE_PRODUCTION": ""}
+    refused = CliRunner().invoke(cli, ["serve"], env=env)
+    assert refused.exit_code != 0 and "METRICS_TOKEN must be set" in refused.output
+    assert started == []
+    ok = CliRunner().invoke(cli, ["serve", "--workers", "1"], env={**env, "METRICS_TOKEN": "t"})
+    assert ok.exit_code == 0, ok.output
+    assert len(started) == 1
+
+
 def test_metrics_count_pledges_by_outcome(app, client):
     with app.app_context(), db.transaction() as session:
         partner = make_partner(session, "metrics-fc")

@@ -107,6 +107,13 @@ def test_one_email_posting_a_burst_is_limited(app, client, stadium):
     assert pledge(client, stadium, "someone-else@example.com").status_code == 201
 
 
+def test_plus_addressing_does_not_get_around_the_fan_budget(app, client, stadium):
+    """Issue 19: bot+1@, bot+2@... are one fan to the per-fan limit."""
+    codes = [pledge(client, stadium, f"bot+{n}@example.com").status_code for n in range(7)]
+    assert codes[:5] == [201] * 5 and codes[5:] == [429] * 2
+    assert pledge(client, stadium, "bot@example.com").status_code == 429
+
+
 def test_one_card_posting_a_burst_is_limited(app, client, stadium):
     # A made-up PaymentMethod id, as a card tester would send: declined, then limited.
     card = "pm_1" + secrets.token_hex(8)

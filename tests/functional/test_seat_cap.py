@@ -47,6 +47,21 @@ def test_the_cap_counts_every_live_pledge_of_one_email(app, client, trip):
         assert db.session.get(Trip, trip["id"]).seats_pledged == 8
 
 
+def test_plus_addresses_and_gmail_dots_are_one_fan(app, client, trip):
+    """Issue 19: fan+1@x and fan@x share one cap (a +tag reaches the same mailbox), and so
+    do Gmail's dotted spellings."""
+    assert pledge(client, trip, 3, email="pat+1@example.com").status_code == 201
+    refused = pledge(client, trip, 2, email="pat+2@example.com")
+    assert refused.status_code == 409 and refused.json["type"].endswith("/seat-limit")
+    assert pledge(client, trip, 2, email="pat@example.com").status_code == 409
+    assert pledge(client, trip, 1, email="Pat@example.com").status_code == 201
+    assert pledge(client, trip, 4, email="p.at@gmail.com").status_code == 201
+    assert pledge(client, trip, 1, email="pat+x@googlemail.com").status_code == 409
+    assert pledge(client, trip, 1, email="p.at@example.com").status_code == 201  # dots count
+    with app.app_context():
+        assert db.session.get(Trip, trip["id"]).seats_pledged == 9
+
+
 def test_a_withdrawn_pledge_frees_the_fans_seats(app, client, trip):
     first = pledge(client, trip, 4)
     assert first.status_code == 201

@@ -64,6 +64,53 @@ def test_unsafe_urls_are_refused_on_url(app, partner_id, monkeypatch, url, loopb
         assert db.session.scalars(select(WebhookEndpoint)).all() == []
 
 
+def test_the_host_resolves_with_no_transaction_open(app, client, partner_id, monkeypatch):
+    """Issue 19: creating or changing an endpoint through the API or the console resolves
+    its host first and only then opens the transaction that stores it."""
+    from tests.admin_helpers import make_admin, post, sign_in
+    from tests.api_helpers import ApiSession, issue_token
+    from widget_server.models import Partner
+
+    seen = []
+
+    def resolve(host, port):
+        seen.append(db.session.in_transaction())
+        return [ipaddress.ip_address("93.184.215.14")]
+
+    monkeypatch.setattr(endpoints, "resolve_host", resolve)
+    api = ApiSession(client, issue_token(app, partner_id))
+    created = api.post(
+        "/v1/webhook_endpoints", json={"url": "https://hooks.example.com/a", "events": ["*"]}
+    )
+    assert created.status_code == 201, created.json
+    changed = api.patch(
+        f"/v1/webhook_endpoints/{created.json['id']}", json={"url": "https://hooks.example.com/b"}
+    )
+    assert changed.status_code == 200 and changed.json["url"].endswith("/b")
+    with app.app_context(), db.transaction() as session:
+        make_admin(session, session.get(Partner, partner_id), "dev@kc.example", "developer")
+    console = app.test_client()
+    sign_in(console, "dev@kc.example")
+    answer = post(
+        console,
+        "/admin/webhooks",
+        {"url": "https://hooks.example.com/c", "events": "*"},
+        page="/admin/webhooks",
+    )
+    assert answer.status_code == 201
+    assert seen == [False, False, False]
+    # The domain takes only a URL checked beforehand.
+    with pytest.raises(TypeError), app.app_context(), db.transaction() as session:
+        endpoints.create_endpoint(
+            session,
+            session.get(Partner, partner_id),
+            url="https://hooks.example.com/d",
+            events=["*"],
+            settings=app.config["SETTINGS"],
+            actor="t",
+        )
+
+
 def test_endpoint_validation_and_audit(app, partner_id, receivers):
     url = receivers().url
     with pytest.raises(ValidationFailed) as unknown:

@@ -110,11 +110,12 @@ def partner_id(app):
 
 def add_endpoint(app, partner_id, url, events=("*",)) -> tuple[str, str]:
     """An endpoint through the domain function; returns (id, plaintext secret)."""
+    checked = endpoints.checked_url(url, app.config["SETTINGS"])  # before the transaction
     with app.app_context(), db.transaction() as session:
         endpoint, secret = endpoints.create_endpoint(
             session,
             session.get(Partner, partner_id),
-            url=url,
+            url=checked,
             events=list(events),
             description="tests",
             settings=app.config["SETTINGS"],

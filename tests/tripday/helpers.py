@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
 from widget_server.domain import pledging
 from widget_server.extensions import db
-from widget_server.models import OutboundEmail, Pledge
+from widget_server.models import OutboundEmail, Pledge, Trip
 
 
 def fan_request(trip, name: str, *, seats: int = 1, stop: int = 0, card: str = "pm_card_visa"):
@@ -47,3 +49,18 @@ def pledge_row(app, pledge_id: str) -> Pledge:
 def emails_of_kind(app, kind: str) -> list[OutboundEmail]:
     with app.app_context():
         return list(db.session.scalars(select(OutboundEmail).where(OutboundEmail.kind == kind)))
+
+
+def add_union_station(app, api, trip_id: str):
+    """The partner adds the stop "Union Station" ten minutes after the trip's last one, through
+    the API; returns the answer (201 with the trip)."""
+    with app.app_context():
+        departs = db.session.get(Trip, trip_id).stops[-1].departs_at + timedelta(minutes=10)
+    return api.post(
+        f"/v1/trips/{trip_id}/stops",
+        json={
+            "name": "Union Station",
+            "address": "30 W Pershing Rd",
+            "departs_at": departs.isoformat().replace("+00:00", "Z"),
+        },
+    )

@@ -1,16 +1,12 @@
 """Erasing a fan reaches the trip-day data too: their place in a waitlist ends (a held offer
 passes to the next in line) and their stop requests lose the person but keep the count."""
 
-from datetime import timedelta
-
 from tests.api_helpers import ApiSession, issue_token
 from tests.conftest import run_jobs
-from tests.tripday.helpers import confirmed_trip, emails_of_kind
+from tests.tripday.helpers import add_union_station, confirmed_trip, emails_of_kind
 from tests.tripday.test_stop_requests import ask
 from tests.tripday.test_waitlist import entries, full_trip, join, trip_seats  # noqa: F401
 from widget_server.domain.privacy import ERASED_EMAIL
-from widget_server.extensions import db
-from widget_server.models import Trip
 
 
 def test_erasing_a_fan_with_an_offer_passes_it_on(app, client, full_trip):  # noqa: F811
@@ -59,15 +55,6 @@ def test_erasing_a_fan_keeps_the_count_of_their_stop_request(app, client):
     assert again["stop_requests"] == [] and again["waitlist_entries"] == []
 
     # The partner adds the stop: the erased fans are not written to.
-    with app.app_context():
-        departs = db.session.get(Trip, trip_id).stops[-1].departs_at + timedelta(minutes=10)
-    added = api.post(
-        f"/v1/trips/{trip_id}/stops",
-        json={
-            "name": "Union Station",
-            "address": "30 W Pershing Rd",
-            "departs_at": departs.isoformat().replace("+00:00", "Z"),
-        },
-    )
+    added = add_union_station(app, api, trip_id)
     assert added.status_code == 201, added.json
     assert emails_of_kind(app, "stop_added_asked") == []

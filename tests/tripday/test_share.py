@@ -233,7 +233,7 @@ def test_pledge_created_webhook_names_the_referrer(app, client, world):
         endpoints.create_endpoint(
             session,
             session.get(Partner, world["partner"]),
-            url="http://127.0.0.1:9/ridepledge",
+            url=endpoints.CheckedUrl("http://127.0.0.1:9/ridepledge"),
             events=["pledge.created"],
             description="tests",
             settings=app.config["SETTINGS"],

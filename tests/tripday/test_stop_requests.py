@@ -6,7 +6,7 @@ from datetime import timedelta
 from tests.api_helpers import ApiSession, issue_token
 from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
-from tests.tripday.helpers import confirmed_trip, emails_of_kind, pledge_row
+from tests.tripday.helpers import add_union_station, confirmed_trip, emails_of_kind, pledge_row
 from tests.widget_helpers import submit_form
 from widget_server.domain.stop_requests import place_key
 from widget_server.extensions import db
@@ -15,10 +15,13 @@ from widget_server.notifications.render import render_email
 from widget_server.widget.links import manage_token
 
 
-def ask(client, trip_id, place, email, address="1 Union Station, Kansas City"):
+def ask(client, trip_id, place, email, address="1 Union Station, Kansas City", ip=None):
+    """A fan asks, from the network `ip` (default: one address per email's first letter)."""
+    ip = ip or f"198.51.100.{ord(email[0].lower())}"
     return client.post(
         f"/w/kc-chiefs/api/trips/{trip_id}/stop_requests",
         json={"place": place, "address": address, "email": email},
+        environ_base={"REMOTE_ADDR": ip},
     )
 
 
@@ -49,17 +52,7 @@ def test_requested_stop_added_by_the_partner_lets_the_fans_move(app, client):
     ]
     assert places[0]["stop_id"] is None
 
-    with app.app_context():
-        trip = db.session.get(Trip, trip_id)
-        departs = trip.stops[-1].departs_at + timedelta(minutes=10)
-    added = api.post(
-        f"/v1/trips/{trip_id}/stops",
-        json={
-            "name": "Union Station",
-            "address": "30 W Pershing Rd",
-            "departs_at": departs.isoformat().replace("+00:00", "Z"),
-        },
-    )
+    added = add_union_station(app, api, trip_id)
     assert added.status_code == 201, added.json
     new_stop = next(s for s in added.json["stops"] if s["name"] == "Union Station")
     assert len(added.json["stops"]) == 3
@@ -195,3 +188,31 @@ def test_fans_who_asked_without_pledging_are_told_in_their_language(app, client)
     assert texts["eva@example.com"].locale == "es" and "Hola," in texts["eva@example.com"].text
     assert "Bonjour," in texts["flo@example.com"].text
     assert "locale=fr" in texts["flo@example.com"].text
+
+
+def test_stop_requests_count_networks_and_made_up_emails_are_not_all_written_to(app, client):
+    """Issue 19: six made-up emails from one address count once, and only the first three of
+    them are emailed when the stop is added; fan+1@ is fan@ asking again."""
+    ids = confirmed_trip(app)
+    trip_id = ids["trip"]
+    app.config["RATELIMIT_FAN"] = "1000 per minute"
+    for n in range(6):
+        answer = ask(client, trip_id, "Union Station", f"made{n}@example.com", ip="203.0.113.7")
+        assert answer.status_code == 201 and answer.json["stop_request"]["count"] == 1
+    same_fan = ask(client, trip_id, "Union Station", "made0+again@example.com", ip="203.0.113.8")
+    assert same_fan.json["stop_request"]["count"] == 1  # the first request of made0, returned
+    v6 = ask(client, trip_id, "Union Station", "v6@example.com", ip="2001:db8:1:2::10")
+    v6_again = ask(client, trip_id, "Union Station", "w6@example.com", ip="2001:db8:1:2::99")
+    assert v6.json["stop_request"]["count"] == 2 == v6_again.json["stop_request"]["count"]
+    api = ApiSession(client, issue_token(app, ids["partner_id"]))
+    assert api.get(f"/v1/trips/{trip_id}/stop_requests").json["data"][0]["count"] == 2
+    added = add_union_station(app, api, trip_id)
+    assert added.status_code == 201, added.json
+    told = sorted(e.to_address for e in emails_of_kind(app, "stop_added_asked"))
+    assert told == [
+        "made0@example.com",
+        "made1@example.com",
+        "made2@example.com",
+        "v6@example.com",
+        "w6@example.com",
+    ]

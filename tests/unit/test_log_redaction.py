@@ -3,7 +3,17 @@
 import json
 import logging
 
+import pytest
+
+from tests.conftest import make_settings
+from widget_server import create_app
 from widget_server.observability.logs import JsonFormatter, redact
+
+
+@pytest.fixture(autouse=True)
+def _routes_known(tmp_path):
+    """Tokens in paths are found by route: an app (no queries) compiles its URL map."""
+    create_app(make_settings(f"sqlite:///{tmp_path}/unused.db", tmp_path))
 
 
 def _format(message: str, *args, **extra) -> dict:

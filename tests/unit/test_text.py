@@ -79,3 +79,76 @@ def test_digits_are_ascii_digits_only(bad):
 
     assert parse_digits(bad) is None
     assert parse_digits("0") == 0 and parse_digits("123456789") == 123456789
+
+
+def test_fan_email_key_folds_tags_and_gmail_dots():
+    from widget_server.domain.text import fan_email_key
+
+    assert (
+        fan_email_key("Fan+1@Example.com") == fan_email_key("fan@example.com") == "fan@example.com"
+    )
+    assert fan_email_key("f.a.n+x@GoogleMail.com") == "fan@gmail.com"
+    assert fan_email_key("f.an@example.com") == "f.an@example.com"  # dots kept elsewhere
+    assert fan_email_key("+only@example.com") == "+only@example.com"
+
+
+def test_the_migration_folds_stored_keys_as_the_domain_does():
+    """0006_h3 recomputes stored keys with a frozen copy of `fan_email_key`."""
+    import importlib.util
+
+    from widget_server.domain.text import email_key, fan_email_key
+    from widget_server.migrate import MIGRATIONS_DIR
+
+    spec = importlib.util.spec_from_file_location(
+        "m0006_h3", MIGRATIONS_DIR / "versions" / "0006_h3_fan_keys.py"
+    )
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    for address in ("Fan+1@Example.com", "f.a.n+x@GoogleMail.com", "f.an@example.com", "+x@a.io"):
+        assert migration._fan_email_key(email_key(address)) == fan_email_key(address)
+
+
+def test_the_migration_recomputes_keys_and_keeps_the_first_of_duplicate_requests():
+    import importlib.util
+    from datetime import datetime
+
+    import sqlalchemy as sa
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    from widget_server.migrate import MIGRATIONS_DIR
+
+    spec = importlib.util.spec_from_file_location(
+        "m0006_h3", MIGRATIONS_DIR / "versions" / "0006_h3_fan_keys.py"
+    )
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    engine = sa.create_engine("sqlite://")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE pledges (id TEXT PRIMARY KEY, email_key TEXT)")
+        connection.exec_driver_sql(
+            "CREATE TABLE stop_requests (id TEXT PRIMARY KEY, trip_id TEXT, place_key TEXT, "
+            "email_key TEXT, created_at TIMESTAMP, UNIQUE (trip_id, place_key, email_key))"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO pledges VALUES ('p1', 'fan+1@x.io'), ('p2', 'f.an@gmail.com'), "
+            "('p3', NULL), ('p4', 'bo@x.io')"
+        )
+        rows = [
+            ("s1", "fan+1@x.io", datetime(2030, 1, 1, 10)),
+            ("s2", "fan@x.io", datetime(2030, 1, 1, 11)),
+            ("s3", "bo+a@x.io", datetime(2030, 1, 1, 12)),
+        ]
+        for request_id, key, created in rows:
+            connection.execute(
+                sa.text("INSERT INTO stop_requests VALUES (:i, 't', 'union', :k, :c)"),
+                {"i": request_id, "k": key, "c": created},
+            )
+        with Operations.context(MigrationContext.configure(connection)):
+            migration.upgrade()
+        pledges = dict(connection.exec_driver_sql("SELECT id, email_key FROM pledges").all())
+        requests = connection.exec_driver_sql(
+            "SELECT id, email_key, address_key FROM stop_requests ORDER BY id"
+        ).all()
+    assert pledges == {"p1": "fan@x.io", "p2": "fan@gmail.com", "p3": None, "p4": "bo@x.io"}
+    assert requests == [("s1", "fan@x.io", None), ("s3", "bo@x.io", None)]

@@ -21,6 +21,7 @@ from flask_login import LoginManager, current_user
 from widget_server.admin import bp
 from widget_server.domain.admins import live_session
 from widget_server.extensions import db
+from widget_server.ratelimits import address_of
 
 # Which roles may do what. Every role may look at everything (viewer is read only).
 PERMISSIONS = {
@@ -38,6 +39,7 @@ PUBLIC_ENDPOINTS = {
     "admin.logout",
     "admin.forgot_password",
     "admin.set_password",
+    "admin.password_form",
     "admin.static",
 }
 
@@ -156,8 +158,9 @@ def actor() -> str:
 
 
 def client_address() -> str:
-    """The client's address as the sign-in lockout counts it."""
-    return (request.remote_addr or "unknown")[:64]
+    """The client's address as the sign-in lockout counts it: an IPv6 client by its /64 (one
+    host or phone gets a whole /64 to pick addresses from), as the rate limits count it."""
+    return address_of(request.remote_addr)[:64]
 
 
 def secret_key() -> str:

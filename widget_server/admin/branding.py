@@ -199,7 +199,7 @@ def _too_large(_exc):
 
 
 @bp.post("/branding/preview")
-@requires("view")
+@requires("branding")  # a signed preview shows any wording and logo on the partner's widget
 def branding_preview():
     """The preview address and contrast report for the values typed so far (nothing saved),
     in the language of the wording typed last (`preview_locale`)."""

@@ -138,30 +138,63 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         with db.transaction() as dbs:
-            admins.request_password_reset(dbs, form.email.data)
+            admins.ask_password_reset(dbs, form.email.data)
         return render_template("admin/forgot_sent.html")
     status = 422 if request.method == "POST" else 200
     return render_template("admin/forgot.html", form=form), status
 
 
+# The session key holding [purpose, token] of the password link this browser opened.
+OPENED_LINK = "opened_link"
+
+
 @bp.route("/password/<purpose>/<token>", methods=["GET", "POST"])
 @limiter.limit("30 per hour", methods=["POST"])
 def set_password(purpose: str, token: str):
-    """Set a password from a signed link; the link works once and ends every session."""
-    secret = current_app.config["SECRET_KEY"]
-    admin = (
-        admins.admin_for_token(db.session, secret, token, purpose) if purpose in PURPOSES else None
-    )
+    """The emailed link: checked, kept in this browser's session and swapped (303) for the
+    token-less form address, so the token is not in the address bar, the history or a
+    referrer, and the form page can keep a same-origin referrer (the CSRF check needs one over
+    https). A POST here still sets the password (forms opened before this change)."""
+    admin = _link_admin(purpose, token)
     if admin is None:
-        page = render_template(
-            "admin/message.html",
-            title=_("This link does not work"),
-            detail=_(
-                "It has expired or was used already. Ask for a new one from the sign-in page."
-            ),
-            link=(url_for("admin.forgot_password"), _("Reset my password")),
-        )
-        return page, 404
+        return _dead_link()
+    if request.method == "GET":
+        session[OPENED_LINK] = [purpose, token]
+        return redirect(url_for("admin.password_form", purpose=purpose), 303)
+    return _password_page(admin, purpose)
+
+
+@bp.route("/password/<purpose>", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"])
+def password_form(purpose: str):
+    """Set a password from the link this browser opened; the link works once and ends every
+    session."""
+    kept = session.get(OPENED_LINK)
+    valid = isinstance(kept, list) and len(kept) == 2 and kept[0] == purpose
+    admin = _link_admin(purpose, str(kept[1])) if valid else None
+    if admin is None:
+        return _dead_link()
+    return _password_page(admin, purpose)
+
+
+def _link_admin(purpose: str, token: str):
+    secret = current_app.config["SECRET_KEY"]
+    if purpose not in PURPOSES:
+        return None
+    return admins.admin_for_token(db.session, secret, token, purpose)
+
+
+def _dead_link():
+    page = render_template(
+        "admin/message.html",
+        title=_("This link does not work"),
+        detail=_("It has expired or was used already. Ask for a new one from the sign-in page."),
+        link=(url_for("admin.forgot_password"), _("Reset my password")),
+    )
+    return page, 404
+
+
+def _password_page(admin, purpose: str):
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:

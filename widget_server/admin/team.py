@@ -43,7 +43,8 @@ def invite():
         return _team_page(form, 422)
     try:
         with db.transaction() as session:
-            admins.invite_admin(
+            # The same answer whether or not the address has an account (the job looks).
+            admins.ask_invite(
                 session, g.partner, email=form.email.data, role=form.role.data, invited_by=g.admin
             )
     except DomainError as exc:

@@ -69,11 +69,13 @@ def create_webhook():
         return _list_page({"description": [str(exc)]}, values, status=422)
     values["description"] = description
     try:
+        db.end_reads()  # the host resolves with no transaction open
+        url = endpoints.checked_url(values["url"], _settings())
         with db.transaction() as session:
             endpoint, secret = endpoints.create_endpoint(
                 session,
                 g.partner,
-                url=values["url"],
+                url=url,
                 events=events,
                 description=description,
                 settings=_settings(),

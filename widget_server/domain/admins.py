@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, DomainError, ValidationFailed
 from widget_server.domain.text import clean_text, email_key, normalize_email
+from widget_server.domain.work import schedule
 from widget_server.models import AdminSession, AdminSignInAttempt, AdminUser, Partner
 from widget_server.models.admins import ADMIN_ROLES
 from widget_server.models.types import utcnow
@@ -155,15 +156,19 @@ def set_password(session: Session, admin: AdminUser, password: str, *, actor: st
 # --- sign-in and lockout ------------------------------------------------------------------
 
 
-def _failures_since(session: Session, column, value: str, since: datetime) -> int:
-    """Failures on `column == value` since `since`, counting only those after its last success."""
-    last_success = session.scalar(
-        select(func.max(AdminSignInAttempt.created_at)).where(
-            column == value, AdminSignInAttempt.succeeded.is_(True)
+def _failures_since(
+    session: Session, column, value: str, since: datetime, *, success_resets: bool
+) -> int:
+    """Failures on `column == value` since `since`; with `success_resets`, only those after
+    its last success."""
+    if success_resets:
+        last_success = session.scalar(
+            select(func.max(AdminSignInAttempt.created_at)).where(
+                column == value, AdminSignInAttempt.succeeded.is_(True)
+            )
         )
-    )
-    if last_success is not None and last_success > since:
-        since = last_success
+        if last_success is not None and last_success > since:
+            since = last_success
     return session.scalar(
         select(func.count()).where(
             column == value,
@@ -174,13 +179,18 @@ def _failures_since(session: Session, column, value: str, since: datetime) -> in
 
 
 def is_locked(session: Session, key: str, address: str, now: datetime) -> bool:
-    """Whether sign-in is locked for this email key or this client address right now."""
+    """Whether sign-in is locked for this email key or this client address (an IPv6 client
+    by its /64) right now. The account's count starts over when that account signs in; the
+    address's never does within the window: a success proves only that the address holds
+    one password (an attacker's own account), not that its other tries were not guesses."""
     since = now - LOCK_WINDOW
-    return (
-        _failures_since(session, AdminSignInAttempt.email_key, key, since) >= ACCOUNT_LOCK_AFTER
-        or _failures_since(session, AdminSignInAttempt.address, address, since)
-        >= ADDRESS_LOCK_AFTER
+    account_failures = _failures_since(
+        session, AdminSignInAttempt.email_key, key, since, success_resets=True
     )
+    address_failures = _failures_since(
+        session, AdminSignInAttempt.address, address, since, success_resets=False
+    )
+    return account_failures >= ACCOUNT_LOCK_AFTER or address_failures >= ADDRESS_LOCK_AFTER
 
 
 def authenticate(
@@ -366,9 +376,16 @@ def admin_for_token(
     return admin
 
 
+def ask_password_reset(session: Session, email: str) -> None:
+    """ "Forgot my password": schedule the `send_password_reset` job, which looks the account
+    up. The request does the same work (no lookup) whether or not the email has an account,
+    so neither its answer nor its timing tells."""
+    schedule(session, "send_password_reset", email)
+
+
 def request_password_reset(session: Session, email: str) -> AdminUser | None:
-    """Queue a reset email if this email has an account (the caller answers the same either
-    way). Returns the admin, for tests and the audit log."""
+    """The job's half of `ask_password_reset`: queue a reset email if this email has an
+    account. Returns the admin, for tests and the audit log."""
     from widget_server.domain.notify import queue_admin_email
 
     admin = find_admin(session, email)
@@ -387,6 +404,30 @@ def team_of(session: Session, partner: Partner) -> list[AdminUser]:
     order = {role: index for index, role in enumerate(ADMIN_ROLES)}
     admins = session.scalars(select(AdminUser).where(AdminUser.partner_id == partner.id))
     return sorted(admins, key=lambda a: (order.get(a.role, 9), a.email_key))
+
+
+def ask_invite(
+    session: Session, partner: Partner, *, email: str, role: str, invited_by: AdminUser
+) -> str:
+    """Invite a teammate: the address and role are checked here, the account lookup and the
+    invitation happen in the `invite_admin` job, so the answer is the same whether or not the
+    address already has a console account (with this partner or another). Returns the
+    normalised address."""
+    address, _key = _normalized_email(email)
+    check_role(role)
+    schedule(session, "invite_admin", partner.id, address, role, invited_by.id)
+    return address
+
+
+def invite_if_new(
+    session: Session, partner: Partner, *, email: str, role: str, invited_by: AdminUser
+) -> AdminUser | None:
+    """The job's half of `ask_invite`: the invitation, unless the address already has a
+    console account (one account per address, across partners): then nothing happens, and
+    the inviter only sees that nobody new joined the team list."""
+    if find_admin(session, email) is not None:
+        return None
+    return invite_admin(session, partner, email=email, role=role, invited_by=invited_by)
 
 
 def invite_admin(

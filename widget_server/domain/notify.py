@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from widget_server.domain.text import email_key
+from widget_server.domain.text import email_key, fan_email_key
 from widget_server.domain.work import schedule, unschedule
 from widget_server.ids import new_id
 from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge, StopRequest
@@ -105,19 +105,28 @@ def queue_admin_email(session: Session, admin: AdminUser, kind: str, **context) 
     )
 
 
+def ask_manage_links(session: Session, partner: Partner, trip_id: str, email: str) -> None:
+    """ "Email me my link": schedule the `send_manage_links` job, which looks the pledges up.
+    The request does the same work whether or not the fan pledged (or the trip exists), so
+    neither its answer nor its timing tells who pledged."""
+    schedule(session, "send_manage_links", partner.id, trip_id, email)
+
+
 def queue_manage_links(session: Session, partner: Partner, trip_id: str, email: str) -> int:
-    """Email the fan a fresh manage link for each of their pledges on the trip (any status:
-    an ended pledge's link shows its status). Returns how many; callers must answer the same
-    whether it is 0 or not, so nobody learns who pledged."""
+    """Email the fan a fresh manage link for each of their pledges on the trip made with this
+    very address (any case; any status: an ended pledge's link shows its status). Returns
+    how many."""
     try:
-        key = email_key(email)
+        key, exact = fan_email_key(email), email_key(email)
     except ValueError:
         return 0
-    pledges = session.scalars(
+    candidates = session.scalars(
         select(Pledge)
         .where(Pledge.partner_id == partner.id, Pledge.trip_id == trip_id, Pledge.email_key == key)
         .order_by(Pledge.created_at)
     ).all()
+    # The canonical key finds fan+1@x's pledges for fan@x too; links go to the address used.
+    pledges = [pledge for pledge in candidates if email_key(pledge.email) == exact]
     for pledge in pledges:
         queue_pledge_email(session, pledge, "manage_link")
     return len(pledges)

@@ -28,7 +28,7 @@ from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE, pledge_seat_limit
 from widget_server.domain.notify import queue_pledge_email, queue_pledge_received, unqueue_email
 from widget_server.domain.referrals import referrer_for
 from widget_server.domain.sales import SELLING_STATUSES, sale_closed
-from widget_server.domain.text import email_key
+from widget_server.domain.text import fan_email_key
 from widget_server.domain.waitlist import link_pledge, take_held_seats
 from widget_server.domain.work import schedule
 from widget_server.ids import new_id
@@ -456,8 +456,9 @@ def create_pledge(
 
 
 def _fan_key(email: str) -> str:
+    """The fan a pledge belongs to for the seat cap (`text.fan_email_key`: fan+1@x is fan@x)."""
     try:
-        return email_key(email)
+        return fan_email_key(email)
     except ValueError as exc:
         raise ValidationFailed.field("email", str(exc)) from None
 

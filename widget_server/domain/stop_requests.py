@@ -4,7 +4,12 @@ emailed: those with a live pledge on the trip may move it there from the manage 
 (`pledging.change_stop`, which offers every stop of the trip), the others get a link to pledge
 from the new stop.
 
-A place is counted once per fan (the fan's email key): asking twice does not count twice.
+A place is counted once per requesting network (an IPv4 address, an IPv6 /64: the HMAC
+`demand.address_key`), as demand is: one person typing six made-up emails from one place counts
+once. A fan's request is kept once per place (`text.fan_email_key`, so fan+1@x asking again is
+fan@x asking again). Made-up emails are not a way to have us write to strangers: when the stop
+is added, at most `EMAILS_PER_NETWORK` of the requests made from one network (the first ones)
+are emailed, on top of the per-address and per-fan rate limits on asking.
 Places are compared by `place_key`: case, accents, punctuation and spacing folded.
 """
 
@@ -22,7 +27,7 @@ from widget_server.domain.errors import IllegalTransition, NotFound, ValidationF
 from widget_server.domain.notify import queue_pledge_email, queue_stop_request_email
 from widget_server.domain.privacy import ERASED_EMAIL
 from widget_server.domain.sales import SELLING_STATUSES, sale_closed
-from widget_server.domain.text import email_key
+from widget_server.domain.text import fan_email_key
 from widget_server.models import Partner, Pledge, Stop, StopRequest, Trip
 from widget_server.models.pledges import LIVE_STATUSES
 from widget_server.models.types import utcnow
@@ -36,6 +41,11 @@ def takes_stop_requests(trip: Trip, now: datetime | None = None) -> bool:
     pledge deadline too). The trip page's form and `request_stop` both ask this."""
     now = now or utcnow()
     return trip.status in REQUESTABLE_STATUSES and not (trip.departs_at and trip.departs_at <= now)
+
+
+# How many fans who asked from one network are emailed when their stop is added (a family or
+# a few friends on one connection; not a list of made-up or someone else's addresses).
+EMAILS_PER_NETWORK = 3
 
 
 def place_key(place: str) -> str:
@@ -61,11 +71,13 @@ def request_stop(
     place: str,
     address: str,
     email: str,
+    requester: str,
     locale: str = "en",
     now: datetime | None = None,
 ) -> tuple[StopRequest, int]:
-    """Record a fan's request for a stop at `place`; returns it and how many fans asked for
-    that place. Asking again for the same place returns the first request."""
+    """Record a fan's request for a stop at `place` from the network `requester` (an
+    `address_key`); returns it and how many networks asked for that place. Asking again for
+    the same place returns the first request."""
     now = now or utcnow()
     trip = _selling_trip(session, partner, trip_id)
     if not takes_stop_requests(trip, now):
@@ -75,7 +87,7 @@ def request_stop(
         raise ValidationFailed.field("place", "must name a place")
     if any(place_key(stop.name) == key for stop in trip.stops):
         raise ValidationFailed.field("place", "is already a stop of this trip")
-    fan = email_key(email)
+    fan = fan_email_key(email)
     existing = session.scalar(
         select(StopRequest).where(
             StopRequest.trip_id == trip.id,
@@ -92,6 +104,7 @@ def request_stop(
             address=address,
             email=email,
             email_key=fan,
+            address_key=requester,
             locale=locale,
             created_at=now,
         )
@@ -100,21 +113,31 @@ def request_stop(
     return existing, _count(session, trip.id, key)
 
 
+def _network(model=StopRequest):
+    """The network a request counts for: its `address_key`, or (older requests, made before
+    networks were kept) the request itself."""
+    return func.coalesce(model.address_key, model.id)
+
+
 def _count(session: Session, trip_id: str, key: str) -> int:
     return session.scalar(
-        select(func.count()).where(StopRequest.trip_id == trip_id, StopRequest.place_key == key)
+        select(func.count(func.distinct(_network()))).where(
+            StopRequest.trip_id == trip_id, StopRequest.place_key == key
+        )
     )
 
 
 def requested_places(session: Session, trip: Trip) -> list[dict]:
     """The places fans asked for on `trip`, most asked first: the first spelling and the
-    latest address given, how many fans, when first and last asked, and the stop once added."""
+    latest address given, how many networks asked, when first and last asked, and the stop
+    once added."""
     requests = session.scalars(
         select(StopRequest)
         .where(StopRequest.trip_id == trip.id)
         .order_by(StopRequest.created_at, StopRequest.id)
     ).all()
     places: dict[str, dict] = {}
+    networks: dict[str, set] = {}
     for req in requests:
         place = places.setdefault(
             req.place_key,
@@ -129,7 +152,8 @@ def requested_places(session: Session, trip: Trip) -> list[dict]:
                 "stop_id": None,
             },
         )
-        place["count"] += 1
+        networks.setdefault(req.place_key, set()).add(req.address_key or req.id)
+        place["count"] = len(networks[req.place_key])
         place["address"] = req.address
         place["last_requested_at"] = req.created_at
         place["stop_id"] = place["stop_id"] or req.stop_id
@@ -176,12 +200,14 @@ def add_stop(
 
 def _answer_requests(session: Session, trip: Trip, stop: Stop, key: str, now: datetime) -> None:
     requests = session.scalars(
-        select(StopRequest).where(
+        select(StopRequest)
+        .where(
             StopRequest.trip_id == trip.id,
             StopRequest.place_key == key,
             StopRequest.stop_id.is_(None),
             StopRequest.email != ERASED_EMAIL,  # an erased fan is counted, never written to
         )
+        .order_by(StopRequest.created_at, StopRequest.id)
     ).all()
     if not requests:
         return
@@ -193,15 +219,28 @@ def _answer_requests(session: Session, trip: Trip, stop: Stop, key: str, now: da
     ).all()
     pledged = set()
     for pledge in pledges:
-        fan = email_key(pledge.email)
+        fan = fan_email_key(pledge.email)
         if fan in asked:
             pledged.add(fan)
             if pledge.stop_id != stop.id:
                 queue_pledge_email(session, pledge, "stop_added", new_stop_id=stop.id)
     # Fans who asked without pledging are told too, with a link to pledge from the new stop,
-    # while the trip still takes pledges.
+    # while the trip still takes pledges: a few per network (made-up or strangers' addresses
+    # typed from one place do not make us write to each).
     if sale_closed(trip, now) is None:
-        for req in requests:
-            if req.email_key not in pledged:
-                queue_stop_request_email(session, req, "stop_added_asked", new_stop_id=stop.id)
+        for req in _writable([req for req in requests if req.email_key not in pledged]):
+            queue_stop_request_email(session, req, "stop_added_asked", new_stop_id=stop.id)
     session.flush()
+
+
+def _writable(requests: list[StopRequest]) -> list[StopRequest]:
+    """The requests whose fans are written to: the first `EMAILS_PER_NETWORK` of each network
+    (`requests` in the order they were made)."""
+    kept: list[StopRequest] = []
+    per_network: dict[str, int] = {}
+    for req in requests:
+        network = req.address_key or req.id
+        per_network[network] = per_network.get(network, 0) + 1
+        if per_network[network] <= EMAILS_PER_NETWORK:
+            kept.append(req)
+    return kept

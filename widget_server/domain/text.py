@@ -124,6 +124,24 @@ def email_key(value: str) -> str:
     return normalize_email(value).casefold()
 
 
+# Providers that ignore dots in the local part (f.a.n@gmail.com is fan@gmail.com) and the
+# domains they answer under.
+_DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def fan_email_key(value: str) -> str:
+    """What makes two addresses one fan for the seat cap, the per-fan rate limit and stop
+    requests: `email_key`, with a `+tag` dropped from the part before @ (fan+1@x and fan+2@x
+    are fan@x: most providers deliver them to one mailbox), and for Gmail the dots dropped
+    too and googlemail.com read as gmail.com. Other providers' dots are kept (for them
+    f.an@x and fan@x may be two people). The address itself is stored as typed."""
+    local, _, domain = email_key(value).rpartition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTLESS_DOMAINS:
+        local, domain = local.replace(".", "") or local, _DOTLESS_DOMAINS[domain]
+    return f"{local}@{domain}"
+
+
 class Email(Text):
     """An email address, normalised (see `normalize_email`)."""
 

@@ -25,7 +25,7 @@ from widget_server.domain import sales
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
-from widget_server.domain.text import email_key
+from widget_server.domain.text import fan_email_key
 from widget_server.domain.work import schedule
 from widget_server.models import OutboundEmail, Partner, Trip, WaitlistEntry
 from widget_server.models.types import utcnow
@@ -116,7 +116,7 @@ def join_waitlist(
         raise Conflict("this trip no longer takes pledges or waitlist requests")
     if decision.seats_available >= seats:
         raise NotSoldOut("seats are available: pledge them instead")
-    key = email_key(email)
+    key = fan_email_key(email)  # the same fan as the seat cap counts (fan+1@x is fan@x)
     # Under the trip's row lock, as record_pledge checks it: a racing pledge of this fan has
     # committed by now.
     ensure_within_cap(session, partner.max_seats_per_fan, trip, key, seats)
@@ -125,7 +125,7 @@ def join_waitlist(
             WaitlistEntry.trip_id == trip.id, WaitlistEntry.status.in_(ACTIVE)
         )
     ):
-        if email_key(other.email) == key:
+        if fan_email_key(other.email) == key:
             raise AlreadyWaiting("this email is already on the waitlist for this trip")
     position = (
         session.scalar(

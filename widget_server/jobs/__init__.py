@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import Flask
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
-from widget_server.jobs import tasks
+from widget_server.jobs import lookups, tasks
 
 # name -> (function, retries, retry delay in seconds)
 TASKS = {
@@ -17,6 +17,10 @@ TASKS = {
     "refund_pledge": (tasks.refund_pledge, 5, 20),
     "send_email": (tasks.send_email, 5, 60),
     "refresh_waitlist": (tasks.refresh_waitlist, 3, 30),
+    # Lookups a request must not make itself (who has an account or a pledge): jobs/lookups.py.
+    "send_manage_links": (lookups.send_manage_links, 3, 30),
+    "send_password_reset": (lookups.send_password_reset, 3, 30),
+    "invite_admin": (lookups.invite_admin, 3, 30),
     # Webhook deliveries keep their own retry schedule in the database (widget_server/webhooks).
     "deliver_webhook": (tasks.deliver_webhook, 0, 0),
 }

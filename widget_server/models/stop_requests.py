@@ -1,4 +1,4 @@
-"""Fans asking for a pick-up stop a trip does not have yet, counted per place."""
+"""Fans asking for a pick-up stop a trip does not have yet, counted per place and network."""
 
 from __future__ import annotations
 
@@ -30,7 +30,12 @@ class StopRequest(Base):
     place_key: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(500))
     email: Mapped[str] = mapped_column(String(320))
+    # `text.fan_email_key(email)`: fan+1@x asking again is the same fan asking again.
     email_key: Mapped[str] = mapped_column(String(320))
+    # HMAC of the requesting network (`demand.address_key`), never the address: a place is
+    # counted once per network, and only a few emails per network are written to. NULL on
+    # requests made before it was kept (each counts as its own network).
+    address_key: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(8), default="en")
     # Set when the partner adds a stop for this place.
     stop_id: Mapped[str | None] = mapped_column(ForeignKey("stops.id", ondelete="SET NULL"))

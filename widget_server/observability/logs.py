@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
 
+from widget_server.path_secrets import redact_paths
+
 # (pattern, replacement). Order matters: whole tokens before the generic long-secret rule.
 _RULES: list[tuple[re.Pattern, str]] = [
     # Authorization: Bearer xyz / Basic xyz
@@ -26,7 +28,7 @@ _RULES: list[tuple[re.Pattern, str]] = [
         re.compile(
             r"""(?ix)
             (["']?\b(?:[a-z_]*secret[a-z_]*|password|passwd|token|access_token|api_key|
-            authorization|card_number|cvc|cvv|code_verifier|csrf_token)\b["']?
+            authorization|card_number|cvc|cvv|code_verifier|csrf_token|preview)\b["']?
             \s*[:=]\s*["']?)
             [^\s"'&,}]+"""
         ),
@@ -36,8 +38,7 @@ _RULES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]{6,}"), r"\1_\2_[redacted]"),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]{8,}"), "whsec_[redacted]"),
     (re.compile(r"\b(pi|seti|pm|cus)_[A-Za-z0-9]{20,}_secret_[A-Za-z0-9]+"), r"\1_[redacted]"),
-    # Signed manage links and one-time tokens in URLs: /manage/<token>, ?token=
-    (re.compile(r"(/manage/|/driver/|/set-password/)[A-Za-z0-9._\-]{16,}"), r"\1[redacted]"),
+    # Tokens in URL paths are found by route: `path_secrets` (applied first, in `redact`).
 ]
 # Card numbers: 13 to 19 digits, optionally grouped by spaces or dashes, passing Luhn's check
 # (so timestamps and counts are left alone).
@@ -46,7 +47,9 @@ _EMAIL = re.compile(r"\b([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.
 
 
 def redact(text: str) -> str:
-    """`text` with secrets, card numbers and the local part of emails removed."""
+    """`text` with secrets (tokens in URL paths by route, see `path_secrets`), card numbers
+    and the local part of emails removed."""
+    text = redact_paths(text)
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     text = _CARD.sub(_card_or_digits, text)

@@ -9,7 +9,8 @@
   reports the same shared truth.
 
 `/metrics` is not public: it needs `Authorization: Bearer $METRICS_TOKEN`, or, when no token is
-set, a loopback client. With several gunicorn workers (or the worker process on the same host)
+set and the process does not serve production (`ridepledge serve` refuses to start without a
+token), a loopback client. With several gunicorn workers (or the worker process on the same host)
 the counters are kept in files under `PROMETHEUS_MULTIPROC_DIR` and summed when scraped
 (prometheus-client's multiprocess mode; `ridepledge serve` sets it up).
 """
@@ -82,10 +83,15 @@ def observe_request(method: str, route: str, status: int, started: float) -> Non
 
 
 def _allowed() -> bool:
-    token = current_app.config["SETTINGS"].metrics_token
+    settings = current_app.config["SETTINGS"]
+    token = settings.metrics_token
     if token:
         sent = request.headers.get("Authorization", "")
         return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+    if settings.production:
+        # Never by address in production: behind TRUSTED_PROXIES a client that reaches the
+        # app port directly can name any address in X-Forwarded-For.
+        return False
     try:
         return ipaddress.ip_address(request.remote_addr or "").is_loopback
     except ValueError:

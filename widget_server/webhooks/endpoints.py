@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -125,6 +126,27 @@ def check_url(url: str, *, allow_loopback: bool) -> None:
             )
 
 
+@dataclass(frozen=True)
+class CheckedUrl:
+    """A webhook URL that passed every rule (`check_url`: its host resolved to allowed
+    addresses). Made by `checked_url` BEFORE the transaction that stores it opens: a DNS
+    answer can take seconds, and no transaction (its connection, its locks) waits on one.
+    `create_endpoint` and `update_endpoint` take only this."""
+
+    url: str
+
+
+def checked_url(url: str, settings: Settings) -> CheckedUrl:
+    """Check `url` (resolving its host): call with no transaction open. A 422 naming `url`."""
+    return CheckedUrl(_valid_url(url, settings))
+
+
+def _stored_url(url: CheckedUrl) -> str:
+    if not isinstance(url, CheckedUrl):
+        raise TypeError("pass checked_url(...), made before the transaction opened")
+    return url.url
+
+
 def _valid_url(url: str, settings: Settings) -> str:
     url = (url or "").strip()
     if not url:
@@ -171,14 +193,15 @@ def create_endpoint(
     session: Session,
     partner: Partner,
     *,
-    url: str,
+    url: CheckedUrl,
     events: list[str],
     description: str | None = None,
     settings: Settings,
     actor: str,
 ) -> tuple[WebhookEndpoint, str]:
-    """A new enabled endpoint with a fresh secret. Returns it with the plaintext secret, which
-    is never readable again (only its encrypted form is stored)."""
+    """A new enabled endpoint with a fresh secret (`url` checked before the transaction:
+    `checked_url`). Returns it with the plaintext secret, which is never readable again (only
+    its encrypted form is stored)."""
     count = session.scalar(select(func.count()).where(WebhookEndpoint.partner_id == partner.id))
     if count >= MAX_ENDPOINTS_PER_PARTNER:
         raise Conflict(
@@ -188,7 +211,7 @@ def create_endpoint(
     secret = new_secret()
     endpoint = WebhookEndpoint(
         partner_id=partner.id,
-        url=_valid_url(url, settings),
+        url=_stored_url(url),
         events=_valid_events(events),
         description=_valid_description(description),
         status="enabled",
@@ -211,14 +234,15 @@ def create_endpoint(
 def update_endpoint(
     session: Session, endpoint: WebhookEndpoint, changes: dict, *, settings: Settings, actor: str
 ) -> WebhookEndpoint:
-    """Change any of `url`, `events`, `description`, `status` (`enabled` re-enables an endpoint
-    disabled by a 410 or by the partner, and resumes its pending deliveries in order)."""
+    """Change any of `url` (a `CheckedUrl`, made before the transaction), `events`,
+    `description`, `status` (`enabled` re-enables an endpoint disabled by a 410 or by the
+    partner, and resumes its pending deliveries in order)."""
     unknown = set(changes) - set(_EDITABLE)
     if unknown:
         raise ValidationFailed.field(sorted(unknown)[0], "cannot be changed")
     values = {}
     if "url" in changes:
-        values["url"] = _valid_url(changes["url"], settings)
+        values["url"] = _stored_url(changes["url"])
     if "events" in changes:
         values["events"] = _valid_events(changes["events"])
     if "description" in changes:

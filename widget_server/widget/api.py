@@ -22,7 +22,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 from widget_server import fast_reads, idempotency, ratelimits, services
 from widget_server.domain import placing, pledging
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
-from widget_server.domain.notify import queue_manage_links
+from widget_server.domain.notify import ask_manage_links
 from widget_server.domain.text import Id, Text
 from widget_server.extensions import db
 from widget_server.json_body import takes_no_body
@@ -38,7 +38,7 @@ from widget_server.widget.common import (
     upcoming_events,
 )
 from widget_server.widget.links import manage_url, open_share_link, pledge_for
-from widget_server.widget.render import partner_by_slug
+from widget_server.widget.render import partner_by_slug, preview_guard
 from widget_server.widget.security import (
     CrossSiteRefused,
     cross_site_request,
@@ -58,6 +58,9 @@ PUBLIC_CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=5"
 # relationship nor a change: they take the per-process copy, kept for a second (a query spared
 # per request: the pledge is the hot write of game day). The other writes load it fresh.
 _CACHED_PARTNER_WRITES = {"widget_api.create_pledge"}
+
+
+bp.before_request(preview_guard)
 
 
 @bp.url_value_preprocessor
@@ -228,7 +231,7 @@ def send_manage_links(trip_id: str):
     trip (or the trip exists), so the answer tells nobody who pledged."""
     data = load_json(LinkRequest())
     with db.transaction() as session:
-        queue_manage_links(session, g.partner, trip_id, data["email"])
+        ask_manage_links(session, g.partner, trip_id, data["email"])
     return jsonify({"object": "manage_links", "status": "sent_if_pledged"}), 202
 
 

@@ -12,7 +12,13 @@ from flask import Blueprint, g, render_template
 
 from widget_server.domain.errors import DomainError
 from widget_server.widget import messages
-from widget_server.widget.render import carry_context, load_partner, render_page, template_helpers
+from widget_server.widget.render import (
+    carry_context,
+    load_partner,
+    preview_guard,
+    render_page,
+    template_helpers,
+)
 from widget_server.widget.security import FORM_TOKEN_FIELD, secure_widget_response
 
 bp = Blueprint("widget_pages", __name__, url_prefix="/w/<partner_slug>")
@@ -21,6 +27,9 @@ bp = Blueprint("widget_pages", __name__, url_prefix="/w/<partner_slug>")
 @bp.url_value_preprocessor
 def _load_partner(_endpoint, values):
     load_partner(values.pop("partner_slug"))
+
+
+bp.before_request(preview_guard)
 
 
 @bp.url_defaults

@@ -152,11 +152,17 @@ def _pledge_outcome(exc: DomainError) -> str:
     return type(exc).__name__.lower()
 
 
-def place_demand(partner: Partner, data: dict) -> dict:
-    """Record a fan's request for a trip (loaded `DemandInput` data); returns the API body."""
-    requester = address_key(
+def requesting_network() -> str:
+    """This request's network as counted by demand and stop requests (`demand.address_key`:
+    an HMAC of the IPv4 address or IPv6 /64, never the address)."""
+    return address_key(
         request.remote_addr, derive_key(current_app.config["SECRET_KEY"], "demand-addresses")
     )
+
+
+def place_demand(partner: Partner, data: dict) -> dict:
+    """Record a fan's request for a trip (loaded `DemandInput` data); returns the API body."""
+    requester = requesting_network()
     with db.transaction() as session:
         signal, count = record_demand(
             session,

@@ -62,6 +62,7 @@ def problem_messages() -> dict[str, str]:
         "idempotency-key-reused": _(
             "This form was already sent with other details. Check them and send it again."
         ),
+        "preview-only": _("This is a preview: nothing can be sent from it."),
         "network": _("We could not reach the server. Check your connection and try again."),
         "generic": _("Something went wrong. Please try again."),
     }

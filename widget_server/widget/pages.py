@@ -22,7 +22,7 @@ from widget_server import idempotency, ratelimits
 from widget_server.domain import pledging
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.limits import pledge_seat_limit
-from widget_server.domain.notify import queue_manage_links
+from widget_server.domain.notify import ask_manage_links
 from widget_server.domain.numbers import parse_digits
 from widget_server.domain.referrals import page_referral
 from widget_server.domain.stop_requests import takes_stop_requests
@@ -407,7 +407,7 @@ def send_link(trip_id: str):
         check_form_post(g.partner, f"link:{trip.id}")
         email = LinkRequest().load(values)["email"]
         with db.transaction() as session:
-            queue_manage_links(session, g.partner, trip.id, email)
+            ask_manage_links(session, g.partner, trip.id, email)
     except ValidationError as exc:
         return _link_page(trip, values=values, errors=_field_errors(exc.messages), status=422)
     except DomainError as exc:

@@ -18,7 +18,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 
 from widget_server.domain.branding import wording_for
-from widget_server.domain.errors import NotFound
+from widget_server.domain.errors import DomainError, NotFound
 from widget_server.domain.partners import SLUG
 from widget_server.domain.preview import preview_values
 from widget_server.domain.text import clean_text
@@ -63,6 +63,22 @@ def load_partner(slug: str) -> Partner:
     g.preview = preview_values(current_app.config["SECRET_KEY"], slug, token)
     g.preview_token = token if g.preview is not None else None
     return g.partner
+
+
+class PreviewRefused(DomainError):
+    """A write from a console preview: previews show the look, they never take a pledge."""
+
+    status = 403
+    title = "Preview only"
+    type = "preview-only"
+
+
+def preview_guard() -> None:
+    """before_request of the widget's pages and API: a write carrying a `preview` (valid or
+    not) is refused, so a preview link, even one opened at top level, cannot collect a fan's
+    details under the partner's name."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and "preview" in request.args:
+        raise PreviewRefused("a console preview cannot send forms; it shows the look only")
 
 
 def logo_url(partner: Partner) -> str | None:
@@ -163,6 +179,8 @@ def render_page(
         "emit": [{"name": name, "detail": detail} for name, detail in (emit or [])],
         **(data or {}),
     }
+    if g.get("preview") is not None:
+        page_data["preview"] = True  # widget.js disables every form (see preview_guard)
     if payments["stripe_key"]:
         page_data["stripe_key"] = payments["stripe_key"]
     response = make_response(

@@ -135,7 +135,8 @@ def content_security_policy(partner: Partner | None, *, stripe: bool) -> str:
         "img-src": ["'self'", "https:", "data:"],
         "connect-src": connect,
         "frame-src": frames,
-        "form-action": ["'self'"],
+        # A console preview sends nothing (render.preview_guard refuses it on the server too).
+        "form-action": ["'none'"] if g.get("preview") is not None else ["'self'"],
         "base-uri": ["'none'"],
         "frame-ancestors": [frame_ancestors(partner)],
     }

@@ -18,6 +18,7 @@ from widget_server.widget import messages, pages
 from widget_server.widget.api import bp as api_bp
 from widget_server.widget.api import load_json
 from widget_server.widget.blueprint import bp as pages_bp
+from widget_server.widget.common import requesting_network
 from widget_server.widget.security import check_form_post
 
 
@@ -40,6 +41,7 @@ def _record(trip_id: str, data: dict):
             place=data["place"],
             address=data["address"],
             email=data["email"],
+            requester=requesting_network(),
             locale=data["locale"] or g.partner.locale,
         )
 

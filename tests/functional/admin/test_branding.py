@@ -158,3 +158,65 @@ def test_the_embed_code_and_its_preview_come_from_one_configuration(app, world):
     assert junk["config"]["event"] is None and junk["config"]["container"] == "script"
     page = client.get(f"/admin/embed?event={world['event']}").get_data(as_text=True)
     assert "data-ridepledge" in html.unescape(page)
+
+
+def _preview_url(app, client, **values) -> str:
+    answer = client.post(
+        "/admin/branding/preview",
+        data={**FORM, **values},
+        headers={"X-CSRFToken": csrf(client, "/admin/branding")},
+    )
+    assert answer.status_code == 200
+    return answer.get_json()["preview_url"]
+
+
+def test_a_viewer_cannot_mint_a_preview(app, world):
+    """Issue 19: a preview is a signed link showing any wording and logo under the partner's
+    name; only those who may change the branding make one."""
+    for email in ("viewer@chiefs.example", "dev@chiefs.example"):
+        client = app.test_client()
+        sign_in(client, email)
+        answer = client.post(
+            "/admin/branding/preview",
+            data={**FORM, "wording.en.headline": "Enter your card to win"},
+            headers={"X-CSRFToken": csrf(client, "/admin/branding")},
+        )
+        assert answer.status_code == 403, email
+
+
+def test_a_preview_says_so_and_sends_nothing(app, world):
+    """Issue 19: the preview page shows a banner, its forms cannot be sent (CSP form-action,
+    widget.js, and the server refuses any write carrying a preview)."""
+    with app.app_context(), db.transaction() as session:
+        from tests.factories import make_trip
+
+        trip = make_trip(session, session.get(Partner, world["partner"]))
+        trip_id, stop_id = trip.id, trip.stops[0].id
+    url = _preview_url(app, owner(app), **{"wording.en.headline": "Phish"})
+    token = url.split("preview=", 1)[1]
+    fan = app.test_client()
+    page = fan.get(f"/w/kc-chiefs/trips/{trip_id}/pledge?preview={token}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'class="rp-preview"' in text and "nothing can be sent" in text
+    assert "form-action 'none'" in page.headers["Content-Security-Policy"]
+    assert '"preview": true' in text  # widget.js disables the forms
+    action = re.search(r'<form[^>]+action="([^"]+/pledge[^"]*)"', text).group(1)
+    assert "preview=" in html.unescape(action)
+    sent = fan.post(
+        html.unescape(action),
+        data={"stop_id": stop_id, "seats": "1", "name": "Ana", "email": "ana@example.com"},
+    )
+    assert sent.status_code == 403
+    assert "nothing can be sent" in sent.get_data(as_text=True)
+    api = fan.post(
+        f"/w/kc-chiefs/api/trips/{trip_id}/pledges?preview={token}",
+        json={"stop_id": stop_id, "seats": 1, "name": "Ana", "email": "ana@example.com"},
+    )
+    assert api.status_code == 403 and api.json["type"].endswith("/preview-only")
+    spanish = fan.get(f"/w/kc-chiefs/trips/{trip_id}/pledge?preview={token}&locale=es")
+    assert "no se puede enviar nada" in spanish.get_data(as_text=True)
+    # Without a preview the same page has no banner and sends as always.
+    normal = fan.get(f"/w/kc-chiefs/trips/{trip_id}/pledge")
+    assert 'class="rp-preview"' not in normal.get_data(as_text=True)
+    assert "form-action 'self'" in normal.headers["Content-Security-Policy"]

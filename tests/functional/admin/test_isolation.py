@@ -12,7 +12,7 @@ from widget_server.admin.auth import PERMISSIONS, PUBLIC_ENDPOINTS
 from widget_server.domain import pledging
 from widget_server.extensions import db
 from widget_server.models import WebhookDelivery, WebhookMessage
-from widget_server.webhooks.endpoints import create_endpoint
+from widget_server.webhooks.endpoints import CheckedUrl, create_endpoint
 
 # URL arguments that are not object ids, with a value that reaches the view.
 NOT_OBJECTS = {"filename": "console.css", "purpose": "reset", "token": "x"}
@@ -59,7 +59,7 @@ def two_partners(app):
         endpoint, _secret = create_endpoint(
             session,
             theirs,
-            url="http://127.0.0.1:9/hooks",
+            url=CheckedUrl("http://127.0.0.1:9/hooks"),
             events=["*"],
             settings=app.config["SETTINGS"],
             actor="test",

@@ -19,10 +19,10 @@ NEW_PASSWORD = "a brand new passphrase"
 
 
 def _reset_link(app, settings, email: str) -> str:
+    run_jobs(app)  # the lookup job queues the email, which the next job sends
     with app.app_context():
         row = db.session.scalar(select(OutboundEmail).where(OutboundEmail.to_address == email))
         email_id = row.id
-    run_jobs(app)
     message = parse(outbox_file(settings, email_id).read_bytes())
     subject, text, markup = parts(message)
     assert "Reset your" in subject
@@ -32,8 +32,11 @@ def _reset_link(app, settings, email: str) -> str:
 
 
 def _choose(client, path: str, password: str = NEW_PASSWORD):
+    """Open the link as a browser does (to the token-less form) and send the form there."""
+    form_path = client.get(path).headers["Location"]
     return client.post(
-        path, data={"password": password, "confirm": password, "csrf_token": csrf(client, path)}
+        form_path,
+        data={"password": password, "confirm": password, "csrf_token": csrf(client, form_path)},
     )
 
 
@@ -78,7 +81,14 @@ def test_a_forged_or_expired_link_is_refused(app, client, monkeypatch):
     with app.app_context():
         admin = db.session.scalar(select(AdminUser).where(AdminUser.email == people["owner"]))
         token = admins.password_token(app.config["SECRET_KEY"], admin, "reset")
-    assert client.get(f"/admin/password/reset/{token}").status_code == 200
+    opened = client.get(f"/admin/password/reset/{token}")
+    # The token is swapped for the token-less form address (kept in the session).
+    assert opened.status_code == 303 and opened.headers["Location"] == "/admin/password/reset"
+    assert opened.headers["Referrer-Policy"] == "no-referrer"
+    form = client.get("/admin/password/reset")
+    assert form.status_code == 200 and token not in form.get_data(as_text=True)
+    assert app.test_client().get("/admin/password/reset").status_code == 404  # no link opened
+    assert client.get("/admin/password/invite").status_code == 404  # another purpose
     assert client.get(f"/admin/password/reset/{token}x").status_code == 404
     assert client.get(f"/admin/password/invite/{token}").status_code == 404  # other purpose
     assert client.get(f"/admin/password/bogus/{token}").status_code == 404

@@ -114,6 +114,33 @@ def test_an_address_locks_after_twenty_failures_across_emails(app):
     assert sign_in(elsewhere, people["owner"]).status_code == 302
 
 
+def test_signing_in_to_ones_own_account_does_not_reset_the_address_lock(app):
+    """Issue 19: an attacker with an account of their own cannot interleave successful
+    sign-ins to keep guessing other accounts' passwords from one address."""
+    people = team(app, roles=("owner", "viewer"))
+    attacker = app.test_client()
+    here = {"REMOTE_ADDR": "203.0.113.9"}
+    for index in range(admin_rules.ADDRESS_LOCK_AFTER):
+        if index % 4 == 3:  # before the lock: the attacker's own account, the right password
+            mine = app.test_client()
+            assert sign_in(mine, people["viewer"], environ_base=here).status_code == 302
+        sign_in(attacker, f"guess{index}@kc-chiefs.example", "wrong", environ_base=here)
+    assert sign_in(app.test_client(), people["owner"], environ_base=here).status_code == 401
+    assert sign_in(app.test_client(), people["viewer"], environ_base=here).status_code == 401
+
+
+def test_an_ipv6_client_is_locked_by_its_slash_64(app):
+    """Issue 19: a client with a /64 cannot pick a new address for every few guesses."""
+    people = team(app)
+    for index in range(admin_rules.ADDRESS_LOCK_AFTER):
+        here = {"REMOTE_ADDR": f"2001:db8:7:9::{index + 1:x}"}
+        sign_in(app.test_client(), f"guess{index}@kc-chiefs.example", "wrong", environ_base=here)
+    same_64 = {"REMOTE_ADDR": "2001:db8:7:9:ffff::1"}
+    assert sign_in(app.test_client(), people["owner"], environ_base=same_64).status_code == 401
+    other_64 = {"REMOTE_ADDR": "2001:db8:7:a::1"}
+    assert sign_in(app.test_client(), people["owner"], environ_base=other_64).status_code == 302
+
+
 def _age_attempts(app, by: timedelta) -> None:
     with app.app_context(), db.transaction() as session:
         session.execute(update(AdminSignInAttempt).values(created_at=utcnow() - by))

@@ -45,11 +45,11 @@ def test_an_owner_invites_a_teammate_who_joins_from_the_email(app, settings, wor
         page="/admin/team",
     )
     assert sent.status_code == 302
+    run_jobs(app)  # the invitation job creates the account and queues the email
     with app.app_context():
         email_id = db.session.scalar(
             select(OutboundEmail.id).where(OutboundEmail.kind == "admin_invite")
         )
-    run_jobs(app)
     subject, text, _html = parts(parse(outbox_file(settings, email_id).read_bytes()))
     assert "You are invited to the Kc Chiefs console" in subject
     assert "owner@chiefs.example invited you" in text
@@ -111,16 +111,33 @@ def test_only_owners_manage_the_team(app, world):
         assert editor.post(path, data={**data, "csrf_token": token}).status_code == 403
 
 
-def test_an_invite_for_a_known_email_is_refused(app, world):
+def test_an_invite_answers_the_same_whoever_has_an_account(app, world):
+    """Issue 19: inviting an address that has a console account (here or with another
+    partner) answers as any invite does; the job finds the account and invites nobody."""
+    with app.app_context(), db.transaction() as session:
+        other = make_partner(session, "other-club")
+        make_admin(session, other, "theirs@other.example", "owner")
+        other_id = other.id
     owner = client_of(app, "owner")
-    answer = post(
-        owner,
-        "/admin/team/invite",
-        {"email": "editor@chiefs.example", "role": "viewer"},
-        page="/admin/team",
-    )
-    assert answer.status_code == 409
-    assert "already has a console account" in answer.get_data(as_text=True)
+    answers = []
+    for email in ("editor@chiefs.example", "theirs@other.example", "fresh@chiefs.example"):
+        answer = post(
+            owner, "/admin/team/invite", {"email": email, "role": "viewer"}, page="/admin/team"
+        )
+        answers.append((answer.status_code, answer.headers.get("Location")))
+        page = owner.get("/admin/team").get_data(as_text=True)
+        assert "already has" not in page and f"Invitation sent to {email}" in page
+    assert len(set(answers)) == 1 and answers[0][0] == 302
+    run_jobs(app)
+    with app.app_context():
+        invited = db.session.scalars(
+            select(OutboundEmail.to_address).where(OutboundEmail.kind == "admin_invite")
+        ).all()
+        theirs = db.session.scalar(
+            select(AdminUser).where(AdminUser.email == "theirs@other.example")
+        )
+        assert invited == ["fresh@chiefs.example"]
+        assert theirs.partner_id == other_id and theirs.role == "owner"
 
 
 def test_the_audit_log_shows_who_did_what_and_filters(app, world):

@@ -55,6 +55,13 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
+def _checked_url(url: str) -> endpoints.CheckedUrl:
+    """The URL checked (its host resolved) with no transaction open: the token check's reads
+    end first, the endpoint is stored in a transaction of its own afterwards."""
+    db.end_reads()
+    return endpoints.checked_url(url, _settings())
+
+
 @blp.get("/webhook_endpoints")
 @protected(blp, SCOPE, not_found=False)
 @blp.arguments(ListArgs, location="query")
@@ -76,6 +83,7 @@ def create_endpoint(data):
 
     Rules the schema cannot express (a 422 naming `url`): the URL's host must resolve to
     public addresses only, checked when it is created and again at every delivery."""
+    data["url"] = _checked_url(data["url"])
     with db.transaction() as session:
         endpoint, secret = endpoints.create_endpoint(
             session, g.partner, settings=_settings(), actor=actor(), **data
@@ -101,10 +109,13 @@ def update_endpoint(data, endpoint_id):
 
     Rules the schema cannot express (a 422 naming `url`): the URL's host must resolve to
     public addresses only. An empty body changes nothing."""
+    endpoint = owned(WebhookEndpoint, endpoint_id)
+    if "url" in data:
+        data["url"] = _checked_url(data["url"])
     with db.transaction() as session:
         return endpoints.update_endpoint(
             session,
-            owned(WebhookEndpoint, endpoint_id),
+            endpoint,
             data,
             settings=_settings(),
             actor=actor(),
