@@ -103,6 +103,14 @@ def _known():
             r"this is the last owner; make someone else an owner first",
             lambda m: _("This is the last owner: make someone else an owner first."),
         ),
+        (
+            r"open the trip before issuing a driver link",
+            lambda m: _("Open the trip before issuing a driver link."),
+        ),
+        (
+            r"issue a driver link before emailing it",
+            lambda m: _("Issue a driver link before emailing it."),
+        ),
     ]
 
 

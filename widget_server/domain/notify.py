@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from widget_server.domain.text import email_key
 from widget_server.domain.work import schedule
 from widget_server.ids import new_id
-from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge, StopRequest
+from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge, StopRequest, Trip
 
 
 def _queue(session: Session, email: OutboundEmail) -> OutboundEmail:
@@ -83,6 +83,24 @@ def queue_admin_email(session: Session, admin: AdminUser, kind: str, **context) 
             to_address=admin.email,
             locale=admin.locale or admin.partner.locale or "en",
             context={"admin_id": admin.id, **context},
+        ),
+    )
+
+
+def queue_driver_link_email(
+    session: Session, trip: Trip, to_address: str, *, generation: int
+) -> OutboundEmail:
+    """The trip's driver link (generation `generation`) to `to_address`, in the partner's
+    language, sent after commit. Only the generation is stored: the link is signed at send
+    time, and not sent at all if a newer link has been issued meanwhile."""
+    return _queue(
+        session,
+        OutboundEmail(
+            partner_id=trip.partner_id,
+            kind="driver_link",
+            to_address=to_address,
+            locale=trip.event.partner.locale or "en",
+            context={"trip_id": trip.id, "generation": generation},
         ),
     )
 
