@@ -57,11 +57,11 @@ def test_the_preview_changes_before_saving_and_an_unreadable_theme_is_refused(
     page.fill("#f-branding-text_color", "#aaaaaa")
     bad = page.locator("#contrast-list li.bad")
     bad.wait_for()
-    assert "text_color on background_color: 2.32:1, needs 4.5:1 (2.18 short)" in bad.inner_text()
+    assert "Text on Background: 2.32:1, needs 4.5:1 (2.18 short)" in bad.inner_text()
     page.click("text=Save the branding")
     page.wait_for_selector("#f-branding-text_color-error")
     error = page.locator("#f-branding-text_color-error").inner_text()
-    assert "text_color on background_color has contrast 2.32:1" in error
+    assert "Text on Background has contrast 2.32:1" in error
     assert saved_branding(world)["text_color"] != "#aaaaaa"
     assert violations(page) == []
     save_docs_screenshot(page, "admin-branding-refused", tmp_path)

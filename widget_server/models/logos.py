@@ -55,3 +55,27 @@ class PartnerLogo(Base):
     @property
     def content_type(self) -> str:
         return LOGO_FORMATS[self.format][1]
+
+
+class PartnerLogoPreview(Base):
+    """A logo file chosen on the console's branding page but not saved yet, re-encoded like a
+    saved one, so the live preview can show it before saving. One per partner (the next file
+    chosen replaces it); served only to the partner's signed-in admins."""
+
+    __tablename__ = "partner_logo_previews"
+
+    partner_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(8))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.sha256[:DIGEST_IN_URL]}.{LOGO_FORMATS[self.format][0]}"
+
+    @property
+    def content_type(self) -> str:
+        return LOGO_FORMATS[self.format][1]
