@@ -159,8 +159,20 @@ def test_an_uploaded_logo_shows_in_the_widget_and_axe_passes_at_both_widths(
     page.set_input_files(
         "#f-logo", files=[{"name": "club.png", "mimeType": "image/png", "buffer": _logo_png()}]
     )
+    # Before saving, the preview shows the chosen file (checked and re-encoded by the server).
+    unsaved = page.wait_for_function(
+        f"() => {{ const d = document.getElementById('preview-phone').contentDocument;"
+        f" const src = d && ({LOADED_LOGO})(d);"
+        f" return src && src.startsWith('/admin/branding/logo_preview/') ? src : null; }}",
+        timeout=10_000,
+    ).json_value()
+    assert unsaved.endswith(".png")
+    assert page.locator("#preview-h").inner_text() == "Preview (not saved yet)"
+    assert violations(page) == []
+    page.screenshot(path=str(tmp_path / "branding-logo-unsaved-1280.png"), full_page=True)
     page.click("text=Save the branding")
     page.wait_for_selector("text=Branding saved.")
+    assert page.locator("#preview-h").inner_text() == "Preview"
     page.wait_for_function(
         "() => { const img = document.getElementById('logo-now');"
         " return img && img.complete && img.naturalWidth === 120; }"
