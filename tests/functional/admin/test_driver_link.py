@@ -141,3 +141,16 @@ def test_the_manifest_and_its_csv_carry_boarding_codes(app, world):  # noqa: F81
     exported = client.get(f"/admin/trips/{world['trip']}/manifest.csv").get_data(as_text=True)
     rows = {r["name"]: r for r in csv.DictReader(io.StringIO(exported))}
     assert rows["Dana Rider"]["boarding_code"] == code
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("es", ["Enlace para el conductor", "Crear el enlace para el conductor"]),
+        ("fr", ["Lien pour le chauffeur", "Créer le lien pour le chauffeur"]),
+    ],
+)
+def test_the_driver_link_section_speaks_the_admins_language(app, world, locale, words):  # noqa: F811
+    page = signed_in(app, "owner").get(f"/admin/trips/{world['trip']}?locale={locale}")
+    html = page.get_data(as_text=True)
+    assert all(word in html for word in words)
