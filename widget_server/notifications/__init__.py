@@ -142,12 +142,25 @@ def _admin_message(session: Session, email: OutboundEmail, public_base_url: str)
 
     admin = session.get(AdminUser, (email.context or {}).get("admin_id"))
     rendered = render_admin_email(email, admin)
+    return _plain_message(email, rendered, public_base_url, partner_name=admin.partner.name)
+
+
+def _plain_message(
+    email: OutboundEmail,
+    rendered: RenderedEmail,
+    public_base_url: str,
+    *,
+    partner_name: str,
+    to_name: str = "",
+    reply_to: str | None = None,
+) -> EmailMessage:
+    """A rendered email without images (console and operator emails) as a message."""
     envelope = Envelope(
         email_id=email.id,
-        to_name="",
+        to_name=to_name,
         to_address=email.to_address,
-        partner_name=admin.partner.name,
-        reply_to=None,
+        partner_name=partner_name,
+        reply_to=reply_to,
         locale=rendered.locale,
     )
     return compose(
@@ -165,21 +178,14 @@ def _operator_message(session: Session, email: OutboundEmail, public_base_url: s
     trip = session.get(Trip, (email.context or {}).get("trip_id"))
     rendered = render_driver_link_email(email, trip)
     partner = trip.event.partner
-    envelope = Envelope(
-        email_id=email.id,
+    return _plain_message(
+        email,
+        rendered,
+        public_base_url,
+        partner_name=partner.name,
         # The operator's name only on the operator's own address (an admin may type another).
         to_name=(trip.operator_name or "") if email.to_address == trip.operator_email else "",
-        to_address=email.to_address,
-        partner_name=partner.name,
         reply_to=partner.support_email,
-        locale=rendered.locale,
-    )
-    return compose(
-        envelope,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        domain=sender_domain(public_base_url),
     )
 
 
