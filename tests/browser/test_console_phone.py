@@ -125,6 +125,13 @@ def test_every_console_page_fits_a_phone(seeded, context, tmp_path):
         page.click("text=Create the client")
         page.wait_for_selector("#client-secret")
         _check(page, f"client created @{width}", found, wide, unreachable, tmp_path)
+    # Printed, the trip page is a paper manifest: boarding codes, no navigation or actions.
+    page.emulate_media(media="print")
+    page.goto(f"{world.widget}/admin/trips/{ids['sold_out']}")
+    assert page.locator(".boarding-code").first.is_visible()
+    assert not page.locator("header.top").is_visible()
+    assert not page.locator("#pledges-h").is_visible()
+    page.pdf(path=str(tmp_path / "manifest.pdf"))
     assert wide == []
     assert unreachable == {}
     bad = {name: problems for name, problems in found.items() if problems}
