@@ -110,7 +110,7 @@ def test_an_editor_runs_a_trip_and_sees_a_widget_pledge_appear(world, team, cont
     page.fill("#f-title", "Demo City FC vs. Northside")
     page.fill("#f-venue", "Harbor Stadium")
     page.fill("#f-starts_at", "2031-06-01T19:30")
-    page.fill("#f-timezone", "America/Chicago")
+    page.select_option("#f-timezone", "America/Chicago")
     page.click("text=Save the event")
     page.wait_for_selector("h1:has-text('Northside')")
     page.click("text=New trip to this event")

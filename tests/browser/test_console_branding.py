@@ -57,11 +57,11 @@ def test_the_preview_changes_before_saving_and_an_unreadable_theme_is_refused(
     page.fill("#f-branding-text_color", "#aaaaaa")
     bad = page.locator("#contrast-list li.bad")
     bad.wait_for()
-    assert "text_color on background_color: 2.32:1, needs 4.5:1 (2.18 short)" in bad.inner_text()
+    assert "Text on Background: 2.32:1, needs 4.5:1 (2.18 short)" in bad.inner_text()
     page.click("text=Save the branding")
     page.wait_for_selector("#f-branding-text_color-error")
     error = page.locator("#f-branding-text_color-error").inner_text()
-    assert "text_color on background_color has contrast 2.32:1" in error
+    assert "Text on Background has contrast 2.32:1" in error
     assert saved_branding(world)["text_color"] != "#aaaaaa"
     assert violations(page) == []
     save_docs_screenshot(page, "admin-branding-refused", tmp_path)
@@ -159,8 +159,20 @@ def test_an_uploaded_logo_shows_in_the_widget_and_axe_passes_at_both_widths(
     page.set_input_files(
         "#f-logo", files=[{"name": "club.png", "mimeType": "image/png", "buffer": _logo_png()}]
     )
+    # Before saving, the preview shows the chosen file (checked and re-encoded by the server).
+    unsaved = page.wait_for_function(
+        f"() => {{ const d = document.getElementById('preview-phone').contentDocument;"
+        f" const src = d && ({LOADED_LOGO})(d);"
+        f" return src && src.startsWith('/admin/branding/logo_preview/') ? src : null; }}",
+        timeout=10_000,
+    ).json_value()
+    assert unsaved.endswith(".png")
+    assert page.locator("#preview-h").inner_text() == "Preview (not saved yet)"
+    assert violations(page) == []
+    page.screenshot(path=str(tmp_path / "branding-logo-unsaved-1280.png"), full_page=True)
     page.click("text=Save the branding")
     page.wait_for_selector("text=Branding saved.")
+    assert page.locator("#preview-h").inner_text() == "Preview"
     page.wait_for_function(
         "() => { const img = document.getElementById('logo-now');"
         " return img && img.complete && img.naturalWidth === 120; }"

@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
         branding,
         demand,
         developers,
+        driver_links,
         events,
         fans,
         helpers,

@@ -1,8 +1,10 @@
-"""The signed-in admin's own account: password, sessions, sign out everywhere."""
+"""The signed-in admin's own account: password, sessions, sign out everywhere, the console's
+language."""
 
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, session, url_for
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from sqlalchemy import select
@@ -14,6 +16,8 @@ from widget_server.domain import admins
 from widget_server.domain.errors import ValidationFailed
 from widget_server.extensions import db
 from widget_server.models import AdminSession
+
+LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français"}
 
 
 def _open_sessions():
@@ -58,13 +62,36 @@ def account():
                 session.clear()
                 flash(_("Your password is changed. Sign in with the new one."))
                 return redirect(url_for("admin.login"))
-    status = 422 if request.method == "POST" else 200
+    return _page(form, 422 if request.method == "POST" else 200)
+
+
+def _page(form: ChangePasswordForm, status: int, language_error: str | None = None):
     return render_template(
         "admin/account.html",
         form=form,
         sessions=_open_sessions(),
         this_session=current_user.session_row,
+        language_names=LANGUAGE_NAMES,
+        language_error=language_error,
     ), status
+
+
+@bp.post("/account/language")
+@requires("self")
+def set_language():
+    """Keep the console in one language for this admin (or follow the browser's again)."""
+    chosen = request.form.get("locale") or None
+    try:
+        with db.transaction() as dbs:
+            admins.set_language(dbs, g.admin, chosen, actor=actor())
+    except ValidationFailed:
+        db.session.rollback()
+        return _page(
+            ChangePasswordForm(formdata=None), 422, _("Choose one of the languages listed.")
+        )
+    with force_locale(chosen or str(get_locale())):  # said in the language just chosen
+        flash(_("The console's language is saved."))
+    return redirect(url_for("admin.account"))
 
 
 @bp.post("/account/sign-out-everywhere")

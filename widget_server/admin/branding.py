@@ -22,7 +22,9 @@ from widget_server.domain.logos import (
     LogoRefused,
     clean_logo,
     remove_logo,
+    served_logo_preview,
     set_logo,
+    set_logo_preview,
 )
 from widget_server.domain.partners import CURRENCIES, update_partner
 from widget_server.domain.preview import contrast_report, preview_token
@@ -47,6 +49,14 @@ LOGO_MESSAGES = {
     "not_saved": _l("Nothing was saved because of the fields marked: choose the logo file again."),
 }
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français"}
+# The contrast check names each colour by its label on the form, in the admin's language.
+COLOR_LABELS = {
+    "primary_color": _l("Primary (buttons, links)"),
+    "accent_color": _l("Accent (progress bars)"),
+    "background_color": _l("Background"),
+    "text_color": _l("Text"),
+    "button_label": _l("Button text"),
+}
 
 
 def _values(partner) -> dict:
@@ -79,6 +89,7 @@ def preview_url(
     wording: dict | None = None,
     remove_logo: bool = False,
     locale: str | None = None,
+    logo_preview: str | None = None,
 ) -> str:
     """The widget page at `path` (default: the events list, in `locale`) with `branding` and
     `wording` applied, signed for this partner; a signed preview may be framed by the console
@@ -89,6 +100,7 @@ def preview_url(
         branding,
         wording=wording,
         remove_logo=remove_logo,
+        logo_preview=logo_preview,
     )
     if path is None:
         language = {"locale": locale} if locale in SUPPORTED_LOCALES else {}
@@ -110,6 +122,7 @@ def _page(values: dict, errors: dict, branding: dict, *, wording=None, status=No
         logo_kb=MAX_LOGO_BYTES // 1024,
         preview=preview_url(branding, wording=g.partner.wording if wording is None else wording),
         contrast=contrast_report(branding),
+        unsaved=bool(errors),
     )
     return page, status or (422 if errors else 200)
 
@@ -210,6 +223,7 @@ def branding_preview():
         wording=read_wording(request.form),
         remove_logo=request.form.get("logo_remove") == "1",
         locale=request.form.get("preview_locale"),
+        logo_preview=request.form.get("logo_preview"),
     )
     return jsonify(
         {
@@ -219,9 +233,41 @@ def branding_preview():
     )
 
 
+@bp.post("/branding/logo_preview")
+@requires("branding")
+def branding_logo_preview_upload():
+    """A logo file chosen but not saved: checked and re-encoded as on saving, kept for the live
+    preview (which names it in its token). Answers its file name, or the reason it is refused
+    (422, in the admin's language)."""
+    try:
+        logo = clean_logo(request.files["logo"].read()) if "logo" in request.files else None
+    except LogoRefused as exc:
+        return jsonify({"error": str(LOGO_MESSAGES[exc.reason])}), 422
+    if logo is None:
+        return jsonify({"error": str(LOGO_MESSAGES["empty"])}), 422
+    with db.transaction() as session:
+        pending = set_logo_preview(session, g.partner, logo)
+        name = pending.file_name
+    return jsonify({"logo_preview": name})
+
+
+@bp.get("/branding/logo_preview/<file_name>")
+@requires("view")
+def branding_logo_preview(file_name: str):
+    """The unsaved logo, to the partner's admins only (the preview frame shows it)."""
+    pending = served_logo_preview(db.session, g.partner, file_name)
+    if pending is None:
+        abort(404)
+    response = current_app.response_class(pending.data, mimetype=pending.content_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
 def contrast_text(row: dict) -> str:
-    """ "text_color on background_color: 2.10:1, needs 4.5:1 (2.40 short)"."""
-    first, second = row["pair"]
+    """ "Text on Background: 2.10:1, needs 4.5:1 (2.40 short)", the colours named as the form
+    labels them."""
+    first, second = (str(COLOR_LABELS.get(name, name)) for name in row["pair"])
     if row["ok"]:
         return _(
             "%(first)s on %(second)s: %(ratio)s:1 (needs %(minimum)s:1) — readable",

@@ -8,18 +8,17 @@ from sqlalchemy import select
 
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
-from widget_server.admin.schemas import local_input, read_event
+from widget_server.admin.helpers import partner_zone
+from widget_server.admin.schemas import local_input, read_event, zone_choices
 from widget_server.domain import catalog
 from widget_server.domain.errors import DomainError
 from widget_server.extensions import db
 from widget_server.models import Event, Trip
 
-DEFAULT_ZONE = {"en": "America/Chicago", "es": "Europe/Madrid", "fr": "Europe/Paris"}
-
 
 def _event_values(event: Event | None) -> dict:
     if event is None:
-        return {"timezone": DEFAULT_ZONE.get(g.partner.locale, "UTC")}
+        return {"timezone": partner_zone()}
     return {
         "title": event.title,
         "venue": event.venue,
@@ -50,7 +49,12 @@ def new_event():
             return redirect(url_for("admin.event", event_id=event.id))
     status = 422 if errors else 200
     return render_template(
-        "admin/event_form.html", title=_("New event"), values=values, errors=errors, event=None
+        "admin/event_form.html",
+        title=_("New event"),
+        values=values,
+        errors=errors,
+        event=None,
+        zones=zone_choices(),
     ), status
 
 
@@ -69,7 +73,12 @@ def update_event(event_id: str):
     event = owned(Event, event_id)
     try:
         with db.transaction() as session:
-            catalog.update_event(session, event, read_event(request.form), actor=actor())
+            catalog.update_event(
+                session,
+                event,
+                read_event(request.form, current_zone=event.timezone),
+                actor=actor(),
+            )
     except DomainError as exc:
         db.session.refresh(event)
         return _event_page(event, request.form.to_dict(), _problem(exc)[0])
@@ -88,5 +97,6 @@ def _event_page(event: Event, values: dict, errors: dict):
         values=values,
         errors=errors,
         trips_by_event={event.id: trips},
+        zones=zone_choices(),
     )
     return page, 422 if errors else 200

@@ -103,6 +103,33 @@ def _known():
             r"this is the last owner; make someone else an owner first",
             lambda m: _("This is the last owner: make someone else an owner first."),
         ),
+        (
+            r"text_color on background_color has contrast ([\d.]+):1; WCAG AA needs at least "
+            r"([\d.]+):1",
+            lambda m: _(
+                "%(text)s on %(background)s has contrast %(ratio)s:1; WCAG AA needs at least "
+                "%(minimum)s:1.",
+                text=_("Text"),
+                background=_("Background"),
+                ratio=m[1],
+                minimum=m[2],
+            ),
+        ),
+        (
+            r"color_scheme '(light|dark)' does not match background_color \S+ .*",
+            lambda m: _(
+                "The colour scheme does not match the background: dark for a dark background, "
+                "light for a light one."
+            ),
+        ),
+        (
+            r"open the trip before issuing a driver link",
+            lambda m: _("Open the trip before issuing a driver link."),
+        ),
+        (
+            r"issue a driver link before emailing it",
+            lambda m: _("Issue a driver link before emailing it."),
+        ),
     ]
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.numbers import get_currency_precision
 from marshmallow import Schema, ValidationError, fields, validate
@@ -42,7 +43,42 @@ def local_input(moment: datetime | None, zone_name: str) -> str:
     return moment.astimezone(ZoneInfo(zone_name)).strftime(LOCAL_FORMAT) if moment else ""
 
 
-def zone_or_error(name: str) -> ZoneInfo:
+# The areas of the IANA names the event form offers (not the legacy `US/Central`, `EST5EDT`,
+# `Etc/GMT+5` aliases, nor the system's `localtime` and `posixrules` files).
+ZONE_AREAS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
+
+
+@lru_cache(maxsize=1)
+def zone_choices() -> dict[str, tuple[str, ...]]:
+    """The event form's time zones by area ("America": ("America/Adak", ...)), and UTC."""
+    areas: dict[str, list[str]] = {area: [] for area in ZONE_AREAS}
+    for name in available_timezones():
+        area = name.split("/", 1)[0]
+        if "/" in name and area in areas:
+            areas[area].append(name)
+    return {"UTC": ("UTC",)} | {area: tuple(sorted(names)) for area, names in areas.items()}
+
+
+def is_offered_zone(name: str) -> bool:
+    return any(name in names for names in zone_choices().values())
+
+
+def zone_or_error(name: str, *, current: str | None = None) -> ZoneInfo:
+    """The zone chosen in the picker: one it offers, or the event's `current` one."""
+    if not (is_offered_zone(name) or (current and name == current)):
+        raise ValidationFailed.field(
+            "timezone", "must be an IANA time zone such as America/Chicago"
+        )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -70,10 +106,11 @@ def _load(schema: Schema, form) -> dict:
         raise ValidationFailed("some fields are missing or invalid", errors=errors) from None
 
 
-def read_event(form) -> dict:
-    """title, venue, starts_at (UTC), timezone."""
+def read_event(form, *, current_zone: str | None = None) -> dict:
+    """title, venue, starts_at (UTC), timezone (one the picker offers, or `current_zone`, the
+    edited event's own)."""
     zone_name = (form.get("timezone") or "").strip()
-    zone = zone_or_error(zone_name)
+    zone = zone_or_error(zone_name, current=current_zone)
 
     class EventInput(Schema):
         title = Text(required=True, max_length=200)

@@ -3,7 +3,17 @@ back), the trip page with its pledges and manifest, CSV export, canceling one pl
 
 from __future__ import annotations
 
-from flask import Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -122,10 +132,15 @@ def update_trip(trip_id: str):
 @requires("view")
 def trip(trip_id: str):
     """The trip: progress, stops, actions, pledges (searchable) and the manifest per stop."""
-    trip = owned(Trip, trip_id)
+    return trip_page(owned(Trip, trip_id))
+
+
+def trip_page(trip: Trip, *, link_errors: dict | None = None, link_email: str = ""):
+    """The trip page; `link_errors` (with the typed `link_email`) when emailing the driver link
+    was refused (a 422 then)."""
     query = (request.args.get("q") or "").strip()[:200]
     pledges = trip_reports.find_pledges(db.session, trip, query or None)
-    return render_template(
+    page = render_template(
         "admin/trip.html",
         trip=trip,
         event=trip.event,
@@ -133,10 +148,13 @@ def trip(trip_id: str):
         pledges=pledges,
         referrals=referral_counts(db.session, [p.id for p in pledges]),
         referrer_names=referrer_names(db.session, trip),
-        manifest=build_manifest(db.session, trip),
+        manifest=build_manifest(db.session, trip, secret=current_app.config["SECRET_KEY"]),
         sale=sales.decide(trip),
         cancelable={"pledged", "action_required", "paid"},
+        link_errors=link_errors or {},
+        link_email=link_email,
     )
+    return page, 422 if link_errors else 200
 
 
 @bp.post("/trips/<trip_id>/open")
@@ -175,8 +193,9 @@ def cancel_trip(trip_id: str):
 def manifest_export(trip_id: str):
     """The manifest as CSV, one row per rider."""
     trip = owned(Trip, trip_id)
+    manifest = build_manifest(db.session, trip, secret=current_app.config["SECRET_KEY"])
     return Response(
-        manifest_csv(build_manifest(db.session, trip)),
+        manifest_csv(manifest),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="manifest-{trip.id}.csv"'},
     )

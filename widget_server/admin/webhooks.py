@@ -5,13 +5,14 @@ delivery log with every attempt, resend one delivery or every failed one since a
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
-from widget_server.admin.helpers import act
+from widget_server.admin.helpers import act, partner_zone
 from widget_server.domain.errors import DomainError
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
@@ -46,7 +47,7 @@ def _endpoint_page(endpoint, *, secret=None, test=None, errors=None, status=200)
         secret=secret,
         test=test,
         errors=errors or {},
-        today=datetime.now(UTC).date().isoformat(),
+        today=datetime.now(ZoneInfo(partner_zone())).date().isoformat(),
     )
     return page, status
 
@@ -151,14 +152,15 @@ def resend_webhook_delivery(delivery_id: str):
 @bp.post("/webhooks/<endpoint_id>/resend-failed")
 @requires("developers")
 def resend_failed_webhooks(endpoint_id: str):
-    """Every failed delivery created on or after the chosen day (UTC) gets another attempt."""
+    """Every failed delivery created on or after the chosen day (from its midnight in the
+    partner's time zone, as the console shows times) gets another attempt."""
     endpoint = owned(WebhookEndpoint, endpoint_id)
     try:
         day = date.fromisoformat(request.form.get("since", "").strip())
     except ValueError:
         errors = {"since": [_("Give a date as YYYY-MM-DD.")]}
         return _endpoint_page(endpoint, errors=errors, status=422)
-    since = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    since = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(partner_zone())).astimezone(UTC)
     try:
         with db.transaction() as session:
             count = manage.resend_failed_since(session, endpoint, since, actor=actor())

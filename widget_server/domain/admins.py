@@ -483,3 +483,23 @@ def remove_admin(session: Session, admin: AdminUser, *, actor: str) -> None:
     )
     session.delete(admin)
     session.flush()
+
+
+def set_language(session: Session, admin: AdminUser, locale: str | None, *, actor: str) -> None:
+    """The console's language for `admin` (en, es or fr), or None to follow the browser's.
+    Console emails to the admin use it too."""
+    from widget_server.i18n import SUPPORTED_LOCALES
+
+    if locale is not None and locale not in SUPPORTED_LOCALES:
+        raise ValidationFailed.field("locale", f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+    admin.locale = locale
+    session.flush()
+    record(
+        session,
+        admin.partner_id,
+        actor,
+        "admin.language_set",
+        "admin",
+        admin.id,
+        {"locale": locale},
+    )

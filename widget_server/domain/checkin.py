@@ -38,6 +38,8 @@ from sqlalchemy.orm import Session
 from widget_server.domain import boarding as codes
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, NotFound, ValidationFailed
+from widget_server.domain.notify import queue_driver_link_email
+from widget_server.domain.text import normalize_email
 from widget_server.models import Boarding, CheckIn, Pledge, Trip
 from widget_server.models.types import utcnow
 from widget_server.representations import PledgeSchema, UTCDateTime
@@ -76,14 +78,20 @@ def default_link_expiry(trip: Trip, now: datetime) -> datetime:
     return max(trip.event.starts_at, now) + timedelta(hours=24)
 
 
-def issue_driver_link(session: Session, trip: Trip, *, actor: str) -> int:
-    """A new link generation for the trip (ending every older link); returns it."""
+def issue_driver_link(
+    session: Session, trip: Trip, *, actor: str, expires_at: datetime | None = None
+) -> int:
+    """A new link generation for the trip (ending every older link), valid until `expires_at`;
+    returns it."""
     if trip.status == "draft":
         raise Conflict("open the trip before issuing a driver link")
     generation = session.execute(
         update(Trip)
         .where(Trip.id == trip.id)
-        .values(driver_link_generation=Trip.driver_link_generation + 1)
+        .values(
+            driver_link_generation=Trip.driver_link_generation + 1,
+            driver_link_expires_at=expires_at,
+        )
         .returning(Trip.driver_link_generation)
         .execution_options(synchronize_session=False)
     ).scalar_one()
@@ -134,12 +142,46 @@ def read_driver_token(secret: str, token: str) -> DriverLink | None:
 def new_driver_link(session: Session, trip: Trip, *, actor: str, now=None) -> DriverLink:
     """Issue the trip's new driver link (ending the old ones)."""
     now = (now or utcnow()).replace(microsecond=0)
-    generation = issue_driver_link(session, trip, actor=actor)
-    return DriverLink(trip.id, generation, default_link_expiry(trip, now), now)
+    expires_at = default_link_expiry(trip, now).replace(microsecond=0)
+    generation = issue_driver_link(session, trip, actor=actor, expires_at=expires_at)
+    return DriverLink(trip.id, generation, expires_at, now)
 
 
 def link_is_live(link: DriverLink, trip: Trip, now: datetime | None = None) -> bool:
     return link.generation == trip.driver_link_generation and link.expires_at > (now or utcnow())
+
+
+def current_driver_link(trip: Trip, now: datetime | None = None) -> DriverLink | None:
+    """The trip's live driver link (the last one issued, not revoked, not expired), or None."""
+    if trip.driver_link_expires_at is None or trip.driver_link_generation == 0:
+        return None
+    link = DriverLink(trip.id, trip.driver_link_generation, trip.driver_link_expires_at)
+    return link if link_is_live(link, trip, now) else None
+
+
+def email_driver_link(session: Session, trip: Trip, to_address: str, *, actor: str) -> str:
+    """Email the trip's live driver link to `to_address` (the operator's or a typed address),
+    in the partner's language; audited. The link itself is signed at send time, so the outbox
+    row holds no working link, and an email still queued when a newer link is issued is not
+    sent. Returns the normalised address."""
+    try:
+        address = normalize_email(to_address or "")
+    except ValueError as exc:
+        raise ValidationFailed.field("email", str(exc)) from None
+    link = current_driver_link(trip)
+    if link is None:
+        raise Conflict("issue a driver link before emailing it")
+    queue_driver_link_email(session, trip, address, generation=link.generation)
+    record(
+        session,
+        trip.partner_id,
+        actor,
+        "trip.driver_link_emailed",
+        "trip",
+        trip.id,
+        {"to": address},
+    )
+    return address
 
 
 def revoke_driver_links(session: Session, trip: Trip, *, actor: str) -> None:
@@ -147,7 +189,7 @@ def revoke_driver_links(session: Session, trip: Trip, *, actor: str) -> None:
     session.execute(
         update(Trip)
         .where(Trip.id == trip.id)
-        .values(driver_link_generation=Trip.driver_link_generation + 1)
+        .values(driver_link_generation=Trip.driver_link_generation + 1, driver_link_expires_at=None)
         .execution_options(synchronize_session=False)
     )
     session.expire(trip)

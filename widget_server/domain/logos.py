@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from widget_server.domain.audit import record
 from widget_server.domain.errors import ValidationFailed
-from widget_server.models import Partner, PartnerLogo
+from widget_server.models import Partner, PartnerLogo, PartnerLogoPreview
 from widget_server.models.logos import LOGO_FORMATS
+from widget_server.models.types import utcnow
 
 MAX_LOGO_BYTES = 512 * 1024
 MAX_SOURCE_SIDE = 8192
@@ -183,3 +184,24 @@ def served_logo(partner: Partner, file_name: str) -> PartnerLogo | None:
     if logo is None or file_name != logo.file_name:
         return None
     return logo
+
+
+def set_logo_preview(session: Session, partner: Partner, logo: CleanLogo) -> PartnerLogoPreview:
+    """Keep `logo` (chosen, not saved) for the console's live preview, replacing the partner's
+    earlier unsaved one. Saving the branding uploads the file again; nothing reads this then."""
+    pending = session.get(PartnerLogoPreview, partner.id)
+    if pending is None:
+        pending = PartnerLogoPreview(partner_id=partner.id)
+        session.add(pending)
+    pending.sha256, pending.format, pending.data = logo.sha256, logo.format, logo.data
+    pending.created_at = utcnow()
+    session.flush()
+    return pending
+
+
+def served_logo_preview(
+    session: Session, partner: Partner, file_name: str
+) -> PartnerLogoPreview | None:
+    """The partner's unsaved logo when `file_name` is its name, else None."""
+    pending = session.get(PartnerLogoPreview, partner.id)
+    return pending if pending is not None and pending.file_name == file_name else None

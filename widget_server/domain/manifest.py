@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,7 +57,12 @@ def build_manifest(session: Session, trip: Trip, *, secret: str | None = None) -
         "object": "manifest",
         "trip_id": trip.id,
         "trip_status": trip.status,
-        "event": {"id": trip.event.id, "title": trip.event.title, "venue": trip.event.venue},
+        "event": {
+            "id": trip.event.id,
+            "title": trip.event.title,
+            "venue": trip.event.venue,
+            "timezone": trip.event.timezone,
+        },
         "operator": {"name": trip.operator_name, "phone": trip.operator_phone},
         "seats": sum(stop["seats"] for stop in stops),
         "boarded_seats": sum(stop["boarded_seats"] for stop in stops),
@@ -100,6 +107,9 @@ CSV_COLUMNS = (
     "double_boarded",
     "referred_by",
     "referrals",
+    # `departs_at` and `boarded_at` are UTC (`Z`); these say the departure in the event's zone.
+    "departs_local",
+    "timezone",
 )
 # A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets
 # (OWASP "CSV injection"); tab and CR/LF start one after the spreadsheet trims them.
@@ -115,11 +125,14 @@ def defuse_cell(value: object) -> object:
 
 
 def manifest_csv(manifest: dict) -> str:
-    """One row per rider of `build_manifest`'s result; every text cell defused."""
+    """One row per rider of `build_manifest`'s result; every text cell defused. Times are UTC,
+    and each row also gives its stop's departure in the event's time zone, naming the zone."""
+    zone = (manifest.get("event") or {}).get("timezone") or "UTC"
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for stop in manifest["stops"]:
+        departs_local = _local(stop["departs_at"], zone)
         for rider in stop["riders"]:
             row = (
                 stop["name"],
@@ -136,6 +149,14 @@ def manifest_csv(manifest: dict) -> str:
                 "yes" if rider["double_boarded"] else "",
                 rider["referred_by"] or "",
                 rider["referrals"],
+                departs_local,
+                zone,
             )
             writer.writerow([defuse_cell(cell) for cell in row])
     return out.getvalue()
+
+
+def _local(moment: str, zone: str) -> str:
+    """An RFC 3339 UTC time (`2030-11-15T00:10:00Z`) in `zone`, with its offset."""
+    utc = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return utc.astimezone(ZoneInfo(zone)).isoformat()

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from widget_server.domain.text import email_key, fan_email_key
 from widget_server.domain.work import schedule, unschedule
 from widget_server.ids import new_id
-from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge, StopRequest
+from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge, StopRequest, Trip
 
 
 def _queue(session: Session, email: OutboundEmail) -> OutboundEmail:
@@ -110,6 +110,24 @@ def ask_manage_links(session: Session, partner: Partner, trip_id: str, email: st
     The request does the same work whether or not the fan pledged (or the trip exists), so
     neither its answer nor its timing tells who pledged."""
     schedule(session, "send_manage_links", partner.id, trip_id, email)
+
+
+def queue_driver_link_email(
+    session: Session, trip: Trip, to_address: str, *, generation: int
+) -> OutboundEmail:
+    """The trip's driver link (generation `generation`) to `to_address`, in the partner's
+    language, sent after commit. Only the generation is stored: the link is signed at send
+    time, and not sent at all if a newer link has been issued meanwhile."""
+    return _queue(
+        session,
+        OutboundEmail(
+            partner_id=trip.partner_id,
+            kind="driver_link",
+            to_address=to_address,
+            locale=trip.event.partner.locale or "en",
+            context={"trip_id": trip.id, "generation": generation},
+        ),
+    )
 
 
 def queue_manage_links(session: Session, partner: Partner, trip_id: str, email: str) -> int:

@@ -6,6 +6,7 @@ one without the key."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -26,6 +27,8 @@ PREVIEW_MAX_AGE = 3600
 AA_NON_TEXT_CONTRAST = 3.0
 _SALT = "ridepledge.preview-theme"
 PREVIEW_KEYS = tuple(DEFAULT_BRANDING)
+# `3f2a9c0d41be77a1.png`: the name of an unsaved logo (models.logos.PartnerLogoPreview).
+LOGO_PREVIEW_NAME = re.compile(r"^[0-9a-f]{16}\.(png|jpg|webp)$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Preview:
     branding: dict
     wording: dict = field(default_factory=dict)
     remove_logo: bool = False
+    # The file name of a logo chosen on the console but not saved (PartnerLogoPreview).
+    logo_preview: str | None = None
 
 
 def clean_wording(wording: object) -> dict:
@@ -64,12 +69,15 @@ def preview_token(
     *,
     wording: dict | None = None,
     remove_logo: bool = False,
+    logo_preview: str | None = None,
 ) -> str:
     values = {
         "branding": {key: branding.get(key) for key in PREVIEW_KEYS if key in branding},
         "wording": clean_wording(wording),
         "remove_logo": bool(remove_logo),
     }
+    if logo_preview and LOGO_PREVIEW_NAME.match(logo_preview):
+        values["logo_preview"] = logo_preview
     return URLSafeTimedSerializer(secret_key, salt=_SALT).dumps([partner_slug, values])
 
 
@@ -92,7 +100,12 @@ def preview_values(secret_key: str, partner_slug: str, token: str | None) -> Pre
         branding={key: branding[key] for key in PREVIEW_KEYS if key in branding},
         wording=clean_wording(values.get("wording")),
         remove_logo=values.get("remove_logo") is True,
+        logo_preview=_logo_preview_name(values.get("logo_preview")),
     )
+
+
+def _logo_preview_name(value: object) -> str | None:
+    return value if isinstance(value, str) and LOGO_PREVIEW_NAME.match(value) else None
 
 
 def _hex(branding: dict, key: str) -> str:

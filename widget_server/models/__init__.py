@@ -12,7 +12,7 @@ from widget_server.models.checkins import Boarding, CheckIn
 from widget_server.models.demand import DemandSignal, DemandTally
 from widget_server.models.events import Event
 from widget_server.models.idempotency import IdempotencyRecord
-from widget_server.models.logos import PartnerLogo
+from widget_server.models.logos import PartnerLogo, PartnerLogoPreview
 from widget_server.models.notifications import OutboundEmail
 from widget_server.models.operations import PeriodicRun
 from widget_server.models.partners import Partner
@@ -49,6 +49,7 @@ __all__ = [
     "OutboundEmail",
     "Partner",
     "PartnerLogo",
+    "PartnerLogoPreview",
     "PeriodicRun",
     "Pledge",
     "PledgeStatusChange",

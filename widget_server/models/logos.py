@@ -25,7 +25,27 @@ LOGO_FORMATS = {
 DIGEST_IN_URL = 16
 
 
-class PartnerLogo(Base):
+class LogoFile:
+    """The names of a stored logo image (`sha256` and `format` columns)."""
+
+    sha256: str
+    format: str
+
+    @property
+    def file_name(self) -> str:
+        """`3f2a9c0d41be77a1.png`: the content-hashed name the logo is served under."""
+        return f"{self.sha256[:DIGEST_IN_URL]}.{self.extension}"
+
+    @property
+    def extension(self) -> str:
+        return LOGO_FORMATS[self.format][0]
+
+    @property
+    def content_type(self) -> str:
+        return LOGO_FORMATS[self.format][1]
+
+
+class PartnerLogo(LogoFile, Base):
     """One logo per partner (a new upload replaces the row)."""
 
     __tablename__ = "partner_logos"
@@ -43,15 +63,18 @@ class PartnerLogo(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     partner: Mapped[Partner] = relationship(back_populates="logo")
 
-    @property
-    def file_name(self) -> str:
-        """`3f2a9c0d41be77a1.png`: the content-hashed name the logo is served under."""
-        return f"{self.sha256[:DIGEST_IN_URL]}.{self.extension}"
 
-    @property
-    def extension(self) -> str:
-        return LOGO_FORMATS[self.format][0]
+class PartnerLogoPreview(LogoFile, Base):
+    """A logo file chosen on the console's branding page but not saved yet, re-encoded like a
+    saved one, so the live preview can show it before saving. One per partner (the next file
+    chosen replaces it); served only to the partner's signed-in admins."""
 
-    @property
-    def content_type(self) -> str:
-        return LOGO_FORMATS[self.format][1]
+    __tablename__ = "partner_logo_previews"
+
+    partner_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(8))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

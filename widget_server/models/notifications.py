@@ -29,6 +29,8 @@ ADMIN_EMAIL_KINDS = ("admin_password_reset", "admin_invite")
 WAITLIST_EMAIL_KINDS = ("waitlist_joined", "waitlist_offer")
 # Emails about a stop request (OutboundEmail.stop_request_id) of a fan with no pledge.
 STOP_REQUEST_EMAIL_KINDS = ("stop_added_asked",)
+# Emails to a trip's bus operator (templates in templates/admin/emails/), about a trip.
+OPERATOR_EMAIL_KINDS = ("driver_link",)
 
 
 class OutboundEmail(Base):

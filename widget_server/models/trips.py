@@ -55,6 +55,9 @@ class Trip(Base):
     # Bumped by each new driver link: a link names the generation it was made for, so issuing
     # a new one ends every older one.
     driver_link_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the current generation's link stops working (None: no live link was issued), so the
+    # console can show the link again (domain.checkin.current_driver_link).
+    driver_link_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -21,8 +21,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from widget_server.extensions import db
-from widget_server.models import AdminUser, OutboundEmail, Pledge, StopRequest, WaitlistEntry
-from widget_server.models.notifications import ADMIN_EMAIL_KINDS
+from widget_server.models import AdminUser, OutboundEmail, Pledge, StopRequest, Trip, WaitlistEntry
+from widget_server.models.notifications import ADMIN_EMAIL_KINDS, OPERATOR_EMAIL_KINDS
 from widget_server.models.types import utcnow
 from widget_server.notifications.errors import Undeliverable
 from widget_server.notifications.render import RenderedEmail, render_email
@@ -112,6 +112,8 @@ def _message(session: Session, email_id: str, public_base_url: str) -> EmailMess
         raise Undeliverable("the email row is gone")
     if email.kind in ADMIN_EMAIL_KINDS:
         return _admin_message(session, email, public_base_url)
+    if email.kind in OPERATOR_EMAIL_KINDS:
+        return _operator_message(session, email, public_base_url)
     pledge = session.get(Pledge, email.pledge_id) if email.pledge_id else None
     entry = session.get(WaitlistEntry, email.waitlist_entry_id) if email.waitlist_entry_id else None
     request = session.get(StopRequest, email.stop_request_id) if email.stop_request_id else None
@@ -140,12 +142,25 @@ def _admin_message(session: Session, email: OutboundEmail, public_base_url: str)
 
     admin = session.get(AdminUser, (email.context or {}).get("admin_id"))
     rendered = render_admin_email(email, admin)
+    return _plain_message(email, rendered, public_base_url, partner_name=admin.partner.name)
+
+
+def _plain_message(
+    email: OutboundEmail,
+    rendered: RenderedEmail,
+    public_base_url: str,
+    *,
+    partner_name: str,
+    to_name: str = "",
+    reply_to: str | None = None,
+) -> EmailMessage:
+    """A rendered email without images (console and operator emails) as a message."""
     envelope = Envelope(
         email_id=email.id,
-        to_name="",
+        to_name=to_name,
         to_address=email.to_address,
-        partner_name=admin.partner.name,
-        reply_to=None,
+        partner_name=partner_name,
+        reply_to=reply_to,
         locale=rendered.locale,
     )
     return compose(
@@ -154,6 +169,23 @@ def _admin_message(session: Session, email: OutboundEmail, public_base_url: str)
         text=rendered.text,
         html=rendered.html,
         domain=sender_domain(public_base_url),
+    )
+
+
+def _operator_message(session: Session, email: OutboundEmail, public_base_url: str) -> EmailMessage:
+    from widget_server.notifications.driver_emails import render_driver_link_email
+
+    trip = session.get(Trip, (email.context or {}).get("trip_id"))
+    rendered = render_driver_link_email(email, trip)
+    partner = trip.event.partner
+    return _plain_message(
+        email,
+        rendered,
+        public_base_url,
+        partner_name=partner.name,
+        # The operator's name only on the operator's own address (an admin may type another).
+        to_name=(trip.operator_name or "") if email.to_address == trip.operator_email else "",
+        reply_to=partner.support_email,
     )
 
 

@@ -96,6 +96,11 @@ def partner_theme(partner: Partner) -> Theme:
     branding = dict(preview.branding)
     if preview.remove_logo:
         branding.pop("logo_url", None)
+    if preview.logo_preview and not preview.remove_logo:
+        # A logo file chosen in the console replaces any logo once saved: show it now.
+        branding.pop("logo_url", None)
+        chosen = url_for("admin.branding_logo_preview", file_name=preview.logo_preview)
+        return widget_theme(branding, uploaded_logo=chosen)
     # A typed logo address replaces an uploaded logo once saved: the preview shows it so.
     keep_upload = not preview.remove_logo and not branding.get("logo_url")
     return widget_theme(branding, uploaded_logo=logo_url(partner) if keep_upload else None)

@@ -110,7 +110,10 @@ def widget_theme(branding: dict, *, uploaded_logo: str | None = None) -> Theme:
     if not isinstance(radius, int) or isinstance(radius, bool) or not 0 <= radius <= 24:
         radius = DEFAULT_BRANDING["corner_radius"]
     scheme = "dark" if branding.get("color_scheme") == "dark" else "light"
-    logo = uploaded_logo or branding.get("logo_url")
+    typed = branding.get("logo_url")
+    typed = typed if isinstance(typed, str) and typed.startswith(("https://", "/w/")) else None
+    # An uploaded logo's address is ours (url_for), never typed: shown as it is.
+    logo = uploaded_logo or typed
     return Theme(
         primary=primary,
         on_primary=on_primary,
@@ -122,6 +125,6 @@ def widget_theme(branding: dict, *, uploaded_logo: str | None = None) -> Theme:
         font=SAFE_FONTS.get(font_key, SAFE_FONTS[DEFAULT_BRANDING["font_family"]]),
         radius=f"{radius}px",
         scheme=scheme,
-        logo_url=logo if isinstance(logo, str) and logo.startswith(("https://", "/w/")) else None,
+        logo_url=logo,
         adjustments=notes,
     )

@@ -73,7 +73,7 @@ def test_an_unreadable_theme_is_refused_naming_the_pair_and_by_how_much(app, wor
     answer = post(client, "/admin/branding", grey, page="/admin/branding")
     assert answer.status_code == 422
     page = html.unescape(answer.get_data(as_text=True))
-    assert "text_color on background_color has contrast 2.85:1" in page
+    assert "Text on Background has contrast 2.85:1" in page
     assert 'id="f-branding-text_color-error"' in page
     assert "(1.65 short)" in page  # the live contrast list says how far off it is
     with app.app_context():

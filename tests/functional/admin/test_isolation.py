@@ -8,8 +8,10 @@ from flask import url_for
 
 from tests.admin_helpers import csrf, make_admin, sign_in
 from tests.factories import make_event, make_partner, make_trip
+from tests.functional.admin.test_logo_upload import image
 from widget_server.admin.auth import PERMISSIONS, PUBLIC_ENDPOINTS
 from widget_server.domain import pledging
+from widget_server.domain.logos import clean_logo, set_logo_preview
 from widget_server.extensions import db
 from widget_server.models import WebhookDelivery, WebhookMessage
 from widget_server.webhooks.endpoints import CheckedUrl, create_endpoint
@@ -72,6 +74,7 @@ def two_partners(app):
         )
         session.add(delivery)
         session.flush()
+        logo_preview = set_logo_preview(session, theirs, clean_logo(image()))
         ids = {
             "client_id": client.id,
             "event_id": event.id,
@@ -81,6 +84,7 @@ def two_partners(app):
             "admin_id": their_admin.id,
             "endpoint_id": endpoint.id,
             "delivery_id": delivery.id,
+            "file_name": logo_preview.file_name,
         }
     return ids
 

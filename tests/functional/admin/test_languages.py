@@ -57,3 +57,23 @@ def test_form_errors_are_in_the_admins_language(app, client, locale):
     shown = errors.findall(trip.get_data(as_text=True))
     assert number in shown and fill in shown
     assert not [m for m in shown if m.startswith(("Missing data", "Not a valid", "must "))]
+
+
+def test_an_admin_keeps_the_console_in_one_language(app, client):
+    """The Account page's choice wins over the browser's language, until set back."""
+    from tests.admin_helpers import post
+
+    people = team(app)
+    sign_in(client, people["owner"])
+    english = {"Accept-Language": "en"}
+    saved = post(client, "/admin/account/language", {"locale": "fr"})
+    assert saved.status_code == 302
+    account = client.get("/admin/account", headers=english).get_data(as_text=True)
+    assert "La langue de la console est enregistrée." in account
+    home = client.get("/admin/", headers=english).get_data(as_text=True)
+    assert SIGN_OUT["fr"] in home and '<html lang="fr">' in home
+    refused = post(client, "/admin/account/language", {"locale": "de"})
+    assert refused.status_code == 422
+    assert 'id="console-locale-error"' in refused.get_data(as_text=True)
+    post(client, "/admin/account/language", {"locale": ""})
+    assert SIGN_OUT["en"] in client.get("/admin/", headers=english).get_data(as_text=True)

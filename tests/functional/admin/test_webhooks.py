@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from tests.admin_helpers import csrf, make_admin, sign_in
@@ -16,7 +18,7 @@ from tests.conftest import run_jobs
 from tests.functional import webhook_helpers
 from tests.functional.webhook_helpers import deliveries, open_trip, pass_time, pledge, verify
 from widget_server.extensions import db
-from widget_server.models import Partner
+from widget_server.models import Partner, WebhookDelivery
 
 receivers = webhook_helpers.receivers
 partner_id = webhook_helpers.partner_id
@@ -112,8 +114,18 @@ def test_resend_every_failed_delivery_since_a_date(app, client, partner_id, team
     assert future.status_code == 302
     assert "0 failed deliveries" in dev.get(f"/admin/webhooks/{endpoint_id}").get_data(as_text=True)
 
+    # The day is the partner's (its event's zone, America/Chicago): a delivery made at 03:00 UTC
+    # on the 14th happened on the 13th there, so "since the 14th" leaves it alone.
+    with app.app_context(), db.transaction() as session:
+        for row in session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+        ):
+            row.created_at = datetime(2030, 11, 14, 3, 0, tzinfo=UTC)
+    late = post(dev, f"/admin/webhooks/{endpoint_id}/resend-failed", since="2030-11-14")
+    assert late.status_code == 302
+    assert "0 failed deliveries" in dev.get(f"/admin/webhooks/{endpoint_id}").get_data(as_text=True)
     receiver.default = 200
-    since = deliveries(app, endpoint_id)[0].created_at.date().isoformat()
+    since = "2030-11-13"
     assert post(dev, f"/admin/webhooks/{endpoint_id}/resend-failed", since=since).status_code == 302
     run_jobs(app)
     assert [row.status for row in deliveries(app, endpoint_id)] == ["succeeded", "succeeded"]

@@ -61,7 +61,8 @@
     button.addEventListener("click", function () {
       var source = document.getElementById(button.getAttribute("data-copy"));
       var status = button.parentNode.querySelector("[data-copy-status]");
-      navigator.clipboard.writeText(source.textContent).then(function () {
+      var text = source.tagName === "INPUT" ? source.value : source.textContent;
+      navigator.clipboard.writeText(text).then(function () {
         if (status) { status.textContent = button.getAttribute("data-copied"); }
       });
     });
