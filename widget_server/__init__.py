@@ -17,6 +17,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from widget_server import (
         admin,
         api,
+        demo_outbox,
         demo_site,
         driver,
         fast_reads,
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(widget_assets.bp)
     app.register_blueprint(widget_logos.bp)
     app.register_blueprint(demo_site.bp)
+    app.register_blueprint(demo_outbox.bp)
     admin.init_app(app)
     app.register_blueprint(driver.bp)
     app.register_blueprint(driver.worker_bp)

@@ -25,10 +25,10 @@ from tests.functional.oauth_helpers import (
     new_client,
 )
 from widget_server.cli import cli
+from widget_server.domain.scopes import SCOPES
 from widget_server.extensions import db
 from widget_server.models import AccessToken, ApiClient
 from widget_server.oauth.routes import metadata_document
-from widget_server.oauth.scopes import SCOPES
 
 # The fixtures of oauth_helpers, made visible to this module's tests.
 protected = oauth_helpers.protected
