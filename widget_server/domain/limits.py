@@ -1,5 +1,9 @@
-"""Absolute limits of the product, in one place (no imports: the models use them too)."""
+"""Absolute limits of the product, in one place for the domain.
 
-# Seats one pledge may take, whatever the partner allows (a partner may set a lower cap per
-# fan; it can never be higher). The pledges table's check constraint uses the same number.
-MAX_SEATS_PER_PLEDGE = 10
+The seats one pledge may take are a column constraint of the pledges table, so the number is
+declared with the table (`models/pledges.py`) and read here: the schema sits below the domain.
+"""
+
+from widget_server.models.pledges import MAX_SEATS_PER_PLEDGE
+
+__all__ = ["MAX_SEATS_PER_PLEDGE"]
