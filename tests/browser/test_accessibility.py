@@ -86,3 +86,21 @@ def test_axe_finds_no_violations_on_any_widget_page(world, pledges, context, loc
     # The check can fail: an input without a label is caught on the same page.
     page.evaluate("document.querySelector('main').append(document.createElement('input'))")
     assert any(problem.startswith("label ") for problem in violations(axe, page))
+
+
+def test_axe_finds_no_violations_on_the_api_docs(world, context):
+    """/docs (Swagger UI, restyled by templates/api_docs.html) passes axe too, with its
+    operations listed, one of them opened, and its "Try it out" form showing."""
+    page = context.new_page()
+    page.set_default_timeout(30_000)  # Swagger UI renders the whole document; CI is slow
+    page.goto(f"{world.widget}/docs")
+    page.wait_for_selector(".opblock-tag")
+    axe = Axe()
+    found = {"closed": violations(axe, page)}
+    page.locator(".opblock-summary").first.click()
+    page.wait_for_selector(".opblock-body")
+    found["opened"] = violations(axe, page)
+    page.locator(".try-out__btn").first.click()
+    page.wait_for_selector(".btn.execute")
+    found["trying it out"] = violations(axe, page)
+    assert found == {"closed": [], "opened": [], "trying it out": []}
