@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         site,
     )
     from widget_server.extensions import babel, db, limiter
-    from widget_server.payments import stripe_webhook
+    from widget_server.inbound import stripe as stripe_webhook
     from widget_server.problems import register_error_handlers
     from widget_server.widget import api as widget_api
     from widget_server.widget import assets as widget_assets
