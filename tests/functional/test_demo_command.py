@@ -95,7 +95,7 @@ def test_demo_prints_sign_ins_last_and_the_quickstarts_run_against_it(tmp_path):
         assert signed.group(2) not in log
 
         page = requests.get(base + "/", timeout=5).text
-        assert "Demo City FC" in page and "</a>: confirmed, 27 of 45" in page
+        assert "Demo City FC" in page and "Zaragoza: confirmed, 27 of 45" in page
         driver = re.search(r'href="(/d/[^"]+)"', page)
         assert driver and requests.get(base + driver.group(1), timeout=5).status_code == 200
         assert requests.get(base + "/demo/outbox", timeout=5).status_code == 200
