@@ -4,6 +4,7 @@ that make sense where each game is played."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -138,3 +139,30 @@ def test_seeded_demo_games_start_in_the_evening_where_they_are_played(app):
 )
 def test_the_demo_tells_console_changes_from_its_own(differences, kept):
     assert set(changes_made_live(differences)) == kept
+
+
+def test_demo_sign_ins_shown_again_only_while_they_work(app, settings):
+    """`ridepledge demo credentials` shows the stored password while it is the admin's; once
+    the admin changed it in the console, a one-time link instead of the stale password."""
+    from pathlib import Path
+
+    from widget_server.cli import cli
+    from widget_server.domain.admins import find_admin, set_password
+
+    runner = app.test_cli_runner()
+    partners = str(Path(__file__).resolve().parents[2] / "partner_config")
+    prepared = runner.invoke(cli, ["demo", "--no-serve", "--partners", partners])
+    assert prepared.exit_code == 0, prepared.output
+    password = re.search(r"demo console sign-in: owner@demo\.example / (\S+)", prepared.stdout)
+    assert password, prepared.stdout
+    shown = runner.invoke(cli, ["demo", "credentials"]).stdout
+    assert f"owner@demo.example / {password.group(1)}" in shown
+    stored = settings.instance_path / "demo_credentials.json"
+    assert stored.stat().st_mode & 0o077 == 0  # the owner's only
+
+    with app.app_context(), db.transaction() as session:
+        admin = find_admin(session, "owner@demo.example")
+        set_password(session, admin, "a new password of my own", actor="admin")
+    shown = runner.invoke(cli, ["demo", "credentials"]).stdout
+    assert password.group(1) not in shown
+    assert re.search(r"owner@demo\.example .*changed.*/admin/password/set/\S+", shown), shown
