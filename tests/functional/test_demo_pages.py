@@ -7,18 +7,28 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import load_demo_partner
 from widget_server.demo_data import DEPARTURE_BEFORE_KICKOFF, saturday_at, seed_demo
 from widget_server.demo_site import changes_made_live
+from widget_server.domain.partners import load_partner_files, upsert_partner
 from widget_server.extensions import db
 from widget_server.ids import new_id
 from widget_server.models import Event, Trip
 from widget_server.notifications.transport import write_outbox
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_demo_partners(session) -> None:
+    partners, problems = load_partner_files(ROOT / "partner_config")
+    assert problems == []
+    for data in partners:
+        upsert_partner(session, data, actor="test")
 
 
 def _write_email(settings, email_id: str, subject: str) -> None:
@@ -64,8 +74,7 @@ def test_the_outbox_lists_and_shows_the_sent_emails_in_demo_mode(client, setting
 def test_the_demo_landing_page_links_every_face(client, settings, app):
     settings.demo_mode = True
     with app.app_context(), db.transaction() as session:
-        for slug in ("demo", "demo-away"):
-            load_demo_partner(session, slug, ["http://localhost:8000"])
+        _load_demo_partners(session)
         seed_demo(session)
     page = client.get("/").text
     with app.app_context():
@@ -96,8 +105,7 @@ def test_demo_games_are_at_local_evening_times_with_buses_before():
 
 def test_seeded_demo_games_start_in_the_evening_where_they_are_played(app):
     with app.app_context(), db.transaction() as session:
-        for slug in ("demo", "demo-away"):
-            load_demo_partner(session, slug, ["http://localhost:8000"])
+        _load_demo_partners(session)
         seed_demo(session)
         events = session.scalars(select(Event)).all()
         assert len(events) == 2
@@ -144,13 +152,11 @@ def test_the_demo_tells_console_changes_from_its_own(differences, kept):
 def test_demo_sign_ins_shown_again_only_while_they_work(app, settings):
     """`ridepledge demo credentials` shows the stored password while it is the admin's; once
     the admin changed it in the console, a one-time link instead of the stale password."""
-    from pathlib import Path
-
     from widget_server.cli import cli
     from widget_server.domain.admins import find_admin, set_password
 
     runner = app.test_cli_runner()
-    partners = str(Path(__file__).resolve().parents[2] / "partner_config")
+    partners = str(ROOT / "partner_config")
     prepared = runner.invoke(cli, ["demo", "--no-serve", "--partners", partners])
     assert prepared.exit_code == 0, prepared.output
     password = re.search(r"demo console sign-in: owner@demo\.example / (\S+)", prepared.stdout)

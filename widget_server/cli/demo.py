@@ -54,13 +54,16 @@ def demo_group(partners_path: Path, no_serve: bool) -> None:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a", buffering=1) as log_file:
         _log_to(log_file)
-        kept, seeded = _prepare(partners_path)
-        for line in seeded:
-            click.echo(f"seeded {line}")
-        if no_serve:
-            _print_banner(log_path, kept, serving=False)
-            return
-        _run_demo_processes(settings, log_file, lambda: _print_banner(log_path, kept))
+        try:
+            kept, seeded = _prepare(partners_path)
+            for line in seeded:
+                click.echo(f"seeded {line}")
+            if no_serve:
+                _print_banner(log_path, kept, serving=False)
+                return
+            _run_demo_processes(settings, log_file, lambda: _print_banner(log_path, kept))
+        finally:
+            _log_to(None)  # back to stderr before the file closes
 
 
 @demo_group.command("credentials")
@@ -82,7 +85,8 @@ def demo_credentials(shell: bool) -> None:
 
 
 def _log_to(log_file) -> None:
-    """This process's logs go to the demo's log file, as the server's and the worker's do."""
+    """This process's logs go to the demo's log file, as the server's and the worker's do
+    (None: to stderr again)."""
     from widget_server.observability.logs import configure_logging
 
     configure_logging(_log_format(), current_settings().log_level, stream=log_file)
