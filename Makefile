@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean security audit
+.PHONY: demo demo-info test lint format bench clean security audit
 
 $(INSTALLED): pyproject.toml sdk/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
@@ -13,8 +13,13 @@ $(INSTALLED): pyproject.toml sdk/python/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]' -e sdk/python
 	touch $@
 
+# PORT=8100 make demo serves it on another port. Its logs go to instance/demo.log; the console
+# sign-ins and the API client are printed last, and `make demo-info` prints them again.
 demo: $(INSTALLED)
 	$(BIN)/ridepledge demo
+
+demo-info: $(INSTALLED)
+	@$(BIN)/ridepledge demo credentials
 
 # Tests run in random order (pytest-randomly). The seed changes daily and is printed at the
 # top ("Using --randomly-seed=..."); `make test TEST_SEED=<that number>` replays the order.

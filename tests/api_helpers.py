@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from widget_server.domain.clients import create_client
+from widget_server.domain.scopes import SCOPES
 from widget_server.extensions import db
-from widget_server.oauth.scopes import SCOPES
 
 
 class ApiSession:

@@ -17,6 +17,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from widget_server import (
         admin,
         api,
+        demo_outbox,
         demo_site,
         driver,
         fast_reads,
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         site,
     )
     from widget_server.extensions import babel, db, limiter
-    from widget_server.payments import stripe_webhook
+    from widget_server.inbound import stripe as stripe_webhook
     from widget_server.problems import register_error_handlers
     from widget_server.widget import api as widget_api
     from widget_server.widget import assets as widget_assets
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(widget_assets.bp)
     app.register_blueprint(widget_logos.bp)
     app.register_blueprint(demo_site.bp)
+    app.register_blueprint(demo_outbox.bp)
     admin.init_app(app)
     app.register_blueprint(driver.bp)
     app.register_blueprint(driver.worker_bp)

@@ -22,6 +22,34 @@ NAMING_CONVENTION = {
 }
 
 
+_AFTER_COMMIT = "ridepledge.after_commit"
+
+
+def schedule_after_commit(session: Session, task: str, *args: str) -> None:
+    """Run `task(*args)` as a job once `session` commits (`Database.transaction` enqueues it);
+    a rollback drops it. The same task with the same arguments is scheduled once."""
+    pending = session.info.setdefault(_AFTER_COMMIT, [])
+    if (task, args) not in pending:
+        pending.append((task, args))
+
+
+def unschedule_after_commit(session: Session, task: str, *args: str) -> None:
+    """Take back `task(*args)` scheduled earlier in this transaction (nothing ran yet)."""
+    pending = session.info.get(_AFTER_COMMIT, [])
+    if (task, args) in pending:
+        pending.remove((task, args))
+
+
+def take_scheduled(session: Session) -> list[tuple[str, tuple]]:
+    """The jobs scheduled so far, removed from the session."""
+    return session.info.pop(_AFTER_COMMIT, [])
+
+
+def discard_scheduled(session: Session) -> None:
+    """Forget the jobs scheduled so far (the transaction rolled back)."""
+    session.info.pop(_AFTER_COMMIT, None)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -111,8 +139,6 @@ class Database:
         After the commit, the jobs the domain scheduled are enqueued. The data is saved by then,
         so a queue that cannot take a job (Redis down) is logged, not raised: the caller still
         answers success, and the periodic sweep finds the work in the database."""
-        from widget_server.domain.work import discard_scheduled, take_scheduled
-
         session = self.session
         try:
             yield session

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,8 @@ DEMO_SCHEDULE = {
             "venue": "Harbor Stadium",
             "timezone": "America/Chicago",
         },
+        # Local times in the event's zone: a Saturday evening game, buses 4 hours before.
+        "kickoff": time(19, 0),
         "trips": [
             ("Springfield", "IL", 40, 25, 3500, [("Union Station", "500 W Adams St")]),
             (
@@ -38,6 +41,7 @@ DEMO_SCHEDULE = {
             "venue": "Estadio del Puerto",
             "timezone": "Europe/Madrid",
         },
+        "kickoff": time(21, 0),  # a late Spanish kick-off; the buses leave at 17:00
         "trips": [
             ("Valencia", "VC", 55, 30, 2500, [("Estación del Norte", "Carrer de Xàtiva 24")]),
             (
@@ -71,6 +75,8 @@ DEMO_DEMAND = {
     "demo": {"Riverton": 7, "Millbrook": 4, "Oak Ridge": 2},
     "demo-away": {"Alicante": 5, "Murcia": 3},
 }
+# Buses leave this long before kick-off (the second stop 30 minutes after the first).
+DEPARTURE_BEFORE_KICKOFF = timedelta(hours=4)
 DEMO_FANS = ["Alex Rivera", "Sam Chen", "Jordan Lee", "Maria Lopez", "Chris Novak", "Taylor Kim"]
 
 
@@ -88,10 +94,10 @@ def seed_demo(session: Session, provider=None) -> list[str]:
         has_events = session.scalar(select(func.count()).where(Event.partner_id == partner.id))
         if has_events:
             continue
-        starts_at = now + timedelta(days=21)
+        starts_at = saturday_at(now, plan["event"]["timezone"], plan["kickoff"])
         event = create_event(session, partner, starts_at=starts_at, actor="demo", **plan["event"])
         for origin, region, capacity, min_riders, price, stops in plan["trips"]:
-            first_departure = starts_at - timedelta(hours=4)
+            first_departure = starts_at - DEPARTURE_BEFORE_KICKOFF
             trip = create_trip(
                 session,
                 partner,
@@ -109,7 +115,7 @@ def seed_demo(session: Session, provider=None) -> list[str]:
                 min_riders=min_riders,
                 unit_amount=price,
                 currency=partner.currency,
-                pledge_deadline=now + timedelta(days=14),
+                pledge_deadline=starts_at - timedelta(weeks=1),  # a week before, same hour
                 operator={
                     "name": "Demo Coach Lines",
                     "phone": "+1 816 555 0100",
@@ -123,6 +129,14 @@ def seed_demo(session: Session, provider=None) -> list[str]:
             created.append(f"{partner.slug}: {event.title} <- {origin} ({trip.id})")
         _seed_demand(session, partner, event)
     return created
+
+
+def saturday_at(now: datetime, zone: str, at: time, weeks_ahead: int = 3) -> datetime:
+    """The Saturday at least `weeks_ahead` weeks after `now`, at local time `at` in `zone`,
+    in UTC: a game at a time fans of that city would expect, whenever the demo is started."""
+    local_day: date = now.astimezone(ZoneInfo(zone)).date() + timedelta(weeks=weeks_ahead)
+    local_day += timedelta(days=(5 - local_day.weekday()) % 7)
+    return datetime.combine(local_day, at, ZoneInfo(zone)).astimezone(UTC)
 
 
 def _seed_demand(session: Session, partner: Partner, event: Event) -> None:

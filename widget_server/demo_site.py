@@ -48,6 +48,26 @@ def allow_demo_site_origins(session, site_url: str) -> None:
     session.flush()
 
 
+def changes_made_live(differences: dict[str, tuple]) -> dict[str, tuple]:
+    """Of a demo partner's differences from its file (field -> (live, file)), the ones someone
+    made in the console or the API: not the loopback origins and `site_url` that
+    `allow_demo_site_origins` sets for the port the demo runs on."""
+
+    def outside_loopback(origins) -> list[str]:
+        return [o for o in origins or [] if urlsplit(o).hostname not in LOOPBACK]
+
+    made = dict(differences)
+    if "allowed_origins" in made:
+        live, wanted = made["allowed_origins"]
+        if outside_loopback(live) == outside_loopback(wanted):
+            del made["allowed_origins"]
+    if "site_url" in made:
+        live, wanted = made["site_url"]
+        if {urlsplit(live or "").hostname, urlsplit(wanted or "").hostname} <= LOOPBACK:
+            del made["site_url"]
+    return made
+
+
 @bp.get("/partner-site/<slug>")
 def partner_site(slug: str):
     """A demo partner's own web page, with the widget embedded."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template
 from sqlalchemy import select, text
 
+from widget_server.demo_credentials import credentials_path, load_credentials
 from widget_server.demo_data import DEMO_SCHEDULE
 from widget_server.demo_site import host_site_url
 from widget_server.extensions import db
@@ -57,7 +58,9 @@ def _demo_listing() -> dict:
         .where(Trip.partner_id.in_(partner_ids), Trip.status.in_(PUBLIC_TRIP_STATUSES))
         .order_by(Trip.created_at)
     ).all()
+    stored = load_credentials(credentials_path(current_app.config["SETTINGS"].instance_path))
     return {
+        "driver_link": stored.get("driver_link"),
         "partners": partners,
         "events_by_partner": _group(events, "partner_id"),
         "trips_by_event": _group(trips, "event_id"),

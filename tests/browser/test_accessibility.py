@@ -104,3 +104,47 @@ def test_axe_finds_no_violations_on_any_widget_page(world, pledges, context, loc
     # The check can fail: an input without a label is caught on the same page.
     page.evaluate("document.querySelector('main').append(document.createElement('input'))")
     assert any(problem.startswith("label ") for problem in violations(axe, page))
+
+
+def test_axe_finds_no_violations_on_the_api_docs(world, context):
+    """/docs (Swagger UI, restyled by templates/api_docs.html) passes axe too, with its
+    operations listed, one of them opened, and its "Try it out" form showing."""
+    page = context.new_page()
+    page.set_default_timeout(30_000)  # Swagger UI renders the whole document; CI is slow
+    page.goto(f"{world.widget}/docs")
+    page.wait_for_selector(".opblock-tag")
+    axe = Axe()
+    found = {"closed": violations(axe, page)}
+    page.locator(".opblock-summary").first.click()
+    page.wait_for_selector(".opblock-body")
+    found["opened"] = violations(axe, page)
+    page.locator(".try-out__btn").first.click()
+    page.wait_for_selector(".btn.execute")
+    found["trying it out"] = violations(axe, page)
+    assert found == {"closed": [], "opened": [], "trying it out": []}
+
+
+def test_axe_finds_no_violations_on_the_demo_landing_page_and_outbox(world, pledges, context):
+    """In demo mode: the landing page linking every face, the sent emails and one email, at
+    1280 px and without overflowing at 360 px."""
+    settings = world.app.config["SETTINGS"]
+    run_jobs(world.app)  # the pledges' emails are in the outbox
+    emails = sorted((settings.instance_path / "outbox").glob("*.eml"))
+    assert emails
+    page = context.new_page()
+    axe = Axe()
+    settings.demo_mode = True
+    try:
+        found = {}
+        for path in ("/", "/demo/outbox", f"/demo/outbox/{emails[0].stem}"):
+            page.goto(world.widget + path)
+            page.wait_for_selector("h1")
+            if problems := violations(axe, page):
+                found[path] = problems
+            page.set_viewport_size({"width": 360, "height": 800})  # and nothing overflows
+            if page.evaluate("document.documentElement.scrollWidth") > 360:
+                found[f"{path} at 360 px"] = ["wider than the screen"]
+            page.set_viewport_size({"width": 1280, "height": 900})
+    finally:
+        settings.demo_mode = False
+    assert found == {}

@@ -11,9 +11,9 @@ from flask.views import MethodView
 
 from tests.factories import make_partner
 from widget_server.domain.clients import create_client
+from widget_server.domain.scopes import SCOPES
 from widget_server.extensions import db
 from widget_server.oauth.protect import require_scope
-from widget_server.oauth.scopes import SCOPES
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_SCOPES = " ".join(SCOPES)

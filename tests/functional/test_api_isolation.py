@@ -9,8 +9,8 @@ from flask import Flask
 from tests.api_helpers import ApiSession, issue_token
 from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
+from widget_server.domain.scopes import SCOPES
 from widget_server.extensions import db
-from widget_server.oauth.scopes import SCOPES
 
 PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>")
 

@@ -17,11 +17,11 @@ from tests.functional.oauth_helpers import (
     new_client,
 )
 from widget_server.domain.clients import revoke_client
+from widget_server.domain.scopes import SCOPES
 from widget_server.extensions import db
 from widget_server.models import AccessToken, ApiClient, AuditLogEntry
 from widget_server.models.types import utcnow
 from widget_server.oauth.protect import SECURITY_SCHEMES, require_scope
-from widget_server.oauth.scopes import SCOPES
 
 # The fixtures of oauth_helpers, made visible to this module's tests.
 protected = oauth_helpers.protected

@@ -25,10 +25,10 @@ from tests.functional.oauth_helpers import (
     new_client,
 )
 from widget_server.cli import cli
+from widget_server.domain.scopes import SCOPES
 from widget_server.extensions import db
 from widget_server.models import AccessToken, ApiClient
 from widget_server.oauth.routes import metadata_document
-from widget_server.oauth.scopes import SCOPES
 
 # The fixtures of oauth_helpers, made visible to this module's tests.
 protected = oauth_helpers.protected
@@ -323,21 +323,33 @@ def test_cli_clients_list_and_revoke(app, client):
     assert listed[0]["revoked_at"] is not None
 
 
-def test_demo_prints_api_credentials_once(app, client):
+def test_demo_shows_working_api_credentials_on_every_run(app, client):
     runner = app.test_cli_runner()
     args = ["demo", "--no-serve", "--partners", str(ROOT / "partner_config")]
     first = runner.invoke(cli, args)
     assert first.exit_code == 0, first.output
-    line = next(x for x in first.stdout.splitlines() if "API credentials (shown once)" in x)
-    fields = dict(part.split("=", 1) for part in line.split()[-2:])
+
+    def credentials(output: str) -> dict:
+        line = next(x for x in output.splitlines() if "client_id=" in x)
+        return dict(part.split("=", 1) for part in line.split()[-2:])
+
+    fields = credentials(first.stdout)
     token = client.post(
         "/oauth/token", data=GRANT, auth=(fields["client_id"], fields["client_secret"])
     )
     assert token.status_code == 200 and token.json["scope"] == ALL_SCOPES
 
+    # A second run, and `ridepledge demo credentials`, show the same client again.
     second = runner.invoke(cli, args)
     assert second.exit_code == 0, second.output
-    assert "shown once):" not in second.stdout
-    assert f'ridepledge clients create --partner demo --scope "{ALL_SCOPES}"' in second.stdout
+    assert credentials(second.stdout) == fields
+    shown = runner.invoke(cli, ["demo", "credentials"])
+    assert shown.exit_code == 0 and credentials(shown.stdout) == fields
     with app.app_context():
         assert len(db.session.scalars(select(ApiClient)).all()) == 1
+
+    # Revoked in the console: not shown as if it worked; the next run makes a new one.
+    assert runner.invoke(cli, ["clients", "revoke", fields["client_id"]]).exit_code == 0
+    assert "revoked in the console" in runner.invoke(cli, ["demo", "credentials"]).stdout
+    third = runner.invoke(cli, args)
+    assert credentials(third.stdout)["client_id"] != fields["client_id"]

@@ -12,10 +12,10 @@ from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.domain import clients
 from widget_server.domain.errors import DomainError
+from widget_server.domain.scopes import SCOPE_DESCRIPTIONS
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
 from widget_server.models import ApiClient
-from widget_server.oauth.scopes import SCOPE_DESCRIPTIONS
 
 # The overlaps an admin may choose when rolling a secret: how long the old one keeps working.
 ROLL_OVERLAPS = {"now": timedelta(0), "1h": timedelta(hours=1), "24h": timedelta(hours=24)}

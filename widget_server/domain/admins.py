@@ -232,6 +232,17 @@ def authenticate(
     return admin
 
 
+def password_matches(admin: AdminUser, password: str) -> bool:
+    """Whether `password` is still the admin's password (no sign-in recorded, no lockout
+    counted: the demo uses it to know whether the password it made is still valid)."""
+    if not admin.password_hash:
+        return False
+    try:
+        return _hasher.verify(admin.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 # --- sessions -----------------------------------------------------------------------------
 
 

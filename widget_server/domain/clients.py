@@ -20,9 +20,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, ValidationFailed
+from widget_server.domain.scopes import SCOPES, scope_list, unknown_scopes
 from widget_server.models import AccessToken, ApiClient, Partner
 from widget_server.models.types import utcnow
-from widget_server.oauth.scopes import SCOPES, scope_list, unknown_scopes
 
 SECRET_PREFIX = "sk_"  # noqa: S105  # a prefix, not a secret  # nosec B105
 TOKEN_PREFIX = "at_"  # noqa: S105  # a prefix  # nosec B105

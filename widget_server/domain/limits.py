@@ -1,10 +1,12 @@
-"""Absolute limits of the product, and the seat limit of one pledge, in one place (no
-imports: the models use them too)."""
+"""Absolute limits of the product, in one place for the domain.
 
-# Seats one pledge may take, whatever the partner allows (a partner may set a lower cap per
-# fan; it can never be higher). The pledges table's check constraint uses the same number, and
-# a party on the waitlist is a pledge to come (domain/waitlist.py).
-MAX_SEATS_PER_PLEDGE = 10
+The seats one pledge may take are a column constraint of the pledges table, so the number is
+declared with the table (`models/pledges.py`) and read here: the schema sits below the domain.
+"""
+
+from widget_server.models.pledges import MAX_SEATS_PER_PLEDGE
+
+__all__ = ["MAX_SEATS_PER_PLEDGE", "pledge_seat_limit"]
 
 
 def pledge_seat_limit(
@@ -12,7 +14,8 @@ def pledge_seat_limit(
 ) -> int:
     """The most seats one new pledge may ask for: the product's per-pledge limit, what the
     partner's per-fan cap leaves the fan (`seats_held_by_fan` already held on the trip) and,
-    when given, the seats on sale (the sale decision's `seats_available`). 0: none."""
+    when given, the seats on sale (the sale decision's `seats_available`). 0: none. A party on
+    the waitlist is a pledge to come, under the same limit (domain/waitlist.py)."""
     limit = min(MAX_SEATS_PER_PLEDGE, max_seats_per_fan - seats_held_by_fan)
     if seats_available is not None:
         limit = min(limit, seats_available)

@@ -19,10 +19,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, relationship
 
 from widget_server.db import Base
-from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.ids import new_id
 from widget_server.models.trips import Stop, Trip
 from widget_server.models.types import UTCDateTime, utcnow
+
+# Seats one pledge may take, whatever the partner allows (a partner may set a lower cap per
+# fan; never a higher one): the table's check constraint, read by the domain (domain/limits).
+MAX_SEATS_PER_PLEDGE = 10
 
 PLEDGE_STATUSES = (
     "pledged",

@@ -8,8 +8,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from widget_server.db import Base
-from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.ids import new_id
+from widget_server.models.pledges import MAX_SEATS_PER_PLEDGE
 from widget_server.models.trips import Stop, Trip
 from widget_server.models.types import UTCDateTime, utcnow
 

@@ -1,8 +1,6 @@
 """OAuth 2.0 for the partner API: authlib's authorization server (client credentials only),
 revocation, introspection, metadata (`server`, `routes`) and bearer-token protection of views
-(`protect.require_scope`). Scopes live in `scopes`.
-
-This module imports no Flask at import time: the domain imports `oauth.scopes`.
+(`protect.require_scope`). The scopes themselves are the domain's (`domain/scopes.py`).
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ from flask import Response, abort, g, request
 
 from widget_server.domain import clients
 from widget_server.domain.clients import TokenLookup
+from widget_server.domain.scopes import SCOPE_DESCRIPTIONS, unknown_scopes
 from widget_server.extensions import db
 from widget_server.oauth.errors import REALM, bearer_challenge, oauth_problem
-from widget_server.oauth.scopes import SCOPE_DESCRIPTIONS, unknown_scopes
 
 SECURITY_SCHEMES = {
     "oauth2": {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from widget_server.domain.scopes import SCOPES
 from widget_server.extensions import db
-from widget_server.oauth.scopes import SCOPES
 from widget_server.oauth.server import AUTH_METHODS, GRANT_TYPE
 from widget_server.ratelimits import oauth_limits
 

@@ -24,10 +24,10 @@ from flask import request as flask_request
 
 from widget_server.domain import clients
 from widget_server.domain.clients import TokenLookup
+from widget_server.domain.scopes import SCOPES, scope_list
 from widget_server.extensions import db
 from widget_server.models import ApiClient
 from widget_server.oauth.errors import basic_challenge, oauth_problem
-from widget_server.oauth.scopes import SCOPES, scope_list
 
 GRANT_TYPE = "client_credentials"
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]

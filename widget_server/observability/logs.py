@@ -127,13 +127,14 @@ def _current_request_id() -> str | None:
     return None
 
 
-def configure_logging(log_format: str = "json", level: str = "INFO") -> None:
-    """Send every logger's records to stderr through the redacting formatter (idempotent)."""
+def configure_logging(log_format: str = "json", level: str = "INFO", stream=None) -> None:
+    """Send every logger's records to `stream` (default stderr) through the redacting
+    formatter (idempotent)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_ridepledge", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler._ridepledge = True  # type: ignore[attr-defined]
     if log_format == "json":
         handler.setFormatter(JsonFormatter())

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import requests
 
 from widget_server.domain.clients import create_client
+from widget_server.domain.scopes import SCOPES
 from widget_server.extensions import db
 from widget_server.models import Partner
-from widget_server.oauth.scopes import SCOPES
 
 ALL_SCOPES = " ".join(SCOPES)
 SKIPPED_HEADERS = {
