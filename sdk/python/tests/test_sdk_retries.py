@@ -115,11 +115,11 @@ def test_no_retries_when_max_retries_is_zero(proxy, make_sdk):
 
 
 def test_timeouts_are_retried_with_the_same_key(proxy, make_sdk, sdk):
-    client = make_sdk(proxy.url, timeout=0.5)
-    client.partner.retrieve()  # fetch the token before the slow part
+    client = make_sdk(proxy.url)
     proxy.plan("POST", "/v1/events", "slow:1.5")
 
-    event = new_event(client, title="Slow Bowl")
+    # A timeout for this call alone (the token fetch before it keeps the client's 10 s).
+    event = new_event(client, title="Slow Bowl", timeout=0.5)
 
     tries = proxy.requests_to("/v1/events", "POST")
     assert [t.action for t in tries] == ["slow:1.5", "pass"] and len(keys(tries)) == 1
@@ -127,7 +127,21 @@ def test_timeouts_are_retried_with_the_same_key(proxy, make_sdk, sdk):
 
     proxy.plan("GET", "/v1/partner", "slow:1.5")
     with pytest.raises(ridepledge.APITimeoutError):
-        client.with_options(max_retries=0).partner.retrieve()
+        client.partner.retrieve(timeout=0.5, max_retries=0)
+    assert len(proxy.requests_to("/v1/partner")) == 1
+
+
+def test_max_retries_per_call(proxy, make_sdk):
+    client = make_sdk(proxy.url, max_retries=0)
+    client.partner.retrieve()
+    proxy.plan("GET", "/v1/partner", "503", "503", "503")
+    assert client.partner.retrieve(max_retries=3).slug == "kc-chiefs"  # the 4th try passes
+    assert len(proxy.requests_to("/v1/partner")) == 1 + 4
+    proxy.plan("GET", "/v1/partner", "503")
+    with pytest.raises(ridepledge.ServerError):
+        client.partner.retrieve()  # the client's own 0 still holds for the next call
+    with pytest.raises(ValueError, match="max_retries"):
+        client.partner.retrieve(max_retries=-1)
 
 
 def test_retry_after_is_honoured(proxy, make_sdk):

@@ -142,7 +142,10 @@ def test_a_pager_fetches_lazily_and_follows_cursors():
 
 def test_the_sdk_depends_on_requests_and_the_standard_library_only():
     requirements = importlib.metadata.requires("ridepledge")
-    assert [r.split(">")[0].split(";")[0].strip() for r in requirements] == ["requests"]
+    plain = [r.split(">")[0].strip() for r in requirements if "extra ==" not in r]
+    extra = [r.split(">")[0].strip() for r in requirements if "extra ==" in r]
+    assert plain == ["requests"]
+    assert extra == ["httpx"] and 'extra == "async"' in requirements[-1]
     code = (
         "import sys\n"
         "before = set(sys.modules)\n"
@@ -157,7 +160,7 @@ def test_the_sdk_depends_on_requests_and_the_standard_library_only():
     # requests and what requests imports (charset_normalizer loads Cython runtime modules)
     allowed = {"requests", "urllib3", "idna", "certifi", "charset_normalizer", "chardet"}
     assert {name for name in third_party if "cython" not in name} <= allowed
-    assert "widget_server" not in third_party
+    assert "widget_server" not in third_party and "httpx" not in third_party
 
 
 def test_both_console_scripts_are_installed():

@@ -44,6 +44,13 @@ BODY = json.dumps(
 ).encode()
 
 
+@pytest.fixture
+def kind():
+    """This module is about the sync client (the CLI uses it; verifying webhooks sends
+    nothing); the resources are tested with both clients elsewhere."""
+    return "sync"
+
+
 def signed(body: bytes = BODY, secret: str = SECRET, at: datetime | None = None, msg_id="msg_1"):
     """Headers for `body`, signed by the reference library."""
     at = at or datetime.now(UTC)

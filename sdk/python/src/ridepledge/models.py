@@ -20,6 +20,8 @@ __all__ = [
     "Demand",
     "DriverLink",
     "Event",
+    "FanErasure",
+    "FanExport",
     "Logo",
     "Manifest",
     "ManifestEvent",
@@ -433,6 +435,33 @@ class WebhookDelivery:
     last_status_code: int | None
     created_at: datetime
     attempts: list[WebhookAttempt]
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class FanExport:
+    """Everything held about one fan (`client.fans.export`): each list holds the records as
+    JSON objects (pledges with their status history, demand requests, waitlist places, stop
+    requests, emails sent)."""
+
+    email: str
+    pledges: list[dict[str, Any]]
+    demand_requests: list[dict[str, Any]]
+    waitlist_entries: list[dict[str, Any]]
+    stop_requests: list[dict[str, Any]]
+    emails: list[dict[str, Any]]
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class FanErasure:
+    """How many records lost the fan's personal data (`client.fans.erase`)."""
+
+    pledges: int
+    demand_requests: int
+    waitlist_entries: int
+    stop_requests: int
+    emails: int
     raw: dict[str, Any] = _raw()
 
 

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from ridepledge.models import Partner
-from ridepledge.resources._base import NOT_GIVEN, NotGiven, Resource, given
+from ridepledge.resources._base import (
+    NOT_GIVEN,
+    Call,
+    CallOptions,
+    NotGiven,
+    R,
+    Resource,
+    endpoint,
+    given,
+    returns,
+)
 
 
-class PartnerResource(Resource):
-    def retrieve(self) -> Partner:
+class PartnerResource(Resource[R]):
+    @endpoint("GET", "/v1/partner")
+    def retrieve(self, **options: Unpack[CallOptions]) -> Call[Partner]:
         """The partner profile and branding (scope `partner:read`)."""
-        return self._get("/v1/partner", Partner)
+        return Call(returns(Partner), options=options)
 
+    @endpoint("PATCH", "/v1/partner")
     def update(
         self,
         *,
@@ -27,7 +39,8 @@ class PartnerResource(Resource):
         site_url: str | None | NotGiven = NOT_GIVEN,
         demand_threshold: int | NotGiven = NOT_GIVEN,
         waitlist_hold_hours: int | NotGiven = NOT_GIVEN,
-    ) -> Partner:
+        **options: Unpack[CallOptions],
+    ) -> Call[Partner]:
         """Change the profile (scope `partner:write`). `branding` is merged into the current
         branding, so pass only the keys you change; so is `wording` (per language and key,
         ``{"es": {"headline": "¡Al estadio!"}}``; None puts the widget's own words back).
@@ -46,4 +59,4 @@ class PartnerResource(Resource):
             demand_threshold=demand_threshold,
             waitlist_hold_hours=waitlist_hold_hours,
         )
-        return self._patch("/v1/partner", Partner, body)
+        return Call(returns(Partner), body=body, options=options)
