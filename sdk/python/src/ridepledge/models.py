@@ -158,6 +158,8 @@ class Partner:
     logo: Logo | None = None
     # Your page with the widget: fans' share links lead there (None: the public trip page).
     site_url: str | None = None
+    # The most seats one fan (one email) may hold on one trip, over all their pledges.
+    max_seats_per_fan: int | None = None
     raw: dict[str, Any] = _raw()
 
 

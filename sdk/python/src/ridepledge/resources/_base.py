@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import inspect
 import string
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -211,7 +212,16 @@ class Operation:
         return self.template.format(**{name: segment(path_params[name]) for name in self._fields})
 
     def bind(self, run: Callable[..., Any]) -> Callable[..., Any]:
-        return functools.wraps(self.build)(run)
+        """`run` named, documented and signed as the operation (without `self`), for help()
+        and editors."""
+        bound = functools.wraps(self.build)(run)
+        del bound.__wrapped__
+        # (The return annotation is the request's `Call[...]`, not what the client returns.)
+        signature = inspect.signature(self.build)
+        parameters = list(signature.parameters.values())[1:]
+        shown = signature.replace(parameters=parameters, return_annotation=signature.empty)
+        setattr(bound, "__signature__", shown)  # noqa: B010
+        return bound
 
 
 class Endpoint(Operation, Generic[P, T]):
