@@ -7,6 +7,10 @@ import time
 import pytest
 import ridepledge
 from sdk_helpers import new_event, new_trip
+from sqlalchemy import select
+
+from widget_server.extensions import db
+from widget_server.models import Trip
 
 
 def keys(seen) -> set[str | None]:
@@ -196,3 +200,20 @@ def test_a_request_still_in_progress_is_retried(proxy, make_sdk):
     event = new_event(client)
     tries = proxy.requests_to("/v1/events", "POST")
     assert len(tries) == 3 and len(keys(tries)) == 1 and event.id.startswith("evt_")
+
+
+def test_a_post_whose_answer_was_dropped_makes_one_object(proxy, make_sdk, app):
+    """The server made the trip, the proxy dropped its answer: the retry carries the same key
+    and the server answers it from the stored first answer instead of making a second trip."""
+    client = make_sdk(proxy.url)
+    event = new_event(client)
+    proxy.plan("POST", "/v1/trips", "drop-after")
+
+    trip = new_trip(client, event)
+
+    tries = proxy.requests_to("/v1/trips", "POST")
+    assert [t.action for t in tries] == ["drop-after", "pass"]
+    assert len(keys(tries)) == 1 and tries[0].body == tries[1].body
+    with app.app_context():
+        made = db.session.scalars(select(Trip).where(Trip.event_id == event.id)).all()
+    assert [row.id for row in made] == [trip.id]
