@@ -20,7 +20,6 @@ from requests.structures import CaseInsensitiveDict
 
 from ridepledge._auth import AsyncTokenManager
 from ridepledge._http import Decision, Options, PreparedRequest, RawResponse, RetryState
-from ridepledge.errors import APIConnectionError, APITimeoutError
 from ridepledge.pagination import AsyncPager
 from ridepledge.resources._base import AsyncRequester, Call, Listing, prepare_call
 from ridepledge.version import __version__
@@ -62,7 +61,6 @@ class AsyncTransport:
 
     async def _try(self, state: RetryState) -> tuple[RawResponse | None, Decision]:
         request = state.request
-        name = f"{request.method} {request.path}"
         try:
             answer = await self.http_client.request(
                 request.method,
@@ -76,15 +74,9 @@ class AsyncTransport:
                 follow_redirects=False,
             )
         except httpx.TimeoutException as exc:
-            error: APIConnectionError = APITimeoutError(
-                f"no answer from {name} within {request.timeout} s: {exc!r}"
-            )
-            error.__cause__ = exc
-            return None, state.on_no_answer(error)
+            return None, state.on_no_answer(exc, timed_out=True)
         except httpx.TransportError as exc:
-            error = APIConnectionError(f"{name} failed to connect or answer: {exc!r}")
-            error.__cause__ = exc
-            return None, state.on_no_answer(error)
+            return None, state.on_no_answer(exc, timed_out=False)
         response = RawResponse(
             status_code=answer.status_code,
             headers=CaseInsensitiveDict(answer.headers),

@@ -6,14 +6,14 @@ module on first use, so the sync client never needs it.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Self, Unpack
 
 import httpx
 
 from ridepledge._async import AsyncAPI, AsyncTransport
 from ridepledge._auth import AsyncTokenManager
 from ridepledge._client import BaseClient, client_options
-from ridepledge._http import Options
+from ridepledge._http import ClientOptions, Options
 from ridepledge.resources._base import AsyncRequester
 
 
@@ -40,31 +40,16 @@ class AsyncClient(BaseClient[AsyncRequester]):
         client_secret: str,
         base_url: str,
         *,
-        timeout: float = 30.0,
-        max_retries: int = 2,
-        backoff_initial: float = 0.5,
-        backoff_max: float = 8.0,
-        max_retry_after: float = 60.0,
-        token_refresh_margin: float = 60.0,
         scope: str | None = None,
         http_client: httpx.AsyncClient | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        options = client_options(
-            client_id,
-            client_secret,
-            base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_initial=backoff_initial,
-            backoff_max=backoff_max,
-            max_retry_after=max_retry_after,
-            token_refresh_margin=token_refresh_margin,
-        )
+        settings = client_options(client_id, client_secret, base_url, options)
         self._owns_client = http_client is None
         # Timeouts are set per request (the client's or the call's `timeout`).
         client = http_client if http_client is not None else httpx.AsyncClient()
         tokens = AsyncTokenManager(client_id, client_secret, scope)
-        self._setup(client_id, client_secret, base_url, scope, client, options, tokens)
+        self._setup(client_id, client_secret, base_url, scope, client, settings, tokens)
 
     def _setup(
         self,

@@ -4,12 +4,12 @@ shares with `AsyncClient` (`_async_client.py`)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Generic, Self
+from typing import Any, Generic, Self, Unpack
 
 import requests
 
 from ridepledge._auth import TokenCache, TokenManager
-from ridepledge._http import Options
+from ridepledge._http import ClientOptions, Options
 from ridepledge._sync import SyncAPI, SyncTransport
 from ridepledge.resources import (
     RESOURCES,
@@ -102,7 +102,9 @@ class BaseClient(Generic[R]):
         return f"{type(self).__name__}(client_id={self.client_id!r}, base_url={self.base_url!r})"
 
 
-def client_options(client_id: str, client_secret: str, base_url: str, **options: Any) -> Options:
+def client_options(
+    client_id: str, client_secret: str, base_url: str, options: ClientOptions
+) -> Options:
     """The checked settings of a new client (both clients take the same arguments)."""
     if not client_id or not client_secret:
         raise ValueError("client_id and client_secret are required")
@@ -143,30 +145,15 @@ class Client(BaseClient[SyncRequester]):
         client_secret: str,
         base_url: str,
         *,
-        timeout: float = 30.0,
-        max_retries: int = 2,
-        backoff_initial: float = 0.5,
-        backoff_max: float = 8.0,
-        max_retry_after: float = 60.0,
-        token_refresh_margin: float = 60.0,
         scope: str | None = None,
         http_session: requests.Session | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        options = client_options(
-            client_id,
-            client_secret,
-            base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_initial=backoff_initial,
-            backoff_max=backoff_max,
-            max_retry_after=max_retry_after,
-            token_refresh_margin=token_refresh_margin,
-        )
+        settings = client_options(client_id, client_secret, base_url, options)
         self._owns_session = http_session is None
         session = http_session if http_session is not None else requests.Session()
         tokens = TokenManager(client_id, client_secret, scope)
-        self._setup(client_id, client_secret, base_url, scope, session, options, tokens)
+        self._setup(client_id, client_secret, base_url, scope, session, settings, tokens)
 
     def _setup(
         self,

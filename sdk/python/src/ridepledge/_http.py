@@ -14,12 +14,13 @@ import random
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from requests.structures import CaseInsensitiveDict
 
 from ridepledge.errors import (
     APIConnectionError,
+    APITimeoutError,
     IdempotencyInProgressError,
     RidePledgeError,
     error_from_response,
@@ -49,6 +50,17 @@ class Options:
             raise ValueError("backoff_initial, backoff_max and max_retry_after must be >= 0")
         if self.token_refresh_margin < 0:
             raise ValueError("token_refresh_margin must be >= 0")
+
+
+class ClientOptions(TypedDict, total=False):
+    """The settings both clients' constructors take as keywords (see `Client`)."""
+
+    timeout: float
+    max_retries: int
+    backoff_initial: float
+    backoff_max: float
+    max_retry_after: float
+    token_refresh_margin: float
 
 
 def check_call_options(timeout: float | None, max_retries: int | None) -> None:
@@ -206,10 +218,20 @@ class RetryState:
             return Decision("refresh")
         return self._after_error(error_from_response(response))
 
-    def on_no_answer(self, error: APIConnectionError) -> Decision:
-        """The decision after a try got no answer (refused, dropped, timed out): the server
-        may or may not have done the work, so only idempotent retries are safe; ours are."""
+    def on_no_answer(self, cause: BaseException, *, timed_out: bool) -> Decision:
+        """The decision after a try got no answer (refused, dropped, timed out: `cause` is
+        the transport's exception). The server may or may not have done the work, so only
+        idempotent retries are safe; ours are."""
         self.lost_answer = True
+        method, path = self._name()
+        error: APIConnectionError
+        detail = str(cause) or type(cause).__name__
+        if timed_out:
+            wait = self.request.timeout
+            error = APITimeoutError(f"no answer from {method} {path} within {wait} s: {detail}")
+        else:
+            error = APIConnectionError(f"{method} {path} failed to connect or answer: {detail}")
+        error.__cause__ = cause
         return self._after_error(error)
 
     def _after_error(self, error: RidePledgeError) -> Decision:

@@ -11,7 +11,6 @@ from requests.structures import CaseInsensitiveDict
 
 from ridepledge._auth import TokenManager
 from ridepledge._http import Decision, Options, PreparedRequest, RawResponse, RetryState
-from ridepledge.errors import APIConnectionError, APITimeoutError
 from ridepledge.pagination import Pager
 from ridepledge.resources._base import Call, Listing, SyncRequester, prepare_call
 from ridepledge.version import __version__
@@ -51,7 +50,6 @@ class SyncTransport:
 
     def _try(self, state: RetryState) -> tuple[RawResponse | None, Decision]:
         request = state.request
-        name = f"{request.method} {request.path}"
         try:
             answer = self.session.request(
                 request.method,
@@ -64,15 +62,9 @@ class SyncTransport:
                 allow_redirects=False,
             )
         except requests.Timeout as exc:
-            error: APIConnectionError = APITimeoutError(
-                f"no answer from {name} within {request.timeout} s: {exc}"
-            )
-            error.__cause__ = exc
-            return None, state.on_no_answer(error)
+            return None, state.on_no_answer(exc, timed_out=True)
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            error = APIConnectionError(f"{name} failed to connect or answer: {exc}")
-            error.__cause__ = exc
-            return None, state.on_no_answer(error)
+            return None, state.on_no_answer(exc, timed_out=False)
         response = RawResponse(
             status_code=answer.status_code,
             headers=CaseInsensitiveDict(answer.headers),
