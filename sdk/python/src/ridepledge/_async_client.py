@@ -6,13 +6,13 @@ module on first use, so the sync client never needs it.
 
 from __future__ import annotations
 
-from typing import Any, Self, Unpack
+from typing import Self, Unpack
 
 import httpx
 
 from ridepledge._async import AsyncAPI, AsyncTransport
 from ridepledge._auth import AsyncTokenManager
-from ridepledge._client import BaseClient, client_options
+from ridepledge._client import BaseClient
 from ridepledge._http import ClientOptions, Options
 from ridepledge.resources._base import AsyncRequester
 
@@ -34,6 +34,9 @@ class AsyncClient(BaseClient[AsyncRequester]):
     Use it on one event loop, and close it (``await client.close()`` or ``async with``).
     """
 
+    _pool_argument = "http_client"
+    _token_class = AsyncTokenManager
+
     def __init__(
         self,
         client_id: str,
@@ -44,42 +47,25 @@ class AsyncClient(BaseClient[AsyncRequester]):
         http_client: httpx.AsyncClient | None = None,
         **options: Unpack[ClientOptions],
     ) -> None:
-        settings = client_options(client_id, client_secret, base_url, options)
-        self._owns_client = http_client is None
-        # Timeouts are set per request (the client's or the call's `timeout`).
-        client = http_client if http_client is not None else httpx.AsyncClient()
-        tokens = AsyncTokenManager(client_id, client_secret, scope)
-        self._setup(client_id, client_secret, base_url, scope, client, settings, tokens)
+        self._start(client_id, client_secret, base_url, scope, http_client, options)
 
-    def _setup(
+    def _new_pool(self) -> httpx.AsyncClient:
+        # Timeouts are set per request (the client's or the call's `timeout`).
+        return httpx.AsyncClient()
+
+    def _connect(
         self,
-        client_id: str,
-        client_secret: str,
         base_url: str,
-        scope: str | None,
-        http_client: httpx.AsyncClient,
+        pool: httpx.AsyncClient,
         options: Options,
         tokens: AsyncTokenManager,
-    ) -> None:
-        self._transport = AsyncTransport(base_url, http_client, options)
-        api = AsyncAPI(self._transport, tokens)
-        self._bind(client_id, client_secret, scope, api, base_url, options, tokens)
-        self._async_tokens = tokens
-
-    def with_options(self, **changes: Any) -> AsyncClient:
-        """A copy of this client with some settings changed (see `Client.with_options`); it
-        shares the connections, and the token while the credentials stay the same."""
-        http_client = changes.pop("http_client", self._transport.http_client)
-        client_id, secret, base_url, scope, options, same = self._copy_settings(changes)
-        tokens = self._async_tokens if same else AsyncTokenManager(client_id, secret, scope)
-        copy = object.__new__(AsyncClient)
-        copy._owns_client = False
-        copy._setup(client_id, secret, base_url, scope, http_client, options, tokens)
-        return copy
+    ) -> AsyncRequester:
+        self._transport = AsyncTransport(base_url, pool, options)
+        return AsyncAPI(self._transport, tokens)
 
     async def close(self) -> None:
         """Release the connection pool (if this client created it)."""
-        if self._owns_client:
+        if self._owns_pool:
             await self._transport.http_client.aclose()
 
     async def __aenter__(self) -> Self:

@@ -4,7 +4,7 @@ shares with `AsyncClient` (`_async_client.py`)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Generic, Self, Unpack
+from typing import Any, ClassVar, Generic, Self, Unpack
 
 import requests
 
@@ -54,14 +54,24 @@ class BaseClient(Generic[R]):
     _client_secret: str
     _tokens: TokenCache
     _options: Options
+    _pool: Any  # the HTTP library's client: a requests.Session, an httpx.AsyncClient
+    _owns_pool: bool
 
-    def _bind(
+    # What each client sets: the name of its pool argument, its token manager.
+    _pool_argument: ClassVar[str]
+    _token_class: ClassVar[type[TokenCache]]
+
+    def _connect(self, base_url: str, pool: Any, options: Options, tokens: Any) -> R:
+        """The requester of this client (its transport and tokens)."""
+        raise NotImplementedError
+
+    def _setup(
         self,
         client_id: str,
         client_secret: str,
-        scope: str | None,
-        requester: R,
         base_url: str,
+        scope: str | None,
+        pool: Any,
         options: Options,
         tokens: TokenCache,
     ) -> None:
@@ -71,19 +81,47 @@ class BaseClient(Generic[R]):
         self.scope = scope
         self._options = options
         self._tokens = tokens
+        self._pool = pool
+        requester = self._connect(base_url, pool, options, tokens)
         for name, resource in RESOURCES.items():
             setattr(self, name, resource(requester))
+
+    def _start(
+        self,
+        client_id: str,
+        client_secret: str,
+        base_url: str,
+        scope: str | None,
+        pool: Any,
+        options: ClientOptions,
+    ) -> None:
+        """What both constructors do: check the settings, then set the client up."""
+        if not client_id or not client_secret:
+            raise ValueError("client_id and client_secret are required")
+        check_base_url(base_url)
+        settings = Options(**options)
+        self._owns_pool = pool is None
+        pool = self._new_pool() if pool is None else pool
+        tokens = self._token_class(client_id, client_secret, scope)
+        self._setup(client_id, client_secret, base_url, scope, pool, settings, tokens)
+
+    def _new_pool(self) -> Any:
+        raise NotImplementedError
 
     @property
     def options(self) -> Options:
         """This client's timeouts, retry and token settings."""
         return self._options
 
-    def _copy_settings(
-        self, changes: dict[str, Any]
-    ) -> tuple[str, str, str, str | None, Options, bool]:
-        """What `with_options(**changes)` makes: (client_id, secret, base_url, scope, options,
-        whether the token cache can be shared)."""
+    def with_options(self, **changes: Any) -> Self:
+        """A copy of this client with some settings changed, e.g.
+        ``client.with_options(timeout=5, max_retries=0)``. Accepts the constructor's keyword
+        arguments (and `client_id`, `client_secret`, `base_url`).
+
+        The copy shares this client's connections, and its token while the credentials, base
+        URL and scope stay the same. Closing the copy does nothing: close the original.
+        """
+        pool = changes.pop(self._pool_argument, self._pool)
         client_id = changes.pop("client_id", self.client_id)
         client_secret = changes.pop("client_secret", self._client_secret)
         base_url = changes.pop("base_url", self.base_url)
@@ -93,23 +131,17 @@ class BaseClient(Generic[R]):
             raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
         check_base_url(base_url)
         options = dataclasses.replace(self._options, **changes)
-        same = base_url.rstrip("/") == self.base_url and self._tokens.same_credentials(
-            client_id, client_secret, scope
-        )
-        return client_id, client_secret, base_url, scope, options, same
+        tokens = self._tokens
+        same_url = base_url.rstrip("/") == self.base_url
+        if not same_url or not tokens.same_credentials(client_id, client_secret, scope):
+            tokens = self._token_class(client_id, client_secret, scope)
+        copy = object.__new__(type(self))
+        copy._owns_pool = False
+        copy._setup(client_id, client_secret, base_url, scope, pool, options, tokens)
+        return copy
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(client_id={self.client_id!r}, base_url={self.base_url!r})"
-
-
-def client_options(
-    client_id: str, client_secret: str, base_url: str, options: ClientOptions
-) -> Options:
-    """The checked settings of a new client (both clients take the same arguments)."""
-    if not client_id or not client_secret:
-        raise ValueError("client_id and client_secret are required")
-    check_base_url(base_url)
-    return Options(**options)
 
 
 class Client(BaseClient[SyncRequester]):
@@ -139,6 +171,9 @@ class Client(BaseClient[SyncRequester]):
     context manager) to release its connections.
     """
 
+    _pool_argument = "http_session"
+    _token_class = TokenManager
+
     def __init__(
         self,
         client_id: str,
@@ -149,46 +184,20 @@ class Client(BaseClient[SyncRequester]):
         http_session: requests.Session | None = None,
         **options: Unpack[ClientOptions],
     ) -> None:
-        settings = client_options(client_id, client_secret, base_url, options)
-        self._owns_session = http_session is None
-        session = http_session if http_session is not None else requests.Session()
-        tokens = TokenManager(client_id, client_secret, scope)
-        self._setup(client_id, client_secret, base_url, scope, session, settings, tokens)
+        self._start(client_id, client_secret, base_url, scope, http_session, options)
 
-    def _setup(
-        self,
-        client_id: str,
-        client_secret: str,
-        base_url: str,
-        scope: str | None,
-        session: requests.Session,
-        options: Options,
-        tokens: TokenManager,
-    ) -> None:
-        self._transport = SyncTransport(base_url, session, options)
-        api = SyncAPI(self._transport, tokens)
-        self._bind(client_id, client_secret, scope, api, base_url, options, tokens)
-        self._sync_tokens = tokens
+    def _new_pool(self) -> requests.Session:
+        return requests.Session()
 
-    def with_options(self, **changes: Any) -> Client:
-        """A copy of this client with some settings changed, e.g.
-        ``client.with_options(timeout=5, max_retries=0)``. Accepts the constructor's keyword
-        arguments (and `client_id`, `client_secret`, `base_url`).
-
-        The copy shares this client's connections, and its token while the credentials, base
-        URL and scope stay the same. Closing the copy does nothing: close the original.
-        """
-        session = changes.pop("http_session", self._transport.session)
-        client_id, secret, base_url, scope, options, same = self._copy_settings(changes)
-        tokens = self._sync_tokens if same else TokenManager(client_id, secret, scope)
-        copy = object.__new__(Client)
-        copy._owns_session = False
-        copy._setup(client_id, secret, base_url, scope, session, options, tokens)
-        return copy
+    def _connect(
+        self, base_url: str, pool: requests.Session, options: Options, tokens: TokenManager
+    ) -> SyncRequester:
+        self._transport = SyncTransport(base_url, pool, options)
+        return SyncAPI(self._transport, tokens)
 
     def close(self) -> None:
         """Release the connection pool (if this client created it)."""
-        if self._owns_session:
+        if self._owns_pool:
             self._transport.session.close()
 
     def __enter__(self) -> Self:
