@@ -217,3 +217,15 @@ def test_a_post_whose_answer_was_dropped_makes_one_object(proxy, make_sdk, app):
     with app.app_context():
         made = db.session.scalars(select(Trip).where(Trip.event_id == event.id)).all()
     assert [row.id for row in made] == [trip.id]
+
+
+@pytest.mark.parametrize("status", ["400", "404", "408", "422"])
+def test_other_client_errors_are_not_retried(proxy, make_sdk, status):
+    """Only connection errors, the in-progress 409, 429 and 5xx are retried."""
+    client = make_sdk(proxy.url, max_retries=3)
+    client.partner.retrieve()
+    proxy.plan("GET", "/v1/partner", status)
+    with pytest.raises(ridepledge.RidePledgeError) as caught:
+        client.partner.retrieve()
+    assert caught.value.status == int(status)
+    assert len(proxy.requests_to("/v1/partner")) == 2

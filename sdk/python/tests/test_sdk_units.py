@@ -167,3 +167,21 @@ def test_both_console_scripts_are_installed():
     scripts = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="console_scripts")}
     assert scripts["ridepledge-sdk"] == "ridepledge.cli:main"
     assert scripts["ridepledge"] == "widget_server.cli:cli"
+
+
+def test_without_httpx_only_the_async_client_is_missing_and_says_how_to_get_it():
+    code = (
+        "import sys\n"
+        "sys.modules['httpx'] = None  # as if the async extra were not installed\n"
+        "import ridepledge\n"
+        "from ridepledge import *\n"
+        "ridepledge.Client('cli_1', 'sk_1', 'https://api.example.com').close()\n"
+        "try:\n"
+        "    ridepledge.AsyncClient\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(  # noqa: S603 (our own interpreter)
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert 'pip install "ridepledge[async]"' in result.stdout

@@ -86,7 +86,8 @@ from ridepledge.webhook_events import Event as WebhookEventType
 from ridepledge.webhooks import WebhookEvent, WebhookVerificationError, construct_event
 
 if TYPE_CHECKING:
-    from ridepledge._async_client import AsyncClient
+    # (Not in __all__: `from ridepledge import *` must work without httpx.)
+    from ridepledge._async_client import AsyncClient as AsyncClient
 
 
 def __getattr__(name: str) -> Any:
@@ -102,7 +103,6 @@ __all__ = [
     "NOT_GIVEN",
     "APIConnectionError",
     "APITimeoutError",
-    "AsyncClient",
     "AsyncPager",
     "AuthenticationError",
     "BadRequestError",

@@ -11,7 +11,7 @@ import platform
 from typing import Any, TypeVar
 
 try:
-    import httpx
+    import httpx as httpx  # (re-exported: `_async_client` takes httpx from here)
 except ImportError as exc:  # pragma: no cover (the extra is installed where tests run)
     raise ImportError(
         'ridepledge.AsyncClient needs httpx: pip install "ridepledge[async]"'

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Self, Unpack
 
-import httpx
-
-from ridepledge._async import AsyncAPI, AsyncTransport
+# httpx comes through `_async`, which says how to install it when it is missing.
+from ridepledge._async import AsyncAPI, AsyncTransport, httpx
 from ridepledge._auth import AsyncTokenManager
 from ridepledge._client import BaseClient
 from ridepledge._http import ClientOptions, Options

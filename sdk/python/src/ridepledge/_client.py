@@ -154,8 +154,8 @@ class Client(BaseClient[SyncRequester]):
     ```
 
     - `timeout`: seconds to wait for each answer (connect and read), default 30.
-    - `max_retries`: retries after the first try on connection errors, timeouts, 408,
-      429, 5xx and 409 ``idempotency-in-progress`` (default 2, so up to 3 tries).
+    - `max_retries`: retries after the first try on connection errors, timeouts, 429, 5xx
+      and 409 ``idempotency-in-progress`` (default 2, so up to 3 tries).
     - `backoff_initial`, `backoff_max`: the first retry waits about `backoff_initial`
       seconds (0.5), each further one twice as long, at most `backoff_max` (8), with jitter.
     - `max_retry_after`: a `Retry-After` longer than this many seconds (60) is not waited for;

@@ -30,7 +30,8 @@ from ridepledge.models import to_api
 
 log = logging.getLogger("ridepledge")
 
-RETRYABLE_STATUSES = frozenset({408, 429})  # and every 5xx
+# Besides connection errors and the in-progress 409: the answers that say "not now".
+RETRYABLE_STATUSES = frozenset({429})  # and every 5xx
 
 
 @dataclass(frozen=True)
