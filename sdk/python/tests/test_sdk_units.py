@@ -185,3 +185,14 @@ def test_without_httpx_only_the_async_client_is_missing_and_says_how_to_get_it()
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert 'pip install "ridepledge[async]"' in result.stdout
+
+
+@pytest.mark.parametrize("client_class", ["Client", "AsyncClient"])
+def test_a_misspelt_per_call_option_is_refused_before_sending(client_class):
+    client = getattr(ridepledge, client_class)("cli_1", "sk_1", "http://127.0.0.1:9")
+    with pytest.raises(TypeError, match="timeot"):
+        client.trips.retrieve("trp_1", timeot=5)
+    with pytest.raises(TypeError, match="retries"):
+        client.trips.list(retries=1)
+    with pytest.raises(TypeError):
+        client.trips.retrieve()  # the trip id is required, as the signature says

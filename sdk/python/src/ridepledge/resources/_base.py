@@ -70,6 +70,14 @@ class CallOptions(TypedDict, total=False):
     max_retries: int
 
 
+def check_options(options: CallOptions) -> None:
+    """Refuse a keyword no operation takes: typed code cannot pass one, other code could pass
+    a misspelt `timeout` that would otherwise be ignored."""
+    unknown = set(options) - CallOptions.__optional_keys__
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+
+
 def given(**fields: Any) -> dict[str, Any]:
     """The arguments the caller passed (those not left at NOT_GIVEN)."""
     return {name: value for name, value in fields.items() if value is not NOT_GIVEN}
@@ -100,6 +108,9 @@ class Call(Generic[T]):
     accept: str = "application/json"
     options: CallOptions = field(default_factory=lambda: CallOptions())
 
+    def __post_init__(self) -> None:
+        check_options(self.options)
+
 
 @dataclass(frozen=True)
 class Listing(Generic[T]):
@@ -109,6 +120,9 @@ class Listing(Generic[T]):
     params: dict[str, Any]
     path_params: dict[str, str] = field(default_factory=dict)
     options: CallOptions = field(default_factory=lambda: CallOptions())
+
+    def __post_init__(self) -> None:
+        check_options(self.options)
 
     def page_call(self, query: dict[str, Any]) -> Call[dict[str, Any]]:
         """The request for one page (`query` holds the filters and the page's cursor)."""
