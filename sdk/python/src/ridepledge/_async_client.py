@@ -11,27 +11,13 @@ from typing import Self, Unpack
 # httpx comes through `_async`, which says how to install it when it is missing.
 from ridepledge._async import AsyncAPI, AsyncTransport, httpx
 from ridepledge._auth import AsyncTokenManager
-from ridepledge._client import BaseClient
+from ridepledge._client import ClientCore, PartnerResources
 from ridepledge._http import ClientOptions, Options
 from ridepledge.resources._base import AsyncRequester
 
 
-class AsyncClient(BaseClient[AsyncRequester]):
-    """A partner's connection to the RidePledge API for asyncio code.
-
-    ```python
-    async with ridepledge.AsyncClient(CLIENT_ID, CLIENT_SECRET, BASE_URL) as client:
-        async for trip in client.trips.list(status="open"):
-            print(trip.id, trip.seats_pledged)
-        trip = await client.trips.retrieve(trip_id, timeout=5)
-    ```
-
-    It takes `Client`'s arguments, except `http_client` (an `httpx.AsyncClient` of yours,
-    closed by you) instead of `http_session`. Every operation is a coroutine with the sync
-    client's arguments; lists are `AsyncPager`s (``async for``). Tasks may share one client:
-    when several need a token at once, one token request is sent and the others wait for it.
-    Use it on one event loop, and close it (``await client.close()`` or ``async with``).
-    """
+class AsyncConnection(ClientCore[AsyncRequester]):
+    """A client's connection through `httpx` (see `AsyncClient` for the arguments)."""
 
     _pool_argument = "http_client"
     _token_class = AsyncTokenManager
@@ -72,3 +58,21 @@ class AsyncClient(BaseClient[AsyncRequester]):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+
+class AsyncClient(AsyncConnection, PartnerResources[AsyncRequester]):
+    """A partner's connection to the RidePledge API for asyncio code.
+
+    ```python
+    async with ridepledge.AsyncClient(CLIENT_ID, CLIENT_SECRET, BASE_URL) as client:
+        async for trip in client.trips.list(status="open"):
+            print(trip.id, trip.seats_pledged)
+        trip = await client.trips.retrieve(trip_id, timeout=5)
+    ```
+
+    It takes `Client`'s arguments, except `http_client` (an `httpx.AsyncClient` of yours,
+    closed by you) instead of `http_session`. Every operation is a coroutine with the sync
+    client's arguments; lists are `AsyncPager`s (``async for``). Tasks may share one client:
+    when several need a token at once, one token request is sent and the others wait for it.
+    Use it on one event loop, and close it (``await client.close()`` or ``async with``).
+    """

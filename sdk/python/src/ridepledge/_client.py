@@ -1,9 +1,18 @@
-"""`Client`: credentials, options and the resources of the partner API; `BaseClient`, what it
-shares with `AsyncClient` (`_async_client.py`)."""
+"""`Client`, built of three parts that other clients reuse:
+
+- `ClientCore`: credentials, settings, `with_options`, the token cache, `construct_event`;
+- a connection: `SyncConnection` here (requests), `AsyncConnection` in `_async_client.py`;
+- a set of resources: `PartnerResources` (the partner API, `resources.RESOURCES`).
+
+`Client` is `SyncConnection` + `PartnerResources`, `AsyncClient` is `AsyncConnection` +
+`PartnerResources`; a client of another API (the operators') is a connection plus its own
+resources class, with no code of its own.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, Self, Unpack
 
 import requests
@@ -22,7 +31,7 @@ from ridepledge.resources import (
     WebhookDeliveries,
     WebhookEndpoints,
 )
-from ridepledge.resources._base import R, SyncRequester
+from ridepledge.resources._base import R, Resource, SyncRequester
 from ridepledge.webhooks import construct_event
 
 _OPTION_NAMES = {item.name for item in dataclasses.fields(Options)}
@@ -33,8 +42,10 @@ def check_base_url(base_url: str) -> None:
         raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
 
 
-class BaseClient(Generic[R]):
-    """The resources and settings both clients have; `R` is how they send requests."""
+class PartnerResources(Generic[R]):
+    """The partner API's resources (attribute name -> class in `resources.RESOURCES`)."""
+
+    _resources: ClassVar[Mapping[str, type[Resource[Any]]]] = RESOURCES
 
     partner: PartnerResource[R]
     events: Events[R]
@@ -44,6 +55,10 @@ class BaseClient(Generic[R]):
     fans: Fans[R]
     webhook_endpoints: WebhookEndpoints[R]
     webhook_deliveries: WebhookDeliveries[R]
+
+
+class ClientCore(Generic[R]):
+    """What every client has whatever its connection and resources; `R` is how it sends."""
 
     construct_event = staticmethod(construct_event)
     """`ridepledge.webhooks.construct_event`: verify a webhook and return its typed event."""
@@ -57,9 +72,11 @@ class BaseClient(Generic[R]):
     _pool: Any  # the HTTP library's client: a requests.Session, an httpx.AsyncClient
     _owns_pool: bool
 
-    # What each client sets: the name of its pool argument, its token manager.
+    # What each connection sets: the name of its pool argument, its token manager; and each
+    # resources class: its resources.
     _pool_argument: ClassVar[str]
     _token_class: ClassVar[type[TokenCache]]
+    _resources: ClassVar[Mapping[str, type[Resource[Any]]]]
 
     def _connect(self, base_url: str, pool: Any, options: Options, tokens: Any) -> R:
         """The requester of this client (its transport and tokens)."""
@@ -83,7 +100,7 @@ class BaseClient(Generic[R]):
         self._tokens = tokens
         self._pool = pool
         requester = self._connect(base_url, pool, options, tokens)
-        for name, resource in RESOURCES.items():
+        for name, resource in self._resources.items():
             setattr(self, name, resource(requester))
 
     def _start(
@@ -144,32 +161,8 @@ class BaseClient(Generic[R]):
         return f"{type(self).__name__}(client_id={self.client_id!r}, base_url={self.base_url!r})"
 
 
-class Client(BaseClient[SyncRequester]):
-    """A partner's connection to the RidePledge API.
-
-    ```python
-    with ridepledge.Client(CLIENT_ID, CLIENT_SECRET, "https://api.ridepledge.example") as client:
-        for trip in client.trips.list(status="open"):
-            print(trip.id, trip.seats_pledged)
-    ```
-
-    - `timeout`: seconds to wait for each answer (connect and read), default 30.
-    - `max_retries`: retries after the first try on connection errors, timeouts, 429, 5xx
-      and 409 ``idempotency-in-progress`` (default 2, so up to 3 tries).
-    - `backoff_initial`, `backoff_max`: the first retry waits about `backoff_initial`
-      seconds (0.5), each further one twice as long, at most `backoff_max` (8), with jitter.
-    - `max_retry_after`: a `Retry-After` longer than this many seconds (60) is not waited for;
-      the error is raised at once.
-    - `token_refresh_margin`: fetch a new token this many seconds (60) before the old expires.
-    - `scope`: ask for a token with only these scopes (space separated); default all of the
-      client's scopes.
-    - `http_session`: a `requests.Session` of yours (proxies, TLS settings); the client then
-      leaves closing it to you.
-
-    Every operation also takes `timeout=` and `max_retries=` for that call alone. A client
-    keeps no global state and is safe to share between threads. Close it (or use it as a
-    context manager) to release its connections.
-    """
+class SyncConnection(ClientCore[SyncRequester]):
+    """A client's connection through `requests` (see `Client` for the arguments)."""
 
     _pool_argument = "http_session"
     _token_class = TokenManager
@@ -205,3 +198,31 @@ class Client(BaseClient[SyncRequester]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class Client(SyncConnection, PartnerResources[SyncRequester]):
+    """A partner's connection to the RidePledge API.
+
+    ```python
+    with ridepledge.Client(CLIENT_ID, CLIENT_SECRET, "https://api.ridepledge.example") as client:
+        for trip in client.trips.list(status="open"):
+            print(trip.id, trip.seats_pledged)
+    ```
+
+    - `timeout`: seconds to wait for each answer (connect and read), default 30.
+    - `max_retries`: retries after the first try on connection errors, timeouts, 429, 5xx
+      and 409 ``idempotency-in-progress`` (default 2, so up to 3 tries).
+    - `backoff_initial`, `backoff_max`: the first retry waits about `backoff_initial`
+      seconds (0.5), each further one twice as long, at most `backoff_max` (8), with jitter.
+    - `max_retry_after`: a `Retry-After` longer than this many seconds (60) is not waited for;
+      the error is raised at once.
+    - `token_refresh_margin`: fetch a new token this many seconds (60) before the old expires.
+    - `scope`: ask for a token with only these scopes (space separated); default all of the
+      client's scopes.
+    - `http_session`: a `requests.Session` of yours (proxies, TLS settings); the client then
+      leaves closing it to you.
+
+    Every operation also takes `timeout=` and `max_retries=` for that call alone. A client
+    keeps no global state and is safe to share between threads. Close it (or use it as a
+    context manager) to release its connections.
+    """

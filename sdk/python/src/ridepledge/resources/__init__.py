@@ -1,8 +1,10 @@
 """The API's resources, one class per group of endpoints, each used by both clients.
 
 `RESOURCES` names the attribute of each on a client: adding a resource is a module here, a
-line in `RESOURCES` and its annotation on `ridepledge._client.BaseClient`.
+line in `RESOURCES` and its annotation on `ridepledge._client.PartnerResources`.
 """
+
+from typing import Any
 
 from ridepledge.resources._base import NOT_GIVEN, CallOptions, NotGiven, Resource
 from ridepledge.resources.demand import DemandResource
@@ -13,7 +15,7 @@ from ridepledge.resources.pledges import Pledges
 from ridepledge.resources.trips import Trips
 from ridepledge.resources.webhook_endpoints import WebhookDeliveries, WebhookEndpoints
 
-RESOURCES: dict[str, type[Resource]] = {  # type: ignore[type-arg]
+RESOURCES: dict[str, type[Resource[Any]]] = {
     "partner": PartnerResource,
     "events": Events,
     "trips": Trips,
