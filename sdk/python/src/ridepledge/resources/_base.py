@@ -221,20 +221,22 @@ class Operation:
         self.build = build
         self.__doc__ = build.__doc__
         self._fields = [name for _, name, _, _ in string.Formatter().parse(template) if name]
+        # What help() and editors show of the bound operation: the build method's arguments
+        # without `self`, and no return annotation (that one is the request's `Call[...]`).
+        signature = inspect.signature(build)
+        self._signature = signature.replace(
+            parameters=list(signature.parameters.values())[1:],
+            return_annotation=signature.empty,
+        )
 
     def path(self, path_params: dict[str, str]) -> str:
         return self.template.format(**{name: segment(path_params[name]) for name in self._fields})
 
     def bind(self, run: Callable[..., Any]) -> Callable[..., Any]:
-        """`run` named, documented and signed as the operation (without `self`), for help()
-        and editors."""
+        """`run` named, documented and signed as the operation."""
         bound = functools.wraps(self.build)(run)
         del bound.__wrapped__
-        # (The return annotation is the request's `Call[...]`, not what the client returns.)
-        signature = inspect.signature(self.build)
-        parameters = list(signature.parameters.values())[1:]
-        shown = signature.replace(parameters=parameters, return_annotation=signature.empty)
-        setattr(bound, "__signature__", shown)  # noqa: B010
+        setattr(bound, "__signature__", self._signature)  # noqa: B010
         return bound
 
 
