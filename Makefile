@@ -10,7 +10,7 @@ $(INSTALLED): pyproject.toml sdk/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' -e sdk/python
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e 'sdk/python[async]'
 	touch $@
 
 # PORT=8100 make demo serves it on another port. Its logs go to instance/demo.log; the console

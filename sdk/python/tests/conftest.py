@@ -7,6 +7,7 @@ never does.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import ridepledge  # noqa: E402
+from async_bridge import Bridge  # noqa: E402
 from sdk_helpers import FlakyProxy, new_credentials  # noqa: E402
 
 from tests.conftest import app, database_url, live_server, migrated_engine, settings  # noqa: E402,F401
@@ -40,17 +42,37 @@ def credentials(app, partner_id):  # noqa: F811
     return new_credentials(app, partner_id)
 
 
+@pytest.fixture(params=["sync", "async"])
+def kind(request):
+    """Which client the test drives: `ridepledge.Client`, or `ridepledge.AsyncClient` through
+    `async_bridge.Bridge` (the same test code). A module or test that is about one client only
+    overrides it (a `kind` fixture of its own, or `@pytest.mark.parametrize("kind", ...)`)."""
+    return request.param
+
+
 @pytest.fixture
-def make_sdk(live_server, credentials):  # noqa: F811
-    """Build SDK clients (closed after the test); by default against the live server with the
-    partner's credentials and fast backoff."""
-    made: list[ridepledge.Client] = []
+def event_loop_for_sdk():
+    """The event loop async clients of one test run on (closed after the test)."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
+@pytest.fixture
+def make_sdk(live_server, credentials, kind, event_loop_for_sdk):  # noqa: F811
+    """Build SDK clients of the test's `kind` (closed after the test); by default against the
+    live server with the partner's credentials and fast backoff."""
+    made: list = []
 
     def make(base_url: str | None = None, creds: tuple[str, str] | None = None, **options):
         client_id, secret = creds or credentials
-        client = ridepledge.Client(
-            client_id, secret, base_url or live_server.url, **{**FAST, **options}
-        )
+        url = base_url or live_server.url
+        if kind == "sync":
+            client = ridepledge.Client(client_id, secret, url, **{**FAST, **options})
+        else:
+            async_client = ridepledge.AsyncClient(client_id, secret, url, **{**FAST, **options})
+            client = Bridge(async_client, event_loop_for_sdk)
         made.append(client)
         return client
 

@@ -25,6 +25,7 @@ def test_the_token_is_fetched_lazily_once_and_reused(proxy, make_sdk):
     assert len(set(bearer_tokens(proxy))) == 1
 
 
+@pytest.mark.parametrize("kind", ["sync"])
 def test_threads_share_one_token_fetch(proxy, make_sdk):
     client = make_sdk(proxy.url)
     proxy.plan("POST", "/oauth/token", "delay:0.5")  # the fetch is slow: the others must wait

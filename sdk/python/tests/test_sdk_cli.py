@@ -21,6 +21,13 @@ SCRIPT = Path(sys.executable).parent / "ridepledge-sdk"
 
 
 @pytest.fixture
+def kind():
+    """This module is about the sync client (the CLI uses it; verifying webhooks sends
+    nothing); the resources are tested with both clients elsewhere."""
+    return "sync"
+
+
+@pytest.fixture
 def argv(live_server, credentials):
     client_id, secret = credentials
     return ["--base-url", live_server.url, "--client-id", client_id, "--client-secret", secret]

@@ -39,7 +39,7 @@ def test_the_guide_lists_every_resource_method():
     client = ridepledge.Client("cli_x", "sk_x", "http://127.0.0.1:9")
     try:
         for resource in [
-            "partner", "events", "trips", "pledges", "demand",
+            "partner", "events", "trips", "pledges", "demand", "fans",
             "webhook_endpoints", "webhook_deliveries",
         ]:  # fmt: skip
             row = next(line for line in guide.splitlines() if f"`client.{resource}`" in line)

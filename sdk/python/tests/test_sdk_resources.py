@@ -212,3 +212,22 @@ def test_datetime_offsets_are_sent_as_utc(sdk):
     event = new_event(sdk, starts_at=local)
     assert event.starts_at == local
     assert event.starts_at == datetime(2030, 7, 4, 23, 0, tzinfo=UTC)
+
+
+def test_fans_export_and_erase(sdk, live_server):
+    trip = sdk.trips.open(new_trip(sdk, new_event(sdk)).id)
+    pledge = fan_pledges(live_server.url, trip, 0, seats=2, name="Ann Fan", email="ann@x.org")
+
+    export = sdk.fans.export(email="ann@x.org")
+    assert isinstance(export, ridepledge.FanExport) and export.email == "ann@x.org"
+    assert [item["id"] for item in export.pledges] == [pledge["id"]]
+
+    erased = sdk.fans.erase(email="ann@x.org")
+    assert isinstance(erased, ridepledge.FanErasure) and erased.pledges == 1
+    assert sdk.fans.export(email="ann@x.org").pledges == []
+    kept = sdk.pledges.retrieve(pledge["id"])
+    assert (kept.seats, kept.amount) == (2, 7000) and kept.email != "ann@x.org"
+    assert sdk.fans.erase(email="ann@x.org").pledges == 0  # nothing left to erase
+    with pytest.raises(ridepledge.ValidationError) as refused:
+        sdk.fans.export(email="not an email")
+    assert "email" in refused.value.errors

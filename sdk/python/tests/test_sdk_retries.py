@@ -7,6 +7,10 @@ import time
 import pytest
 import ridepledge
 from sdk_helpers import new_event, new_trip
+from sqlalchemy import select
+
+from widget_server.extensions import db
+from widget_server.models import Trip
 
 
 def keys(seen) -> set[str | None]:
@@ -115,11 +119,11 @@ def test_no_retries_when_max_retries_is_zero(proxy, make_sdk):
 
 
 def test_timeouts_are_retried_with_the_same_key(proxy, make_sdk, sdk):
-    client = make_sdk(proxy.url, timeout=0.5)
-    client.partner.retrieve()  # fetch the token before the slow part
+    client = make_sdk(proxy.url)
     proxy.plan("POST", "/v1/events", "slow:1.5")
 
-    event = new_event(client, title="Slow Bowl")
+    # A timeout for this call alone (the token fetch before it keeps the client's 10 s).
+    event = new_event(client, title="Slow Bowl", timeout=0.5)
 
     tries = proxy.requests_to("/v1/events", "POST")
     assert [t.action for t in tries] == ["slow:1.5", "pass"] and len(keys(tries)) == 1
@@ -127,7 +131,21 @@ def test_timeouts_are_retried_with_the_same_key(proxy, make_sdk, sdk):
 
     proxy.plan("GET", "/v1/partner", "slow:1.5")
     with pytest.raises(ridepledge.APITimeoutError):
-        client.with_options(max_retries=0).partner.retrieve()
+        client.partner.retrieve(timeout=0.5, max_retries=0)
+    assert len(proxy.requests_to("/v1/partner")) == 1
+
+
+def test_max_retries_per_call(proxy, make_sdk):
+    client = make_sdk(proxy.url, max_retries=0)
+    client.partner.retrieve()
+    proxy.plan("GET", "/v1/partner", "503", "503", "503")
+    assert client.partner.retrieve(max_retries=3).slug == "kc-chiefs"  # the 4th try passes
+    assert len(proxy.requests_to("/v1/partner")) == 1 + 4
+    proxy.plan("GET", "/v1/partner", "503")
+    with pytest.raises(ridepledge.ServerError):
+        client.partner.retrieve()  # the client's own 0 still holds for the next call
+    with pytest.raises(ValueError, match="max_retries"):
+        client.partner.retrieve(max_retries=-1)
 
 
 def test_retry_after_is_honoured(proxy, make_sdk):
@@ -182,3 +200,32 @@ def test_a_request_still_in_progress_is_retried(proxy, make_sdk):
     event = new_event(client)
     tries = proxy.requests_to("/v1/events", "POST")
     assert len(tries) == 3 and len(keys(tries)) == 1 and event.id.startswith("evt_")
+
+
+def test_a_post_whose_answer_was_dropped_makes_one_object(proxy, make_sdk, app):
+    """The server made the trip, the proxy dropped its answer: the retry carries the same key
+    and the server answers it from the stored first answer instead of making a second trip."""
+    client = make_sdk(proxy.url)
+    event = new_event(client)
+    proxy.plan("POST", "/v1/trips", "drop-after")
+
+    trip = new_trip(client, event)
+
+    tries = proxy.requests_to("/v1/trips", "POST")
+    assert [t.action for t in tries] == ["drop-after", "pass"]
+    assert len(keys(tries)) == 1 and tries[0].body == tries[1].body
+    with app.app_context():
+        made = db.session.scalars(select(Trip).where(Trip.event_id == event.id)).all()
+    assert [row.id for row in made] == [trip.id]
+
+
+@pytest.mark.parametrize("status", ["400", "404", "408", "422"])
+def test_other_client_errors_are_not_retried(proxy, make_sdk, status):
+    """Only connection errors, the in-progress 409, 429 and 5xx are retried."""
+    client = make_sdk(proxy.url, max_retries=3)
+    client.partner.retrieve()
+    proxy.plan("GET", "/v1/partner", status)
+    with pytest.raises(ridepledge.RidePledgeError) as caught:
+        client.partner.retrieve()
+    assert caught.value.status == int(status)
+    assert len(proxy.requests_to("/v1/partner")) == 2

@@ -142,7 +142,10 @@ def test_a_pager_fetches_lazily_and_follows_cursors():
 
 def test_the_sdk_depends_on_requests_and_the_standard_library_only():
     requirements = importlib.metadata.requires("ridepledge")
-    assert [r.split(">")[0].split(";")[0].strip() for r in requirements] == ["requests"]
+    plain = [r.split(">")[0].strip() for r in requirements if "extra ==" not in r]
+    extra = [r.split(">")[0].strip() for r in requirements if "extra ==" in r]
+    assert plain == ["requests"]
+    assert extra == ["httpx"] and 'extra == "async"' in requirements[-1]
     code = (
         "import sys\n"
         "before = set(sys.modules)\n"
@@ -157,10 +160,39 @@ def test_the_sdk_depends_on_requests_and_the_standard_library_only():
     # requests and what requests imports (charset_normalizer loads Cython runtime modules)
     allowed = {"requests", "urllib3", "idna", "certifi", "charset_normalizer", "chardet"}
     assert {name for name in third_party if "cython" not in name} <= allowed
-    assert "widget_server" not in third_party
+    assert "widget_server" not in third_party and "httpx" not in third_party
 
 
 def test_both_console_scripts_are_installed():
     scripts = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="console_scripts")}
     assert scripts["ridepledge-sdk"] == "ridepledge.cli:main"
     assert scripts["ridepledge"] == "widget_server.cli:cli"
+
+
+def test_without_httpx_only_the_async_client_is_missing_and_says_how_to_get_it():
+    code = (
+        "import sys\n"
+        "sys.modules['httpx'] = None  # as if the async extra were not installed\n"
+        "import ridepledge\n"
+        "from ridepledge import *\n"
+        "ridepledge.Client('cli_1', 'sk_1', 'https://api.example.com').close()\n"
+        "try:\n"
+        "    ridepledge.AsyncClient\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(  # noqa: S603 (our own interpreter)
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert 'pip install "ridepledge[async]"' in result.stdout
+
+
+@pytest.mark.parametrize("client_class", ["Client", "AsyncClient"])
+def test_a_misspelt_per_call_option_is_refused_before_sending(client_class):
+    client = getattr(ridepledge, client_class)("cli_1", "sk_1", "http://127.0.0.1:9")
+    with pytest.raises(TypeError, match="timeot"):
+        client.trips.retrieve("trp_1", timeot=5)
+    with pytest.raises(TypeError, match="retries"):
+        client.trips.list(retries=1)
+    with pytest.raises(TypeError):
+        client.trips.retrieve()  # the trip id is required, as the signature says

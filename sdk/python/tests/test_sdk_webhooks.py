@@ -44,6 +44,13 @@ BODY = json.dumps(
 ).encode()
 
 
+@pytest.fixture
+def kind():
+    """This module is about the sync client (the CLI uses it; verifying webhooks sends
+    nothing); the resources are tested with both clients elsewhere."""
+    return "sync"
+
+
 def signed(body: bytes = BODY, secret: str = SECRET, at: datetime | None = None, msg_id="msg_1"):
     """Headers for `body`, signed by the reference library."""
     at = at or datetime.now(UTC)
@@ -165,6 +172,63 @@ def test_a_signed_body_that_is_not_an_event_is_rejected():
         verify(body, signed(body=body), SECRET)
 
 
+def sent(event_type: str, data: dict) -> ridepledge.WebhookEventType:
+    body = json.dumps({"type": event_type, "timestamp": "2026-11-27T03:27:57Z", "data": data})
+    return ridepledge.construct_event(body.encode(), signed(body.encode()), SECRET)
+
+
+def test_construct_event_types_each_pledge_event():
+    for event_type in [t for t in ridepledge.models.WEBHOOK_EVENT_TYPES if t[:7] == "pledge."]:
+        event = sent(event_type, PLEDGE)
+        assert type(event) is ridepledge.webhook_events.EVENT_CLASSES[event_type]
+        assert event.type == event_type and event.id == "msg_1"
+        assert isinstance(event.data, ridepledge.Pledge) and event.data.amount == 3500
+        assert event.timestamp == datetime(2026, 11, 27, 3, 27, 57, tzinfo=UTC)
+
+
+def test_every_type_the_server_emits_has_a_class():
+    from widget_server.webhooks.manage import TEST_EVENT_TYPE
+    from widget_server.webhooks.outbox import EVENT_TYPES
+
+    assert set(ridepledge.webhook_events.EVENT_CLASSES) == {*EVENT_TYPES, TEST_EVENT_TYPE}
+    assert set(ridepledge.models.WEBHOOK_EVENT_TYPES) == set(EVENT_TYPES)
+
+
+def test_boarded_demand_test_and_unknown_events():
+    boarded = sent(
+        "pledge.boarded",
+        {**PLEDGE, "boarded_at": "2026-12-20T14:00:00Z", "boarded_by": "dev_1"},
+    )
+    assert isinstance(boarded, ridepledge.PledgeBoardedEvent)
+    assert boarded.boarded_at == datetime(2026, 12, 20, 14, tzinfo=UTC)
+    assert boarded.boarded_by == "dev_1"
+
+    threshold = {"event_id": "evt_1", "origin": "Topeka", "count": 25, "threshold": 25}
+    reached = sent("demand.threshold_reached", threshold)
+    assert isinstance(reached, ridepledge.DemandThresholdReachedEvent)
+    assert reached.data == ridepledge.DemandThreshold("evt_1", "Topeka", 25, 25)
+
+    test = sent("webhook.test", {"endpoint_id": "we_1", "description": "A test event"})
+    assert isinstance(test, ridepledge.WebhookTestEvent) and test.data.endpoint_id == "we_1"
+
+    later = sent("payout.sent", {"id": "po_1"})
+    assert isinstance(later, ridepledge.UnknownEvent)
+    assert (later.type, later.data) == ("payout.sent", {"id": "po_1"})
+
+
+def test_construct_event_verifies_like_verify_and_both_clients_expose_it():
+    with pytest.raises(WebhookVerificationError):
+        ridepledge.construct_event(BODY, signed(secret=OTHER_SECRET), SECRET)
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        ridepledge.construct_event(BODY, signed(at=datetime.now(UTC) - timedelta(hours=1)), SECRET)
+    assert ridepledge.Client.construct_event is ridepledge.construct_event
+    assert ridepledge.AsyncClient.construct_event is ridepledge.construct_event
+    event = ridepledge.AsyncClient("c", "s", "http://127.0.0.1:9").construct_event(
+        BODY, signed(), SECRET
+    )
+    assert isinstance(event, ridepledge.PledgeCreatedEvent)
+
+
 # --- end to end ------------------------------------------------------------------------------
 
 
@@ -174,7 +238,7 @@ class FlaskReceiver:
 
     def __init__(self, fail_with: int | None = None):
         self.secret = ""
-        self.events: list[ridepledge.WebhookEvent] = []
+        self.events: list[ridepledge.WebhookEventType] = []
         self.rejected = 0
         app = Flask(__name__)
         seen: set[str] = set()
@@ -182,7 +246,7 @@ class FlaskReceiver:
         @app.post("/ridepledge")
         def ridepledge_webhook():
             try:
-                event = ridepledge.webhooks.verify(request.get_data(), request.headers, self.secret)
+                event = ridepledge.construct_event(request.get_data(), request.headers, self.secret)
             except ridepledge.WebhookVerificationError:
                 self.rejected += 1
                 abort(400)
@@ -234,8 +298,11 @@ def test_the_server_delivers_and_the_sdk_verifies(app, sdk, receivers, live_serv
 
     assert [event.type for event in receiver.events] == ["trip.opened", "pledge.created"]
     assert receiver.rejected == 0
-    opened = receiver.events[0].object()
-    assert isinstance(opened, ridepledge.Trip) and opened.id == trip.id
+    opened, pledged = receiver.events
+    assert isinstance(opened, ridepledge.TripOpenedEvent) and opened.data.id == trip.id
+    assert isinstance(opened.data, ridepledge.Trip) and opened.data.status == "open"
+    assert isinstance(pledged, ridepledge.PledgeCreatedEvent)
+    assert pledged.data.trip_id == trip.id and pledged.data.seats == 1
 
     deliveries = list(sdk.webhook_deliveries.list(endpoint_id=endpoint.id))
     assert [d.event_type for d in deliveries] == ["pledge.created", "trip.opened"]

@@ -5,10 +5,15 @@ import ridepledge
 
 with ridepledge.Client(CLIENT_ID, CLIENT_SECRET, "https://api.ridepledge.example") as client:
     event = client.events.create(title=..., venue=..., starts_at=..., timezone=...)
+
+async with ridepledge.AsyncClient(CLIENT_ID, CLIENT_SECRET, BASE_URL) as client:  # [async]
+    event = await client.events.create(title=..., venue=..., starts_at=..., timezone=...)
 ```
 
 See `docs/sdk.md` (or the package README) for the guide.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from ridepledge import webhooks
 from ridepledge._client import Client
@@ -34,6 +39,8 @@ from ridepledge.models import (
     DemandThreshold,
     DriverLink,
     Event,
+    FanErasure,
+    FanExport,
     Logo,
     Manifest,
     ManifestEvent,
@@ -55,18 +62,71 @@ from ridepledge.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from ridepledge.pagination import Page, Pager
-from ridepledge.resources import NOT_GIVEN
+from ridepledge.pagination import AsyncPager, Page, Pager
+from ridepledge.resources import NOT_GIVEN, CallOptions
 from ridepledge.version import __version__
-from ridepledge.webhooks import WebhookEvent, WebhookVerificationError
+from ridepledge.webhook_events import (
+    DemandThresholdReachedEvent,
+    PledgeActionRequiredEvent,
+    PledgeBoardedEvent,
+    PledgeCanceledEvent,
+    PledgeCreatedEvent,
+    PledgeDroppedEvent,
+    PledgePaidEvent,
+    PledgeRefundedEvent,
+    TripCanceledEvent,
+    TripConfirmedEvent,
+    TripFailedEvent,
+    TripOpenedEvent,
+    UnknownEvent,
+    WebhookTest,
+    WebhookTestEvent,
+)
+from ridepledge.webhook_events import Event as WebhookEventType
+from ridepledge.webhooks import WebhookEvent, WebhookVerificationError, construct_event
+
+if TYPE_CHECKING:
+    # (Not in __all__: `from ridepledge import *` must work without httpx.)
+    from ridepledge._async_client import AsyncClient as AsyncClient
+
+
+def __getattr__(name: str) -> Any:
+    """`AsyncClient` is imported on first use: only it needs httpx (the `async` extra)."""
+    if name == "AsyncClient":
+        from ridepledge._async_client import AsyncClient
+
+        return AsyncClient
+    raise AttributeError(f"module 'ridepledge' has no attribute {name!r}")
+
 
 __all__ = [
     "NOT_GIVEN",
     "APIConnectionError",
     "APITimeoutError",
+    "AsyncPager",
     "AuthenticationError",
     "BadRequestError",
+    "CallOptions",
     "Client",
+    "DemandThresholdReachedEvent",
+    "FanErasure",
+    "FanExport",
+    "PledgeActionRequiredEvent",
+    "PledgeBoardedEvent",
+    "PledgeCanceledEvent",
+    "PledgeCreatedEvent",
+    "PledgeDroppedEvent",
+    "PledgePaidEvent",
+    "PledgeRefundedEvent",
+    "TripCanceledEvent",
+    "TripConfirmedEvent",
+    "TripFailedEvent",
+    "TripOpenedEvent",
+    "UnknownEvent",
+    "WebhookEventType",
+    "WebhookTest",
+    "WebhookTestEvent",
+    "construct_event",
     "ConflictError",
     "Demand",
     "DemandThreshold",

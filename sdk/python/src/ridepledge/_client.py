@@ -1,28 +1,206 @@
-"""`Client`: credentials, options and the resources of the partner API."""
+"""`Client`, built of three parts that other clients reuse:
+
+- `ClientCore`: credentials, settings, `with_options`, the token cache, `construct_event`;
+- a connection: `SyncConnection` here (requests), `AsyncConnection` in `_async_client.py`;
+- a set of resources: `PartnerResources` (the partner API, `resources.RESOURCES`).
+
+`Client` is `SyncConnection` + `PartnerResources`, `AsyncClient` is `AsyncConnection` +
+`PartnerResources`; a client of another API (the operators') is a connection plus its own
+resources class, with no code of its own.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar, Generic, Self, Unpack
 
 import requests
 
-from ridepledge._auth import TokenManager
-from ridepledge._http import Options, Transport
+from ridepledge._auth import TokenCache, TokenManager
+from ridepledge._http import ClientOptions, Options
+from ridepledge._sync import SyncAPI, SyncTransport
 from ridepledge.resources import (
+    RESOURCES,
     DemandResource,
     Events,
+    Fans,
     PartnerResource,
     Pledges,
     Trips,
     WebhookDeliveries,
     WebhookEndpoints,
 )
+from ridepledge.resources._base import R, Resource, SyncRequester
+from ridepledge.webhooks import construct_event
 
 _OPTION_NAMES = {item.name for item in dataclasses.fields(Options)}
 
 
-class Client:
+def check_base_url(base_url: str) -> None:
+    if not base_url.startswith(("https://", "http://")):
+        raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
+
+
+class PartnerResources(Generic[R]):
+    """The partner API's resources (attribute name -> class in `resources.RESOURCES`)."""
+
+    _resources: ClassVar[Mapping[str, type[Resource[Any]]]] = RESOURCES
+
+    partner: PartnerResource[R]
+    events: Events[R]
+    trips: Trips[R]
+    pledges: Pledges[R]
+    demand: DemandResource[R]
+    fans: Fans[R]
+    webhook_endpoints: WebhookEndpoints[R]
+    webhook_deliveries: WebhookDeliveries[R]
+
+
+class ClientCore(Generic[R]):
+    """What every client has whatever its connection and resources; `R` is how it sends."""
+
+    construct_event = staticmethod(construct_event)
+    """`ridepledge.webhooks.construct_event`: verify a webhook and return its typed event."""
+
+    client_id: str
+    base_url: str
+    scope: str | None
+    _client_secret: str
+    _tokens: TokenCache
+    _options: Options
+    _pool: Any  # the HTTP library's client: a requests.Session, an httpx.AsyncClient
+    _owns_pool: bool
+
+    # What each connection sets: the name of its pool argument, its token manager; and each
+    # resources class: its resources.
+    _pool_argument: ClassVar[str]
+    _token_class: ClassVar[type[TokenCache]]
+    _resources: ClassVar[Mapping[str, type[Resource[Any]]]]
+
+    def _connect(self, base_url: str, pool: Any, options: Options, tokens: Any) -> R:
+        """The requester of this client (its transport and tokens)."""
+        raise NotImplementedError
+
+    def _setup(
+        self,
+        client_id: str,
+        client_secret: str,
+        base_url: str,
+        scope: str | None,
+        pool: Any,
+        options: Options,
+        tokens: TokenCache,
+    ) -> None:
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.base_url = base_url.rstrip("/")
+        self.scope = scope
+        self._options = options
+        self._tokens = tokens
+        self._pool = pool
+        requester = self._connect(base_url, pool, options, tokens)
+        for name, resource in self._resources.items():
+            setattr(self, name, resource(requester))
+
+    def _start(
+        self,
+        client_id: str,
+        client_secret: str,
+        base_url: str,
+        scope: str | None,
+        pool: Any,
+        options: ClientOptions,
+    ) -> None:
+        """What both constructors do: check the settings, then set the client up."""
+        if not client_id or not client_secret:
+            raise ValueError("client_id and client_secret are required")
+        check_base_url(base_url)
+        settings = Options(**options)
+        self._owns_pool = pool is None
+        pool = self._new_pool() if pool is None else pool
+        tokens = self._token_class(client_id, client_secret, scope)
+        self._setup(client_id, client_secret, base_url, scope, pool, settings, tokens)
+
+    def _new_pool(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def options(self) -> Options:
+        """This client's timeouts, retry and token settings."""
+        return self._options
+
+    def with_options(self, **changes: Any) -> Self:
+        """A copy of this client with some settings changed, e.g.
+        ``client.with_options(timeout=5, max_retries=0)``. Accepts the constructor's keyword
+        arguments (and `client_id`, `client_secret`, `base_url`).
+
+        The copy shares this client's connections, and its token while the credentials, base
+        URL and scope stay the same. Closing the copy does nothing: close the original.
+        """
+        pool = changes.pop(self._pool_argument, self._pool)
+        client_id = changes.pop("client_id", self.client_id)
+        client_secret = changes.pop("client_secret", self._client_secret)
+        base_url = changes.pop("base_url", self.base_url)
+        scope = changes.pop("scope", self.scope)
+        unknown = set(changes) - _OPTION_NAMES
+        if unknown:
+            raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+        check_base_url(base_url)
+        options = dataclasses.replace(self._options, **changes)
+        tokens = self._tokens
+        same_url = base_url.rstrip("/") == self.base_url
+        if not same_url or not tokens.same_credentials(client_id, client_secret, scope):
+            tokens = self._token_class(client_id, client_secret, scope)
+        copy = object.__new__(type(self))
+        copy._owns_pool = False
+        copy._setup(client_id, client_secret, base_url, scope, pool, options, tokens)
+        return copy
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(client_id={self.client_id!r}, base_url={self.base_url!r})"
+
+
+class SyncConnection(ClientCore[SyncRequester]):
+    """A client's connection through `requests` (see `Client` for the arguments)."""
+
+    _pool_argument = "http_session"
+    _token_class = TokenManager
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        base_url: str,
+        *,
+        scope: str | None = None,
+        http_session: requests.Session | None = None,
+        **options: Unpack[ClientOptions],
+    ) -> None:
+        self._start(client_id, client_secret, base_url, scope, http_session, options)
+
+    def _new_pool(self) -> requests.Session:
+        return requests.Session()
+
+    def _connect(
+        self, base_url: str, pool: requests.Session, options: Options, tokens: TokenManager
+    ) -> SyncRequester:
+        self._transport = SyncTransport(base_url, pool, options)
+        return SyncAPI(self._transport, tokens)
+
+    def close(self) -> None:
+        """Release the connection pool (if this client created it)."""
+        if self._owns_pool:
+            self._transport.session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class Client(SyncConnection, PartnerResources[SyncRequester]):
     """A partner's connection to the RidePledge API.
 
     ```python
@@ -32,8 +210,8 @@ class Client:
     ```
 
     - `timeout`: seconds to wait for each answer (connect and read), default 30.
-    - `max_retries`: retries after the first try on connection errors, timeouts, 408,
-      429, 5xx and 409 ``idempotency-in-progress`` (default 2, so up to 3 tries).
+    - `max_retries`: retries after the first try on connection errors, timeouts, 429, 5xx
+      and 409 ``idempotency-in-progress`` (default 2, so up to 3 tries).
     - `backoff_initial`, `backoff_max`: the first retry waits about `backoff_initial`
       seconds (0.5), each further one twice as long, at most `backoff_max` (8), with jitter.
     - `max_retry_after`: a `Retry-After` longer than this many seconds (60) is not waited for;
@@ -44,125 +222,7 @@ class Client:
     - `http_session`: a `requests.Session` of yours (proxies, TLS settings); the client then
       leaves closing it to you.
 
-    A client keeps no global state and is safe to share between threads. Close it (or use
-    it as a context manager) to release its connections.
+    Every operation also takes `timeout=` and `max_retries=` for that call alone. A client
+    keeps no global state and is safe to share between threads. Close it (or use it as a
+    context manager) to release its connections.
     """
-
-    partner: PartnerResource
-    events: Events
-    trips: Trips
-    pledges: Pledges
-    demand: DemandResource
-    webhook_endpoints: WebhookEndpoints
-    webhook_deliveries: WebhookDeliveries
-
-    def __init__(
-        self,
-        client_id: str,
-        client_secret: str,
-        base_url: str,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 2,
-        backoff_initial: float = 0.5,
-        backoff_max: float = 8.0,
-        max_retry_after: float = 60.0,
-        token_refresh_margin: float = 60.0,
-        scope: str | None = None,
-        http_session: requests.Session | None = None,
-    ) -> None:
-        if not client_id or not client_secret:
-            raise ValueError("client_id and client_secret are required")
-        if not base_url.startswith(("https://", "http://")):
-            raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
-        options = Options(
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_initial=backoff_initial,
-            backoff_max=backoff_max,
-            max_retry_after=max_retry_after,
-            token_refresh_margin=token_refresh_margin,
-        )
-        self._owns_session = http_session is None
-        session = http_session if http_session is not None else requests.Session()
-        self._setup(
-            client_id,
-            client_secret,
-            base_url,
-            scope,
-            Transport(base_url, session, options),
-            TokenManager(client_id, client_secret, scope),
-        )
-
-    def _setup(
-        self,
-        client_id: str,
-        client_secret: str,
-        base_url: str,
-        scope: str | None,
-        transport: Transport,
-        tokens: TokenManager,
-    ) -> None:
-        self.client_id = client_id
-        self._client_secret = client_secret
-        self.base_url = transport.base_url
-        self.scope = scope
-        self._transport = transport
-        self._tokens = tokens
-        self.partner = PartnerResource(self)
-        self.events = Events(self)
-        self.trips = Trips(self)
-        self.pledges = Pledges(self)
-        self.demand = DemandResource(self)
-        self.webhook_endpoints = WebhookEndpoints(self)
-        self.webhook_deliveries = WebhookDeliveries(self)
-
-    @property
-    def options(self) -> Options:
-        """This client's timeouts, retry and token settings."""
-        return self._transport.options
-
-    def with_options(self, **changes: Any) -> Client:
-        """A copy of this client with some settings changed, e.g.
-        ``client.with_options(timeout=5, max_retries=0)``. Accepts the constructor's keyword
-        arguments (and `client_id`, `client_secret`, `base_url`).
-
-        The copy shares this client's connections, and its token while the credentials, base
-        URL and scope stay the same. Closing the copy does nothing: close the original.
-        """
-        client_id = changes.pop("client_id", self.client_id)
-        client_secret = changes.pop("client_secret", self._client_secret)
-        base_url = changes.pop("base_url", self.base_url)
-        scope = changes.pop("scope", self.scope)
-        session = changes.pop("http_session", self._transport.session)
-        unknown = set(changes) - _OPTION_NAMES
-        if unknown:
-            raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
-        if not base_url.startswith(("https://", "http://")):
-            raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
-        options = dataclasses.replace(self.options, **changes)
-        tokens = self._tokens
-        if base_url.rstrip("/") != self.base_url or not tokens.same_credentials(
-            client_id, client_secret, scope
-        ):
-            tokens = TokenManager(client_id, client_secret, scope)
-        copy = object.__new__(Client)
-        copy._owns_session = False
-        copy._setup(
-            client_id, client_secret, base_url, scope, Transport(base_url, session, options), tokens
-        )
-        return copy
-
-    def close(self) -> None:
-        """Release the connection pool (if this client created it)."""
-        if self._owns_session:
-            self._transport.session.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"Client(client_id={self.client_id!r}, base_url={self.base_url!r})"

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
-import requests
 from requests.structures import CaseInsensitiveDict
 
 __all__ = [
@@ -33,6 +32,20 @@ __all__ = [
     "ValidationError",
     "error_from_response",
 ]
+
+
+class ResponseLike(Protocol):
+    """What error mapping reads of an answer (the core's `RawResponse`, a `requests.Response`)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    def json(self) -> Any: ...
 
 
 class RidePledgeError(Exception):
@@ -162,7 +175,7 @@ def error_class(status: int, code: str | None) -> type[RidePledgeError]:
     return special if special is not None and issubclass(special, base) else base
 
 
-def error_from_response(response: requests.Response) -> RidePledgeError:
+def error_from_response(response: ResponseLike) -> RidePledgeError:
     """The error for a non-2xx answer, read from its problem+json body when it has one."""
     try:
         body: Any = response.json()

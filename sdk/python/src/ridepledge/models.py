@@ -8,18 +8,20 @@ Inputs are `TypedDict`s (plain dicts work too); datetimes you pass must be timez
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, NotRequired, TypedDict, TypeVar, Union
+from datetime import datetime
+from typing import Any, NotRequired, TypedDict
+
+# Re-exported: `ridepledge.models.from_api` and friends are where they always were.
+from ridepledge._convert import format_datetime, from_api, parse_datetime, to_api
 
 __all__ = [
     "DemandThreshold",
     "Demand",
     "DriverLink",
     "Event",
+    "FanErasure",
+    "FanExport",
     "Logo",
     "Manifest",
     "ManifestEvent",
@@ -41,6 +43,10 @@ __all__ = [
     "PLEDGE_STATUSES",
     "TRIP_STATUSES",
     "WEBHOOK_EVENT_TYPES",
+    "format_datetime",
+    "from_api",
+    "parse_datetime",
+    "to_api",
 ]
 
 TRIP_STATUSES = ("draft", "open", "confirmed", "completed", "failed", "canceled")
@@ -68,8 +74,6 @@ WEBHOOK_EVENT_TYPES = (
     "trip.canceled",
     "demand.threshold_reached",
 )
-
-T = TypeVar("T")
 
 
 def _raw() -> Any:
@@ -156,6 +160,8 @@ class Partner:
     logo: Logo | None = None
     # Your page with the widget: fans' share links lead there (None: the public trip page).
     site_url: str | None = None
+    # The most seats one fan (one email) may hold on one trip, over all their pledges.
+    max_seats_per_fan: int | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -440,80 +446,28 @@ class WebhookDelivery:
     raw: dict[str, Any] = _raw()
 
 
-# --- JSON <-> objects ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class FanExport:
+    """Everything held about one fan (`client.fans.export`): each list holds the records as
+    JSON objects (pledges with their status history, demand requests, waitlist places, stop
+    requests, emails sent)."""
+
+    email: str
+    pledges: list[dict[str, Any]]
+    demand_requests: list[dict[str, Any]]
+    waitlist_entries: list[dict[str, Any]]
+    stop_requests: list[dict[str, Any]]
+    emails: list[dict[str, Any]]
+    raw: dict[str, Any] = _raw()
 
 
-def parse_datetime(value: str) -> datetime:
-    """An RFC 3339 timestamp as an aware datetime (UTC when the text carries no offset)."""
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+@dataclass(frozen=True)
+class FanErasure:
+    """How many records lost the fan's personal data (`client.fans.erase`)."""
 
-
-def format_datetime(moment: datetime) -> str:
-    """An aware datetime as RFC 3339 in UTC (``2026-12-20T19:00:00Z``); naive ones are refused,
-    since the API cannot guess their zone."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(
-            f"naive datetime {moment.isoformat()}: pass a timezone-aware datetime "
-            "(e.g. datetime(..., tzinfo=datetime.UTC) or zoneinfo.ZoneInfo('America/Chicago'))"
-        )
-    text = moment.astimezone(UTC).replace(tzinfo=None).isoformat()
-    return text + "Z"
-
-
-def to_api(value: Any) -> Any:
-    """A JSON-ready copy of request data: datetimes as RFC 3339, dataclasses as dicts."""
-    if isinstance(value, datetime):
-        return format_datetime(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            item.name: to_api(getattr(value, item.name))
-            for item in dataclasses.fields(value)
-            if item.name != "raw"
-        }
-    if isinstance(value, dict):
-        return {key: to_api(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_api(item) for item in value]
-    return value
-
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    """The resolved annotations of a result class (computed once per class)."""
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
-
-
-def from_api(cls: type[T], data: dict[str, Any]) -> T:
-    """Build result `cls` from the API's JSON object. Unknown members stay in `raw`; a member
-    the server left out is None."""
-    hints = _hints(cls)
-    values = {
-        item.name: _convert(hints[item.name], data.get(item.name))
-        for item in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if item.name != "raw"
-    }
-    if any(item.name == "raw" for item in dataclasses.fields(cls)):  # type: ignore[arg-type]
-        values["raw"] = data
-    return cls(**values)
-
-
-def _convert(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    origin = typing.get_origin(hint)
-    if origin in (Union, types.UnionType):
-        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
-        origin = typing.get_origin(hint)
-    if hint is datetime:
-        return parse_datetime(value)
-    if origin is list:
-        (item_hint,) = typing.get_args(hint)
-        return [_convert(item_hint, item) for item in value]
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return from_api(hint, value)
-    return value
+    pledges: int
+    demand_requests: int
+    waitlist_entries: int
+    stop_requests: int
+    emails: int
+    raw: dict[str, Any] = _raw()

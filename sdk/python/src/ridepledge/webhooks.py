@@ -4,6 +4,10 @@
 event = ridepledge.webhooks.verify(request.get_data(), request.headers, ENDPOINT_SECRET)
 ```
 
+`construct_event` does the same and returns a typed event (`ridepledge.PledgePaidEvent`,
+`ridepledge.TripConfirmedEvent`, ...: see `ridepledge.webhook_events`), `data` already a
+`Pledge`, a `Trip`...; both clients expose it too (`client.construct_event`).
+
 `verify` checks that one of the message's signatures (``webhook-signature`` holds two during
 a secret rotation) is an HMAC-SHA256 of ``"{webhook-id}.{webhook-timestamp}.{body}"`` under
 your endpoint secret, compared in constant time, and that the timestamp is within
@@ -26,8 +30,16 @@ from typing import Any
 
 from ridepledge.errors import RidePledgeError
 from ridepledge.models import DemandThreshold, Pledge, Trip, from_api, parse_datetime
+from ridepledge.webhook_events import Event, typed_event
 
-__all__ = ["DEFAULT_TOLERANCE", "WebhookEvent", "WebhookVerificationError", "sign", "verify"]
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "WebhookEvent",
+    "WebhookVerificationError",
+    "construct_event",
+    "sign",
+    "verify",
+]
 
 DEFAULT_TOLERANCE = 300  # seconds
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)  # nosec B105
@@ -123,6 +135,23 @@ def verify(
         data=data if isinstance(data, dict) else {},
         raw=message,
     )
+
+
+def construct_event(
+    body: bytes | str,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    secret: str | Iterable[str],
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> Event:
+    """Verify a webhook request as `verify` does and return its typed event: one class per
+    event type (`PledgeCreatedEvent`, `TripConfirmedEvent`, `DemandThresholdReachedEvent`,
+    ...), whose `data` is the typed result; `UnknownEvent` for a type added after this SDK.
+    Raises `WebhookVerificationError` as `verify` does. It sends nothing, so the async client
+    exposes it as a plain function too."""
+    event = verify(body, headers, secret, tolerance=tolerance, now=now)
+    return typed_event(event.id, event.type, event.timestamp, event.data, event.raw)
 
 
 def sign(secret: str, msg_id: str, timestamp: int | datetime, body: bytes | str) -> str:

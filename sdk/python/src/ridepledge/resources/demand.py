@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from ridepledge.models import Demand
-from ridepledge.pagination import Pager
-from ridepledge.resources._base import Resource
+from ridepledge.resources._base import CallOptions, Listing, R, Resource, listing
 
 
-class DemandResource(Resource):
+class DemandResource(Resource[R]):
+    @listing("/v1/demand")
     def list(
-        self, *, event_id: str | None = None, limit: int | None = None, cursor: str | None = None
-    ) -> Pager[Demand]:
+        self,
+        *,
+        event_id: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Listing[Demand]:
         """Requests per event and origin, most asked first (`count` distinct fans)."""
-        return self._list("/v1/demand", Demand, event_id=event_id, limit=limit, cursor=cursor)
+        params = {"event_id": event_id, "limit": limit, "cursor": cursor}
+        return Listing(Demand, params, options=options)

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Unpack
 
 from ridepledge.models import Event
-from ridepledge.pagination import Pager
-from ridepledge.resources._base import NOT_GIVEN, NotGiven, Resource, given, segment
+from ridepledge.resources._base import (
+    NOT_GIVEN,
+    Call,
+    CallOptions,
+    Listing,
+    NotGiven,
+    R,
+    Resource,
+    endpoint,
+    given,
+    listing,
+    returns,
+    returns_nothing,
+)
 
 
-class Events(Resource):
+class Events(Resource[R]):
+    @endpoint("POST", "/v1/events")
     def create(
         self,
         *,
@@ -18,15 +32,19 @@ class Events(Resource):
         starts_at: datetime,
         timezone: str,
         idempotency_key: str | None = None,
-    ) -> Event:
+        **options: Unpack[CallOptions],
+    ) -> Call[Event]:
         """Create an event (scope `events:write`). `timezone` is an IANA name such as
         ``"America/Chicago"``, used to show local times to fans."""
         body = {"title": title, "venue": venue, "starts_at": starts_at, "timezone": timezone}
-        return self._post("/v1/events", Event, body, idempotency_key)
+        return Call(returns(Event), body=body, idempotency_key=idempotency_key, options=options)
 
-    def retrieve(self, event_id: str) -> Event:
-        return self._get(f"/v1/events/{segment(event_id)}", Event)
+    @endpoint("GET", "/v1/events/{event_id}")
+    def retrieve(self, event_id: str, **options: Unpack[CallOptions]) -> Call[Event]:
+        """One event (scope `events:read`)."""
+        return Call(returns(Event), {"event_id": event_id}, options=options)
 
+    @endpoint("PATCH", "/v1/events/{event_id}")
     def update(
         self,
         event_id: str,
@@ -35,14 +53,20 @@ class Events(Resource):
         venue: str | NotGiven = NOT_GIVEN,
         starts_at: datetime | NotGiven = NOT_GIVEN,
         timezone: str | NotGiven = NOT_GIVEN,
-    ) -> Event:
+        **options: Unpack[CallOptions],
+    ) -> Call[Event]:
+        """Change an event; arguments left out stay as they are."""
         body = given(title=title, venue=venue, starts_at=starts_at, timezone=timezone)
-        return self._patch(f"/v1/events/{segment(event_id)}", Event, body)
+        return Call(returns(Event), {"event_id": event_id}, body=body, options=options)
 
-    def delete(self, event_id: str) -> None:
+    @endpoint("DELETE", "/v1/events/{event_id}")
+    def delete(self, event_id: str, **options: Unpack[CallOptions]) -> Call[None]:
         """Delete an event; one with trips cannot be deleted (`ConflictError`)."""
-        self._delete(f"/v1/events/{segment(event_id)}")
+        return Call(returns_nothing, {"event_id": event_id}, options=options)
 
-    def list(self, *, limit: int | None = None, cursor: str | None = None) -> Pager[Event]:
+    @listing("/v1/events")
+    def list(
+        self, *, limit: int | None = None, cursor: str | None = None, **options: Unpack[CallOptions]
+    ) -> Listing[Event]:
         """Every event, newest first; `limit` is the page size (1-100)."""
-        return self._list("/v1/events", Event, limit=limit, cursor=cursor)
+        return Listing(Event, {"limit": limit, "cursor": cursor}, options=options)

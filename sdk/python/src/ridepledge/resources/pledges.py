@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from ridepledge.models import Pledge
-from ridepledge.pagination import Pager
-from ridepledge.resources._base import Resource, segment
+from ridepledge.resources._base import (
+    Call,
+    CallOptions,
+    Listing,
+    R,
+    Resource,
+    endpoint,
+    listing,
+    returns,
+)
 
 
-class Pledges(Resource):
-    def retrieve(self, pledge_id: str) -> Pledge:
-        return self._get(f"/v1/pledges/{segment(pledge_id)}", Pledge)
+class Pledges(Resource[R]):
+    @endpoint("GET", "/v1/pledges/{pledge_id}")
+    def retrieve(self, pledge_id: str, **options: Unpack[CallOptions]) -> Call[Pledge]:
+        """One pledge (scope `pledges:read`), with its boarding code and referrals."""
+        return Call(returns(Pledge), {"pledge_id": pledge_id}, options=options)
 
-    def cancel(self, pledge_id: str, *, idempotency_key: str | None = None) -> Pledge:
+    @endpoint("POST", "/v1/pledges/{pledge_id}/cancel")
+    def cancel(
+        self,
+        pledge_id: str,
+        *,
+        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Call[Pledge]:
         """Cancel a pledge (scope `pledges:write`): unpaid ones become ``canceled``, paid ones
         are refunded in full."""
-        return self._post(f"/v1/pledges/{segment(pledge_id)}/cancel", Pledge, None, idempotency_key)
+        path = {"pledge_id": pledge_id}
+        return Call(returns(Pledge), path, idempotency_key=idempotency_key, options=options)
 
+    @listing("/v1/pledges")
     def list(
         self,
         *,
@@ -24,15 +45,15 @@ class Pledges(Resource):
         referred_by: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
-    ) -> Pager[Pledge]:
+        **options: Unpack[CallOptions],
+    ) -> Listing[Pledge]:
         """Pledges, newest first, optionally of one trip, in one status and/or brought by the
         share link of the pledge `referred_by`."""
-        return self._list(
-            "/v1/pledges",
-            Pledge,
-            trip_id=trip_id,
-            status=status,
-            referred_by=referred_by,
-            limit=limit,
-            cursor=cursor,
-        )
+        params = {
+            "trip_id": trip_id,
+            "status": status,
+            "referred_by": referred_by,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return Listing(Pledge, params, options=options)

@@ -1,9 +1,11 @@
-"""`client.trips`: buses to an event, created with their stops, opened, canceled."""
+"""`client.trips`: buses to an event, created with their stops, opened, canceled; their
+manifests, driver links, stop requests and waitlists."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Unpack
 
 from ridepledge.models import (
     DriverLink,
@@ -14,13 +16,28 @@ from ridepledge.models import (
     StopRequest,
     Trip,
     WaitlistEntry,
-    from_api,
 )
-from ridepledge.pagination import Pager
-from ridepledge.resources._base import NOT_GIVEN, NotGiven, Resource, given, segment
+from ridepledge.resources._base import (
+    NOT_GIVEN,
+    Call,
+    CallOptions,
+    Listing,
+    NotGiven,
+    R,
+    Resource,
+    endpoint,
+    given,
+    listed,
+    listing,
+    returns,
+    returns_items,
+    returns_nothing,
+    returns_text,
+)
 
 
-class Trips(Resource):
+class Trips(Resource[R]):
+    @endpoint("POST", "/v1/trips")
     def create(
         self,
         *,
@@ -34,7 +51,8 @@ class Trips(Resource):
         currency: str | None = None,
         operator: OperatorParams | None = None,
         idempotency_key: str | None = None,
-    ) -> Trip:
+        **options: Unpack[CallOptions],
+    ) -> Call[Trip]:
         """Create a trip with its stops (scope `trips:write`). It starts as ``draft``; fans see
         it once you `open` it. `unit_amount` is one seat's price in minor units of `currency`
         (default: the partner's currency); the trip runs if `min_riders` seats are pledged by
@@ -50,11 +68,14 @@ class Trips(Resource):
             "currency": currency,
             "operator": operator,
         }
-        return self._post("/v1/trips", Trip, body, idempotency_key)
+        return Call(returns(Trip), body=body, idempotency_key=idempotency_key, options=options)
 
-    def retrieve(self, trip_id: str) -> Trip:
-        return self._get(f"/v1/trips/{segment(trip_id)}", Trip)
+    @endpoint("GET", "/v1/trips/{trip_id}")
+    def retrieve(self, trip_id: str, **options: Unpack[CallOptions]) -> Call[Trip]:
+        """One trip with its stops (scope `trips:read`)."""
+        return Call(returns(Trip), {"trip_id": trip_id}, options=options)
 
+    @endpoint("PATCH", "/v1/trips/{trip_id}")
     def update(
         self,
         trip_id: str,
@@ -67,13 +88,14 @@ class Trips(Resource):
         currency: str | NotGiven = NOT_GIVEN,
         pledge_deadline: datetime | NotGiven = NOT_GIVEN,
         operator: OperatorParams | None | NotGiven = NOT_GIVEN,
-    ) -> Trip:
+        **options: Unpack[CallOptions],
+    ) -> Call[Trip]:
         """Change a trip. Drafts change freely; open trips only `operator`, `capacity` and
         `pledge_deadline`; confirmed ones only `operator` and `capacity` (else
         `ConflictError`)."""
         body = given(
             origin=origin,
-            stops=stops if isinstance(stops, NotGiven) else [*stops],
+            stops=listed(stops),
             capacity=capacity,
             min_riders=min_riders,
             unit_amount=unit_amount,
@@ -81,37 +103,58 @@ class Trips(Resource):
             pledge_deadline=pledge_deadline,
             operator=operator,
         )
-        return self._patch(f"/v1/trips/{segment(trip_id)}", Trip, body)
+        return Call(returns(Trip), {"trip_id": trip_id}, body=body, options=options)
 
-    def open(self, trip_id: str, *, idempotency_key: str | None = None) -> Trip:
+    @endpoint("POST", "/v1/trips/{trip_id}/open")
+    def open(
+        self, trip_id: str, *, idempotency_key: str | None = None, **options: Unpack[CallOptions]
+    ) -> Call[Trip]:
         """Open a draft to pledges (``ConflictError`` ``illegal-transition`` if not a draft)."""
-        return self._post(f"/v1/trips/{segment(trip_id)}/open", Trip, None, idempotency_key)
+        path = {"trip_id": trip_id}
+        return Call(returns(Trip), path, idempotency_key=idempotency_key, options=options)
 
-    def cancel(self, trip_id: str, *, idempotency_key: str | None = None) -> Trip:
+    @endpoint("POST", "/v1/trips/{trip_id}/cancel")
+    def cancel(
+        self, trip_id: str, *, idempotency_key: str | None = None, **options: Unpack[CallOptions]
+    ) -> Call[Trip]:
         """Cancel a trip: unpaid pledges are released, paid ones refunded."""
-        return self._post(f"/v1/trips/{segment(trip_id)}/cancel", Trip, None, idempotency_key)
+        path = {"trip_id": trip_id}
+        return Call(returns(Trip), path, idempotency_key=idempotency_key, options=options)
 
-    def manifest(self, trip_id: str) -> Manifest:
+    @endpoint("GET", "/v1/trips/{trip_id}/manifest")
+    def manifest(self, trip_id: str, **options: Unpack[CallOptions]) -> Call[Manifest]:
         """Who boards where; `.rows()` flattens it to one row per rider."""
-        return self._get(f"/v1/trips/{segment(trip_id)}/manifest", Manifest)
+        return Call(returns(Manifest), {"trip_id": trip_id}, options=options)
 
-    def create_driver_link(self, trip_id: str, *, idempotency_key: str | None = None) -> DriverLink:
+    @endpoint("GET", "/v1/trips/{trip_id}/manifest")
+    def manifest_csv(self, trip_id: str, **options: Unpack[CallOptions]) -> Call[str]:
+        """The manifest as the server's CSV: a header row, then one row per rider
+        (stop, departs_at, pledge_id, name, phone, email, seats, status)."""
+        return Call(returns_text, {"trip_id": trip_id}, accept="text/csv", options=options)
+
+    @endpoint("POST", "/v1/trips/{trip_id}/driver_link")
+    def create_driver_link(
+        self, trip_id: str, *, idempotency_key: str | None = None, **options: Unpack[CallOptions]
+    ) -> Call[DriverLink]:
         """Issue the driver's check-in link (scope `trips:write`); any older link stops
         working. Send `url` to the bus operator: it needs no account."""
-        path = f"/v1/trips/{segment(trip_id)}/driver_link"
-        return self._post(path, DriverLink, None, idempotency_key)
+        path = {"trip_id": trip_id}
+        return Call(returns(DriverLink), path, idempotency_key=idempotency_key, options=options)
 
-    def stop_requests(self, trip_id: str) -> list[StopRequest]:
+    @endpoint("DELETE", "/v1/trips/{trip_id}/driver_link")
+    def revoke_driver_link(self, trip_id: str, **options: Unpack[CallOptions]) -> Call[None]:
+        """End every driver link of the trip without issuing a new one."""
+        return Call(returns_nothing, {"trip_id": trip_id}, options=options)
+
+    @endpoint("GET", "/v1/trips/{trip_id}/stop_requests")
+    def stop_requests(
+        self, trip_id: str, **options: Unpack[CallOptions]
+    ) -> Call[list[StopRequest]]:
         """Pick-up stops fans asked for on the trip, one per place, most asked first (scope
         `trips:read`)."""
-        body = self._request("GET", f"/v1/trips/{segment(trip_id)}/stop_requests").json()
-        return [from_api(StopRequest, item) for item in body["data"]]
+        return Call(returns_items(StopRequest), {"trip_id": trip_id}, options=options)
 
-    def waitlist(self, trip_id: str) -> list[WaitlistEntry]:
-        """The trip's waitlist in order of joining (scope `trips:read`)."""
-        body = self._request("GET", f"/v1/trips/{segment(trip_id)}/waitlist").json()
-        return [from_api(WaitlistEntry, item) for item in body["data"]]
-
+    @endpoint("POST", "/v1/trips/{trip_id}/stops")
     def add_stop(
         self,
         trip_id: str,
@@ -120,24 +163,23 @@ class Trips(Resource):
         address: str,
         departs_at: datetime,
         idempotency_key: str | None = None,
-    ) -> Trip:
+        **options: Unpack[CallOptions],
+    ) -> Call[Trip]:
         """Add a pick-up stop to an open or confirmed trip (scope `trips:write`). Fans who
         asked for this place (`stop_requests`) and have a live pledge are emailed and can move
         their pledge to it."""
         body = {"name": name, "address": address, "departs_at": departs_at}
-        return self._post(f"/v1/trips/{segment(trip_id)}/stops", Trip, body, idempotency_key)
+        path = {"trip_id": trip_id}
+        return Call(
+            returns(Trip), path, body=body, idempotency_key=idempotency_key, options=options
+        )
 
-    def revoke_driver_link(self, trip_id: str) -> None:
-        """End every driver link of the trip without issuing a new one."""
-        self._delete(f"/v1/trips/{segment(trip_id)}/driver_link")
+    @endpoint("GET", "/v1/trips/{trip_id}/waitlist")
+    def waitlist(self, trip_id: str, **options: Unpack[CallOptions]) -> Call[list[WaitlistEntry]]:
+        """The trip's waitlist in order of joining (scope `trips:read`)."""
+        return Call(returns_items(WaitlistEntry), {"trip_id": trip_id}, options=options)
 
-    def manifest_csv(self, trip_id: str) -> str:
-        """The manifest as the server's CSV: a header row, then one row per rider
-        (stop, departs_at, pledge_id, name, phone, email, seats, status)."""
-        response = self._request("GET", f"/v1/trips/{segment(trip_id)}/manifest", accept="text/csv")
-        response.encoding = response.encoding or "utf-8"
-        return response.text
-
+    @listing("/v1/trips")
     def list(
         self,
         *,
@@ -145,8 +187,8 @@ class Trips(Resource):
         status: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
-    ) -> Pager[Trip]:
+        **options: Unpack[CallOptions],
+    ) -> Listing[Trip]:
         """Trips, newest first, optionally of one event and/or in one status."""
-        return self._list(
-            "/v1/trips", Trip, event_id=event_id, status=status, limit=limit, cursor=cursor
-        )
+        params = {"event_id": event_id, "status": status, "limit": limit, "cursor": cursor}
+        return Listing(Trip, params, options=options)

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 from ridepledge.models import WebhookDelivery, WebhookEndpoint
-from ridepledge.pagination import Pager
-from ridepledge.resources._base import NOT_GIVEN, NotGiven, Resource, given, segment
+from ridepledge.resources._base import (
+    NOT_GIVEN,
+    Call,
+    CallOptions,
+    Listing,
+    NotGiven,
+    R,
+    Resource,
+    endpoint,
+    given,
+    listed,
+    listing,
+    returns,
+    returns_nothing,
+)
 
 
-class WebhookEndpoints(Resource):
+class WebhookEndpoints(Resource[R]):
+    @endpoint("POST", "/v1/webhook_endpoints")
     def create(
         self,
         *,
@@ -17,15 +32,21 @@ class WebhookEndpoints(Resource):
         events: Sequence[str],
         description: str | None = None,
         idempotency_key: str | None = None,
-    ) -> WebhookEndpoint:
+        **options: Unpack[CallOptions],
+    ) -> Call[WebhookEndpoint]:
         """Add an endpoint. `events` lists the types wanted, or ``["*"]`` for all. The result's
         `secret` (``whsec_...``) is shown only now: store it to verify messages."""
         body = {"url": url, "events": [*events], "description": description}
-        return self._post("/v1/webhook_endpoints", WebhookEndpoint, body, idempotency_key)
+        return Call(
+            returns(WebhookEndpoint), body=body, idempotency_key=idempotency_key, options=options
+        )
 
-    def retrieve(self, endpoint_id: str) -> WebhookEndpoint:
-        return self._get(f"/v1/webhook_endpoints/{segment(endpoint_id)}", WebhookEndpoint)
+    @endpoint("GET", "/v1/webhook_endpoints/{endpoint_id}")
+    def retrieve(self, endpoint_id: str, **options: Unpack[CallOptions]) -> Call[WebhookEndpoint]:
+        """One endpoint (without its secret)."""
+        return Call(returns(WebhookEndpoint), {"endpoint_id": endpoint_id}, options=options)
 
+    @endpoint("PATCH", "/v1/webhook_endpoints/{endpoint_id}")
     def update(
         self,
         endpoint_id: str,
@@ -34,56 +55,75 @@ class WebhookEndpoints(Resource):
         events: Sequence[str] | NotGiven = NOT_GIVEN,
         description: str | None | NotGiven = NOT_GIVEN,
         status: str | NotGiven = NOT_GIVEN,
-    ) -> WebhookEndpoint:
+        **options: Unpack[CallOptions],
+    ) -> Call[WebhookEndpoint]:
         """Change an endpoint; `status` ``"disabled"`` pauses it, ``"enabled"`` resumes it."""
         body = given(
             url=url,
-            events=events if isinstance(events, NotGiven) else [*events],
+            events=listed(events),
             description=description,
             status=status,
         )
-        return self._patch(f"/v1/webhook_endpoints/{segment(endpoint_id)}", WebhookEndpoint, body)
+        path = {"endpoint_id": endpoint_id}
+        return Call(returns(WebhookEndpoint), path, body=body, options=options)
 
-    def delete(self, endpoint_id: str) -> None:
+    @endpoint("DELETE", "/v1/webhook_endpoints/{endpoint_id}")
+    def delete(self, endpoint_id: str, **options: Unpack[CallOptions]) -> Call[None]:
         """Delete an endpoint and its delivery log."""
-        self._delete(f"/v1/webhook_endpoints/{segment(endpoint_id)}")
+        return Call(returns_nothing, {"endpoint_id": endpoint_id}, options=options)
 
+    @endpoint("POST", "/v1/webhook_endpoints/{endpoint_id}/rotate_secret")
     def rotate_secret(
-        self, endpoint_id: str, *, idempotency_key: str | None = None
-    ) -> WebhookEndpoint:
+        self,
+        endpoint_id: str,
+        *,
+        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Call[WebhookEndpoint]:
         """A new signing secret (in the result's `secret`); for 24 hours messages carry a
         signature with the old secret too."""
-        path = f"/v1/webhook_endpoints/{segment(endpoint_id)}/rotate_secret"
-        return self._post(path, WebhookEndpoint, None, idempotency_key)
+        path = {"endpoint_id": endpoint_id}
+        return Call(
+            returns(WebhookEndpoint), path, idempotency_key=idempotency_key, options=options
+        )
 
+    @listing("/v1/webhook_endpoints")
     def list(
-        self, *, limit: int | None = None, cursor: str | None = None
-    ) -> Pager[WebhookEndpoint]:
-        return self._list("/v1/webhook_endpoints", WebhookEndpoint, limit=limit, cursor=cursor)
+        self, *, limit: int | None = None, cursor: str | None = None, **options: Unpack[CallOptions]
+    ) -> Listing[WebhookEndpoint]:
+        """Every endpoint, newest first."""
+        return Listing(WebhookEndpoint, {"limit": limit, "cursor": cursor}, options=options)
 
 
-class WebhookDeliveries(Resource):
-    def retrieve(self, delivery_id: str) -> WebhookDelivery:
+class WebhookDeliveries(Resource[R]):
+    @endpoint("GET", "/v1/webhook_deliveries/{delivery_id}")
+    def retrieve(self, delivery_id: str, **options: Unpack[CallOptions]) -> Call[WebhookDelivery]:
         """One delivery with every attempt."""
-        return self._get(f"/v1/webhook_deliveries/{segment(delivery_id)}", WebhookDelivery)
+        return Call(returns(WebhookDelivery), {"delivery_id": delivery_id}, options=options)
 
-    def retry(self, delivery_id: str, *, idempotency_key: str | None = None) -> WebhookDelivery:
+    @endpoint("POST", "/v1/webhook_deliveries/{delivery_id}/retry")
+    def retry(
+        self,
+        delivery_id: str,
+        *,
+        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Call[WebhookDelivery]:
         """Send a failed or pending delivery again now (``ConflictError`` if it succeeded)."""
-        path = f"/v1/webhook_deliveries/{segment(delivery_id)}/retry"
-        return self._post(path, WebhookDelivery, None, idempotency_key)
+        path = {"delivery_id": delivery_id}
+        return Call(
+            returns(WebhookDelivery), path, idempotency_key=idempotency_key, options=options
+        )
 
+    @listing("/v1/webhook_deliveries")
     def list(
         self,
         *,
         endpoint_id: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
-    ) -> Pager[WebhookDelivery]:
+        **options: Unpack[CallOptions],
+    ) -> Listing[WebhookDelivery]:
         """The delivery log, newest first, optionally of one endpoint."""
-        return self._list(
-            "/v1/webhook_deliveries",
-            WebhookDelivery,
-            endpoint_id=endpoint_id,
-            limit=limit,
-            cursor=cursor,
-        )
+        params = {"endpoint_id": endpoint_id, "limit": limit, "cursor": cursor}
+        return Listing(WebhookDelivery, params, options=options)
