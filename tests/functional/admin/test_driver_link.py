@@ -181,3 +181,29 @@ def test_the_link_shown_again_refuses_check_ins_from_before_it_was_issued(app, w
     with app.app_context():
         link = checkin.read_driver_token(app.config["SECRET_KEY"], path.rsplit("/", 1)[1])
         assert link.issued_at is not None and link.issued_at > utcnow() - timedelta(minutes=1)
+
+
+def test_the_shown_link_is_neither_cached_nor_logged(app, world):  # noqa: F811
+    """The console page that shows the driver link (a secret: names, phones and boarding codes
+    behind it) is `no-store`, and issuing, showing, emailing and opening it logs no token."""
+    from tests.functional.test_secret_redaction import _capture_logs
+
+    trip_id = world["trip"]
+    page = f"/admin/trips/{trip_id}"
+    client = signed_in(app, "owner")
+    stop = _capture_logs()
+    try:
+        issue(client, trip_id)
+        shown = client.get(page)
+        assert shown.headers["Cache-Control"] == "no-store"
+        assert shown.headers["Referrer-Policy"] != "unsafe-url"
+        link = LINK.search(shown.get_data(as_text=True)).group(1)
+        assert post(client, f"{page}/driver_link/email", page=page).status_code == 302
+        run_jobs(app)
+        driver = app.test_client().get("/" + link.split("://", 1)[1].split("/", 1)[1])
+        assert driver.status_code == 200 and driver.headers["Referrer-Policy"] == "no-referrer"
+    finally:
+        log = stop()
+    token = link.rsplit("/", 1)[1]
+    assert "/d/[redacted]" in log  # the driver page's access line was captured
+    assert token not in log
