@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import inspect, select, update
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.orm import Session
 
 from widget_server.domain import boarding as codes
@@ -408,6 +408,17 @@ def undo_boarding(
         if pledge is None or pledge.trip_id != trip.id:
             raise NotFound("no such rider on this trip")
         raise Conflict("this rider is not boarded")
+    # The boarding is claimed by its DELETE, as a check-in claims it by its INSERT: of two
+    # phones undoing at once (or an undo read before a re-boarding), one deletes the row it
+    # read and the other is told the rider is not boarded; nothing is audited twice.
+    deleted = session.execute(
+        delete(Boarding)
+        .where(Boarding.pledge_id == pledge_id, Boarding.boarded_at == boarding.boarded_at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.expunge(boarding)
+    if deleted != 1:
+        raise Conflict("this rider is not boarded")
     pledge = session.get(Pledge, pledge_id)
     record(
         session,
@@ -424,7 +435,6 @@ def undo_boarding(
             "device_id": device_id,
         },
     )
-    session.delete(boarding)
     session.flush()
     return {
         "object": "boarding_undone",
