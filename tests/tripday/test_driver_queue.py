@@ -5,6 +5,7 @@ import uuid
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import event, select
 
 from tests.tripday.test_checkins import SECRET, now_iso, send
@@ -228,3 +229,37 @@ def test_the_driver_page_in_french_shows_times_and_code_ends_in_its_format(app, 
     assert f"code …{code[-4:]}" in html
     manifest = client.get(f"{url}/manifest").json
     assert manifest["stops"][0]["departs_label"] == departs.strftime("%d/%m/%Y %H:%M")
+
+
+def test_two_phones_undoing_one_boarding_undo_it_once(app, client, trip_day):
+    """The second of two racing undos (it read the boarding before the first one's commit)
+    is a 409 "not boarded", with one audit entry: not a second `boarding_undone`, nor a DELETE
+    matching no row (a warning, a 500 where warnings are errors)."""
+    from sqlalchemy import delete
+    from sqlalchemy.orm import Session
+
+    from widget_server.domain import checkin
+    from widget_server.domain.errors import Conflict
+    from widget_server.models import Boarding, Trip
+
+    url, code, pledge_id = trip_day["url"], trip_day["codes"][0], trip_day["pledges"][0]
+    assert send(client, url, code).json["result"] == "ok"
+    with app.app_context():
+        late = Session(bind=db.engine)
+        try:
+            stale = late.get(Boarding, pledge_id)  # read before the first undo's commit
+            assert stale is not None
+            first = client.post(f"{url}/undo", json={"pledge_id": pledge_id, "device": "A"})
+            assert first.status_code == 200
+            with pytest.raises(Conflict) as refused:
+                checkin.undo_boarding(late, late.get(Trip, trip_day["trip"]), pledge_id, device="B")
+                late.commit()
+            assert "not boarded" in str(refused.value)
+        finally:
+            late.rollback()
+            late.close()
+        undone = db.session.scalars(
+            select(AuditLogEntry).where(AuditLogEntry.action == "pledge.boarding_undone")
+        ).all()
+        assert len(undone) == 1
+        assert db.session.execute(delete(Boarding)).rowcount == 0

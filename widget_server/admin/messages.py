@@ -51,6 +51,10 @@ def _known():
             lambda m: _("Enter a date and time, such as 2030-11-14 19:00."),
         ),
         (
+            r"must be within (\d+) years of today",
+            lambda m: _("Enter a date within %(count)s years of today.", count=m[1]),
+        ),
+        (
             r"must be an IANA time zone such as .+",
             lambda m: _("Enter a time zone such as America/Chicago or Europe/Madrid."),
         ),

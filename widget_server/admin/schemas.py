@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel.numbers import get_currency_precision
 from marshmallow import Schema, ValidationError, fields, validate
 
+from widget_server.api.fields import MAX_AHEAD, MAX_AHEAD_TEXT
 from widget_server.domain.branding import WORDING_KEYS
 from widget_server.domain.errors import ValidationFailed, field_errors
 from widget_server.domain.text import Email, Phone, Text
 from widget_server.i18n import SUPPORTED_LOCALES
+from widget_server.models.types import utcnow
 
 MAX_STOPS = 8
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -33,9 +35,18 @@ class LocalDateTime(fields.Field):
             raise ValidationError("must be a date and time")
         try:
             moment = datetime.strptime(value.strip()[:16], LOCAL_FORMAT)
+            moment = moment.replace(tzinfo=self.zone).astimezone(UTC)
         except ValueError:
             raise ValidationError("must be a date and time such as 2030-11-14T19:00") from None
-        return moment.replace(tzinfo=self.zone).astimezone(UTC)
+        except OverflowError:  # year 1 east of UTC, year 9999 west of it
+            raise ValidationError(f"must be within {MAX_AHEAD_TEXT} of today") from None
+        # The API's window ahead (`api.fields.AwareDateTime`), and as far back: a time kept
+        # from an event already past still saves, a year-0001 one (which no zone can show
+        # without overflowing) does not.
+        now = utcnow()
+        if not now - MAX_AHEAD <= moment <= now + MAX_AHEAD:
+            raise ValidationError(f"must be within {MAX_AHEAD_TEXT} of today")
+        return moment
 
 
 def local_input(moment: datetime | None, zone_name: str) -> str:

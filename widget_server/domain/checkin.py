@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import inspect, select, update
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.orm import Session
 
 from widget_server.domain import boarding as codes
@@ -79,10 +79,15 @@ def default_link_expiry(trip: Trip, now: datetime) -> datetime:
 
 
 def issue_driver_link(
-    session: Session, trip: Trip, *, actor: str, expires_at: datetime | None = None
+    session: Session,
+    trip: Trip,
+    *,
+    actor: str,
+    expires_at: datetime | None = None,
+    issued_at: datetime | None = None,
 ) -> int:
-    """A new link generation for the trip (ending every older link), valid until `expires_at`;
-    returns it."""
+    """A new link generation for the trip (ending every older link), issued at `issued_at` and
+    valid until `expires_at`; returns it."""
     if trip.status == "draft":
         raise Conflict("open the trip before issuing a driver link")
     generation = session.execute(
@@ -91,6 +96,7 @@ def issue_driver_link(
         .values(
             driver_link_generation=Trip.driver_link_generation + 1,
             driver_link_expires_at=expires_at,
+            driver_link_issued_at=issued_at,
         )
         .returning(Trip.driver_link_generation)
         .execution_options(synchronize_session=False)
@@ -143,7 +149,7 @@ def new_driver_link(session: Session, trip: Trip, *, actor: str, now=None) -> Dr
     """Issue the trip's new driver link (ending the old ones)."""
     now = (now or utcnow()).replace(microsecond=0)
     expires_at = default_link_expiry(trip, now).replace(microsecond=0)
-    generation = issue_driver_link(session, trip, actor=actor, expires_at=expires_at)
+    generation = issue_driver_link(session, trip, actor=actor, expires_at=expires_at, issued_at=now)
     return DriverLink(trip.id, generation, expires_at, now)
 
 
@@ -155,7 +161,12 @@ def current_driver_link(trip: Trip, now: datetime | None = None) -> DriverLink |
     """The trip's live driver link (the last one issued, not revoked, not expired), or None."""
     if trip.driver_link_expires_at is None or trip.driver_link_generation == 0:
         return None
-    link = DriverLink(trip.id, trip.driver_link_generation, trip.driver_link_expires_at)
+    link = DriverLink(
+        trip.id,
+        trip.driver_link_generation,
+        trip.driver_link_expires_at,
+        trip.driver_link_issued_at,
+    )
     return link if link_is_live(link, trip, now) else None
 
 
@@ -189,7 +200,11 @@ def revoke_driver_links(session: Session, trip: Trip, *, actor: str) -> None:
     session.execute(
         update(Trip)
         .where(Trip.id == trip.id)
-        .values(driver_link_generation=Trip.driver_link_generation + 1, driver_link_expires_at=None)
+        .values(
+            driver_link_generation=Trip.driver_link_generation + 1,
+            driver_link_expires_at=None,
+            driver_link_issued_at=None,
+        )
         .execution_options(synchronize_session=False)
     )
     session.expire(trip)
@@ -393,6 +408,17 @@ def undo_boarding(
         if pledge is None or pledge.trip_id != trip.id:
             raise NotFound("no such rider on this trip")
         raise Conflict("this rider is not boarded")
+    # The boarding is claimed by its DELETE, as a check-in claims it by its INSERT: of two
+    # phones undoing at once (or an undo read before a re-boarding), one deletes the row it
+    # read and the other is told the rider is not boarded; nothing is audited twice.
+    deleted = session.execute(
+        delete(Boarding)
+        .where(Boarding.pledge_id == pledge_id, Boarding.boarded_at == boarding.boarded_at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.expunge(boarding)
+    if deleted != 1:
+        raise Conflict("this rider is not boarded")
     pledge = session.get(Pledge, pledge_id)
     record(
         session,
@@ -409,7 +435,6 @@ def undo_boarding(
             "device_id": device_id,
         },
     )
-    session.delete(boarding)
     session.flush()
     return {
         "object": "boarding_undone",

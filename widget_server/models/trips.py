@@ -58,6 +58,9 @@ class Trip(Base):
     # When the current generation's link stops working (None: no live link was issued), so the
     # console can show the link again (domain.checkin.current_driver_link).
     driver_link_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When it was issued: the link shown again (console, email) carries it like the first
+    # answer did, so check-ins dated before it are refused whichever copy the driver opened.
+    driver_link_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,9 +17,11 @@ from tests.admin_helpers import csrf, post
 from tests.conftest import run_jobs
 from tests.functional.admin.test_events_trips import pledge, signed_in, world  # noqa: F401
 from tests.unit.email_helpers import outbox_file, parse, parts
+from widget_server.domain import checkin
 from widget_server.domain.boarding import boarding_code
 from widget_server.extensions import db
 from widget_server.models import AuditLogEntry, OutboundEmail, Pledge, Trip
+from widget_server.models.types import rfc3339, utcnow
 
 LINK = re.compile(r'id="driver-link" type="url" value="(http://[^"]+/d/[^"]+)"')
 
@@ -154,3 +158,52 @@ def test_the_driver_link_section_speaks_the_admins_language(app, world, locale, 
     page = signed_in(app, "owner").get(f"/admin/trips/{world['trip']}?locale={locale}")
     html = page.get_data(as_text=True)
     assert all(word in html for word in words)
+
+
+def test_the_link_shown_again_refuses_check_ins_from_before_it_was_issued(app, world):  # noqa: F811
+    """The console (and the email) show the link with its issue time, as the API's first
+    answer has it: a check-in dated after the trip was made but before the link was issued is
+    a 422 naming `at` whichever copy the driver opened (it was accepted through the console's)."""
+    trip_id = world["trip"]
+    pledge_id = pledge(app, trip_id, "Ana Fan")
+    with app.app_context(), db.transaction() as session:
+        session.get(Trip, trip_id).created_at = utcnow() - timedelta(days=10)
+    client = signed_in(app, "owner")
+    issue(client, trip_id)
+    shown = LINK.search(trip_html(client, trip_id)).group(1)
+    path = "/" + shown.split("://", 1)[1].split("/", 1)[1]
+    before = rfc3339(utcnow() - timedelta(days=2))
+    answer = app.test_client().post(
+        f"{path}/checkins", json={"id": str(uuid.uuid4()), "at": before, "pledge_id": pledge_id}
+    )
+    assert answer.status_code == 422, answer.json
+    assert "before the driver link was issued" in answer.json["errors"]["at"][0]
+    with app.app_context():
+        link = checkin.read_driver_token(app.config["SECRET_KEY"], path.rsplit("/", 1)[1])
+        assert link.issued_at is not None and link.issued_at > utcnow() - timedelta(minutes=1)
+
+
+def test_the_shown_link_is_neither_cached_nor_logged(app, world):  # noqa: F811
+    """The console page that shows the driver link (a secret: names, phones and boarding codes
+    behind it) is `no-store`, and issuing, showing, emailing and opening it logs no token."""
+    from tests.functional.test_secret_redaction import _capture_logs
+
+    trip_id = world["trip"]
+    page = f"/admin/trips/{trip_id}"
+    client = signed_in(app, "owner")
+    stop = _capture_logs()
+    try:
+        issue(client, trip_id)
+        shown = client.get(page)
+        assert shown.headers["Cache-Control"] == "no-store"
+        assert shown.headers["Referrer-Policy"] != "unsafe-url"
+        link = LINK.search(shown.get_data(as_text=True)).group(1)
+        assert post(client, f"{page}/driver_link/email", page=page).status_code == 302
+        run_jobs(app)
+        driver = app.test_client().get("/" + link.split("://", 1)[1].split("/", 1)[1])
+        assert driver.status_code == 200 and driver.headers["Referrer-Policy"] == "no-referrer"
+    finally:
+        log = stop()
+    token = link.rsplit("/", 1)[1]
+    assert "/d/[redacted]" in log  # the driver page's access line was captured
+    assert token not in log
