@@ -16,7 +16,7 @@ from widget_server.domain.admins import create_admin
 from widget_server.domain.clients import create_client
 from widget_server.extensions import db
 from widget_server.models import Partner, Pledge, Trip
-from widget_server.webhooks.endpoints import create_endpoint
+from widget_server.webhooks.endpoints import checked_url, create_endpoint
 
 OWNER = "owner.with.a.rather.long.address@demo-console-phone.example"
 OPERATOR = "dispatch.and.operations.desk@harbor-coaches-and-charters.example"
@@ -43,6 +43,10 @@ OFF_SCREEN = """() => {
 def seeded(world):
     """The demo partner with a team, API clients, an endpoint, an operator email on the open
     trip and paid pledges on the sold-out one."""
+    url = checked_url(  # resolved before the transaction opens, as the console does
+        "http://127.0.0.1:9/ridepledge/partner-integrations/events/receiver/endpoint",
+        world.app.config["SETTINGS"],
+    )
     with world.app.app_context(), db.transaction() as session:
         partner = session.scalar(select(Partner).where(Partner.slug == "demo"))
         create_admin(session, partner, email=OWNER, password=PASSWORD, actor="test")
@@ -53,7 +57,7 @@ def seeded(world):
         create_endpoint(
             session,
             partner,
-            url="http://127.0.0.1:9/ridepledge/partner-integrations/events/receiver/endpoint",
+            url=url,
             events=["pledge.created", "trip.confirmed"],
             description="Ticketing system",
             settings=world.app.config["SETTINGS"],

@@ -205,7 +205,7 @@ def test_without_a_partner_page_the_link_opens_the_public_trip_page(world, brows
         _fill_pledge(page, "Dee Friend", "dee.friend@example.com")
         page.wait_for_selector("text=Pledge received. Thank you, Dee Friend!")
         # Her own share link is on her confirmation page, with the copy button JavaScript shows.
-        assert page.is_visible("button[data-copy]")
+        page.wait_for_selector("button[data-copy]", state="visible")  # once widget.js ran
         assert f"/t/demo/{trip_id}?stop=" in page.input_value("[data-share-link]")
         has_web_share = page.evaluate("typeof navigator.share === 'function'")
         assert page.is_visible("button[data-web-share]") == has_web_share
