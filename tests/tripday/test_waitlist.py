@@ -13,7 +13,7 @@ from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
 from tests.tripday.helpers import emails_of_kind, fan_request
 from tests.widget_helpers import form_fields, submit_form
-from widget_server.domain import pledging, waitlist
+from widget_server.domain.pledges import recording, waitlist
 from widget_server.extensions import db
 from widget_server.models import Pledge, Trip, WaitlistEntry
 from widget_server.models.types import utcnow
@@ -29,7 +29,7 @@ def full_trip(app):
         trip = make_trip(session, partner, capacity=8, min_riders=8)
         ids = {"partner_id": partner.id, "trip": trip.id, "stop": trip.stops[0].id}
         ids["paid"] = [
-            pledging.create_pledge(
+            recording.create_pledge(
                 session, provider, partner, trip.id, fan_request(trip, f"Fan{i} Paid")
             ).id
             for i in range(8)

@@ -16,11 +16,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from marshmallow import Schema, ValidationError, fields
 
-from widget_server.api.fields import parse_rfc3339
 from widget_server.domain import checkin
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.manifest import build_manifest
-from widget_server.domain.text import Text
+from widget_server.domain.text import Text, parse_rfc3339
 from widget_server.extensions import db, limiter
 from widget_server.i18n import format_local, plural_categories
 from widget_server.models import Trip

@@ -13,8 +13,8 @@ from flask import Blueprint, Response, current_app, g, make_response, render_tem
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from widget_server.domain import sales
 from widget_server.domain.errors import NotFound
+from widget_server.domain.pledges import sales
 from widget_server.domain.referrals import page_referral
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES, format_money

@@ -20,9 +20,9 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 
 from widget_server import fast_reads, idempotency, ratelimits, services
-from widget_server.domain import placing, pledging
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
 from widget_server.domain.notify import ask_manage_links
+from widget_server.domain.pledges import fan_changes, placing, planning
 from widget_server.domain.text import Id, Text
 from widget_server.extensions import db
 from widget_server.json_body import takes_no_body
@@ -189,7 +189,7 @@ def list_trips():
 @ratelimits.widget_read
 def get_trip(trip_id: str):
     def compute() -> dict:
-        trip = pledging.get_trip(db.session, g.partner, trip_id)
+        trip = planning.get_trip(db.session, g.partner, trip_id)
         if trip.status == "draft":
             raise NotFound(f"no trip {trip_id}")
         return public_trip(trip)
@@ -240,8 +240,8 @@ def _manage_view(pledge: Pledge):
         {
             "pledge": fan_pledge(pledge),
             "trip": public_trip(pledge.trip),
-            "can_withdraw": pledging.can_withdraw(pledge),
-            "can_change_stop": pledging.can_change_stop(pledge),
+            "can_withdraw": fan_changes.can_withdraw(pledge),
+            "can_change_stop": fan_changes.can_change_stop(pledge),
             "can_update_card": pledge.status == "action_required",
             "share_url": open_share_link(g.partner, pledge),
         }
@@ -259,7 +259,7 @@ def manage(token: str):
 def change_stop(token: str):
     data = load_json(StopChange())
     with db.transaction() as session:
-        pledge = pledging.change_stop(session, pledge_for(token), data["stop_id"])
+        pledge = fan_changes.change_stop(session, pledge_for(token), data["stop_id"])
     return _manage_view(pledge)
 
 
@@ -268,7 +268,7 @@ def change_stop(token: str):
 @takes_no_body
 def withdraw(token: str):
     with db.transaction() as session:
-        pledge = pledging.withdraw_pledge(session, pledge_for(token))
+        pledge = fan_changes.withdraw_pledge(session, pledge_for(token))
     return _manage_view(pledge)
 
 

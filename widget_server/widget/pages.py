@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import joinedload
 
 from widget_server import idempotency, ratelimits
-from widget_server.domain import pledging
+from widget_server.domain import limits
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.limits import pledge_seat_limit
 from widget_server.domain.notify import ask_manage_links
@@ -144,8 +144,8 @@ def trip_page(
         data={
             "live": _live([trip]),
             # widget.js sends the waitlist form through the JSON API and says what went wrong.
-            "max_seats": pledging.MAX_SEATS_PER_PLEDGE,
-            "field_messages": messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE),
+            "max_seats": limits.MAX_SEATS_PER_PLEDGE,
+            "field_messages": messages.field_messages(limits.MAX_SEATS_PER_PLEDGE),
             "problems": messages.problem_messages(),
         },
     )
@@ -296,7 +296,7 @@ def _form_fingerprint(form) -> str:
 
 def _field_errors(errors: dict) -> dict[str, str]:
     """Translated words for each field marshmallow or the domain found wrong."""
-    max_seats = pledging.MAX_SEATS_PER_PLEDGE
+    max_seats = limits.MAX_SEATS_PER_PLEDGE
     texts = messages.field_messages(max_seats)
     return {field: texts.get(field, texts["_generic"]) for field in errors}
 
@@ -338,7 +338,7 @@ def _request_page(event: Event, *, values=None, errors=None, problem=None, statu
         here=("widget_pages.request_form", {"event_id": event.id}),
         data={
             "event_id": event.id,
-            "field_messages": messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE),
+            "field_messages": messages.field_messages(limits.MAX_SEATS_PER_PLEDGE),
             "problems": messages.problem_messages(),
             "done": url_for("widget_pages.request_form", event_id=event.id, done=1),
         },

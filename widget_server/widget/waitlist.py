@@ -1,7 +1,7 @@
 """The waitlist in the widget: joining a sold-out trip (JSON API, `POST
 /w/<partner>/api/trips/<id>/waitlist`) and the fan's waitlist page from the signed link in the
 emails (`/w/<partner>/waitlist/<token>`): place in line, or the offer to take (card form, then
-the usual manage page) or decline. The rules are in domain/waitlist.py."""
+the usual manage page) or decline. The rules are in domain/pledges/waitlist.py."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from marshmallow import RAISE, Schema, ValidationError, validate
 from sqlalchemy import func, select
 
 from widget_server import ratelimits, services
-from widget_server.domain import placing, pledging, waitlist
+from widget_server.domain import limits
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.numbers import Integer, parse_digits
+from widget_server.domain.pledges import placing, waitlist
 from widget_server.domain.text import Email, Id, Text
 from widget_server.extensions import db
 from widget_server.i18n import SUPPORTED_LOCALES
@@ -41,7 +42,7 @@ class WaitlistInput(Schema):
         unknown = RAISE
 
     stop_id = Id("stp", required=True)
-    seats = Integer(required=True, validate=validate.Range(1, pledging.MAX_SEATS_PER_PLEDGE))
+    seats = Integer(required=True, validate=validate.Range(1, limits.MAX_SEATS_PER_PLEDGE))
     name = Text(required=True, max_length=200)
     email = Email(required=True)
     locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))

@@ -1,0 +1,2 @@
+"""Partner admin accounts: the team, passwords, sign-in with lockout, sessions and the signed
+password links."""
