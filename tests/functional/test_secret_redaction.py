@@ -97,7 +97,7 @@ def _tokens(app) -> dict[str, str]:
     api = ApiSession(app.test_client(), issue_token(app, ids["partner_id"]))
     driver_url = api.post(f"/v1/trips/{ids['trip']}/driver_link").json["url"]
     with app.test_request_context(), db.transaction() as session:
-        from widget_server.widget.links import manage_token, waitlist_token
+        from widget_server.fan.links import manage_token, waitlist_token
 
         partner = session.get(Partner, ids["partner_id"])
         admin = make_admin(session, partner, "owner@kc.example", password=None)

@@ -227,7 +227,7 @@ def test_form_posts_need_a_fresh_token_for_that_form_and_this_site(app, client, 
 
 
 def test_an_expired_form_token_is_refused(app, client, team, monkeypatch):
-    from widget_server.widget import security
+    from widget_server.fan import security
 
     action, hidden = form_fields(html_of(client.get(pledge_form(client, team))), "/pledge")
     monkeypatch.setattr(security, "FORM_TOKEN_MAX_AGE", -1)

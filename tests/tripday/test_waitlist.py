@@ -150,7 +150,7 @@ def test_twenty_racers_three_freed_seats_five_in_line(app, client, live_server, 
     # Wanda takes her seat through the link in her email; Xavier's offer expires and passes on.
     wanda = entries(app, ids["trip"])[0]
     with app.app_context():
-        from widget_server.widget.links import waitlist_url
+        from widget_server.fan.links import waitlist_url
 
         page_path = waitlist_url("kc-chiefs", wanda.id).removeprefix("http://127.0.0.1:8000")
     html = client.get(page_path).get_data(as_text=True)
@@ -195,7 +195,7 @@ def test_decline_passes_on_and_offers_stop_at_the_deadline(app, client, full_tri
     ana, ben = entries(app, ids["trip"])
     assert (ana.status, ben.status) == ("offered", "waiting")
     with app.app_context():
-        from widget_server.widget.links import waitlist_url
+        from widget_server.fan.links import waitlist_url
 
         path = waitlist_url("kc-chiefs", ana.id).removeprefix("http://127.0.0.1:8000")
     action, hidden = form_fields(client.get(path).get_data(as_text=True), "/decline")

@@ -57,7 +57,7 @@ def test_a_claim_racing_a_cancel_leaves_no_live_pledge(app, client, full_trip): 
     ids = full_trip
     entry = _offer_to(app, client, ids, "Wanda")
     with app.app_context():
-        from widget_server.widget.links import waitlist_url
+        from widget_server.fan.links import waitlist_url
 
         path = waitlist_url("kc-chiefs", entry.id).removeprefix("http://127.0.0.1:8000")
     action, hidden = form_fields(client.get(path).get_data(as_text=True), "/claim")

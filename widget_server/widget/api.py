@@ -25,6 +25,10 @@ from widget_server.domain.notify import ask_manage_links
 from widget_server.domain.pledges import fan_changes, placing, planning
 from widget_server.domain.text import Id, Text
 from widget_server.extensions import db
+from widget_server.fan.links import manage_url, open_share_link, pledge_for
+from widget_server.fan.render import partner_by_slug, preview_guard
+from widget_server.fan.security import CrossSiteRefused, cross_site_request, require_json_body
+from widget_server.fan.serializers import fan_pledge, public_event, public_trip
 from widget_server.json_body import takes_no_body
 from widget_server.models import Partner, Pledge
 from widget_server.widget.common import (
@@ -37,14 +41,6 @@ from widget_server.widget.common import (
     trips_for_event,
     upcoming_events,
 )
-from widget_server.widget.links import manage_url, open_share_link, pledge_for
-from widget_server.widget.render import partner_by_slug, preview_guard
-from widget_server.widget.security import (
-    CrossSiteRefused,
-    cross_site_request,
-    require_json_body,
-)
-from widget_server.widget.serializers import fan_pledge, public_event, public_trip
 
 bp = Blueprint("widget_api", __name__, url_prefix="/w/<partner_slug>/api")
 

@@ -17,12 +17,12 @@ from widget_server.domain.numbers import Integer
 from widget_server.domain.pledges import placing, planning, sales
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.extensions import db
+from widget_server.fan.trip_state import PUBLIC_TRIP_STATUSES
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.keys import derive_key
 from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
 from widget_server.observability.metrics import PLEDGES
-from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
 
 
 class PledgeInput(Schema):

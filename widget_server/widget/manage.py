@@ -13,14 +13,14 @@ from widget_server.domain import limits
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.domain.pledges import fan_changes, placing
 from widget_server.extensions import db
+from widget_server.fan import messages
+from widget_server.fan.links import pledge_for, share_box
+from widget_server.fan.render import payment_method_from_form, render_page
+from widget_server.fan.security import check_form_post, form_token
+from widget_server.fan.serializers import fan_pledge
+from widget_server.fan.trip_state import pledge_status_label, trip_state
 from widget_server.models import Pledge
-from widget_server.widget import messages
 from widget_server.widget.blueprint import bp
-from widget_server.widget.links import pledge_for, share_box
-from widget_server.widget.render import payment_method_from_form, render_page
-from widget_server.widget.security import check_form_post, form_token
-from widget_server.widget.serializers import fan_pledge
-from widget_server.widget.trip_state import pledge_status_label, trip_state
 
 NOTICES = {
     "card-updated": lambda: _("Thanks, your card was updated."),

@@ -27,9 +27,14 @@ from widget_server.domain.numbers import parse_digits
 from widget_server.domain.referrals import page_referral
 from widget_server.domain.stop_requests import takes_stop_requests
 from widget_server.extensions import db
+from widget_server.fan import messages
+from widget_server.fan.links import manage_token, manage_url, pledge_for, share_box
+from widget_server.fan.render import payment_method_from_form, payments_mode, render_page
+from widget_server.fan.security import FORM_TOKEN_FIELD, check_form_post, form_token
+from widget_server.fan.serializers import public_trip
+from widget_server.fan.trip_state import pledge_status_label, progress_words, trip_state
 from widget_server.models import Event, Trip
 from widget_server.payments.simulated import TEST_CARD_NUMBERS
-from widget_server.widget import messages
 from widget_server.widget.blueprint import bp
 from widget_server.widget.common import (
     DemandInput,
@@ -41,19 +46,6 @@ from widget_server.widget.common import (
     trips_for_event,
     upcoming_events,
 )
-from widget_server.widget.links import manage_token, manage_url, pledge_for, share_box
-from widget_server.widget.render import (
-    payment_method_from_form,
-    payments_mode,
-    render_page,
-)
-from widget_server.widget.security import (
-    FORM_TOKEN_FIELD,
-    check_form_post,
-    form_token,
-)
-from widget_server.widget.serializers import public_trip
-from widget_server.widget.trip_state import pledge_status_label, progress_words, trip_state
 
 # The pledge form's hidden Idempotency-Key: one per rendered form, i.e. per pledge attempt.
 ATTEMPT_FIELD = "idempotency_key"

@@ -18,23 +18,19 @@ from widget_server.domain.numbers import Integer, parse_digits
 from widget_server.domain.pledges import placing, waitlist
 from widget_server.domain.text import Email, Id, Text
 from widget_server.extensions import db
+from widget_server.fan import messages
+from widget_server.fan.links import manage_token, waitlist_entry_id, waitlist_token, waitlist_url
+from widget_server.fan.render import render_page
+from widget_server.fan.security import check_form_post, form_token
+from widget_server.fan.serializers import iso
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models import WaitlistEntry
 from widget_server.models.types import utcnow
 from widget_server.payments.simulated import payment_method_for_card_number
-from widget_server.widget import messages, pages
+from widget_server.widget import pages
 from widget_server.widget.api import bp as api_bp
 from widget_server.widget.api import load_json
 from widget_server.widget.blueprint import bp as pages_bp
-from widget_server.widget.links import (
-    manage_token,
-    waitlist_entry_id,
-    waitlist_token,
-    waitlist_url,
-)
-from widget_server.widget.render import render_page
-from widget_server.widget.security import check_form_post, form_token
-from widget_server.widget.serializers import iso
 
 
 class WaitlistInput(Schema):
