@@ -44,7 +44,7 @@ from tests.factories import make_partner, make_trip  # noqa: E402
 from tests.fakes.stripe_server import FakeStripe  # noqa: E402
 from widget_server import create_app  # noqa: E402
 from widget_server.db import make_engine  # noqa: E402
-from widget_server.domain import pledging  # noqa: E402
+from widget_server.domain.pledges import planning, recording  # noqa: E402
 from widget_server.extensions import db  # noqa: E402
 from widget_server.ids import new_id  # noqa: E402
 from widget_server.jobs import tasks  # noqa: E402
@@ -197,7 +197,7 @@ def main() -> int:
             partner_id, trip_id, stop_id = partner.id, trip.id, trip.stops[0].id
 
         def pledge(index: int) -> None:
-            request = pledging.PledgeRequest(
+            request = planning.PledgeRequest(
                 stop_id=stop_id,
                 seats=1,
                 name=f"Bench Fan {index}",
@@ -207,7 +207,7 @@ def main() -> int:
             with db.transaction() as session:
                 partner = session.get(Partner, partner_id)
                 provider = current_app.extensions["ridepledge.payments"]
-                pledging.create_pledge(session, provider, partner, trip_id, request)
+                recording.create_pledge(session, provider, partner, trip_id, request)
 
         # Nothing of this process's pools may be shared with the forked processes.
         app.extensions["ridepledge.engine"].dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.factories import make_partner
-from widget_server.domain.admins import create_admin
+from widget_server.domain.accounts.admins import create_admin
 from widget_server.extensions import db
 
 PASSWORD = "correct horse battery staple"

@@ -36,13 +36,13 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         site,
     )
     from widget_server.extensions import babel, db, limiter
+    from widget_server.fan import assets as widget_assets
+    from widget_server.fan import logos as widget_logos
     from widget_server.inbound import stripe as stripe_webhook
     from widget_server.problems import register_error_handlers
     from widget_server.widget import api as widget_api
-    from widget_server.widget import assets as widget_assets
     from widget_server.widget import blueprint as widget_pages
     from widget_server.widget import boarding as _boarding_routes  # noqa: F401 (routes on the bp)
-    from widget_server.widget import logos as widget_logos
     from widget_server.widget import manage as _manage_routes  # noqa: F401 (routes on the bp)
     from widget_server.widget import pages as _page_routes  # noqa: F401 (routes on the bp)
     from widget_server.widget import stop_requests as _stop_request_routes  # noqa: F401 (bp routes)

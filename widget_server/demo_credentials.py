@@ -56,7 +56,7 @@ def ensure_credentials(session: Session, path: Path, base_url: str, secret_key: 
     """Make what is missing (a console owner per demo partner, an API client whose stored
     secret still works, a live driver link), store them with the demo's address, and return
     them."""
-    from widget_server.domain.admins import create_admin, find_admin
+    from widget_server.domain.accounts.admins import create_admin, find_admin
     from widget_server.domain.clients import check_secret, create_client
 
     data = load_credentials(path)
@@ -113,7 +113,8 @@ def credential_lines(session: Session, data: dict, set_link) -> list[str]:
     """What to print about the stored sign-ins, each checked against the database first.
     `set_link(admin)` makes a one-time link to set a password, for an admin whose stored
     password no longer works."""
-    from widget_server.domain.admins import find_admin, password_matches
+    from widget_server.domain.accounts.admin_sessions import password_matches
+    from widget_server.domain.accounts.admins import find_admin
     from widget_server.domain.clients import check_secret
 
     base = data.get("base_url", "")

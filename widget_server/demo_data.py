@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from widget_server.domain.catalog import create_event, create_trip, open_trip
-from widget_server.domain.pledging import PledgeRequest, create_pledge
+from widget_server.domain.pledges.planning import PledgeRequest
+from widget_server.domain.pledges.recording import create_pledge
 from widget_server.models import Event, Partner
 from widget_server.models.types import utcnow
 

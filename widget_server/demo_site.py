@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from widget_server.demo_data import DEMO_SCHEDULE
 from widget_server.extensions import db
+from widget_server.fan.theme import widget_theme
 from widget_server.models import Event, Partner
 from widget_server.models.types import utcnow
-from widget_server.widget.theme import widget_theme
 
 bp = Blueprint("demo_site", __name__)
 LOOPBACK_TWINS = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}

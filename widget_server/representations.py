@@ -7,7 +7,7 @@ from flask import current_app
 from marshmallow import Schema, fields
 
 from widget_server.domain.boarding import boarding_code_or_none
-from widget_server.domain.sales import decide
+from widget_server.domain.pledges.sales import decide
 from widget_server.models.pledges import PLEDGE_STATUSES
 from widget_server.models.trips import TRIP_STATUSES
 from widget_server.models.types import rfc3339

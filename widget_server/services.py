@@ -1,16 +1,16 @@
 """What the domain's use cases run with in this app: the one place that binds them to Flask.
 
-Views and jobs call a domain service (`domain/placing.py`, `domain/charging.py`) with
-`payments()`: the request's or job's session transaction (`db.transaction`, which commits at
-the edge and then enqueues the jobs the domain scheduled), the configured payment provider,
-and the charge metric. The services themselves import no Flask.
+Views and jobs call a domain service (`domain/pledges/placing.py`,
+`domain/pledges/charging.py`) with `payments()`: the request's or job's session transaction
+(`db.transaction`, which commits at the edge and then enqueues the jobs the domain scheduled),
+the configured payment provider, and the charge metric. The services themselves import no Flask.
 """
 
 from __future__ import annotations
 
 from flask import current_app
 
-from widget_server.domain.charging import PaymentContext
+from widget_server.domain.pledges.charging import PaymentContext
 from widget_server.extensions import db
 from widget_server.observability.metrics import CHARGES
 

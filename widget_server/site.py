@@ -9,10 +9,10 @@ from widget_server.demo_credentials import credentials_path, load_credentials
 from widget_server.demo_data import DEMO_SCHEDULE
 from widget_server.demo_site import host_site_url
 from widget_server.extensions import db
+from widget_server.fan.trip_state import PUBLIC_TRIP_STATUSES
 from widget_server.models import Event, Partner, Trip
 from widget_server.models.types import utcnow
 from widget_server.security_headers import site_policy
-from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
 
 bp = Blueprint("site", __name__)
 

@@ -22,6 +22,7 @@ from tests.factories import make_event, make_trip
 from tests.services import CHROMIUM, chromium_available, require
 from widget_server import create_app
 from widget_server.domain.partners import PartnerSchema, upsert_partner
+from widget_server.domain.pledges import planning, recording, trip_outcomes
 from widget_server.extensions import db
 from widget_server.models.types import utcnow
 
@@ -145,26 +146,25 @@ def _trip(session, partner, event, origin: str, *, stops=1, region="IL", **field
 
 def _set_states(app, ids: dict) -> None:
     """Fill the sold-out trip, fail one and cancel one, through the domain."""
-    from widget_server.domain import pledging, settlement
     from widget_server.models import Partner, Trip
 
     with app.app_context(), db.transaction() as session:
         provider = app.extensions["ridepledge.payments"]
         sold_out = session.get(Trip, ids["sold_out"])
         partner = session.get(Partner, sold_out.partner_id)
-        request = pledging.PledgeRequest(
+        request = planning.PledgeRequest(
             stop_id=sold_out.stops[0].id,
             seats=2,
             name="Early Bird",
             email="early@example.com",
             payment_method="pm_card_visa",
         )
-        pledging.create_pledge(session, provider, partner, sold_out.id, request)
+        recording.create_pledge(session, provider, partner, sold_out.id, request)
         failed = session.get(Trip, ids["failed"])
         failed.pledge_deadline = utcnow() - timedelta(minutes=1)
         session.flush()
-        settlement.fail_trip_if_overdue(session, failed.id)
-        settlement.cancel_trip(session, session.get(Trip, ids["canceled"]), actor="test")
+        trip_outcomes.fail_trip_if_overdue(session, failed.id)
+        trip_outcomes.cancel_trip(session, session.get(Trip, ids["canceled"]), actor="test")
 
 
 @pytest.fixture

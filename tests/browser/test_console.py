@@ -14,7 +14,7 @@ from tests.admin_helpers import PASSWORD
 from tests.browser.conftest import save_docs_screenshot
 from tests.conftest import run_jobs
 from tests.unit.email_helpers import outbox_file, parse, parts
-from widget_server.domain.admins import create_admin
+from widget_server.domain.accounts.admins import create_admin
 from widget_server.extensions import db
 from widget_server.models import OutboundEmail, Partner, Pledge
 

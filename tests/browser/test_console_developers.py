@@ -18,7 +18,7 @@ from tests.browser.helpers import api_pledge
 from tests.browser.test_console import violations
 from tests.conftest import run_jobs
 from tests.functional.webhook_helpers import Receiver, verify
-from widget_server.domain.admins import create_admin
+from widget_server.domain.accounts.admins import create_admin
 from widget_server.extensions import db
 from widget_server.models import Partner, Stop
 

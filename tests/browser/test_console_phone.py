@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.admin_helpers import PASSWORD
 from tests.browser.test_console import violations
 from tests.conftest import run_jobs
-from widget_server.domain.admins import create_admin
+from widget_server.domain.accounts.admins import create_admin
 from widget_server.domain.clients import create_client
 from widget_server.extensions import db
 from widget_server.models import Partner, Pledge, Trip

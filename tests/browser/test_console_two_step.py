@@ -16,7 +16,7 @@ from tests.admin_helpers import PASSWORD
 from tests.browser.conftest import save_docs_screenshot
 from tests.browser.test_console import sign_in, violations
 from tests.factories import make_demand
-from widget_server.domain.admins import create_admin
+from widget_server.domain.accounts.admins import create_admin
 from widget_server.extensions import db
 from widget_server.models import Event, Partner
 from widget_server.models.types import utcnow

@@ -13,9 +13,10 @@ from tests.conftest import LiveServer, empty_all_tables, make_settings, run_jobs
 from tests.factories import make_partner, make_trip
 from tests.tripday.helpers import fan_request
 from widget_server import create_app
-from widget_server.domain import boarding, checkin, pledging, settlement
+from widget_server.domain import boarding, checkin
+from widget_server.domain.pledges import recording, refunds
 from widget_server.extensions import db
-from widget_server.models import Boarding, CheckIn, Pledge
+from widget_server.models import Boarding, CheckIn, Pledge, Trip
 
 SECRET = "test-secret-key"
 QR_SCALE = 8
@@ -52,14 +53,14 @@ def world(browser, database_url, migrated_engine, tmp_path_factory):
         ids = {"trip": trip.id}
         for i, name in enumerate(names):
             request = fan_request(trip, name, stop=i % 2)
-            ids[name] = pledging.create_pledge(session, provider, partner, trip.id, request).id
+            ids[name] = recording.create_pledge(session, provider, partner, trip.id, request).id
     run_jobs(app)
     with app.app_context(), db.transaction() as session:
-        trip = session.get(pledging.Trip, ids["trip"])
+        trip = session.get(Trip, ids["trip"])
         partner = trip.event.partner
         late = fan_request(trip, "Dee Unpaid", card="pm_card_authenticationRequired")
-        ids["Dee Unpaid"] = pledging.create_pledge(session, provider, partner, trip.id, late).id
-        settlement.cancel_pledge(session, session.get(Pledge, ids["Cy Canceled"]), actor="test")
+        ids["Dee Unpaid"] = recording.create_pledge(session, provider, partner, trip.id, late).id
+        refunds.cancel_pledge(session, session.get(Pledge, ids["Cy Canceled"]), actor="test")
         link = checkin.new_driver_link(session, trip, actor="test")
     run_jobs(app)
     with app.app_context():

@@ -17,7 +17,8 @@ from tests.conftest import LiveServer, empty_all_tables, make_settings, run_jobs
 from tests.factories import make_partner, make_trip
 from tests.tripday.helpers import fan_request
 from widget_server import create_app
-from widget_server.domain import boarding, checkin, pledging
+from widget_server.domain import boarding, checkin
+from widget_server.domain.pledges import recording
 from widget_server.extensions import db
 from widget_server.models import CheckIn, Pledge, Trip
 from widget_server.models.types import utcnow
@@ -41,7 +42,7 @@ def world(browser, database_url, migrated_engine, tmp_path_factory):
             request = fan_request(trip, name, stop=stop)
             request.email = f"{name.split()[0].lower()}{stop}@example.com"
             ids["pledges"].append(
-                pledging.create_pledge(session, provider, partner, trip.id, request).id
+                recording.create_pledge(session, provider, partner, trip.id, request).id
             )
     run_jobs(app)
     with app.app_context():

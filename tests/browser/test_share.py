@@ -15,7 +15,7 @@ from tests.admin_helpers import PASSWORD
 from tests.api_helpers import issue_token
 from tests.browser.conftest import DEMO_LOGO
 from tests.browser.helpers import open_host, wait_heard, wait_page, widget_frame
-from widget_server.domain.admins import create_admin
+from widget_server.domain.accounts.admins import create_admin
 from widget_server.domain.manifest import ON_MANIFEST
 from widget_server.domain.partners import update_partner
 from widget_server.extensions import db

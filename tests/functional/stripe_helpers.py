@@ -19,8 +19,8 @@ from tests.conftest import empty_all_tables, make_settings, run_jobs
 from tests.factories import make_partner, make_trip
 from tests.fakes.stripe_server import FakeStripe, sign_stripe_payload
 from widget_server import create_app
-from widget_server.domain import settlement
-from widget_server.domain.settlement import ChargeAttempt
+from widget_server.domain.pledges import charge_claims
+from widget_server.domain.pledges.charge_claims import ChargeAttempt
 from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.models import Pledge, PledgeStatusChange, StripeEventRecord, Trip
@@ -148,7 +148,7 @@ class Shop:
         card charged under its key, and no finish_charge."""
         with self.app.app_context():
             with db.transaction() as session:
-                attempt = settlement.begin_charge(session, pledge_id)
+                attempt = charge_claims.begin_charge(session, pledge_id)
             result = self.provider().charge(
                 pledge_id=attempt.pledge_id,
                 amount=attempt.amount,

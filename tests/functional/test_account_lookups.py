@@ -12,7 +12,7 @@ from tests.admin_helpers import csrf, make_admin, sign_in, team
 from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
 from tests.tripday.helpers import fan_request
-from widget_server.domain import pledging
+from widget_server.domain.pledges import recording
 from widget_server.extensions import db
 from widget_server.models import OutboundEmail
 
@@ -65,7 +65,7 @@ def test_email_me_my_link_does_the_same_work_for_any_email(app, client):
     with app.app_context(), db.transaction() as session:
         partner = make_partner(session, "kc-chiefs")
         trip = make_trip(session, partner)
-        pledging.create_pledge(session, provider, partner, trip.id, fan_request(trip, "Pat Fan"))
+        recording.create_pledge(session, provider, partner, trip.id, fan_request(trip, "Pat Fan"))
         trip_id = trip.id
     run_jobs(app)
     with app.app_context():

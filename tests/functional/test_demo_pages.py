@@ -153,7 +153,7 @@ def test_demo_sign_ins_shown_again_only_while_they_work(app, settings):
     """`ridepledge demo credentials` shows the stored password while it is the admin's; once
     the admin changed it in the console, a one-time link instead of the stale password."""
     from widget_server.cli import cli
-    from widget_server.domain.admins import find_admin, set_password
+    from widget_server.domain.accounts.admins import find_admin, set_password
 
     runner = app.test_cli_runner()
     partners = str(ROOT / "partner_config")

@@ -3,7 +3,7 @@
 import gzip
 import re
 
-from widget_server.widget.assets import EMBED_DIR, assets_version
+from widget_server.fan.assets import EMBED_DIR, assets_version
 
 LOADER_BUDGET = 3 * 1024  # bytes, gzipped (contract: "budget: 3 KB gzipped")
 

@@ -13,9 +13,9 @@ from tests.factories import make_partner, make_trip
 from tests.unit.email_helpers import outbox_file, parse
 from tests.widget_helpers import submit_form
 from widget_server.extensions import db
+from widget_server.fan.links import LINK_LIFETIME_AFTER_EVENT, manage_token
 from widget_server.models import Event, OutboundEmail, Pledge
 from widget_server.models.types import utcnow
-from widget_server.widget.links import LINK_LIFETIME_AFTER_EVENT, manage_token
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from tests.functional.stripe_helpers import (
 from tests.functional.webhook_helpers import add_endpoint
 from tests.services import require
 from widget_server import create_app
-from widget_server.domain import pledging, settlement
+from widget_server.domain.pledges import claims, transitions, trip_outcomes
 from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.models import (
@@ -90,7 +90,7 @@ def test_a_trip_completed_before_its_charges_ran_is_still_charged(shop):
     ids = confirm_with_three_pledges(shop)
     _kick_off(shop)
     with shop.app.app_context(), db.transaction() as session:  # completion won the race
-        assert settlement.complete_trip_if_done(session, shop.trip_id)
+        assert trip_outcomes.complete_trip_if_done(session, shop.trip_id)
     assert shop.trip().status == "completed"
     run_jobs(shop.app)  # the charge jobs, late
     assert set(shop.statuses().values()) == {"paid"} and len(ids) == 3
@@ -169,9 +169,9 @@ def test_temporary_errors_back_off_and_end_in_action_required_after_a_bound(shop
     assert (pledge.status, pledge.provider_failures) == ("charging", 1)
     assert pledge.retry_at > utcnow() + timedelta(seconds=20)  # backing off
     assert shop.charge_job(tipping) == "skipped"  # not due yet
-    delays = [settlement.retry_delay(n) for n in range(1, settlement.MAX_TEMPORARY_FAILURES)]
-    assert delays == sorted(delays) and max(delays) == settlement.LONGEST_RETRY_DELAY
-    for _ in range(settlement.MAX_TEMPORARY_FAILURES - 1):
+    delays = [claims.retry_delay(n) for n in range(1, claims.MAX_TEMPORARY_FAILURES)]
+    assert delays == sorted(delays) and max(delays) == claims.LONGEST_RETRY_DELAY
+    for _ in range(claims.MAX_TEMPORARY_FAILURES - 1):
         _age(shop)
         shop.charge_job(tipping)
     pledge = _pledge(shop, tipping)
@@ -208,9 +208,9 @@ def test_a_permanent_error_drops_the_pledge_once_frees_its_seats_and_tells_the_p
     shop, monkeypatch
 ):
     emitted = []
-    emit = pledging.emit
+    emit = transitions.emit
     monkeypatch.setattr(
-        pledging, "emit", lambda s, p, kind, data: emitted.append(kind) or emit(s, p, kind, data)
+        transitions, "emit", lambda s, p, kind, data: emitted.append(kind) or emit(s, p, kind, data)
     )
     with shop.app.app_context():
         partner_id = db.session.scalar(select(Partner.id).where(Partner.slug == shop.partner))
@@ -248,7 +248,7 @@ def test_refund_of_a_charge_already_refunded_at_stripe_ends_refunded(shop):
     client = stripe.StripeClient(shop.fake.api_key, base_addresses={"api": shop.fake.url})
     client.v1.refunds.create(params={"payment_intent": paid.payment_intent_ref})  # dashboard
     with shop.app.app_context(), db.transaction() as session:
-        settlement.cancel_trip(session, session.get(Trip, shop.trip_id), actor="test")
+        trip_outcomes.cancel_trip(session, session.get(Trip, shop.trip_id), actor="test")
     run_jobs(shop.app)
     assert set(shop.statuses().values()) == {"refunded"}
     assert shop.fake.total_refunded() == shop.fake.total_captured() == 4 * UNIT_AMOUNT
@@ -261,7 +261,7 @@ def test_a_refund_that_can_never_work_stops_and_is_audited(shop):
         session.execute(
             update(Pledge).where(Pledge.id == ids[0]).values(payment_intent_ref="pi_gone")
         )
-        settlement.cancel_trip(session, session.get(Trip, shop.trip_id), actor="test")
+        trip_outcomes.cancel_trip(session, session.get(Trip, shop.trip_id), actor="test")
     run_jobs(shop.app)
     pledge = _pledge(shop, ids[0])
     assert pledge.status == "paid" and pledge.refund_requested_at is None

@@ -5,7 +5,7 @@ from sqlalchemy import event
 
 from tests.factories import make_partner, make_trip
 from tests.tripday.helpers import fan_request
-from widget_server.domain import pledging
+from widget_server.domain.pledges import recording
 from widget_server.extensions import db
 from widget_server.models import Pledge
 
@@ -24,7 +24,7 @@ def test_a_new_pledge_writes_no_explicit_nulls(app):
         trip = make_trip(session, partner, capacity=10, min_riders=5)
         event.listen(engine, "before_cursor_execute", seen)
         try:
-            pledge = pledging.create_pledge(
+            pledge = recording.create_pledge(
                 session, provider, partner, trip.id, fan_request(trip, "Ana Fan")
             )
         finally:

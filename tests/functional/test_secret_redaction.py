@@ -13,7 +13,7 @@ import requests
 from tests.admin_helpers import make_admin
 from tests.api_helpers import ApiSession, issue_token
 from tests.tripday.helpers import confirmed_trip
-from widget_server.domain import admins
+from widget_server.domain.accounts import password_links
 from widget_server.domain.preview import preview_token
 from widget_server.extensions import db
 from widget_server.models import AdminUser, Partner
@@ -97,7 +97,7 @@ def _tokens(app) -> dict[str, str]:
     api = ApiSession(app.test_client(), issue_token(app, ids["partner_id"]))
     driver_url = api.post(f"/v1/trips/{ids['trip']}/driver_link").json["url"]
     with app.test_request_context(), db.transaction() as session:
-        from widget_server.widget.links import manage_token, waitlist_token
+        from widget_server.fan.links import manage_token, waitlist_token
 
         partner = session.get(Partner, ids["partner_id"])
         admin = make_admin(session, partner, "owner@kc.example", password=None)
@@ -107,9 +107,13 @@ def _tokens(app) -> dict[str, str]:
             "manage": manage_token(ids["pledges"][0]),
             "driver": driver_url.rsplit("/d/", 1)[1],
             "waitlist": waitlist_token("wle_" + "0" * 26),
-            "reset": admins.password_token(secret, session.get(AdminUser, admin.id), "reset"),
-            "invite": admins.password_token(secret, session.get(AdminUser, admin.id), "invite"),
-            "set": admins.password_token(secret, session.get(AdminUser, admin.id), "set"),
+            "reset": password_links.password_token(
+                secret, session.get(AdminUser, admin.id), "reset"
+            ),
+            "invite": password_links.password_token(
+                secret, session.get(AdminUser, admin.id), "invite"
+            ),
+            "set": password_links.password_token(secret, session.get(AdminUser, admin.id), "set"),
             "preview": preview_token(secret, "kc-chiefs", {"primary_color": "#112233"}),
         }
 

@@ -12,8 +12,8 @@ from tests.api_helpers import issue_token
 from tests.factories import make_partner, make_trip
 from widget_server.domain.logos import clean_logo, set_logo
 from widget_server.extensions import db
+from widget_server.fan.links import manage_token
 from widget_server.ids import new_id
-from widget_server.widget.links import manage_token
 
 # Families that exist today; routes added later under a new first path segment are checked too.
 FAMILIES = {"v1", "oauth", ".well-known", "w", "embed.js", "", "docs", "healthz", "stripe"}

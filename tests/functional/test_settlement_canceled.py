@@ -12,7 +12,7 @@ from tests.functional import stripe_helpers
 from tests.functional.stripe_helpers import PAYMENT_INTENTS, charge_requests
 from tests.functional.test_money_path import _age, _pledge
 from tests.tripday.helpers import fan_request
-from widget_server.domain import pledging, settlement
+from widget_server.domain.pledges import charge_claims, claims, recording, trip_outcomes
 from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.models import AuditLogEntry, Pledge, SimulatedPayment, Trip
@@ -24,7 +24,7 @@ shop = stripe_helpers.shop
 
 def _cancel(shop) -> None:
     with shop.app.app_context(), db.transaction() as session:
-        settlement.cancel_trip(session, session.get(Trip, shop.trip_id), actor="partner")
+        trip_outcomes.cancel_trip(session, session.get(Trip, shop.trip_id), actor="partner")
 
 
 def _charges_of(shop, pledge_id: str) -> list[dict]:
@@ -82,7 +82,7 @@ def test_a_charge_on_a_canceled_trip_ends_when_stripe_stays_down(shop):
         shop, lambda: shop.fake.fail_next(1000, 503, PAYMENT_INTENTS, should_retry=False)
     )
     _cancel(shop)
-    for _ in range(settlement.MAX_TEMPORARY_FAILURES + 2):
+    for _ in range(claims.MAX_TEMPORARY_FAILURES + 2):
         _age(shop)
         shop.charge_job(tipping)
     pledge = _pledge(shop, tipping)
@@ -104,15 +104,15 @@ def test_simulated_provider_looks_the_attempt_up_too(app):
     with app.app_context(), db.transaction() as session:
         partner = make_partner(session, "kc-chiefs")
         trip = make_trip(session, partner, capacity=10, min_riders=1)
-        pledge = pledging.create_pledge(
+        pledge = recording.create_pledge(
             session, provider, partner, trip.id, fan_request(trip, "Ana Fan")
         )
         ids = {"trip": trip.id, "pledge": pledge.id}
     with app.app_context():
         with db.transaction() as session:
-            assert settlement.begin_charge(session, ids["pledge"]) is not None  # then dies
+            assert charge_claims.begin_charge(session, ids["pledge"]) is not None  # then dies
         with db.transaction() as session:
-            settlement.cancel_trip(session, session.get(Trip, ids["trip"]), actor="partner")
+            trip_outcomes.cancel_trip(session, session.get(Trip, ids["trip"]), actor="partner")
         with db.transaction() as session:
             session.get(Pledge, ids["pledge"]).claim_expires_at = None  # the lease ran out
         assert tasks.charge_pledge(ids["pledge"]) == "released"

@@ -27,7 +27,7 @@ from tests.functional.stripe_helpers import (
     charge_requests,
     confirm_with_three_pledges,
 )
-from widget_server.domain import settlement
+from widget_server.domain.pledges import charge_claims, trip_outcomes
 from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.models import Pledge, Trip
@@ -222,19 +222,19 @@ def test_faults_spanning_several_charges_still_charge_each_pledge_once(make_shop
 
 
 def _race_after_read(monkeypatch, rival) -> None:
-    """Make the next `settlement._pledge` read run `rival()` (another job, the sweep, the
+    """Make the next `charge_claims.load_pledge` read run `rival()` (another job, the sweep, the
     webhook) to its end right after it, before the reader writes anything. The rival runs in
     its own thread, hence its own app context and database session, like another worker."""
-    read = settlement._pledge
+    read = charge_claims.load_pledge
 
     def read_then_race(session, pledge_id):
         pledge = read(session, pledge_id)
-        monkeypatch.setattr(settlement, "_pledge", read)
+        monkeypatch.setattr(charge_claims, "load_pledge", read)
         with ThreadPoolExecutor(max_workers=1) as other_worker:
             other_worker.submit(rival).result()
         return pledge
 
-    monkeypatch.setattr(settlement, "_pledge", read_then_race)
+    monkeypatch.setattr(charge_claims, "load_pledge", read_then_race)
 
 
 def test_two_jobs_beginning_the_same_charge_at_once_begin_it_once(shop, monkeypatch):
@@ -243,11 +243,11 @@ def test_two_jobs_beginning_the_same_charge_at_once_begin_it_once(shop, monkeypa
 
     def rival():
         with shop.app.app_context(), db.transaction() as session:
-            assert settlement.begin_charge(session, victim).attempt == 1
+            assert charge_claims.begin_charge(session, victim).attempt == 1
 
     _race_after_read(monkeypatch, rival)
     with shop.app.app_context(), db.transaction() as session:
-        assert settlement.begin_charge(session, victim) is None  # the rival owns this charge
+        assert charge_claims.begin_charge(session, victim) is None  # the rival owns this charge
     assert _history(shop, victim) == [(None, "pledged"), ("pledged", "charging")]
     [pledge] = [p for p in shop.pledges() if p.id == victim]
     assert (pledge.status, pledge.charge_attempts) == ("charging", 1)
@@ -264,7 +264,7 @@ def test_the_same_outcome_recorded_twice_at_once_is_recorded_once(shop, monkeypa
 
     _race_after_read(monkeypatch, rival)
     with shop.app.app_context(), db.transaction() as session:
-        assert settlement.finish_charge(session, attempt, result).status == "paid"
+        assert charge_claims.finish_charge(session, attempt, result).status == "paid"
     assert _history(shop, victim)[-2:] == [("pledged", "charging"), ("charging", "paid")]
 
 
@@ -315,13 +315,13 @@ def test_card_not_fixed_within_the_grace_period_is_dropped_and_frees_seats(shop,
     assert shop.trip().seats_pledged == 4
     with shop.app.app_context():
         grace_ends = db.session.get(Pledge, pledge_id).grace_expires_at
-        assert grace_ends - utcnow() > settlement.GRACE_PERIOD - timedelta(minutes=5)
+        assert grace_ends - utcnow() > charge_claims.GRACE_PERIOD - timedelta(minutes=5)
         with db.transaction() as session:
             before = grace_ends - timedelta(minutes=1)
-            assert not settlement.drop_if_grace_expired(session, pledge_id, now=before)
+            assert not trip_outcomes.drop_if_grace_expired(session, pledge_id, now=before)
         with db.transaction() as session:
             after = grace_ends + timedelta(seconds=1)
-            assert settlement.drop_if_grace_expired(session, pledge_id, now=after)
+            assert trip_outcomes.drop_if_grace_expired(session, pledge_id, now=after)
     run_jobs(shop.app)
     assert shop.statuses()[pledge_id] == "dropped"
     trip = shop.trip()
@@ -340,7 +340,7 @@ def test_trip_that_misses_its_deadline_charges_nobody(shop):
     assert trip.status == "open"
     with shop.app.app_context(), db.transaction() as session:
         later = trip.pledge_deadline + timedelta(seconds=1)
-        assert settlement.fail_trip_if_overdue(session, shop.trip_id, now=later)
+        assert trip_outcomes.fail_trip_if_overdue(session, shop.trip_id, now=later)
     run_jobs(shop.app)
     shop.sweep()
     assert set(shop.statuses().values()) == {"released"}
@@ -356,7 +356,7 @@ def test_canceled_confirmed_trip_refunds_each_paid_pledge_once(shop):
     assert set(shop.statuses().values()) == {"paid"}
     shop.fake.drop_next(1, "/v1/refunds")  # the library retries with the same key: a replay
     with shop.app.app_context(), db.transaction() as session:
-        settlement.cancel_trip(session, db.session.get(Trip, shop.trip_id), actor="test")
+        trip_outcomes.cancel_trip(session, db.session.get(Trip, shop.trip_id), actor="test")
     run_jobs(shop.app)
     shop.sweep()
     for pledge_id in ids:  # a duplicate refund job does nothing

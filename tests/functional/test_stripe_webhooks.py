@@ -23,7 +23,7 @@ from tests.functional.stripe_helpers import (
     confirm_with_three_pledges,
     post_event,
 )
-from widget_server.domain import pledging, settlement
+from widget_server.domain.pledges import charge_claims, planning
 from widget_server.extensions import db
 
 # The fixtures of stripe_helpers, made visible to this module's tests.
@@ -39,7 +39,7 @@ def test_webhook_with_a_bad_signature_is_a_400_problem(shop):
     ids = confirm_with_three_pledges(shop)
     victim = next(pid for pid, status in shop.statuses().items() if status == "pledged")
     with shop.app.app_context(), db.transaction() as session:
-        settlement.begin_charge(session, victim)
+        charge_claims.begin_charge(session, victim)
     intent = {"id": "pi_forged", "object": "payment_intent", "status": "succeeded"}
     intent["metadata"] = {"pledge_id": victim, "idempotency_key": f"pledge-{victim}-charge-1"}
     event = shop.fake.event_for(intent, "payment_intent.succeeded")
@@ -121,10 +121,10 @@ def test_stale_and_out_of_order_webhook_events_change_nothing(shop):
     # The fan gives a new card: attempt 2 is under way (charging), not yet answered.
     with shop.app.app_context():
         with db.transaction() as session:
-            plan = settlement.plan_card_replacement(session, pledge_id, "pm_card_visa")
-        card = pledging.save_card(shop.provider(), plan.setup)
+            plan = charge_claims.plan_card_replacement(session, pledge_id, "pm_card_visa")
+        card = planning.save_card(shop.provider(), plan.setup)
         with db.transaction() as session:
-            attempt = settlement.start_new_card_attempt(session, plan, card)
+            attempt = charge_claims.start_new_card_attempt(session, plan, card)
     assert attempt.key == second_key and shop.statuses()[pledge_id] == "charging"
     # The first attempt's failure arrives late: it is about another attempt, so it is ignored.
     assert shop.post_event(old_failure, "payment_intent.payment_failed").status_code == 200

@@ -1,7 +1,7 @@
 """One trip under random sequences of pledges, withdrawals, waitlist joins, offers, claims,
 offer expiries (a fake clock), capacity changes, deadline moves, cancel, confirm and charges
 (jobs run with the simulated provider) keeps the seat and waitlist invariants, and the sale
-decision (domain/sales.py) always says what a pledge or a waitlist join then gets (hypothesis
+decision (pledges/sales.py) always says what a pledge or a waitlist join then gets (hypothesis
 state machine; SQLite, and PostgreSQL when TEST_DATABASE_URL is set)."""
 
 from datetime import timedelta
@@ -15,8 +15,16 @@ from sqlalchemy import bindparam, select
 
 from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
-from widget_server.domain import catalog, pledging, sales, settlement, waitlist
+from widget_server.domain import catalog
 from widget_server.domain.errors import DomainError, SoldOut
+from widget_server.domain.pledges import (
+    fan_changes,
+    planning,
+    recording,
+    sales,
+    trip_outcomes,
+    waitlist,
+)
 from widget_server.extensions import db
 from widget_server.models import Partner, Pledge, Trip, WaitlistEntry
 from widget_server.models.pledges import LIVE_STATUSES
@@ -74,11 +82,11 @@ class TripLife(RuleBasedStateMachine):
 
     def _pledge(self, stop_id: str, seats: int, name: str, email: str, offer=None) -> None:
         """A pledge with a working card at the fake clock's time (of a waitlist `offer`)."""
-        request = pledging.PledgeRequest(
+        request = planning.PledgeRequest(
             stop_id=stop_id, seats=seats, name=name, email=email, payment_method="pm_card_visa"
         )
         with db.transaction() as session:
-            pledging.create_pledge(
+            recording.create_pledge(
                 session,
                 self.app.extensions["ridepledge.payments"],
                 session.get(Partner, self.partner_id),
@@ -144,10 +152,10 @@ class TripLife(RuleBasedStateMachine):
         if not pledges:
             return
         pledge = data.draw(st.sampled_from(pledges))
-        allowed = pledging.can_withdraw(pledge)
+        allowed = fan_changes.can_withdraw(pledge)
         try:
             with db.transaction() as session:
-                pledging.withdraw_pledge(session, pledge)
+                fan_changes.withdraw_pledge(session, pledge)
         except DomainError:
             assert not allowed
             return
@@ -209,13 +217,13 @@ class TripLife(RuleBasedStateMachine):
         trip = self._trip()
         if now == 0 and trip.status in ("open", "confirmed"):
             with db.transaction() as session:
-                settlement.cancel_trip(session, session.merge(trip), actor="test", now=self.now)
+                trip_outcomes.cancel_trip(session, session.merge(trip), actor="test", now=self.now)
             run_jobs(self.app)  # the worker settles what the cancel queued (refunds, the line)
 
     @rule()
     def confirm(self):
         with db.transaction() as session:
-            pledging.confirm_trip(session, session.get(Trip, self.trip_id), now=self.now)
+            trip_outcomes.confirm_trip(session, session.get(Trip, self.trip_id), now=self.now)
 
     @rule()
     def charge(self):
@@ -227,9 +235,9 @@ class TripLife(RuleBasedStateMachine):
         """The clock moves on; the sweeps fail an overdue trip and complete a run one."""
         self.now += timedelta(hours=hours)
         with db.transaction() as session:
-            settlement.fail_trip_if_overdue(session, self.trip_id, now=self.now)
+            trip_outcomes.fail_trip_if_overdue(session, self.trip_id, now=self.now)
         with db.transaction() as session:
-            settlement.complete_trip_if_done(session, self.trip_id, now=self.now)
+            trip_outcomes.complete_trip_if_done(session, self.trip_id, now=self.now)
         self.offer()
         run_jobs(self.app)  # the worker settles what the trip's end queued
 

@@ -31,6 +31,7 @@ from tests.functional.webhook_helpers import (
 )
 from widget_server.domain.errors import Conflict
 from widget_server.extensions import db
+from widget_server.fan.links import manage_token
 from widget_server.jobs import tasks
 from widget_server.models import (
     AuditLogEntry,
@@ -40,7 +41,6 @@ from widget_server.models import (
 )
 from widget_server.models.types import utcnow
 from widget_server.webhooks import delivery, endpoints
-from widget_server.widget.links import manage_token
 
 # The fixtures of webhook_helpers, made visible to this module's tests.
 receivers = webhook_helpers.receivers

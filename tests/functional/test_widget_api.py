@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import run_jobs
 from tests.factories import make_event, make_partner, make_trip
-from widget_server.domain import settlement
+from widget_server.domain.pledges import backlog, trip_outcomes
 from widget_server.extensions import db
 from widget_server.models import Pledge, SimulatedPayment, Trip
 from widget_server.models.types import utcnow
@@ -132,7 +132,7 @@ def test_trip_confirms_at_threshold_and_charges_each_pledge_once(app, client, sh
     assert sorted(c.amount for c in charges(app)) == [3500, 7000]
     run_jobs(app)
     with app.app_context():
-        assert settlement.find_backlog(db.session).to_charge == []
+        assert backlog.find_backlog(db.session).to_charge == []
     assert len(charges(app)) == 2
 
 
@@ -178,10 +178,8 @@ def test_unfixed_card_is_dropped_after_grace_and_frees_seats(app, client, shop):
     with app.app_context():
         later = utcnow() + timedelta(hours=49)
         with db.transaction() as session:
-            assert settlement.find_backlog(session, now=later).grace_expired == [
-                body["pledge"]["id"]
-            ]
-            assert settlement.drop_if_grace_expired(session, body["pledge"]["id"], now=later)
+            assert backlog.find_backlog(session, now=later).grace_expired == [body["pledge"]["id"]]
+            assert trip_outcomes.drop_if_grace_expired(session, body["pledge"]["id"], now=later)
         assert db.session.get(Pledge, body["pledge"]["id"]).status == "dropped"
     trip = trip_row(app, shop["trip"])
     assert trip.seats_pledged == 3 and trip.status == "confirmed"
@@ -212,8 +210,8 @@ def test_missed_deadline_fails_the_trip_and_charges_nobody(app, client, shop):
     with app.app_context():
         later = utcnow() + timedelta(days=11)
         with db.transaction() as session:
-            assert settlement.find_backlog(session, now=later).overdue_trips == [shop["trip"]]
-            assert settlement.fail_trip_if_overdue(session, shop["trip"], now=later)
+            assert backlog.find_backlog(session, now=later).overdue_trips == [shop["trip"]]
+            assert trip_outcomes.fail_trip_if_overdue(session, shop["trip"], now=later)
         assert db.session.scalars(select(Pledge.status)).all() == ["released"]
     trip = trip_row(app, shop["trip"])
     assert trip.status == "failed" and trip.seats_pledged == 0
@@ -227,7 +225,7 @@ def test_canceled_confirmed_trip_refunds_every_paid_pledge(app, client, shop):
     pledge(client, shop, seats=1, email="b@example.com")
     run_jobs(app)
     with app.app_context(), db.transaction() as session:
-        settlement.cancel_trip(session, db.session.get(Trip, shop["trip"]), actor="test")
+        trip_outcomes.cancel_trip(session, db.session.get(Trip, shop["trip"]), actor="test")
     run_jobs(app)
     with app.app_context():
         assert db.session.scalars(select(Pledge.status)).all() == ["refunded", "refunded"]

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from tests.factories import make_event, make_partner, make_trip
-from widget_server.domain import pledging
+from widget_server.domain.pledges import planning, recording
 from widget_server.extensions import db
 
 HOST = "https://www.chiefs.example"
@@ -66,14 +66,14 @@ def team(app):
         full = make_trip(
             session, partner, event, origin={"name": "Topeka"}, capacity=2, min_riders=2
         )
-        request = pledging.PledgeRequest(
+        request = planning.PledgeRequest(
             stop_id=full.stops[0].id,
             seats=2,
             name="Early Bird",
             email="early@example.com",
             payment_method="pm_card_visa",
         )
-        pledging.create_pledge(
+        recording.create_pledge(
             session, app.extensions["ridepledge.payments"], partner, full.id, request
         )
         return {

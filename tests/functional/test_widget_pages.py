@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.factories import make_event, make_partner, make_trip
 from tests.widget_helpers import form_fields, submit_form
-from widget_server.domain import settlement
+from widget_server.domain.pledges import trip_outcomes
 from widget_server.extensions import db
 from widget_server.models import DemandSignal, Pledge, Trip
 from widget_server.models.types import utcnow
@@ -148,9 +148,9 @@ def test_each_trip_state_is_said_in_words(app, client, team, change, label, word
         elif change == "failed":
             trip.pledge_deadline = utcnow() - timedelta(minutes=1)
             session.flush()
-            settlement.fail_trip_if_overdue(session, trip.id)
+            trip_outcomes.fail_trip_if_overdue(session, trip.id)
         elif change == "canceled":
-            settlement.cancel_trip(session, trip, actor="test")
+            trip_outcomes.cancel_trip(session, trip, actor="test")
         else:
             trip.pledge_deadline = utcnow() - timedelta(minutes=1)
     html = html_of(client.get(f"{team['base']}/trips/{team['trip']}"))
@@ -227,7 +227,7 @@ def test_form_posts_need_a_fresh_token_for_that_form_and_this_site(app, client, 
 
 
 def test_an_expired_form_token_is_refused(app, client, team, monkeypatch):
-    from widget_server.widget import security
+    from widget_server.fan import security
 
     action, hidden = form_fields(html_of(client.get(pledge_form(client, team))), "/pledge")
     monkeypatch.setattr(security, "FORM_TOKEN_MAX_AGE", -1)

@@ -30,7 +30,7 @@ from tests.functional.stripe_helpers import (
     stripe_env,
 )
 from tests.waiting import wait_for
-from widget_server.domain import pledging
+from widget_server.domain.pledges import planning, recording
 from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.models import Partner, Pledge
@@ -71,7 +71,7 @@ def confirmed_trip_with_pledges(app) -> list[str]:
             )
             partner_id, trip_id, stop_id = partner.id, trip.id, trip.stops[0].id
         for index in range(PLEDGES):
-            request = pledging.PledgeRequest(
+            request = planning.PledgeRequest(
                 stop_id=stop_id,
                 seats=SEATS[index],
                 name=f"Fan {index}",
@@ -80,7 +80,7 @@ def confirmed_trip_with_pledges(app) -> list[str]:
             )
             with db.transaction() as session:
                 partner = session.get(Partner, partner_id)
-                ids.append(pledging.create_pledge(session, provider, partner, trip_id, request).id)
+                ids.append(recording.create_pledge(session, provider, partner, trip_id, request).id)
     return ids
 
 

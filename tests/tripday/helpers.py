@@ -8,13 +8,13 @@ from sqlalchemy import select
 
 from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
-from widget_server.domain import pledging
+from widget_server.domain.pledges import planning, recording
 from widget_server.extensions import db
 from widget_server.models import OutboundEmail, Pledge, Trip
 
 
 def fan_request(trip, name: str, *, seats: int = 1, stop: int = 0, card: str = "pm_card_visa"):
-    return pledging.PledgeRequest(
+    return planning.PledgeRequest(
         stop_id=trip.stops[stop].id,
         seats=seats,
         name=name,
@@ -32,7 +32,7 @@ def confirmed_trip(app, slug: str = "kc-chiefs", *, names=("Ana Paid", "Bo Paid"
         ids = {"partner": partner.slug, "partner_id": partner.id, "trip": trip.id}
         ids["stops"] = [stop.id for stop in trip.stops]
         ids["pledges"] = [
-            pledging.create_pledge(
+            recording.create_pledge(
                 session, provider, partner, trip.id, fan_request(trip, name, stop=i % 2)
             ).id
             for i, name in enumerate(names)

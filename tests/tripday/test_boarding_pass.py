@@ -7,8 +7,8 @@ from tests.tripday.helpers import confirmed_trip, emails_of_kind, pledge_row
 from tests.unit.email_helpers import outbox_file, parse
 from widget_server.domain import boarding
 from widget_server.extensions import db
+from widget_server.fan.links import manage_token
 from widget_server.models import Pledge, Trip
-from widget_server.widget.links import manage_token
 
 CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 SECRET = "test-secret-key"

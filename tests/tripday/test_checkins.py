@@ -9,7 +9,8 @@ from tests.api_helpers import ApiSession, issue_token
 from tests.conftest import run_jobs
 from tests.factories import make_trip
 from tests.tripday.helpers import confirmed_trip, fan_request
-from widget_server.domain import boarding, pledging
+from widget_server.domain import boarding
+from widget_server.domain.pledges import recording
 from widget_server.extensions import db
 from widget_server.models import Boarding, CheckIn, Partner, Trip, WebhookMessage
 
@@ -65,13 +66,13 @@ def test_every_answer(app, client, trip_day):
     with app.app_context(), db.transaction() as session:
         trip = session.get(Trip, trip_day["trip"])
         partner = session.get(Partner, trip.partner_id)
-        unpaid = pledging.create_pledge(
+        unpaid = recording.create_pledge(
             session, provider, partner, trip.id, fan_request(trip, "Dee Unpaid")
         )
         unpaid_code = boarding.boarding_code(SECRET, unpaid)
         unpaid_id = unpaid.id
         elsewhere = make_trip(session, partner, capacity=5, min_riders=5)
-        other = pledging.create_pledge(
+        other = recording.create_pledge(
             session, provider, partner, elsewhere.id, fan_request(elsewhere, "Eve Other")
         )
         other_code = boarding.boarding_code(SECRET, other)

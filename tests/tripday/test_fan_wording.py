@@ -17,8 +17,8 @@ from tests.factories import make_partner, make_trip
 from tests.tripday.helpers import confirmed_trip
 from tests.widget_helpers import form_fields
 from widget_server.extensions import db
+from widget_server.fan.links import manage_token, waitlist_token
 from widget_server.models import Trip, WaitlistEntry
-from widget_server.widget.links import manage_token, waitlist_token
 
 
 def html(client, path: str) -> str:

@@ -15,8 +15,8 @@ from tests.tripday.helpers import confirmed_trip
 from tests.unit.email_helpers import outbox_file, parse, parts
 from tests.widget_helpers import form_fields
 from widget_server.extensions import db
+from widget_server.fan.links import waitlist_url
 from widget_server.models import OutboundEmail, Pledge, Trip, WaitlistEntry
-from widget_server.widget.links import waitlist_url
 
 
 def emails_about(app, pledge_id: str) -> list[OutboundEmail]:

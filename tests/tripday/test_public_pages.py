@@ -10,7 +10,7 @@ import pytest
 from pyld import jsonld
 
 from tests.factories import make_event, make_partner, make_trip
-from widget_server.domain import settlement
+from widget_server.domain.pledges import trip_outcomes
 from widget_server.extensions import db
 from widget_server.models import Trip
 from widget_server.models.types import utcnow
@@ -61,10 +61,10 @@ def site(app):
         canceled = make_trip(session, partner, game)
         closed = make_trip(session, partner, game)
         ids.update(failed=failed.id, canceled=canceled.id, closed=closed.id)
-        settlement.cancel_trip(session, canceled, actor="test")
+        trip_outcomes.cancel_trip(session, canceled, actor="test")
         failed.pledge_deadline = utcnow() - timedelta(minutes=5)
         session.flush()
-        settlement.fail_trip_if_overdue(session, failed.id)
+        trip_outcomes.fail_trip_if_overdue(session, failed.id)
         closed.pledge_deadline = utcnow() - timedelta(minutes=5)  # awaiting the sweep
         sold = session.get(Trip, ids["sold_out"])
         sold.seats_pledged = 1

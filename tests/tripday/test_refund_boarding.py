@@ -3,7 +3,8 @@
 from sqlalchemy import select
 
 from tests.tripday.test_checkins import SECRET, send
-from widget_server.domain import boarding, settlement
+from widget_server.domain import boarding
+from widget_server.domain.pledges import refunds
 from widget_server.extensions import db
 from widget_server.models import Boarding, Pledge
 
@@ -12,7 +13,7 @@ def test_refund_requested_is_canceled_not_ok(app, client, trip_day):
     refunding = trip_day["pledges"][0]
     with app.app_context(), db.transaction() as session:
         # Requested, not yet carried out (the refund job has not run).
-        settlement.request_refund(session, session.get(Pledge, refunding))
+        refunds.request_refund(session, session.get(Pledge, refunding))
     with app.app_context():
         pledge = db.session.get(Pledge, refunding)
         assert pledge.status == "paid" and pledge.refund_requested_at is not None

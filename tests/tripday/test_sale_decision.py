@@ -1,4 +1,4 @@
-"""One sale decision (domain/sales.py) for every face: the widget JSON, the widget pages with
+"""One sale decision (pledges/sales.py) for every face: the widget JSON, the widget pages with
 and without JavaScript, the public page's schema.org availability, the /v1 trip and a pledge
 attempt all say the same thing, whatever the waitlist holds; trip lists load their stops and
 the line with the list."""
@@ -15,7 +15,8 @@ from tests.conftest import run_jobs
 from tests.factories import make_event, make_partner, make_trip
 from tests.tripday.helpers import fan_request
 from tests.widget_helpers import form_fields
-from widget_server.domain import catalog, pledging, waitlist
+from widget_server.domain import catalog
+from widget_server.domain.pledges import planning, recording, waitlist
 from widget_server.extensions import db
 from widget_server.models import Partner, Trip
 
@@ -32,7 +33,7 @@ def sold_out(app):
         trip = make_trip(session, partner, capacity=3, min_riders=3)
         ids = {"partner": partner.id, "trip": trip.id, "stop": trip.stops[0].id}
         ids["pledges"] = [
-            pledging.create_pledge(
+            recording.create_pledge(
                 session, provider, partner, trip.id, fan_request(trip, f"Fan{i} Early")
             ).id
             for i in range(2)
@@ -45,8 +46,8 @@ def _fill(app, ids, seats=1):
     provider = app.extensions["ridepledge.payments"]
     with app.app_context(), db.transaction() as session:
         partner = session.get(Partner, ids["partner"])
-        trip = pledging.get_trip(session, partner, ids["trip"])
-        return pledging.create_pledge(
+        trip = planning.get_trip(session, partner, ids["trip"])
+        return recording.create_pledge(
             session, provider, partner, trip.id, fan_request(trip, "Last Fan", seats=seats)
         ).id
 

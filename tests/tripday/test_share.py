@@ -169,7 +169,7 @@ def test_a_friend_pledging_by_the_share_link_is_recorded_and_counted(app, client
 
     # A friend who withdraws no longer counts as brought.
     with app.app_context(), db.transaction() as session:
-        from widget_server.domain.pledging import withdraw_pledge
+        from widget_server.domain.pledges.fan_changes import withdraw_pledge
 
         withdraw_pledge(session, session.get(Pledge, bo))
     assert api.get(f"/v1/pledges/{ana}").json["referrals"] == 1
@@ -341,7 +341,7 @@ def test_the_manage_page_shows_the_share_link_while_the_trip_sells(app, client, 
     api_view = client.get(manage.replace("/w/kc-chiefs/", "/w/kc-chiefs/api/")).json
     assert api_view["share_url"] == ana["share_url"]
     with app.app_context(), db.transaction() as session:
-        from widget_server.domain.pledging import withdraw_pledge
+        from widget_server.domain.pledges.fan_changes import withdraw_pledge
 
         withdraw_pledge(session, session.get(Pledge, ana["pledge"]["id"]))
     assert "data-share-link" not in client.get(manage).get_data(as_text=True)

@@ -10,9 +10,9 @@ from tests.tripday.helpers import add_union_station, confirmed_trip, emails_of_k
 from tests.widget_helpers import submit_form
 from widget_server.domain.stop_requests import place_key
 from widget_server.extensions import db
+from widget_server.fan.links import manage_token
 from widget_server.models import Pledge, StopRequest, Trip
 from widget_server.notifications.render import render_email
-from widget_server.widget.links import manage_token
 
 
 def ask(client, trip_id, place, email, address="1 Union Station, Kansas City", ip=None):

@@ -13,7 +13,7 @@ from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
 from tests.tripday.helpers import emails_of_kind, fan_request
 from tests.widget_helpers import form_fields, submit_form
-from widget_server.domain import pledging, waitlist
+from widget_server.domain.pledges import recording, waitlist
 from widget_server.extensions import db
 from widget_server.models import Pledge, Trip, WaitlistEntry
 from widget_server.models.types import utcnow
@@ -29,7 +29,7 @@ def full_trip(app):
         trip = make_trip(session, partner, capacity=8, min_riders=8)
         ids = {"partner_id": partner.id, "trip": trip.id, "stop": trip.stops[0].id}
         ids["paid"] = [
-            pledging.create_pledge(
+            recording.create_pledge(
                 session, provider, partner, trip.id, fan_request(trip, f"Fan{i} Paid")
             ).id
             for i in range(8)
@@ -150,7 +150,7 @@ def test_twenty_racers_three_freed_seats_five_in_line(app, client, live_server, 
     # Wanda takes her seat through the link in her email; Xavier's offer expires and passes on.
     wanda = entries(app, ids["trip"])[0]
     with app.app_context():
-        from widget_server.widget.links import waitlist_url
+        from widget_server.fan.links import waitlist_url
 
         page_path = waitlist_url("kc-chiefs", wanda.id).removeprefix("http://127.0.0.1:8000")
     html = client.get(page_path).get_data(as_text=True)
@@ -195,7 +195,7 @@ def test_decline_passes_on_and_offers_stop_at_the_deadline(app, client, full_tri
     ana, ben = entries(app, ids["trip"])
     assert (ana.status, ben.status) == ("offered", "waiting")
     with app.app_context():
-        from widget_server.widget.links import waitlist_url
+        from widget_server.fan.links import waitlist_url
 
         path = waitlist_url("kc-chiefs", ana.id).removeprefix("http://127.0.0.1:8000")
     action, hidden = form_fields(client.get(path).get_data(as_text=True), "/decline")

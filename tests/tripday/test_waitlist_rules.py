@@ -14,8 +14,9 @@ from tests.factories import make_partner, make_trip
 from tests.tripday.helpers import emails_of_kind, fan_request
 from tests.tripday.test_waitlist import entries, full_trip, join, trip_seats  # noqa: F401
 from tests.widget_helpers import form_fields
-from widget_server.domain import catalog, pledging, settlement
+from widget_server.domain import catalog
 from widget_server.domain.errors import Conflict
+from widget_server.domain.pledges import fan_changes, planning, recording, trip_outcomes
 from widget_server.extensions import db
 from widget_server.models import Partner, Pledge, Trip
 from widget_server.models.pledges import LIVE_STATUSES
@@ -36,7 +37,7 @@ class CancelsWhileSaving:
     def save_card(self, **kwargs):
         with Session(bind=self.app.extensions["ridepledge.engine"]) as session:
             trip = session.get(Trip, self.trip_id)
-            settlement.cancel_trip(session, trip, actor="partner")
+            trip_outcomes.cancel_trip(session, trip, actor="partner")
             session.commit()
         return self.inner.save_card(**kwargs)
 
@@ -56,7 +57,7 @@ def test_a_claim_racing_a_cancel_leaves_no_live_pledge(app, client, full_trip): 
     ids = full_trip
     entry = _offer_to(app, client, ids, "Wanda")
     with app.app_context():
-        from widget_server.widget.links import waitlist_url
+        from widget_server.fan.links import waitlist_url
 
         path = waitlist_url("kc-chiefs", entry.id).removeprefix("http://127.0.0.1:8000")
     action, hidden = form_fields(client.get(path).get_data(as_text=True), "/claim")
@@ -87,7 +88,7 @@ def test_canceling_a_trip_ends_its_offers_at_once(app, client, full_trip):  # no
     ids = full_trip
     _offer_to(app, client, ids, "Wanda")
     with app.app_context(), db.transaction() as session:
-        settlement.cancel_trip(session, session.get(Trip, ids["trip"]), actor="partner")
+        trip_outcomes.cancel_trip(session, session.get(Trip, ids["trip"]), actor="partner")
     assert [e.status for e in entries(app, ids["trip"])] == ["closed"]
     assert trip_seats(app, ids["trip"])[1] == 0
 
@@ -100,17 +101,17 @@ def test_moving_the_deadline_earlier_shortens_offers(app, client):
         partner = make_partner(session, "kc-chiefs", waitlist_hold_hours=6)
         trip = make_trip(session, partner, capacity=4, min_riders=4)
         ids = {"partner_id": partner.id, "trip": trip.id, "stop": trip.stops[0].id}
-        first = pledging.create_pledge(
+        first = recording.create_pledge(
             session, provider, partner, trip.id, fan_request(trip, "Ana Fan", seats=2)
         )
-        second = pledging.create_pledge(
+        second = recording.create_pledge(
             session, provider, partner, trip.id, fan_request(trip, "Bo Fan")
         )
         ids["second"] = second.id
         assert first.status == second.status == "pledged"
     assert join(client, ids, "Party", seats=2).status_code == 201
     with app.app_context(), db.transaction() as session:
-        pledging.withdraw_pledge(session, session.get(Pledge, ids["second"]))
+        fan_changes.withdraw_pledge(session, session.get(Pledge, ids["second"]))
     run_jobs(app)
     (offer,) = entries(app, ids["trip"])
     assert offer.status == "offered"
@@ -134,7 +135,7 @@ def test_joining_the_waitlist_applies_the_per_fan_seat_cap(app, client):
         trip = make_trip(session, partner, capacity=4, min_riders=4)
         ids = {"partner_id": partner.id, "trip": trip.id, "stop": trip.stops[0].id}
         for name in ("Ana Fan", "Bo Fan"):
-            pledging.create_pledge(
+            recording.create_pledge(
                 session, provider, partner, trip.id, fan_request(trip, name, seats=2)
             )
     run_jobs(app)
@@ -158,13 +159,13 @@ def test_a_claim_rechecks_the_trip_status_under_its_row_lock(app, client, full_t
         with db.transaction() as session:
             partner = session.get(Partner, ids["partner_id"])
             request = fan_request(session.get(Trip, ids["trip"]), "Wanda Fan")
-            plan = pledging.plan_pledge(
+            plan = planning.plan_pledge(
                 session, partner, ids["trip"], request, waitlist_offer=entry.id
             )
-        card = pledging.save_card(provider, plan.card)
+        card = planning.save_card(provider, plan.card)
         with db.transaction() as session:
             session.execute(update(Trip).where(Trip.id == ids["trip"]).values(status="failed"))
         with pytest.raises(Conflict), db.transaction() as session:
-            pledging.record_pledge(session, plan, card)
+            recording.record_pledge(session, plan, card)
         assert db.session.get(Pledge, plan.pledge_id) is None
     assert [e.status for e in entries(app, ids["trip"])] == ["offered"]  # rolled back

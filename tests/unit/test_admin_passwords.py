@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 
-from widget_server.domain import admins
+from widget_server.domain.accounts import admins
 
 
 def test_production_hashes_use_strong_parameters():
-    hasher = admins._hasher
+    hasher = admins.PASSWORD_HASHER
     assert isinstance(hasher, PasswordHasher)
     assert hasher.type.name == "ID"
     assert hasher.memory_cost >= 65536 and hasher.time_cost >= 3

@@ -22,6 +22,7 @@ from tests.unit.email_helpers import (
     reload,
 )
 from widget_server.extensions import db
+from widget_server.fan.links import pledge_id_from_token
 from widget_server.models import OutboundEmail, Pledge
 from widget_server.models.notifications import (
     EMAIL_KINDS,
@@ -29,7 +30,6 @@ from widget_server.models.notifications import (
     WAITLIST_EMAIL_KINDS,
 )
 from widget_server.notifications import send_email
-from widget_server.widget.links import pledge_id_from_token
 
 # kind -> locale -> (words of the subject, words of the body)
 EXPECTED = {

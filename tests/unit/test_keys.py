@@ -3,7 +3,7 @@
 from cryptography.fernet import Fernet
 
 from widget_server import idempotency
-from widget_server.domain import settlement
+from widget_server.domain.pledges import claims
 from widget_server.keys import PURPOSES, derive_key
 from widget_server.payments import LONGEST_CALL
 from widget_server.payments.stripe import DEFAULT_TIMEOUT, longest_call
@@ -42,4 +42,4 @@ def test_webhook_secrets_stored_before_keys_per_purpose_still_decrypt():
 def test_windows_outlast_the_longest_stripe_call():
     assert longest_call(DEFAULT_TIMEOUT) <= LONGEST_CALL
     assert idempotency.ABANDONED_AFTER > LONGEST_CALL
-    assert settlement.LEASE > LONGEST_CALL
+    assert claims.LEASE > LONGEST_CALL

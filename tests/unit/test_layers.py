@@ -32,11 +32,39 @@ def _modules(*parts: str) -> list[Path]:
 RULES = [
     (("db.py",), ("widget_server.domain",), "db.py sits below the domain"),
     (("models",), ("widget_server.domain",), "the models sit below the domain"),
-    (("domain",), ("widget_server.oauth",), "the domain does not import a face (OAuth)"),
     (
         ("payments",),
         ("widget_server.domain", "flask"),
         "payments move money and decide nothing; no route lives there",
+    ),
+]
+
+# The faces: each answers its own callers and never imports another (what the fan-facing ones
+# share is the `fan` package, which imports none of them).
+FACES = ("widget", "public", "driver", "admin", "api", "oauth", "inbound")
+RULES += [
+    (
+        (face,),
+        tuple(
+            f"widget_server.{other}"
+            for other in FACES
+            # The API is built on OAuth's bearer-token guard (checked below), nothing else.
+            if other != face and (face, other) != ("api", "oauth")
+        ),
+        f"the {face} face imports no other face",
+    )
+    for face in FACES
+]
+RULES += [
+    (
+        ("fan",),
+        tuple(f"widget_server.{face}" for face in FACES),
+        "the shared fan presentation imports no face",
+    ),
+    (
+        ("domain",),
+        tuple(f"widget_server.{face}" for face in (*FACES, "fan")),
+        "the domain imports no face",
     ),
 ]
 
@@ -50,3 +78,43 @@ def test_no_layer_reaches_back_up(where, forbidden, why):
         if any(name == f or name.startswith(f + ".") for f in forbidden)
     ]
     assert crossings == [], why
+
+
+def test_the_api_uses_only_the_oauth_token_guard():
+    names = {
+        name
+        for path in _modules("api")
+        for name in _imports(path)
+        if name == "widget_server.oauth" or name.startswith("widget_server.oauth.")
+    }
+    guard = "widget_server.oauth.protect"
+    assert names, "the API is protected by the OAuth token guard"
+    assert all(name == guard or name.startswith(guard + ".") for name in names), names
+
+
+LAYERS = (
+    "domain",
+    "models",
+    "payments",
+    "webhooks",
+    "jobs",
+    "api",
+    "widget",
+    "admin",
+    "driver",
+    "public",
+    "fan",
+    "oauth",
+    "notifications",
+    "inbound",
+    "observability",
+    "cli",
+    "domain/pledges",
+    "domain/accounts",
+)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_each_layer_says_in_one_line_what_it_owns(layer):
+    docstring = ast.get_docstring(ast.parse((PACKAGE / layer / "__init__.py").read_text()))
+    assert docstring is not None and docstring.startswith("Owns "), layer

@@ -1,13 +1,13 @@
-"""The sale decision's rule (domain/sales.py) over plain values: when a trip sells, how many
+"""The sale decision's rule (domain/pledges/sales.py) over plain values: when a trip sells, how many
 seats are on sale, whether the waitlist is open, and why not."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from widget_server.domain import sales
 from widget_server.domain.errors import Conflict, SoldOut
 from widget_server.domain.limits import pledge_seat_limit
+from widget_server.domain.pledges import sales
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
 DEADLINE = NOW + timedelta(days=2)

@@ -18,8 +18,16 @@ from sqlalchemy import func, select
 from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
 from widget_server import services
-from widget_server.domain import charging, placing, pledging, settlement
 from widget_server.domain.errors import DomainError
+from widget_server.domain.pledges import (
+    charging,
+    fan_changes,
+    placing,
+    planning,
+    recording,
+    trip_outcomes,
+)
+from widget_server.domain.pledges.backlog import find_backlog
 from widget_server.extensions import db
 from widget_server.jobs import tasks
 from widget_server.models import Event, Pledge, SimulatedPayment, Trip
@@ -98,7 +106,7 @@ class Settlement(RuleBasedStateMachine):
     def pledge(self, seats, card):
         from widget_server.models import Partner
 
-        request = pledging.PledgeRequest(
+        request = planning.PledgeRequest(
             stop_id=self.stop_id,
             seats=seats,
             name="Fan",
@@ -107,7 +115,7 @@ class Settlement(RuleBasedStateMachine):
         )
         try:
             with db.transaction() as session:
-                pledge = pledging.create_pledge(
+                pledge = recording.create_pledge(
                     session,
                     self.app.extensions["ridepledge.payments"],
                     session.get(Partner, self.partner_id),
@@ -148,7 +156,7 @@ class Settlement(RuleBasedStateMachine):
         event = db.session.get(Event, self._trip().event_id)
         self.now = max(self.now, event.starts_at + timedelta(minutes=1))
         with db.transaction() as session:
-            settlement.complete_trip_if_done(session, self.trip_id, now=self.now)
+            trip_outcomes.complete_trip_if_done(session, self.trip_id, now=self.now)
 
     @rule()
     def worker_catches_up(self):
@@ -166,7 +174,7 @@ class Settlement(RuleBasedStateMachine):
             pledge = data.draw(st.sampled_from(pledges))
             try:
                 with db.transaction() as session:
-                    pledging.withdraw_pledge(session, pledge)
+                    fan_changes.withdraw_pledge(session, pledge)
             except DomainError:
                 pass
 
@@ -189,13 +197,13 @@ class Settlement(RuleBasedStateMachine):
         self.now += timedelta(hours=hours)
         was_open = self._trip().status == "open"
         with db.transaction() as session:
-            backlog = settlement.find_backlog(session, now=self.now)
+            backlog = find_backlog(session, now=self.now)
         for trip_id in backlog.overdue_trips:
             with db.transaction() as session:
-                settlement.fail_trip_if_overdue(session, trip_id, now=self.now)
+                trip_outcomes.fail_trip_if_overdue(session, trip_id, now=self.now)
         for pledge_id in backlog.grace_expired:
             with db.transaction() as session:
-                settlement.drop_if_grace_expired(session, pledge_id, now=self.now)
+                trip_outcomes.drop_if_grace_expired(session, pledge_id, now=self.now)
         if was_open and self._trip().status == "failed":
             self.failed_or_canceled_before_confirming = True
 
@@ -207,7 +215,7 @@ class Settlement(RuleBasedStateMachine):
             if trip.status == "open":
                 self.failed_or_canceled_before_confirming = True
             with db.transaction() as session:
-                settlement.cancel_trip(session, trip, actor="test")
+                trip_outcomes.cancel_trip(session, trip, actor="test")
 
     @invariant()
     def one_provider_call_per_charge_attempt(self):

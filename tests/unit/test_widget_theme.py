@@ -4,7 +4,7 @@ import pytest
 
 from widget_server.domain.branding import DEFAULT_BRANDING, contrast_ratio
 from widget_server.domain.partners import BrandingSchema
-from widget_server.widget.theme import widget_theme
+from widget_server.fan.theme import widget_theme
 
 
 def branding(**values) -> dict:

@@ -1,4 +1,4 @@
-"""The partner admin console under /admin: server-rendered pages over the domain functions.
+"""Owns the partner console face under /admin: server-rendered pages over the domain functions.
 
 Wiring only: the blueprint, the sign-in machinery (auth.py), the CSRF check on every POST and
 the headers every console page carries. Pages live in one module per area.

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, requires
 from widget_server.admin.forms import ChangePasswordForm
-from widget_server.domain import admins
+from widget_server.domain.accounts import admin_sessions, admins
 from widget_server.domain.errors import ValidationFailed
 from widget_server.extensions import db
 from widget_server.models import AdminSession
@@ -43,11 +43,11 @@ def account():
     if form.validate_on_submit():
         with db.transaction() as dbs:  # a wrong guess counts toward the lockout
             try:
-                admins.authenticate(
+                admin_sessions.authenticate(
                     dbs, g.admin.email, form.current.data, address=request.remote_addr or "?"
                 )
                 confirmed = True
-            except admins.SignInRefused:
+            except admin_sessions.SignInRefused:
                 confirmed = False
         if not confirmed:
             form.current.errors = [_("This is not your current password.")]
@@ -99,7 +99,7 @@ def set_language():
 def sign_out_everywhere():
     """End every session of this admin on every device, this one included."""
     with db.transaction() as dbs:
-        admins.end_all_sessions(dbs, g.admin, actor=actor())
+        admin_sessions.end_all_sessions(dbs, g.admin, actor=actor())
     logout_user()
     session.clear()
     flash(_("You are signed out on every device."))

@@ -19,7 +19,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 
 from widget_server.admin import bp
-from widget_server.domain.admins import live_session
+from widget_server.domain.accounts.admin_sessions import live_session
 from widget_server.extensions import db
 from widget_server.ratelimits import address_of
 
@@ -94,7 +94,7 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )
-    # The console's lifetimes are enforced server-side (domain.admins); the cookie itself
+    # The console's lifetimes are enforced server-side (domain.accounts); the cookie itself
     # lasts until the browser closes.
     app.session_interface = ConsoleSessionInterface()
     login_manager.init_app(app)

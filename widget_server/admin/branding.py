@@ -14,7 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, requires
 from widget_server.admin.schemas import read_branding, read_partner_settings, read_wording
-from widget_server.domain import two_step as two_step_rules
+from widget_server.domain.accounts import two_step as two_step_rules
 from widget_server.domain.branding import DEFAULT_BRANDING, SAFE_FONTS, WORDING_KEYS
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.domain.logos import (

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length
 
-from widget_server.domain.admins import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from widget_server.domain.accounts.admins import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from widget_server.models.admins import ADMIN_ROLES
 
 

@@ -10,12 +10,12 @@ from flask_login import current_user, login_user, logout_user
 from widget_server.admin import bp
 from widget_server.admin.auth import SignedIn, client_address, secret_key
 from widget_server.admin.forms import CodeForm, ForgotPasswordForm, NewPasswordForm, SignInForm
-from widget_server.domain import admins, two_step
+from widget_server.domain.accounts import admin_sessions, admins, password_links, two_step
 from widget_server.domain.errors import ValidationFailed
 from widget_server.extensions import db, limiter
 from widget_server.ratelimits import sign_in_limits
 
-PURPOSES = tuple(admins.LINK_LIFETIMES)
+PURPOSES = tuple(password_links.LINK_LIFETIMES)
 # The session key holding the signed pending state between the password and the code.
 PENDING = "two_step_pending"
 
@@ -34,7 +34,7 @@ def _signed_in(admin, token: str, target: str):
 
 
 def _new_session(dbs, admin) -> str:
-    return admins.start_session(
+    return admin_sessions.start_session(
         dbs, admin, address=client_address(), user_agent=request.user_agent.string
     )
 
@@ -53,10 +53,10 @@ def login():
         return render_template("admin/login.html", form=form), status
     with db.transaction() as dbs:
         try:
-            admin = admins.authenticate(
+            admin = admin_sessions.authenticate(
                 dbs, form.email.data, form.password.data, address=client_address()
             )
-        except admins.SignInRefused:
+        except admin_sessions.SignInRefused:
             admin = None
         token = _new_session(dbs, admin) if admin is not None and not admin.two_step_on else None
     if admin is None:
@@ -100,7 +100,7 @@ def login_code():
             kind = two_step.second_step(
                 dbs, admin, form.code.data, secret_key=secret_key(), address=client_address()
             )
-        except admins.SignInRefused:
+        except admin_sessions.SignInRefused:
             kind = None
         token = _new_session(dbs, admin) if kind is not None else None
         left = two_step.recovery_codes_left(dbs, admin) if kind == "recovery" else None
@@ -124,7 +124,7 @@ def logout():
     """Sign out this browser (its session ends on the server too)."""
     if current_user.is_authenticated:
         with db.transaction() as dbs:
-            admins.end_session(dbs, current_user.token)
+            admin_sessions.end_session(dbs, current_user.token)
     logout_user()
     session.clear()
     flash(_("You are signed out."))
@@ -138,7 +138,7 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         with db.transaction() as dbs:
-            admins.ask_password_reset(dbs, form.email.data)
+            password_links.ask_password_reset(dbs, form.email.data)
         return render_template("admin/forgot_sent.html")
     status = 422 if request.method == "POST" else 200
     return render_template("admin/forgot.html", form=form), status
@@ -181,7 +181,7 @@ def _link_admin(purpose: str, token: str):
     secret = current_app.config["SECRET_KEY"]
     if purpose not in PURPOSES:
         return None
-    return admins.admin_for_token(db.session, secret, token, purpose)
+    return password_links.admin_for_token(db.session, secret, token, purpose)
 
 
 def _dead_link():

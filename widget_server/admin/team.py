@@ -10,7 +10,8 @@ from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.forms import ROLE_LABELS, InviteForm
 from widget_server.admin.helpers import act
 from widget_server.admin.messages import console_message
-from widget_server.domain import admins, audit
+from widget_server.domain import audit
+from widget_server.domain.accounts import admins
 from widget_server.domain.errors import DomainError
 from widget_server.extensions import db
 from widget_server.models import AdminUser

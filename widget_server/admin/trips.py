@@ -23,9 +23,10 @@ from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.helpers import STATUS_NAMES, act
 from widget_server.admin.messages import console_message
 from widget_server.admin.schemas import MAX_STOPS, local_input, price_input, read_trip
-from widget_server.domain import catalog, charging, sales, settlement, trip_reports
+from widget_server.domain import catalog, trip_reports
 from widget_server.domain.errors import DomainError
 from widget_server.domain.manifest import build_manifest, manifest_csv
+from widget_server.domain.pledges import charging, sales, trip_outcomes
 from widget_server.domain.referrals import referral_counts, referrer_names
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
@@ -182,7 +183,7 @@ def confirm_cancel_trip(trip_id: str):
 def cancel_trip(trip_id: str):
     trip = owned(Trip, trip_id)
     act(
-        lambda session: settlement.cancel_trip(session, trip, actor=actor()),
+        lambda session: trip_outcomes.cancel_trip(session, trip, actor=actor()),
         _("The trip is canceled. Fans are told by email; refunds are on their way."),
     )
     return redirect(url_for("admin.trip", trip_id=trip.id))

@@ -2,7 +2,7 @@
 by a code), see the recovery codes once, make new ones, turn it off; and the owner's "require it
 for the whole team" (admins without it reach nothing but its set-up until they have it).
 
-Signing in with the code is in sign_in.py; the rules are in domain/two_step.py.
+Signing in with the code is in sign_in.py; the rules are in domain/accounts/two_step.py.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from widget_server.admin.auth import (
 from widget_server.admin.forms import ConfirmedChangeForm, SetUpCodeForm
 from widget_server.admin.helpers import act
 from widget_server.admin.messages import console_message
-from widget_server.domain import admins
-from widget_server.domain import two_step as rules
+from widget_server.domain.accounts import admin_sessions
+from widget_server.domain.accounts import two_step as rules
 from widget_server.domain.errors import Conflict, ValidationFailed
 from widget_server.extensions import db
 
@@ -111,7 +111,7 @@ def two_step_confirm():
             codes = rules.complete_set_up(
                 session, g.admin, form.code.data, secret_key=secret_key(), actor=actor()
             )
-            admins.end_other_sessions(session, g.admin, current_user.token)
+            admin_sessions.end_other_sessions(session, g.admin, current_user.token)
     except ValidationFailed:
         db.session.rollback()
         form.code.errors = [_("This is not the code your app shows now. Try the next one.")]
@@ -149,7 +149,7 @@ def _confirmed(change, form: ConfirmedChangeForm, which: str):
     try:
         with db.transaction() as session:
             result = change(session)
-            admins.end_other_sessions(session, g.admin, current_user.token)
+            admin_sessions.end_other_sessions(session, g.admin, current_user.token)
     except Conflict as exc:
         db.session.rollback()
         flash(console_message(exc.detail))

@@ -1,5 +1,7 @@
-"""The partner REST API (`/v1`): flask-smorest resources, OpenAPI at /v1/openapi.json, human
-docs at /docs (Swagger UI served from this server, no CDN), idempotency, ETags, rate limits."""
+"""Owns the partner REST API face (`/v1`), its OpenAPI document and the /docs page.
+
+flask-smorest resources, OpenAPI at /v1/openapi.json, human docs at /docs (Swagger UI served
+from this server, no CDN), idempotency, ETags, rate limits."""
 
 from __future__ import annotations
 

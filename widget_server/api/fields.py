@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import zoneinfo
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 
 from marshmallow import ValidationError, fields
 
-from widget_server.domain.text import Text
+from widget_server.domain.text import Text, parse_rfc3339
 from widget_server.models.types import utcnow
 
-# RFC 3339 section 5.6: full-date "T" full-time, with "Z" or a numeric offset, nothing else
-# (Python's fromisoformat also takes dates alone, week dates, "20261220T1900" and more).
-_RFC3339 = re.compile(
-    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt](?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2})"
-    r"(?:\.(?P<fraction>[0-9]{1,9}))?(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})"
-)
 # How far ahead a time we are told about may be: events are sold months, not decades, ahead.
 MAX_AHEAD = timedelta(days=5 * 366)
 MAX_AHEAD_TEXT = "5 years"
-
-
-def parse_rfc3339(value: str) -> datetime:
-    """An RFC 3339 date-time with an offset, as an aware UTC datetime; ValueError otherwise
-    (also for times that exist in no calendar or fall outside years 1-9999 in UTC)."""
-    match = _RFC3339.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise ValueError("must be an RFC 3339 date-time with an offset, like 2026-12-20T19:00:00Z")
-    fraction = (match["fraction"] or "")[:6].ljust(6, "0")
-    offset = "+00:00" if match["offset"] in "Zz" else match["offset"]
-    try:
-        moment = datetime.fromisoformat(f"{match['date']}T{match['time']}.{fraction}{offset}")
-    except ValueError:
-        raise ValueError("is not a real date and time (check the day, hour and offset)") from None
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:  # before year 1 or after year 9999 once in UTC
-        raise ValueError("is outside the years 0001-9999 in UTC") from None
 
 
 class AwareDateTime(fields.AwareDateTime):

@@ -1,4 +1,4 @@
-"""The `ridepledge` command line: a Flask CLI group, one module per area of commands.
+"""Owns the `ridepledge` command line: a Flask CLI group, one module per area of commands.
 
 - `serve`: the processes a host runs (`run`, `serve`, `worker`);
 - `database`: `db upgrade`, `db revision`;

@@ -27,7 +27,7 @@ admins_group = AppGroup("admins", help="Partner admins of the console.")
 @with_appcontext
 def admins_create(slug: str, email: str, password: str | None, role: str) -> None:
     """Create a console admin; without --password, print a one-time link to set it (72 h)."""
-    from widget_server.domain.admins import create_admin
+    from widget_server.domain.accounts.admins import create_admin
     from widget_server.domain.errors import DomainError
 
     try:
@@ -46,7 +46,7 @@ def admins_create(slug: str, email: str, password: str | None, role: str) -> Non
 
 def set_password_link(admin) -> str:
     """A one-time console link for `admin` to set a password (72 hours)."""
-    from widget_server.domain.admins import password_token
+    from widget_server.domain.accounts.password_links import password_token
 
     token = password_token(current_app.config["SECRET_KEY"], admin, "set")
     return f"{settings().public_base_url}/admin/password/set/{token}"

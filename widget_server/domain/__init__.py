@@ -1,1 +1,5 @@
-"""Domain logic: plain Python on the models. No Flask imports; flush, never commit."""
+"""Owns the rules: seats, money, lifecycles, accounts, partners, trip day, the shared rules.
+
+Plain Python on the models, by area (`pledges/`, `accounts/`, modules for the rest). No Flask
+imports; flush, never commit.
+"""

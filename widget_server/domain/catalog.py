@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from widget_server.domain import waitlist
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, ValidationFailed
+from widget_server.domain.pledges import waitlist
 from widget_server.domain.work import schedule
 from widget_server.models import Event, Partner, Stop, Trip
 from widget_server.models.types import utcnow

@@ -15,7 +15,7 @@ def pledge_seat_limit(
     """The most seats one new pledge may ask for: the product's per-pledge limit, what the
     partner's per-fan cap leaves the fan (`seats_held_by_fan` already held on the trip) and,
     when given, the seats on sale (the sale decision's `seats_available`). 0: none. A party on
-    the waitlist is a pledge to come, under the same limit (domain/waitlist.py)."""
+    the waitlist is a pledge to come, under the same limit (domain/pledges/waitlist.py)."""
     limit = min(MAX_SEATS_PER_PLEDGE, max_seats_per_fan - seats_held_by_fan)
     if seats_available is not None:
         limit = min(limit, seats_available)

@@ -81,7 +81,8 @@ def queue_stop_request_email(
     )
 
 
-# Console emails and the password link each one carries (see domain.admins.LINK_LIFETIMES).
+# Console emails and the password link each one carries
+# (see domain.accounts.password_links.LINK_LIFETIMES).
 ADMIN_EMAIL_PURPOSES = {  # nosec B105: link purposes, not passwords
     "admin_password_reset": "reset",
     "admin_invite": "invite",

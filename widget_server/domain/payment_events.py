@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from widget_server.domain import settlement
+from widget_server.domain.pledges import charge_claims, refunds
 from widget_server.models import Pledge, StripeEventRecord
 from widget_server.payments.stripe_events import ChargeNews, ProviderEvent, RefundNews
 
@@ -42,10 +42,10 @@ def _apply_charge(session: Session, news: ChargeNews) -> None:
     pledge = session.get(Pledge, news.pledge_id)
     if pledge is None or pledge.status != "charging":
         return
-    attempt = settlement.current_attempt(pledge)
+    attempt = charge_claims.current_attempt(pledge)
     if news.attempt_key != attempt.key:
         return  # an earlier attempt's news: stale
-    settlement.finish_charge(session, attempt, news.result)
+    charge_claims.finish_charge(session, attempt, news.result)
 
 
 def _apply_refund(session: Session, news: RefundNews) -> None:
@@ -55,5 +55,5 @@ def _apply_refund(session: Session, news: RefundNews) -> None:
         select(Pledge).where(Pledge.payment_intent_ref == news.payment_intent_ref)
     )
     if pledge is not None and pledge.status == "paid" and pledge.refund_requested_at:
-        attempt = settlement.RefundAttempt(pledge.id, pledge.payment_intent_ref, pledge.amount)
-        settlement.finish_refund(session, attempt, news.refund_ref)
+        attempt = refunds.RefundAttempt(pledge.id, pledge.payment_intent_ref, pledge.amount)
+        refunds.finish_refund(session, attempt, news.refund_ref)

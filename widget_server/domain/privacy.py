@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from widget_server.domain.audit import record
+from widget_server.domain.pledges.waitlist import leave_line
 from widget_server.domain.text import email_key
-from widget_server.domain.waitlist import leave_line
 from widget_server.models import (
     DemandSignal,
     Event,

@@ -1,7 +1,7 @@
 """Stops from the riders: fans ask for a pick-up stop a trip does not have, the requests are
 counted per place, and when the partner adds a stop for that place the fans who asked are
 emailed: those with a live pledge on the trip may move it there from the manage page
-(`pledging.change_stop`, which offers every stop of the trip), the others get a link to pledge
+(`fan_changes.change_stop`, which offers every stop of the trip), the others get a link to pledge
 from the new stop.
 
 A place is counted once per requesting network (an IPv4 address, an IPv6 /64: the HMAC
@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from widget_server.domain.audit import record
 from widget_server.domain.errors import IllegalTransition, NotFound, ValidationFailed
 from widget_server.domain.notify import queue_pledge_email, queue_stop_request_email
+from widget_server.domain.pledges.sales import SELLING_STATUSES, sale_closed
 from widget_server.domain.privacy import ERASED_EMAIL
-from widget_server.domain.sales import SELLING_STATUSES, sale_closed
 from widget_server.domain.text import fan_email_key
 from widget_server.models import Partner, Pledge, Stop, StopRequest, Trip
 from widget_server.models.pledges import LIVE_STATUSES

@@ -15,7 +15,7 @@ SEARCH_LIMIT = 200
 
 @dataclass(frozen=True)
 class CancelPreview:
-    """What settlement.cancel_trip would do right now."""
+    """What trip_outcomes.cancel_trip would do right now."""
 
     refunds: int  # paid pledges, refunded in full
     refund_amount: int  # minor units, in `currency`

@@ -1,4 +1,4 @@
-"""The driver's check-in page (`/d/<token>`): a signed, expiring link per trip, no account.
+"""Owns the driver face: the check-in page (`/d/<token>`), a signed, expiring link per trip.
 
 The page (phone first) shows the manifest per stop, finds riders by name, and checks them in by
 typed code, scanned QR or a tap on the name; `embed/driver.js` keeps the manifest and a queue of
@@ -16,19 +16,18 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from marshmallow import Schema, ValidationError, fields
 
-from widget_server.api.fields import parse_rfc3339
 from widget_server.domain import checkin
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.manifest import build_manifest
-from widget_server.domain.text import Text
+from widget_server.domain.text import Text, parse_rfc3339
 from widget_server.extensions import db, limiter
+from widget_server.fan.assets import asset_url, read_asset
+from widget_server.fan.security import CrossSiteRefused, cross_site_request
+from widget_server.fan.theme import widget_theme
 from widget_server.i18n import format_local, plural_categories
 from widget_server.models import Trip
 from widget_server.models.types import rfc3339, utcnow
-from widget_server.security_headers import PERMISSIONS_POLICY
-from widget_server.widget.assets import asset_url, read_asset
-from widget_server.widget.security import CrossSiteRefused, cross_site_request, csp_nonce
-from widget_server.widget.theme import widget_theme
+from widget_server.security_headers import PERMISSIONS_POLICY, csp_nonce
 
 bp = Blueprint("driver", __name__, url_prefix="/d/<token>")
 # The service worker lives at /d/sw.js so that its scope (/d/) covers every driver page.

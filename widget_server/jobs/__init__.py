@@ -1,5 +1,7 @@
-"""The job queue (huey): SQLite storage under the instance folder by default, Redis when
-REDIS_URL is set. Tasks take ids, run in their own app context and are safe to run twice."""
+"""Owns running work after commit: the job queue (huey) and its thin tasks that take ids.
+
+SQLite storage under the instance folder by default, Redis when REDIS_URL is set. Tasks take
+ids, run in their own app context and are safe to run twice."""
 
 from __future__ import annotations
 

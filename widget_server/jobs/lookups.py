@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from widget_server.domain import admins
+from widget_server.domain.accounts import admins, password_links
 from widget_server.domain.notify import queue_manage_links
 from widget_server.extensions import db
 from widget_server.models import AdminUser, Partner
@@ -31,7 +31,7 @@ def send_manage_links(partner_id: str, trip_id: str, email: str) -> None:
 def send_password_reset(email: str) -> None:
     """Email a password reset link, if the address has a console account."""
     with db.transaction() as session:
-        admins.request_password_reset(session, email)
+        password_links.request_password_reset(session, email)
 
 
 def invite_admin(partner_id: str, email: str, role: str, invited_by_id: str) -> None:

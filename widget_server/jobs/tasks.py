@@ -1,5 +1,5 @@
 """What the jobs do: thin wrappers that take ids and run a domain service (charges and refunds
-are `domain.charging`'s use cases) or a domain step in a transaction of their own; and the
+are `domain.pledges.charging`'s use cases) or a domain step in a transaction of their own; and the
 sweep. Each runs inside an app context and is safe to run twice or concurrently: the database
 state (and the claim a charge or refund takes first) decides whether there is work left and
 who does it. No transaction is open during any provider or partner-server call."""
@@ -14,7 +14,8 @@ from functools import partial
 from flask import current_app
 
 from widget_server import services
-from widget_server.domain import charging, settlement
+from widget_server.domain.pledges import charging, trip_outcomes
+from widget_server.domain.pledges.backlog import find_backlog, pledges_to_charge
 from widget_server.extensions import db
 from widget_server.models.types import utcnow
 from widget_server.observability.metrics import SWEEPS, WEBHOOK_ATTEMPTS
@@ -30,18 +31,18 @@ def enqueue(task: str, *args) -> None:
 def charge_trip(trip_id: str) -> None:
     """Queue a charge for every pledge of a confirmed trip still waiting for one."""
     with db.transaction() as session:
-        pledge_ids = settlement.pledges_to_charge(session, trip_id)
+        pledge_ids = pledges_to_charge(session, trip_id)
     for pledge_id in pledge_ids:
         enqueue("charge_pledge", pledge_id)
 
 
 def charge_pledge(pledge_id: str) -> str:
-    """The job of `domain.charging.charge_pledge`: returns its outcome."""
+    """The job of `domain.pledges.charging.charge_pledge`: returns its outcome."""
     return charging.charge_pledge(services.payments(), pledge_id)
 
 
 def refund_pledge(pledge_id: str) -> str:
-    """The job of `domain.charging.refund_pledge`: returns its outcome."""
+    """The job of `domain.pledges.charging.refund_pledge`: returns its outcome."""
     return charging.refund_pledge(services.payments(), pledge_id)
 
 
@@ -78,7 +79,7 @@ def deliver_webhook(delivery_id: str, now: datetime | None = None) -> str | None
 
 def refresh_waitlist(trip_id: str) -> None:
     """Offer freed seats to the waitlist, expire lapsed offers, close it when pledges close."""
-    from widget_server.domain import waitlist
+    from widget_server.domain.pledges import waitlist
 
     with db.transaction() as session:
         waitlist.refresh_waitlist(session, trip_id)
@@ -156,11 +157,11 @@ def sweep() -> dict[str, int]:
     `completed_trips`, `dropped_pledges`, `emails`, `webhooks`, `failures`; `charges` and
     `refunds` count the provider calls made.
     """
-    from widget_server.domain import waitlist
+    from widget_server.domain.pledges import waitlist
     from widget_server.notifications import pending_email_ids
 
     with db.transaction() as session:
-        backlog = settlement.find_backlog(session)
+        backlog = find_backlog(session)
         waitlists = waitlist.trips_to_refresh(session)
         emails = pending_email_ids(session)
         webhooks = webhook_delivery.due_deliveries(session, utcnow())
@@ -168,19 +169,19 @@ def sweep() -> dict[str, int]:
     work = [
         (
             "failed_trips",
-            partial(_committed, settlement.fail_trip_if_overdue),
+            partial(_committed, trip_outcomes.fail_trip_if_overdue),
             backlog.overdue_trips,
         ),
         ("charges", charge_pledge, backlog.to_charge),
         ("refunds", refund_pledge, backlog.to_refund),
         (
             "dropped_pledges",
-            partial(_committed, settlement.drop_if_grace_expired),
+            partial(_committed, trip_outcomes.drop_if_grace_expired),
             backlog.grace_expired,
         ),
         (
             "completed_trips",
-            partial(_committed, settlement.complete_trip_if_done),
+            partial(_committed, trip_outcomes.complete_trip_if_done),
             backlog.finished_trips,
         ),
         ("waitlists", refresh_waitlist, waitlists),

@@ -1,4 +1,4 @@
-"""SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
+"""Owns the tables: SQLAlchemy models, one module per aggregate; importing this registers all."""
 
 from widget_server.models.admins import (
     AdminRecoveryCode,

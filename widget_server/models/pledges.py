@@ -99,7 +99,7 @@ class Pledge(Base):
     # (amounts, statuses, provider ids) stays.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The claim of the one caller talking to the provider about this pledge (a charge or a
-    # refund) lasts until then; see domain/settlement.py.
+    # refund) lasts until then; see domain/pledges/claims.py.
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # After a temporary provider failure: no new try before then, and how many in a row.
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -36,9 +36,10 @@ class Trip(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     min_riders: Mapped[int] = mapped_column(Integer)
     # Seats held by live pledges (pledged, charging, paid, action_required). Changed only by an
-    # atomic conditional UPDATE in domain.pledging, which is what keeps capacity safe.
+    # atomic conditional UPDATE in domain.pledges.seat_taking, which is what keeps capacity safe.
     seats_pledged: Mapped[int] = mapped_column(Integer, default=0)
-    # Seats held for waitlist offers not yet claimed (domain.waitlist): nobody else may take them.
+    # Seats held for waitlist offers not yet claimed (domain.pledges.waitlist): nobody else may
+    # take them.
     seats_held: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     unit_amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))

@@ -46,7 +46,7 @@ class WaitlistEntry(Base):
 
 
 # The smallest party waiting in line for a trip (None when nobody waits): what the sale decision
-# (domain/sales.py) needs of the waitlist. Declared here, where both tables are known. Deferred:
+# (pledges/sales.py) needs of the waitlist. Declared here, where both tables are known. Deferred:
 # reads that decide for many trips load it in their query (`sales.DECIDING`); otherwise it is
 # one small query when first read.
 Trip.smallest_waiting_party = column_property(

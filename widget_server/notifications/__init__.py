@@ -1,4 +1,4 @@
-"""Fan emails: sending the outbox rows that domain.notify.queue_pledge_email writes.
+"""Owns sending emails: the outbox rows that domain.notify.queue_pledge_email writes.
 
 A row goes pending -> sending -> sent. `send_email` claims it with one conditional UPDATE, so
 two jobs (a retry, the sweep, a duplicate enqueue) never both send it; it renders and delivers

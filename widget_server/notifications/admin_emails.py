@@ -1,7 +1,7 @@
 """Emails to console admins: a password reset link and a team invite, in the admin's language.
 
-The link is signed here, at send time (domain.admins.password_token), so the outbox row holds
-only the admin's id: a leaked outbox never gives anyone a working link.
+The link is signed here, at send time (domain.accounts.password_links.password_token), so the
+outbox row holds only the admin's id: a leaked outbox never gives anyone a working link.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from widget_server.domain.admins import LINK_LIFETIMES, password_token
+from widget_server.domain.accounts.password_links import LINK_LIFETIMES, password_token
 from widget_server.domain.notify import ADMIN_EMAIL_PURPOSES
 from widget_server.models import AdminUser, OutboundEmail
 from widget_server.notifications.errors import Undeliverable

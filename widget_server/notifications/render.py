@@ -27,11 +27,11 @@ from widget_server.domain.branding import (
     normalize_hex,
     readable_text_on,
 )
+from widget_server.fan.links import boarding_url, manage_url, open_share_link, share_hint
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import OutboundEmail, Pledge
 from widget_server.models.notifications import STOP_REQUEST_EMAIL_KINDS
 from widget_server.notifications.errors import Undeliverable
-from widget_server.widget.links import boarding_url, manage_url, open_share_link, share_hint
 
 # One subject per kind of models.notifications.EMAIL_KINDS, translated when called (inside
 # force_locale).
@@ -207,7 +207,7 @@ def _trip_context(trip, locale: str) -> tuple[dict, Callable[[datetime | None], 
 
 def waitlist_context(entry, locale: str) -> dict:
     """What the waitlist emails show: the entry, its trip and the offer's deadline."""
-    from widget_server.widget.links import waitlist_url
+    from widget_server.fan.links import waitlist_url
 
     trip, stop = entry.trip, entry.stop
     context, when = _trip_context(trip, locale)

@@ -1,4 +1,6 @@
-"""OAuth 2.0 for the partner API: authlib's authorization server (client credentials only),
+"""Owns OAuth 2.0 for the partner API: issuing tokens and the bearer-token guard of views.
+
+authlib's authorization server (client credentials only),
 revocation, introspection, metadata (`server`, `routes`) and bearer-token protection of views
 (`protect.require_scope`). The scopes themselves are the domain's (`domain/scopes.py`).
 """

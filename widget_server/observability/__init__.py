@@ -1,4 +1,4 @@
-"""Operations: structured logs, Prometheus metrics, liveness and readiness."""
+"""Owns operations: structured logs, Prometheus metrics, liveness and readiness."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Payment providers behind one small interface: `simulated` (default) and `stripe`.
+"""Owns moving money, deciding nothing: providers behind one interface (`simulated`, `stripe`).
 
 The domain never imports a provider module directly; it gets one from `get_provider(settings)`.
 Every call that moves money takes an idempotency key, so a retry or a replayed job can never

@@ -1,4 +1,6 @@
-"""Public trip pages outside the iframe, for fans arriving from search or a friend:
+"""Owns the public pages face: trip and event pages outside the iframe, sitemaps, robots.txt.
+
+For fans arriving from search or a friend:
 `/t/<partner>/<trip>`, `/t/<partner>/events/<event>`, `/t/<partner>/sitemap.xml` and
 `/robots.txt`. Server-rendered, no JavaScript, the partner's branding, one URL per language
 (`?locale=`) with `hreflang` alternates, canonical URL, OpenGraph, Twitter card and schema.org
@@ -13,25 +15,25 @@ from flask import Blueprint, Response, current_app, g, make_response, render_tem
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from widget_server.domain import sales
 from widget_server.domain.errors import NotFound
+from widget_server.domain.pledges import sales
 from widget_server.domain.referrals import page_referral
 from widget_server.extensions import db
-from widget_server.i18n import SUPPORTED_LOCALES, format_money
-from widget_server.models import Event, Partner, Trip
-from widget_server.models.types import utcnow
-from widget_server.public.structured_data import trip_json_ld
-from widget_server.widget.assets import asset_url
-from widget_server.widget.render import (
+from widget_server.fan.assets import asset_url
+from widget_server.fan.render import (
     LANGUAGES,
     local_when,
     logo_url,
     partner_by_slug,
     template_helpers,
 )
-from widget_server.widget.security import csp_nonce
-from widget_server.widget.theme import widget_theme
-from widget_server.widget.trip_state import state_explanation, state_label, trip_state
+from widget_server.fan.theme import widget_theme
+from widget_server.fan.trip_state import state_explanation, state_label, trip_state
+from widget_server.i18n import SUPPORTED_LOCALES, format_money
+from widget_server.models import Event, Partner, Trip
+from widget_server.models.types import utcnow
+from widget_server.public.structured_data import trip_json_ld
+from widget_server.security_headers import csp_nonce
 
 bp = Blueprint("public", __name__)
 

@@ -7,13 +7,13 @@ from decimal import Decimal
 
 from babel.numbers import get_currency_precision
 
-from widget_server.domain.sales import trip_sales_cutoff
+from widget_server.domain.pledges.sales import trip_sales_cutoff
 from widget_server.models import Trip
 from widget_server.representations import UTCDateTime
 
 _iso = UTCDateTime()._serialize
 SCHEMA = "https://schema.org/"
-# The sale decision's state (domain/sales.py, through trip_state) -> schema.org ItemAvailability.
+# The sale decision's state (pledges/sales.py, through trip_state) -> schema.org ItemAvailability.
 AVAILABILITY = {
     "open": "InStock",
     "confirmed": "InStock",

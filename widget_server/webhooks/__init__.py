@@ -1,1 +1,1 @@
-"""Partner webhooks (Standard Webhooks 1.0): the outbox, signing and delivery."""
+"""Owns partner webhooks (Standard Webhooks 1.0): the outbox, signing and delivery."""

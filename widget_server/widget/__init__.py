@@ -1,1 +1,4 @@
-"""The fan widget: iframe pages, the widget JSON API and signed fan links."""
+"""Owns the fan widget face: the iframe pages under `/w/<partner>/` and the widget JSON API.
+
+What it shares with the public and driver faces (theme, rendering, links, CSP) is `fan/`.
+"""

@@ -20,11 +20,15 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 
 from widget_server import fast_reads, idempotency, ratelimits, services
-from widget_server.domain import placing, pledging
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
 from widget_server.domain.notify import ask_manage_links
+from widget_server.domain.pledges import fan_changes, placing, planning
 from widget_server.domain.text import Id, Text
 from widget_server.extensions import db
+from widget_server.fan.links import manage_url, open_share_link, pledge_for
+from widget_server.fan.render import partner_by_slug, preview_guard
+from widget_server.fan.security import CrossSiteRefused, cross_site_request, require_json_body
+from widget_server.fan.serializers import fan_pledge, public_event, public_trip
 from widget_server.json_body import takes_no_body
 from widget_server.models import Partner, Pledge
 from widget_server.widget.common import (
@@ -37,14 +41,6 @@ from widget_server.widget.common import (
     trips_for_event,
     upcoming_events,
 )
-from widget_server.widget.links import manage_url, open_share_link, pledge_for
-from widget_server.widget.render import partner_by_slug, preview_guard
-from widget_server.widget.security import (
-    CrossSiteRefused,
-    cross_site_request,
-    require_json_body,
-)
-from widget_server.widget.serializers import fan_pledge, public_event, public_trip
 
 bp = Blueprint("widget_api", __name__, url_prefix="/w/<partner_slug>/api")
 
@@ -189,7 +185,7 @@ def list_trips():
 @ratelimits.widget_read
 def get_trip(trip_id: str):
     def compute() -> dict:
-        trip = pledging.get_trip(db.session, g.partner, trip_id)
+        trip = planning.get_trip(db.session, g.partner, trip_id)
         if trip.status == "draft":
             raise NotFound(f"no trip {trip_id}")
         return public_trip(trip)
@@ -240,8 +236,8 @@ def _manage_view(pledge: Pledge):
         {
             "pledge": fan_pledge(pledge),
             "trip": public_trip(pledge.trip),
-            "can_withdraw": pledging.can_withdraw(pledge),
-            "can_change_stop": pledging.can_change_stop(pledge),
+            "can_withdraw": fan_changes.can_withdraw(pledge),
+            "can_change_stop": fan_changes.can_change_stop(pledge),
             "can_update_card": pledge.status == "action_required",
             "share_url": open_share_link(g.partner, pledge),
         }
@@ -259,7 +255,7 @@ def manage(token: str):
 def change_stop(token: str):
     data = load_json(StopChange())
     with db.transaction() as session:
-        pledge = pledging.change_stop(session, pledge_for(token), data["stop_id"])
+        pledge = fan_changes.change_stop(session, pledge_for(token), data["stop_id"])
     return _manage_view(pledge)
 
 
@@ -268,7 +264,7 @@ def change_stop(token: str):
 @takes_no_body
 def withdraw(token: str):
     with db.transaction() as session:
-        pledge = pledging.withdraw_pledge(session, pledge_for(token))
+        pledge = fan_changes.withdraw_pledge(session, pledge_for(token))
     return _manage_view(pledge)
 
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template
 
 from widget_server.domain.errors import DomainError
-from widget_server.widget import messages
-from widget_server.widget.render import (
+from widget_server.fan import messages
+from widget_server.fan.render import (
     carry_context,
     load_partner,
     preview_guard,
     render_page,
     template_helpers,
 )
-from widget_server.widget.security import FORM_TOKEN_FIELD, secure_widget_response
+from widget_server.fan.security import FORM_TOKEN_FIELD, secure_widget_response
 
 bp = Blueprint("widget_pages", __name__, url_prefix="/w/<partner_slug>")
 

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 
 from widget_server.domain.boarding import boarding_code_or_none, qr_svg
 from widget_server.domain.errors import NotFound
+from widget_server.fan.links import pledge_for
+from widget_server.fan.render import render_page
 from widget_server.widget.blueprint import bp
-from widget_server.widget.links import pledge_for
-from widget_server.widget.render import render_page
 
 
 @bp.get("/manage/<token>/boarding")

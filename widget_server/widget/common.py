@@ -10,18 +10,19 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
 from widget_server import idempotency, services
-from widget_server.domain import placing, pledging, sales
+from widget_server.domain import limits
 from widget_server.domain.demand import address_key, record_demand
 from widget_server.domain.errors import DomainError, SoldOut, ValidationFailed
 from widget_server.domain.numbers import Integer
+from widget_server.domain.pledges import placing, planning, sales
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.extensions import db
+from widget_server.fan.trip_state import PUBLIC_TRIP_STATUSES
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.keys import derive_key
 from widget_server.models import Event, Partner, Pledge, Trip
 from widget_server.models.types import utcnow
 from widget_server.observability.metrics import PLEDGES
-from widget_server.widget.trip_state import PUBLIC_TRIP_STATUSES
 
 
 class PledgeInput(Schema):
@@ -29,7 +30,7 @@ class PledgeInput(Schema):
         unknown = RAISE
 
     stop_id = Id("stp", required=True)
-    seats = Integer(required=True, validate=validate.Range(1, pledging.MAX_SEATS_PER_PLEDGE))
+    seats = Integer(required=True, validate=validate.Range(1, limits.MAX_SEATS_PER_PLEDGE))
     name = Text(required=True, max_length=200)
     email = Email(required=True)
     payment_method = Text(required=True, max_length=255)
@@ -133,7 +134,7 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
             services.payments(),
             partner,
             trip_id,
-            pledging.PledgeRequest(**data),
+            planning.PledgeRequest(**data),
             secret=services.secret_key(),
             attempt=attempt,
         )

@@ -9,17 +9,18 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from widget_server import ratelimits, services
-from widget_server.domain import placing, pledging
+from widget_server.domain import limits
 from widget_server.domain.errors import DomainError, ValidationFailed
+from widget_server.domain.pledges import fan_changes, placing
 from widget_server.extensions import db
+from widget_server.fan import messages
+from widget_server.fan.links import pledge_for, share_box
+from widget_server.fan.render import payment_method_from_form, render_page
+from widget_server.fan.security import check_form_post, form_token
+from widget_server.fan.serializers import fan_pledge
+from widget_server.fan.trip_state import pledge_status_label, trip_state
 from widget_server.models import Pledge
-from widget_server.widget import messages
 from widget_server.widget.blueprint import bp
-from widget_server.widget.links import pledge_for, share_box
-from widget_server.widget.render import payment_method_from_form, render_page
-from widget_server.widget.security import check_form_post, form_token
-from widget_server.widget.serializers import fan_pledge
-from widget_server.widget.trip_state import pledge_status_label, trip_state
 
 NOTICES = {
     "card-updated": lambda: _("Thanks, your card was updated."),
@@ -53,8 +54,8 @@ def _render(pledge: Pledge, token: str, *, error: str | None = None, status: int
         form_token=form_token(g.partner, _purpose(pledge)),
         error=error,
         notice=notice() if notice else None,
-        can_withdraw=pledging.can_withdraw(pledge),
-        can_change_stop=pledging.can_change_stop(pledge),
+        can_withdraw=fan_changes.can_withdraw(pledge),
+        can_change_stop=fan_changes.can_change_stop(pledge),
         share=share_box(pledge),
         here=("widget_pages.manage", {"token": token}),
         data=_page_data(pledge, token),
@@ -71,7 +72,7 @@ def _page_data(pledge: Pledge, token: str) -> dict:
             "withdrawn": url_for("widget_pages.manage", token=token, done="withdrawn"),
         },
         "problems": messages.problem_messages(),
-        "field_messages": messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE),
+        "field_messages": messages.field_messages(limits.MAX_SEATS_PER_PLEDGE),
     }
 
 
@@ -116,7 +117,7 @@ def _words(exc: DomainError) -> str:
     if isinstance(exc, ValidationFailed) and "payment_method" in exc.errors:
         if exc.type == "card-declined":
             return messages.problem_messages()["card-declined"]
-        return messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE)["payment_method"]
+        return messages.field_messages(limits.MAX_SEATS_PER_PLEDGE)["payment_method"]
     return messages.for_problem(exc)
 
 
@@ -124,7 +125,7 @@ def _words(exc: DomainError) -> str:
 @ratelimits.widget_write
 def change_stop(token: str):
     stop_id = request.form.get("stop_id", "")
-    return _act(token, lambda s, p: pledging.change_stop(s, p, stop_id), "stop-changed")
+    return _act(token, lambda s, p: fan_changes.change_stop(s, p, stop_id), "stop-changed")
 
 
 @bp.get("/manage/<token>/cancel")
@@ -133,7 +134,7 @@ def confirm_withdraw(token: str):
     the pledge, what withdrawing does, "yes, withdraw" (the POST) or "no, keep it". A pledge
     that can no longer be withdrawn goes back to its manage page, which says why."""
     pledge = pledge_for(token)
-    if not pledging.can_withdraw(pledge):
+    if not fan_changes.can_withdraw(pledge):
         return redirect(url_for("widget_pages.manage", token=token), code=303)
     _in_fans_language(pledge)
     trip = pledge.trip
@@ -170,7 +171,7 @@ def confirm_withdraw(token: str):
 @ratelimits.widget_write
 def withdraw(token: str):
     refused = _("This pledge can no longer be withdrawn.")
-    return _act(token, pledging.withdraw_pledge, "withdrawn", refused)
+    return _act(token, fan_changes.withdraw_pledge, "withdrawn", refused)
 
 
 @bp.post("/manage/<token>/card")

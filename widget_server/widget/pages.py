@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import joinedload
 
 from widget_server import idempotency, ratelimits
-from widget_server.domain import pledging
+from widget_server.domain import limits
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.limits import pledge_seat_limit
 from widget_server.domain.notify import ask_manage_links
@@ -27,9 +27,14 @@ from widget_server.domain.numbers import parse_digits
 from widget_server.domain.referrals import page_referral
 from widget_server.domain.stop_requests import takes_stop_requests
 from widget_server.extensions import db
+from widget_server.fan import messages
+from widget_server.fan.links import manage_token, manage_url, pledge_for, share_box
+from widget_server.fan.render import payment_method_from_form, payments_mode, render_page
+from widget_server.fan.security import FORM_TOKEN_FIELD, check_form_post, form_token
+from widget_server.fan.serializers import public_trip
+from widget_server.fan.trip_state import pledge_status_label, progress_words, trip_state
 from widget_server.models import Event, Trip
 from widget_server.payments.simulated import TEST_CARD_NUMBERS
-from widget_server.widget import messages
 from widget_server.widget.blueprint import bp
 from widget_server.widget.common import (
     DemandInput,
@@ -41,19 +46,6 @@ from widget_server.widget.common import (
     trips_for_event,
     upcoming_events,
 )
-from widget_server.widget.links import manage_token, manage_url, pledge_for, share_box
-from widget_server.widget.render import (
-    payment_method_from_form,
-    payments_mode,
-    render_page,
-)
-from widget_server.widget.security import (
-    FORM_TOKEN_FIELD,
-    check_form_post,
-    form_token,
-)
-from widget_server.widget.serializers import public_trip
-from widget_server.widget.trip_state import pledge_status_label, progress_words, trip_state
 
 # The pledge form's hidden Idempotency-Key: one per rendered form, i.e. per pledge attempt.
 ATTEMPT_FIELD = "idempotency_key"
@@ -144,8 +136,8 @@ def trip_page(
         data={
             "live": _live([trip]),
             # widget.js sends the waitlist form through the JSON API and says what went wrong.
-            "max_seats": pledging.MAX_SEATS_PER_PLEDGE,
-            "field_messages": messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE),
+            "max_seats": limits.MAX_SEATS_PER_PLEDGE,
+            "field_messages": messages.field_messages(limits.MAX_SEATS_PER_PLEDGE),
             "problems": messages.problem_messages(),
         },
     )
@@ -296,7 +288,7 @@ def _form_fingerprint(form) -> str:
 
 def _field_errors(errors: dict) -> dict[str, str]:
     """Translated words for each field marshmallow or the domain found wrong."""
-    max_seats = pledging.MAX_SEATS_PER_PLEDGE
+    max_seats = limits.MAX_SEATS_PER_PLEDGE
     texts = messages.field_messages(max_seats)
     return {field: texts.get(field, texts["_generic"]) for field in errors}
 
@@ -338,7 +330,7 @@ def _request_page(event: Event, *, values=None, errors=None, problem=None, statu
         here=("widget_pages.request_form", {"event_id": event.id}),
         data={
             "event_id": event.id,
-            "field_messages": messages.field_messages(pledging.MAX_SEATS_PER_PLEDGE),
+            "field_messages": messages.field_messages(limits.MAX_SEATS_PER_PLEDGE),
             "problems": messages.problem_messages(),
             "done": url_for("widget_pages.request_form", event_id=event.id, done=1),
         },

@@ -13,13 +13,14 @@ from widget_server.domain import stop_requests
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.domain.text import Email, Text
 from widget_server.extensions import db
+from widget_server.fan import messages
+from widget_server.fan.security import check_form_post
 from widget_server.i18n import SUPPORTED_LOCALES
-from widget_server.widget import messages, pages
+from widget_server.widget import pages
 from widget_server.widget.api import bp as api_bp
 from widget_server.widget.api import load_json
 from widget_server.widget.blueprint import bp as pages_bp
 from widget_server.widget.common import requesting_network
-from widget_server.widget.security import check_form_post
 
 
 class StopRequestInput(Schema):

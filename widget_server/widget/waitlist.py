@@ -1,7 +1,7 @@
 """The waitlist in the widget: joining a sold-out trip (JSON API, `POST
 /w/<partner>/api/trips/<id>/waitlist`) and the fan's waitlist page from the signed link in the
 emails (`/w/<partner>/waitlist/<token>`): place in line, or the offer to take (card form, then
-the usual manage page) or decline. The rules are in domain/waitlist.py."""
+the usual manage page) or decline. The rules are in domain/pledges/waitlist.py."""
 
 from __future__ import annotations
 
@@ -12,28 +12,25 @@ from marshmallow import RAISE, Schema, ValidationError, validate
 from sqlalchemy import func, select
 
 from widget_server import ratelimits, services
-from widget_server.domain import placing, pledging, waitlist
+from widget_server.domain import limits
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.numbers import Integer, parse_digits
+from widget_server.domain.pledges import placing, waitlist
 from widget_server.domain.text import Email, Id, Text
 from widget_server.extensions import db
+from widget_server.fan import messages
+from widget_server.fan.links import manage_token, waitlist_entry_id, waitlist_token, waitlist_url
+from widget_server.fan.render import render_page
+from widget_server.fan.security import check_form_post, form_token
+from widget_server.fan.serializers import iso
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models import WaitlistEntry
 from widget_server.models.types import utcnow
 from widget_server.payments.simulated import payment_method_for_card_number
-from widget_server.widget import messages, pages
+from widget_server.widget import pages
 from widget_server.widget.api import bp as api_bp
 from widget_server.widget.api import load_json
 from widget_server.widget.blueprint import bp as pages_bp
-from widget_server.widget.links import (
-    manage_token,
-    waitlist_entry_id,
-    waitlist_token,
-    waitlist_url,
-)
-from widget_server.widget.render import render_page
-from widget_server.widget.security import check_form_post, form_token
-from widget_server.widget.serializers import iso
 
 
 class WaitlistInput(Schema):
@@ -41,7 +38,7 @@ class WaitlistInput(Schema):
         unknown = RAISE
 
     stop_id = Id("stp", required=True)
-    seats = Integer(required=True, validate=validate.Range(1, pledging.MAX_SEATS_PER_PLEDGE))
+    seats = Integer(required=True, validate=validate.Range(1, limits.MAX_SEATS_PER_PLEDGE))
     name = Text(required=True, max_length=200)
     email = Email(required=True)
     locale = Text(load_default=None, validate=validate.OneOf(SUPPORTED_LOCALES))

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from widget_server.domain import admins
+from widget_server.domain.accounts import admin_sessions, admins
 
 
 @pytest.fixture(autouse=True)
 def quick_hashes(monkeypatch):
     monkeypatch.setattr(
-        admins, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        admins, "PASSWORD_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
-    admins._dummy_hash.cache_clear()
+    admin_sessions._dummy_hash.cache_clear()
     yield
-    admins._dummy_hash.cache_clear()
+    admin_sessions._dummy_hash.cache_clear()

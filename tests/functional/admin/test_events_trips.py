@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.admin_helpers import csrf, make_admin, post, sign_in
 from tests.conftest import run_jobs
 from tests.factories import make_event, make_partner, make_trip
-from widget_server.domain import pledging, settlement
+from widget_server.domain.pledges import planning, recording, trip_outcomes
 from widget_server.extensions import db
 from widget_server.models import Event, Pledge, Trip
 from widget_server.models.types import utcnow
@@ -52,12 +52,12 @@ def pledges_part(answer) -> str:
 def pledge(app, trip_id: str, name: str, seats: int = 1, card: str = "pm_card_visa") -> str:
     with app.app_context(), db.transaction() as session:
         trip = session.get(Trip, trip_id)
-        created = pledging.create_pledge(
+        created = recording.create_pledge(
             session,
             app.extensions["ridepledge.payments"],
             trip.event.partner,
             trip.id,
-            pledging.PledgeRequest(
+            planning.PledgeRequest(
                 stop_id=trip.stops[0].id,
                 seats=seats,
                 name=name,
@@ -254,7 +254,7 @@ def test_a_trip_that_already_ended_cannot_be_canceled(app, world):
         trip = session.get(Trip, world["trip"])
         trip.pledge_deadline = utcnow() - timedelta(minutes=1)
         session.flush()
-        settlement.fail_trip_if_overdue(session, trip.id)
+        trip_outcomes.fail_trip_if_overdue(session, trip.id)
     client = signed_in(app, "owner")
     answer = post(
         client, f"/admin/trips/{world['trip']}/cancel", page=f"/admin/trips/{world['trip']}"

@@ -10,8 +10,8 @@ from tests.admin_helpers import csrf, make_admin, sign_in
 from tests.factories import make_event, make_partner, make_trip
 from tests.functional.admin.test_logo_upload import image
 from widget_server.admin.auth import PERMISSIONS, PUBLIC_ENDPOINTS
-from widget_server.domain import pledging
 from widget_server.domain.logos import clean_logo, set_logo_preview
+from widget_server.domain.pledges import planning, recording
 from widget_server.extensions import db
 from widget_server.models import WebhookDelivery, WebhookMessage
 from widget_server.webhooks.endpoints import CheckedUrl, create_endpoint
@@ -42,12 +42,12 @@ def two_partners(app):
         their_admin = make_admin(session, theirs, "owner@b.example", "owner")
         event = make_event(session, theirs)
         trip = make_trip(session, theirs, event)
-        pledge = pledging.create_pledge(
+        pledge = recording.create_pledge(
             session,
             app.extensions["ridepledge.payments"],
             theirs,
             trip.id,
-            pledging.PledgeRequest(
+            planning.PledgeRequest(
                 stop_id=trip.stops[0].id,
                 seats=1,
                 name="B Fan",

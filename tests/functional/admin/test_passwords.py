@@ -12,6 +12,7 @@ from tests.admin_helpers import PASSWORD, csrf, post, sign_in, team
 from tests.conftest import run_jobs
 from tests.unit.email_helpers import outbox_file, parse, parts
 from widget_server.cli import cli
+from widget_server.domain.accounts import password_links
 from widget_server.extensions import db
 from widget_server.models import AdminUser, OutboundEmail
 
@@ -76,11 +77,10 @@ def test_an_unknown_email_gets_the_same_answer_and_no_email(app, client):
 
 def test_a_forged_or_expired_link_is_refused(app, client, monkeypatch):
     people = team(app)
-    from widget_server.domain import admins
 
     with app.app_context():
         admin = db.session.scalar(select(AdminUser).where(AdminUser.email == people["owner"]))
-        token = admins.password_token(app.config["SECRET_KEY"], admin, "reset")
+        token = password_links.password_token(app.config["SECRET_KEY"], admin, "reset")
     opened = client.get(f"/admin/password/reset/{token}")
     # The token is swapped for the token-less form address (kept in the session).
     assert opened.status_code == 303 and opened.headers["Location"] == "/admin/password/reset"
@@ -92,7 +92,7 @@ def test_a_forged_or_expired_link_is_refused(app, client, monkeypatch):
     assert client.get(f"/admin/password/reset/{token}x").status_code == 404
     assert client.get(f"/admin/password/invite/{token}").status_code == 404  # other purpose
     assert client.get(f"/admin/password/bogus/{token}").status_code == 404
-    monkeypatch.setitem(admins.LINK_LIFETIMES, "reset", timedelta(seconds=-1))
+    monkeypatch.setitem(password_links.LINK_LIFETIMES, "reset", timedelta(seconds=-1))
     assert client.get(f"/admin/password/reset/{token}").status_code == 404
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from tests.admin_helpers import PASSWORD, csrf, post, sign_in, team
-from widget_server.domain import admins as admin_rules
+from widget_server.domain.accounts import admin_sessions
 from widget_server.extensions import db
 from widget_server.models import AdminSession, AdminSignInAttempt
 from widget_server.models.types import utcnow
@@ -89,17 +89,17 @@ def csrf_free(html: str) -> str:
 
 def test_the_account_locks_after_five_failures_even_with_the_right_password(app, client):
     people = team(app)
-    for _ in range(admin_rules.ACCOUNT_LOCK_AFTER):
+    for _ in range(admin_sessions.ACCOUNT_LOCK_AFTER):
         assert sign_in(client, people["owner"], "wrong password here").status_code == 401
     locked = sign_in(client, people["owner"])
     assert locked.status_code == 401
     # An unknown email locks the same way, so the lock reveals nothing.
-    for _ in range(admin_rules.ACCOUNT_LOCK_AFTER + 1):
+    for _ in range(admin_sessions.ACCOUNT_LOCK_AFTER + 1):
         last = sign_in(client, "ghost@kc-chiefs.example", "wrong password here")
     assert csrf_free(last.get_data(as_text=True)).replace("ghost@kc-chiefs.example", "X") == (
         csrf_free(locked.get_data(as_text=True)).replace(people["owner"], "X")
     )
-    _age_attempts(app, admin_rules.LOCK_WINDOW + timedelta(seconds=1))
+    _age_attempts(app, admin_sessions.LOCK_WINDOW + timedelta(seconds=1))
     assert sign_in(client, people["owner"]).status_code == 302
 
 
@@ -107,7 +107,7 @@ def test_an_address_locks_after_twenty_failures_across_emails(app):
     people = team(app)
     attacker = app.test_client()
     here = {"REMOTE_ADDR": "203.0.113.9"}
-    for index in range(admin_rules.ADDRESS_LOCK_AFTER):
+    for index in range(admin_sessions.ADDRESS_LOCK_AFTER):
         sign_in(attacker, f"guess{index}@kc-chiefs.example", "wrong", environ_base=here)
     assert sign_in(attacker, people["owner"], environ_base=here).status_code == 401
     elsewhere = app.test_client()
@@ -120,7 +120,7 @@ def test_signing_in_to_ones_own_account_does_not_reset_the_address_lock(app):
     people = team(app, roles=("owner", "viewer"))
     attacker = app.test_client()
     here = {"REMOTE_ADDR": "203.0.113.9"}
-    for index in range(admin_rules.ADDRESS_LOCK_AFTER):
+    for index in range(admin_sessions.ADDRESS_LOCK_AFTER):
         if index % 4 == 3:  # before the lock: the attacker's own account, the right password
             mine = app.test_client()
             assert sign_in(mine, people["viewer"], environ_base=here).status_code == 302
@@ -132,7 +132,7 @@ def test_signing_in_to_ones_own_account_does_not_reset_the_address_lock(app):
 def test_an_ipv6_client_is_locked_by_its_slash_64(app):
     """Issue 19: a client with a /64 cannot pick a new address for every few guesses."""
     people = team(app)
-    for index in range(admin_rules.ADDRESS_LOCK_AFTER):
+    for index in range(admin_sessions.ADDRESS_LOCK_AFTER):
         here = {"REMOTE_ADDR": f"2001:db8:7:9::{index + 1:x}"}
         sign_in(app.test_client(), f"guess{index}@kc-chiefs.example", "wrong", environ_base=here)
     same_64 = {"REMOTE_ADDR": "2001:db8:7:9:ffff::1"}

@@ -10,8 +10,7 @@ import pyotp
 from sqlalchemy import func, select
 
 from tests.admin_helpers import PASSWORD, csrf, post, sign_in, team
-from widget_server.domain import admins as admin_rules
-from widget_server.domain import two_step
+from widget_server.domain.accounts import admin_sessions, two_step
 from widget_server.extensions import db
 from widget_server.models import (
     AdminRecoveryCode,
@@ -167,7 +166,7 @@ def test_wrong_codes_count_toward_the_lockout(app, client):
     post(client, "/admin/logout")
     sign_in(client, people["owner"])
     bad = "000000" if code_at(secret, 30) != "000000" else "111111"
-    for _ in range(admin_rules.ACCOUNT_LOCK_AFTER - 1):
+    for _ in range(admin_sessions.ACCOUNT_LOCK_AFTER - 1):
         assert second_step(client, bad).status_code == 401
     # The right password again does not start the count over...
     assert sign_in(client, people["owner"]).headers["Location"] == "/admin/login/code"

@@ -15,7 +15,7 @@ from widget_server.api.common import (
     protected,
 )
 from widget_server.api.pledges.schemas import PledgeListArgs
-from widget_server.domain import charging
+from widget_server.domain.pledges import charging
 from widget_server.models import Pledge
 from widget_server.representations import PledgeSchema
 

@@ -25,9 +25,10 @@ from widget_server.api.trips.schemas import (
     TripUpdateSchema,
     WaitlistListSchema,
 )
-from widget_server.domain import catalog, checkin, sales, settlement, stop_requests
+from widget_server.domain import catalog, checkin, stop_requests
 from widget_server.domain.errors import ValidationFailed
 from widget_server.domain.manifest import build_manifest, manifest_csv
+from widget_server.domain.pledges import sales, trip_outcomes
 from widget_server.extensions import db
 from widget_server.models import Event, Trip, WaitlistEntry
 from widget_server.representations import TripSchema
@@ -117,7 +118,7 @@ def open_trip(trip_id):
 def cancel_trip(trip_id):
     """Cancel a trip: unpaid pledges are released, paid ones refunded."""
     with db.transaction() as session:
-        return settlement.cancel_trip(session, owned(Trip, trip_id), actor=actor())
+        return trip_outcomes.cancel_trip(session, owned(Trip, trip_id), actor=actor())
 
 
 @blp.get("/<trip_id>/manifest")

@@ -13,7 +13,7 @@ The rule:
 2. **Free seats** are `capacity - seats_pledged - seats_held` (held: waitlist offers not yet
    claimed, which nobody else may take).
 3. **The line goes first, in order.** Offers go to the first fans in line whose party fits in
-   the free seats (`domain.waitlist.refresh_waitlist`). While any waiting party fits in the
+   the free seats (`domain.pledges.waitlist.refresh_waitlist`). While any waiting party fits in the
    free seats, those seats are the line's (an offer is on its way) and none is on sale.
 4. **Seats no waiting party can use are on sale.** When every waiting party is larger than
    the free seats, the free seats sell to anyone: a party of four in line does not keep the

@@ -4,7 +4,7 @@ Fans join while the trip is sold out. When seats free up (a withdrawal, a droppe
 refund, more capacity), `refresh_waitlist` offers them to the first fans in line whose seats
 fit, holding those seats for the partner's `waitlist_hold_hours` (at most until pledges close).
 Held seats are counted in `trips.seats_held`, and whether free seats sell to a new fan or wait
-for the line is the sale decision's rule (domain/sales.py): while a party in line fits in the
+for the line is the sale decision's rule (pledges/sales.py): while a party in line fits in the
 free seats they are the line's; seats no waiting party can use are on sale. An offer that
 expires or is declined passes on.
 
@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, true, update
 from sqlalchemy.orm import Session
 
-from widget_server.domain import sales
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
+from widget_server.domain.pledges import sales
 from widget_server.domain.text import fan_email_key
 from widget_server.domain.work import schedule
 from widget_server.models import OutboundEmail, Partner, Trip, WaitlistEntry
@@ -93,12 +93,12 @@ def join_waitlist(
     now: datetime | None = None,
 ) -> WaitlistEntry:
     """Put a fan in line for `seats` on a trip whose seats are not on sale to them (the sale
-    decision, domain/sales.py: taken while it sells and fewer than `seats` are on sale;
+    decision, domain/pledges/sales.py: taken while it sells and fewer than `seats` are on sale;
     409 `not-sold-out` when they are). The partner's per-fan seat cap applies as to a pledge,
     counting the seats the fan holds already (409 `seat-limit`): an offer the claim would
     refuse would hold seats for hours."""
     # Imported here: pledging takes held seats from this module (a cycle at import time).
-    from widget_server.domain.pledging import ensure_within_cap
+    from widget_server.domain.pledges.seat_taking import ensure_within_cap
 
     now = now or utcnow()
     trip = session.scalar(select(Trip).where(Trip.id == trip_id, Trip.partner_id == partner.id))
@@ -296,8 +296,8 @@ def leave_line(session: Session, entry: WaitlistEntry, *, now: datetime | None =
 
 
 def take_held_seats(session: Session, trip: Trip, entry_id: str, now: datetime, columns: tuple):
-    """For domain.pledging: the claimed offer's held seats become pledged, in one conditional
-    UPDATE; returns the trip row it locked, as `columns` (pledging's choice). Raises OfferGone
+    """For pledges.recording: the claimed offer's held seats become pledged, in one conditional
+    UPDATE; returns the trip row it locked, as `columns` (recording's choice). Raises OfferGone
     if the offer is not live."""
     entry = session.get(WaitlistEntry, entry_id)
     if entry is None:

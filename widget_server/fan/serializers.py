@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from widget_server.domain.sales import decide
+from widget_server.domain.pledges.sales import decide
 from widget_server.models import Event, Pledge, Stop, Trip
 from widget_server.models.types import rfc3339
 
@@ -44,7 +44,7 @@ def public_trip(trip: Trip) -> dict:
         "min_riders": trip.min_riders,
         "seats_pledged": trip.seats_pledged,
         "seats_remaining": trip.seats_remaining,
-        # The one sale decision (domain/sales.py): what a pledge or a waitlist join then gets.
+        # The one sale decision (pledges/sales.py): what a pledge or a waitlist join then gets.
         "seats_available": decision.seats_available,
         "waitlist_open": decision.waitlist_open,
         "unit_amount": trip.unit_amount,

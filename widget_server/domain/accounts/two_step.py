@@ -12,7 +12,7 @@ single-use recovery codes, optional per admin and required for a whole team if a
 - Between the password and the code nobody is signed in: the console keeps a signed,
   five-minute token naming the admin (`pending_token`), bound to the password hash and session
   generation, so a password change or "sign out everywhere" voids it.
-- Wrong codes count as failed sign-ins (admins.AdminSignInAttempt), so the password lockout
+- Wrong codes count as failed sign-ins (models AdminSignInAttempt), so the password lockout
   covers them too.
 
 Plain Python over a Session: flushes, never commits; the app's SECRET_KEY is passed in.
@@ -31,7 +31,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from widget_server.domain import admins
+from widget_server.domain.accounts import admin_sessions, admins, password_links
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, ValidationFailed
 from widget_server.keys import derive_key
@@ -237,8 +237,8 @@ def confirm_identity(
     which one is wrong ("password" also for a lockout). Failures count toward the lockout, so
     the caller commits whatever the answer."""
     try:
-        admins.authenticate(session, admin.email, password, address=address)
-    except admins.SignInRefused:
+        admin_sessions.authenticate(session, admin.email, password, address=address)
+    except admin_sessions.SignInRefused:
         return "password"
     if use_code(session, admin, code, secret_key=secret_key) is None:
         session.add(AdminSignInAttempt(email_key=admin.email_key, address=address))
@@ -300,7 +300,7 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
 
 def pending_token(secret_key: str, admin: AdminUser, next_path: str) -> str:
     """What the console keeps between a correct password and the code: who, and where to go."""
-    return _serializer(secret_key).dumps([admin.id, admins.fingerprint(admin), next_path])
+    return _serializer(secret_key).dumps([admin.id, password_links.fingerprint(admin), next_path])
 
 
 def pending_admin(
@@ -319,7 +319,7 @@ def pending_admin(
     admin = session.get(AdminUser, admin_id) if isinstance(admin_id, str) else None
     if admin is None or not admin.two_step_on:
         return None
-    if not secrets.compare_digest(str(fingerprint), admins.fingerprint(admin)):
+    if not secrets.compare_digest(str(fingerprint), password_links.fingerprint(admin)):
         return None
     return admin, str(next_path)
 
@@ -336,7 +336,7 @@ def second_step(
     """Finish a sign-in with a code: "totp" or "recovery", or SignInRefused (a wrong code, a
     replayed one, or a lockout: the same answer). Every try counts toward the lockout."""
     now = now or utcnow()
-    locked = admins.is_locked(session, admin.email_key, address, now)
+    locked = admin_sessions.is_locked(session, admin.email_key, address, now)
     kind = None if locked else use_code(session, admin, code, secret_key=secret_key, now=now)
     session.add(
         AdminSignInAttempt(
@@ -345,7 +345,7 @@ def second_step(
     )
     session.flush()
     if kind is None:
-        raise admins.SignInRefused("sign-in refused")
+        raise admin_sessions.SignInRefused("sign-in refused")
     admin.last_sign_in_at = now
     session.flush()
     return kind

@@ -23,20 +23,17 @@ from widget_server.domain.partners import SLUG
 from widget_server.domain.preview import preview_values
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
+from widget_server.fan.assets import asset_url
+from widget_server.fan.messages import card_behaviour
+from widget_server.fan.security import secure_widget_response, trusted_host_origin
+from widget_server.fan.theme import Theme, widget_theme
+from widget_server.fan.trip_state import progress_words
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import Partner
 from widget_server.models.types import utcnow
 from widget_server.payments import is_simulated
 from widget_server.payments.simulated import TEST_CARD_NUMBERS, payment_method_for_card_number
-from widget_server.widget.assets import asset_url
-from widget_server.widget.messages import card_behaviour
-from widget_server.widget.security import (
-    csp_nonce,
-    secure_widget_response,
-    trusted_host_origin,
-)
-from widget_server.widget.theme import Theme, widget_theme
-from widget_server.widget.trip_state import progress_words
+from widget_server.security_headers import csp_nonce
 
 LANGUAGES = (("en", "English"), ("es", "Español"), ("fr", "Français"))
 
@@ -82,7 +79,7 @@ def preview_guard() -> None:
 
 
 def logo_url(partner: Partner) -> str | None:
-    """The content-hashed address of the partner's uploaded logo (`widget/logos.py`), or None."""
+    """The content-hashed address of the partner's uploaded logo (`fan/logos.py`), or None."""
     if partner.logo is None:
         return None
     return url_for("widget_logos.logo", partner_slug=partner.slug, file_name=partner.logo.file_name)

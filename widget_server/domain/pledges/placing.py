@@ -2,9 +2,9 @@
 a card with the provider.
 
 A card is saved between two transactions, never inside one: the first checks the request
-(`pledging.plan_pledge`, `settlement.plan_card_replacement`) and commits; the card is saved
+(`planning.plan_pledge`, `charge_claims.plan_card_replacement`) and commits; the card is saved
 with no lock held; the second takes the seats and records the pledge
-(`pledging.record_pledge`, which re-checks everything that may have changed meanwhile under
+(`recording.record_pledge`, which re-checks everything that may have changed meanwhile under
 the trip's row lock) or starts the new charge attempt. A pledge on a confirmed trip is then
 charged in the request (`charging.now_or_later`), its queued job as back-up. Views call these
 with `widget_server.services.payments()`.
@@ -12,8 +12,8 @@ with `widget_server.services.payments()`.
 
 from __future__ import annotations
 
-from widget_server.domain import charging, pledging, settlement
-from widget_server.domain.charging import PaymentContext
+from widget_server.domain.pledges import charge_claims, charging, planning, recording
+from widget_server.domain.pledges.charging import PaymentContext
 from widget_server.models import Partner, Pledge, WaitlistEntry
 
 
@@ -21,7 +21,7 @@ def place_pledge(
     context: PaymentContext,
     partner: Partner,
     trip_id: str,
-    request: pledging.PledgeRequest,
+    request: planning.PledgeRequest,
     *,
     secret: str,
     waitlist_offer: str | None = None,
@@ -35,7 +35,7 @@ def place_pledge(
     which checks the request's referral code. `attempt`: the digest of the fan's
     Idempotency-Key, which keys the card's saving at the provider."""
     with context.transaction() as session:
-        plan = pledging.plan_pledge(
+        plan = planning.plan_pledge(
             session,
             partner,
             trip_id,
@@ -44,9 +44,9 @@ def place_pledge(
             secret=secret,
             attempt=attempt,
         )
-    card = pledging.save_card(context.provider, plan.card)  # no transaction open
+    card = planning.save_card(context.provider, plan.card)  # no transaction open
     with context.transaction() as session:
-        pledge = pledging.record_pledge(session, plan, card)
+        pledge = recording.record_pledge(session, plan, card)
         # The trip as the seat-taking UPDATE returned it (no query while the row is locked).
         charge_at_once = pledge.trip.status == "confirmed"
     if not charge_at_once:
@@ -66,7 +66,7 @@ def claim_offer(
     """The fan takes the seats a waitlist offer holds for them: a pledge of the entry's seats
     at its stop, in its name, email and language, taking the held seats (refused with
     `OfferGone`, or the trip's reason, if the offer or the sale ended meanwhile)."""
-    request = pledging.PledgeRequest(
+    request = planning.PledgeRequest(
         stop_id=entry.stop_id,
         seats=entry.seats,
         name=entry.name,
@@ -84,10 +84,10 @@ def replace_card(context: PaymentContext, pledge_id: str, payment_method: str) -
     """The fan gives a new card for an action_required pledge: checked, saved with no
     transaction open, a new charge attempt started and queued, and charged at once."""
     with context.transaction() as session:
-        plan = settlement.plan_card_replacement(session, pledge_id, payment_method)
-    card = pledging.save_card(context.provider, plan.setup)  # no transaction open
+        plan = charge_claims.plan_card_replacement(session, pledge_id, payment_method)
+    card = planning.save_card(context.provider, plan.setup)  # no transaction open
     with context.transaction() as session:
-        settlement.start_new_card_attempt(session, plan, card)
+        charge_claims.start_new_card_attempt(session, plan, card)
     charging.now_or_later(charging.charge_pledge, context, pledge_id)
     return _fresh(context, pledge_id)
 

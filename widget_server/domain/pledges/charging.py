@@ -1,7 +1,7 @@
 """Charging and refunding a pledge: the use cases that talk to the payment provider.
 
 Each runs its own short transactions through `PaymentContext.transaction` and calls the
-provider between them, never inside one: claim (`settlement.begin_charge` /
+provider between them, never inside one: claim (`charge_claims.begin_charge` /
 `begin_refund`), call the provider with the attempt's fixed idempotency key, record the
 outcome (`finish_*`, or `*_failed` by the error's class). Whoever starts one (the request of
 a pledge on a confirmed trip or of a new card, the queued job, the sweep), the claim makes it
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from widget_server.domain import settlement
 from widget_server.domain.errors import NotFound
+from widget_server.domain.pledges import charge_claims, refunds
 from widget_server.models import Pledge
 from widget_server.payments import PaymentError, PaymentProvider, PermanentPaymentError
 
@@ -54,7 +54,7 @@ def charge_pledge(context: PaymentContext, pledge_id: str) -> str:
     provider is asked what became of its attempt, and the pledge ends (`released`, or `paid`
     and refunded if the charge had gone through)."""
     with context.transaction() as session:
-        attempt = settlement.begin_charge(session, pledge_id)
+        attempt = charge_claims.begin_charge(session, pledge_id)
     if attempt is None:
         return "skipped"
     try:
@@ -78,10 +78,10 @@ def charge_pledge(context: PaymentContext, pledge_id: str) -> str:
             "provider_unavailable" if isinstance(exc, PaymentError) else "provider_refused"
         )
         with context.transaction() as session:
-            pledge = settlement.charge_failed(session, attempt, exc)
+            pledge = charge_claims.charge_failed(session, attempt, exc)
         return "retry" if pledge.status == "charging" else pledge.status
     with context.transaction() as session:
-        status = settlement.finish_charge(session, attempt, result).status
+        status = charge_claims.finish_charge(session, attempt, result).status
     context.count_charge(status)
     return status
 
@@ -91,7 +91,7 @@ def refund_pledge(context: PaymentContext, pledge_id: str) -> str:
     pledge's status (`refunded`; `paid` when the refund failed for good), `retry` or
     `skipped`."""
     with context.transaction() as session:
-        attempt = settlement.begin_refund(session, pledge_id)
+        attempt = refunds.begin_refund(session, pledge_id)
     if attempt is None:
         return "skipped"
     try:
@@ -104,10 +104,10 @@ def refund_pledge(context: PaymentContext, pledge_id: str) -> str:
     except (PaymentError, PermanentPaymentError) as exc:
         log.warning("refund %s failed: %s: %s", attempt.key, type(exc).__name__, exc)
         with context.transaction() as session:
-            pledge = settlement.refund_failed(session, attempt, exc)
+            pledge = refunds.refund_failed(session, attempt, exc)
         return "retry" if pledge.refund_requested_at is not None else pledge.status
     with context.transaction() as session:
-        return settlement.finish_refund(session, attempt, refund_ref).status
+        return refunds.finish_refund(session, attempt, refund_ref).status
 
 
 def now_or_later(work: Callable[[PaymentContext, str], str], context, pledge_id: str) -> str:
@@ -124,12 +124,12 @@ def now_or_later(work: Callable[[PaymentContext, str], str], context, pledge_id:
 
 
 def cancel_pledge(context: PaymentContext, pledge_id: str, *, actor: str) -> Pledge:
-    """The partner cancels a pledge (`settlement.cancel_pledge`): an unpaid one ends at once; a
+    """The partner cancels a pledge (`refunds.cancel_pledge`): an unpaid one ends at once; a
     paid one is refunded, in this request if the provider answers (its job is the back-up).
     Returns the pledge as it is afterwards (`refunded`, or still `paid` while the refund
     waits)."""
     with context.transaction() as session:
-        pledge = settlement.cancel_pledge(session, _pledge(session, pledge_id), actor=actor)
+        pledge = refunds.cancel_pledge(session, _pledge(session, pledge_id), actor=actor)
         refund = pledge.status == "paid"
     if refund:
         now_or_later(refund_pledge, context, pledge_id)

@@ -13,8 +13,8 @@ from flask import Blueprint, Response, request
 
 from widget_server.domain.errors import NotFound
 from widget_server.domain.logos import served_logo
-from widget_server.widget.assets import IMMUTABLE
-from widget_server.widget.render import partner_by_slug
+from widget_server.fan.assets import IMMUTABLE
+from widget_server.fan.render import partner_by_slug
 
 bp = Blueprint("widget_logos", __name__)
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from widget_server.domain.sales import SaleDecision, decide
+from widget_server.domain.pledges.sales import SaleDecision, decide
 from widget_server.models import Trip
 
 # Trip statuses fans may see (drafts stay hidden).
@@ -18,7 +18,7 @@ PUBLIC_TRIP_STATUSES = ("open", "confirmed", "completed", "failed", "canceled")
 @dataclass(frozen=True)
 class TripState:
     trip: Trip
-    # The domain's sale decision (domain/sales.py): its state is the one shown (open,
+    # The domain's sale decision (domain/pledges/sales.py): its state is the one shown (open,
     # confirmed, sold_out, closed, completed, failed, canceled).
     decision: SaleDecision
 

@@ -22,8 +22,8 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from widget_server.domain.errors import DomainError, NotFound
+from widget_server.domain.pledges.sales import sale_closed
 from widget_server.domain.referrals import share_url
-from widget_server.domain.sales import sale_closed
 from widget_server.extensions import db
 from widget_server.models import Partner, Pledge
 from widget_server.models.types import utcnow
