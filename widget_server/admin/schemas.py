@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel.numbers import get_currency_precision
 from marshmallow import Schema, ValidationError, fields, validate
 
-from widget_server.api.fields import MAX_AHEAD, MAX_AHEAD_TEXT
 from widget_server.domain.branding import WORDING_KEYS
 from widget_server.domain.errors import ValidationFailed, field_errors
+from widget_server.domain.limits import MAX_AHEAD, MAX_AHEAD_TEXT
 from widget_server.domain.text import Email, Phone, Text
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models.types import utcnow

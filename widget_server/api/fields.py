@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import timedelta
 from functools import cache
 
 from marshmallow import ValidationError, fields
 
+from widget_server.domain.limits import MAX_AHEAD, MAX_AHEAD_TEXT
 from widget_server.domain.text import Text, parse_rfc3339
 from widget_server.models.types import utcnow
-
-# How far ahead a time we are told about may be: events are sold months, not decades, ahead.
-MAX_AHEAD = timedelta(days=5 * 366)
-MAX_AHEAD_TEXT = "5 years"
 
 
 class AwareDateTime(fields.AwareDateTime):

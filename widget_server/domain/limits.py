@@ -4,9 +4,17 @@ The seats one pledge may take are a column constraint of the pledges table, so t
 declared with the table (`models/pledges.py`) and read here: the schema sits below the domain.
 """
 
+from datetime import timedelta
+
 from widget_server.models.pledges import MAX_SEATS_PER_PLEDGE
 
-__all__ = ["MAX_SEATS_PER_PLEDGE", "pledge_seat_limit"]
+__all__ = ["MAX_AHEAD", "MAX_AHEAD_TEXT", "MAX_SEATS_PER_PLEDGE", "pledge_seat_limit"]
+
+# How far from today a time we are told about may lie (an event, a deadline, a departure):
+# the API refuses later ones, the console earlier and later ones (a year 0001 or 9999 cannot
+# even be shown in every time zone).
+MAX_AHEAD = timedelta(days=5 * 366)
+MAX_AHEAD_TEXT = "5 years"
 
 
 def pledge_seat_limit(
