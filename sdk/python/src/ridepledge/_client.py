@@ -11,6 +11,7 @@ resources class, with no code of its own.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, Self, Unpack
@@ -57,7 +58,7 @@ class PartnerResources(Generic[R]):
     webhook_deliveries: WebhookDeliveries[R]
 
 
-class ClientCore(Generic[R]):
+class ClientCore(abc.ABC, Generic[R]):
     """What every client has whatever its connection and resources; `R` is how it sends."""
 
     construct_event = staticmethod(construct_event)
@@ -78,9 +79,9 @@ class ClientCore(Generic[R]):
     _token_class: ClassVar[type[TokenCache]]
     _resources: ClassVar[Mapping[str, type[Resource[Any]]]]
 
+    @abc.abstractmethod
     def _connect(self, base_url: str, pool: Any, options: Options, tokens: Any) -> R:
         """The requester of this client (its transport and tokens)."""
-        raise NotImplementedError
 
     def _setup(
         self,
@@ -122,8 +123,9 @@ class ClientCore(Generic[R]):
         tokens = self._token_class(client_id, client_secret, scope)
         self._setup(client_id, client_secret, base_url, scope, pool, settings, tokens)
 
+    @abc.abstractmethod
     def _new_pool(self) -> Any:
-        raise NotImplementedError
+        """A connection pool of the client's own (closed with the client)."""
 
     @property
     def options(self) -> Options:
