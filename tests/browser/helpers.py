@@ -54,9 +54,12 @@ def widget_frame(page, world, index: int = 0):
 
 
 def wait_page(frame, selector: str = "h1") -> None:
-    """Wait until the widget page in `frame` is loaded and its script ran."""
-    frame.wait_for_load_state("load")
+    """Wait until the widget page in `frame` is loaded and its script ran. The selector first:
+    it tells the new page from the one being left (whose load state is already reached); then
+    that page's load event, which follows its scripts, so widget.js has moved the focus
+    (`data-autofocus`) before a test starts pressing Tab (a loaded CI run lost that race)."""
     frame.wait_for_selector(selector)
+    frame.wait_for_load_state("load")
 
 
 def settled_height(page, frame_selector: str = "iframe") -> int:
