@@ -29,6 +29,7 @@ STATUS = {
     "pledge_paid": "paid",
     "trip_failed": "released",
     "action_required": "action_required",
+    "card_reminder": "action_required",
     "pledge_dropped": "dropped",
     "pledge_refunded": "refunded",
     "pledge_canceled": "canceled",

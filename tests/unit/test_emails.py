@@ -53,6 +53,11 @@ EXPECTED = {
         "es": ("Acción necesaria", "antes del domingo, 10 de noviembre de 2030, 12:00"),
         "fr": ("Action requise", "avant le dimanche 10 novembre 2030, 12:00"),
     },
+    "card_reminder": {
+        "en": ("Reminder: update your card by", "before Sunday, November 10, 2030, 12:00 PM"),
+        "es": ("Recordatorio: actualiza tu tarjeta", "antes del domingo, 10 de noviembre de 2030"),
+        "fr": ("Rappel : mettez à jour votre carte", "avant le dimanche 10 novembre 2030"),
+    },
     "pledge_dropped": {
         "en": ("was released", "its seats have gone to other fans"),
         "es": ("se ha liberado", "sus asientos han pasado a otros aficionados"),

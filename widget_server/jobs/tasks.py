@@ -14,7 +14,7 @@ from functools import partial
 from flask import current_app
 
 from widget_server import services
-from widget_server.domain.pledges import charging, trip_outcomes
+from widget_server.domain.pledges import card_recovery, charging, trip_outcomes
 from widget_server.domain.pledges.backlog import find_backlog, pledges_to_charge
 from widget_server.extensions import db
 from widget_server.models.types import utcnow
@@ -39,6 +39,15 @@ def charge_trip(trip_id: str) -> None:
 def charge_pledge(pledge_id: str) -> str:
     """The job of `domain.pledges.charging.charge_pledge`: returns its outcome."""
     return charging.charge_pledge(services.payments(), pledge_id)
+
+
+def retry_card(pledge_id: str) -> str | bool:
+    """An automatic retry of an action_required pledge's saved card, when it is due
+    (`domain.pledges.card_recovery`): returns the charge's outcome, or False if not due."""
+    with db.transaction() as session:
+        if not card_recovery.begin_card_retry(session, pledge_id):
+            return False
+    return charge_pledge(pledge_id)
 
 
 def refund_pledge(pledge_id: str) -> str:
@@ -153,7 +162,8 @@ def sweep() -> dict[str, int]:
     Charges run before trips are completed, and completed trips are still charged, so a worker
     that was down over kick-off leaves no pledge unpaid. Returns counts of what it *did*:
     `charges_paid`, `charges_action_required`, `charges_retry`, `charges_dropped`,
-    `charges_skipped` (another caller had it), `refunds_refunded`, ..., `failed_trips`,
+    `charges_skipped` (another caller had it), `refunds_refunded`, ..., `card_retries_paid`
+    (an automatic retry of a failed card, by its outcome), `card_reminders`, `failed_trips`,
     `completed_trips`, `dropped_pledges`, `emails`, `webhooks`, `failures`; `charges` and
     `refunds` count the provider calls made.
     """
@@ -174,6 +184,12 @@ def sweep() -> dict[str, int]:
         ),
         ("charges", charge_pledge, backlog.to_charge),
         ("refunds", refund_pledge, backlog.to_refund),
+        ("card_retries", retry_card, backlog.card_retries),
+        (
+            "card_reminders",
+            partial(_committed, card_recovery.remind_fan),
+            backlog.card_reminders,
+        ),
         (
             "dropped_pledges",
             partial(_committed, trip_outcomes.drop_if_grace_expired),

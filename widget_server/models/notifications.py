@@ -16,6 +16,7 @@ EMAIL_KINDS = (
     "pledge_paid",
     "trip_failed",
     "action_required",
+    "card_reminder",
     "pledge_dropped",
     "pledge_refunded",
     "pledge_canceled",

@@ -104,6 +104,12 @@ class Pledge(Base):
     # After a temporary provider failure: no new try before then, and how many in a row.
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # action_required: when the saved card is tried again by itself (None: no retry left), how
+    # many such retries were made, and when the fan was reminded that the time runs out
+    # (domain/pledges/card_recovery.py).
+    card_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    card_retries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    card_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # `boarding_lookup(trip_id, id)`: a typed boarding code finds its pledge by this index.
     boarding_ref: Mapped[str | None] = mapped_column(String(7), default=_boarding_ref_default)
     # Paid before boarding codes were signed with their own derived key: the code the fan was

@@ -42,6 +42,11 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
     "action_required": lambda c: _(
         "Action needed to keep your seat for %(event)s", event=c["event_title"]
     ),
+    "card_reminder": lambda c: _(
+        "Reminder: update your card by %(deadline)s to keep your seat for %(event)s",
+        deadline=c["grace_deadline"],
+        event=c["event_title"],
+    ),
     "pledge_dropped": lambda c: _("Your seat for %(event)s was released", event=c["event_title"]),
     "pledge_refunded": lambda c: _("Refund for your bus to %(event)s", event=c["event_title"]),
     "pledge_canceled": lambda c: _(
@@ -64,6 +69,7 @@ BUTTONS: dict[str, Callable[[], str]] = {
     "pledge_received": lambda: _("Manage my pledge"),
     "manage_link": lambda: _("Manage my pledge"),
     "action_required": lambda: _("Update my card"),
+    "card_reminder": lambda: _("Update my card"),
     "stop_added": lambda: _("Change my pick-up stop"),
     "stop_added_asked": lambda: _("Pledge seats from this stop"),
     "waitlist_joined": lambda: _("See my place in line"),

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from widget_server.domain.pledges.card_recovery import REMINDER_BEFORE
 from widget_server.domain.pledges.charge_claims import CHARGED_TRIP_STATUSES
 from widget_server.domain.pledges.claims import claim_is_free
 from widget_server.domain.pledges.trip_outcomes import pledges_of
@@ -26,6 +27,8 @@ class Backlog:
     to_charge: list[str]
     to_refund: list[str]
     grace_expired: list[str]
+    card_retries: list[str]
+    card_reminders: list[str]
 
 
 def find_backlog(session: Session, *, now: datetime | None = None) -> Backlog:
@@ -59,6 +62,21 @@ def find_backlog(session: Session, *, now: datetime | None = None) -> Backlog:
         grace_expired=ids(
             select(Pledge.id).where(
                 Pledge.status == "action_required", Pledge.grace_expires_at <= now
+            )
+        ),
+        card_retries=ids(
+            select(Pledge.id).where(
+                Pledge.status == "action_required",
+                Pledge.card_retry_at <= now,
+                Pledge.grace_expires_at > now,
+            )
+        ),
+        card_reminders=ids(
+            select(Pledge.id).where(
+                Pledge.status == "action_required",
+                Pledge.card_reminded_at.is_(None),
+                Pledge.grace_expires_at > now,
+                Pledge.grace_expires_at <= now + REMINDER_BEFORE,
             )
         ),
     )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from widget_server.domain.audit import record
 from widget_server.domain.errors import IllegalTransition
 from widget_server.domain.notify import queue_pledge_email
+from widget_server.domain.pledges import card_recovery
 from widget_server.domain.pledges.claims import (
     CLAIM_DONE,
     LEASE,
@@ -176,7 +177,10 @@ def _release_unpaid(session: Session, pledge: Pledge, reason: str, **changes) ->
 
 
 def _needs_the_fan(session, pledge, code, message, intent_ref, now, grace) -> Pledge:
-    """charging -> action_required: the fan is emailed a link to give another card."""
+    """charging -> action_required: the fan is emailed a link to give another card (not after
+    a failed automatic retry: see card_recovery), and the saved card's next retry is set."""
+    grace_ends = pledge.grace_expires_at or now + grace
+    automatic = card_recovery.is_automatic_retry(pledge)
     transition(
         session,
         pledge,
@@ -185,10 +189,12 @@ def _needs_the_fan(session, pledge, code, message, intent_ref, now, grace) -> Pl
         reason=code,
         payment_intent_ref=intent_ref or pledge.payment_intent_ref,
         last_payment_error=message,
-        grace_expires_at=pledge.grace_expires_at or now + grace,
+        grace_expires_at=grace_ends,
+        card_retry_at=card_recovery.next_card_retry(pledge, code, now, grace_ends),
         **CLAIM_DONE,
     )
-    queue_pledge_email(session, pledge, "action_required", error=message)
+    if not automatic:
+        queue_pledge_email(session, pledge, "action_required", error=message)
     return pledge
 
 
@@ -321,6 +327,9 @@ def start_new_card_attempt(
         payment_method_ref=card.payment_method_ref,
         payment_customer_ref=card.customer_ref,
         payment_setup_ref=card.setup_ref,
+        # A new card starts over: its failure is emailed, then retried on the schedule.
+        card_retries=0,
+        card_retry_at=None,
         **CLAIM_DONE,
     )
     schedule(session, "charge_pledge", pledge.id)

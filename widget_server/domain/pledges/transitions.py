@@ -90,16 +90,6 @@ def transition(
     if changed is None:
         session.refresh(pledge)
         raise IllegalTransition(f"the pledge changed meanwhile; it is now {pledge.status}")
-    if from_status in LIVE_STATUSES and to_status not in LIVE_STATUSES:
-        session.execute(
-            update(Trip)
-            .where(Trip.id == pledge.trip_id)
-            .values(seats_pledged=Trip.seats_pledged - pledge.seats, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        session.expire(pledge.trip)
-        # Freed seats go to the waitlist first (domain.pledges.waitlist), after this commits.
-        schedule(session, "refresh_waitlist", pledge.trip_id)
     insert_status_change(session, pledge.id, from_status, to_status, actor, now, reason)
     record_at_once(
         session,
@@ -113,7 +103,38 @@ def transition(
     _updated(session, pledge, {"status": to_status, "updated_at": now, **changes})
     if to_status in NOTIFIED_STATUSES and changed.has_webhooks:
         emit(session, pledge.partner_id, f"pledge.{to_status}", pledge)
+    if from_status in LIVE_STATUSES and to_status not in LIVE_STATUSES:
+        _free_seats(session, pledge, now)
     return pledge
+
+
+def _free_seats(session: Session, pledge: Pledge, now: datetime) -> None:
+    """Give the pledge's seats back to its trip. Freed seats go to the waitlist first
+    (domain.pledges.waitlist), after this commits. A confirmed trip that falls below its
+    threshold this way (a card dropped at the end of its grace period, a pledge canceled)
+    still runs; the partner is told once per fall (`trip.below_threshold`)."""
+    trip = session.execute(
+        update(Trip)
+        .where(Trip.id == pledge.trip_id)
+        .values(seats_pledged=Trip.seats_pledged - pledge.seats, updated_at=now)
+        .returning(Trip.status, Trip.seats_pledged, Trip.min_riders, Trip.partner_id)
+        .execution_options(synchronize_session=False)
+    ).one()
+    session.expire(pledge.trip)
+    schedule(session, "refresh_waitlist", pledge.trip_id)
+    fell_below = trip.seats_pledged < trip.min_riders <= trip.seats_pledged + pledge.seats
+    if trip.status == "confirmed" and fell_below:
+        details = {"seats_pledged": trip.seats_pledged, "min_riders": trip.min_riders}
+        record_at_once(
+            session,
+            trip.partner_id,
+            "system",
+            "trip.below_threshold",
+            "trip",
+            pledge.trip_id,
+            details,
+        )
+        emit(session, trip.partner_id, "trip.below_threshold", pledge.trip)
 
 
 def _updated(session: Session, pledge: Pledge, values: dict) -> None:
