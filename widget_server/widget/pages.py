@@ -79,7 +79,7 @@ def _live(trips: list[Trip], *, event_id: str | None = None) -> dict:
 @bp.get("/")
 def events():
     """The partner's upcoming games."""
-    return render_page("widget/events.html", events=upcoming_events(g.partner))
+    return render_page("widget/events.html", events=upcoming_events(g.partner), shared=True)
 
 
 @bp.get("/events/<event_id>")
@@ -95,6 +95,7 @@ def event(event_id: str):
         near=near,
         bars=states,
         data={"live": _live([state.trip for state in states], event_id=event.id)},
+        shared=True,
     )
 
 
@@ -140,6 +141,7 @@ def trip_page(
             "field_messages": messages.field_messages(limits.MAX_SEATS_PER_PLEDGE),
             "problems": messages.problem_messages(),
         },
+        shared=True,
     )
 
 
