@@ -31,6 +31,7 @@ from widget_server.cli import cli
 from widget_server.edge_proxy import CACHED_READS
 from widget_server.extensions import db
 from widget_server.fan.render import SHARED_PAGE_CACHE
+from widget_server.wsgi_server import gunicorn_options
 
 ROOT = Path(__file__).resolve().parents[2]
 # What a repeat served from the cached entry may say (HIT, or the stale copy while one request
@@ -302,6 +303,10 @@ def test_the_cached_routes_exist_and_the_config_runs_anywhere(app, tmp_path):
     )
     assert checked.returncode == 0, checked.stderr
     assert not re.search(r"^\s*user\s", printed.output, re.MULTILINE)
+    # The proxy drops an idle upstream connection before the app host's gunicorn does.
+    upstream_idle = int(re.search(r"keepalive_timeout (\d+)s;\n    }", printed.output).group(1))
+    served = gunicorn_options(app.config["SETTINGS"], "127.0.0.1", 8000)
+    assert upstream_idle < served["keepalive"]
 
 
 @pytest.mark.parametrize(
