@@ -329,6 +329,10 @@ def style_hash(html: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
 
 
+def varies(answer: Answer) -> str:
+    return ", ".join(answer.headers.get_all("Vary") or [])
+
+
 def test_the_widget_trip_page_is_kept_for_anonymous_fans_only(edge, trip):
     page = f"/w/{trip['slug']}/trips/{trip['id']}"
     first = edge.get(page)
@@ -341,8 +345,12 @@ def test_the_widget_trip_page_is_kept_for_anonymous_fans_only(edge, trip):
     assert "frame-ancestors 'self'" in policy  # the partner's, kept with its page
     again = edge.get(page + "?_=1700000000")
     assert again.headers["X-Cache-Status"] in FROM_CACHE and again.body == first.body
-    spanish = edge.get(page + "?locale=es")
+    assert "Accept-Language" in varies(first)  # the browser's language chose it
+    spanish = edge.get(page + "?locale=es", headers={"Accept-Language": "fr"})
     assert spanish.headers["X-Cache-Status"] == "MISS" and b'lang="es"' in spanish.body
+    assert "Accept-Language" not in varies(spanish)  # the embed's locale: one copy for all
+    again = edge.get(page + "?locale=es", headers={"Accept-Language": "de"})
+    assert again.headers["X-Cache-Status"] in FROM_CACHE
     # A console session or a preview (even a forged one) is never kept nor answered from the cache.
     for private in ({"Cookie": "ridepledge_console=abc"}, {}):
         url = page if private else page + "?preview=forged"
