@@ -78,10 +78,10 @@ class AppHost:
 class Edge:
     """nginx with the configuration `ridepledge proxy-config` prints, under its own prefix."""
 
-    def __init__(self, prefix: Path, hosts: list[AppHost]):
+    def __init__(self, prefix: Path, hosts: list[AppHost], *options: str):
         self.hosts = hosts
         self.port = free_port()
-        arguments = ["proxy-config", "--listen", str(self.port), "--workers", "1"]
+        arguments = ["proxy-config", "--listen", str(self.port), "--workers", "1", *options]
         if os.geteuid() == 0:  # the workers must reach the test's private temporary folder
             arguments += ["--user", "root"]
         for host in hosts:
@@ -188,6 +188,21 @@ def test_the_app_sees_the_fans_address_and_never_what_the_client_wrote(edge):
     # Replaced, not appended to: the app's one trusted hop is the proxy's own entry.
     assert seen["x_forwarded_for"] == "127.0.0.2"
     assert seen["x_forwarded_proto"] == "http"
+
+
+def test_behind_a_named_load_balancer_the_fans_address_is_the_one_it_forwarded(edge, tmp_path):
+    """`--real-ip-from`: a load balancer or CDN in front (here every loopback address) is
+    believed, and the proxy still sends the app exactly one address, the fan's."""
+    behind = Edge(tmp_path / "nginx", edge.hosts, "--real-ip-from", "127.0.0.0/8")
+    try:
+        probe = f"/livez?probe={uuid.uuid4().hex}"
+        forwarded = {"X-Forwarded-For": "203.0.113.50, 198.51.100.7"}
+        assert behind.get(probe, source="127.0.0.4", headers=forwarded).status == 200
+    finally:
+        behind.stop()
+    (seen,) = seen_paths(edge, probe)
+    # The right-most address the trusted hops did not add; what the fan wrote before it is not.
+    assert seen["client"] == seen["x_forwarded_for"] == "198.51.100.7"
 
 
 def test_a_public_read_is_served_from_the_cache_whatever_the_cache_busters(edge, trip):
