@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -372,3 +373,24 @@ def test_the_widget_trip_page_is_kept_for_anonymous_fans_only(edge, trip):
         answer = edge.get(url, headers=private)
         assert answer.headers["X-Cache-Status"] == "BYPASS"
         assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_many_widgets_polling_one_trip_cost_the_app_one_request_a_second(edge, trip):
+    """Live progress without a poll storm: 400 conditional polls from 40 widgets at once reach
+    the app about once per second of the run (collapsed while the entry refreshes)."""
+    path = f"/w/{trip['slug']}/api/trips/{trip['id']}"
+    etag = edge.get(path).headers["ETag"]
+
+    def widget(n: int) -> set[int]:
+        source = f"127.0.1.{n + 1}"  # each widget its own address, as fans are
+        return {
+            edge.get(f"{path}?_={i}", source=source, headers={"If-None-Match": etag}).status
+            for i in range(10)
+        }
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        statuses = set().union(*pool.map(widget, range(40)))
+    seconds = math.ceil(time.monotonic() - started) + 1
+    assert statuses == {304}
+    assert len(seen_paths(edge, path)) <= 1 + seconds
