@@ -22,7 +22,13 @@ from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.helpers import STATUS_NAMES, act
 from widget_server.admin.messages import console_message
-from widget_server.admin.schemas import MAX_STOPS, local_input, price_input, read_trip
+from widget_server.admin.schemas import (
+    MAX_STOPS,
+    local_input,
+    price_input,
+    price_rule_values,
+    read_trip,
+)
 from widget_server.domain import catalog, trip_reports
 from widget_server.domain.errors import DomainError
 from widget_server.domain.manifest import build_manifest, manifest_csv
@@ -46,6 +52,7 @@ def _trip_values(trip: Trip) -> dict:
         "operator.phone": trip.operator_phone or "",
         "operator.email": trip.operator_email or "",
     }
+    values |= price_rule_values(trip.group_tiers or [], trip.price_steps, zone, trip.currency)
     for index, stop in enumerate(trip.stops):
         values[f"stops.{index}.name"] = stop.name
         values[f"stops.{index}.address"] = stop.address
