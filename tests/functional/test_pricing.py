@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from tests.api_helpers import ApiSession, issue_token
 from tests.conftest import LiveServer, empty_all_tables, run_jobs
 from tests.factories import make_partner, make_trip
+from tests.widget_helpers import form_fields
 from widget_server import create_app
 from widget_server.extensions import db
 from widget_server.models import Pledge, PromoCode, PromoRedemption, SimulatedPayment
@@ -325,3 +326,37 @@ def test_the_charge_takes_the_locked_amount(api, client, trip_ids):
         )
         assert db.session.get(Pledge, made["id"]).status == "paid"
     assert charged == 5250
+
+
+def test_the_no_javascript_form_prices_with_the_code_and_pledges_with_it(api, client, trip_ids):
+    _, trip_id, stop_id, _ = trip_ids
+    api.post("/v1/promo_codes", json={"code": "FANS20", "percent_off": 20})
+    url = f"/w/kc-chiefs/trips/{trip_id}/pledge"
+    # Arriving with the code in the link (`?promo=`): the total is the discounted one.
+    page = html_of(client.get(f"{url}?promo=fans20"))
+    assert 'value="fans20"' in page and "Total: $28.00" in page and "$7.00 off" in page
+    # "Apply" re-renders the form priced with the typed code and the seats, pledging nothing.
+    action, hidden = form_fields(page, "/pledge")
+    fan = {"stop_id": stop_id, "seats": "3", "name": "Pat", "email": "pat@example.com"}
+    applied = client.post(
+        action, data={**hidden, **fan, "promo_code": "FANS20", "apply_promo": "1"}
+    )
+    assert applied.status_code == 200
+    assert "Total: $84.00" in html_of(applied) and "$21.00 off" in html_of(applied)
+    refused = client.post(action, data={**hidden, **fan, "promo_code": "NOPE", "apply_promo": "1"})
+    assert "This code does not exist. Check its spelling." in html_of(refused)
+    assert "Total: $105.00" in html_of(refused)
+    # Sent: the pledge carries the code's price.
+    action, hidden = form_fields(html_of(applied), "/pledge")
+    sent = client.post(
+        action,
+        data={**hidden, **fan, "promo_code": "FANS20", "card_number": "4242 4242 4242 4242"},
+    )
+    assert sent.status_code == 303, html_of(sent)
+    with client.application.app_context():
+        made = db.session.scalars(select(Pledge)).one()
+        assert (made.amount, made.discount_amount, made.promo_code) == (8400, 2100, "FANS20")
+
+
+def html_of(response) -> str:
+    return response.get_data(as_text=True)
