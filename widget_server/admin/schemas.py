@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from widget_server.domain.branding import WORDING_KEYS
 from widget_server.domain.errors import ValidationFailed, field_errors
 from widget_server.domain.limits import MAX_AHEAD, MAX_AHEAD_TEXT
+from widget_server.domain.pricing.rules import decimal_text
 from widget_server.domain.text import Email, Phone, Text, parse_rfc3339
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models.types import utcnow
@@ -253,8 +254,8 @@ def minor_units(price: str, currency: str) -> int:
 
 
 def price_input(unit_amount: int, currency: str) -> str:
-    digits = get_currency_precision(currency)
-    return f"{Decimal(unit_amount).scaleb(-digits):.{digits}f}"
+    """A price as the console's form shows it (`pricing.rules.decimal_text`)."""
+    return decimal_text(unit_amount, currency)
 
 
 BRANDING_TEXT = ("primary_color", "accent_color", "background_color", "text_color")

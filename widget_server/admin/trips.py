@@ -33,10 +33,13 @@ from widget_server.domain import catalog, trip_reports
 from widget_server.domain.errors import DomainError
 from widget_server.domain.manifest import build_manifest, manifest_csv
 from widget_server.domain.pledges import charging, sales, trip_outcomes
+from widget_server.domain.pricing import price_pledge
+from widget_server.domain.pricing.rules import tiers_of
 from widget_server.domain.referrals import referral_counts, referrer_names
-from widget_server.domain.text import clean_text
+from widget_server.domain.text import clean_text, parse_rfc3339
 from widget_server.extensions import db
 from widget_server.models import Event, Pledge, Trip
+from widget_server.models.types import utcnow
 
 
 def _trip_values(trip: Trip) -> dict:
@@ -158,6 +161,9 @@ def trip_page(trip: Trip, *, link_errors: dict | None = None, link_email: str = 
         referrer_names=referrer_names(db.session, trip),
         manifest=build_manifest(db.session, trip, secret=current_app.config["SECRET_KEY"]),
         sale=sales.decide(trip),
+        price=price_pledge(trip, 1, utcnow()),
+        price_tiers=tiers_of,
+        parse_time=parse_rfc3339,
         cancelable={"pledged", "action_required", "paid"},
         link_errors=link_errors or {},
         link_email=link_email,

@@ -113,6 +113,10 @@ class RiderSchema(Schema):
     email = fields.String()
     phone = fields.String(allow_none=True)
     seats = fields.Integer()
+    amount = fields.Integer(metadata={"description": "What the pledge is charged (locked)."})
+    discount_amount = fields.Integer()
+    promo_code = fields.String(allow_none=True)
+    currency = fields.String()
     status = fields.String()
     boarding_code = fields.String(allow_none=True, metadata={"description": "null unless paid"})
     boarded_at = fields.String(

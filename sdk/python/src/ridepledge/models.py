@@ -309,6 +309,11 @@ class ManifestRider:
     phone: str | None
     seats: int
     status: str
+    # The pledge's locked price: what it is charged, its discount and code.
+    amount: int | None = None
+    discount_amount: int | None = None
+    promo_code: str | None = None
+    currency: str | None = None
     boarding_code: str | None = None
     boarded_at: datetime | None = None
     boarded_by: str | None = None
