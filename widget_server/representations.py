@@ -8,9 +8,10 @@ from marshmallow import Schema, fields
 
 from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.domain.pledges.sales import decide
+from widget_server.domain.pricing import price_lines, unit_amount_at
 from widget_server.models.pledges import PLEDGE_STATUSES
 from widget_server.models.trips import TRIP_STATUSES
-from widget_server.models.types import rfc3339
+from widget_server.models.types import rfc3339, utcnow
 
 
 class UTCDateTime(fields.DateTime):
@@ -32,6 +33,9 @@ def _object_name(obj) -> str:
 
 class EventSchema(_Object):
     title = fields.String()
+    group_tiers = fields.List(
+        fields.Dict(), metadata={"description": "`[{min_seats, percent_off}]` for its trips."}
+    )
     venue = fields.String()
     starts_at = UTCDateTime()
     timezone = fields.String(metadata={"description": "IANA time zone of the venue."})
@@ -85,7 +89,31 @@ class TripSchema(_Object):
             "is on sale).",
         },
     )
-    unit_amount = fields.Integer(metadata={"description": "Price per seat in minor units."})
+    unit_amount = fields.Integer(
+        metadata={
+            "description": "Price per seat from opening, minor units (`price_steps` "
+            "raise it on dates)."
+        }
+    )
+    current_unit_amount = fields.Function(
+        lambda trip: unit_amount_at(trip, utcnow()),
+        metadata={"type": "integer", "description": "Price per seat a fan pledging now pays."},
+    )
+    price_steps = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "`[{starts_at, unit_amount}]`: the price per seat from each "
+            "date on (see docs/pricing.md)."
+        },
+    )
+    group_tiers = fields.List(
+        fields.Dict(),
+        allow_none=True,
+        metadata={
+            "description": "`[{min_seats, percent_off}]`: off a pledge of at least "
+            "min_seats seats; null: the event's tiers apply."
+        },
+    )
     currency = fields.String()
     pledge_deadline = UTCDateTime()
     operator = fields.Function(
@@ -108,7 +136,26 @@ class PledgeSchema(_Object):
     trip_id = fields.String()
     stop_id = fields.String()
     seats = fields.Integer()
-    amount = fields.Integer(metadata={"description": "seats x unit_amount, minor units."})
+    unit_amount = fields.Integer(
+        metadata={"description": "Price per seat when the pledge was made, minor units."}
+    )
+    discount_amount = fields.Integer(
+        metadata={"description": "Group tier and promo code discounts, minor units."}
+    )
+    promo_code = fields.String(allow_none=True, metadata={"description": "Code used, or null."})
+    amount = fields.Integer(
+        metadata={
+            "description": "What is charged, minor units: seats x unit_amount - "
+            "discount_amount + add-ons. Locked when the pledge is made."
+        }
+    )
+    price_breakdown = fields.Function(
+        price_lines,
+        metadata={
+            "type": "object",
+            "description": "Every line of the locked price (docs/pricing.md).",
+        },
+    )
     currency = fields.String()
     name = fields.String()
     email = fields.String()
@@ -137,6 +184,23 @@ class PledgeSchema(_Object):
             "null unless `paid`.",
         },
     )
+    updated_at = UTCDateTime()
+
+
+class PromoCodeSchema(_Object):
+    object = fields.Constant("promo_code")
+    code = fields.String()
+    percent_off = fields.Integer(allow_none=True)
+    amount_off = fields.Integer(allow_none=True, metadata={"description": "Per seat."})
+    currency = fields.String(allow_none=True)
+    max_redemptions = fields.Integer(allow_none=True)
+    per_fan_limit = fields.Integer(allow_none=True)
+    starts_at = UTCDateTime(allow_none=True)
+    ends_at = UTCDateTime(allow_none=True)
+    event_id = fields.String(allow_none=True)
+    trip_id = fields.String(allow_none=True)
+    active = fields.Boolean()
+    times_redeemed = fields.Integer(metadata={"description": "Uses made (never given back)."})
     updated_at = UTCDateTime()
 
 

@@ -75,6 +75,7 @@ def init_app(app: Flask) -> None:
         helpers,
         home,
         messages,
+        promo_codes,
         sign_in,
         team,
         trips,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.domain.checkin import boardings_of, iso
+from widget_server.domain.pricing.rules import decimal_text
 from widget_server.domain.referrals import referral_counts
 from widget_server.models import Pledge, Trip
 from widget_server.models.types import rfc3339
@@ -80,6 +81,11 @@ def _rider(pledge: Pledge, boarding, referrals: int, secret: str | None) -> dict
         "email": pledge.email,
         "phone": pledge.phone,
         "seats": pledge.seats,
+        # The price the pledge locked (domain/pricing): what it is (or will be) charged.
+        "amount": pledge.amount,
+        "discount_amount": pledge.discount_amount,
+        "promo_code": pledge.promo_code,
+        "currency": pledge.currency,
         "status": pledge.status,
         "boarded_at": iso(boarding.boarded_at) if boarding else None,
         "boarded_by": boarding.device if boarding else None,
@@ -107,6 +113,10 @@ CSV_COLUMNS = (
     "double_boarded",
     "referred_by",
     "referrals",
+    "amount",
+    "discount_amount",
+    "promo_code",
+    "currency",
     # `departs_at` and `boarded_at` are UTC (`Z`); these say the departure in the event's zone.
     "departs_local",
     "timezone",
@@ -149,11 +159,20 @@ def manifest_csv(manifest: dict) -> str:
                 "yes" if rider["double_boarded"] else "",
                 rider["referred_by"] or "",
                 rider["referrals"],
+                _decimal(rider.get("amount"), rider.get("currency")),
+                _decimal(rider.get("discount_amount"), rider.get("currency")),
+                rider.get("promo_code") or "",
+                rider.get("currency") or "",
                 departs_local,
                 zone,
             )
             writer.writerow([defuse_cell(cell) for cell in row])
     return out.getvalue()
+
+
+def _decimal(amount: int | None, currency: str | None) -> str:
+    """Minor units as the decimal amount a spreadsheet sums (3550 USD -> "35.50")."""
+    return "" if amount is None or not currency else decimal_text(amount, currency)
 
 
 def _local(moment: str, zone: str) -> str:

@@ -18,6 +18,7 @@ from widget_server.models.operations import PeriodicRun
 from widget_server.models.partners import Partner
 from widget_server.models.payments import SimulatedPayment, StripeEventRecord
 from widget_server.models.pledges import Pledge, PledgeStatusChange
+from widget_server.models.pricing import PromoCode, PromoRedemption
 from widget_server.models.stop_requests import StopRequest
 from widget_server.models.trips import Stop, Trip
 from widget_server.models.waitlist import WaitlistEntry
@@ -53,6 +54,8 @@ __all__ = [
     "PeriodicRun",
     "Pledge",
     "PledgeStatusChange",
+    "PromoCode",
+    "PromoRedemption",
     "SimulatedPayment",
     "Stop",
     "StripeEventRecord",

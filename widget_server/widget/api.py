@@ -17,11 +17,13 @@ import hashlib
 import json
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, validate
 
 from widget_server import idempotency, ratelimits, services
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
+from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.domain.notify import ask_manage_links
+from widget_server.domain.numbers import DigitsInteger
 from widget_server.domain.pledges import fan_changes, placing, planning
 from widget_server.domain.text import Id, Text
 from widget_server.extensions import db
@@ -37,6 +39,7 @@ from widget_server.widget.common import (
     PledgeInput,
     place_demand,
     place_pledge,
+    price_quote,
     replay_pledge_attempt,
     trips_for_event,
     upcoming_events,
@@ -188,6 +191,24 @@ def get_trip(trip_id: str):
         return public_trip(trip)
 
     return _cached_public_json(("trip", g.partner.id, trip_id), compute)
+
+
+class PriceQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    seats = DigitsInteger(load_default=1, validate=validate.Range(1, MAX_SEATS_PER_PLEDGE))
+    stop_id = Id("stp", load_default=None)
+    promo_code = Text(load_default=None, max_length=40)
+
+
+@bp.get("/trips/<trip_id>/price")
+@ratelimits.price_quote
+def quote_price(trip_id: str):
+    """What a pledge of `seats` seats costs now, with `promo_code` (an unusable code: a 422
+    naming `promo_code`, with why): the total the form shows before the card is saved."""
+    args = load_query(PriceQuery())
+    return jsonify(price_quote(g.partner, trip_id, args["seats"], args["promo_code"]))
 
 
 @bp.post("/trips/<trip_id>/pledges")

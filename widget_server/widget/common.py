@@ -12,11 +12,12 @@ from sqlalchemy import select
 from widget_server import idempotency, services
 from widget_server.domain import limits
 from widget_server.domain.demand import address_key, record_demand
-from widget_server.domain.errors import DomainError, SoldOut, ValidationFailed
+from widget_server.domain.errors import DomainError, NotFound, SoldOut, ValidationFailed
 from widget_server.domain.numbers import Integer
 from widget_server.domain.pledges import placing, planning, sales
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.extensions import db
+from widget_server.fan.serializers import price_json
 from widget_server.fan.trip_state import PUBLIC_TRIP_STATUSES
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.keys import derive_key
@@ -44,6 +45,8 @@ class PledgeInput(Schema):
     )
     # The share link's referral code (checked by domain/referrals.py: forged is a 422).
     ref = Text(load_default=None, allow_none=True, max_length=64)
+    # A promo code (domain/pricing/promos.py: unusable is a 422 naming `promo_code`, with why).
+    promo_code = Text(load_default=None, allow_none=True, max_length=40)
 
 
 class DemandInput(Schema):
@@ -127,6 +130,7 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
     the JSON API and the widget's no-JS form. When the request claimed an Idempotency-Key
     (`replay_pledge_attempt`), the card's saving at the provider is keyed by the attempt."""
     data["locale"] = data.get("locale") or partner.locale
+    data["promo_code"] = data.get("promo_code") or None  # an empty field is no code
     claim = idempotency.current_claim()
     attempt = claim.attempt if claim is not None else None
     try:
@@ -143,6 +147,17 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
         raise
     PLEDGES.labels("created").inc()
     return pledge
+
+
+def price_quote(partner: Partner, trip_id: str, seats: int, promo_code: str | None) -> dict:
+    """The price a fan pledging `seats` seats now would pay, with `promo_code` (checked: a 422
+    naming `promo_code` when it cannot be used), as the widget shows it (`price_json`)."""
+    with db.transaction() as session:
+        trip = planning.get_trip(session, partner, trip_id)
+        if trip.status == "draft":
+            raise NotFound(f"no trip {trip_id}")
+        price = planning.quote(session, partner.id, trip, seats, utcnow(), promo_code or None)
+    return price_json(price)
 
 
 def _pledge_outcome(exc: DomainError) -> str:

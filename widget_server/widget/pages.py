@@ -24,6 +24,9 @@ from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.limits import pledge_seat_limit
 from widget_server.domain.notify import ask_manage_links
 from widget_server.domain.numbers import parse_digits
+from widget_server.domain.pledges import planning
+from widget_server.domain.pricing import PriceBreakdown
+from widget_server.domain.pricing.promos import PromoCodeUnusable
 from widget_server.domain.referrals import page_referral
 from widget_server.domain.stop_requests import takes_stop_requests
 from widget_server.extensions import db
@@ -31,9 +34,10 @@ from widget_server.fan import messages
 from widget_server.fan.links import manage_token, manage_url, pledge_for, share_box
 from widget_server.fan.render import payment_method_from_form, payments_mode, render_page
 from widget_server.fan.security import FORM_TOKEN_FIELD, check_form_post, form_token
-from widget_server.fan.serializers import public_trip
+from widget_server.fan.serializers import price_json, public_trip
 from widget_server.fan.trip_state import pledge_status_label, progress_words, trip_state
 from widget_server.models import Event, Trip
+from widget_server.models.types import utcnow
 from widget_server.payments.simulated import TEST_CARD_NUMBERS
 from widget_server.widget.blueprint import bp
 from widget_server.widget.common import (
@@ -163,6 +167,8 @@ def pledge_form(trip_id: str):
         "seats": 1,
         "stop_id": stop if any(s.id == stop for s in trip.stops) else _first_stop(trip),
         "ref": page_referral(db.session, current_app.config["SECRET_KEY"], trip, _ref_arg()),
+        # A promo code from the link (`?promo=`, what the embed passes on too).
+        "promo_code": (request.args.get("promo") or "")[:40],
     }
     return _pledge_page(trip, values=values)
 
@@ -195,6 +201,10 @@ def _pledge_page(
     values = values or {"seats": 1, "stop_id": _first_stop(trip)}
     seats = parse_digits(str(values.get("seats", "")))
     total_seats = seats if seats and seats <= max_seats else 1
+    errors = errors or {}
+    price, promo_error = _form_price(trip, total_seats, values.get("promo_code") or None)
+    if promo_error and "promo_code" not in errors:
+        errors["promo_code"] = promo_error
     return render_page(
         "widget/pledge.html",
         status=status,
@@ -203,8 +213,9 @@ def _pledge_page(
         event=trip.event,
         max_seats=max_seats,
         total_seats=total_seats,
+        price=price,
         values=values,
-        errors=errors or {},
+        errors=errors,
         problem=problem,
         token=form_token(g.partner, f"pledge:{trip.id}"),
         idempotency_key=idempotency_key or str(uuid.uuid4()),
@@ -217,9 +228,26 @@ def _pledge_page(
             # widget.js puts the new pledge's manage token in place of TOKEN.
             "confirmation": url_for("widget_pages.confirmation", token="TOKEN"),  # noqa: S106  # nosec B106
             "cards": TEST_CARD_NUMBERS if payments_mode()["simulated"] else {},
-            "texts": {"total": _("Total: %(amount)s", amount="{amount}")},
+            "texts": {
+                "total": _("Total: %(amount)s", amount="{amount}"),
+                "discount": _("%(amount)s off", amount="{amount}"),
+            },
+            "promo_messages": messages.promo_messages(),
+            "price": price_json(price),
         },
     )
+
+
+def _form_price(
+    trip: Trip, seats: int, promo_code: str | None
+) -> tuple[PriceBreakdown, str | None]:
+    """The price the form shows: with the fan's code when it can be used, else without it and
+    the fan's words for why not."""
+    try:
+        return planning.quote(db.session, g.partner.id, trip, seats, utcnow(), promo_code), None
+    except PromoCodeUnusable as exc:
+        price = planning.quote(db.session, g.partner.id, trip, seats, utcnow())
+        return price, messages.for_promo(exc.errors["promo_code"][0])
 
 
 @bp.post("/trips/<trip_id>/pledge")
@@ -229,11 +257,14 @@ def create_pledge(trip_id: str):
     trip = _trip(trip_id)
     form = request.form
     values = {
-        key: form.get(key, "").strip() for key in ("stop_id", "seats", "name", "email", "ref")
+        key: form.get(key, "").strip()
+        for key in ("stop_id", "seats", "name", "email", "ref", "promo_code")
     }
     key = None
     try:
         check_form_post(g.partner, f"pledge:{trip.id}")
+        if form.get("apply_promo"):  # "Apply": the form again, priced with the code (no key
+            return _pledge_page(trip, values=values)  # is claimed: nothing was attempted)
         key = idempotency.key_from(form.get(ATTEMPT_FIELD), ATTEMPT_FIELD)
         replay = replay_pledge_attempt(
             g.partner,
@@ -253,6 +284,7 @@ def create_pledge(trip_id: str):
                 "payment_method": payment_method_from_form(form),
                 "locale": str(get_locale()),
                 "ref": values["ref"] or None,
+                "promo_code": values["promo_code"][:40] or None,
             }
         )
         pledge = place_pledge(g.partner, trip.id, data)
@@ -264,6 +296,8 @@ def create_pledge(trip_id: str):
         errors.pop(ATTEMPT_FIELD, None)  # not a field the fan sees: the problem says it
         if exc.type == "card-declined":
             errors = {"payment_method": messages.for_problem(exc)}
+        if isinstance(exc, PromoCodeUnusable):
+            errors["promo_code"] = messages.for_promo(exc.errors["promo_code"][0])
         problem = messages.for_problem(exc)
         if "ref" in errors:
             values["ref"] = ""  # sent again, the form pledges without the damaged referral

@@ -13,7 +13,7 @@ from widget_server.admin.auth import PERMISSIONS, PUBLIC_ENDPOINTS
 from widget_server.domain.logos import clean_logo, set_logo_preview
 from widget_server.domain.pledges import planning, recording
 from widget_server.extensions import db
-from widget_server.models import WebhookDelivery, WebhookMessage
+from widget_server.models import PromoCode, WebhookDelivery, WebhookMessage
 from widget_server.webhooks.endpoints import CheckedUrl, create_endpoint
 
 # URL arguments that are not object ids, with a value that reaches the view.
@@ -75,6 +75,9 @@ def two_partners(app):
         session.add(delivery)
         session.flush()
         logo_preview = set_logo_preview(session, theirs, clean_logo(image()))
+        promo = PromoCode(partner_id=theirs.id, code="THEIRS", percent_off=10)
+        session.add(promo)
+        session.flush()
         ids = {
             "client_id": client.id,
             "event_id": event.id,
@@ -84,6 +87,7 @@ def two_partners(app):
             "admin_id": their_admin.id,
             "endpoint_id": endpoint.id,
             "delivery_id": delivery.id,
+            "promo_code_id": promo.id,
             "file_name": logo_preview.file_name,
         }
     return ids
