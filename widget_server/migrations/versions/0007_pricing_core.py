@@ -2,7 +2,7 @@
 group tiers, and the price each pledge locks (discount, promo code, breakdown)
 
 Revision ID: 0007_pricing_core
-Revises: 0006_h10
+Revises: 0007_card_recovery
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import widget_server.models.types
 
 revision = "0007_pricing_core"
-down_revision = "0006_h10"
+down_revision = "0007_card_recovery"
 branch_labels = None
 depends_on = None
 
