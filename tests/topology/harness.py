@@ -1,6 +1,6 @@
 """The production topology on one machine: hosts as network namespaces joined by veth pairs.
 
-    with Topology(folder) as topo:      # root only (network namespaces)
+    with Topology() as topo:            # root only (network namespaces)
         topo.proxy_url                  # http://10.a.b.6:8080: the fans' way in
         topo.kill("app1")               # SIGKILL every process of that host
 
@@ -34,7 +34,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import requests
@@ -101,12 +103,14 @@ def _namespace_pids(namespace: str) -> list[int]:
     return [int(pid) for pid in done.stdout.split()]
 
 
-def _kill_namespace(namespace: str) -> None:
+def _kill_processes(namespace: str) -> None:
     for pid in _namespace_pids(namespace):
-        try:
+        with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+
+
+def _kill_namespace(namespace: str) -> None:
+    _kill_processes(namespace)
     subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
 
 
@@ -124,7 +128,6 @@ class Topology:
 
     def __init__(
         self,
-        folder: Path,
         *,
         web_concurrency: int = 2,
         web_threads: int = 8,
@@ -132,7 +135,10 @@ class Topology:
         app_env: dict | None = None,
         durable: bool = True,
     ) -> None:
-        self.folder = folder
+        # Its own folder under /tmp: PostgreSQL and nginx's workers run as other users, who
+        # cannot reach into pytest's (0700) temporary folders.
+        self.folder = Path(tempfile.mkdtemp(prefix="ridepledge-topology-"))
+        self.folder.chmod(0o755)
         self.web = {"WEB_CONCURRENCY": web_concurrency, "WEB_THREADS": web_threads}
         self.worker_threads = worker_threads
         self.app_env = app_env or {}
@@ -204,10 +210,8 @@ class Topology:
                 child.terminate()
         deadline = time.monotonic() + 10
         for child in self.children:
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
         for namespace in self.made:
             _kill_namespace(namespace)
         for child in self.children:
@@ -218,15 +222,25 @@ class Topology:
         if self.stripe is not None:
             self.stripe.stop()
         self.made, self.children = [], []
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    @contextmanager
+    def app(self):
+        """The app in this process (the root namespace), on the db host's PostgreSQL over the
+        bridge: for seeding and checking."""
+        from widget_server import create_app
+        from widget_server.config import Settings
+
+        app = create_app(Settings.from_env(self.env("root", PUBLIC_CACHE_MS=0)))
+        try:
+            yield app
+        finally:
+            app.extensions["ridepledge.engine"].dispose()
 
     def kill(self, host: str) -> None:
         """The host dies: SIGKILL every process in its namespace (its network stays up, so
         connections to it are refused at once, as a host whose server crashed)."""
-        for pid in _namespace_pids(self.namespace(host)):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _kill_processes(self.namespace(host))
 
     # The network -------------------------------------------------------------------------
 
@@ -269,11 +283,9 @@ class Topology:
     def wait_for(self, what: str, ready, host: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
+            with suppress(Exception):  # not up yet, whatever the client says
                 if ready():
                     return
-            except Exception:  # noqa: BLE001 (not up yet, whatever the client says)
-                pass
             time.sleep(0.1)
         raise RuntimeError(f"{what} did not come up; its log:\n{self.log(host)}")
 
@@ -306,7 +318,6 @@ class Topology:
         return env
 
     def _database(self) -> None:
-        self.folder.chmod(0o755)  # PostgreSQL and nginx's workers run as other users
         data = self.folder / "pg"
         data.mkdir()
         shutil.chown(data, "postgres", "postgres")
