@@ -178,14 +178,15 @@ def _one_fan(http, url: str, stop_id: str, fan: Fan, record, patience: float) ->
 
 
 def _kill_and_probe(topo: Topology, host: str, spike: Spike) -> None:
-    """Kill `host`, then read through the proxy until the survivor answers (bounded)."""
+    """Kill `host`, then read through the proxy until the survivor answers (bounded). The read
+    is `/livez` (no cache, no query): what is timed is the proxy finding the survivor."""
     topo.kill(host)
     spike.killed_at = time.monotonic()
     deadline = spike.killed_at + 10
     with requests.Session() as http:
         while time.monotonic() < deadline:
             try:
-                ok = http.get(topo.proxy_url + "/readyz", timeout=2).status_code == 200
+                ok = http.get(topo.proxy_url + "/livez", timeout=2).status_code == 200
             except requests.RequestException:
                 ok = False
             if ok:
@@ -195,10 +196,12 @@ def _kill_and_probe(topo: Topology, host: str, spike: Spike) -> None:
             time.sleep(0.01)
 
 
-def settle(topo: Topology, slug: str, timeout: float) -> float:
-    """Wait (bounded) until the worker has charged every pledge of the confirmed trips; returns
-    the seconds waited."""
+def settle(topo: Topology, timeout: float) -> float:
+    """Run one settlement sweep on the worker host now (instead of waiting for the minute's:
+    it charges what a killed host's lost job would have), then wait (bounded) until every
+    pledge of the confirmed trips is charged; returns the seconds it took."""
     started = time.monotonic()
+    topo.start("worker", topo.ridepledge("settle"), topo.env("worker")).wait(timeout=timeout)
     with topo.app() as app, app.app_context():
         while time.monotonic() - started < timeout:
             waiting = db.session.scalar(
