@@ -36,3 +36,11 @@ def redis_url() -> str | None:
 
 def chromium_available() -> bool:
     return CHROMIUM.exists() or bool(shutil.which("chromium"))
+
+
+NGINX = Path("/usr/sbin/nginx")
+
+
+def nginx_path() -> str | None:
+    """nginx (Debian's `nginx-light` or `nginx`), for the edge proxy's tests."""
+    return str(NGINX) if NGINX.exists() else shutil.which("nginx")

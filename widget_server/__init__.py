@@ -20,7 +20,6 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         demo_outbox,
         demo_site,
         driver,
-        fast_reads,
         i18n,
         jobs,
         json_body,
@@ -80,7 +79,6 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(public.bp)
     path_secrets.init_app(app)  # every route is known now: tokens in paths never logged
     register_error_handlers(app)  # last, so problem+json wins over flask-smorest's handlers
-    fast_reads.init_app(app)  # repeated public reads, answered before Flask (inside ProxyFix)
     if settings.trusted_proxies:
         # Client address and scheme from X-Forwarded-For/-Proto, trusting exactly that many
         # hops (the right-most ones, which our own load balancers appended); rate limits then

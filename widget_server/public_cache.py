@@ -46,26 +46,6 @@ class TTLCache:
             self._entries[key] = (self._clock() + self.seconds, value)
             return value
 
-    def get(self, key: Hashable) -> Any:
-        """The fresh value of `key`, or None."""
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] > self._clock():
-            return entry[1]
-        return None
-
-    def expiry(self, key: Hashable) -> float | None:
-        """When the fresh value of `key` expires (on this cache's clock), or None."""
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] > self._clock():
-            return entry[0]
-        return None
-
-    def put(self, key: Hashable, value: Any, until: float) -> None:
-        """Keep `value` until `until` (say, as long as the entry it was made from)."""
-        if len(self._entries) >= MAX_ENTRIES:
-            self._evict()
-        self._entries[key] = (until, value)
-
     def _evict(self) -> None:
         now = self._clock()
         with self._lock:

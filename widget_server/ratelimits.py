@@ -335,36 +335,6 @@ def widget_read(view):
     )(view)
 
 
-def widget_read_fits(app: Flask, remote_addr: str | None, *, count: bool) -> bool | None:
-    """The `widget_read` budget of an address, outside any Flask request (`fast_reads`): True
-    if one more read fits (and it is counted when `count`), False if not. None when it cannot
-    be told here, and Flask must decide: limits switched off (nothing to check, and Flask says
-    so itself), a budget of several windows (a refusal by the second would leave the first
-    counted twice), or the counts unreachable. The same counts as the decorator's (keys:
-    prefix, address, scope), and a refused hit counts nothing, so a request refused here can
-    go on to Flask for its 429."""
-    from widget_server.extensions import limiter
-
-    if not (limiter.enabled and app.config["RATELIMIT_ENABLED"]):
-        return None
-    items = _parsed(app.config.get("RATELIMIT_WIDGET_READ", DEFAULTS["RATELIMIT_WIDGET_READ"]))
-    if len(items) != 1:
-        return None
-    keys = (app.config["RATELIMIT_KEY_PREFIX"], f"addr:{address_of(remote_addr)}", "widget-read")
-    try:
-        strategy = limiter.limiter
-        return (strategy.hit if count else strategy.test)(items[0], *keys)
-    except Exception:  # noqa: BLE001 (Flask-Limiter's own handling: fallback, logging)
-        return None
-
-
-@cache
-def _parsed(limit: str) -> tuple:
-    from limits import parse_many
-
-    return tuple(parse_many(limit))
-
-
 def per_fan(view):
     """The per-fan budget (the email in the body), shared by every route that takes one."""
     from widget_server.extensions import limiter

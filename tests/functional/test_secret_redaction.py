@@ -169,7 +169,7 @@ def test_a_session_opening_every_token_page_logs_no_token(app, live_server):
 
 
 def test_access_line_without_a_request(capsys):
-    """`fast_reads` logs outside Flask's request: the path is still redacted by route."""
+    """A line written outside a request still has the path redacted by route."""
     stop = _capture_logs()
     try:
         log_access(

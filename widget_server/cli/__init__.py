@@ -4,14 +4,25 @@
 - `database`: `db upgrade`, `db revision`;
 - `partners`, `clients`, `admins`, `fans`: the records an operator manages;
 - `maintenance`: `settle`, `housekeeping` (what the worker's sweeps do, once, now);
-- `demo`: `ridepledge demo` and `ridepledge demo credentials`.
+- `demo`: `ridepledge demo` and `ridepledge demo credentials`;
+- `proxy`: `proxy-config`, the edge proxy's nginx configuration.
 """
 
 from __future__ import annotations
 
 from flask.cli import FlaskGroup, routes_command, shell_command
 
-from widget_server.cli import admins, clients, database, demo, fans, maintenance, partners, serve
+from widget_server.cli import (
+    admins,
+    clients,
+    database,
+    demo,
+    fans,
+    maintenance,
+    partners,
+    proxy,
+    serve,
+)
 
 
 def _create_app(*_args, **_kwargs):
@@ -44,5 +55,6 @@ for command in (
     maintenance.settle_command,
     maintenance.housekeeping_command,
     demo.demo_group,
+    proxy.proxy_config_command,
 ):
     cli.add_command(command)

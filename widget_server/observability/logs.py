@@ -183,10 +183,8 @@ def log_access(
     status: int,
     started: float | None,
     client: str | None,
-    request_id: str | None = None,
 ) -> None:
-    """The access line of one request (`started`: its `time.perf_counter()` at the start).
-    `request_id` when there is no Flask request to take it from (`fast_reads`)."""
+    """The access line of one request (`started`: its `time.perf_counter()` at the start)."""
     if not access_log.isEnabledFor(logging.INFO):
         return
     duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
@@ -198,6 +196,4 @@ def log_access(
         "duration_ms": duration_ms,
         "client": client,
     }
-    if request_id:
-        extra["request_id"] = request_id
     access_log.info("%s %s %s", method, path, status, extra=extra)

@@ -19,7 +19,7 @@ import json
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 
-from widget_server import fast_reads, idempotency, ratelimits, services
+from widget_server import idempotency, ratelimits, services
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
 from widget_server.domain.notify import ask_manage_links
 from widget_server.domain.pledges import fan_changes, placing, planning
@@ -102,9 +102,6 @@ def _cached_public_json(key: tuple, compute) -> Response:
 
     cache = _public_cache()
     body, etag = cache.get_or_set(key, render)
-    until = cache.expiry(key)
-    if until is not None:
-        fast_reads.may_replay(until)  # repeats are answered before Flask until then
     response = Response(body, mimetype="application/json")
     response.set_etag(etag)
     response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
