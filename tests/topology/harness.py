@@ -16,8 +16,9 @@ Hosts (each its own namespace, one veth pair into a bridge on a private /24 made
 
 PostgreSQL, Redis and Stripe are reached over the veth, never loopback. The fans' addresses:
 the load generator sits in front of nginx as a trusted front would (a CDN or a load balancer),
-sending each fan's address in `X-Forwarded-For`; nginx takes it (`set_real_ip_from` the root
-namespace's address only), so its per-address limits and the app see each fan's own address.
+sending each fan's address in `X-Forwarded-For`; nginx believes it from the root namespace's
+address only (`proxy-config --real-ip-from`), so its per-address limits and the app see each
+fan's own address.
 (wrk cannot bind one source address per connection; this is how a CDN reaches nginx anyway.)
 
 Everything is torn down on exit, on an exception or Ctrl-C: processes killed, namespaces and
@@ -204,14 +205,7 @@ class Topology:
         self.close()
 
     def close(self) -> None:
-        """Stop everything (gracefully first, briefly), delete the namespaces and the bridge."""
-        for child in self.children:
-            if child.poll() is None:
-                child.terminate()
-        deadline = time.monotonic() + 10
-        for child in self.children:
-            with suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        """Kill everything (nothing here outlives the run), delete the namespaces and bridge."""
         for namespace in self.made:
             _kill_namespace(namespace)
         for child in self.children:
@@ -369,77 +363,25 @@ class Topology:
         )
 
     def proxy_config(self) -> str:
-        """`ridepledge proxy-config` for the two app hosts, with what the topology adds: the
-        trusted front (the load generator's address) and a static file for the benchmarks."""
-        done = subprocess.run(
+        """`ridepledge proxy-config` for the two app hosts behind the trusted front (the load
+        generator's address), plus a static file location for the benchmarks' yardstick."""
+        config = subprocess.run(
             self.ridepledge("proxy-config", "--listen", str(PROXY_PORT))
             + ["--upstream", f"{self.address('app1')}:{APP_PORT}"]
-            + ["--upstream", f"{self.address('app2')}:{APP_PORT}"],
+            + ["--upstream", f"{self.address('app2')}:{APP_PORT}"]
+            + ["--real-ip-from", self.front],
             env=self.env("proxy"),
             cwd=REPO,
             capture_output=True,
             text=True,
-        )
-        config = done.stdout if done.returncode == 0 else self._interim_config()
-        front = (
-            f"    set_real_ip_from {self.front};\n    real_ip_header X-Forwarded-For;\n"
-            "    real_ip_recursive off;\n"
-        )
+            check=True,
+        ).stdout
         static = (
             f"        location {STATIC_LOCATION} {{\n"
             f"            alias {self.folder / 'static'}/;\n"
             "            default_type application/json;\n        }\n"
         )
-        config = re.sub(r"(\bhttp\s*\{\n)", lambda m: m.group(1) + front, config, count=1)
         return re.sub(r"(\bserver\s*\{\n)", lambda m: m.group(1) + static, config, count=1)
-
-    def _interim_config(self) -> str:
-        """Until `ridepledge proxy-config` exists: a minimal nginx in front of both hosts."""
-        root = self.folder / "nginx"
-        upstreams = "".join(
-            f"        server {self.address(host)}:{APP_PORT} max_fails=1 fail_timeout=5s;\n"
-            for host in ("app1", "app2")
-        )
-        return f"""worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{
-    worker_connections 4096;
-}}
-http {{
-    access_log off;
-    client_body_temp_path {root}/body;
-    proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi;
-    uwsgi_temp_path {root}/uwsgi;
-    scgi_temp_path {root}/scgi;
-    proxy_cache_path {root}/cache keys_zone=public:10m max_size=100m inactive=1m;
-    upstream app {{
-{upstreams}        keepalive 32;
-    }}
-    server {{
-        listen {PROXY_PORT};
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_set_header Host $host;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_next_upstream error timeout;
-        proxy_connect_timeout 1s;
-        location / {{
-            proxy_pass http://app;
-        }}
-        location ~ ^/w/[^/]+/api/trips/[^/]+$ {{
-            proxy_pass http://app;
-            proxy_cache public;
-            proxy_cache_key $host$uri$http_accept_language;
-            proxy_cache_lock on;
-            proxy_cache_use_stale updating error timeout;
-            proxy_cache_background_update on;
-            proxy_cache_revalidate on;
-        }}
-    }}
-}}
-"""
 
     def _proxy(self) -> None:
         root = self.folder / "nginx"
