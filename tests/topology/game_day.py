@@ -228,7 +228,9 @@ def check(topo: Topology, spike: Spike, trips: list[tuple[str, str]]) -> Verdict
     problems: list[str] = []
     with topo.app() as app, app.app_context():
         rows = db.session.execute(
-            select(Pledge.id, Pledge.email, Pledge.status, Pledge.trip_id)
+            select(Pledge.id, Pledge.email, Pledge.status, Pledge.trip_id).where(
+                Pledge.trip_id.in_([trip_id for trip_id, _ in trips])
+            )
         ).all()
         by_email = Counter(email for _, email, _, _ in rows)
         ids = {pledge_id: (email, status) for pledge_id, email, status, _ in rows}
@@ -248,7 +250,9 @@ def check(topo: Topology, spike: Spike, trips: list[tuple[str, str]]) -> Verdict
     refused = [f for f in spike.fans if f.status not in (0, 201) and by_email[f.email]]
     unanswered = [f for f in spike.fans if f.status == 0]
     charges = Counter(
-        intent["metadata"].get("pledge_id") for intent in topo.stripe.succeeded_charges()
+        intent["metadata"].get("pledge_id")
+        for intent in topo.stripe.succeeded_charges()
+        if intent["metadata"].get("pledge_id") in ids
     )
     twice = [pledge_id for pledge_id, n in charges.items() if n > 1]
     paid = [pledge_id for pledge_id, (_, status) in ids.items() if status == "paid"]

@@ -399,6 +399,26 @@ class Topology:
             "proxy",
         )
 
+    def origin_requests(self, method: str, route: str) -> int:
+        """Requests the app hosts answered for `route` (a Flask rule), from their /metrics."""
+        total = 0
+        for host in ("app1", "app2"):
+            try:
+                text = requests.get(
+                    self.app_url(host) + "/metrics",
+                    headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+                    timeout=5,
+                ).text
+            except requests.RequestException:
+                continue  # a host killed by the run
+            labels = (f'method="{method}"', f'route="{route}"')
+            for line in text.splitlines():
+                if line.startswith("ridepledge_http_request_duration_seconds_count{") and all(
+                    label in line for label in labels
+                ):
+                    total += int(float(line.rsplit(" ", 1)[1]))
+        return total
+
     def static_file(self, name: str, content: bytes) -> str:
         """Put `content` where the proxy serves it as a file; returns its URL."""
         (self.folder / "static" / name).write_bytes(content)
