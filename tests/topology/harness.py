@@ -45,7 +45,12 @@ import requests
 from tests.fakes.stripe_server import FakeStripe
 
 REPO = Path(__file__).resolve().parents[2]
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian's PostgreSQL binaries, the newest installed version.
+PG_BIN = max(
+    Path("/usr/lib/postgresql").glob("*/bin"),
+    key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0,
+    default=Path("/usr/lib/postgresql/15/bin"),
+)
 NGINX = Path("/usr/sbin/nginx")
 HOSTS = {"db": 2, "app1": 3, "app2": 4, "worker": 5, "proxy": 6}
 APP_PORT, PROXY_PORT = 8000, 8080
