@@ -194,12 +194,14 @@ class Topology:
             self.stripe = FakeStripe(host=self.front).start()
             self._migrate()
             for host in ("app1", "app2"):
-                self._serve(host)
+                self._serve(host)  # both start at once; waited for below
             self.start(
                 "worker",
                 self.ridepledge("worker", "--workers", str(self.worker_threads)),
                 self.env("worker"),
             )
+            for host in ("app1", "app2"):
+                self._wait_served(host)
             self._proxy()
         except BaseException:
             self.close()
@@ -361,6 +363,8 @@ class Topology:
     def _serve(self, host: str) -> None:
         command = self.ridepledge("serve", "--host", self.address(host), "--port", str(APP_PORT))
         self.start(host, command, self.env(host, **self.web))
+
+    def _wait_served(self, host: str) -> None:
         self.wait_for(
             f"{host} (ridepledge serve)",
             lambda: requests.get(self.app_url(host) + "/readyz", timeout=2).status_code == 200,

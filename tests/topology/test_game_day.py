@@ -12,7 +12,7 @@ from tests.services import require
 from tests.topology import game_day
 from tests.topology.harness import Topology, available
 
-FANS, TRIPS, SECONDS, CLIENTS = 240, 4, 8, 24
+FANS, TRIPS, SECONDS, CLIENTS = 120, 4, 6, 16
 
 
 @pytest.fixture(scope="module")
