@@ -9,7 +9,7 @@
   if (prev && prev.loaded) return; // the script was included twice: the first one stays
   var me = d.currentScript || d.querySelector('script[src*="/embed.js"]');
   var ORIGIN = new URL(me.src, location.href).origin;
-  var NAMES = ['ready', 'trip.viewed', 'pledge.created', 'pledge.canceled', 'demand.requested', 'error'];
+  var NAMES = ['ready', 'trip.viewed', 'trip.progress', 'pledge.created', 'pledge.canceled', 'demand.requested', 'error'];
   var TITLES = {en: 'Rides to the game', es: 'Viajes al partido', fr: 'Trajets vers le match'};
   var handlers = {};
   var widgets = [];

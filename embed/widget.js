@@ -405,10 +405,18 @@
 
   // ---- live progress ----------------------------------------------------------------------
 
+  // A conditional GET of the trip JSON every second: the edge cache answers it (one origin
+  // request per trip a second, whatever the number of fans), mostly with a 304.
   function live() {
     var etag = null;
     var number = new Intl.NumberFormat(D.locale);
+    var seats = D.live.seats || {};
     function update(trip) {
+      if (seats[trip.id] !== trip.seats_pledged) {
+        seats[trip.id] = trip.seats_pledged;
+        emit('trip.progress', {trip_id: trip.id, status: trip.status, seats_pledged: trip.seats_pledged,
+          seats_available: trip.seats_available, capacity: trip.capacity, min_riders: trip.min_riders});
+      }
       var card = document.querySelector('[data-trip-card="' + trip.id + '"]');
       if (!card) return;
       // The server's sale decision: no seat on sale to a new fan is a state of its own.
@@ -435,7 +443,7 @@
         return response.json().then(function (body) { (body.data || [body]).forEach(update); });
       }).catch(function () { /* offline for a moment: the next poll catches up */ });
     }
-    setInterval(poll, D.live.interval || 15000);
+    setInterval(poll, D.live.interval || 1000);
     document.addEventListener('visibilitychange', poll);
   }
 

@@ -74,7 +74,8 @@ def host_page(widget_base: str, body: str, *, lang: str = "en", head: str = "") 
     return function (detail, element) {{ window.heard.push({{name: name, detail: detail,
       container: element && element.id}}); }};
   }};
-  ['ready', 'trip.viewed', 'pledge.created', 'pledge.canceled', 'demand.requested', 'error']
+  ['ready', 'trip.viewed', 'trip.progress', 'pledge.created', 'pledge.canceled',
+   'demand.requested', 'error']
     .forEach(function (name) {{
       var fn = window.recorder(name); window['on_' + name] = fn; RidePledge('on', name, fn);
       document.addEventListener('ridepledge:' + name, function (e) {{

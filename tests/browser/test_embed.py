@@ -347,15 +347,26 @@ def test_progress_updates_live_without_a_reload(world, page):
     stops = requests.get(f"{world.widget}/w/demo/api/trips/{trip_id}", timeout=10).json()["stops"]
     api_pledge(world, "demo", trip_id, stops[0]["id"], seats=5)
     pledged = int(before.split()[0]) + 5
-    frame.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # poll now
+    # The widget polls every second (through the edge cache in production): the page and the
+    # host page learn of the pledge within a couple of seconds, without being asked to look.
     frame.wait_for_function(
         "([id, start]) => document.querySelector(`[data-trip-card='${id}'] [data-progress-text]`)"
         ".textContent.startsWith(start)",
         arg=[trip_id, f"{pledged} of 40"],
+        timeout=5_000,
     )
     assert frame.evaluate("window.stillTheSamePage") is True
     assert card.locator("[data-progress-text]").get_attribute("aria-live") == "polite"
     assert card.locator("[data-seats-left]").inner_text() == str(40 - pledged)
+    progress = wait_heard(page, "trip.progress")[-1]["detail"]
+    assert progress == {
+        "trip_id": trip_id,
+        "status": "open",
+        "seats_pledged": pledged,
+        "seats_available": 40 - pledged,
+        "capacity": 40,
+        "min_riders": 25,
+    }
 
 
 def test_without_javascript_the_host_page_links_to_the_hosted_widget_which_still_works(

@@ -30,6 +30,22 @@ def test_the_landing_page_breaks_no_csp_rule(world, page):
     page.on("console", lambda message: problems.append(message.text))
     page.goto(world.widget + "/")
     assert "RidePledge" in page.inner_text("h1")
-    # The inline style is allowed by its nonce: the page is laid out by it.
+    # The inline style is allowed by its nonce: the page is laid out by it (never cached).
     assert page.eval_on_selector("main", "e => getComputedStyle(e).maxWidth") != "none"
+    assert [line for line in problems if "Content Security Policy" in line] == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", ["/w/demo/trips/{open}", "/t/demo/{open}"])
+def test_cacheable_trip_pages_break_no_csp_rule(world, page, path):
+    """The widget's and the public trip page allow their one inline style by its hash (no
+    nonce, so a shared cache may keep them): the theme applies and nothing is refused."""
+    problems = []
+    page.on("console", lambda message: problems.append(message.text))
+    page.goto(world.widget + path.format(**world.ids))
+    assert page.inner_text("h1")
+    primary = page.evaluate(
+        "getComputedStyle(document.documentElement).getPropertyValue('--rp-primary')"
+    )
+    assert primary.strip().startswith("#")
     assert [line for line in problems if "Content Security Policy" in line] == []

@@ -4,6 +4,8 @@ killed), checked from the fan's side and from what the app saw."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import json
 import math
@@ -28,6 +30,7 @@ from tests.waiting import wait_for
 from widget_server.cli import cli
 from widget_server.edge_proxy import CACHED_READS
 from widget_server.extensions import db
+from widget_server.fan.render import SHARED_PAGE_CACHE
 
 ROOT = Path(__file__).resolve().parents[2]
 # What a repeat served from the cached entry may say (HIT, or the stale copy while one request
@@ -313,3 +316,31 @@ def test_the_cached_routes_exist_and_the_config_runs_anywhere(app, tmp_path):
 def test_bad_arguments_are_refused_by_name(arguments, named):
     printed = CliRunner().invoke(cli, ["proxy-config", *arguments])
     assert printed.exit_code == 2 and named in printed.output
+
+
+def style_hash(html: str) -> str:
+    """The CSP source of the page's inline style, as a browser computes it."""
+    css = re.search(r"<style>(.*?)</style>", html, re.DOTALL).group(1)
+    return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
+
+
+def test_the_widget_trip_page_is_kept_for_anonymous_fans_only(edge, trip):
+    page = f"/w/{trip['slug']}/trips/{trip['id']}"
+    first = edge.get(page)
+    assert first.status == 200 and first.headers["X-Cache-Status"] == "MISS"
+    assert first.headers["Cache-Control"] == SHARED_PAGE_CACHE
+    policy = first.headers["Content-Security-Policy"]
+    # No nonce: the one inline style is allowed by its hash, the scripts come from 'self'.
+    assert "nonce-" not in policy and "script-src 'self';" in policy
+    assert style_hash(first.body.decode()) in policy
+    assert "frame-ancestors 'self'" in policy  # the partner's, kept with its page
+    again = edge.get(page + "?_=1700000000")
+    assert again.headers["X-Cache-Status"] in FROM_CACHE and again.body == first.body
+    spanish = edge.get(page + "?locale=es")
+    assert spanish.headers["X-Cache-Status"] == "MISS" and b'lang="es"' in spanish.body
+    # A console session or a preview (even a forged one) is never kept nor answered from the cache.
+    for private in ({"Cookie": "ridepledge_console=abc"}, {}):
+        url = page if private else page + "?preview=forged"
+        answer = edge.get(url, headers=private)
+        assert answer.headers["X-Cache-Status"] == "BYPASS"
+        assert answer.headers["Cache-Control"] == "no-store"

@@ -33,9 +33,11 @@ from widget_server.models import Partner
 from widget_server.models.types import utcnow
 from widget_server.payments import is_simulated
 from widget_server.payments.simulated import TEST_CARD_NUMBERS, payment_method_for_card_number
-from widget_server.security_headers import csp_nonce
 
 LANGUAGES = (("en", "English"), ("es", "Español"), ("fr", "Français"))
+# Browse pages an anonymous fan sees as everyone else does (no cookie, no preview): a shared
+# cache (the edge proxy, a CDN) may keep them a few seconds; widget.js updates the progress live.
+SHARED_PAGE_CACHE = "public, max-age=5, stale-while-revalidate=30"
 
 
 def partner_by_slug(slug: str) -> Partner:
@@ -162,12 +164,14 @@ def render_page(
     emit: list | None = None,
     data: dict | None = None,
     here: tuple[str, dict] | None = None,
+    shared: bool = False,
     **context,
 ):
     """A widget page with its theme, language links, page data for widget.js and headers.
 
     `emit`: widget events (name, detail) the page tells the host page about when it loads.
     `here`: (endpoint, values) the language links point to, when not the current GET.
+    `shared`: the page holds nothing of one fan's (see `shared_page`).
     """
     partner = g.partner
     locale = str(get_locale())
@@ -195,7 +199,6 @@ def render_page(
             languages=LANGUAGES,
             language_link=lambda code: _language_link(endpoint, values, code),
             bars=bars,
-            csp_nonce=csp_nonce(),
             asset_url=asset_url,
             page_data=page_data,
             embedding=embedding_context(),
@@ -205,7 +208,26 @@ def render_page(
         ),
         status,
     )
-    return secure_widget_response(response, partner, stripe=bool(payments["stripe_key"]))
+    secure_widget_response(response, partner, stripe=bool(payments["stripe_key"]))
+    if shared and shared_page(response):
+        response.headers["Cache-Control"] = SHARED_PAGE_CACHE
+        response.add_etag()
+        response.make_conditional(request)
+    return response
+
+
+def shared_page(response) -> bool:
+    """A page a shared cache may keep: a plain 200 to a GET without cookies (a console session
+    could change what the page is) nor a console preview. Its form tokens are bound to the
+    partner and the form only, never to a fan, so a kept copy's tokens serve every fan
+    (docs/embed.md, "Security")."""
+    return (
+        response.status_code == 200
+        and request.method in ("GET", "HEAD")
+        and "Cookie" not in request.headers
+        and g.get("preview") is None
+        and "preview" not in request.args
+    )
 
 
 def _language_link(endpoint: str, values: dict, code: str) -> str:

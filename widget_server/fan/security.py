@@ -21,7 +21,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 from widget_server.domain.errors import DomainError
 from widget_server.domain.origins import normalize_origin, safe_origins
 from widget_server.models import Partner
-from widget_server.security_headers import csp_nonce
+from widget_server.security_headers import style_hashes
 
 FORM_TOKEN_FIELD = "form_token"  # noqa: S105  # a field name  # nosec B105
 FORM_TOKEN_MAX_AGE = 4 * 3600  # a fan may leave the page open for a while
@@ -131,7 +131,7 @@ def content_security_policy(partner: Partner | None, *, stripe: bool) -> str:
     directives = {
         "default-src": ["'none'"],
         "script-src": script,
-        "style-src": ["'self'", f"'nonce-{csp_nonce()}'"],
+        "style-src": ["'self'", *style_hashes()],  # by hash: a cached page keeps its policy
         "img-src": ["'self'", "https:", "data:"],
         "connect-src": connect,
         "frame-src": frames,

@@ -66,12 +66,20 @@ def _trip(trip_id: str) -> Trip:
     return trip
 
 
+# How often widget.js asks for progress (a conditional GET the edge cache answers: the public
+# JSON lives a second there), so a new pledge shows, and `trip.progress` fires, within ~2 s.
+POLL_INTERVAL_MS = 1000
+
+
 def _live(trips: list[Trip], *, event_id: str | None = None) -> dict:
     """What widget.js needs to poll progress: the API URL (the event's trips, or the one
-    trip), and each trip's progress line with its numbers left to fill in."""
+    trip), how often, each trip's progress line with its numbers left to fill in, and the
+    seats the page shows (a change fires `trip.progress` to the host page)."""
     path = "trips" if event_id else f"trips/{trips[0].id}"
     return {
         "poll": f"/w/{g.partner.slug}/api/{path}" + (f"?event_id={event_id}" if event_id else ""),
+        "interval": POLL_INTERVAL_MS,
+        "seats": {trip.id: trip.seats_pledged for trip in trips},
         "texts": {"progress": {trip.id: progress_words(trip, placeholders=True) for trip in trips}},
     }
 
@@ -79,7 +87,7 @@ def _live(trips: list[Trip], *, event_id: str | None = None) -> dict:
 @bp.get("/")
 def events():
     """The partner's upcoming games."""
-    return render_page("widget/events.html", events=upcoming_events(g.partner))
+    return render_page("widget/events.html", events=upcoming_events(g.partner), shared=True)
 
 
 @bp.get("/events/<event_id>")
@@ -95,6 +103,7 @@ def event(event_id: str):
         near=near,
         bars=states,
         data={"live": _live([state.trip for state in states], event_id=event.id)},
+        shared=True,
     )
 
 
@@ -140,6 +149,7 @@ def trip_page(
             "field_messages": messages.field_messages(limits.MAX_SEATS_PER_PLEDGE),
             "problems": messages.problem_messages(),
         },
+        shared=True,
     )
 
 
