@@ -10,8 +10,9 @@ host, the fake Stripe reached over the veth). The same fans as the short test
    surviving host within a second.
 
 Each fan reads its trip's JSON, then pledges 1 or 2 seats with an Idempotency-Key, retrying
-with the same key as the widget does. After each spike one settlement sweep runs on the worker
-host and the workers' charges are awaited (bounded), then counted at the fake Stripe.
+with the same key as the widget does. After each spike the worker's charges are awaited
+(bounded; after the kill with a settlement sweep on the worker host for the dead host's lost
+jobs), then counted at the fake Stripe.
 
     sudo .venv/bin/python bench/game_day.py [--fans 5000] [--seconds 60] [--kill-fans 2000]
 """
@@ -47,7 +48,7 @@ def spike(topo: Topology, args, *, fans: int, seconds: float, kill: str | None):
         patience=60,
         kill=kill,
     )
-    waited = game_day.settle(topo, timeout=90)
+    waited = game_day.settle(topo, timeout=90, sweep=kill is not None)
     return result, game_day.check(topo, result, trips), waited, capacity
 
 

@@ -196,26 +196,33 @@ def _kill_and_probe(topo: Topology, host: str, spike: Spike) -> None:
             time.sleep(0.01)
 
 
-def settle(topo: Topology, timeout: float) -> float:
-    """Run one settlement sweep on the worker host now (instead of waiting for the minute's:
-    it charges what a killed host's lost job would have), then wait (bounded) until no pledge
-    of a confirmed trip waits for its charge to start; returns the seconds it took. (A charge
-    a killed host had started stays `charging` until its claim counts as abandoned; the
-    sweep then finishes it with the same provider key.)"""
+def settle(topo: Topology, timeout: float, *, sweep: bool = False) -> float:
+    """Wait (bounded) until no pledge of a confirmed trip waits for its charge to start;
+    returns the seconds it took. With `sweep`, a settlement sweep runs on the worker host
+    meanwhile (instead of waiting for the minute's): it charges what a killed host's lost jobs
+    would have. A charge a killed host had started stays `charging` until its claim counts as
+    abandoned; a later sweep finishes it with the same provider key."""
     started = time.monotonic()
-    topo.start("worker", topo.ridepledge("settle"), topo.env("worker")).wait(timeout=timeout)
-    with topo.app() as app, app.app_context():
-        while time.monotonic() - started < timeout:
-            waiting = db.session.scalar(
-                select(func.count())
-                .select_from(Pledge)
-                .join(Trip, Trip.id == Pledge.trip_id)
-                .where(Trip.status == "confirmed", Pledge.status == "pledged")
-            )
-            db.session.rollback()
-            if not waiting:
-                break
-            time.sleep(0.5)
+    sweeping = (
+        topo.start("worker", topo.ridepledge("settle"), topo.env("worker")) if sweep else None
+    )
+    try:
+        with topo.app() as app, app.app_context():
+            while time.monotonic() - started < timeout:
+                waiting = db.session.scalar(
+                    select(func.count())
+                    .select_from(Pledge)
+                    .join(Trip, Trip.id == Pledge.trip_id)
+                    .where(Trip.status == "confirmed", Pledge.status == "pledged")
+                )
+                db.session.rollback()
+                if not waiting:
+                    break
+                time.sleep(0.5)
+    finally:
+        if sweeping is not None and sweeping.poll() is None:
+            sweeping.kill()
+            sweeping.wait()
     return time.monotonic() - started
 
 

@@ -30,7 +30,7 @@ def test_an_app_host_killed_mid_spike_loses_nothing_and_charges_nobody_twice(top
         topology, slug, trips, fans=FANS, seconds=SECONDS, clients=CLIENTS, max_seconds=30,
         patience=12, kill="app1", kill_after=0.4,
     )  # fmt: skip
-    waited = game_day.settle(topology, timeout=30)
+    waited = game_day.settle(topology, timeout=30, sweep=True)
     verdict = game_day.check(topology, spike, trips)
 
     report = "\n".join(verdict.lines + [f"answers {dict(spike.answers)}", f"waited {waited:.1f}"])
