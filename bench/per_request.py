@@ -76,7 +76,7 @@ def measure(label: str, client, requests: int, send, counts: Counts, expect: set
     }
 
 
-def profile(name: str, requests: int) -> int:
+def profile(kind: str, requests: int) -> int:
     """In-process: pyinstrument's profile of `requests` requests of one kind."""
     from hello_app import app as hello
     from pyinstrument import Profiler
@@ -121,14 +121,14 @@ def profile(name: str, requests: int) -> int:
                 "trip-page": (app.test_client(), get(f"/w/{slug}/trips/{trip_id}"), {200}),
                 "pledge": (app.test_client(), pledge, {201}),
             }
-            client, send, expect = cases[name]
+            client, send, expect = cases[kind]
             profiler = Profiler(interval=0.0002)
             profiler.start()
-            result = measure(name, client, requests, send, counts, expect)
+            result = measure(kind, client, requests, send, counts, expect)
             profiler.stop()
             print(profiler.output_text(unicode=True, color=False, show_all=False))
     print(
-        f"{name}: cpu {result['cpu_ms']:.2f} ms, sql {result['sql']:.1f},"
+        f"{kind}: cpu {result['cpu_ms']:.2f} ms, sql {result['sql']:.1f},"
         f" redis {result['redis']:.1f} per request ({machine()})"
     )
     return 0 if result["ok"] else 1

@@ -23,10 +23,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # (script, its own bound in seconds), in the order of bench/README.md.
 BENCHES = [
+    ("transfer_size", 90),  # embed.js budget (quick, loopback)
     ("read_throughput", 150),  # targets 1 and 2, live progress
     ("per_request", 150),  # target 3
     ("game_day", 480),  # targets 4 and 5
-    ("transfer_size", 90),
 ]
 # The lines of each script's output worth seeing side by side.
 KEY_LINE = re.compile(r"target|machine|MISMATCH|embed.js |visit ")
