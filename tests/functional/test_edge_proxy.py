@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from widget_server.cli import cli
 from widget_server.edge_proxy import CACHED_READS
 from widget_server.extensions import db
 from widget_server.fan.render import SHARED_PAGE_CACHE
+from widget_server.wsgi_server import gunicorn_options
 
 ROOT = Path(__file__).resolve().parents[2]
 # What a repeat served from the cached entry may say (HIT, or the stale copy while one request
@@ -77,10 +79,10 @@ class AppHost:
 class Edge:
     """nginx with the configuration `ridepledge proxy-config` prints, under its own prefix."""
 
-    def __init__(self, prefix: Path, hosts: list[AppHost]):
+    def __init__(self, prefix: Path, hosts: list[AppHost], *options: str):
         self.hosts = hosts
         self.port = free_port()
-        arguments = ["proxy-config", "--listen", str(self.port), "--workers", "1"]
+        arguments = ["proxy-config", "--listen", str(self.port), "--workers", "1", *options]
         if os.geteuid() == 0:  # the workers must reach the test's private temporary folder
             arguments += ["--user", "root"]
         for host in hosts:
@@ -187,6 +189,21 @@ def test_the_app_sees_the_fans_address_and_never_what_the_client_wrote(edge):
     # Replaced, not appended to: the app's one trusted hop is the proxy's own entry.
     assert seen["x_forwarded_for"] == "127.0.0.2"
     assert seen["x_forwarded_proto"] == "http"
+
+
+def test_behind_a_named_load_balancer_the_fans_address_is_the_one_it_forwarded(edge, tmp_path):
+    """`--real-ip-from`: a load balancer or CDN in front (here every loopback address) is
+    believed, and the proxy still sends the app exactly one address, the fan's."""
+    behind = Edge(tmp_path / "nginx", edge.hosts, "--real-ip-from", "127.0.0.0/8")
+    try:
+        probe = f"/livez?probe={uuid.uuid4().hex}"
+        forwarded = {"X-Forwarded-For": "203.0.113.50, 198.51.100.7"}
+        assert behind.get(probe, source="127.0.0.4", headers=forwarded).status == 200
+    finally:
+        behind.stop()
+    (seen,) = seen_paths(edge, probe)
+    # The right-most address the trusted hops did not add; what the fan wrote before it is not.
+    assert seen["client"] == seen["x_forwarded_for"] == "198.51.100.7"
 
 
 def test_a_public_read_is_served_from_the_cache_whatever_the_cache_busters(edge, trip):
@@ -302,6 +319,10 @@ def test_the_cached_routes_exist_and_the_config_runs_anywhere(app, tmp_path):
     )
     assert checked.returncode == 0, checked.stderr
     assert not re.search(r"^\s*user\s", printed.output, re.MULTILINE)
+    # The proxy drops an idle upstream connection before the app host's gunicorn does.
+    upstream_idle = int(re.search(r"keepalive_timeout (\d+)s;\n    }", printed.output).group(1))
+    served = gunicorn_options(app.config["SETTINGS"], "127.0.0.1", 8000)
+    assert upstream_idle < served["keepalive"]
 
 
 @pytest.mark.parametrize(
@@ -324,6 +345,10 @@ def style_hash(html: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
 
 
+def varies(answer: Answer) -> str:
+    return ", ".join(answer.headers.get_all("Vary") or [])
+
+
 def test_the_widget_trip_page_is_kept_for_anonymous_fans_only(edge, trip):
     page = f"/w/{trip['slug']}/trips/{trip['id']}"
     first = edge.get(page)
@@ -336,11 +361,36 @@ def test_the_widget_trip_page_is_kept_for_anonymous_fans_only(edge, trip):
     assert "frame-ancestors 'self'" in policy  # the partner's, kept with its page
     again = edge.get(page + "?_=1700000000")
     assert again.headers["X-Cache-Status"] in FROM_CACHE and again.body == first.body
-    spanish = edge.get(page + "?locale=es")
+    assert "Accept-Language" in varies(first)  # the browser's language chose it
+    spanish = edge.get(page + "?locale=es", headers={"Accept-Language": "fr"})
     assert spanish.headers["X-Cache-Status"] == "MISS" and b'lang="es"' in spanish.body
+    assert "Accept-Language" not in varies(spanish)  # the embed's locale: one copy for all
+    again = edge.get(page + "?locale=es", headers={"Accept-Language": "de"})
+    assert again.headers["X-Cache-Status"] in FROM_CACHE
     # A console session or a preview (even a forged one) is never kept nor answered from the cache.
     for private in ({"Cookie": "ridepledge_console=abc"}, {}):
         url = page if private else page + "?preview=forged"
         answer = edge.get(url, headers=private)
         assert answer.headers["X-Cache-Status"] == "BYPASS"
         assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_many_widgets_polling_one_trip_cost_the_app_one_request_a_second(edge, trip):
+    """Live progress without a poll storm: 400 conditional polls from 40 widgets at once reach
+    the app about once per second of the run (collapsed while the entry refreshes)."""
+    path = f"/w/{trip['slug']}/api/trips/{trip['id']}"
+    etag = edge.get(path).headers["ETag"]
+
+    def widget(n: int) -> set[int]:
+        source = f"127.0.1.{n + 1}"  # each widget its own address, as fans are
+        return {
+            edge.get(f"{path}?_={i}", source=source, headers={"If-None-Match": etag}).status
+            for i in range(10)
+        }
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        statuses = set().union(*pool.map(widget, range(40)))
+    seconds = math.ceil(time.monotonic() - started) + 1
+    assert statuses == {304}
+    assert len(seen_paths(edge, path)) <= 1 + seconds

@@ -85,6 +85,13 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app) -> bool:
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
+    def open_session(self, app, request):
+        """Without the console's cookie (every fan's request, every API call) the session is
+        empty: answered without building the cookie's signing serializer per request."""
+        if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
 
 def init_app(app: Flask) -> None:
     # Only the console uses Flask's session, so its cookie is named for it and sent only there.

@@ -7,15 +7,27 @@ the page says the same thing with or without JavaScript.
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from widget_server.domain.errors import DomainError
 from widget_server.payments import is_simulated
 
+# Both tables go into every widget page's data; translating them (some 25 lookups) was about
+# 7% of the trip page's CPU in a profile (bench/per_request.py), so each language's table is
+# made once per process. They are read-only: the callers only read or serialise them.
+
 
 def field_messages(max_seats: int) -> dict[str, str]:
     simulated = is_simulated(current_app.config["SETTINGS"])
+    return _field_messages(str(get_locale()), max_seats, simulated)
+
+
+@cache
+def _field_messages(_locale: str, max_seats: int, simulated: bool) -> dict[str, str]:
     return {
         "stop_id": _("Choose a pick-up stop."),
         "seats": _("Choose from 1 to %(max)s seats.", max=max_seats),
@@ -35,6 +47,11 @@ def field_messages(max_seats: int) -> dict[str, str]:
 
 def problem_messages() -> dict[str, str]:
     """Problem `type` (the last part of its URL) -> what the fan reads."""
+    return _problem_messages(str(get_locale()))
+
+
+@cache
+def _problem_messages(_locale: str) -> dict[str, str]:
     return {
         "sold-out": _("Sorry, there are not enough seats left on this trip."),
         "seat-limit": _("You already hold the most seats one fan may take on this trip."),

@@ -16,6 +16,7 @@ from babel.dates import format_skeleton, format_time, format_timedelta, get_time
 from flask import current_app, g, make_response, render_template, request, url_for
 from flask_babel import get_locale
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from widget_server.domain.branding import wording_for
 from widget_server.domain.errors import DomainError, NotFound
@@ -44,7 +45,11 @@ def partner_by_slug(slug: str) -> Partner:
     """The partner of a `/w/<slug>/...` URL, or 404 (a malformed slug never reaches a query)."""
     if not isinstance(slug, str) or not re.fullmatch(SLUG, slug):
         raise NotFound(f"no partner {slug[:63]!r}")
-    partner = db.session.scalar(select(Partner).where(Partner.slug == slug))
+    # With its logo's row (never the image, a deferred column): every page shows the logo's URL,
+    # which otherwise costs a second round trip.
+    partner = db.session.scalar(
+        select(Partner).where(Partner.slug == slug).options(joinedload(Partner.logo))
+    )
     if partner is None:
         raise NotFound(f"no partner {slug}")
     return partner

@@ -20,6 +20,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from widget_server.domain.errors import DomainError
 from widget_server.domain.origins import normalize_origin, safe_origins
+from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models import Partner
 from widget_server.security_headers import style_hashes
 
@@ -152,5 +153,8 @@ def secure_widget_response(response, partner: Partner | None, *, stripe: bool):
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers.setdefault("Cache-Control", "no-store")
-    response.vary.add("Accept-Language")
+    if request.args.get("locale") not in SUPPORTED_LOCALES:
+        # The language came from the browser's preference (i18n.select_locale); with the
+        # embed's `locale` it did not, and one cached copy serves every fan.
+        response.vary.add("Accept-Language")
     return response
