@@ -145,13 +145,27 @@ def wait_until_up(url: str, child: subprocess.Popen, log_path: Path, timeout: fl
     raise SystemExit(f"{url} did not come up")
 
 
-def wrk(url: str, *, seconds: int = 10, connections: int = 32, threads: int = 1, lua=XFF_SCRIPT):
-    """Run wrk against `url`; returns requests/s, p50/p99 in ms, non-2xx/3xx count, total."""
+def wrk(
+    url: str,
+    *,
+    seconds: int = 10,
+    connections: int = 32,
+    threads: int = 1,
+    lua=XFF_SCRIPT,
+    env: dict | None = None,
+):
+    """Run wrk against `url` (`env`: variables for its Lua script); returns requests/s, p50/p99
+    in ms, non-2xx/3xx count, total."""
     command = [WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if lua:
         command += ["-s", str(lua)]
     output = subprocess.run(
-        [*command, url], capture_output=True, text=True, timeout=seconds + 30, check=True
+        [*command, url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+        env={**os.environ, **(env or {})},
     ).stdout
     return parse_wrk(output)
 

@@ -1,24 +1,28 @@
-"""What one request costs the app itself, in-process (no HTTP server, no load generator): CPU
-and wall time per request, SQL statements and Redis commands per request, for the public trip
-JSON, the widget trip page and pledge creation, beside a bare Flask hello world.
+"""Target 3: what one request costs the app itself. CPU time of the `ridepledge serve`
+processes (gunicorn master and its one worker, one thread) per request, read from /proc around
+a wrk run straight at the app host (no proxy), in the production topology
+(tests/topology/harness.py: PostgreSQL and Redis on their own host, reached over the veth),
+`TRUSTED_PROXIES=1`, 300 forwarded addresses, rate limits on; against a bare Flask hello world
+(bench/hello_app.py) under the same gunicorn settings in the same run. Targets: trip JSON at
+most 2x the hello world, the widget trip page at most 3x, a pledge at most 6x.
 
-    BENCH_DATABASE_URL=... BENCH_REDIS_URL=... .venv/bin/python bench/per_request.py \\
-        [--requests 500] [--profile trip-json]   # --profile needs pyinstrument
+    sudo .venv/bin/python bench/per_request.py [--seconds 8]
+    .venv/bin/python bench/per_request.py --profile trip-json|trip-page|pledge  # pyinstrument
 
-Requests go through Flask's test client with `TRUSTED_PROXIES=1` and rate limits on (in Redis
-when BENCH_REDIS_URL is set), each from one of 300 forwarded addresses, as in production. This
-is the figure to watch when changing the request path: it is not skewed by other load on the
-machine as much as requests/s are (CPU time is the process's own).
+`--profile` profiles in-process instead (Flask's test client, no server; BENCH_DATABASE_URL /
+BENCH_REDIS_URL as the other loopback benchmarks) and also prints SQL statements and Redis
+commands per request.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from common import machine, redis_url, seeding_app, temp_folder, unique_slug
+from common import REPO, machine, redis_url, seeding_app, temp_folder, unique_slug, wrk
 from sqlalchemy import event
 
 from tests.factories import make_partner, make_trip
@@ -72,15 +76,10 @@ def measure(label: str, client, requests: int, send, counts: Counts, expect: set
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=500)
-    parser.add_argument(
-        "--profile", choices=["hello", "trip-json", "trip-page", "pledge"], default=None
-    )
-    args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).parent))
+def profile(kind: str, requests: int) -> int:
+    """In-process: pyinstrument's profile of `requests` requests of one kind."""
     from hello_app import app as hello
+    from pyinstrument import Profiler
 
     with temp_folder() as name:
         folder = Path(name)
@@ -122,34 +121,160 @@ def main() -> int:
                 "trip-page": (app.test_client(), get(f"/w/{slug}/trips/{trip_id}"), {200}),
                 "pledge": (app.test_client(), pledge, {201}),
             }
-            if args.profile:
-                from pyinstrument import Profiler
+            client, send, expect = cases[kind]
+            profiler = Profiler(interval=0.0002)
+            profiler.start()
+            result = measure(kind, client, requests, send, counts, expect)
+            profiler.stop()
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+    print(
+        f"{kind}: cpu {result['cpu_ms']:.2f} ms, sql {result['sql']:.1f},"
+        f" redis {result['redis']:.1f} per request ({machine()})"
+    )
+    return 0 if result["ok"] else 1
 
-                client, send, expect = cases[args.profile]
-                profiler = Profiler(interval=0.0002)
-                profiler.start()
-                measure(args.profile, client, args.requests, send, counts, expect)
-                profiler.stop()
-                print(profiler.output_text(unicode=True, color=False, show_all=False))
-                return 0
-            results = [
-                measure(label, client, args.requests, send, counts, expect)
-                for label, (client, send, expect) in cases.items()
-            ]
-    url = str(app.config["SETTINGS"].database_url)
-    database = "postgresql" if url.startswith("postgresql") else "sqlite"
-    print("per request, in-process (Flask test client), rate limits on")
+
+def serve_hello(host: str, port: int) -> None:
+    """Child process: the hello world under `ridepledge serve`'s gunicorn options."""
+    from gunicorn.app.base import BaseApplication
+
+    from widget_server.config import Settings
+    from widget_server.wsgi_server import gunicorn_options
+
+    options = gunicorn_options(Settings.from_env(), host, port)
+
+    class Hello(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from hello_app import app
+
+            return app
+
+    Hello().run()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (gunicorn's master and workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    for one in pids:
+        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def measure_server(pid: int, url: str, seconds: int, lua: Path, env: dict | None = None) -> dict:
+    """wrk at one server; its CPU per answered request (ms)."""
+    wrk(url, seconds=1, connections=4, lua=lua, env=env)  # warm up
+    before = cpu_seconds(pid)
+    figures = wrk(url, seconds=seconds, connections=4, lua=lua, env=env)
+    figures["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / max(figures["total"], 1)
+    return figures
+
+
+def topology_run(seconds: int) -> int:
+    from tests.topology.harness import APP_PORT, Topology, available
+
+    why = available()
+    if why:
+        print(f"target 3: not run ({why})")
+        return 1
+    rotate = REPO / "bench" / "rotate_addresses.lua"
+    port = APP_PORT + 1
+    one_by_one = {"WEB_CONCURRENCY": 1, "WEB_THREADS": 1, "PAYMENTS_PROVIDER": "simulated"}
+    results = {}
+    with Topology(web_threads=4, worker_threads=2) as topo:
+        with topo.app() as app, app.app_context(), db.transaction() as session:
+            partner = make_partner(session, unique_slug("cpu"))
+            trip = make_trip(session, partner, capacity=100_000, min_riders=100_000, stops=3)
+            slug, trip_id, stop_id = partner.slug, trip.id, trip.stops[0].id
+        hello_host, app_host = topo.address("app2"), topo.address("app1")
+        hello = topo.start(
+            "app2",
+            [sys.executable, __file__, "--serve-hello", hello_host, str(port)],
+            topo.env("app2", **one_by_one, PYTHONPATH=f"{REPO}:{REPO / 'bench'}"),
+        )
+        served = topo.start(
+            "app1",
+            topo.ridepledge("serve", "--host", app_host, "--port", str(port)),
+            topo.env("app1", **one_by_one),
+        )
+        for host, child in (("app2", hello), ("app1", served)):
+            url = f"http://{topo.address(host)}:{port}/livez" if child is served else None
+            topo.wait_for(
+                f"{host}:{port}",
+                lambda u=url or f"http://{hello_host}:{port}/": requests_get_ok(u),
+                host,
+            )
+        base = f"http://{app_host}:{port}/w/{slug}"
+        pledge_env = {"BENCH_STOP_ID": stop_id, "BENCH_RUN": unique_slug("run")}
+        results["hello world"] = measure_server(
+            hello.pid, f"http://{hello_host}:{port}/", seconds, rotate
+        )
+        results["trip JSON"] = measure_server(
+            served.pid, f"{base}/api/trips/{trip_id}", seconds, rotate
+        )
+        results["trip page"] = measure_server(
+            served.pid, f"{base}/trips/{trip_id}", seconds, rotate
+        )
+        results["pledge"] = measure_server(
+            served.pid,
+            f"{base}/api/trips/{trip_id}/pledges",
+            seconds,
+            REPO / "bench" / "pledge.lua",
+            pledge_env,
+        )
+    hello_ms = results["hello world"]["cpu_ms"]
+    print("target 3: CPU of the `ridepledge serve` processes per request, one worker, one thread")
     print(f"  machine         {machine()}")
     print(
-        f"  database        {database}; Redis {'yes' if redis_url() else 'no (memory)'};"
-        f" {args.requests} requests each"
+        f"  load            wrk -t1 -c4 -d{seconds}s straight at the app host, 300 (pledges: 1,000)"
+        " fan addresses; PostgreSQL and Redis on the db host; simulated payments"
     )
-    for r in results:
+    ok = True
+    for label, figures in results.items():
         print(
-            f"  {r['label']:<10} cpu {r['cpu_ms']:6.2f} ms  wall {r['wall_ms']:6.2f} ms"
-            f"  sql {r['sql']:4.1f}  redis {r['redis']:4.1f}  {r['statuses']}"
+            f"  {label:<12} cpu {figures['cpu_ms']:6.2f} ms/request"
+            f"  ({figures['cpu_ms'] / hello_ms:4.1f}x hello)  {figures['rps']:7.0f} req/s"
+            f"  p99 {figures['p99']:6.1f} ms  non-2xx {figures['non_2xx']}"
         )
-    return 0 if all(r["ok"] for r in results) else 1
+        ok = ok and figures["non_2xx"] == 0
+    for label, bound in (("trip JSON", 2), ("trip page", 3), ("pledge", 6)):
+        ratio = results[label]["cpu_ms"] / hello_ms
+        print(
+            f"  target 3: {label} {ratio:.1f}x hello world (target <= {bound}x):"
+            f" {'met' if ratio <= bound else 'MISSED'}"
+        )
+    return 0 if ok else 1
+
+
+def requests_get_ok(url: str) -> bool:
+    import requests
+
+    return requests.get(url, timeout=2).status_code == 200
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--profile", choices=["hello", "trip-json", "trip-page", "pledge"])
+    parser.add_argument("--requests", type=int, default=500, help="with --profile")
+    parser.add_argument("--serve-hello", nargs=2, metavar=("HOST", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).parent))
+    if args.serve_hello:
+        serve_hello(args.serve_hello[0], int(args.serve_hello[1]))
+        return 0
+    if args.profile:
+        return profile(args.profile, args.requests)
+    return topology_run(args.seconds)
 
 
 if __name__ == "__main__":

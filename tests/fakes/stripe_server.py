@@ -135,11 +135,17 @@ class FakeStripe:
     """A Stripe API on 127.0.0.1 (a free port), with fault injection and inspection helpers."""
 
     def __init__(
-        self, api_key: str = "sk_test_fake_ridepledge", *, requests_per_second: int | None = None
+        self,
+        api_key: str = "sk_test_fake_ridepledge",
+        *,
+        requests_per_second: int | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         """`requests_per_second` limits the API as live Stripe does (100 in live mode): a
-        request beyond that many within the last second is answered 429 and not performed."""
+        request beyond that many within the last second is answered 429 and not performed.
+        `host`: the address to listen on (the topology test's bridge address)."""
         self.api_key = api_key
+        self.host = host
         self.requests_per_second = requests_per_second
         self.rate_limited = 0  # requests answered 429 by the rate limit
         self._recent: collections.deque[float] = collections.deque()
@@ -162,7 +168,7 @@ class FakeStripe:
 
     def start(self) -> FakeStripe:
         handler = type("FakeStripeHandler", (_Handler,), {"fake": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
+        self._server = _Server((self.host, 0), handler)
         self._server.fake = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="fake-stripe", daemon=True
@@ -188,7 +194,7 @@ class FakeStripe:
     @property
     def url(self) -> str:
         assert self._server is not None, "FakeStripe is not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://{self.host}:{self._server.server_address[1]}"
 
     def reset(self) -> None:
         """Forget every object, request, stored idempotent answer, fault and override."""
