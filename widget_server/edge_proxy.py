@@ -82,9 +82,11 @@ EDGE_ERRORS = {
     400: ("Bad Request", "the request could not be read"),
     413: ("Payload Too Large", "the request body is too large"),
     429: ("Too Many Requests", "too many requests from this address; retry shortly"),
-    500: ("Internal Server Error", "the proxy failed; nothing was saved, retry shortly"),
-    502: ("Bad Gateway", "no app host answered; nothing was saved, retry shortly"),
-    503: ("Service Unavailable", "no app host answered; nothing was saved, retry shortly"),
+    # An app host may have died after committing: a retry with the same Idempotency-Key gets
+    # what it made, never a second one, so the answer says "retry", not "nothing was saved".
+    500: ("Internal Server Error", "the proxy failed; retry shortly with the same request"),
+    502: ("Bad Gateway", "no app host answered; retry shortly with the same request"),
+    503: ("Service Unavailable", "no app host answered; retry shortly with the same request"),
     504: ("Gateway Timeout", "no app host answered in time; retry shortly"),
 }
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from tests.conftest import LiveServer
 from tests.factories import make_partner, make_trip
@@ -107,6 +107,27 @@ def test_same_key_twice_makes_one_pledge_and_replays_the_answer(app, client, tri
     assert pledge_count(app) == 1 and len(provider.saved) == 1
     with app.app_context():
         assert db.session.get(Trip, trip["id"]).seats_pledged == 2
+
+
+def test_an_attempt_whose_answer_was_lost_finds_its_pledge_when_run_again(app, client, trip):
+    """The app host died after the pledge committed and before the answer was stored: once the
+    key's claim is abandoned, the fan's retry runs the attempt again and gets the pledge it
+    made, not a second one (the pledge records its attempt)."""
+    first = post(client, trip)
+    assert first.status_code == 201, first.json
+    with app.app_context(), db.transaction() as session:
+        session.execute(delete(IdempotencyRecord))  # as good as an abandoned claim
+    again = post(client, trip)
+    assert again.status_code == 201, again.json
+    assert "Idempotent-Replayed" not in again.headers  # it ran, and found its pledge
+    assert again.json["pledge"]["id"] == first.json["pledge"]["id"]
+    assert pledge_count(app) == 1
+    with app.app_context():
+        assert db.session.get(Trip, trip["id"]).seats_pledged == 2
+    assert (
+        post(client, trip, key="another-key-4a53-9a51").json["pledge"]["id"]
+        != (first.json["pledge"]["id"])
+    )
 
 
 def test_same_key_with_another_body_is_422_naming_the_key(app, client, trip):

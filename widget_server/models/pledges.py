@@ -63,6 +63,7 @@ class Pledge(Base):
         Index("ix_pledges_trip_email_key", "trip_id", "email_key"),
         Index("ix_pledges_referred_by", "referred_by"),
         Index("ix_pledges_partner_boarding_ref", "partner_id", "boarding_ref"),
+        Index("ux_pledges_attempt", "attempt", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("plg"))
@@ -92,6 +93,10 @@ class Pledge(Base):
     attribution: Mapped[dict] = mapped_column(JSON, default=dict)
     # The pledge on the same trip whose share link brought this fan (domain/referrals.py).
     referred_by: Mapped[str | None] = mapped_column(ForeignKey("pledges.id", ondelete="SET NULL"))
+    # The fan's pledge attempt that made it (`idempotency.Claim.attempt`, a digest of the
+    # widget's Idempotency-Key and request): a re-run of an attempt whose answer was lost (its
+    # app host died after the commit) finds this pledge instead of making a second one.
+    attempt: Mapped[str | None] = mapped_column(String(64))
     # Payment provider references: customer, saved card, setup, latest charge, refund.
     payment_method_ref: Mapped[str | None] = mapped_column(String(255))
     payment_customer_ref: Mapped[str | None] = mapped_column(String(255))

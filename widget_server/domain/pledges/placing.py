@@ -12,6 +12,9 @@ with `widget_server.services.payments()`.
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
 from widget_server.domain.pledges import charge_claims, charging, planning, recording
 from widget_server.domain.pledges.charging import PaymentContext
 from widget_server.models import Partner, Pledge, WaitlistEntry
@@ -33,22 +36,35 @@ def place_pledge(
     (`waitlist_offer`: the offer whose held seats it takes). `partner` may be detached (the
     widget API's per-process copy): only its id and seat cap are read. `secret`: SECRET_KEY,
     which checks the request's referral code. `attempt`: the digest of the fan's
-    Idempotency-Key, which keys the card's saving at the provider."""
+    Idempotency-Key, which keys the card's saving at the provider and names the pledge it
+    makes: a re-run of an attempt whose pledge was committed (the answer lost with its app
+    host) returns that pledge, never a second one."""
     with context.transaction() as session:
-        plan = planning.plan_pledge(
-            session,
-            partner,
-            trip_id,
-            request,
-            waitlist_offer=waitlist_offer,
-            secret=secret,
-            attempt=attempt,
-        )
+        made = _made_by(session, attempt)
+        if made is None:
+            plan = planning.plan_pledge(
+                session,
+                partner,
+                trip_id,
+                request,
+                waitlist_offer=waitlist_offer,
+                secret=secret,
+                attempt=attempt,
+            )
+    if made is not None:
+        return _fresh(context, made)
     card = planning.save_card(context.provider, plan.card)  # no transaction open
-    with context.transaction() as session:
-        pledge = recording.record_pledge(session, plan, card)
-        # The trip as the seat-taking UPDATE returned it (no query while the row is locked).
-        charge_at_once = pledge.trip.status == "confirmed"
+    try:
+        with context.transaction() as session:
+            pledge = recording.record_pledge(session, plan, card)
+            # The trip as the seat-taking UPDATE returned it (no query while the row is locked).
+            charge_at_once = pledge.trip.status == "confirmed"
+    except IntegrityError:
+        with context.transaction() as session:
+            made = _made_by(session, attempt)
+        if made is None:
+            raise
+        return _fresh(context, made)  # a concurrent re-run of the attempt recorded it first
     if not charge_at_once:
         return pledge  # as committed
     charging.now_or_later(charging.charge_pledge, context, pledge.id)
@@ -90,6 +106,13 @@ def replace_card(context: PaymentContext, pledge_id: str, payment_method: str) -
         charge_claims.start_new_card_attempt(session, plan, card)
     charging.now_or_later(charging.charge_pledge, context, pledge_id)
     return _fresh(context, pledge_id)
+
+
+def _made_by(session, attempt: str | None) -> str | None:
+    """The id of the pledge the fan's attempt already made, if any."""
+    if attempt is None:
+        return None
+    return session.scalar(select(Pledge.id).where(Pledge.attempt == attempt))
 
 
 def _fresh(context: PaymentContext, pledge_id: str) -> Pledge:

@@ -139,6 +139,7 @@ def _insert_pledge(
         status="pledged",
         attribution=request.attribution,
         referred_by=plan.referred_by,
+        attempt=plan.card.attempt,
         payment_method_ref=card.payment_method_ref,
         payment_customer_ref=card.customer_ref,
         payment_setup_ref=card.setup_ref,
