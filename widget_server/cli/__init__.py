@@ -2,7 +2,7 @@
 
 - `serve`: the processes a host runs (`run`, `serve`, `worker`);
 - `database`: `db upgrade`, `db revision`;
-- `partners`, `clients`, `admins`, `fans`: the records an operator manages;
+- `partners`, `operators`, `clients`, `admins`, `fans`: the records the service's staff manage;
 - `maintenance`: `settle`, `housekeeping` (what the worker's sweeps do, once, now);
 - `demo`: `ridepledge demo` and `ridepledge demo credentials`;
 - `proxy`: `proxy-config`, the edge proxy's nginx configuration.
@@ -19,6 +19,7 @@ from widget_server.cli import (
     demo,
     fans,
     maintenance,
+    operators,
     partners,
     proxy,
     serve,
@@ -51,6 +52,7 @@ for command in (
     partners.partners_group,
     clients.clients_group,
     admins.admins_group,
+    operators.operators_group,
     fans.fans_group,
     maintenance.settle_command,
     maintenance.housekeeping_command,
