@@ -23,6 +23,7 @@ EVENT_TYPES = (
     "trip.confirmed",
     "trip.failed",
     "trip.canceled",
+    "trip.departed",
     "demand.threshold_reached",
 )
 _SCHEMAS = {"pledge": PledgeSchema, "trip": TripSchema, "event": EventSchema}
