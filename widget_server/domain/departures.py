@@ -24,7 +24,7 @@ from widget_server.domain.audit import record
 from widget_server.domain.checkin import DriverLink, check_time, insert_if_absent, iso
 from widget_server.domain.errors import Conflict, NotFound
 from widget_server.domain.notify import queue_pledge_email
-from widget_server.domain.operators.news import tell_operator
+from widget_server.domain.operators.operator_trips import tell_trip_operator
 from widget_server.models import Boarding, Pledge, StopDeparture, Trip
 from widget_server.models.trips import Stop
 from widget_server.models.types import utcnow
@@ -199,8 +199,6 @@ def depart_trip(session: Session, trip: Trip, *, at: datetime, actor: str) -> bo
     if result.rowcount != 1:
         return False
     record(session, trip.partner_id, actor, "trip.departed", "trip", trip.id)
-    data = {**TripSchema().dump(trip), "departed_at": iso(at)}
-    emit(session, trip.partner_id, "trip.departed", data)
-    if trip.operator_id:
-        tell_operator(session, trip.operator_id, "trip.departed", data)
+    emit(session, trip.partner_id, "trip.departed", {**TripSchema().dump(trip), "departed_at": iso(at)})
+    tell_trip_operator(session, trip, "trip.departed")
     return True
