@@ -29,9 +29,7 @@ def board(client, trip_day, pledge_id):
     assert client.post(f"{trip_day['url']}/checkins", json=body).json["result"] == "ok"
 
 
-def test_the_message_goes_once_to_the_riders_not_boarded_in_their_language(
-    app, client, trip_day
-):
+def test_the_message_goes_once_to_the_riders_not_boarded_in_their_language(app, client, trip_day):
     first_stop = trip_day["stops"][0]  # Ana and Cy board here, Bo at the second stop
     board(client, trip_day, trip_day["pledges"][0])
     manifest = client.get(f"{trip_day['url']}/manifest").json

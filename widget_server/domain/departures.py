@@ -199,6 +199,11 @@ def depart_trip(session: Session, trip: Trip, *, at: datetime, actor: str) -> bo
     if result.rowcount != 1:
         return False
     record(session, trip.partner_id, actor, "trip.departed", "trip", trip.id)
-    emit(session, trip.partner_id, "trip.departed", {**TripSchema().dump(trip), "departed_at": iso(at)})
+    emit(
+        session,
+        trip.partner_id,
+        "trip.departed",
+        {**TripSchema().dump(trip), "departed_at": iso(at)},
+    )
     tell_trip_operator(session, trip, "trip.departed")
     return True

@@ -30,11 +30,7 @@ ASSIGNABLE = ("draft", "open", "confirmed")
 
 def trips_query(operator_id: str):
     """The operator's trips (every partner, every status), with their stops."""
-    return (
-        select(Trip)
-        .where(Trip.operator_id == operator_id)
-        .options(selectinload(Trip.stops))
-    )
+    return select(Trip).where(Trip.operator_id == operator_id).options(selectinload(Trip.stops))
 
 
 def operator_trip(session: Session, operator_id: str, trip_id: str) -> Trip:
@@ -121,7 +117,9 @@ def assign(
         raise Conflict(f"a {trip.status} trip takes no more assignments")
     warnings: list[str] = []
     vehicle = _own(session, Vehicle, operator_id, vehicle_id, "vehicle_id") if vehicle_id else None
-    driver = _own(session, OperatorDriver, operator_id, driver_id, "driver_id") if driver_id else None
+    driver = (
+        _own(session, OperatorDriver, operator_id, driver_id, "driver_id") if driver_id else None
+    )
     if vehicle is not None:
         if not vehicle.active:
             raise ValidationFailed.field("vehicle_id", "this vehicle is not in service")

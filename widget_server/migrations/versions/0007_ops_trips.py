@@ -1,7 +1,8 @@
 """stop_departures: the driver's "ready to leave" message per stop and the bus leaving it
 
 Revision ID: 0007_ops_trips
-Revises: 0006_h10
+Revises: 0007_ops_market (chained locally after ops-core's and ops-market's; the lead
+re-chains the 0007 migrations at merge)
 """
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from alembic import op
 import widget_server.models.types
 
 revision = "0007_ops_trips"
-down_revision = "0006_h10"
+down_revision = "0007_ops_market"
 branch_labels = None
 depends_on = None
 
