@@ -475,7 +475,7 @@
     var leave = action(T.leave, function () {
       if (window.confirm(fill(T.confirm_leave, { stop: stop.name }))) leaveStop(stop);
     });
-    leave.setAttribute('data-leave-button', stop.id);
+    leave.setAttribute('aria-label', T.leave + ': ' + stop.name);
     box.appendChild(leave);
     return box;
   }
