@@ -153,3 +153,26 @@ def test_the_operator_hears_of_each_outcome_once(app, world):
         total = db.session.query(OutboundEmail).filter(OutboundEmail.operator_id.is_not(None))
         assert total.count() == 4
         assert db.session.query(WebhookMessage).filter_by(type="trip.completed").count() == 0
+
+
+def test_the_departure_is_told_to_the_operator_and_the_partner_once(app, world):
+    from widget_server.domain import departures
+
+    with app.app_context(), db.transaction() as session:
+        trip = session.get(Trip, world["confirmed"])
+        link = checkin.new_driver_link(session, trip, actor="test")
+        for device in ("Phone A", "Phone B"):
+            answer = departures.leave_stop(
+                session,
+                trip,
+                trip.stops[-1].id,
+                client_id=device,
+                happened_at=utcnow(),
+                device=device,
+                link=link,
+            )
+            assert answer["departed_by"] == "Phone A" and answer["trip_departed_at"]
+    with app.app_context():
+        (news,) = news_of(world["operator"], "trip.departed")
+        assert news.context["data"]["departed_at"] == answer["trip_departed_at"]
+        assert news_of(world["other_operator"], "trip.departed") == []
