@@ -8,15 +8,14 @@ from flask import current_app, g
 from marshmallow import RAISE, Schema, fields
 
 from widget_server.api.common import (
-    Blueprint,
     ListArgs,
     actor,
     driver_link_answer,
     list_schema,
     page,
     problem_doc,
-    protected,
 )
+from widget_server.api.operator import blp, operator_route
 from widget_server.api.trips.schemas import DriverLinkSchema
 from widget_server.domain.operators import operator_trips
 from widget_server.domain.text import Id
@@ -24,12 +23,6 @@ from widget_server.extensions import db
 from widget_server.models import Trip
 from widget_server.representations import OperatorTripSchema
 
-blp = Blueprint(
-    "operator_trips",
-    __name__,
-    url_prefix="/v1/operator/trips",
-    description="Operators: the trips awarded to you, every partner.",
-)
 OperatorTripList = list_schema(OperatorTripSchema, "OperatorTripList")
 
 
@@ -85,8 +78,8 @@ def _trip(trip_id: str) -> Trip:
     return operator_trips.operator_trip(db.session, g.operator.id, trip_id)
 
 
-@blp.get("")
-@protected(blp, "operator_trips:read", not_found=False)
+@blp.get("/trips")
+@operator_route("operator_trips:read", not_found=False)
 @blp.arguments(ListArgs, location="query")
 @blp.response(200, OperatorTripList)
 def list_operator_trips(args):
@@ -95,16 +88,16 @@ def list_operator_trips(args):
     return page(query, Trip.id, limit=args["limit"], cursor=args["cursor"])
 
 
-@blp.get("/<trip_id>")
-@protected(blp, "operator_trips:read")
+@blp.get("/trips/<trip_id>")
+@operator_route("operator_trips:read")
 @blp.response(200, OperatorTripSchema)
 def get_operator_trip(trip_id):
     """One of your trips."""
     return _trip(trip_id)
 
 
-@blp.get("/<trip_id>/manifest")
-@protected(blp, "operator_trips:read")
+@blp.get("/trips/<trip_id>/manifest")
+@operator_route("operator_trips:read")
 @blp.response(200, OperatorManifestSchema)
 def get_operator_manifest(trip_id):
     """The riders per stop: names, seats, may board, boarding codes, boarded or not."""
@@ -113,8 +106,8 @@ def get_operator_manifest(trip_id):
     )
 
 
-@blp.post("/<trip_id>/assignment")
-@protected(blp, "operator_trips:write")
+@blp.post("/trips/<trip_id>/assignment")
+@operator_route("operator_trips:write")
 @blp.arguments(AssignmentInput)
 @blp.response(200, AssignmentSchema)
 @problem_doc(blp, 409, "The vehicle has fewer seats than are pledged, or the trip has run")
@@ -136,8 +129,8 @@ def assign_operator_trip(data, trip_id):
     return {"trip": trip, "warnings": warnings}
 
 
-@blp.post("/<trip_id>/driver_link")
-@protected(blp, "operator_trips:write")
+@blp.post("/trips/<trip_id>/driver_link")
+@operator_route("operator_trips:write")
 @blp.response(201, DriverLinkSchema)
 @problem_doc(blp, 409, "The trip is a draft, or has run")
 def reissue_operator_driver_link(trip_id):
