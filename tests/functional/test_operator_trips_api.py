@@ -125,7 +125,10 @@ def test_assignment_and_its_hostile_inputs(app, world):
         assert field in answer.json["errors"], (body, answer.json)
     deep = api.post(url, data="[" * 50 + "]" * 50, headers={"Content-Type": "application/json"})
     assert deep.status_code in (400, 422)
-    assert api.post(url, data="not json", headers={"Content-Type": "application/json"}).status_code == 400
+    assert (
+        api.post(url, data="not json", headers={"Content-Type": "application/json"}).status_code
+        == 400
+    )
 
     small = api.post(url, json={"vehicle_id": world["vehicles"][1]})  # 4 seats, 3 pledged
     assert small.status_code == 200 and "sells up to 40" in small.json["warnings"][0]

@@ -126,7 +126,7 @@ def assign_operator_trip(data, trip_id):
             driver_id=data["driver_id"],
             actor=actor(),
         )
-    return {"trip": trip, "warnings": warnings}
+    return {"trip": trip, "warnings": [operator_trips.warning_text(w) for w in warnings]}
 
 
 @blp.post("/trips/<trip_id>/driver_link")

@@ -26,6 +26,19 @@ from widget_server.representations import OperatorTripSchema
 
 # A trip still to run: vehicle and driver may change, the driver link may be issued.
 ASSIGNABLE = ("draft", "open", "confirmed")
+# What `assign` may warn about (the assignment stands), by code; faces word them.
+WARNINGS = {
+    "vehicle_below_capacity": "{vehicle} has {seats} seats; the trip sells up to {capacity}:"
+    " ask the partner to lower the capacity",
+    "link_when_open": "the driver gets the check-in link once the partner opens the trip",
+    "driver_without_email": "{driver} has no email address: give them the check-in link yourself",
+}
+
+
+def warning_text(warning: tuple[str, dict]) -> str:
+    """A warning of `assign` in plain English (the API's words)."""
+    code, values = warning
+    return WARNINGS[code].format(**values)
 
 
 def trips_query(operator_id: str):
@@ -103,11 +116,12 @@ def assign(
     driver_id: str | None = None,
     actor: str,
     now: datetime | None = None,
-) -> list[str]:
-    """Assign the operator's vehicle and/or driver to its trip; returns warnings (the
-    assignment stands). A vehicle with fewer seats than are pledged is refused (409); fewer
-    than the trip's capacity is a warning (the partner may sell up to it). A newly assigned
-    driver gets a new check-in link by email (ending the old link) once the trip is open."""
+) -> list[tuple[str, dict]]:
+    """Assign the operator's vehicle and/or driver to its trip; returns warnings as (code,
+    values) of `WARNINGS` (the assignment stands). A vehicle with fewer seats than are
+    pledged is refused (409); fewer than the trip's capacity is a warning (the partner may
+    sell up to it). A newly assigned driver gets a new check-in link by email (ending the old
+    link) once the trip is open."""
     if vehicle_id is None and driver_id is None:
         raise ValidationFailed(
             "send vehicle_id, driver_id or both",
@@ -115,7 +129,7 @@ def assign(
         )
     if trip.status not in ASSIGNABLE:
         raise Conflict(f"a {trip.status} trip takes no more assignments")
-    warnings: list[str] = []
+    warnings: list[tuple[str, dict]] = []
     vehicle = _own(session, Vehicle, operator_id, vehicle_id, "vehicle_id") if vehicle_id else None
     driver = (
         _own(session, OperatorDriver, operator_id, driver_id, "driver_id") if driver_id else None
@@ -128,21 +142,17 @@ def assign(
                 f"{vehicle.name} has {vehicle.seats} seats but {trip.seats_pledged} are pledged"
             )
         if vehicle.seats < trip.capacity:
-            warnings.append(
-                f"{vehicle.name} has {vehicle.seats} seats; the trip sells up to {trip.capacity}:"
-                " ask the partner to lower the capacity"
-            )
+            values = {"vehicle": vehicle.name, "seats": vehicle.seats, "capacity": trip.capacity}
+            warnings.append(("vehicle_below_capacity", values))
         trip.vehicle_id = vehicle.id
     if driver is not None and driver.id != trip.driver_id:
         trip.driver_id = driver.id
         if trip.status == "draft":
-            warnings.append("the driver gets the check-in link once the partner opens the trip")
+            warnings.append(("link_when_open", {}))
         else:
             reissue_driver_link(session, operator_id, trip, actor=actor, now=now)
             if not driver.email:
-                warnings.append(
-                    f"{driver.name} has no email address: give them the check-in link yourself"
-                )
+                warnings.append(("driver_without_email", {"driver": driver.name}))
     session.flush()
     return warnings
 
