@@ -11,7 +11,7 @@ from widget_server.extensions import db
 from widget_server.models import Operator, OperatorDriver, Vehicle
 
 
-def make_operator(session, slug: str, *, seats=(50, 4), driver_email="dana@coach.example"):
+def operator_with_fleet(session, slug: str, *, seats=(50, 4), driver_email="dana@coach.example"):
     operator = Operator(
         slug=slug,
         name=slug.replace("-", " ").title(),
@@ -35,8 +35,8 @@ def operator_world(app) -> dict:
     runs a Royals trip; one Royals trip is awarded to nobody."""
     provider = app.extensions["ridepledge.payments"]
     with app.app_context(), db.transaction() as session:
-        first, first_fleet, first_driver = make_operator(session, "coach-co")
-        second, second_fleet, second_driver = make_operator(session, "other-coach")
+        first, first_fleet, first_driver = operator_with_fleet(session, "coach-co")
+        second, second_fleet, second_driver = operator_with_fleet(session, "other-coach")
         chiefs, royals = make_partner(session, "kc-chiefs"), make_partner(session, "kc-royals")
         confirmed = make_trip(session, chiefs, capacity=40, min_riders=3)
         royals_trip = make_trip(session, royals, capacity=40, min_riders=20)
