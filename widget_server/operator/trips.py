@@ -84,7 +84,7 @@ def trip(trip_id: str):
 
 
 @bp.post("/trips/<trip_id>/assignment")
-@requires("trips")
+@requires("dispatch")
 def assign_trip(trip_id: str):
     """The assignment form: a vehicle and/or a driver (empty: unchanged)."""
     trip = operator_trips.operator_trip(db.session, g.operator.id, trip_id)
@@ -112,7 +112,7 @@ def assign_trip(trip_id: str):
 
 
 @bp.post("/trips/<trip_id>/driver_link")
-@requires("trips")
+@requires("dispatch")
 def reissue_driver_link(trip_id: str):
     """A new driver link (the old one ends), emailed to the assigned driver."""
     trip = operator_trips.operator_trip(db.session, g.operator.id, trip_id)
