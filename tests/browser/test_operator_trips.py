@@ -9,16 +9,16 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import save_docs_screenshot
 from tests.admin_helpers import PASSWORD
+from tests.browser.conftest import save_docs_screenshot
 from tests.browser.test_accessibility import violations
 from tests.conftest import LiveServer, empty_all_tables, make_settings
 from tests.functional.operator_trip_helpers import operator_world
 from tests.waiting import wait_for
 from widget_server import create_app
 from widget_server.domain import checkin
-from widget_server.extensions import db
 from widget_server.domain.accounts.admins import create_admin, find_admin, set_password
+from widget_server.extensions import db
 from widget_server.models import Operator, OutboundEmail, Trip
 
 SECRET = "test-secret-key"
