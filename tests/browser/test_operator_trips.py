@@ -68,7 +68,7 @@ def test_ready_to_leave_a_stop_message_then_leave_offline(browser, world, tmp_pa
         message = first.get_by_label("Message to the riders not boarded yet")
         expect(message).to_have_value("The bus leaves in 5 minutes from Stop 1.")
         assert not violations(Axe(), page)
-        save_docs_screenshot(page, "driver-ready-to-leave-360", tmp_path)
+        save_docs_screenshot(page.locator(".dr-stop").first, "driver-ready-to-leave-360", tmp_path)
         first.get_by_role("button", name="Send the message").click()
         expect(page.locator("[data-result]")).to_contain_text("to 2 riders")
         expect(first).to_contain_text("Message sent at")
