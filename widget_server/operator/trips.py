@@ -36,7 +36,7 @@ PAGE_SIZE = 200
 
 def _time(moment, trip: Trip) -> str:
     """A time of the trip in its event's zone, in the page's language."""
-    return format_local(moment, trip.event.timezone, "medium") if moment else "—"
+    return format_local(moment, trip.event.timezone, "short") if moment else "—"
 
 
 @bp.get("/trips")
