@@ -14,7 +14,7 @@ from widget_server.db import Base
 from widget_server.ids import new_id
 from widget_server.models.types import UTCDateTime, utcnow
 
-ONE_OWNER = "(partner_id IS NULL) != (operator_id IS NULL)"
+ONE_OWNER = "(partner_id IS NULL) <> (operator_id IS NULL)"
 
 
 class WebhookEndpoint(Base):

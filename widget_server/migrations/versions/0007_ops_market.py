@@ -2,14 +2,14 @@
 emails belong to a partner or (operator_id) to an operator
 
 Revision ID: 0007_ops_market
-Revises: 0006_h10
+Revises: 0007_ops_core
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_ops_market"
-down_revision = "0006_h10"
+down_revision = "0007_ops_core"
 branch_labels = None
 depends_on = None
 
@@ -30,7 +30,7 @@ def upgrade() -> None:
                 ondelete="CASCADE",
             )
             batch_op.create_check_constraint(
-                "one_owner", "(partner_id IS NULL) != (operator_id IS NULL)"
+                "one_owner", "(partner_id IS NULL) <> (operator_id IS NULL)"
             )
             batch_op.create_index(f"ix_{table}_operator_id", ["operator_id"])
     with op.batch_alter_table("outbound_emails") as batch_op:
