@@ -55,7 +55,9 @@ def _ask(market, **fields):
 
 
 def _quote(api, request_id, **fields):
-    response = api.post(f"/v1/operator/trip_requests/{request_id}/quotes", json=quote_body(**fields))
+    response = api.post(
+        f"/v1/operator/trip_requests/{request_id}/quotes", json=quote_body(**fields)
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.json
 
@@ -134,9 +136,12 @@ def test_two_operators_quote_the_partner_awards_one_and_the_other_hears_it(app, 
         f"/v1/operator/trip_requests/{request['id']}/quotes", json=quote_body()
     )
     assert gone.status_code == 404
-    assert market["acme_api"].patch(
-        f"/v1/operator/quotes/{acme['id']}", json={"amount": 1}
-    ).status_code == 409
+    assert (
+        market["acme_api"]
+        .patch(f"/v1/operator/quotes/{acme['id']}", json={"amount": 1})
+        .status_code
+        == 409
+    )
 
 
 def test_the_threshold_is_at_most_the_capacity_and_can_be_given(app, market):
@@ -322,12 +327,18 @@ def test_partner_and_operator_tokens_each_stay_on_their_side(app, market):
 def test_an_operator_withdrawing_reopens_the_request_and_alerts_the_partner(app, market):
     request = _ask(market)
     acme = _quote(market["acme_api"], request["id"], seats=40, amount=160000)
-    trip = market["api"].post(
-        f"/v1/trip_requests/{request['id']}/award",
-        json={"quote_id": acme["id"], "unit_amount": 4000},
-    ).json["trip"]
+    trip = (
+        market["api"]
+        .post(
+            f"/v1/trip_requests/{request['id']}/award",
+            json={"quote_id": acme["id"], "unit_amount": 4000},
+        )
+        .json["trip"]
+    )
     # Another partner's trip, or one not awarded to it: 404.
-    assert market["bluebird_api"].post(f"/v1/operator/trips/{trip['id']}/withdraw").status_code == 404
+    assert (
+        market["bluebird_api"].post(f"/v1/operator/trips/{trip['id']}/withdraw").status_code == 404
+    )
     out = market["acme_api"].post(f"/v1/operator/trips/{trip['id']}/withdraw")
     assert out.status_code == 200, out.get_data(as_text=True)
     shown = market["api"].get(f"/v1/trips/{trip['id']}").json
@@ -339,9 +350,12 @@ def test_an_operator_withdrawing_reopens_the_request_and_alerts_the_partner(app,
             select(OutboundEmail).where(OutboundEmail.kind == "partner_news")
         ).all()
         assert alerts == []  # the partner has no console admins in this test
-        assert db.session.scalar(
-            select(WebhookMessage.id).where(WebhookMessage.type == "trip.operator_withdrew")
-        ) is None  # and no endpoints: nothing to deliver
+        assert (
+            db.session.scalar(
+                select(WebhookMessage.id).where(WebhookMessage.type == "trip.operator_withdrew")
+            )
+            is None
+        )  # and no endpoints: nothing to deliver
     # The request is open again: bluebird quotes, the partner awards it to the same trip.
     blue = _quote(market["bluebird_api"], request["id"], seats=45, amount=170000)
     again = market["api"].post(

@@ -41,9 +41,11 @@ class OutboundEmail(Base):
     __table_args__ = (Index("ix_outbound_emails_status", "status", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("eml"))
-    # The partner whose fans or team it is for; None for news to an operator (operator_id).
+    # A partner's email, or an operator's (its team's, its news): one of the two is set.
     partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
-    operator_id: Mapped[str | None] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
+    operator_id: Mapped[str | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), index=True
+    )
     pledge_id: Mapped[str | None] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"))
     # Waitlist emails are about an entry, not a pledge.
     waitlist_entry_id: Mapped[str | None] = mapped_column(
