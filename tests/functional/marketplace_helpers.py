@@ -23,16 +23,16 @@ def make_operator(session: Session, slug: str, *, regions: list[str], **fields) 
     """An operator with a USDOT number, insurance for a year, an owner (in Spanish) and a
     webhook endpoint taking every event (on the discard port: deliveries are recorded, and the
     tests read them without sending)."""
-    operator = Operator(
-        slug=slug,
-        name=f"{slug.title()} Coaches",
-        usdot_number=str(next(_USDOT)),
-        insurance_expires_on=date.today() + timedelta(days=365),
-        regions=regions,
-        contact_email=f"dispatch@{slug}.example",
-        contact_phone="+1 816 555 0100",
-        **fields,
-    )
+    values = {
+        "slug": slug,
+        "name": f"{slug.title()} Coaches",
+        "usdot_number": str(next(_USDOT)),
+        "insurance_expires_on": date.today() + timedelta(days=365),
+        "regions": regions,
+        "contact_email": f"dispatch@{slug}.example",
+        "contact_phone": "+1 816 555 0100",
+    }
+    operator = Operator(**(values | fields))
     session.add(operator)
     session.flush()
     owner = f"owner@{slug}.example"
