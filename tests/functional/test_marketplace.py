@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import threading
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -43,9 +44,23 @@ def market(app, client):
         for slug, regions in (("acme", ["KS", "MO"]), ("bluebird", ["KS"]), ("ozark", ["MO"])):
             ids[slug] = make_operator(session, slug, regions=regions).id
     ids["api"] = ApiSession(client, issue_token(app, ids["partner"]))
-    for slug in ("acme", "bluebird", "ozark"):
-        ids[f"{slug}_api"] = operator_api(app, client, ids[slug], OPERATOR_SCOPES)
-    return ids
+    return _LazyOperatorApis(ids, app, client)
+
+
+class _LazyOperatorApis(dict):
+    """The market's ids; `market["acme_api"]` is an API session of that operator, made when a
+    test first asks for it."""
+
+    def __init__(self, ids, app, client):
+        super().__init__(ids)
+        self._app, self._client = app, client
+
+    def __missing__(self, key):
+        if not key.endswith("_api"):
+            raise KeyError(key)
+        slug = key.removesuffix("_api")
+        self[key] = operator_api(self._app, self._client, self[slug], OPERATOR_SCOPES)
+        return self[key]
 
 
 def _ask(market, **fields):
@@ -407,3 +422,27 @@ def test_the_valid_until_is_shown_as_given(app, market):
     until = utcnow().replace(microsecond=0) + timedelta(days=3)
     quote = _quote(market["acme_api"], request["id"], valid_until=rfc3339(until))
     assert quote["valid_until"] == rfc3339(until)
+
+
+# --- what the news emails say ------------------------------------------------------------------
+
+
+def test_operator_news_emails_are_written_in_each_readers_language(app, market, tmp_path):
+    from tests.conftest import run_jobs
+
+    _ask(market)
+    run_jobs(app)
+    with app.app_context():
+        sent = {
+            email.to_address: email
+            for email in db.session.scalars(
+                select(OutboundEmail).where(OutboundEmail.operator_id == market["acme"])
+            )
+        }
+        assert {e.status for e in sent.values()} == {"sent"}
+        assert set(sent) == {"dispatch@acme.example", "owner@acme.example"}
+    outbox = app.config["SETTINGS"].instance_path
+    texts = [path.read_text() for path in Path(outbox).rglob("*.eml")]
+    spanish = [t for t in texts if "Nueva solicitud de cotizaci" in t]
+    assert len(spanish) == 4  # the owners are Spanish speakers; each contact follows its owner
+    assert any("/operator/requests" in t for t in spanish)
