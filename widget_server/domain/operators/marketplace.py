@@ -20,7 +20,13 @@ from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from widget_server.domain.notify import queue_news_email
 from widget_server.domain.operators.news import tell_operator
-from widget_server.domain.operators.operators import award_blockers
+from widget_server.domain.operators.operators import (
+    INSURANCE_ENDS_BEFORE,
+    INSURANCE_EXPIRED,
+    MISSING_USDOT,
+    NO_INSURANCE,
+    award_blockers,
+)
 from widget_server.models import (
     AdminUser,
     Event,
@@ -46,6 +52,14 @@ ALERTED_ROLES = ("owner", "editor")
 PLEDGE_WINDOW_BEFORE_DEPARTURE = timedelta(hours=48)
 MAX_SEATS = 1000  # a trip's capacity limit (api/trips/schemas.py)
 MAX_AMOUNT = 100_000_000  # one million in a two-decimal currency
+# What each of `award_blockers`' codes means, in the words of a refused award (409 detail).
+BLOCKER_TEXT = {
+    MISSING_USDOT: "the operator has no USDOT number",
+    NO_INSURANCE: "the operator's insurance is not on file",
+    INSURANCE_EXPIRED: "the operator's insurance has expired",
+    INSURANCE_ENDS_BEFORE: "the operator's insurance ends before the trip",
+}
+QUOTE_EXPIRED = "this quote has expired"
 QUOTE_CHANGES = (
     "seats",
     "amount",
@@ -366,10 +380,10 @@ def award_refusal(quote: Quote, *, now: datetime) -> str | None:
     if quote.status != "open":
         return f"this quote is {quote.status}"
     if quote.valid_until <= now:
-        return "this quote has expired"
+        return QUOTE_EXPIRED
     blockers = award_blockers(_operator_of(quote), _request_of(quote).departs_at.date())
     if blockers:
-        return "; ".join(blockers)
+        return "; ".join(BLOCKER_TEXT.get(code, code) for code in blockers)
     return None
 
 
