@@ -61,10 +61,10 @@ def make_operator(session: Session, slug: str, *, regions: list[str], **fields) 
 
 def operator_api(app, client, operator_id: str, scope: str) -> ApiSession:
     """An API session of a new client of the operator (a real token from /oauth/token)."""
-    from widget_server.domain.clients import create_operator_client
+    from widget_server.domain.clients import create_client
 
     with app.app_context(), db.transaction() as session:
-        client_row, secret = create_operator_client(
+        client_row, secret = create_client(
             session, session.get(Operator, operator_id), scope, "tests", actor="test"
         )
         client_id = client_row.id
