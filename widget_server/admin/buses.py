@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
-from widget_server.admin.messages import console_message
 from widget_server.admin.schemas import LocalDateTime, _load, price_input
+from widget_server.backoffice.messages import console_message
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.domain.numbers import minor_units
 from widget_server.domain.operators import awards, marketplace
