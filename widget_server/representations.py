@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from flask import current_app
 from marshmallow import Schema, fields
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.domain.pledges.sales import decide
 from widget_server.domain.pricing import price_lines, unit_amount_at
+from widget_server.models import Event, Operator, Partner, Quote, TripRequestInvite
+from widget_server.models.marketplace import QUOTE_STATUSES, TRIP_REQUEST_STATUSES
 from widget_server.models.pledges import PLEDGE_STATUSES
 from widget_server.models.trips import TRIP_STATUSES
 from widget_server.models.types import rfc3339, utcnow
@@ -129,6 +133,10 @@ class TripSchema(_Object):
     failed_at = UTCDateTime(allow_none=True)
     canceled_at = UTCDateTime(allow_none=True)
     completed_at = UTCDateTime(allow_none=True)
+    departed_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "When the bus left its last stop (the driver's page)."},
+    )
     updated_at = UTCDateTime()
 
 
@@ -202,6 +210,160 @@ class PromoCodeSchema(_Object):
     active = fields.Boolean()
     times_redeemed = fields.Integer(metadata={"description": "Uses made (never given back)."})
     updated_at = UTCDateTime()
+
+
+# --- the bus marketplace: trip requests and quotes (domain/operators/marketplace.py) ----------
+
+
+def _related(obj, model, object_id):
+    """A related row through the object's own session (the models keep these as plain ids)."""
+    return object_session(obj).get(model, object_id) if object_id else None
+
+
+class QuoteOperatorSchema(Schema):
+    """The operator of a quote as the partner sees it, with its compliance."""
+
+    slug = fields.String()
+    name = fields.String()
+    usdot_number = fields.String(allow_none=True)
+    insurance_expires_on = fields.Date(allow_none=True)
+
+
+class _QuoteFields(Schema):
+    id = fields.String(metadata={"description": "Opaque, prefixed id (`quo_...`)."})
+    object = fields.Constant("quote")
+    trip_request_id = fields.String(attribute="request_id")
+    vehicle_kind = fields.String()
+    seats = fields.Integer()
+    amount = fields.Integer(metadata={"description": "Total price, minor units."})
+    currency = fields.String()
+    valid_until = UTCDateTime()
+    notes = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": list(QUOTE_STATUSES)})
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class PartnerQuoteSchema(_QuoteFields):
+    """A quote as the partner who asked sees it (webhooks `quote.*`, `/v1/trip_requests`)."""
+
+    operator = fields.Function(
+        lambda quote: QuoteOperatorSchema().dump(_related(quote, Operator, quote.operator_id)),
+        metadata={"type": "object"},
+    )
+
+
+class OperatorQuoteSchema(_QuoteFields):
+    """A quote as its operator sees it (`/v1/operator/quotes`)."""
+
+    vehicle_id = fields.String(allow_none=True)
+
+
+def _origin(request) -> dict:
+    return {"name": request.origin_name, "region": request.origin_region}
+
+
+class _TripRequestFields(Schema):
+    id = fields.String(metadata={"description": "Opaque, prefixed id (`treq_...`)."})
+    object = fields.Constant("trip_request")
+    origin = fields.Function(_origin, metadata={"type": "object"})
+    departs_at = UTCDateTime()
+    expected_riders = fields.Integer()
+    vehicle_kind = fields.String()
+    status = fields.String(metadata={"enum": list(TRIP_REQUEST_STATUSES)})
+    created_at = UTCDateTime()
+
+
+class TripRequestSchema(_TripRequestFields):
+    """A request for a bus as the partner sees it, with every quote."""
+
+    event_id = fields.String()
+    operators = fields.Function(
+        lambda request: _invited_slugs(request),
+        metadata={"type": "array", "items": {"type": "string"}, "description": "Asked."},
+    )
+    awarded_quote_id = fields.String(allow_none=True)
+    trip_id = fields.String(allow_none=True)
+    quotes = fields.Function(
+        lambda request: PartnerQuoteSchema(many=True).dump(_quotes(request)),
+        metadata={"type": "array", "items": {"type": "object"}},
+    )
+
+
+def _invited_slugs(request) -> list[str]:
+    return list(
+        object_session(request).scalars(
+            select(Operator.slug)
+            .join(TripRequestInvite, TripRequestInvite.operator_id == Operator.id)
+            .where(TripRequestInvite.request_id == request.id)
+            .order_by(Operator.slug)
+        )
+    )
+
+
+def _quotes(request) -> list:
+    return list(
+        object_session(request).scalars(
+            select(Quote).where(Quote.request_id == request.id).order_by(Quote.id)
+        )
+    )
+
+
+class OperatorTripRequestSchema(_TripRequestFields):
+    """A request for a bus as an operator asked to quote sees it (webhook
+    `trip_request.created`, `/v1/operator/trip_requests`): who asks and for what event."""
+
+    partner = fields.Function(lambda request: _partner_of(request), metadata={"type": "object"})
+    event = fields.Function(lambda request: _event_of(request), metadata={"type": "object"})
+
+
+def _partner_of(request) -> dict:
+    partner = _related(request, Partner, request.partner_id)
+    return {"slug": partner.slug, "name": partner.name}
+
+
+def _event_of(request) -> dict:
+    event = _related(request, Event, request.event_id)
+    return {
+        "id": event.id,
+        "title": event.title,
+        "venue": event.venue,
+        "starts_at": rfc3339(event.starts_at),
+        "timezone": event.timezone,
+    }
+
+
+# --- the operator's trips (domain/operators/operator_trips.py) ------------------------------
+
+
+class OperatorTripSchema(Schema):
+    """A trip as the operator it was awarded to sees it (`/v1/operator/trips`, the operator's
+    webhooks `trip.*`): who runs it for whom, when, and how full; no fan's details, no prices."""
+
+    id = fields.String(metadata={"description": "Opaque, prefixed id (`trp_...`)."})
+    object = fields.Constant("operator_trip")
+    partner = fields.Function(lambda trip: _partner_of(trip), metadata={"type": "object"})
+    event = fields.Function(lambda trip: _event_of(trip), metadata={"type": "object"})
+    origin = fields.Function(
+        lambda trip: {"name": trip.origin_name, "region": trip.origin_region},
+        metadata={"type": "object"},
+    )
+    status = fields.String(metadata={"enum": list(TRIP_STATUSES)})
+    confirmed = fields.Function(
+        lambda trip: trip.confirmed_at is not None and trip.status in ("confirmed", "completed"),
+        metadata={"type": "boolean", "description": "Enough seats pledged: the bus runs."},
+    )
+    seats_pledged = fields.Integer()
+    capacity = fields.Integer()
+    min_riders = fields.Integer(metadata={"description": "Seats needed for the bus to run."})
+    departs_at = UTCDateTime(
+        allow_none=True, metadata={"description": "The first stop's departure."}
+    )
+    stops = fields.List(fields.Nested(StopSchema))
+    vehicle_id = fields.String(allow_none=True)
+    driver_id = fields.String(allow_none=True)
+    confirmed_at = UTCDateTime(allow_none=True)
+    departed_at = UTCDateTime(allow_none=True)
 
 
 def dump(schema_class: type[Schema], obj) -> dict:
