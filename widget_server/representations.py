@@ -8,6 +8,7 @@ from marshmallow import Schema, fields
 
 from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.domain.pledges.sales import decide
+from widget_server.fan.sponsors import sponsor_view
 from widget_server.models.pledges import PLEDGE_STATUSES
 from widget_server.models.trips import TRIP_STATUSES
 from widget_server.models.types import rfc3339
@@ -30,11 +31,34 @@ def _object_name(obj) -> str:
     return type(obj).__name__.lower()
 
 
+def _sponsor(obj) -> dict | None:
+    return sponsor_view(obj.sponsor, current_app.config["SETTINGS"].public_base_url)
+
+
+def _sponsor_field(owner: str) -> fields.Field:
+    return fields.Function(
+        _sponsor,
+        allow_none=True,
+        metadata={
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "name": {"type": "string"},
+                "url": {"type": "string", "nullable": True},
+                "logo_url": {"type": "string", "nullable": True},
+            },
+            "description": f"Who presents the {owner} (name, https link, logo); null if "
+            "nobody." + (" A trip without its own shows its event's." if owner == "trip" else ""),
+        },
+    )
+
+
 class EventSchema(_Object):
     title = fields.String()
     venue = fields.String()
     starts_at = UTCDateTime()
     timezone = fields.String(metadata={"description": "IANA time zone of the venue."})
+    sponsor = _sponsor_field("event")
     updated_at = UTCDateTime()
 
 
@@ -101,6 +125,7 @@ class TripSchema(_Object):
     failed_at = UTCDateTime(allow_none=True)
     canceled_at = UTCDateTime(allow_none=True)
     completed_at = UTCDateTime(allow_none=True)
+    sponsor = _sponsor_field("trip")
     updated_at = UTCDateTime()
 
 

@@ -65,7 +65,7 @@ class Origin(Text):
         return validate_origin(super()._deserialize(value, attr, data, **kwargs))
 
 
-def _https_url(value: str) -> None:
+def https_url(value: str) -> None:
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.hostname:
         raise ValidationError("must be an https:// URL")
@@ -100,7 +100,7 @@ class BrandingSchema(Schema):
         validate=validate.Range(0, 24, error="must be a whole number of pixels from 0 to 24"),
     )
     logo_url = Text(
-        load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=_https_url
+        load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=https_url
     )
     color_scheme = Text(
         load_default=DEFAULT_BRANDING["color_scheme"],
@@ -187,7 +187,7 @@ class PartnerSchema(Schema):
     wording = fields.Nested(WordingSchema, load_default=dict)
     support_email = Email(load_default=None, allow_none=True)
     terms_url = Text(
-        load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=_https_url
+        load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=https_url
     )
     # The page of the partner's site that embeds the widget: share links lead there.
     site_url = Text(load_default=None, allow_none=True, max_length=URL_MAX_LENGTH)

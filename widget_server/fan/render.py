@@ -26,6 +26,7 @@ from widget_server.extensions import db
 from widget_server.fan.assets import asset_url
 from widget_server.fan.messages import card_behaviour
 from widget_server.fan.security import secure_widget_response, trusted_host_origin
+from widget_server.fan.sponsors import trip_sponsor
 from widget_server.fan.theme import Theme, widget_theme
 from widget_server.fan.trip_state import progress_words
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
@@ -252,4 +253,5 @@ def template_helpers() -> dict:
         "money": format_money,
         "card_behaviour": card_behaviour,
         "progress_words": progress_words,
+        "trip_sponsor": trip_sponsor,
     }

@@ -29,6 +29,7 @@ from widget_server.domain import catalog, checkin, stop_requests
 from widget_server.domain.errors import ValidationFailed
 from widget_server.domain.manifest import build_manifest, manifest_csv
 from widget_server.domain.pledges import sales, trip_outcomes
+from widget_server.domain.sponsors import apply_sponsor_change, take_sponsor_change
 from widget_server.extensions import db
 from widget_server.models import Event, Trip, WaitlistEntry
 from widget_server.representations import TripSchema
@@ -70,8 +71,11 @@ def create_trip(data):
     if event is None or event.partner_id != g.partner.id:
         raise ValidationFailed.field("event_id", "no such event")
     data["currency"] = data["currency"] or g.partner.currency
+    sponsor = take_sponsor_change(data)
     with db.transaction() as session:
-        return catalog.create_trip(session, g.partner, event, actor=actor(), **data)
+        trip = catalog.create_trip(session, g.partner, event, actor=actor(), **data)
+        apply_sponsor_change(session, trip, sponsor, actor=actor())
+        return trip
 
 
 @blp.get("/<trip_id>")
@@ -94,8 +98,11 @@ def update_trip(data, trip_id):
     to the trip as it would be after the change; fields the trip's status does not allow to
     change are a 409; `capacity` never below the seats pledged (422). An empty body changes
     nothing."""
+    sponsor = take_sponsor_change(data)
     with db.transaction() as session:
-        return catalog.update_trip(session, owned(Trip, trip_id), data, actor=actor())
+        trip = catalog.update_trip(session, owned(Trip, trip_id), data, actor=actor())
+        apply_sponsor_change(session, trip, sponsor, actor=actor())
+        return trip
 
 
 @blp.post("/<trip_id>/open")

@@ -3,6 +3,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from widget_server.api.common import ListArgs
 from widget_server.api.fields import AwareDateTime, Currency
 from widget_server.domain.numbers import Integer
+from widget_server.domain.sponsors import SponsorInput
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.models.trips import TRIP_STATUSES
 from widget_server.representations import UTCDateTime
@@ -44,6 +45,14 @@ class TripCreateSchema(_Strict):
     currency = Currency(load_default=None, metadata={"description": "Default: the partner's."})
     pledge_deadline = AwareDateTime(required=True)
     operator = fields.Nested(OperatorInput, load_default=None, allow_none=True)
+    sponsor = fields.Nested(
+        SponsorInput,
+        allow_none=True,
+        metadata={
+            "description": "The trip's own sponsor (wins over its event's; null: none). "
+            "Any status may change it."
+        },
+    )
 
 
 class TripUpdateSchema(_Strict):
@@ -59,6 +68,7 @@ class TripUpdateSchema(_Strict):
     currency = Currency()
     pledge_deadline = AwareDateTime()
     operator = fields.Nested(OperatorInput, allow_none=True)
+    sponsor = fields.Nested(SponsorInput, allow_none=True)
 
 
 class TripListArgs(ListArgs):

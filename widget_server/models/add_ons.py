@@ -1,0 +1,72 @@
+"""Add-ons: extras a trip sells with its seats (a tailgate pass, a scarf), and the add-on lines
+of a pledge, locked when it is made (name, unit amount and quantity as the fan bought them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from widget_server.db import Base
+from widget_server.ids import new_id
+from widget_server.models.pledges import Pledge
+from widget_server.models.trips import Trip
+from widget_server.models.types import UTCDateTime, utcnow
+
+# Units of one add-on one pledge may take (a form's select offers 0..this).
+MAX_ADD_ON_UNITS = 10
+
+
+class AddOn(Base):
+    """One extra on sale with a trip's seats. `quantity` None: unlimited. `sold` counts the
+    units held by live pledges; it changes only by the conditional UPDATEs of
+    `domain/pricing/add_ons.py`, and the check constraint keeps it within `quantity`."""
+
+    __tablename__ = "add_ons"
+    __table_args__ = (
+        CheckConstraint(
+            "sold >= 0 AND (quantity IS NULL OR sold <= quantity)", name="sold_in_range"
+        ),
+        CheckConstraint("unit_amount >= 0", name="unit_amount_non_negative"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("addon"))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    trip_id: Mapped[str] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    unit_amount: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    sold: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    trip: Mapped[Trip] = relationship()
+
+    @property
+    def remaining(self) -> int | None:
+        """Units still on sale; None when unlimited."""
+        return None if self.quantity is None else max(self.quantity - self.sold, 0)
+
+
+class PledgeAddOn(Base):
+    """One add-on line of a pledge, as bought: later changes to the add-on never change it."""
+
+    __tablename__ = "pledge_add_ons"
+    __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pledge_id: Mapped[str] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"), index=True)
+    add_on_id: Mapped[str] = mapped_column(ForeignKey("add_ons.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(120))
+    unit_amount: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    @property
+    def amount(self) -> int:
+        return self.unit_amount * self.quantity
+
+
+# A pledge's add-on lines, in the order bought (declared here: the add-on aggregate owns them).
+Pledge.add_on_lines = relationship(PledgeAddOn, order_by=PledgeAddOn.id, viewonly=True)
