@@ -76,6 +76,7 @@ def init_app(app: Flask) -> None:
         home,
         messages,
         sign_in,
+        sponsors,
         team,
         trips,
         two_step,
