@@ -8,10 +8,11 @@ from marshmallow import Schema, fields
 
 from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.domain.pledges.sales import decide
+from widget_server.domain.pricing import price_lines, unit_amount_at
 from widget_server.fan.sponsors import sponsor_view
 from widget_server.models.pledges import PLEDGE_STATUSES
 from widget_server.models.trips import TRIP_STATUSES
-from widget_server.models.types import rfc3339
+from widget_server.models.types import rfc3339, utcnow
 
 
 class UTCDateTime(fields.DateTime):
@@ -55,6 +56,9 @@ def _sponsor_field(owner: str) -> fields.Field:
 
 class EventSchema(_Object):
     title = fields.String()
+    group_tiers = fields.List(
+        fields.Dict(), metadata={"description": "`[{min_seats, percent_off}]` for its trips."}
+    )
     venue = fields.String()
     starts_at = UTCDateTime()
     timezone = fields.String(metadata={"description": "IANA time zone of the venue."})
@@ -109,7 +113,31 @@ class TripSchema(_Object):
             "is on sale).",
         },
     )
-    unit_amount = fields.Integer(metadata={"description": "Price per seat in minor units."})
+    unit_amount = fields.Integer(
+        metadata={
+            "description": "Price per seat from opening, minor units (`price_steps` "
+            "raise it on dates)."
+        }
+    )
+    current_unit_amount = fields.Function(
+        lambda trip: unit_amount_at(trip, utcnow()),
+        metadata={"type": "integer", "description": "Price per seat a fan pledging now pays."},
+    )
+    price_steps = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "`[{starts_at, unit_amount}]`: the price per seat from each "
+            "date on (see docs/pricing.md)."
+        },
+    )
+    group_tiers = fields.List(
+        fields.Dict(),
+        allow_none=True,
+        metadata={
+            "description": "`[{min_seats, percent_off}]`: off a pledge of at least "
+            "min_seats seats; null: the event's tiers apply."
+        },
+    )
     currency = fields.String()
     pledge_deadline = UTCDateTime()
     operator = fields.Function(
@@ -133,7 +161,26 @@ class PledgeSchema(_Object):
     trip_id = fields.String()
     stop_id = fields.String()
     seats = fields.Integer()
-    amount = fields.Integer(metadata={"description": "seats x unit_amount, minor units."})
+    unit_amount = fields.Integer(
+        metadata={"description": "Price per seat when the pledge was made, minor units."}
+    )
+    discount_amount = fields.Integer(
+        metadata={"description": "Group tier and promo code discounts, minor units."}
+    )
+    promo_code = fields.String(allow_none=True, metadata={"description": "Code used, or null."})
+    amount = fields.Integer(
+        metadata={
+            "description": "What is charged, minor units: seats x unit_amount - "
+            "discount_amount + add-ons. Locked when the pledge is made."
+        }
+    )
+    price_breakdown = fields.Function(
+        price_lines,
+        metadata={
+            "type": "object",
+            "description": "Every line of the locked price (docs/pricing.md).",
+        },
+    )
     currency = fields.String()
     name = fields.String()
     email = fields.String()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from widget_server.domain.pledges.sales import decide
+from widget_server.domain.pricing import price_lines, unit_amount_at
+from widget_server.domain.pricing.rules import next_step_at, tiers_of
 from widget_server.models import Event, Pledge, Stop, Trip
-from widget_server.models.types import rfc3339
+from widget_server.models.types import rfc3339, utcnow
 
 
 def iso(value: datetime | None) -> str | None:
@@ -33,8 +35,9 @@ def public_stop(stop: Stop) -> dict:
     }
 
 
-def public_trip(trip: Trip) -> dict:
+def public_trip(trip: Trip, now: datetime | None = None) -> dict:
     decision = decide(trip)
+    now = now or utcnow()
     return {
         "id": trip.id,
         "event_id": trip.event_id,
@@ -47,7 +50,10 @@ def public_trip(trip: Trip) -> dict:
         # The one sale decision (pledges/sales.py): what a pledge or a waitlist join then gets.
         "seats_available": decision.seats_available,
         "waitlist_open": decision.waitlist_open,
-        "unit_amount": trip.unit_amount,
+        # The price per seat a fan pledging now pays (domain/pricing), and until when.
+        "unit_amount": unit_amount_at(trip, now),
+        "price_valid_until": iso(next_step_at(trip, now)),
+        "group_tiers": tiers_of(trip),
         "currency": trip.currency,
         "pledge_deadline": iso(trip.pledge_deadline),
         "confirmed_at": iso(trip.confirmed_at),
@@ -63,7 +69,11 @@ def fan_pledge(pledge: Pledge) -> dict:
         "trip_id": pledge.trip_id,
         "stop_id": pledge.stop_id,
         "seats": pledge.seats,
+        "unit_amount": pledge.unit_amount,
+        "discount_amount": pledge.discount_amount,
+        "promo_code": pledge.promo_code,
         "amount": pledge.amount,
+        "price_breakdown": price_lines(pledge),
         "currency": pledge.currency,
         "name": pledge.name,
         "email": pledge.email,

@@ -1,6 +1,6 @@
 """Owns the tables: SQLAlchemy models, one module per aggregate; importing this registers all."""
 
-from widget_server.models.add_ons import AddOn, PledgeAddOn
+from widget_server.models.add_ons import AddOn
 from widget_server.models.admins import (
     AdminRecoveryCode,
     AdminSession,
@@ -19,6 +19,7 @@ from widget_server.models.operations import PeriodicRun
 from widget_server.models.partners import Partner
 from widget_server.models.payments import SimulatedPayment, StripeEventRecord
 from widget_server.models.pledges import Pledge, PledgeStatusChange
+from widget_server.models.pricing import PromoCode, PromoRedemption
 from widget_server.models.sponsors import Sponsor
 from widget_server.models.stop_requests import StopRequest
 from widget_server.models.trips import Stop, Trip
@@ -32,7 +33,6 @@ from widget_server.models.webhooks import (
 
 __all__ = [
     "AddOn",
-    "PledgeAddOn",
     "Sponsor",
     "AdminRecoveryCode",
     "AdminSession",
@@ -58,6 +58,8 @@ __all__ = [
     "PeriodicRun",
     "Pledge",
     "PledgeStatusChange",
+    "PromoCode",
+    "PromoRedemption",
     "SimulatedPayment",
     "Stop",
     "StripeEventRecord",

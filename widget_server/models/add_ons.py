@@ -1,5 +1,6 @@
-"""Add-ons: extras a trip sells with its seats (a tailgate pass, a scarf), and the add-on lines
-of a pledge, locked when it is made (name, unit amount and quantity as the fan bought them)."""
+"""Add-ons: extras a trip sells with its seats (a tailgate pass, a scarf). A pledge's add-on
+lines are locked in its price breakdown (`Pledge.price_breakdown["add_ons"]`: the add-on id as
+`key`, name, unit amount and quantity as the fan bought them)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from widget_server.db import Base
 from widget_server.ids import new_id
-from widget_server.models.pledges import Pledge
 from widget_server.models.trips import Trip
 from widget_server.models.types import UTCDateTime, utcnow
 
@@ -50,23 +50,6 @@ class AddOn(Base):
         return None if self.quantity is None else max(self.quantity - self.sold, 0)
 
 
-class PledgeAddOn(Base):
-    """One add-on line of a pledge, as bought: later changes to the add-on never change it."""
-
-    __tablename__ = "pledge_add_ons"
-    __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    pledge_id: Mapped[str] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"), index=True)
-    add_on_id: Mapped[str] = mapped_column(ForeignKey("add_ons.id", ondelete="RESTRICT"))
-    name: Mapped[str] = mapped_column(String(120))
-    unit_amount: Mapped[int] = mapped_column(Integer)
-    quantity: Mapped[int] = mapped_column(Integer)
-
-    @property
-    def amount(self) -> int:
-        return self.unit_amount * self.quantity
-
-
-# A pledge's add-on lines, in the order bought (declared here: the add-on aggregate owns them).
-Pledge.add_on_lines = relationship(PledgeAddOn, order_by=PledgeAddOn.id, viewonly=True)
+# A trip's add-ons in the order they were made (ids are time-ordered); declared here, as the
+# add-on aggregate owns the link.
+Trip.add_ons = relationship(AddOn, order_by=AddOn.id, viewonly=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from widget_server.db import Base
@@ -26,6 +26,8 @@ class Event(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     # Who "presents" the event's trips (a trip's own sponsor wins): domain/sponsors.py.
     sponsor_id: Mapped[str | None] = mapped_column(ForeignKey("sponsors.id", ondelete="SET NULL"))
+    # Group tiers every trip of the event uses unless it sets its own (domain/pricing).
+    group_tiers: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

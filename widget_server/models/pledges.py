@@ -57,6 +57,7 @@ class Pledge(Base):
     __tablename__ = "pledges"
     __table_args__ = (
         CheckConstraint(f"seats >= 1 AND seats <= {MAX_SEATS_PER_PLEDGE}", name="seats_in_range"),
+        CheckConstraint("discount_amount >= 0 AND amount >= 0", name="amounts_non_negative"),
         Index("ix_pledges_trip_status", "trip_id", "status"),
         Index("ix_pledges_partner_created", "partner_id", "id"),
         Index("ix_pledges_trip_email_key", "trip_id", "email_key"),
@@ -69,7 +70,16 @@ class Pledge(Base):
     trip_id: Mapped[str] = mapped_column(ForeignKey("trips.id", ondelete="RESTRICT"))
     stop_id: Mapped[str] = mapped_column(ForeignKey("stops.id", ondelete="RESTRICT"))
     seats: Mapped[int] = mapped_column(Integer)
+    # The price locked when the pledge was made (domain/pricing.price_pledge): unit price,
+    # discounts (group tier and promo code), add-ons and `amount`, what is charged.
     unit_amount: Mapped[int] = mapped_column(Integer)
+    discount_amount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    promo_code: Mapped[str | None] = mapped_column(String(40))
+    promo_code_id: Mapped[str | None] = mapped_column(
+        ForeignKey("promo_codes.id", ondelete="SET NULL")
+    )
+    # `PriceBreakdown.as_json()`: every line of the price (tier, promo, add-ons).
+    price_breakdown: Mapped[dict | None] = mapped_column(JSON)
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     name: Mapped[str] = mapped_column(String(200))

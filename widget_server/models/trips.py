@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from widget_server.db import Base
@@ -42,7 +42,13 @@ class Trip(Base):
     # Seats held for waitlist offers not yet claimed (domain.pledges.waitlist): nobody else may
     # take them.
     seats_held: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The price per seat from opening; `price_steps` raise it on dates and `group_tiers` (or
+    # the event's) take a percentage off bigger pledges: domain/pricing reads all three.
     unit_amount: Mapped[int] = mapped_column(Integer)
+    # [{"starts_at": RFC 3339, "unit_amount": int}, ...] in time order.
+    price_steps: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # [{"min_seats": int, "percent_off": int}, ...]; None: the event's tiers apply.
+    group_tiers: Mapped[list | None] = mapped_column(JSON)
     currency: Mapped[str] = mapped_column(String(3))
     pledge_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     operator_name: Mapped[str | None] = mapped_column(String(200))

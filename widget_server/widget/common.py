@@ -44,6 +44,8 @@ class PledgeInput(Schema):
     )
     # The share link's referral code (checked by domain/referrals.py: forged is a 422).
     ref = Text(load_default=None, allow_none=True, max_length=64)
+    # A promo code (domain/pricing/promos.py: unusable is a 422 naming `promo_code`, with why).
+    promo_code = Text(load_default=None, allow_none=True, max_length=40)
 
 
 class DemandInput(Schema):
@@ -127,6 +129,7 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
     the JSON API and the widget's no-JS form. When the request claimed an Idempotency-Key
     (`replay_pledge_attempt`), the card's saving at the provider is keyed by the attempt."""
     data["locale"] = data.get("locale") or partner.locale
+    data["promo_code"] = data.get("promo_code") or None  # an empty field is no code
     claim = idempotency.current_claim()
     attempt = claim.attempt if claim is not None else None
     try:

@@ -17,6 +17,9 @@ from widget_server.domain.errors import (
 )
 from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.domain.pledges.seat_taking import ensure_can_sell, ensure_cap, seats_of_fan
+from widget_server.domain.pricing import AddOnLine, PriceBreakdown, price_pledge
+from widget_server.domain.pricing.add_ons import add_on_lines
+from widget_server.domain.pricing.promos import usable_promo
 from widget_server.domain.referrals import referrer_for
 from widget_server.domain.text import fan_email_key
 from widget_server.ids import new_id
@@ -48,13 +51,18 @@ class PledgeRequest:
     attribution: dict = field(default_factory=dict)
     # The referral code of the share link the fan came by (domain/referrals.py), if any.
     ref: str | None = None
+    # The promo code the fan typed (domain/pricing/promos.py), if any.
+    promo_code: str | None = None
+    # The fan's extras, `{add-on id: quantity}`: priced by the same rule as the seats
+    # (domain/pricing/add_ons.py:add_on_lines makes them `AddOnLine`s).
+    add_ons: dict[str, int] = field(default_factory=dict)
 
 
 # Built once: the queries of every pledge, with their values bound at execution (building a
 # statement costs more CPU than running a cached one).
 _TRIP_WITH_STOPS = (
     select(Trip)
-    .options(joinedload(Trip.stops), undefer(Trip.smallest_waiting_party))
+    .options(joinedload(Trip.stops), joinedload(Trip.event), undefer(Trip.smallest_waiting_party))
     .where(Trip.id == bindparam("trip_id"), Trip.partner_id == bindparam("partner_id"))
 )
 
@@ -108,6 +116,9 @@ class PledgePlan:
     trip: Trip | None = field(default=None, repr=False, compare=False)
     # The partner's seat cap per fan, re-checked by record_pledge under the trip row lock.
     max_seats_per_fan: int = 0
+    # The price the fan was shown, locked on the pledge (its promo code's use is taken when
+    # the pledge is recorded).
+    price: PriceBreakdown | None = None
 
 
 def plan_pledge(
@@ -139,6 +150,8 @@ def plan_pledge(
     )
     ensure_cap(partner.max_seats_per_fan, fan_seats, request.seats)
     ensure_can_sell(trip, request.seats, now, held=waitlist_offer is not None)
+    add_ons = add_on_lines(trip, request.add_ons) if request.add_ons else ()
+    price = quote(session, partner.id, trip, request.seats, now, request.promo_code, fan, add_ons)
     pledge_id = new_id("plg")
     card = CardSetup(
         pledge_id,
@@ -159,7 +172,25 @@ def plan_pledge(
         referred_by,
         trip=trip,
         max_seats_per_fan=partner.max_seats_per_fan,
+        price=price,
     )
+
+
+def quote(
+    session: Session,
+    partner_id: str,
+    trip: Trip,
+    seats: int,
+    at: datetime,
+    promo_code: str | None = None,
+    fan_key: str | None = None,
+    add_ons: tuple[AddOnLine, ...] = (),
+) -> PriceBreakdown:
+    """What `seats` seats on the trip cost a fan pledging at `at` with `promo_code` (checked:
+    PromoCodeUnusable, a 422 naming `promo_code`, when it cannot be used; the fan's own limit
+    only when `fan_key` is known): the price the widget shows and the pledge locks."""
+    promo = usable_promo(session, partner_id, promo_code, trip, at, fan_key) if promo_code else None
+    return price_pledge(trip, seats, at, promo, add_ons)
 
 
 def save_card(provider: PaymentProvider, card: CardSetup) -> SavedCard:

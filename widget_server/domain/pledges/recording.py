@@ -28,6 +28,8 @@ from widget_server.domain.pledges.seat_taking import (
 from widget_server.domain.pledges.transitions import insert_status_change
 from widget_server.domain.pledges.trip_outcomes import confirm_trip
 from widget_server.domain.pledges.waitlist import link_pledge, take_held_seats
+from widget_server.domain.pricing.add_ons import take_stock
+from widget_server.domain.pricing.promos import redeem
 from widget_server.domain.work import schedule
 from widget_server.models import Partner, Pledge
 from widget_server.models.pledges import boarding_lookup
@@ -88,6 +90,9 @@ def record_pledge(
     # Again now that this transaction holds the trip row: a pledge of the same fan racing this
     # one has committed by now (or waits for us), so the cap holds under concurrency too.
     ensure_within_cap(session, plan.max_seats_per_fan, trip, fan, request.seats, pledge.id)
+    if plan.price.promo_code_id is not None:  # one use of the code, exact under concurrency
+        redeem(session, plan.price.promo_code_id, trip, pledge.id, fan, now)
+    take_stock(session, plan.price.add_ons)  # add-on units, exact under concurrency too
     if locked.has_webhooks:  # partners without webhooks skip emit() and its endpoint locks
         emit(session, plan.partner_id, "pledge.created", pledge)
     tipped = False
@@ -114,15 +119,19 @@ def _insert_pledge(
     as a persistent object of the session, as if it had been loaded (no query): its trip is
     the plan's, its other relationships load when read. Only the columns with a value are
     written: every other column gets its default, never an explicit NULL."""
-    request, trip = plan.request, plan.trip
+    request, trip, price = plan.request, plan.trip, plan.price
     values = dict(
         id=plan.pledge_id,
         partner_id=plan.partner_id,
         trip_id=trip.id,
         stop_id=request.stop_id,
         seats=request.seats,
-        unit_amount=trip.unit_amount,
-        amount=trip.unit_amount * request.seats,
+        unit_amount=price.unit_amount,
+        discount_amount=price.discount_amount,
+        promo_code=price.promo_code,
+        promo_code_id=price.promo_code_id,
+        price_breakdown=price.as_json(),
+        amount=price.amount,
         currency=trip.currency,
         name=request.name,
         email=request.email,

@@ -15,6 +15,7 @@ from widget_server.domain.audit import record_at_once
 from widget_server.domain.errors import (
     IllegalTransition,
 )
+from widget_server.domain.pricing.add_ons import release_stock
 from widget_server.domain.work import schedule
 from widget_server.models import Pledge, PledgeStatusChange, Trip
 from widget_server.models.pledges import LIVE_STATUSES
@@ -97,6 +98,7 @@ def transition(
             .values(seats_pledged=Trip.seats_pledged - pledge.seats, updated_at=now)
             .execution_options(synchronize_session=False)
         )
+        release_stock(session, pledge)  # its add-ons go back on sale with its seats
         session.expire(pledge.trip)
         # Freed seats go to the waitlist first (domain.pledges.waitlist), after this commits.
         schedule(session, "refresh_waitlist", pledge.trip_id)

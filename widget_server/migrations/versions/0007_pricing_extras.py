@@ -1,8 +1,8 @@
-"""pricing extras: sponsors of events and trips; add-ons sold with a trip's seats and the
-add-on lines of pledges
+"""pricing extras: sponsors of events and trips; add-ons sold with a trip's seats (a pledge's
+add-on lines are in its price breakdown)
 
 Revision ID: 0007_pricing_extras
-Revises: 0006_h10
+Revises: 0007_pricing_core
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import widget_server.models.types
 
 revision = "0007_pricing_extras"
-down_revision = "0006_h10"
+down_revision = "0007_pricing_core"
 branch_labels = None
 depends_on = None
 
@@ -81,34 +81,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_add_ons")),
     )
     op.create_index(op.f("ix_add_ons_trip_id"), "add_ons", ["trip_id"])
-    op.create_table(
-        "pledge_add_ons",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("pledge_id", sa.String(length=40), nullable=False),
-        sa.Column("add_on_id", sa.String(length=40), nullable=False),
-        sa.Column("name", sa.String(length=120), nullable=False),
-        sa.Column("unit_amount", sa.Integer(), nullable=False),
-        sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.CheckConstraint("quantity >= 1", name=op.f("ck_pledge_add_ons_quantity_positive")),
-        sa.ForeignKeyConstraint(
-            ["pledge_id"],
-            ["pledges.id"],
-            name=op.f("fk_pledge_add_ons_pledge_id_pledges"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["add_on_id"],
-            ["add_ons.id"],
-            name=op.f("fk_pledge_add_ons_add_on_id_add_ons"),
-            ondelete="RESTRICT",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_pledge_add_ons")),
-    )
-    op.create_index(op.f("ix_pledge_add_ons_pledge_id"), "pledge_add_ons", ["pledge_id"])
 
 
 def downgrade() -> None:
-    op.drop_table("pledge_add_ons")
     op.drop_table("add_ons")
     for table in ("trips", "events"):
         with op.batch_alter_table(table) as batch:
