@@ -214,6 +214,24 @@
       problemType(result.body) === 'idempotency-in-progress';
   }
 
+  // Extras chosen with the seats (the add-on selects): {id: quantity}, and what they add to
+  // the total (each line unit price x quantity, as the server's pricing rule adds them).
+  function addOnChoices(selects) {
+    var choices = {};
+    Array.prototype.forEach.call(selects, function (select) {
+      if (!select.disabled) choices[select.dataset.addOn] = parseInt(select.value, 10) || 0;
+    });
+    return choices;
+  }
+
+  function addOnsAmount(selects) {
+    var sum = 0;
+    Array.prototype.forEach.call(selects, function (select) {
+      sum += (parseInt(select.value, 10) || 0) * parseInt(select.dataset.unitAmount, 10);
+    });
+    return sum;
+  }
+
   function pledgeForm(form) {
     var trip = D.trip;
     var attempt = null; // {fields, key, paymentMethod}: the attempt without a definite answer
@@ -222,12 +240,15 @@
     var money = new Intl.NumberFormat(D.locale, {style: 'currency', currency: trip.currency});
     var scale = Math.pow(10, money.resolvedOptions().maximumFractionDigits);
     var cardFromStripe = stripeCard(form, trip.currency, function () { attempt = null; });
-    seats.addEventListener('input', function () {
+    var addOns = form.querySelectorAll('[data-add-on]');
+    function showTotal() {
       var n = parseInt(seats.value, 10);
       if (n >= 1 && n <= D.max_seats) {
-        total.textContent = D.texts.total.replace('{amount}', money.format(n * trip.unit_amount / scale));
+        total.textContent = D.texts.total.replace('{amount}', money.format((n * trip.unit_amount + addOnsAmount(addOns)) / scale));
       }
-    });
+    }
+    seats.addEventListener('input', showTotal);
+    Array.prototype.forEach.call(addOns, function (select) { select.addEventListener('change', showTotal); });
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       if (form.dataset.busy) return;
@@ -248,6 +269,7 @@
       if (Object.keys(errors).length) return showErrors(form, errors, D.problems['validation-error']);
       busy(form, true);
       if (form.elements.ref) values.ref = form.elements.ref.value;
+      if (addOns.length) values.add_ons = addOnChoices(addOns);
       var fields = JSON.stringify([values, testMethod]);
       if (!attempt || attempt.fields !== fields) attempt = {fields: fields, key: newKey(), paymentMethod: null};
       var current = attempt;

@@ -84,6 +84,23 @@ class OperatorSchema(Schema):
     email = fields.String(allow_none=True)
 
 
+class AddOnSchema(_Object):
+    object = fields.Constant("add_on")
+    trip_id = fields.String()
+    name = fields.String()
+    unit_amount = fields.Integer(metadata={"description": "Price each, minor units."})
+    currency = fields.Function(lambda add_on: add_on.trip.currency, metadata={"type": "string"})
+    quantity = fields.Integer(
+        allow_none=True, metadata={"description": "Units on sale in all; null: no limit."}
+    )
+    sold = fields.Integer(metadata={"description": "Units held by live pledges."})
+    remaining = fields.Integer(
+        allow_none=True, metadata={"description": "quantity - sold; null: no limit."}
+    )
+    active = fields.Boolean(metadata={"description": "On sale (false: turned off)."})
+    updated_at = UTCDateTime()
+
+
 class TripSchema(_Object):
     event_id = fields.String()
     origin = fields.Function(
@@ -154,6 +171,10 @@ class TripSchema(_Object):
     canceled_at = UTCDateTime(allow_none=True)
     completed_at = UTCDateTime(allow_none=True)
     sponsor = _sponsor_field("trip")
+    add_ons = fields.List(
+        fields.Nested(AddOnSchema),
+        metadata={"description": "Extras sold with the seats (`/v1/trips/{id}/add_ons`)."},
+    )
     updated_at = UTCDateTime()
 
 

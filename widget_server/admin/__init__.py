@@ -65,6 +65,7 @@ def init_app(app: Flask) -> None:
     """Register the console: sign-in, cookie rules, pages."""
     from widget_server.admin import (  # noqa: F401 (routes register)
         account,
+        add_ons,
         auth,
         branding,
         demand,

@@ -25,7 +25,7 @@ from widget_server.admin.messages import console_message
 from widget_server.admin.schemas import MAX_STOPS, local_input, price_input, read_trip
 from widget_server.domain import catalog, trip_reports
 from widget_server.domain.errors import DomainError
-from widget_server.domain.manifest import build_manifest, manifest_csv
+from widget_server.domain.manifest import add_ons_text, build_manifest, manifest_csv
 from widget_server.domain.pledges import charging, sales, trip_outcomes
 from widget_server.domain.referrals import referral_counts, referrer_names
 from widget_server.domain.text import clean_text
@@ -150,6 +150,7 @@ def trip_page(trip: Trip, *, link_errors: dict | None = None, link_email: str = 
         referrals=referral_counts(db.session, [p.id for p in pledges]),
         referrer_names=referrer_names(db.session, trip),
         manifest=build_manifest(db.session, trip, secret=current_app.config["SECRET_KEY"]),
+        add_ons_text=add_ons_text,
         sale=sales.decide(trip),
         cancelable={"pledged", "action_required", "paid"},
         link_errors=link_errors or {},

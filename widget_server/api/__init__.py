@@ -64,6 +64,7 @@ def docs_assets(filename: str):
 
 
 def init_app(app: Flask) -> None:
+    from widget_server.api.add_ons.routes import blp as add_ons
     from widget_server.api.demand.routes import blp as demand
     from widget_server.api.events.routes import blp as events
     from widget_server.api.fans.routes import blp as fans
@@ -89,7 +90,7 @@ def init_app(app: Flask) -> None:
     )
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for blueprint in (partner, events, trips, pledges, demand, webhooks, fans):
+    for blueprint in (partner, events, trips, add_ons, pledges, demand, webhooks, fans):
         # Only the API's own Blueprint reads bodies through the strict JSON parser.
         if not isinstance(blueprint, StrictBlueprint):
             raise TypeError(f"{blueprint.name}: use widget_server.api.common.Blueprint")

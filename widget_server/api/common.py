@@ -158,7 +158,7 @@ def created(location: str):
         @wraps(view)
         def wrapper(*args, **kwargs):
             result = view(*args, **kwargs)
-            return result, 201, {"Location": location.format(id=result.id)}
+            return result, 201, {"Location": location.format(id=result.id, **kwargs)}
 
         return wrapper
 

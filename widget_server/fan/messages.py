@@ -37,6 +37,7 @@ def problem_messages() -> dict[str, str]:
     """Problem `type` (the last part of its URL) -> what the fan reads."""
     return {
         "sold-out": _("Sorry, there are not enough seats left on this trip."),
+        "add-on-sold-out": _("Sorry, not enough of an extra you chose is left. Choose fewer."),
         "seat-limit": _("You already hold the most seats one fan may take on this trip."),
         "link-expired": _("This link has expired. Ask for a new one from the trip's page."),
         "card-declined": _("Your card was declined. Try another card."),

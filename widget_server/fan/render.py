@@ -21,6 +21,7 @@ from widget_server.domain.branding import wording_for
 from widget_server.domain.errors import DomainError, NotFound
 from widget_server.domain.partners import SLUG
 from widget_server.domain.preview import preview_values
+from widget_server.domain.pricing.add_ons import pledge_add_ons
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
 from widget_server.fan.assets import asset_url
@@ -254,4 +255,5 @@ def template_helpers() -> dict:
         "card_behaviour": card_behaviour,
         "progress_words": progress_words,
         "trip_sponsor": trip_sponsor,
+        "pledge_add_ons": pledge_add_ons,
     }

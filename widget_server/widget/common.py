@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from widget_server import idempotency, services
 from widget_server.domain import limits
@@ -15,12 +16,14 @@ from widget_server.domain.demand import address_key, record_demand
 from widget_server.domain.errors import DomainError, SoldOut, ValidationFailed
 from widget_server.domain.numbers import Integer
 from widget_server.domain.pledges import placing, planning, sales
+from widget_server.domain.pricing.add_ons import MAX_ADD_ONS_PER_TRIP
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.extensions import db
 from widget_server.fan.trip_state import PUBLIC_TRIP_STATUSES
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.keys import derive_key
 from widget_server.models import Event, Partner, Pledge, Trip
+from widget_server.models.add_ons import MAX_ADD_ON_UNITS
 from widget_server.models.types import utcnow
 from widget_server.observability.metrics import PLEDGES
 
@@ -46,6 +49,13 @@ class PledgeInput(Schema):
     ref = Text(load_default=None, allow_none=True, max_length=64)
     # A promo code (domain/pricing/promos.py: unusable is a 422 naming `promo_code`, with why).
     promo_code = Text(load_default=None, allow_none=True, max_length=40)
+    # Extras with the seats, `{add-on id: quantity}` (domain/pricing/add_ons.py).
+    add_ons = fields.Dict(
+        keys=Id("addon"),
+        values=Integer(validate=validate.Range(0, MAX_ADD_ON_UNITS)),
+        load_default=dict,
+        validate=validate.Length(max=MAX_ADD_ONS_PER_TRIP),
+    )
 
 
 class DemandInput(Schema):
@@ -89,7 +99,7 @@ def trips_for_event(partner: Partner, event_id: str, near: str | None = None) ->
                 Trip.status.in_(PUBLIC_TRIP_STATUSES),
             )
             # Each trip's stops and sale decision are shown: loaded with the list, not per trip.
-            .options(*sales.DECIDING)
+            .options(*sales.DECIDING, selectinload(Trip.add_ons))
         )
     )
     needle = (near or "").strip().casefold()

@@ -24,6 +24,8 @@ from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.limits import pledge_seat_limit
 from widget_server.domain.notify import ask_manage_links
 from widget_server.domain.numbers import parse_digits
+from widget_server.domain.pricing import AddOnLine
+from widget_server.domain.pricing.add_ons import on_sale
 from widget_server.domain.referrals import page_referral
 from widget_server.domain.stop_requests import takes_stop_requests
 from widget_server.extensions import db
@@ -34,6 +36,7 @@ from widget_server.fan.security import FORM_TOKEN_FIELD, check_form_post, form_t
 from widget_server.fan.serializers import public_trip
 from widget_server.fan.trip_state import pledge_status_label, progress_words, trip_state
 from widget_server.models import Event, Trip
+from widget_server.models.add_ons import MAX_ADD_ON_UNITS
 from widget_server.payments.simulated import TEST_CARD_NUMBERS
 from widget_server.widget.blueprint import bp
 from widget_server.widget.common import (
@@ -185,6 +188,8 @@ def _pledge_page(
     values = values or {"seats": 1, "stop_id": _first_stop(trip)}
     seats = parse_digits(str(values.get("seats", "")))
     total_seats = seats if seats and seats <= max_seats else 1
+    add_ons = on_sale(trip)
+    add_ons_amount = add_ons_total(add_ons, values)
     return render_page(
         "widget/pledge.html",
         status=status,
@@ -193,6 +198,9 @@ def _pledge_page(
         event=trip.event,
         max_seats=max_seats,
         total_seats=total_seats,
+        add_ons=add_ons,
+        add_ons_amount=add_ons_amount,
+        max_add_on_units=MAX_ADD_ON_UNITS,
         values=values,
         errors=errors or {},
         problem=problem,
@@ -221,6 +229,7 @@ def create_pledge(trip_id: str):
     values = {
         key: form.get(key, "").strip() for key in ("stop_id", "seats", "name", "email", "ref")
     }
+    values.update((name, form[name]) for name in form if name.startswith(ADD_ON_FIELD))
     key = None
     try:
         check_form_post(g.partner, f"pledge:{trip.id}")
@@ -243,6 +252,7 @@ def create_pledge(trip_id: str):
                 "payment_method": payment_method_from_form(form),
                 "locale": str(get_locale()),
                 "ref": values["ref"] or None,
+                "add_ons": add_on_choices(form),
             }
         )
         pledge = place_pledge(g.partner, trip.id, data)
@@ -275,6 +285,31 @@ def create_pledge(trip_id: str):
         )
     token = manage_token(pledge.id)
     return redirect(url_for("widget_pages.confirmation", token=token), code=303)
+
+
+ADD_ON_FIELD = "add_ons."
+
+
+def add_on_choices(form) -> dict:
+    """The form's `add_ons.<id>` selects as `{id: quantity}` (PledgeInput checks both; a
+    value that is not digits is a quantity error)."""
+    choices = {}
+    for name in form:
+        if name.startswith(ADD_ON_FIELD):
+            quantity = parse_digits(form[name].strip())
+            choices[name[len(ADD_ON_FIELD) :]] = -1 if quantity is None else quantity
+    return choices
+
+
+def add_ons_total(add_ons, values: dict) -> int:
+    """What the add-ons chosen on the form add to the total shown, by the pricing rule's line
+    amount (`AddOnLine.amount`); a choice the form refuses adds nothing."""
+    lines = []
+    for add_on in add_ons:
+        quantity = parse_digits(str(values.get(ADD_ON_FIELD + add_on.id, "0"))) or 0
+        if 0 < quantity <= MAX_ADD_ON_UNITS:
+            lines.append(AddOnLine(add_on.id, add_on.name, add_on.unit_amount, quantity))
+    return sum(line.amount for line in lines)
 
 
 def _form_fingerprint(form) -> str:

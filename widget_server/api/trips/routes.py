@@ -4,6 +4,7 @@ import functools
 
 from flask import Response, current_app, g, request
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from widget_server.api.common import (
     Blueprint,
@@ -45,7 +46,11 @@ TripList = list_schema(TripSchema, "TripList")
 def list_trips(args):
     """List trips, newest first; filter by `event_id` and `status`."""
     # Stops and the sale decision's waitlist figure in the same round trips (no query per trip).
-    query = select(Trip).where(Trip.partner_id == g.partner.id).options(*sales.DECIDING)
+    query = (
+        select(Trip)
+        .where(Trip.partner_id == g.partner.id)
+        .options(*sales.DECIDING, selectinload(Trip.add_ons))
+    )
     if args["event_id"]:
         query = query.where(Trip.event_id == args["event_id"])
     if args["status"]:

@@ -76,6 +76,11 @@ class TripListArgs(ListArgs):
     status = Text(load_default=None, validate=validate.OneOf(TRIP_STATUSES))
 
 
+class AddOnCountSchema(Schema):
+    name = fields.String()
+    quantity = fields.Integer()
+
+
 class RiderSchema(Schema):
     pledge_id = fields.String()
     name = fields.String()
@@ -97,6 +102,10 @@ class RiderSchema(Schema):
     )
     referrals = fields.Integer(
         metadata={"description": "Live pledges this rider's share link brought."}
+    )
+    add_ons = fields.List(
+        fields.Nested(AddOnCountSchema),
+        metadata={"description": "The extras this rider bought (as locked on the pledge)."},
     )
 
 
@@ -122,6 +131,10 @@ class ManifestSchema(Schema):
         metadata={"description": "Riders' pledges that came by a fan's share link."}
     )
     referred_seats = fields.Integer(metadata={"description": "Their seats."})
+    add_ons = fields.List(
+        fields.Nested(AddOnCountSchema),
+        metadata={"description": "Each extra the riders bought, with how many in all."},
+    )
     stops = fields.List(fields.Nested(ManifestStopSchema))
 
 

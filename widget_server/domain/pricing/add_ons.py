@@ -93,9 +93,15 @@ def take_stock(session: Session, lines: tuple[AddOnLine, ...]) -> None:
             raise AddOnSoldOut(line.key, line.name, left or 0)
 
 
+def pledge_add_ons(pledge: Pledge) -> list[dict]:
+    """The add-on lines a pledge bought, as locked in its breakdown: `key` (the add-on's id),
+    `name`, `unit_amount`, `quantity`, `amount`. Every face shows these."""
+    return list(price_lines(pledge).get("add_ons") or ())
+
+
 def release_stock(session: Session, pledge: Pledge) -> None:
     """Put a pledge's add-on units back on sale (it stopped being live)."""
-    for line in price_lines(pledge).get("add_ons") or ():
+    for line in pledge_add_ons(pledge):
         session.execute(
             update(AddOn)
             .where(AddOn.id == line["key"], AddOn.sold >= line["quantity"])
