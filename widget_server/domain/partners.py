@@ -66,8 +66,13 @@ class Origin(Text):
 
 
 def https_url(value: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
+    """Every partner-given link (terms, logo, sponsor): https with a host name."""
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:  # "https://[": a broken IPv6 literal
+        raise ValidationError("must be an https:// URL") from None
+    if parts.scheme != "https" or not hostname:
         raise ValidationError("must be an https:// URL")
 
 

@@ -160,6 +160,7 @@ def test_pledge_received_email_names_the_sponsor(app, client, settings):
         ({"name": "Acme", "url": "http://acme.example/"}, "sponsor.url"),
         ({"name": "Acme", "url": "javascript:alert(1)"}, "sponsor.url"),
         ({"name": "Acme", "url": "https://"}, "sponsor.url"),
+        ({"name": "Acme", "url": "https://["}, "sponsor.url"),
         ({"name": "Acme", "url": "https://a.example/" + "x" * 3000}, "sponsor.url"),
         ({"name": ""}, "sponsor.name"),
         ({"name": "x" * 201}, "sponsor.name"),

@@ -1,7 +1,6 @@
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema
 
-from widget_server.api.fields import AwareDateTime, TimeZone
-from widget_server.domain.sponsors import SponsorInput
+from widget_server.api.fields import AwareDateTime, Sponsor, TimeZone
 from widget_server.domain.text import Text
 
 
@@ -13,9 +12,7 @@ class EventCreateSchema(Schema):
     venue = Text(required=True, max_length=200)
     starts_at = AwareDateTime(required=True, metadata={"example": "2026-12-20T19:00:00Z"})
     timezone = TimeZone(required=True, metadata={"example": "America/Chicago"})
-    sponsor = fields.Nested(
-        SponsorInput,
-        allow_none=True,
+    sponsor = Sponsor(
         metadata={
             "description": "Who presents the event (null: nobody); the logo is uploaded "
             "in the console."

@@ -1,9 +1,8 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 from widget_server.api.common import ListArgs
-from widget_server.api.fields import AwareDateTime, Currency
+from widget_server.api.fields import AwareDateTime, Currency, Sponsor
 from widget_server.domain.numbers import Integer
-from widget_server.domain.sponsors import SponsorInput
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.models.trips import TRIP_STATUSES
 from widget_server.representations import UTCDateTime
@@ -45,9 +44,7 @@ class TripCreateSchema(_Strict):
     currency = Currency(load_default=None, metadata={"description": "Default: the partner's."})
     pledge_deadline = AwareDateTime(required=True)
     operator = fields.Nested(OperatorInput, load_default=None, allow_none=True)
-    sponsor = fields.Nested(
-        SponsorInput,
-        allow_none=True,
+    sponsor = Sponsor(
         metadata={
             "description": "The trip's own sponsor (wins over its event's; null: none). "
             "Any status may change it."
@@ -68,7 +65,7 @@ class TripUpdateSchema(_Strict):
     currency = Currency()
     pledge_deadline = AwareDateTime()
     operator = fields.Nested(OperatorInput, allow_none=True)
-    sponsor = fields.Nested(SponsorInput, allow_none=True)
+    sponsor = Sponsor()
 
 
 class TripListArgs(ListArgs):
