@@ -40,7 +40,8 @@
     var data = node.dataset;
     var o = {
       partner: data.partner, event: data.event, trip: data.trip, locale: data.locale,
-      title: data.title, prefill: {email: data.prefillEmail, name: data.prefillName}
+      title: data.title, prefill: {email: data.prefillEmail, name: data.prefillName},
+      promo_code: data.promoCode
     };
     for (var key in given || {}) if (given[key] != null) o[key] = given[key];
     // A friend's share link to this page (?rp=partner&rp_trip=&rp_stop=&rp_ref=) opens the
@@ -113,7 +114,9 @@
       var prefill = widget.opts.prefill || {};
       e.source.postMessage({
         rp: 1, type: 'init', attribution: utm(),
-        prefill: {email: text(prefill.email, 320), name: text(prefill.name, 200)}
+        prefill: {email: text(prefill.email, 320), name: text(prefill.name, 200),
+          // the embed option, else the host page's ?promo= (as utm_* are passed on)
+          promo_code: text(widget.opts.promo_code || new URLSearchParams(location.search).get('promo'), 40)}
       }, ORIGIN);
       if (!widget.ready) {
         widget.ready = true;

@@ -66,11 +66,12 @@
   }
 
   function prefill() {
-    [['name', 200], ['email', 320]].forEach(function (pair) {
+    [['name', 200], ['email', 320], ['promo_code', 40]].forEach(function (pair) {
       var input = document.getElementById(pair[0]);
       var value = context.prefill[pair[0]];
       if (input && !input.value && typeof value === 'string') input.value = value.slice(0, pair[1]);
     });
+    if (context.reprice && context.prefill.promo_code) context.reprice();
   }
 
   // ---- size ---------------------------------------------------------------------------
@@ -137,9 +138,12 @@
 
   function fieldMessages(problem) {
     var out = {};
-    Object.keys((problem && problem.errors) || {}).forEach(function (field) {
+    var errors = (problem && problem.errors) || {};
+    Object.keys(errors).forEach(function (field) {
       out[field] = D.field_messages[field] || D.field_messages._generic;
     });
+    // Why a promo code cannot be used, in the fan's words (keyed by the API's message).
+    if (errors.promo_code) out.promo_code = (D.promo_messages || {})[errors.promo_code[0]] || out.promo_code;
     return out;
   }
 
@@ -214,8 +218,8 @@
       problemType(result.body) === 'idempotency-in-progress';
   }
 
-  // Extras chosen with the seats (the add-on selects): {id: quantity}, and what they add to
-  // the total (each line unit price x quantity, as the server's pricing rule adds them).
+  // Extras chosen with the seats (the add-on selects): {id: quantity}; the server prices them
+  // with the seats (the price quote and the pledge).
   function addOnChoices(selects) {
     var choices = {};
     Array.prototype.forEach.call(selects, function (select) {
@@ -224,13 +228,6 @@
     return choices;
   }
 
-  function addOnsAmount(selects) {
-    var sum = 0;
-    Array.prototype.forEach.call(selects, function (select) {
-      sum += (parseInt(select.value, 10) || 0) * parseInt(select.dataset.unitAmount, 10);
-    });
-    return sum;
-  }
 
   function pledgeForm(form) {
     var trip = D.trip;
@@ -240,17 +237,51 @@
     var money = new Intl.NumberFormat(D.locale, {style: 'currency', currency: trip.currency});
     var scale = Math.pow(10, money.resolvedOptions().maximumFractionDigits);
     var cardFromStripe = stripeCard(form, trip.currency, function () { attempt = null; });
+    var promo = form.elements.promo_code;
     var addOns = form.querySelectorAll('[data-add-on]');
-    function showTotal() {
-      var n = parseInt(seats.value, 10);
-      if (n >= 1 && n <= D.max_seats) {
-        total.textContent = D.texts.total.replace('{amount}', money.format((n * trip.unit_amount + addOnsAmount(addOns)) / scale));
-      }
+    var discount = $('[data-discount]', total);
+    var asked = 0;
+    function showPrice(price) {
+      total.firstChild.textContent = D.texts.total.replace('{amount}', money.format(price.amount / scale));
+      discount.textContent = ' (' + D.texts.discount.replace('{amount}', money.format(price.discount_amount / scale)) + ')';
+      discount.hidden = !price.discount_amount;
     }
-    seats.addEventListener('input', showTotal);
-    Array.prototype.forEach.call(addOns, function (select) { select.addEventListener('change', showTotal); });
+    // The server prices the pledge (the one pricing rule), so the total shown is what is charged.
+    function reprice() {
+      var n = parseInt(seats.value, 10);
+      if (!(n >= 1 && n <= D.max_seats)) return;
+      var query = new URLSearchParams({seats: n});
+      var code = promo ? promo.value.trim() : '';
+      if (code) query.set('promo_code', code);
+      var chosen = addOnChoices(addOns);
+      Object.keys(chosen).forEach(function (id) { if (chosen[id]) query.set('add_ons.' + id, chosen[id]); });
+      var mine = ++asked;
+      fetch(D.api + '/trips/' + trip.id + '/price?' + query, {credentials: 'omit', headers: {Accept: 'application/json'}})
+        .then(function (response) {
+          return response.json().then(function (body) { return {status: response.status, body: body}; });
+        }).then(function (result) {
+          if (mine !== asked) return; // a newer question is on its way
+          var p = $('[data-error-for="promo_code"]', form);
+          if (p) p.hidden = true;
+          if (promo) promo.removeAttribute('aria-invalid');
+          if (result.status === 200) return showPrice(result.body);
+          var errors = fieldMessages(result.body);
+          if (errors.promo_code && code) {
+            fieldError(form, 'promo_code', errors.promo_code);
+            promo.value = ''; // priced without it, as the form would pledge now
+            reprice();
+            promo.value = code;
+          }
+        }, function () { /* offline: the total shown stays; the pledge answer decides */ });
+    }
+    showPrice(D.price);
+    seats.addEventListener('input', reprice);
+    Array.prototype.forEach.call(addOns, function (select) { select.addEventListener('change', reprice); });
+    if (promo) promo.addEventListener('change', reprice);
+    context.reprice = reprice; // a code from the embed (prefill) is priced at once
     form.addEventListener('submit', function (e) {
       e.preventDefault();
+      if (e.submitter && e.submitter.hasAttribute('data-apply-promo')) return reprice();
       if (form.dataset.busy) return;
       clearErrors(form);
       var stop = form.querySelector('input[name="stop_id"]:checked');
@@ -270,6 +301,7 @@
       busy(form, true);
       if (form.elements.ref) values.ref = form.elements.ref.value;
       if (addOns.length) values.add_ons = addOnChoices(addOns);
+      if (promo && promo.value.trim()) values.promo_code = promo.value.trim();
       var fields = JSON.stringify([values, testMethod]);
       if (!attempt || attempt.fields !== fields) attempt = {fields: fields, key: newKey(), paymentMethod: null};
       var current = attempt;

@@ -54,6 +54,8 @@ DEFAULTS = {
     "RATELIMIT_WIDGET_WRITE": "600 per minute",
     # per address over the widget API's reads; 304 answers are free
     "RATELIMIT_WIDGET_READ": "6000 per minute",
+    # per address on the widget's price quotes (each may try a promo code: guessing is slow)
+    "RATELIMIT_PRICE": "120 per minute",
     # per fan email and partner, on every write that names an email
     "RATELIMIT_FAN": "5 per minute;20 per hour",
     # per payment method, on pledges and card updates
@@ -302,6 +304,13 @@ def widget_write(view):
     return limiter.shared_limit(
         limit_of("RATELIMIT_WIDGET_WRITE"), scope="widget-write", key_func=address_key
     )(view)
+
+
+def price_quote(view):
+    """The per-address budget of price quotes (`RATELIMIT_PRICE`), which try promo codes."""
+    from widget_server.extensions import limiter
+
+    return limiter.limit(limit_of("RATELIMIT_PRICE"), scope="price", key_func=address_key)(view)
 
 
 def revalidating() -> bool:

@@ -233,5 +233,22 @@ class PledgeSchema(_Object):
     updated_at = UTCDateTime()
 
 
+class PromoCodeSchema(_Object):
+    object = fields.Constant("promo_code")
+    code = fields.String()
+    percent_off = fields.Integer(allow_none=True)
+    amount_off = fields.Integer(allow_none=True, metadata={"description": "Per seat."})
+    currency = fields.String(allow_none=True)
+    max_redemptions = fields.Integer(allow_none=True)
+    per_fan_limit = fields.Integer(allow_none=True)
+    starts_at = UTCDateTime(allow_none=True)
+    ends_at = UTCDateTime(allow_none=True)
+    event_id = fields.String(allow_none=True)
+    trip_id = fields.String(allow_none=True)
+    active = fields.Boolean()
+    times_redeemed = fields.Integer(metadata={"description": "Uses made (never given back)."})
+    updated_at = UTCDateTime()
+
+
 def dump(schema_class: type[Schema], obj) -> dict:
     return schema_class().dump(obj)

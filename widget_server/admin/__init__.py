@@ -76,6 +76,7 @@ def init_app(app: Flask) -> None:
         helpers,
         home,
         messages,
+        promo_codes,
         sign_in,
         sponsors,
         team,

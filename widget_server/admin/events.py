@@ -9,7 +9,7 @@ from sqlalchemy import select
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.helpers import partner_zone
-from widget_server.admin.schemas import local_input, read_event, zone_choices
+from widget_server.admin.schemas import local_input, price_rule_values, read_event, zone_choices
 from widget_server.domain import catalog
 from widget_server.domain.errors import DomainError
 from widget_server.extensions import db
@@ -24,7 +24,7 @@ def _event_values(event: Event | None) -> dict:
         "venue": event.venue,
         "starts_at": local_input(event.starts_at, event.timezone),
         "timezone": event.timezone,
-    }
+    } | price_rule_values(event.group_tiers or [], [], event.timezone, "")
 
 
 def _problem(exc: DomainError) -> tuple[dict, str]:

@@ -25,6 +25,7 @@ from widget_server.models.types import utcnow
 NAV = [
     ("admin.home", _l("Events and trips"), "view"),
     ("admin.new_event", _l("New event"), "catalog"),
+    ("admin.promo_codes", _l("Promo codes"), "view"),
     ("admin.demand", _l("Demand"), "view"),
     ("admin.branding", _l("Branding"), "view"),
     ("admin.embed", _l("Embed code"), "view"),

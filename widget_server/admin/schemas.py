@@ -15,7 +15,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from widget_server.domain.branding import WORDING_KEYS
 from widget_server.domain.errors import ValidationFailed, field_errors
 from widget_server.domain.limits import MAX_AHEAD, MAX_AHEAD_TEXT
-from widget_server.domain.text import Email, Phone, Text
+from widget_server.domain.pricing.rules import decimal_text
+from widget_server.domain.text import Email, Phone, Text, parse_rfc3339
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models.types import utcnow
 
@@ -108,13 +109,23 @@ def _load(schema: Schema, form) -> dict:
         for part in parts[:-1]:
             target = target.setdefault(part, {})
         target[parts[-1]] = value
-    if isinstance(nested.get("stops"), dict):
-        nested["stops"] = [nested["stops"][k] for k in sorted(nested["stops"], key=int)]
+    for rows in ("stops", "price_steps", "group_tiers"):  # numbered rows -> lists
+        if isinstance(nested.get(rows), dict):
+            nested[rows] = [nested[rows][k] for k in sorted(nested[rows], key=_row_number)]
     try:
         return schema.load(nested, unknown="exclude")
     except ValidationError as exc:
         errors = field_errors(exc.messages)
         raise ValidationFailed("some fields are missing or invalid", errors=errors) from None
+
+
+def _row_number(key: str) -> int:
+    return int(key) if key.isdigit() else 0
+
+
+class TierInput(Schema):
+    min_seats = fields.Integer(required=True, validate=validate.Range(2, 1000))
+    percent_off = fields.Integer(required=True, validate=validate.Range(1, 100))
 
 
 def read_event(form, *, current_zone: str | None = None) -> dict:
@@ -128,6 +139,7 @@ def read_event(form, *, current_zone: str | None = None) -> dict:
         venue = Text(required=True, max_length=200)
         starts_at = LocalDateTime(zone, required=True)
         timezone = Text(required=True, max_length=64)
+        group_tiers = fields.List(fields.Nested(TierInput), load_default=list)
 
     return _load(EventInput(), form)
 
@@ -150,8 +162,14 @@ def read_trip(form, *, timezone: str, currency: str) -> dict:
         phone = Phone(load_default=None)
         email = Email(load_default=None)
 
+    class StepInput(Schema):
+        starts_at = LocalDateTime(zone, required=True)
+        price = Text(required=True, max_length=20)
+
     class TripInput(Schema):
         origin = fields.Nested(OriginInput, required=True)
+        price_steps = fields.List(fields.Nested(StepInput), load_default=list)
+        group_tiers = fields.List(fields.Nested(TierInput), load_default=list)
         stops = fields.List(
             fields.Nested(StopInput), required=True, validate=validate.Length(1, MAX_STOPS)
         )
@@ -163,6 +181,12 @@ def read_trip(form, *, timezone: str, currency: str) -> dict:
 
     data = _load(TripInput(), form)
     data["unit_amount"] = minor_units(data.pop("price"), currency)
+    data["price_steps"] = [
+        {"starts_at": step["starts_at"], "unit_amount": minor_units(step["price"], currency)}
+        for step in data["price_steps"]
+    ]
+    # No tiers typed: the event's apply (None), as the console's hint says.
+    data["group_tiers"] = data["group_tiers"] or None
     data["currency"] = currency
     return data
 
@@ -179,6 +203,52 @@ def read_add_on(form, *, currency: str) -> dict:
     data = _load(AddOnInput(), form)
     data["unit_amount"] = minor_units(data.pop("price"), currency)
     data["active"] = form.get("active") == "1"
+    return data
+
+
+def price_rule_values(tiers: list, steps: list, zone: str, currency: str) -> dict:
+    """A trip's or event's group tiers and price steps as the numbered form fields."""
+    values = {}
+    for index, tier in enumerate(tiers):
+        values[f"group_tiers.{index}.min_seats"] = tier["min_seats"]
+        values[f"group_tiers.{index}.percent_off"] = tier["percent_off"]
+    for index, step in enumerate(steps):
+        starts_at = parse_rfc3339(step["starts_at"])
+        values[f"price_steps.{index}.starts_at"] = local_input(starts_at, zone)
+        values[f"price_steps.{index}.price"] = price_input(step["unit_amount"], currency)
+    return values
+
+
+def read_promo_code(form, *, timezone: str, currency: str) -> dict:
+    """The promo code form as `pricing.settings` values: `kind` (percent or amount) and
+    `value` become percent_off or amount_off (in `currency`); times are local to `timezone`;
+    `scope` is "" (every trip), "evt_..." or "trp_..."."""
+    zone = ZoneInfo(timezone)
+
+    class PromoInput(Schema):
+        code = Text(required=True, max_length=40)
+        kind = Text(required=True, validate=validate.OneOf(("percent", "amount")))
+        value = Text(required=True, max_length=20)
+        max_redemptions = fields.Integer(load_default=None, validate=validate.Range(1, 1_000_000))
+        per_fan_limit = fields.Integer(load_default=None, validate=validate.Range(1, 100))
+        starts_at = LocalDateTime(zone, load_default=None)
+        ends_at = LocalDateTime(zone, load_default=None)
+        scope = Text(load_default="", max_length=40)
+
+    data = _load(PromoInput(), form)
+    kind, value, scope = data.pop("kind"), data.pop("value"), data.pop("scope")
+    if kind == "percent":
+        if not value.strip().isdigit() or not 1 <= int(value) <= 100:
+            raise ValidationFailed.field("value", "must be a whole number from 1 to 100")
+        data.update(percent_off=int(value), amount_off=None, currency=None)
+    else:
+        try:
+            amount = minor_units(value, currency)
+        except ValidationFailed:
+            raise ValidationFailed.field("value", "must be an amount such as 5.00") from None
+        data.update(percent_off=None, amount_off=amount, currency=currency)
+    data["event_id"] = scope if scope.startswith("evt_") else None
+    data["trip_id"] = scope if scope.startswith("trp_") else None
     return data
 
 
@@ -199,8 +269,8 @@ def minor_units(price: str, currency: str) -> int:
 
 
 def price_input(unit_amount: int, currency: str) -> str:
-    digits = get_currency_precision(currency)
-    return f"{Decimal(unit_amount).scaleb(-digits):.{digits}f}"
+    """A price as the console's form shows it (`pricing.rules.decimal_text`)."""
+    return decimal_text(unit_amount, currency)
 
 
 BRANDING_TEXT = ("primary_color", "accent_color", "background_color", "text_color")

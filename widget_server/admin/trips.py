@@ -22,15 +22,24 @@ from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.helpers import STATUS_NAMES, act
 from widget_server.admin.messages import console_message
-from widget_server.admin.schemas import MAX_STOPS, local_input, price_input, read_trip
+from widget_server.admin.schemas import (
+    MAX_STOPS,
+    local_input,
+    price_input,
+    price_rule_values,
+    read_trip,
+)
 from widget_server.domain import catalog, trip_reports
 from widget_server.domain.errors import DomainError
 from widget_server.domain.manifest import add_ons_text, build_manifest, manifest_csv
 from widget_server.domain.pledges import charging, sales, trip_outcomes
+from widget_server.domain.pricing import price_pledge
+from widget_server.domain.pricing.rules import tiers_of
 from widget_server.domain.referrals import referral_counts, referrer_names
-from widget_server.domain.text import clean_text
+from widget_server.domain.text import clean_text, parse_rfc3339
 from widget_server.extensions import db
 from widget_server.models import Event, Pledge, Trip
+from widget_server.models.types import utcnow
 
 
 def _trip_values(trip: Trip) -> dict:
@@ -46,6 +55,7 @@ def _trip_values(trip: Trip) -> dict:
         "operator.phone": trip.operator_phone or "",
         "operator.email": trip.operator_email or "",
     }
+    values |= price_rule_values(trip.group_tiers or [], trip.price_steps, zone, trip.currency)
     for index, stop in enumerate(trip.stops):
         values[f"stops.{index}.name"] = stop.name
         values[f"stops.{index}.address"] = stop.address
@@ -152,6 +162,9 @@ def trip_page(trip: Trip, *, link_errors: dict | None = None, link_email: str = 
         manifest=build_manifest(db.session, trip, secret=current_app.config["SECRET_KEY"]),
         add_ons_text=add_ons_text,
         sale=sales.decide(trip),
+        price=price_pledge(trip, 1, utcnow()),
+        price_tiers=tiers_of,
+        parse_time=parse_rfc3339,
         cancelable={"pledged", "action_required", "paid"},
         link_errors=link_errors or {},
         link_email=link_email,

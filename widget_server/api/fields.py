@@ -19,9 +19,12 @@ class AwareDateTime(fields.AwareDateTime):
     told about must be in: from now to `MAX_AHEAD` from now (the order of a trip's deadline,
     departures and event is checked by the domain, `domain/catalog.py`)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, past: bool = False, **kwargs):
+        # past=True: also up to MAX_AHEAD back (a promo code or a price step already started).
+        self.past = past
+        window = f"{MAX_AHEAD_TEXT} ago" if past else "now"
         metadata = {
-            "description": f"RFC 3339 with an offset; from now to {MAX_AHEAD_TEXT} ahead.",
+            "description": f"RFC 3339 with an offset; from {window} to {MAX_AHEAD_TEXT} ahead.",
             **kwargs.pop("metadata", {}),
         }
         super().__init__(format="iso", metadata=metadata, **kwargs)
@@ -34,7 +37,9 @@ class AwareDateTime(fields.AwareDateTime):
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
         now = utcnow()
-        if moment < now:
+        if self.past and moment < now - MAX_AHEAD:
+            raise ValidationError(f"must be at most {MAX_AHEAD_TEXT} ago")
+        if not self.past and moment < now:
             raise ValidationError("must not be in the past")
         if moment > now + MAX_AHEAD:
             raise ValidationError(f"must be at most {MAX_AHEAD_TEXT} from now")

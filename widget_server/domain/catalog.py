@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, ValidationFailed
 from widget_server.domain.pledges import waitlist
+from widget_server.domain.pricing.settings import clean_group_tiers, clean_price_steps
 from widget_server.domain.work import schedule
 from widget_server.models import Event, Partner, Stop, Trip
 from widget_server.models.types import utcnow
@@ -25,9 +26,15 @@ def create_event(
     starts_at: datetime,
     timezone: str,
     actor: str,
+    group_tiers: list[dict] = (),
 ) -> Event:
     event = Event(
-        partner_id=partner.id, title=title, venue=venue, starts_at=starts_at, timezone=timezone
+        partner_id=partner.id,
+        title=title,
+        venue=venue,
+        starts_at=starts_at,
+        timezone=timezone,
+        group_tiers=clean_group_tiers(list(group_tiers)),
     )
     session.add(event)
     session.flush()
@@ -47,6 +54,8 @@ def update_event(session: Session, event: Event, changes: dict, *, actor: str) -
             raise ValidationFailed.field(
                 "starts_at", "must be after the first departure of the event's trips"
             )
+    if "group_tiers" in changes:
+        changes = {**changes, "group_tiers": clean_group_tiers(changes["group_tiers"] or [])}
     for key, value in changes.items():
         setattr(event, key, value)
     session.flush()
@@ -77,6 +86,8 @@ def create_trip(
     pledge_deadline: datetime,
     operator: dict | None,
     actor: str,
+    price_steps: list[dict] = (),
+    group_tiers: list[dict] | None = None,
 ) -> Trip:
     """A new draft trip with its stops, after checking that its numbers and times make sense."""
     if event.partner_id != partner.id:
@@ -92,6 +103,8 @@ def create_trip(
         capacity=capacity,
         min_riders=min_riders,
         unit_amount=unit_amount,
+        price_steps=clean_price_steps(list(price_steps)),
+        group_tiers=None if group_tiers is None else clean_group_tiers(group_tiers),
         currency=currency.upper(),
         pledge_deadline=pledge_deadline,
         operator_name=operator.get("name"),
@@ -140,9 +153,10 @@ def _aware(moment: datetime) -> datetime:
 
 
 # What a trip that is no longer a draft may still change.
+# Prices may change while a trip sells: a pledge keeps the price it was made at.
 LIVE_TRIP_CHANGES = {
-    "open": {"operator", "capacity", "pledge_deadline"},
-    "confirmed": {"operator", "capacity"},
+    "open": {"operator", "capacity", "pledge_deadline", "price_steps", "group_tiers"},
+    "confirmed": {"operator", "capacity", "price_steps", "group_tiers"},
 }
 
 
@@ -196,7 +210,18 @@ def update_trip(
                 "capacity",
                 f"{trip.seats_pledged} seats are already pledged; capacity cannot be lower",
             )
-    for key in ("min_riders", "unit_amount", "currency", "pledge_deadline"):
+    if "price_steps" in changes:
+        changes = {**changes, "price_steps": clean_price_steps(changes["price_steps"] or [])}
+    if "group_tiers" in changes and changes["group_tiers"] is not None:
+        changes = {**changes, "group_tiers": clean_group_tiers(changes["group_tiers"])}
+    for key in (
+        "min_riders",
+        "unit_amount",
+        "currency",
+        "pledge_deadline",
+        "price_steps",
+        "group_tiers",
+    ):
         if key in changes:
             setattr(trip, key, changes[key])
     if "pledge_deadline" in changes or "stops" in changes:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.domain.checkin import boardings_of, iso
 from widget_server.domain.pricing.add_ons import pledge_add_ons
+from widget_server.domain.pricing.rules import decimal_text
 from widget_server.domain.referrals import referral_counts
 from widget_server.models import Pledge, Trip
 from widget_server.models.types import rfc3339
@@ -92,6 +93,11 @@ def _rider(pledge: Pledge, boarding, referrals: int, secret: str | None) -> dict
         "email": pledge.email,
         "phone": pledge.phone,
         "seats": pledge.seats,
+        # The price the pledge locked (domain/pricing): what it is (or will be) charged.
+        "amount": pledge.amount,
+        "discount_amount": pledge.discount_amount,
+        "promo_code": pledge.promo_code,
+        "currency": pledge.currency,
         "status": pledge.status,
         "boarded_at": iso(boarding.boarded_at) if boarding else None,
         "boarded_by": boarding.device if boarding else None,
@@ -122,6 +128,10 @@ CSV_COLUMNS = (
     "double_boarded",
     "referred_by",
     "referrals",
+    "amount",
+    "discount_amount",
+    "promo_code",
+    "currency",
     # `departs_at` and `boarded_at` are UTC (`Z`); these say the departure in the event's zone.
     "departs_local",
     "timezone",
@@ -166,6 +176,10 @@ def manifest_csv(manifest: dict) -> str:
                 "yes" if rider["double_boarded"] else "",
                 rider["referred_by"] or "",
                 rider["referrals"],
+                _decimal(rider.get("amount"), rider.get("currency")),
+                _decimal(rider.get("discount_amount"), rider.get("currency")),
+                rider.get("promo_code") or "",
+                rider.get("currency") or "",
                 departs_local,
                 zone,
                 add_ons_text(rider["add_ons"]),
@@ -177,6 +191,11 @@ def manifest_csv(manifest: dict) -> str:
 def add_ons_text(lines: list[dict]) -> str:
     """A rider's extras in one cell or line: "2 × Scarf; 1 × Tailgate pass"."""
     return "; ".join(f"{line['quantity']} × {line['name']}" for line in lines)
+
+
+def _decimal(amount: int | None, currency: str | None) -> str:
+    """Minor units as the decimal amount a spreadsheet sums (3550 USD -> "35.50")."""
+    return "" if amount is None or not currency else decimal_text(amount, currency)
 
 
 def _local(moment: str, zone: str) -> str:

@@ -11,6 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from widget_server.domain.errors import DomainError
+from widget_server.domain.pricing.promos import REASONS
 from widget_server.payments import is_simulated
 
 
@@ -26,6 +27,7 @@ def field_messages(max_seats: int) -> dict[str, str]:
         else _("Check your card details."),
         "card": _("Check your card details."),
         "origin": _("Enter a city, region or postal code."),
+        "promo_code": _("This code cannot be used."),
         "ref": _(
             "The share link you came by is damaged. Send the form again to pledge without it."
         ),
@@ -67,6 +69,26 @@ def problem_messages() -> dict[str, str]:
         "network": _("We could not reach the server. Check your connection and try again."),
         "generic": _("Something went wrong. Please try again."),
     }
+
+
+def promo_messages() -> dict[str, str]:
+    """Why a promo code cannot be used (`domain.pricing.promos.REASONS`), in the fan's words,
+    keyed by the API's English message (what the widget's JSON answers carry)."""
+    words = {
+        "unknown": _("This code does not exist. Check its spelling."),
+        "off": _("This code is no longer offered."),
+        "not_yet_valid": _("This code is not valid yet."),
+        "expired": _("This code has expired."),
+        "used_up": _("This code has been used up."),
+        "not_for_this_trip": _("This code is not valid for this trip."),
+        "per_fan_limit": _("You have already used this code as many times as it allows."),
+    }
+    return {REASONS[reason]: text for reason, text in words.items()}
+
+
+def for_promo(message: str) -> str:
+    """The fan's words for the API's message about a promo code."""
+    return promo_messages().get(message, field_messages(1)["promo_code"])
 
 
 def for_problem(exc: DomainError) -> str:

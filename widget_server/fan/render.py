@@ -22,6 +22,7 @@ from widget_server.domain.errors import DomainError, NotFound
 from widget_server.domain.partners import SLUG
 from widget_server.domain.preview import preview_values
 from widget_server.domain.pricing.add_ons import pledge_add_ons
+from widget_server.domain.pricing.rules import tiers_of, unit_amount_at
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
 from widget_server.fan.assets import asset_url
@@ -256,4 +257,11 @@ def template_helpers() -> dict:
         "progress_words": progress_words,
         "trip_sponsor": trip_sponsor,
         "pledge_add_ons": pledge_add_ons,
+        "price_tiers": tiers_of,
+        "unit_price": current_unit_price,
     }
+
+
+def current_unit_price(trip) -> int:
+    """The price per seat a fan pledging now pays (domain/pricing)."""
+    return unit_amount_at(trip, utcnow())

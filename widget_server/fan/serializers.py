@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from widget_server.domain.pledges.sales import decide
-from widget_server.domain.pricing import price_lines, unit_amount_at
+from widget_server.domain.pricing import PriceBreakdown, price_lines, unit_amount_at
 from widget_server.domain.pricing.add_ons import on_sale
 from widget_server.domain.pricing.rules import next_step_at, tiers_of
 from widget_server.models import AddOn, Event, Pledge, Stop, Trip
@@ -94,4 +94,13 @@ def fan_pledge(pledge: Pledge) -> dict:
         if pledge.status == "action_required"
         else None,
         "created_at": iso(pledge.created_at),
+    }
+
+
+def price_json(price: PriceBreakdown) -> dict:
+    """A price quote as the widget reads it: every line, and until when the unit price holds."""
+    return {
+        "object": "price",
+        **price.as_json(),
+        "price_valid_until": iso(price.price_valid_until),
     }

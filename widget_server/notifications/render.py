@@ -27,11 +27,13 @@ from widget_server.domain.branding import (
     normalize_hex,
     readable_text_on,
 )
+from widget_server.domain.pricing import price_pledge, unit_amount_at
 from widget_server.fan.links import boarding_url, manage_url, open_share_link, share_hint
 from widget_server.fan.sponsors import trip_sponsor
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
 from widget_server.models import OutboundEmail, Pledge
 from widget_server.models.notifications import STOP_REQUEST_EMAIL_KINDS
+from widget_server.models.types import utcnow
 from widget_server.notifications.errors import Undeliverable
 
 # One subject per kind of models.notifications.EMAIL_KINDS, translated when called (inside
@@ -146,6 +148,11 @@ def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
         "stop_departs": when(stop.departs_at),
         "seats": pledge.seats,
         "amount": format_money(int(frozen.get("amount", pledge.amount)), pledge.currency, locale),
+        # The pledge's locked discount (group tier and promo code), when it has one.
+        "discount": format_money(pledge.discount_amount, pledge.currency, locale)
+        if pledge.discount_amount
+        else None,
+        "promo_code": pledge.promo_code,
         "min_riders": trip.min_riders,
         "pledge_deadline": when(trip.pledge_deadline),
         "grace_deadline": when(pledge.grace_expires_at),
@@ -221,7 +228,10 @@ def waitlist_context(entry, locale: str) -> dict:
         "stop_address": stop.address,
         "stop_departs": when(stop.departs_at),
         "seats": entry.seats,
-        "amount": format_money(trip.unit_amount * entry.seats, trip.currency, locale),
+        # What taking the offer costs now (the pledge is priced when it is made).
+        "amount": format_money(
+            price_pledge(trip, entry.seats, utcnow()).amount, trip.currency, locale
+        ),
         "offer_expires": when(entry.offer_expires_at),
         "manage_url": waitlist_url(trip.event.partner.slug, entry.id),
     }
@@ -239,7 +249,7 @@ def stop_request_context(email: OutboundEmail, request, locale: str) -> dict:
         **context,
         "fan_name": "",
         "new_stop": _new_stop(trip, stop_id, when),
-        "amount": format_money(trip.unit_amount, trip.currency, locale),
+        "amount": format_money(unit_amount_at(trip, utcnow()), trip.currency, locale),
         "manage_url": f"{base}/t/{trip.event.partner.slug}/{trip.id}?{query}",
     }
 

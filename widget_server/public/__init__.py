@@ -22,6 +22,7 @@ from widget_server.extensions import db
 from widget_server.fan.assets import asset_url
 from widget_server.fan.render import (
     LANGUAGES,
+    current_unit_price,
     local_when,
     logo_url,
     partner_by_slug,
@@ -151,7 +152,7 @@ def trip_page(slug: str, trip_id: str):
     title = _("Bus from %(origin)s to %(event)s", origin=trip.origin_name, event=event.title)
     description = _(
         "%(price)s per seat. Leaves %(stop)s on %(when)s. %(state)s.",
-        price=format_money(trip.unit_amount, trip.currency),
+        price=format_money(current_unit_price(trip), trip.currency),
         stop=trip.stops[0].name,
         when=local_when(trip.stops[0].departs_at, event.timezone),
         state=state_label(state.state),

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from babel.numbers import get_currency_precision
-
 from widget_server.domain.pledges.sales import trip_sales_cutoff
+from widget_server.domain.pricing.rules import decimal_text, next_step_at, unit_amount_at
 from widget_server.models import Trip
+from widget_server.models.types import utcnow
 from widget_server.representations import UTCDateTime
 
 _iso = UTCDateTime()._serialize
@@ -19,12 +17,6 @@ AVAILABILITY = {
     "confirmed": "InStock",
     "sold_out": "SoldOut",
 }
-
-
-def price_text(amount: int, currency: str) -> str:
-    """Minor units as schema.org wants a price: "35.00" (a dot, no currency sign)."""
-    precision = get_currency_precision(currency)
-    return f"{Decimal(amount).scaleb(-precision):.{precision}f}"
 
 
 def trip_json_ld(
@@ -41,6 +33,8 @@ def trip_json_ld(
     trip's sponsor as `fan.sponsors.trip_sponsor` gives it (absolute URLs), or None."""
     event, partner = trip.event, trip.event.partner
     first = trip.stops[0]
+    now = utcnow()
+    steps_at = next_step_at(trip, now)
     game_id = f"{event_url}#game"
     venue = {"@type": "Place", "name": event.venue, "address": event.venue}
     bus_trip = {
@@ -61,8 +55,10 @@ def trip_json_ld(
         },
         "offers": {
             "@type": "Offer",
-            "price": price_text(trip.unit_amount, trip.currency),
+            # The price a fan pledging now pays, and (early-bird steps) the day it changes.
+            "price": decimal_text(unit_amount_at(trip, now), trip.currency),
             "priceCurrency": trip.currency,
+            **({"priceValidUntil": steps_at.date().isoformat()} if steps_at else {}),
             "availability": SCHEMA + AVAILABILITY.get(state, "Discontinued"),
             # When sales close (the deadline while open, departure once confirmed).
             "validThrough": _iso(trip_sales_cutoff(trip) or trip.pledge_deadline, None, None),

@@ -17,11 +17,13 @@ import hashlib
 import json
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, validate
 
 from widget_server import fast_reads, idempotency, ratelimits, services
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
+from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.domain.notify import ask_manage_links
+from widget_server.domain.numbers import DigitsInteger
 from widget_server.domain.pledges import fan_changes, placing, planning
 from widget_server.domain.text import Id, Text
 from widget_server.extensions import db
@@ -35,8 +37,10 @@ from widget_server.widget.common import (
     DemandInput,
     LinkRequest,
     PledgeInput,
+    add_on_choices,
     place_demand,
     place_pledge,
+    price_quote,
     replay_pledge_attempt,
     trips_for_event,
     upcoming_events,
@@ -191,6 +195,26 @@ def get_trip(trip_id: str):
         return public_trip(trip)
 
     return _cached_public_json(("trip", g.partner.id, trip_id), compute)
+
+
+class PriceQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    seats = DigitsInteger(load_default=1, validate=validate.Range(1, MAX_SEATS_PER_PLEDGE))
+    stop_id = Id("stp", load_default=None)
+    promo_code = Text(load_default=None, max_length=40)
+
+
+@bp.get("/trips/<trip_id>/price")
+@ratelimits.price_quote
+def quote_price(trip_id: str):
+    """What a pledge of `seats` seats costs now, with `promo_code` (an unusable code: a 422
+    naming `promo_code`, with why) and the extras chosen (`add_ons.<id>=<quantity>`): the
+    total the form shows before the card is saved."""
+    args = load_query(PriceQuery())
+    choices = add_on_choices(request.args)
+    return jsonify(price_quote(g.partner, trip_id, args["seats"], args["promo_code"], choices))
 
 
 @bp.post("/trips/<trip_id>/pledges")

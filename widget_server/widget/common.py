@@ -13,12 +13,13 @@ from sqlalchemy.orm import selectinload
 from widget_server import idempotency, services
 from widget_server.domain import limits
 from widget_server.domain.demand import address_key, record_demand
-from widget_server.domain.errors import DomainError, SoldOut, ValidationFailed
-from widget_server.domain.numbers import Integer
+from widget_server.domain.errors import DomainError, NotFound, SoldOut, ValidationFailed
+from widget_server.domain.numbers import Integer, parse_digits
 from widget_server.domain.pledges import placing, planning, sales
-from widget_server.domain.pricing.add_ons import MAX_ADD_ONS_PER_TRIP
+from widget_server.domain.pricing.add_ons import MAX_ADD_ONS_PER_TRIP, add_on_lines
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.extensions import db
+from widget_server.fan.serializers import price_json
 from widget_server.fan.trip_state import PUBLIC_TRIP_STATUSES
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.keys import derive_key
@@ -156,6 +157,39 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
         raise
     PLEDGES.labels("created").inc()
     return pledge
+
+
+ADD_ON_FIELD = "add_ons."
+
+
+def add_on_choices(form) -> dict:
+    """A form's or a query's `add_ons.<id>` fields as `{id: quantity}` (a value that is not
+    digits is a quantity error; more fields than a trip has add-ons is refused)."""
+    choices = {}
+    for name in form:
+        if name.startswith(ADD_ON_FIELD):
+            quantity = parse_digits(str(form[name]).strip())
+            choices[name[len(ADD_ON_FIELD) :]] = -1 if quantity is None else quantity
+    if len(choices) > MAX_ADD_ONS_PER_TRIP:
+        raise ValidationFailed.field("add_ons", f"at most {MAX_ADD_ONS_PER_TRIP} extras")
+    return choices
+
+
+def price_quote(
+    partner: Partner, trip_id: str, seats: int, promo_code: str | None, add_ons: dict
+) -> dict:
+    """The price a fan pledging `seats` seats now would pay, with `promo_code` (checked: a 422
+    naming `promo_code` when it cannot be used) and the extras `add_ons` (`{id: quantity}`,
+    checked: a 422 or 409 naming `add_ons.<id>`), as the widget shows it (`price_json`)."""
+    with db.transaction() as session:
+        trip = planning.get_trip(session, partner, trip_id)
+        if trip.status == "draft":
+            raise NotFound(f"no trip {trip_id}")
+        lines = add_on_lines(trip, add_ons) if add_ons else ()
+        price = planning.quote(
+            session, partner.id, trip, seats, utcnow(), promo_code or None, None, lines
+        )
+    return price_json(price)
 
 
 def _pledge_outcome(exc: DomainError) -> str:

@@ -24,8 +24,10 @@ from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.limits import pledge_seat_limit
 from widget_server.domain.notify import ask_manage_links
 from widget_server.domain.numbers import parse_digits
-from widget_server.domain.pricing import AddOnLine
-from widget_server.domain.pricing.add_ons import on_sale
+from widget_server.domain.pledges import planning
+from widget_server.domain.pricing import AddOnLine, PriceBreakdown
+from widget_server.domain.pricing.add_ons import add_on_lines, on_sale
+from widget_server.domain.pricing.promos import PromoCodeUnusable
 from widget_server.domain.referrals import page_referral
 from widget_server.domain.stop_requests import takes_stop_requests
 from widget_server.extensions import db
@@ -33,16 +35,19 @@ from widget_server.fan import messages
 from widget_server.fan.links import manage_token, manage_url, pledge_for, share_box
 from widget_server.fan.render import payment_method_from_form, payments_mode, render_page
 from widget_server.fan.security import FORM_TOKEN_FIELD, check_form_post, form_token
-from widget_server.fan.serializers import public_trip
+from widget_server.fan.serializers import price_json, public_trip
 from widget_server.fan.trip_state import pledge_status_label, progress_words, trip_state
 from widget_server.models import Event, Trip
 from widget_server.models.add_ons import MAX_ADD_ON_UNITS
+from widget_server.models.types import utcnow
 from widget_server.payments.simulated import TEST_CARD_NUMBERS
 from widget_server.widget.blueprint import bp
 from widget_server.widget.common import (
+    ADD_ON_FIELD,
     DemandInput,
     LinkRequest,
     PledgeInput,
+    add_on_choices,
     place_demand,
     place_pledge,
     replay_pledge_attempt,
@@ -156,6 +161,8 @@ def pledge_form(trip_id: str):
         "seats": 1,
         "stop_id": stop if any(s.id == stop for s in trip.stops) else _first_stop(trip),
         "ref": page_referral(db.session, current_app.config["SECRET_KEY"], trip, _ref_arg()),
+        # A promo code from the link (`?promo=`, what the embed passes on too).
+        "promo_code": (request.args.get("promo") or "")[:40],
     }
     return _pledge_page(trip, values=values)
 
@@ -188,8 +195,13 @@ def _pledge_page(
     values = values or {"seats": 1, "stop_id": _first_stop(trip)}
     seats = parse_digits(str(values.get("seats", "")))
     total_seats = seats if seats and seats <= max_seats else 1
+    errors = errors or {}
     add_ons = on_sale(trip)
-    add_ons_amount = add_ons_total(add_ons, values)
+    price, promo_error = _form_price(
+        trip, total_seats, values.get("promo_code") or None, _chosen_lines(trip, values)
+    )
+    if promo_error and "promo_code" not in errors:
+        errors["promo_code"] = promo_error
     return render_page(
         "widget/pledge.html",
         status=status,
@@ -199,10 +211,10 @@ def _pledge_page(
         max_seats=max_seats,
         total_seats=total_seats,
         add_ons=add_ons,
-        add_ons_amount=add_ons_amount,
         max_add_on_units=MAX_ADD_ON_UNITS,
+        price=price,
         values=values,
-        errors=errors or {},
+        errors=errors,
         problem=problem,
         token=form_token(g.partner, f"pledge:{trip.id}"),
         idempotency_key=idempotency_key or str(uuid.uuid4()),
@@ -215,9 +227,39 @@ def _pledge_page(
             # widget.js puts the new pledge's manage token in place of TOKEN.
             "confirmation": url_for("widget_pages.confirmation", token="TOKEN"),  # noqa: S106  # nosec B106
             "cards": TEST_CARD_NUMBERS if payments_mode()["simulated"] else {},
-            "texts": {"total": _("Total: %(amount)s", amount="{amount}")},
+            "texts": {
+                "total": _("Total: %(amount)s", amount="{amount}"),
+                "discount": _("%(amount)s off", amount="{amount}"),
+            },
+            "promo_messages": messages.promo_messages(),
+            "price": price_json(price),
         },
     )
+
+
+def _form_price(
+    trip: Trip, seats: int, promo_code: str | None, add_ons: tuple[AddOnLine, ...] = ()
+) -> tuple[PriceBreakdown, str | None]:
+    """The price the form shows: with the fan's code when it can be used, else without it and
+    the fan's words for why not; with the extras chosen."""
+    now = utcnow()
+    try:
+        price = planning.quote(
+            db.session, g.partner.id, trip, seats, now, promo_code, None, add_ons
+        )
+        return price, None
+    except PromoCodeUnusable as exc:
+        price = planning.quote(db.session, g.partner.id, trip, seats, now, None, None, add_ons)
+        return price, messages.for_promo(exc.errors["promo_code"][0])
+
+
+def _chosen_lines(trip: Trip, values: dict) -> tuple[AddOnLine, ...]:
+    """The extras chosen on the form as priced lines; none when a choice is refused (the form
+    names the field: the total shown is then the seats')."""
+    try:
+        return add_on_lines(trip, add_on_choices(values))
+    except ValidationFailed:
+        return ()
 
 
 @bp.post("/trips/<trip_id>/pledge")
@@ -227,12 +269,15 @@ def create_pledge(trip_id: str):
     trip = _trip(trip_id)
     form = request.form
     values = {
-        key: form.get(key, "").strip() for key in ("stop_id", "seats", "name", "email", "ref")
+        key: form.get(key, "").strip()
+        for key in ("stop_id", "seats", "name", "email", "ref", "promo_code")
     }
     values.update((name, form[name]) for name in form if name.startswith(ADD_ON_FIELD))
     key = None
     try:
         check_form_post(g.partner, f"pledge:{trip.id}")
+        if form.get("apply_promo"):  # "Apply": the form again, priced with the code (no key
+            return _pledge_page(trip, values=values)  # is claimed: nothing was attempted)
         key = idempotency.key_from(form.get(ATTEMPT_FIELD), ATTEMPT_FIELD)
         replay = replay_pledge_attempt(
             g.partner,
@@ -253,6 +298,7 @@ def create_pledge(trip_id: str):
                 "locale": str(get_locale()),
                 "ref": values["ref"] or None,
                 "add_ons": add_on_choices(form),
+                "promo_code": values["promo_code"][:40] or None,
             }
         )
         pledge = place_pledge(g.partner, trip.id, data)
@@ -264,6 +310,8 @@ def create_pledge(trip_id: str):
         errors.pop(ATTEMPT_FIELD, None)  # not a field the fan sees: the problem says it
         if exc.type == "card-declined":
             errors = {"payment_method": messages.for_problem(exc)}
+        if isinstance(exc, PromoCodeUnusable):
+            errors["promo_code"] = messages.for_promo(exc.errors["promo_code"][0])
         problem = messages.for_problem(exc)
         if "ref" in errors:
             values["ref"] = ""  # sent again, the form pledges without the damaged referral
@@ -285,31 +333,6 @@ def create_pledge(trip_id: str):
         )
     token = manage_token(pledge.id)
     return redirect(url_for("widget_pages.confirmation", token=token), code=303)
-
-
-ADD_ON_FIELD = "add_ons."
-
-
-def add_on_choices(form) -> dict:
-    """The form's `add_ons.<id>` selects as `{id: quantity}` (PledgeInput checks both; a
-    value that is not digits is a quantity error)."""
-    choices = {}
-    for name in form:
-        if name.startswith(ADD_ON_FIELD):
-            quantity = parse_digits(form[name].strip())
-            choices[name[len(ADD_ON_FIELD) :]] = -1 if quantity is None else quantity
-    return choices
-
-
-def add_ons_total(add_ons, values: dict) -> int:
-    """What the add-ons chosen on the form add to the total shown, by the pricing rule's line
-    amount (`AddOnLine.amount`); a choice the form refuses adds nothing."""
-    lines = []
-    for add_on in add_ons:
-        quantity = parse_digits(str(values.get(ADD_ON_FIELD + add_on.id, "0"))) or 0
-        if 0 < quantity <= MAX_ADD_ON_UNITS:
-            lines.append(AddOnLine(add_on.id, add_on.name, add_on.unit_amount, quantity))
-    return sum(line.amount for line in lines)
 
 
 def _form_fingerprint(form) -> str:

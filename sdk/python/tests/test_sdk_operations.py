@@ -23,6 +23,7 @@ MODELS = {
     "Trip": ridepledge.Trip,
     "Stop": ridepledge.Stop,
     "Pledge": ridepledge.Pledge,
+    "PromoCode": ridepledge.PromoCode,
     "Manifest": ridepledge.Manifest,
     "ManifestStop": ridepledge.ManifestStop,
     "Rider": ridepledge.ManifestRider,

@@ -1,6 +1,7 @@
 from marshmallow import RAISE, Schema
 
 from widget_server.api.fields import AwareDateTime, Sponsor, TimeZone
+from widget_server.api.trips.schemas import group_tiers_field
 from widget_server.domain.text import Text
 
 
@@ -18,6 +19,7 @@ class EventCreateSchema(Schema):
             "in the console."
         },
     )
+    group_tiers = group_tiers_field()
 
 
 class EventUpdateSchema(EventCreateSchema):

@@ -3,6 +3,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from widget_server.api.common import ListArgs
 from widget_server.api.fields import AwareDateTime, Currency, Sponsor
 from widget_server.domain.numbers import Integer
+from widget_server.domain.pricing.settings import MAX_AMOUNT, MAX_STEPS, MAX_TIERS
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.models.trips import TRIP_STATUSES
 from widget_server.representations import UTCDateTime
@@ -30,6 +31,41 @@ class OperatorInput(_Strict):
     email = Email(load_default=None, allow_none=True)
 
 
+class PriceStepInput(_Strict):
+    starts_at = AwareDateTime(past=True, required=True)
+    unit_amount = Integer(required=True, validate=validate.Range(0, MAX_AMOUNT))
+
+
+class GroupTierInput(_Strict):
+    min_seats = Integer(required=True, validate=validate.Range(2, 1000))
+    percent_off = Integer(required=True, validate=validate.Range(1, 100))
+
+
+def price_steps_field(**kwargs):
+    return fields.List(
+        fields.Nested(PriceStepInput),
+        validate=validate.Length(max=MAX_STEPS),
+        metadata={
+            "description": "Early-bird steps: the price per seat from each `starts_at` "
+            "on (before the first: `unit_amount`). A pledge keeps the price of the "
+            "moment it was made."
+        },
+        **kwargs,
+    )
+
+
+def group_tiers_field(**kwargs):
+    return fields.List(
+        fields.Nested(GroupTierInput),
+        validate=validate.Length(max=MAX_TIERS),
+        metadata={
+            "description": "`percent_off` a pledge of at least `min_seats` seats (the "
+            "highest tier reached applies); null: the event's tiers."
+        },
+        **kwargs,
+    )
+
+
 class TripCreateSchema(_Strict):
     event_id = Id("evt", required=True)
     origin = fields.Nested(OriginInput, required=True)
@@ -50,12 +86,15 @@ class TripCreateSchema(_Strict):
             "Any status may change it."
         },
     )
+    price_steps = price_steps_field(load_default=list)
+    group_tiers = group_tiers_field(load_default=None, allow_none=True)
 
 
 class TripUpdateSchema(_Strict):
     """Draft trips take any field; open or confirmed trips only operator, capacity (not below
-    the seats already pledged) and, while open, pledge_deadline (in the future, before the
-    first departure): `catalog.changeable_fields`, the rule the console's form follows too."""
+    the seats already pledged), price_steps, group_tiers and, while open, pledge_deadline (in
+    the future, before the first departure): `catalog.changeable_fields`, the rule the
+    console's form follows too."""
 
     origin = fields.Nested(OriginInput)
     stops = fields.List(fields.Nested(StopInput), validate=validate.Length(1, 20))
@@ -66,6 +105,8 @@ class TripUpdateSchema(_Strict):
     pledge_deadline = AwareDateTime()
     operator = fields.Nested(OperatorInput, allow_none=True)
     sponsor = Sponsor()
+    price_steps = price_steps_field()
+    group_tiers = group_tiers_field(allow_none=True)
 
 
 class TripListArgs(ListArgs):
@@ -84,6 +125,10 @@ class RiderSchema(Schema):
     email = fields.String()
     phone = fields.String(allow_none=True)
     seats = fields.Integer()
+    amount = fields.Integer(metadata={"description": "What the pledge is charged (locked)."})
+    discount_amount = fields.Integer()
+    promo_code = fields.String(allow_none=True)
+    currency = fields.String()
     status = fields.String()
     boarding_code = fields.String(allow_none=True, metadata={"description": "null unless paid"})
     boarded_at = fields.String(

@@ -29,8 +29,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision
 
 from widget_server.domain.text import parse_rfc3339
+
+
+def decimal_text(amount: int, currency: str) -> str:
+    """Minor units as a plain decimal amount, a dot and the currency's digits, no sign
+    (3550 USD -> "35.50", 500 JPY -> "500"): schema.org prices, CSV cells, form values."""
+    digits = get_currency_precision(currency)
+    return f"{Decimal(amount).scaleb(-digits):.{digits}f}"
 
 
 def percent_of(amount: int, percent: int) -> int:

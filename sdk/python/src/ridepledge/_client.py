@@ -28,6 +28,7 @@ from ridepledge.resources import (
     Fans,
     PartnerResource,
     Pledges,
+    PromoCodes,
     Trips,
     WebhookDeliveries,
     WebhookEndpoints,
@@ -52,6 +53,7 @@ class PartnerResources(Generic[R]):
     events: Events[R]
     trips: Trips[R]
     pledges: Pledges[R]
+    promo_codes: PromoCodes[R]
     demand: DemandResource[R]
     fans: Fans[R]
     webhook_endpoints: WebhookEndpoints[R]

@@ -33,7 +33,10 @@ __all__ = [
     "Origin",
     "OriginParams",
     "Partner",
+    "GroupTierParams",
     "Pledge",
+    "PriceStepParams",
+    "PromoCode",
     "Stop",
     "StopParams",
     "Trip",
@@ -89,6 +92,20 @@ class OriginParams(TypedDict):
 
     name: str
     region: NotRequired[str | None]
+
+
+class PriceStepParams(TypedDict):
+    """An early-bird step: the price per seat from `starts_at` on."""
+
+    starts_at: datetime
+    unit_amount: int
+
+
+class GroupTierParams(TypedDict):
+    """`percent_off` a pledge of at least `min_seats` seats."""
+
+    min_seats: int
+    percent_off: int
 
 
 class StopParams(TypedDict):
@@ -174,6 +191,8 @@ class Event:
     venue: str
     starts_at: datetime
     timezone: str
+    # [{"min_seats", "percent_off"}]: group tiers of its trips that set none of their own.
+    group_tiers: list[dict[str, Any]] | None
     created_at: datetime
     updated_at: datetime
     raw: dict[str, Any] = _raw()
@@ -209,6 +228,12 @@ class Trip:
     currency: str
     pledge_deadline: datetime
     operator: Operator
+    # The price per seat a fan pledging now pays; the early-bird steps
+    # ([{"starts_at", "unit_amount"}]) and group tiers ([{"min_seats", "percent_off"}]; None:
+    # the event's). See docs/pricing.md.
+    current_unit_amount: int | None
+    price_steps: list[dict[str, Any]] | None
+    group_tiers: list[dict[str, Any]] | None
     opened_at: datetime | None
     confirmed_at: datetime | None
     failed_at: datetime | None
@@ -221,12 +246,18 @@ class Trip:
 
 @dataclass(frozen=True)
 class Pledge:
-    """A fan's seats on a trip. `amount` is the total in minor units."""
+    """A fan's seats on a trip. `amount` is what is charged in minor units: `seats` x
+    `unit_amount` - `discount_amount` + add-ons, locked when the pledge was made."""
 
     id: str
     trip_id: str
     stop_id: str
     seats: int
+    unit_amount: int
+    discount_amount: int
+    promo_code: str | None
+    # Every line of the locked price (docs/pricing.md).
+    price_breakdown: dict[str, Any]
     amount: int
     currency: str
     name: str
@@ -248,6 +279,29 @@ class Pledge:
 
 
 @dataclass(frozen=True)
+class PromoCode:
+    """A code fans type for `percent_off` or `amount_off` (minor units of `currency`) per
+    seat; `times_redeemed` counts its uses (never given back)."""
+
+    id: str
+    code: str
+    percent_off: int | None
+    amount_off: int | None
+    currency: str | None
+    max_redemptions: int | None
+    per_fan_limit: int | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    event_id: str | None
+    trip_id: str | None
+    active: bool
+    times_redeemed: int
+    created_at: datetime
+    updated_at: datetime
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
 class ManifestRider:
     pledge_id: str
     name: str
@@ -255,6 +309,11 @@ class ManifestRider:
     phone: str | None
     seats: int
     status: str
+    # The pledge's locked price: what it is charged, its discount and code.
+    amount: int | None = None
+    discount_amount: int | None = None
+    promo_code: str | None = None
+    currency: str | None = None
     boarding_code: str | None = None
     boarded_at: datetime | None = None
     boarded_by: str | None = None

@@ -12,6 +12,7 @@ from ridepledge.resources.events import Events
 from ridepledge.resources.fans import Fans
 from ridepledge.resources.partner import PartnerResource
 from ridepledge.resources.pledges import Pledges
+from ridepledge.resources.promo_codes import PromoCodes
 from ridepledge.resources.trips import Trips
 from ridepledge.resources.webhook_endpoints import WebhookDeliveries, WebhookEndpoints
 
@@ -20,6 +21,7 @@ RESOURCES: dict[str, type[Resource[Any]]] = {
     "events": Events,
     "trips": Trips,
     "pledges": Pledges,
+    "promo_codes": PromoCodes,
     "demand": DemandResource,
     "fans": Fans,
     "webhook_endpoints": WebhookEndpoints,
@@ -36,6 +38,7 @@ __all__ = [
     "NotGiven",
     "PartnerResource",
     "Pledges",
+    "PromoCodes",
     "Resource",
     "Trips",
     "WebhookDeliveries",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Unpack
 
-from ridepledge.models import Event
+from ridepledge.models import Event, GroupTierParams
 from ridepledge.resources._base import (
     NOT_GIVEN,
     Call,
@@ -16,6 +17,7 @@ from ridepledge.resources._base import (
     Resource,
     endpoint,
     given,
+    listed,
     listing,
     returns,
     returns_nothing,
@@ -31,12 +33,19 @@ class Events(Resource[R]):
         venue: str,
         starts_at: datetime,
         timezone: str,
+        group_tiers: Sequence[GroupTierParams] = (),
         idempotency_key: str | None = None,
         **options: Unpack[CallOptions],
     ) -> Call[Event]:
         """Create an event (scope `events:write`). `timezone` is an IANA name such as
         ``"America/Chicago"``, used to show local times to fans."""
-        body = {"title": title, "venue": venue, "starts_at": starts_at, "timezone": timezone}
+        body = {
+            "title": title,
+            "venue": venue,
+            "starts_at": starts_at,
+            "timezone": timezone,
+            "group_tiers": list(group_tiers),
+        }
         return Call(returns(Event), body=body, idempotency_key=idempotency_key, options=options)
 
     @endpoint("GET", "/v1/events/{event_id}")
@@ -53,10 +62,18 @@ class Events(Resource[R]):
         venue: str | NotGiven = NOT_GIVEN,
         starts_at: datetime | NotGiven = NOT_GIVEN,
         timezone: str | NotGiven = NOT_GIVEN,
+        group_tiers: Sequence[GroupTierParams] | NotGiven = NOT_GIVEN,
         **options: Unpack[CallOptions],
     ) -> Call[Event]:
-        """Change an event; arguments left out stay as they are."""
-        body = given(title=title, venue=venue, starts_at=starts_at, timezone=timezone)
+        """Change an event; arguments left out stay as they are. `group_tiers`: the tiers of
+        its trips that set none of their own."""
+        body = given(
+            title=title,
+            venue=venue,
+            starts_at=starts_at,
+            timezone=timezone,
+            group_tiers=listed(group_tiers),
+        )
         return Call(returns(Event), {"event_id": event_id}, body=body, options=options)
 
     @endpoint("DELETE", "/v1/events/{event_id}")

@@ -9,9 +9,11 @@ from typing import Unpack
 
 from ridepledge.models import (
     DriverLink,
+    GroupTierParams,
     Manifest,
     OperatorParams,
     OriginParams,
+    PriceStepParams,
     StopParams,
     StopRequest,
     Trip,
@@ -50,13 +52,16 @@ class Trips(Resource[R]):
         pledge_deadline: datetime,
         currency: str | None = None,
         operator: OperatorParams | None = None,
+        price_steps: Sequence[PriceStepParams] = (),
+        group_tiers: Sequence[GroupTierParams] | None = None,
         idempotency_key: str | None = None,
         **options: Unpack[CallOptions],
     ) -> Call[Trip]:
         """Create a trip with its stops (scope `trips:write`). It starts as ``draft``; fans see
         it once you `open` it. `unit_amount` is one seat's price in minor units of `currency`
         (default: the partner's currency); the trip runs if `min_riders` seats are pledged by
-        `pledge_deadline`."""
+        `pledge_deadline`. `price_steps` raise the price on dates (early birds pay less);
+        `group_tiers` take a percentage off bigger pledges (None: the event's tiers)."""
         body = {
             "event_id": event_id,
             "origin": origin,
@@ -67,6 +72,8 @@ class Trips(Resource[R]):
             "pledge_deadline": pledge_deadline,
             "currency": currency,
             "operator": operator,
+            "price_steps": list(price_steps),
+            "group_tiers": None if group_tiers is None else list(group_tiers),
         }
         return Call(returns(Trip), body=body, idempotency_key=idempotency_key, options=options)
 
@@ -88,11 +95,13 @@ class Trips(Resource[R]):
         currency: str | NotGiven = NOT_GIVEN,
         pledge_deadline: datetime | NotGiven = NOT_GIVEN,
         operator: OperatorParams | None | NotGiven = NOT_GIVEN,
+        price_steps: Sequence[PriceStepParams] | NotGiven = NOT_GIVEN,
+        group_tiers: Sequence[GroupTierParams] | None | NotGiven = NOT_GIVEN,
         **options: Unpack[CallOptions],
     ) -> Call[Trip]:
-        """Change a trip. Drafts change freely; open trips only `operator`, `capacity` and
-        `pledge_deadline`; confirmed ones only `operator` and `capacity` (else
-        `ConflictError`)."""
+        """Change a trip. Drafts change freely; open trips only `operator`, `capacity`,
+        `pledge_deadline`, `price_steps` and `group_tiers`; confirmed ones only `operator`,
+        `capacity` and the prices (else `ConflictError`). Pledges keep their price."""
         body = given(
             origin=origin,
             stops=listed(stops),
@@ -102,6 +111,8 @@ class Trips(Resource[R]):
             currency=currency,
             pledge_deadline=pledge_deadline,
             operator=operator,
+            price_steps=listed(price_steps),
+            group_tiers=group_tiers if group_tiers is None else listed(group_tiers),
         )
         return Call(returns(Trip), {"trip_id": trip_id}, body=body, options=options)
 
