@@ -213,3 +213,23 @@ def test_console_refuses_bad_sponsor_input_and_viewers_and_other_partners(app, t
     assert removed.status_code == 302
     with app.app_context():
         assert db.session.get(Trip, trip_day["trip"]).sponsor is None
+
+
+def test_deleting_an_event_deletes_its_sponsor(app, client):
+    ids = partner_with_open_trip(app, client)
+    api = ids["api"]
+    event = api.post(
+        "/v1/events",
+        json={
+            "title": "Bowl game",
+            "venue": "Arrowhead",
+            "starts_at": "2030-01-01T19:00:00Z",
+            "timezone": "America/Chicago",
+            "sponsor": {"name": "Acme Tires", "url": None},
+        },
+    )
+    assert event.status_code == 201, event.json
+    assert event.json["sponsor"] == {"name": "Acme Tires", "url": None, "logo_url": None}
+    assert api.delete(f"/v1/events/{event.json['id']}").status_code == 204
+    with app.app_context():
+        assert db.session.query(Sponsor).count() == 0
