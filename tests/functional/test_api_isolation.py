@@ -37,6 +37,8 @@ def victim(app, client):
     )
     if endpoint.status_code == 201:
         ids["endpoint_id"] = endpoint.json["id"]
+    add_on = api.post(f"/v1/trips/{trip.id}/add_ons", json={"name": "Scarf", "unit_amount": 900})
+    ids["add_on_id"] = add_on.json["id"]
     pledge = client.post(
         f"/w/team-a/api/trips/{trip.id}/pledges",
         json={

@@ -6,7 +6,15 @@ from widget_server.api.add_ons.schemas import (
     AddOnListSchema,
     AddOnUpdateSchema,
 )
-from widget_server.api.common import Blueprint, actor, created, owned, problem_doc, protected
+from widget_server.api.common import (
+    Blueprint,
+    actor,
+    created,
+    found_first,
+    owned,
+    problem_doc,
+    protected,
+)
 from widget_server.domain.errors import NotFound
 from widget_server.domain.pricing.add_ons import create_add_on, update_add_on
 from widget_server.extensions import db
@@ -18,7 +26,7 @@ blp = Blueprint(
 )
 
 
-def _add_on(trip_id: str, add_on_id: str) -> AddOn:
+def _add_on(trip_id: str, add_on_id: str, **_) -> AddOn:
     add_on = owned(AddOn, add_on_id)
     if add_on.trip_id != owned(Trip, trip_id).id:
         raise NotFound(f"no add_on {add_on_id}")
@@ -35,6 +43,7 @@ def list_add_ons(trip_id):
 
 @blp.post("/<trip_id>/add_ons")
 @protected(blp, "trips:write")
+@found_first(lambda trip_id, **_: owned(Trip, trip_id))
 @blp.arguments(AddOnCreateSchema)
 @blp.response(201, AddOnSchema)
 @problem_doc(blp, 422, "Invalid fields, or the trip has the most add-ons it may")
@@ -55,6 +64,7 @@ def get_add_on(trip_id, add_on_id):
 
 @blp.patch("/<trip_id>/add_ons/<add_on_id>")
 @protected(blp, "trips:write")
+@found_first(_add_on)
 @blp.arguments(AddOnUpdateSchema)
 @blp.response(200, AddOnSchema)
 @problem_doc(blp, 422, "Invalid fields, or `quantity` below the units sold")

@@ -1,7 +1,5 @@
 """Trips: create with stops, open, cancel, manifest (JSON or CSV)."""
 
-import functools
-
 from flask import Response, current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -10,6 +8,7 @@ from widget_server.api.common import (
     Blueprint,
     actor,
     created,
+    found_first,
     list_schema,
     owned,
     page,
@@ -190,16 +189,8 @@ def _with_position(entry: WaitlistEntry, position: int | None) -> dict:
     return row
 
 
-def _own_trip_first(view):
-    """404 for another partner's trip before the body is read, so a 422 never tells an
-    intruder that the id exists."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        owned(Trip, kwargs["trip_id"])
-        return view(*args, **kwargs)
-
-    return wrapper
+# 404 for another partner's trip before the body is read.
+_own_trip_first = found_first(lambda trip_id, **_: owned(Trip, trip_id))
 
 
 @blp.post("/<trip_id>/stops")
