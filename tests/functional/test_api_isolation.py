@@ -25,7 +25,8 @@ def v1_operations(app: Flask):
 
 @pytest.fixture
 def victim(app, client):
-    """Partner A's objects: event, trip, pledge (paid), webhook endpoint and delivery."""
+    """Partner A's objects: event, trip, pledge (paid), webhook endpoint and delivery, promo
+    code."""
     with app.app_context(), db.transaction() as session:
         partner = make_partner(session, "team-a", support_email="secret-a@a.example")
         trip = make_trip(session, partner, min_riders=1)
@@ -39,6 +40,9 @@ def victim(app, client):
         ids["endpoint_id"] = endpoint.json["id"]
     add_on = api.post(f"/v1/trips/{trip.id}/add_ons", json={"name": "Scarf", "unit_amount": 900})
     ids["add_on_id"] = add_on.json["id"]
+    promo = api.post("/v1/promo_codes", json={"code": "TEAMA", "percent_off": 10})
+    if promo.status_code == 201:
+        ids["promo_code_id"] = promo.json["id"]
     pledge = client.post(
         f"/w/team-a/api/trips/{trip.id}/pledges",
         json={

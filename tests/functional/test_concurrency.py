@@ -34,14 +34,11 @@ def crowd_app(settings, migrated_engine):
     empty_all_tables(migrated_engine)
 
 
-def test_100_concurrent_pledges_for_30_seats(crowd_app):
-    app = crowd_app
-    with app.app_context(), db.transaction() as session:
-        partner = make_partner(session, "crowd")
-        trip = make_trip(session, partner, capacity=30, min_riders=30)
-        trip_id, stop_id = trip.id, trip.stops[0].id
+def crowd_pledges(app, slug: str, trip_id: str, stop_id: str, fans: int, **fields):
+    """`fans` fans (fan0@, fan1@...) pledging one seat each at once over real HTTP, with
+    `fields` in each body; their responses."""
     server = LiveServer(app).start()
-    url = f"{server.url}/w/crowd/api/trips/{trip_id}/pledges"
+    url = f"{server.url}/w/{slug}/api/trips/{trip_id}/pledges"
 
     def attempt(index: int) -> requests.Response:
         body = {
@@ -50,15 +47,24 @@ def test_100_concurrent_pledges_for_30_seats(crowd_app):
             "name": f"Fan {index}",
             "email": f"fan{index}@example.com",
             "payment_method": "pm_card_visa",
+            **fields,
         }
         return requests.post(url, json=body, timeout=60)
 
     try:
-        with ThreadPoolExecutor(max_workers=100) as pool:
-            responses = list(pool.map(attempt, range(100)))
+        with ThreadPoolExecutor(max_workers=fans) as pool:
+            return list(pool.map(attempt, range(fans)))
     finally:
         server.stop()
 
+
+def test_100_concurrent_pledges_for_30_seats(crowd_app):
+    app = crowd_app
+    with app.app_context(), db.transaction() as session:
+        partner = make_partner(session, "crowd")
+        trip = make_trip(session, partner, capacity=30, min_riders=30)
+        trip_id, stop_id = trip.id, trip.stops[0].id
+    responses = crowd_pledges(app, "crowd", trip_id, stop_id, 100)
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] * 30 + [409] * 70
     for response in responses:

@@ -93,6 +93,16 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
             "description": "ops",
         },
         "webhooks.update_endpoint": {"url": "http://127.0.0.1:9/other", "description": "ops"},
+        "promo_codes.create_promo_code": {
+            "code": "FANS20",
+            "percent_off": 20,
+            "max_redemptions": 5,
+            "per_fan_limit": 1,
+            "starts_at": _in(1),
+            "ends_at": _in(20),
+            "event_id": world["event"],
+        },
+        "promo_codes.update_promo_code": {"percent_off": 15, "active": False},
         "webhooks.delete_endpoint": None,
         "webhooks.rotate_secret": None,
         "webhooks.retry_delivery": None,
@@ -179,6 +189,8 @@ def world(hostile_app):
     assert pledge.status_code == 201, pledge.get_data(as_text=True)
     with app.app_context():
         delivery = db.session.scalar(select(WebhookDelivery.id))
+    promo = api.post("/v1/promo_codes", json={"code": "WORLD", "percent_off": 10})
+    assert promo.status_code == 201, promo.get_data(as_text=True)
     return world | {
         "app": app,
         "api": api,
@@ -189,6 +201,7 @@ def world(hostile_app):
             "pledge_id": pledge.json["pledge"]["id"],
             "endpoint_id": endpoint.json["id"],
             "delivery_id": delivery,
+            "promo_code_id": promo.json["id"],
             "token": pledge.json["manage_url"].rsplit("/", 1)[1],
         },
     }

@@ -3,18 +3,17 @@ tiers, early-bird steps locked at pledging, the widget's price quote, hostile in
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from tests.api_helpers import ApiSession, issue_token
-from tests.conftest import LiveServer, empty_all_tables, run_jobs
+from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
+from tests.functional import test_concurrency
+from tests.functional.test_concurrency import crowd_pledges
 from tests.widget_helpers import form_fields
-from widget_server import create_app
 from widget_server.extensions import db
 from widget_server.models import Pledge, PromoCode, PromoRedemption, SimulatedPayment
 from widget_server.models.types import utcnow
@@ -250,13 +249,8 @@ def test_a_pledge_before_a_price_step_keeps_its_price_after_it(api, client, trip
         assert_names(api.patch(f"/v1/trips/{trip_id}", json={"price_steps": bad}), 422, field)
 
 
-@pytest.fixture
-def crowd_app(settings, migrated_engine):
-    roomy = "10000 per minute"
-    app = create_app(settings, RATELIMIT_WIDGET_WRITE=roomy, RATELIMIT_FAN=roomy)
-    yield app
-    app.extensions["ridepledge.engine"].dispose()
-    empty_all_tables(migrated_engine)
+# An app without write limits (the crowd's fixture), made visible to this module.
+crowd_app = test_concurrency.crowd_app
 
 
 def test_20_fans_race_for_the_last_5_uses_of_a_code(crowd_app):
@@ -269,25 +263,7 @@ def test_20_fans_race_for_the_last_5_uses_of_a_code(crowd_app):
     promo = api.post(
         "/v1/promo_codes", json={"code": "RACE20", "percent_off": 20, "max_redemptions": 5}
     ).json
-    server = LiveServer(app).start()
-    url = f"{server.url}/w/crowd/api/trips/{trip_id}/pledges"
-
-    def attempt(index: int) -> requests.Response:
-        body = {
-            "stop_id": stop_id,
-            "seats": 1,
-            "name": f"Fan {index}",
-            "email": f"fan{index}@example.com",
-            "payment_method": "pm_card_visa",
-            "promo_code": "race20",
-        }
-        return requests.post(url, json=body, timeout=60)
-
-    try:
-        with ThreadPoolExecutor(max_workers=20) as pool:
-            responses = list(pool.map(attempt, range(20)))
-    finally:
-        server.stop()
+    responses = crowd_pledges(app, "crowd", trip_id, stop_id, 20, promo_code="race20")
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] * 5 + [422] * 15
     for response in responses:

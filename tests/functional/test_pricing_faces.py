@@ -115,7 +115,7 @@ def test_public_page_offer_carries_the_current_price_and_until_when(shop):
     page = shop.client.get(f"/t/{shop.partner}/{shop.trip_id}").get_data(as_text=True)
     found = re.search(r'<script type="application/ld\+json"[^>]*>(.*?)</script>', page, re.S)
     graph = json.loads(found.group(1))
-    nodes = graph["@graph"] if "@graph" in graph else [graph]
+    nodes = graph.get("@graph", [graph])
     [offer] = [n["offers"] for n in nodes if "offers" in n]
     assert offer["price"] == "35.00" and offer["priceValidUntil"] == step.date().isoformat()
     assert "$35.00" in page

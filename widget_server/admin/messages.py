@@ -134,6 +134,31 @@ def _known():
             r"issue a driver link before emailing it",
             lambda m: _("Issue a driver link before emailing it."),
         ),
+        # Pricing (domain/pricing/settings.py, admin/schemas.read_promo_code).
+        (
+            r"must be 1 to 40 letters, digits, '-' or '_'",
+            lambda m: _("Use 1 to 40 letters, digits, - or _ (no spaces)."),
+        ),
+        (
+            r"is already used by another of your promo codes",
+            lambda m: _("You already have a promo code with this name."),
+        ),
+        (
+            r"must be a whole number from 1 to 100",
+            lambda m: _("Enter a whole number from 1 to 100."),
+        ),
+        (r"must be an amount such as 5\.00", lambda m: _("Enter an amount such as 5.00.")),
+        (r"must be after starts_at", lambda m: _("Give an end after the start.")),
+        (r"no such object", lambda m: _("Choose one of the listed options.")),
+        (
+            r"(\d+) uses were already made; it cannot be lower",
+            lambda m: _("It was already used %(count)s times: give at least that.", count=m[1]),
+        ),
+        (r"two steps start at the same time", lambda m: _("Give each price a different date.")),
+        (
+            r"two tiers start at the same number of seats",
+            lambda m: _("Give each group discount a different number of seats."),
+        ),
     ]
 
 

@@ -14,7 +14,7 @@ from widget_server.domain.logos import clean_logo, set_logo_preview
 from widget_server.domain.pledges import planning, recording
 from widget_server.domain.pricing.add_ons import create_add_on
 from widget_server.extensions import db
-from widget_server.models import WebhookDelivery, WebhookMessage
+from widget_server.models import PromoCode, WebhookDelivery, WebhookMessage
 from widget_server.webhooks.endpoints import CheckedUrl, create_endpoint
 
 # URL arguments that are not object ids, with a value that reaches the view.
@@ -77,6 +77,9 @@ def two_partners(app):
         session.flush()
         logo_preview = set_logo_preview(session, theirs, clean_logo(image()))
         add_on = create_add_on(session, trip, {"name": "Scarf", "unit_amount": 900}, actor="t")
+        promo = PromoCode(partner_id=theirs.id, code="THEIRS", percent_off=10)
+        session.add(promo)
+        session.flush()
         ids = {
             "client_id": client.id,
             "event_id": event.id,
@@ -86,6 +89,7 @@ def two_partners(app):
             "admin_id": their_admin.id,
             "endpoint_id": endpoint.id,
             "delivery_id": delivery.id,
+            "promo_code_id": promo.id,
             "file_name": logo_preview.file_name,
             "add_on_id": add_on.id,
         }

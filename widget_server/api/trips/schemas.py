@@ -41,27 +41,31 @@ class GroupTierInput(_Strict):
     percent_off = Integer(required=True, validate=validate.Range(1, 100))
 
 
-def price_steps_field(**kwargs):
+def _rules_field(item: type[Schema], most: int, description: str, **kwargs):
     return fields.List(
-        fields.Nested(PriceStepInput),
-        validate=validate.Length(max=MAX_STEPS),
-        metadata={
-            "description": "Early-bird steps: the price per seat from each `starts_at` "
-            "on (before the first: `unit_amount`). A pledge keeps the price of the "
-            "moment it was made."
-        },
+        fields.Nested(item),
+        validate=validate.Length(max=most),
+        metadata={"description": description},
+        **kwargs,
+    )
+
+
+def price_steps_field(**kwargs):
+    return _rules_field(
+        PriceStepInput,
+        MAX_STEPS,
+        "Early-bird steps: the price per seat from each `starts_at` on (before the first: "
+        "`unit_amount`). A pledge keeps the price of the moment it was made.",
         **kwargs,
     )
 
 
 def group_tiers_field(**kwargs):
-    return fields.List(
-        fields.Nested(GroupTierInput),
-        validate=validate.Length(max=MAX_TIERS),
-        metadata={
-            "description": "`percent_off` a pledge of at least `min_seats` seats (the "
-            "highest tier reached applies); null: the event's tiers."
-        },
+    return _rules_field(
+        GroupTierInput,
+        MAX_TIERS,
+        "`percent_off` a pledge of at least `min_seats` seats (the highest tier reached "
+        "applies); null: the event's tiers.",
         **kwargs,
     )
 
