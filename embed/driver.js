@@ -160,6 +160,7 @@
         var who = el('div');
         who.appendChild(el('span', 'dr-rider-name', r.name));
         var info = el('div', 'dr-rider-info', fill(T.seats, { seats: r.seats }, r.seats) + ' ');
+        if (r.add_ons_label) info.appendChild(el('span', 'dr-add-ons', T.extras.replace('{extras}', r.add_ons_label) + ' '));
         if (r.boarding_code) info.appendChild(el('span', 'dr-code-end', codeEnd(r.boarding_code) + ' '));
         var paid = r.status === 'paid';
         info.appendChild(el('span', 'dr-badge ' + (paid ? 'is-paid' : 'is-unpaid'), T.status[r.status] || r.status));

@@ -218,6 +218,17 @@
       problemType(result.body) === 'idempotency-in-progress';
   }
 
+  // Extras chosen with the seats (the add-on selects): {id: quantity}; the server prices them
+  // with the seats (the price quote and the pledge).
+  function addOnChoices(selects) {
+    var choices = {};
+    Array.prototype.forEach.call(selects, function (select) {
+      if (!select.disabled) choices[select.dataset.addOn] = parseInt(select.value, 10) || 0;
+    });
+    return choices;
+  }
+
+
   function pledgeForm(form) {
     var trip = D.trip;
     var attempt = null; // {fields, key, paymentMethod}: the attempt without a definite answer
@@ -227,6 +238,7 @@
     var scale = Math.pow(10, money.resolvedOptions().maximumFractionDigits);
     var cardFromStripe = stripeCard(form, trip.currency, function () { attempt = null; });
     var promo = form.elements.promo_code;
+    var addOns = form.querySelectorAll('[data-add-on]');
     var discount = $('[data-discount]', total);
     var asked = 0;
     function showPrice(price) {
@@ -241,6 +253,8 @@
       var query = new URLSearchParams({seats: n});
       var code = promo ? promo.value.trim() : '';
       if (code) query.set('promo_code', code);
+      var chosen = addOnChoices(addOns);
+      Object.keys(chosen).forEach(function (id) { if (chosen[id]) query.set('add_ons.' + id, chosen[id]); });
       var mine = ++asked;
       fetch(D.api + '/trips/' + trip.id + '/price?' + query, {credentials: 'omit', headers: {Accept: 'application/json'}})
         .then(function (response) {
@@ -262,6 +276,7 @@
     }
     showPrice(D.price);
     seats.addEventListener('input', reprice);
+    Array.prototype.forEach.call(addOns, function (select) { select.addEventListener('change', reprice); });
     if (promo) promo.addEventListener('change', reprice);
     context.reprice = reprice; // a code from the embed (prefill) is priced at once
     form.addEventListener('submit', function (e) {
@@ -285,6 +300,7 @@
       if (Object.keys(errors).length) return showErrors(form, errors, D.problems['validation-error']);
       busy(form, true);
       if (form.elements.ref) values.ref = form.elements.ref.value;
+      if (addOns.length) values.add_ons = addOnChoices(addOns);
       if (promo && promo.value.trim()) values.promo_code = promo.value.trim();
       var fields = JSON.stringify([values, testMethod]);
       if (!attempt || attempt.fields !== fields) attempt = {fields: fields, key: newKey(), paymentMethod: null};

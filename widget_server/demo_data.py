@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from widget_server.domain.catalog import create_event, create_trip, open_trip
 from widget_server.domain.pledges.planning import PledgeRequest
 from widget_server.domain.pledges.recording import create_pledge
+from widget_server.domain.pricing.add_ons import create_add_on
+from widget_server.domain.sponsors import set_sponsor
 from widget_server.models import Event, Partner
 from widget_server.models.types import utcnow
 
@@ -81,6 +83,19 @@ DEPARTURE_BEFORE_KICKOFF = timedelta(hours=4)
 DEMO_FANS = ["Alex Rivera", "Sam Chen", "Jordan Lee", "Maria Lopez", "Chris Novak", "Taylor Kim"]
 
 
+# What the demo shows of sponsors and add-ons (docs/pricing.md): the demo partner's game is
+# presented by a sponsor, and its trips sell a tailgate pass and a scarf.
+DEMO_EXTRAS = {
+    "demo": {
+        "sponsor": {"name": "Demo Tire & Auto", "url": "https://www.example.com/"},
+        "add_ons": (
+            {"name": "Tailgate pass", "unit_amount": 1500, "quantity": 40},
+            {"name": "Team scarf", "unit_amount": 2500, "quantity": None},
+        ),
+    }
+}
+
+
 def seed_demo(session: Session, provider=None) -> list[str]:
     """Give each example partner that has no events yet one event with open trips.
 
@@ -97,6 +112,9 @@ def seed_demo(session: Session, provider=None) -> list[str]:
             continue
         starts_at = saturday_at(now, plan["event"]["timezone"], plan["kickoff"])
         event = create_event(session, partner, starts_at=starts_at, actor="demo", **plan["event"])
+        extras = DEMO_EXTRAS.get(slug, {})
+        if extras.get("sponsor"):
+            set_sponsor(session, event, extras["sponsor"], actor="demo")
         for origin, region, capacity, min_riders, price, stops in plan["trips"]:
             first_departure = starts_at - DEPARTURE_BEFORE_KICKOFF
             trip = create_trip(
@@ -125,6 +143,8 @@ def seed_demo(session: Session, provider=None) -> list[str]:
                 actor="demo",
             )
             open_trip(session, trip, actor="demo", now=now)
+            for add_on in extras.get("add_ons", ()):
+                create_add_on(session, trip, add_on, actor="demo")
             if provider is not None:
                 _seed_pledges(session, provider, partner, trip, DEMO_PLEDGED_SEATS.get(origin, 0))
             created.append(f"{partner.slug}: {event.title} <- {origin} ({trip.id})")

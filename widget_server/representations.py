@@ -11,6 +11,7 @@ from sqlalchemy.orm import object_session
 from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.domain.pledges.sales import decide
 from widget_server.domain.pricing import price_lines, unit_amount_at
+from widget_server.fan.sponsors import sponsor_view
 from widget_server.models import Event, Operator, Partner, Quote, TripRequestInvite
 from widget_server.models.marketplace import QUOTE_STATUSES, TRIP_REQUEST_STATUSES
 from widget_server.models.pledges import PLEDGE_STATUSES
@@ -35,6 +36,28 @@ def _object_name(obj) -> str:
     return type(obj).__name__.lower()
 
 
+def _sponsor(obj) -> dict | None:
+    return sponsor_view(obj.sponsor, current_app.config["SETTINGS"].public_base_url)
+
+
+def _sponsor_field(owner: str) -> fields.Field:
+    return fields.Function(
+        _sponsor,
+        allow_none=True,
+        metadata={
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "name": {"type": "string"},
+                "url": {"type": "string", "nullable": True},
+                "logo_url": {"type": "string", "nullable": True},
+            },
+            "description": f"Who presents the {owner} (name, https link, logo); null if "
+            "nobody." + (" A trip without its own shows its event's." if owner == "trip" else ""),
+        },
+    )
+
+
 class EventSchema(_Object):
     title = fields.String()
     group_tiers = fields.List(
@@ -43,6 +66,7 @@ class EventSchema(_Object):
     venue = fields.String()
     starts_at = UTCDateTime()
     timezone = fields.String(metadata={"description": "IANA time zone of the venue."})
+    sponsor = _sponsor_field("event")
     updated_at = UTCDateTime()
 
 
@@ -62,6 +86,23 @@ class OperatorSchema(Schema):
     name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
+
+
+class AddOnSchema(_Object):
+    object = fields.Constant("add_on")
+    trip_id = fields.String()
+    name = fields.String()
+    unit_amount = fields.Integer(metadata={"description": "Price each, minor units."})
+    currency = fields.Function(lambda add_on: add_on.trip.currency, metadata={"type": "string"})
+    quantity = fields.Integer(
+        allow_none=True, metadata={"description": "Units on sale in all; null: no limit."}
+    )
+    sold = fields.Integer(metadata={"description": "Units held by live pledges."})
+    remaining = fields.Integer(
+        allow_none=True, metadata={"description": "quantity - sold; null: no limit."}
+    )
+    active = fields.Boolean(metadata={"description": "On sale (false: turned off)."})
+    updated_at = UTCDateTime()
 
 
 class TripSchema(_Object):
@@ -136,6 +177,11 @@ class TripSchema(_Object):
     departed_at = UTCDateTime(
         allow_none=True,
         metadata={"description": "When the bus left its last stop (the driver's page)."},
+    )
+    sponsor = _sponsor_field("trip")
+    add_ons = fields.List(
+        fields.Nested(AddOnSchema),
+        metadata={"description": "Extras sold with the seats (`/v1/trips/{id}/add_ons`)."},
     )
     updated_at = UTCDateTime()
 

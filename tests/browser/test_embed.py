@@ -100,7 +100,10 @@ def test_keyboard_only_pledge_reaches_the_host_page_with_the_contract_payload(wo
     tab_to(page, frame, "#seats")
     page.keyboard.press("Control+A")
     page.keyboard.type("2")
-    assert frame.locator("[data-total]").inner_text() == "Total: $70.00"
+    # The server prices the pledge (the price quote): the total follows a moment later.
+    frame.wait_for_function(
+        "() => document.querySelector('[data-total]').innerText.trim() === 'Total: $70.00'"
+    )
     tab_to(page, frame, "#card_number")
     page.keyboard.type("4242 4242 4242 4242")
     tab_to(page, frame, "button[data-submit]")

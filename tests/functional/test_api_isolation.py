@@ -38,6 +38,8 @@ def victim(app, client):
     )
     if endpoint.status_code == 201:
         ids["endpoint_id"] = endpoint.json["id"]
+    add_on = api.post(f"/v1/trips/{trip.id}/add_ons", json={"name": "Scarf", "unit_amount": 900})
+    ids["add_on_id"] = add_on.json["id"]
     promo = api.post("/v1/promo_codes", json={"code": "TEAMA", "percent_off": 10})
     if promo.status_code == 201:
         ids["promo_code_id"] = promo.json["id"]

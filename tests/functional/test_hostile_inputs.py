@@ -103,6 +103,8 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
             "event_id": world["event"],
         },
         "promo_codes.update_promo_code": {"percent_off": 15, "active": False},
+        "add_ons.create_trip_add_on": {"name": "Tailgate pass", "unit_amount": 1500, "quantity": 5},
+        "add_ons.update_trip_add_on": {"name": "Team scarf", "quantity": 9},
         "webhooks.delete_endpoint": None,
         "webhooks.rotate_secret": None,
         "webhooks.retry_delivery": None,
@@ -191,6 +193,10 @@ def world(hostile_app):
         delivery = db.session.scalar(select(WebhookDelivery.id))
     promo = api.post("/v1/promo_codes", json={"code": "WORLD", "percent_off": 10})
     assert promo.status_code == 201, promo.get_data(as_text=True)
+    add_on = api.post(
+        f"/v1/trips/{trip.json['id']}/add_ons", json={"name": "Scarf", "unit_amount": 9}
+    )
+    assert add_on.status_code == 201, add_on.get_data(as_text=True)
     return world | {
         "app": app,
         "api": api,
@@ -202,6 +208,7 @@ def world(hostile_app):
             "endpoint_id": endpoint.json["id"],
             "delivery_id": delivery,
             "promo_code_id": promo.json["id"],
+            "add_on_id": add_on.json["id"],
             "token": pledge.json["manage_url"].rsplit("/", 1)[1],
         },
     }

@@ -39,6 +39,7 @@ def test_every_text_cell_of_the_manifest_is_defused():
                         "double_boarded": False,
                         "referred_by": "plg_0",
                         "referrals": 3,
+                        "add_ons": [{"name": "=Scarf", "quantity": 2}],
                     }
                 ],
             }
@@ -56,3 +57,4 @@ def test_every_text_cell_of_the_manifest_is_defused():
         "2",
     )
     assert (row["referred_by"], row["referrals"]) == ("plg_0", "3")
+    assert row["add_ons"] == "2 × =Scarf"  # starts with a digit: no formula

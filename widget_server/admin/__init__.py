@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     """Register the console: sign-in, cookie rules, pages."""
     from widget_server.admin import (  # noqa: F401 (routes register)
         account,
+        add_ons,
         auth,
         branding,
         buses,
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
         helpers,
         home,
         promo_codes,
+        sponsors,
         team,
         trips,
         two_step,

@@ -134,7 +134,7 @@ def branding():
     return _page(_values(g.partner), {}, g.partner.branding or {})
 
 
-def _logo_choice(files, form):
+def logo_choice(files, form):
     """What the form asks for the logo: a clean new logo, "remove", or None (keep it)."""
     upload = files.get("logo")
     remove = form.get("logo_remove") == "1"
@@ -156,7 +156,7 @@ def save_branding():
     except ValidationFailed as exc:
         errors.update(exc.errors or {"_form": [exc.detail]})
     try:
-        logo = _logo_choice(request.files, request.form)
+        logo = logo_choice(request.files, request.form)
     except LogoRefused as exc:
         errors["logo"] = [str(LOGO_MESSAGES[exc.reason])]
         logo = None

@@ -190,6 +190,21 @@ def read_trip(form, *, timezone: str, currency: str) -> dict:
     return data
 
 
+def read_add_on(form, *, currency: str) -> dict:
+    """The add-on form: name, price (in `currency`), quantity (blank: unlimited) and the
+    "on sale" box, as `domain/pricing/add_ons.py` takes them."""
+
+    class AddOnInput(Schema):
+        name = Text(required=True, max_length=120)
+        price = Text(required=True, max_length=20)
+        quantity = fields.Integer(load_default=None, validate=validate.Range(0, 100_000))
+
+    data = _load(AddOnInput(), form)
+    data["unit_amount"] = minor_units(data.pop("price"), currency)
+    data["active"] = form.get("active") == "1"
+    return data
+
+
 def price_rule_values(tiers: list, steps: list, zone: str, currency: str) -> dict:
     """A trip's or event's group tiers and price steps as the numbered form fields."""
     values = {}

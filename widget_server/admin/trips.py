@@ -31,7 +31,7 @@ from widget_server.admin.schemas import (
 from widget_server.backoffice.messages import console_message
 from widget_server.domain import catalog, trip_reports
 from widget_server.domain.errors import DomainError
-from widget_server.domain.manifest import build_manifest, manifest_csv
+from widget_server.domain.manifest import add_ons_text, build_manifest, manifest_csv
 from widget_server.domain.pledges import charging, sales, trip_outcomes
 from widget_server.domain.pricing import price_pledge
 from widget_server.domain.pricing.rules import tiers_of
@@ -160,6 +160,7 @@ def trip_page(trip: Trip, *, link_errors: dict | None = None, link_email: str = 
         referrals=referral_counts(db.session, [p.id for p in pledges]),
         referrer_names=referrer_names(db.session, trip),
         manifest=build_manifest(db.session, trip, secret=current_app.config["SECRET_KEY"]),
+        add_ons_text=add_ons_text,
         sale=sales.decide(trip),
         price=price_pledge(trip, 1, utcnow()),
         price_tiers=tiers_of,

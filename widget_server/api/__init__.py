@@ -65,6 +65,7 @@ def docs_assets(filename: str):
 
 
 def init_app(app: Flask) -> None:
+    from widget_server.api.add_ons.routes import blp as add_ons
     from widget_server.api.demand.routes import blp as demand
     from widget_server.api.events.routes import blp as events
     from widget_server.api.fans.routes import blp as fans
@@ -99,6 +100,7 @@ def init_app(app: Flask) -> None:
         events,
         trips,
         trip_requests,
+        add_ons,
         pledges,
         promo_codes,
         demand,

@@ -176,6 +176,21 @@ def owned(model, object_id: str):
     return obj
 
 
+def found_first(lookup):
+    """Decorator: run `lookup(**path_values)` (which raises NotFound for another partner's
+    object) before the body is read, so a 422 never tells an intruder that the id exists."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            lookup(**kwargs)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def created(location: str):
     """Decorator for creating views: 201 with a Location header."""
 
@@ -183,7 +198,7 @@ def created(location: str):
         @wraps(view)
         def wrapper(*args, **kwargs):
             result = view(*args, **kwargs)
-            return result, 201, {"Location": location.format(id=result.id)}
+            return result, 201, {"Location": location.format(id=result.id, **kwargs)}
 
         return wrapper
 

@@ -8,6 +8,8 @@ from functools import cache
 from marshmallow import ValidationError, fields
 
 from widget_server.domain.limits import MAX_AHEAD, MAX_AHEAD_TEXT
+from widget_server.domain.partners import URL_MAX_LENGTH
+from widget_server.domain.sponsors import NAME_MAX_LENGTH, SponsorInput
 from widget_server.domain.text import Text, parse_rfc3339
 from widget_server.models.types import utcnow
 
@@ -77,3 +79,41 @@ class Currency(Text):
         if code not in CURRENCIES:
             raise ValidationError("must be an ISO 4217 currency code such as USD")
         return code
+
+
+class Sponsor(fields.Field):
+    """`{"name", "url"}` (`domain.sponsors.SponsorInput`) or null (no sponsor). Described
+    inline, so OpenAPI says "an object with a required name, or null" exactly (a nullable
+    nested schema reference cannot say both in OpenAPI 3.0)."""
+
+    def __init__(self, **kwargs):
+        from widget_server.api.openapi import text_pattern  # (it imports this module)
+
+        metadata = {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": False,
+            "required": ["name"],
+            "properties": {
+                "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": NAME_MAX_LENGTH,
+                    "pattern": text_pattern(multiline=False, min_length=1),
+                },
+                "url": {
+                    "type": "string",
+                    "nullable": True,
+                    "maxLength": URL_MAX_LENGTH,
+                    "pattern": text_pattern(multiline=False, min_length=0),
+                    "description": "https only.",
+                },
+            },
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(allow_none=True, metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("must be an object with `name` (and `url`), or null")
+        return SponsorInput().load(value)

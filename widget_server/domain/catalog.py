@@ -68,6 +68,8 @@ def delete_event(session: Session, event: Event, *, actor: str) -> None:
     if session.scalar(select(func.count()).where(Trip.event_id == event.id)):
         raise Conflict("this event has trips; cancel them instead of deleting the event")
     record(session, event.partner_id, actor, "event.deleted", "event", event.id)
+    if event.sponsor is not None:  # each event owns its sponsor row (domain/sponsors.py)
+        session.delete(event.sponsor)
     session.delete(event)
     session.flush()
 

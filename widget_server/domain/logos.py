@@ -11,7 +11,8 @@ no ICC profile, no text chunks, no XMP: nothing but pixels), turned upright by i
 orientation first, scaled down to `MAX_SIDE` on the long side, and encoded again in the same
 format. SVG is refused: it is a document that can carry script, not an image.
 
-The result is stored in `partner_logos` (one per partner) and served by its sha256.
+The result is stored in `partner_logos` (one per partner) and served by its sha256; a sponsor's
+logo (`domain/sponsors.py`) is cleaned the same way and stored on its `sponsors` row.
 """
 
 from __future__ import annotations
@@ -141,14 +142,19 @@ def _encode(image: Image.Image, source_format: str) -> bytes:
     return out.getvalue()
 
 
+def store_logo(row, logo: CleanLogo) -> None:
+    """Write `logo` into a row with the logo columns (`PartnerLogo`, `Sponsor`)."""
+    row.sha256, row.format, row.data = logo.sha256, logo.format, logo.data
+    row.width, row.height, row.size = logo.width, logo.height, len(logo.data)
+
+
 def set_logo(session: Session, partner: Partner, logo: CleanLogo, *, actor: str) -> PartnerLogo:
     """Make `logo` the partner's logo (replacing an earlier upload and a `logo_url`: one
     logo at a time). Audited as `partner.logo_set`."""
     stored = partner.logo
     if stored is None:
         stored = partner.logo = PartnerLogo(partner_id=partner.id)
-    stored.sha256, stored.format, stored.data = logo.sha256, logo.format, logo.data
-    stored.width, stored.height, stored.size = logo.width, logo.height, len(logo.data)
+    store_logo(stored, logo)
     if (partner.branding or {}).get("logo_url"):
         partner.branding = {**partner.branding, "logo_url": None}
     session.flush()

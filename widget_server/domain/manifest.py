@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.domain.checkin import boardings_of, iso
+from widget_server.domain.pricing.add_ons import pledge_add_ons
 from widget_server.domain.pricing.rules import decimal_text
 from widget_server.domain.referrals import referral_counts
 from widget_server.models import Pledge, Trip
@@ -70,8 +71,19 @@ def build_manifest(session: Session, trip: Trip, *, secret: str | None = None) -
         # Riders who came by a fan's share link (live pledges), and their seats.
         "referred_pledges": sum(1 for p in pledges if p.referred_by),
         "referred_seats": sum(p.seats for p in pledges if p.referred_by),
+        "add_ons": _add_on_totals(stops),
         "stops": stops,
     }
+
+
+def _add_on_totals(stops: list[dict]) -> list[dict]:
+    """Each extra the riders bought, with how many in all (what the bus must bring)."""
+    totals: dict[str, int] = {}
+    for stop in stops:
+        for rider in stop["riders"]:
+            for line in rider["add_ons"]:
+                totals[line["name"]] = totals.get(line["name"], 0) + line["quantity"]
+    return [{"name": name, "quantity": quantity} for name, quantity in totals.items()]
 
 
 def _rider(pledge: Pledge, boarding, referrals: int, secret: str | None) -> dict:
@@ -92,6 +104,9 @@ def _rider(pledge: Pledge, boarding, referrals: int, secret: str | None) -> dict
         "double_boarded": bool(boarding and boarding.double_boarded),
         "referred_by": pledge.referred_by,
         "referrals": referrals,
+        "add_ons": [
+            {"name": line["name"], "quantity": line["quantity"]} for line in pledge_add_ons(pledge)
+        ],
     }
     if secret is not None:
         rider["boarding_code"] = boarding_code_or_none(secret, pledge)
@@ -120,6 +135,8 @@ CSV_COLUMNS = (
     # `departs_at` and `boarded_at` are UTC (`Z`); these say the departure in the event's zone.
     "departs_local",
     "timezone",
+    # The rider's extras: "2 × Scarf; 1 × Tailgate pass".
+    "add_ons",
 )
 # A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets
 # (OWASP "CSV injection"); tab and CR/LF start one after the spreadsheet trims them.
@@ -165,9 +182,15 @@ def manifest_csv(manifest: dict) -> str:
                 rider.get("currency") or "",
                 departs_local,
                 zone,
+                add_ons_text(rider["add_ons"]),
             )
             writer.writerow([defuse_cell(cell) for cell in row])
     return out.getvalue()
+
+
+def add_ons_text(lines: list[dict]) -> str:
+    """A rider's extras in one cell or line: "2 × Scarf; 1 × Tailgate pass"."""
+    return "; ".join(f"{line['quantity']} × {line['name']}" for line in lines)
 
 
 def _decimal(amount: int | None, currency: str | None) -> str:

@@ -65,9 +65,14 @@ class Origin(Text):
         return validate_origin(super()._deserialize(value, attr, data, **kwargs))
 
 
-def _https_url(value: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
+def https_url(value: str) -> None:
+    """Every partner-given link (terms, logo, sponsor): https with a host name."""
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:  # "https://[": a broken IPv6 literal
+        raise ValidationError("must be an https:// URL") from None
+    if parts.scheme != "https" or not hostname:
         raise ValidationError("must be an https:// URL")
 
 
@@ -100,7 +105,7 @@ class BrandingSchema(Schema):
         validate=validate.Range(0, 24, error="must be a whole number of pixels from 0 to 24"),
     )
     logo_url = Text(
-        load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=_https_url
+        load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=https_url
     )
     color_scheme = Text(
         load_default=DEFAULT_BRANDING["color_scheme"],
@@ -187,7 +192,7 @@ class PartnerSchema(Schema):
     wording = fields.Nested(WordingSchema, load_default=dict)
     support_email = Email(load_default=None, allow_none=True)
     terms_url = Text(
-        load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=_https_url
+        load_default=None, allow_none=True, max_length=URL_MAX_LENGTH, validate=https_url
     )
     # The page of the partner's site that embeds the widget: share links lead there.
     site_url = Text(load_default=None, allow_none=True, max_length=URL_MAX_LENGTH)

@@ -18,7 +18,7 @@ from marshmallow import Schema, ValidationError, fields
 
 from widget_server.domain import checkin, departures
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
-from widget_server.domain.manifest import build_manifest
+from widget_server.domain.manifest import add_ons_text, build_manifest
 from widget_server.domain.text import Text, parse_rfc3339
 from widget_server.extensions import db, limiter
 from widget_server.fan.assets import asset_url, read_asset
@@ -126,6 +126,8 @@ def _manifest() -> dict:
         stop["leaving_message"] = bus_leaving_words(trip_stop.name, departures.CALL_MINUTES)
         for rider in stop["riders"]:
             rider.pop("email", None)
+            rider["add_ons_label"] = add_ons_text(rider["add_ons"])
+    data["add_ons_label"] = add_ons_text(data["add_ons"])
     data["origin"] = g.trip.origin_name
     # When the server made it: the page keeps the newest copy it has seen (driver.js).
     data["generated_at"] = rfc3339(utcnow())
@@ -199,6 +201,7 @@ def _texts() -> dict:
                 "{count} check-in waiting to be sent", "{count} check-ins waiting to be sent", n
             )
         ),
+        "extras": _("Extras: %(extras)s", extras="{extras}"),
         "offline": _("Offline: check-ins are saved on this phone"),
         "online": _("Online"),
         "boarded": _("Boarded"),

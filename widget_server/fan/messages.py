@@ -56,6 +56,7 @@ def problem_messages() -> dict[str, str]:
 def _problem_messages(_locale: str) -> dict[str, str]:
     return {
         "sold-out": _("Sorry, there are not enough seats left on this trip."),
+        "add-on-sold-out": _("Sorry, not enough of an extra you chose is left. Choose fewer."),
         "seat-limit": _("You already hold the most seats one fan may take on this trip."),
         "link-expired": _("This link has expired. Ask for a new one from the trip's page."),
         "card-declined": _("Your card was declined. Try another card."),

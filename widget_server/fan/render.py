@@ -22,12 +22,14 @@ from widget_server.domain.branding import wording_for
 from widget_server.domain.errors import DomainError, NotFound
 from widget_server.domain.partners import SLUG
 from widget_server.domain.preview import preview_values
+from widget_server.domain.pricing.add_ons import pledge_add_ons
 from widget_server.domain.pricing.rules import tiers_of, unit_amount_at
 from widget_server.domain.text import clean_text
 from widget_server.extensions import db
 from widget_server.fan.assets import asset_url
 from widget_server.fan.messages import card_behaviour
 from widget_server.fan.security import secure_widget_response, trusted_host_origin
+from widget_server.fan.sponsors import trip_sponsor
 from widget_server.fan.theme import Theme, widget_theme
 from widget_server.fan.trip_state import progress_words
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
@@ -280,6 +282,8 @@ def template_helpers() -> dict:
         "money": format_money,
         "card_behaviour": card_behaviour,
         "progress_words": progress_words,
+        "trip_sponsor": trip_sponsor,
+        "pledge_add_ons": pledge_add_ons,
         "price_tiers": tiers_of,
         "unit_price": current_unit_price,
     }

@@ -6,8 +6,9 @@ from datetime import datetime
 
 from widget_server.domain.pledges.sales import decide
 from widget_server.domain.pricing import PriceBreakdown, price_lines, unit_amount_at
+from widget_server.domain.pricing.add_ons import on_sale
 from widget_server.domain.pricing.rules import next_step_at, tiers_of
-from widget_server.models import Event, Pledge, Stop, Trip
+from widget_server.models import AddOn, Event, Pledge, Stop, Trip
 from widget_server.models.types import rfc3339, utcnow
 
 
@@ -59,6 +60,17 @@ def public_trip(trip: Trip, now: datetime | None = None) -> dict:
         "confirmed_at": iso(trip.confirmed_at),
         "operator": {"name": trip.operator_name},
         "stops": [public_stop(stop) for stop in trip.stops],
+        "add_ons": [public_add_on(add_on) for add_on in on_sale(trip)],
+    }
+
+
+def public_add_on(add_on: AddOn) -> dict:
+    """An extra on sale with the seats: `remaining` None when unlimited, 0 when sold out."""
+    return {
+        "id": add_on.id,
+        "name": add_on.name,
+        "unit_amount": add_on.unit_amount,
+        "remaining": add_on.remaining,
     }
 
 

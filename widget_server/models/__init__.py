@@ -1,5 +1,6 @@
 """Owns the tables: SQLAlchemy models, one module per aggregate; importing this registers all."""
 
+from widget_server.models.add_ons import AddOn
 from widget_server.models.admins import (
     AdminRecoveryCode,
     AdminSession,
@@ -22,6 +23,7 @@ from widget_server.models.payments import SimulatedPayment, StripeEventRecord
 from widget_server.models.payouts import Payout
 from widget_server.models.pledges import Pledge, PledgeStatusChange
 from widget_server.models.pricing import PromoCode, PromoRedemption
+from widget_server.models.sponsors import Sponsor
 from widget_server.models.stop_requests import StopRequest
 from widget_server.models.trips import Stop, Trip
 from widget_server.models.waitlist import WaitlistEntry
@@ -33,6 +35,8 @@ from widget_server.models.webhooks import (
 )
 
 __all__ = [
+    "AddOn",
+    "Sponsor",
     "AdminRecoveryCode",
     "AdminSession",
     "AdminSignInAttempt",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from widget_server.db import Base
 from widget_server.ids import new_id
 from widget_server.models.partners import Partner
+from widget_server.models.sponsors import Sponsor
 from widget_server.models.types import UTCDateTime, utcnow
 
 
@@ -23,9 +24,12 @@ class Event(Base):
     venue: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     timezone: Mapped[str] = mapped_column(String(64))
+    # Who "presents" the event's trips (a trip's own sponsor wins): domain/sponsors.py.
+    sponsor_id: Mapped[str | None] = mapped_column(ForeignKey("sponsors.id", ondelete="SET NULL"))
     # Group tiers every trip of the event uses unless it sets its own (domain/pricing).
     group_tiers: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     partner: Mapped[Partner] = relationship()
+    sponsor: Mapped[Sponsor | None] = relationship()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from widget_server.db import Base
 from widget_server.ids import new_id
 from widget_server.models.events import Event
+from widget_server.models.sponsors import Sponsor
 from widget_server.models.types import UTCDateTime, utcnow
 
 TRIP_STATUSES = ("draft", "open", "confirmed", "completed", "failed", "canceled")
@@ -65,6 +66,8 @@ class Trip(Base):
     )
     departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="draft")
+    # The trip's own sponsor (wins over its event's): domain/sponsors.py.
+    sponsor_id: Mapped[str | None] = mapped_column(ForeignKey("sponsors.id", ondelete="SET NULL"))
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -83,6 +86,7 @@ class Trip(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     event: Mapped[Event] = relationship()
+    sponsor: Mapped[Sponsor | None] = relationship()
     stops: Mapped[list[Stop]] = relationship(
         back_populates="trip", order_by="Stop.position", cascade="all, delete-orphan"
     )

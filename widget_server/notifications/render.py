@@ -29,6 +29,7 @@ from widget_server.domain.branding import (
 )
 from widget_server.domain.pricing import price_pledge, unit_amount_at
 from widget_server.fan.links import boarding_url, manage_url, open_share_link, share_hint
+from widget_server.fan.sponsors import trip_sponsor
 from widget_server.i18n import SUPPORTED_LOCALES, bus_leaving_words, format_money
 from widget_server.models import OutboundEmail, Pledge
 from widget_server.models.notifications import STOP_REQUEST_EMAIL_KINDS
@@ -176,6 +177,7 @@ def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
         "joined_running": trip.confirmed_at is not None and pledge.created_at >= trip.confirmed_at,
         "operator_name": trip.operator_name,
         "operator_phone": trip.operator_phone,
+        "sponsor": trip_sponsor(trip),
         "manage_url": manage_url(partner.slug, pledge.id),
         "share_url": open_share_link(partner, pledge),
         "share_hint": share_hint(trip),
@@ -217,6 +219,7 @@ def _trip_context(trip, locale: str) -> tuple[dict, Callable[[datetime | None], 
         "venue": event.venue,
         "event_starts": when(event.starts_at),
         "origin": trip.origin_name,
+        "sponsor": trip_sponsor(trip),
         "primary_color": primary,
         "on_primary_color": readable_text_on(primary),
         "font_stack": SAFE_FONTS.get(branding.get("font_family"), SAFE_FONTS["system-ui"]),

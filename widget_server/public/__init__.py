@@ -28,6 +28,7 @@ from widget_server.fan.render import (
     partner_by_slug,
     template_helpers,
 )
+from widget_server.fan.sponsors import trip_sponsor
 from widget_server.fan.theme import widget_theme
 from widget_server.fan.trip_state import state_explanation, state_label, trip_state
 from widget_server.i18n import SUPPORTED_LOCALES, format_money
@@ -166,6 +167,7 @@ def trip_page(slug: str, trip_id: str):
         event_url=_url(event_path, g.locale, partner),
         pledge_url=pledge_url,
         in_language=g.locale,
+        sponsor=trip_sponsor(trip, _base()),
     )
     return _page(
         "public/trip.html",

@@ -20,9 +20,17 @@ AVAILABILITY = {
 
 
 def trip_json_ld(
-    trip: Trip, *, state: str, page_url: str, event_url: str, pledge_url: str, in_language: str
+    trip: Trip,
+    *,
+    state: str,
+    page_url: str,
+    event_url: str,
+    pledge_url: str,
+    in_language: str,
+    sponsor: dict | None = None,
 ) -> dict:
-    """The page's JSON-LD graph: the BusTrip and the SportsEvent it is about."""
+    """The page's JSON-LD graph: the BusTrip and the SportsEvent it is about. `sponsor`: the
+    trip's sponsor as `fan.sponsors.trip_sponsor` gives it (absolute URLs), or None."""
     event, partner = trip.event, trip.event.partner
     first = trip.stops[0]
     now = utcnow()
@@ -63,6 +71,8 @@ def trip_json_ld(
         bus_trip["itinerary"] = [
             {"@type": "BusStop", "name": stop.name, "address": stop.address} for stop in trip.stops
         ]
+    if sponsor is not None:
+        bus_trip["sponsor"] = sponsor_json_ld(sponsor)
     game = {
         "@type": "SportsEvent",
         "@id": game_id,
@@ -74,3 +84,13 @@ def trip_json_ld(
         "organizer": {"@type": "Organization", "name": partner.name},
     }
     return {"@context": "https://schema.org", "@graph": [bus_trip, game]}
+
+
+def sponsor_json_ld(sponsor: dict) -> dict:
+    """A sponsor (`{"name", "url", "logo_url"}`) as a schema.org `Organization`."""
+    node = {"@type": "Organization", "name": sponsor["name"]}
+    if sponsor["url"]:
+        node["url"] = sponsor["url"]
+    if sponsor["logo_url"]:
+        node["logo"] = sponsor["logo_url"]
+    return node

@@ -37,6 +37,7 @@ from widget_server.widget.common import (
     DemandInput,
     LinkRequest,
     PledgeInput,
+    add_on_choices,
     place_demand,
     place_pledge,
     price_quote,
@@ -206,9 +207,11 @@ class PriceQuery(Schema):
 @ratelimits.price_quote
 def quote_price(trip_id: str):
     """What a pledge of `seats` seats costs now, with `promo_code` (an unusable code: a 422
-    naming `promo_code`, with why): the total the form shows before the card is saved."""
+    naming `promo_code`, with why) and the extras chosen (`add_ons.<id>=<quantity>`): the
+    total the form shows before the card is saved."""
     args = load_query(PriceQuery())
-    return jsonify(price_quote(g.partner, trip_id, args["seats"], args["promo_code"]))
+    choices = add_on_choices(request.args)
+    return jsonify(price_quote(g.partner, trip_id, args["seats"], args["promo_code"], choices))
 
 
 @bp.post("/trips/<trip_id>/pledges")

@@ -8,13 +8,15 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from widget_server import idempotency, services
 from widget_server.domain import limits
 from widget_server.domain.demand import address_key, record_demand
 from widget_server.domain.errors import DomainError, NotFound, SoldOut, ValidationFailed
-from widget_server.domain.numbers import Integer
+from widget_server.domain.numbers import Integer, parse_digits
 from widget_server.domain.pledges import placing, planning, sales
+from widget_server.domain.pricing.add_ons import MAX_ADD_ONS_PER_TRIP, add_on_lines
 from widget_server.domain.text import Email, Id, Phone, Text
 from widget_server.extensions import db
 from widget_server.fan.serializers import price_json
@@ -22,6 +24,7 @@ from widget_server.fan.trip_state import PUBLIC_TRIP_STATUSES
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.keys import derive_key
 from widget_server.models import Event, Partner, Pledge, Trip
+from widget_server.models.add_ons import MAX_ADD_ON_UNITS
 from widget_server.models.types import utcnow
 from widget_server.observability.metrics import PLEDGES
 
@@ -47,6 +50,13 @@ class PledgeInput(Schema):
     ref = Text(load_default=None, allow_none=True, max_length=64)
     # A promo code (domain/pricing/promos.py: unusable is a 422 naming `promo_code`, with why).
     promo_code = Text(load_default=None, allow_none=True, max_length=40)
+    # Extras with the seats, `{add-on id: quantity}` (domain/pricing/add_ons.py).
+    add_ons = fields.Dict(
+        keys=Id("addon"),
+        values=Integer(validate=validate.Range(0, MAX_ADD_ON_UNITS)),
+        load_default=dict,
+        validate=validate.Length(max=MAX_ADD_ONS_PER_TRIP),
+    )
 
 
 class DemandInput(Schema):
@@ -90,7 +100,7 @@ def trips_for_event(partner: Partner, event_id: str, near: str | None = None) ->
                 Trip.status.in_(PUBLIC_TRIP_STATUSES),
             )
             # Each trip's stops and sale decision are shown: loaded with the list, not per trip.
-            .options(*sales.DECIDING)
+            .options(*sales.DECIDING, selectinload(Trip.add_ons))
         )
     )
     needle = (near or "").strip().casefold()
@@ -149,14 +159,36 @@ def place_pledge(partner: Partner, trip_id: str, data: dict) -> Pledge:
     return pledge
 
 
-def price_quote(partner: Partner, trip_id: str, seats: int, promo_code: str | None) -> dict:
+ADD_ON_FIELD = "add_ons."
+
+
+def add_on_choices(form) -> dict:
+    """A form's or a query's `add_ons.<id>` fields as `{id: quantity}` (a value that is not
+    digits is a quantity error; more fields than a trip has add-ons is refused)."""
+    choices = {}
+    for name in form:
+        if name.startswith(ADD_ON_FIELD):
+            quantity = parse_digits(str(form[name]).strip())
+            choices[name[len(ADD_ON_FIELD) :]] = -1 if quantity is None else quantity
+    if len(choices) > MAX_ADD_ONS_PER_TRIP:
+        raise ValidationFailed.field("add_ons", f"at most {MAX_ADD_ONS_PER_TRIP} extras")
+    return choices
+
+
+def price_quote(
+    partner: Partner, trip_id: str, seats: int, promo_code: str | None, add_ons: dict
+) -> dict:
     """The price a fan pledging `seats` seats now would pay, with `promo_code` (checked: a 422
-    naming `promo_code` when it cannot be used), as the widget shows it (`price_json`)."""
+    naming `promo_code` when it cannot be used) and the extras `add_ons` (`{id: quantity}`,
+    checked: a 422 or 409 naming `add_ons.<id>`), as the widget shows it (`price_json`)."""
     with db.transaction() as session:
         trip = planning.get_trip(session, partner, trip_id)
         if trip.status == "draft":
             raise NotFound(f"no trip {trip_id}")
-        price = planning.quote(session, partner.id, trip, seats, utcnow(), promo_code or None)
+        lines = add_on_lines(trip, add_ons) if add_ons else ()
+        price = planning.quote(
+            session, partner.id, trip, seats, utcnow(), promo_code or None, None, lines
+        )
     return price_json(price)
 
 

@@ -25,7 +25,8 @@ from widget_server.domain.limits import pledge_seat_limit
 from widget_server.domain.notify import ask_manage_links
 from widget_server.domain.numbers import parse_digits
 from widget_server.domain.pledges import planning
-from widget_server.domain.pricing import PriceBreakdown
+from widget_server.domain.pricing import AddOnLine, PriceBreakdown
+from widget_server.domain.pricing.add_ons import add_on_lines, on_sale
 from widget_server.domain.pricing.promos import PromoCodeUnusable
 from widget_server.domain.referrals import page_referral
 from widget_server.domain.stop_requests import takes_stop_requests
@@ -37,13 +38,16 @@ from widget_server.fan.security import FORM_TOKEN_FIELD, check_form_post, form_t
 from widget_server.fan.serializers import price_json, public_trip
 from widget_server.fan.trip_state import pledge_status_label, progress_words, trip_state
 from widget_server.models import Event, Trip
+from widget_server.models.add_ons import MAX_ADD_ON_UNITS
 from widget_server.models.types import utcnow
 from widget_server.payments.simulated import TEST_CARD_NUMBERS
 from widget_server.widget.blueprint import bp
 from widget_server.widget.common import (
+    ADD_ON_FIELD,
     DemandInput,
     LinkRequest,
     PledgeInput,
+    add_on_choices,
     place_demand,
     place_pledge,
     replay_pledge_attempt,
@@ -202,7 +206,10 @@ def _pledge_page(
     seats = parse_digits(str(values.get("seats", "")))
     total_seats = seats if seats and seats <= max_seats else 1
     errors = errors or {}
-    price, promo_error = _form_price(trip, total_seats, values.get("promo_code") or None)
+    add_ons = on_sale(trip)
+    price, promo_error = _form_price(
+        trip, total_seats, values.get("promo_code") or None, _chosen_lines(trip, values)
+    )
     if promo_error and "promo_code" not in errors:
         errors["promo_code"] = promo_error
     return render_page(
@@ -213,6 +220,8 @@ def _pledge_page(
         event=trip.event,
         max_seats=max_seats,
         total_seats=total_seats,
+        add_ons=add_ons,
+        max_add_on_units=MAX_ADD_ON_UNITS,
         price=price,
         values=values,
         errors=errors,
@@ -239,15 +248,28 @@ def _pledge_page(
 
 
 def _form_price(
-    trip: Trip, seats: int, promo_code: str | None
+    trip: Trip, seats: int, promo_code: str | None, add_ons: tuple[AddOnLine, ...] = ()
 ) -> tuple[PriceBreakdown, str | None]:
     """The price the form shows: with the fan's code when it can be used, else without it and
-    the fan's words for why not."""
+    the fan's words for why not; with the extras chosen."""
+    now = utcnow()
     try:
-        return planning.quote(db.session, g.partner.id, trip, seats, utcnow(), promo_code), None
+        price = planning.quote(
+            db.session, g.partner.id, trip, seats, now, promo_code, None, add_ons
+        )
+        return price, None
     except PromoCodeUnusable as exc:
-        price = planning.quote(db.session, g.partner.id, trip, seats, utcnow())
+        price = planning.quote(db.session, g.partner.id, trip, seats, now, None, None, add_ons)
         return price, messages.for_promo(exc.errors["promo_code"][0])
+
+
+def _chosen_lines(trip: Trip, values: dict) -> tuple[AddOnLine, ...]:
+    """The extras chosen on the form as priced lines; none when a choice is refused (the form
+    names the field: the total shown is then the seats')."""
+    try:
+        return add_on_lines(trip, add_on_choices(values))
+    except ValidationFailed:
+        return ()
 
 
 @bp.post("/trips/<trip_id>/pledge")
@@ -260,6 +282,7 @@ def create_pledge(trip_id: str):
         key: form.get(key, "").strip()
         for key in ("stop_id", "seats", "name", "email", "ref", "promo_code")
     }
+    values.update((name, form[name]) for name in form if name.startswith(ADD_ON_FIELD))
     key = None
     try:
         check_form_post(g.partner, f"pledge:{trip.id}")
@@ -284,6 +307,7 @@ def create_pledge(trip_id: str):
                 "payment_method": payment_method_from_form(form),
                 "locale": str(get_locale()),
                 "ref": values["ref"] or None,
+                "add_ons": add_on_choices(form),
                 "promo_code": values["promo_code"][:40] or None,
             }
         )

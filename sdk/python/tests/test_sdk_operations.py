@@ -21,6 +21,7 @@ MODELS = {
     "LogoOut": ridepledge.Logo,
     "Event": ridepledge.Event,
     "Trip": ridepledge.Trip,
+    "AddOn": ridepledge.AddOn,
     "Stop": ridepledge.Stop,
     "Pledge": ridepledge.Pledge,
     "PromoCode": ridepledge.PromoCode,

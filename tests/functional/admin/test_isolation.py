@@ -12,6 +12,7 @@ from tests.functional.admin.test_logo_upload import image
 from widget_server.admin.auth import PERMISSIONS, PUBLIC_ENDPOINTS
 from widget_server.domain.logos import clean_logo, set_logo_preview
 from widget_server.domain.pledges import planning, recording
+from widget_server.domain.pricing.add_ons import create_add_on
 from widget_server.extensions import db
 from widget_server.models import PromoCode, WebhookDelivery, WebhookMessage
 from widget_server.webhooks.endpoints import CheckedUrl, create_endpoint
@@ -75,6 +76,7 @@ def two_partners(app):
         session.add(delivery)
         session.flush()
         logo_preview = set_logo_preview(session, theirs, clean_logo(image()))
+        add_on = create_add_on(session, trip, {"name": "Scarf", "unit_amount": 900}, actor="t")
         promo = PromoCode(partner_id=theirs.id, code="THEIRS", percent_off=10)
         session.add(promo)
         session.flush()
@@ -89,6 +91,7 @@ def two_partners(app):
             "delivery_id": delivery.id,
             "promo_code_id": promo.id,
             "file_name": logo_preview.file_name,
+            "add_on_id": add_on.id,
         }
     return ids
 

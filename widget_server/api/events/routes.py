@@ -16,6 +16,7 @@ from widget_server.api.common import (
 )
 from widget_server.api.events.schemas import EventCreateSchema, EventUpdateSchema
 from widget_server.domain import catalog
+from widget_server.domain.sponsors import apply_sponsor_change, take_sponsor_change
 from widget_server.extensions import db
 from widget_server.models import Event
 from widget_server.representations import EventSchema
@@ -44,8 +45,11 @@ def create_event(data):
 
     Rules the schema cannot express (a 422 naming the field): `starts_at` lies within the
     window the API accepts (from now to a few years ahead; see docs/api.md)."""
+    sponsor = take_sponsor_change(data)
     with db.transaction() as session:
-        return catalog.create_event(session, g.partner, actor=actor(), **data)
+        event = catalog.create_event(session, g.partner, actor=actor(), **data)
+        apply_sponsor_change(session, event, sponsor, actor=actor())
+        return event
 
 
 @blp.get("/<event_id>")
@@ -66,8 +70,11 @@ def update_event(data, event_id):
     Rules the schema cannot express (a 422 naming the field): `starts_at` lies within the
     accepted window and after every departure of the event's trips. An empty body changes
     nothing."""
+    sponsor = take_sponsor_change(data)
     with db.transaction() as session:
-        return catalog.update_event(session, owned(Event, event_id), data, actor=actor())
+        event = catalog.update_event(session, owned(Event, event_id), data, actor=actor())
+        apply_sponsor_change(session, event, sponsor, actor=actor())
+        return event
 
 
 @blp.delete("/<event_id>")

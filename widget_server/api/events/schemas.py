@@ -1,6 +1,6 @@
 from marshmallow import RAISE, Schema
 
-from widget_server.api.fields import AwareDateTime, TimeZone
+from widget_server.api.fields import AwareDateTime, Sponsor, TimeZone
 from widget_server.api.trips.schemas import group_tiers_field
 from widget_server.domain.text import Text
 
@@ -13,6 +13,12 @@ class EventCreateSchema(Schema):
     venue = Text(required=True, max_length=200)
     starts_at = AwareDateTime(required=True, metadata={"example": "2026-12-20T19:00:00Z"})
     timezone = TimeZone(required=True, metadata={"example": "America/Chicago"})
+    sponsor = Sponsor(
+        metadata={
+            "description": "Who presents the event (null: nobody); the logo is uploaded "
+            "in the console."
+        },
+    )
     group_tiers = group_tiers_field()
 
 

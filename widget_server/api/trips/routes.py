@@ -1,15 +1,15 @@
 """Trips: create with stops, open, cancel, manifest (JSON or CSV)."""
 
-import functools
-
 from flask import Response, current_app, g, request
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from widget_server.api.common import (
     Blueprint,
     actor,
     created,
     driver_link_answer,
+    found_first,
     list_schema,
     owned,
     page,
@@ -30,6 +30,7 @@ from widget_server.domain import catalog, checkin, stop_requests
 from widget_server.domain.errors import ValidationFailed
 from widget_server.domain.manifest import build_manifest, manifest_csv
 from widget_server.domain.pledges import sales, trip_outcomes
+from widget_server.domain.sponsors import apply_sponsor_change, take_sponsor_change
 from widget_server.extensions import db
 from widget_server.models import Event, Trip, WaitlistEntry
 from widget_server.representations import TripSchema
@@ -45,7 +46,11 @@ TripList = list_schema(TripSchema, "TripList")
 def list_trips(args):
     """List trips, newest first; filter by `event_id` and `status`."""
     # Stops and the sale decision's waitlist figure in the same round trips (no query per trip).
-    query = select(Trip).where(Trip.partner_id == g.partner.id).options(*sales.DECIDING)
+    query = (
+        select(Trip)
+        .where(Trip.partner_id == g.partner.id)
+        .options(*sales.DECIDING, selectinload(Trip.add_ons))
+    )
     if args["event_id"]:
         query = query.where(Trip.event_id == args["event_id"])
     if args["status"]:
@@ -71,8 +76,11 @@ def create_trip(data):
     if event is None or event.partner_id != g.partner.id:
         raise ValidationFailed.field("event_id", "no such event")
     data["currency"] = data["currency"] or g.partner.currency
+    sponsor = take_sponsor_change(data)
     with db.transaction() as session:
-        return catalog.create_trip(session, g.partner, event, actor=actor(), **data)
+        trip = catalog.create_trip(session, g.partner, event, actor=actor(), **data)
+        apply_sponsor_change(session, trip, sponsor, actor=actor())
+        return trip
 
 
 @blp.get("/<trip_id>")
@@ -95,8 +103,11 @@ def update_trip(data, trip_id):
     to the trip as it would be after the change; fields the trip's status does not allow to
     change are a 409; `capacity` never below the seats pledged (422). An empty body changes
     nothing."""
+    sponsor = take_sponsor_change(data)
     with db.transaction() as session:
-        return catalog.update_trip(session, owned(Trip, trip_id), data, actor=actor())
+        trip = catalog.update_trip(session, owned(Trip, trip_id), data, actor=actor())
+        apply_sponsor_change(session, trip, sponsor, actor=actor())
+        return trip
 
 
 @blp.post("/<trip_id>/open")
@@ -179,16 +190,8 @@ def _with_position(entry: WaitlistEntry, position: int | None) -> dict:
     return row
 
 
-def _own_trip_first(view):
-    """404 for another partner's trip before the body is read, so a 422 never tells an
-    intruder that the id exists."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        owned(Trip, kwargs["trip_id"])
-        return view(*args, **kwargs)
-
-    return wrapper
+# 404 for another partner's trip before the body is read.
+_own_trip_first = found_first(lambda trip_id, **_: owned(Trip, trip_id))
 
 
 @blp.post("/<trip_id>/stops")

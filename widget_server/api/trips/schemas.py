@@ -1,7 +1,7 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 from widget_server.api.common import ListArgs
-from widget_server.api.fields import AwareDateTime, Currency
+from widget_server.api.fields import AwareDateTime, Currency, Sponsor
 from widget_server.domain.numbers import Integer
 from widget_server.domain.pricing.settings import MAX_AMOUNT, MAX_STEPS, MAX_TIERS
 from widget_server.domain.text import Email, Id, Phone, Text
@@ -84,6 +84,12 @@ class TripCreateSchema(_Strict):
     currency = Currency(load_default=None, metadata={"description": "Default: the partner's."})
     pledge_deadline = AwareDateTime(required=True)
     operator = fields.Nested(OperatorInput, load_default=None, allow_none=True)
+    sponsor = Sponsor(
+        metadata={
+            "description": "The trip's own sponsor (wins over its event's; null: none). "
+            "Any status may change it."
+        },
+    )
     price_steps = price_steps_field(load_default=list)
     group_tiers = group_tiers_field(load_default=None, allow_none=True)
 
@@ -102,6 +108,7 @@ class TripUpdateSchema(_Strict):
     currency = Currency()
     pledge_deadline = AwareDateTime()
     operator = fields.Nested(OperatorInput, allow_none=True)
+    sponsor = Sponsor()
     price_steps = price_steps_field()
     group_tiers = group_tiers_field(allow_none=True)
 
@@ -109,6 +116,11 @@ class TripUpdateSchema(_Strict):
 class TripListArgs(ListArgs):
     event_id = Id("evt", load_default=None)
     status = Text(load_default=None, validate=validate.OneOf(TRIP_STATUSES))
+
+
+class AddOnCountSchema(Schema):
+    name = fields.String()
+    quantity = fields.Integer()
 
 
 class RiderSchema(Schema):
@@ -137,6 +149,10 @@ class RiderSchema(Schema):
     referrals = fields.Integer(
         metadata={"description": "Live pledges this rider's share link brought."}
     )
+    add_ons = fields.List(
+        fields.Nested(AddOnCountSchema),
+        metadata={"description": "The extras this rider bought (as locked on the pledge)."},
+    )
 
 
 class ManifestStopSchema(Schema):
@@ -161,6 +177,10 @@ class ManifestSchema(Schema):
         metadata={"description": "Riders' pledges that came by a fan's share link."}
     )
     referred_seats = fields.Integer(metadata={"description": "Their seats."})
+    add_ons = fields.List(
+        fields.Nested(AddOnCountSchema),
+        metadata={"description": "Each extra the riders bought, with how many in all."},
+    )
     stops = fields.List(fields.Nested(ManifestStopSchema))
 
 

@@ -18,6 +18,7 @@ from widget_server.domain.errors import (
 from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.domain.pledges.seat_taking import ensure_can_sell, ensure_cap, seats_of_fan
 from widget_server.domain.pricing import AddOnLine, PriceBreakdown, price_pledge
+from widget_server.domain.pricing.add_ons import add_on_lines
 from widget_server.domain.pricing.promos import usable_promo
 from widget_server.domain.referrals import referrer_for
 from widget_server.domain.text import fan_email_key
@@ -52,8 +53,9 @@ class PledgeRequest:
     ref: str | None = None
     # The promo code the fan typed (domain/pricing/promos.py), if any.
     promo_code: str | None = None
-    # Extras sold with the seats, priced by the same rule (domain/pricing.AddOnLine).
-    add_ons: tuple[AddOnLine, ...] = ()
+    # The fan's extras, `{add-on id: quantity}`: priced by the same rule as the seats
+    # (domain/pricing/add_ons.py:add_on_lines makes them `AddOnLine`s).
+    add_ons: dict[str, int] = field(default_factory=dict)
 
 
 # Built once: the queries of every pledge, with their values bound at execution (building a
@@ -148,9 +150,8 @@ def plan_pledge(
     )
     ensure_cap(partner.max_seats_per_fan, fan_seats, request.seats)
     ensure_can_sell(trip, request.seats, now, held=waitlist_offer is not None)
-    price = quote(
-        session, partner.id, trip, request.seats, now, request.promo_code, fan, request.add_ons
-    )
+    add_ons = add_on_lines(trip, request.add_ons) if request.add_ons else ()
+    price = quote(session, partner.id, trip, request.seats, now, request.promo_code, fan, add_ons)
     pledge_id = new_id("plg")
     card = CardSetup(
         pledge_id,

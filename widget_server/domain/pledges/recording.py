@@ -28,6 +28,7 @@ from widget_server.domain.pledges.seat_taking import (
 from widget_server.domain.pledges.transitions import insert_status_change
 from widget_server.domain.pledges.trip_outcomes import confirm_trip
 from widget_server.domain.pledges.waitlist import link_pledge, take_held_seats
+from widget_server.domain.pricing.add_ons import take_stock
 from widget_server.domain.pricing.promos import redeem
 from widget_server.domain.work import schedule
 from widget_server.models import Partner, Pledge
@@ -91,6 +92,7 @@ def record_pledge(
     ensure_within_cap(session, plan.max_seats_per_fan, trip, fan, request.seats, pledge.id)
     if plan.price.promo_code_id is not None:  # one use of the code, exact under concurrency
         redeem(session, plan.price.promo_code_id, trip, pledge.id, fan, now)
+    take_stock(session, plan.price.add_ons)  # add-on units, exact under concurrency too
     if locked.has_webhooks:  # partners without webhooks skip emit() and its endpoint locks
         emit(session, plan.partner_id, "pledge.created", pledge)
     tipped = False

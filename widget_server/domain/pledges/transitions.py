@@ -15,6 +15,7 @@ from widget_server.domain.audit import record_at_once
 from widget_server.domain.errors import (
     IllegalTransition,
 )
+from widget_server.domain.pricing.add_ons import release_stock
 from widget_server.domain.work import schedule
 from widget_server.models import Pledge, PledgeStatusChange, Trip
 from widget_server.models.pledges import LIVE_STATUSES
@@ -120,6 +121,7 @@ def _free_seats(session: Session, pledge: Pledge, now: datetime) -> None:
         .returning(Trip.status, Trip.seats_pledged, Trip.min_riders, Trip.partner_id)
         .execution_options(synchronize_session=False)
     ).one()
+    release_stock(session, pledge)  # its add-ons go back on sale with its seats
     session.expire(pledge.trip)
     schedule(session, "refresh_waitlist", pledge.trip_id)
     fell_below = trip.seats_pledged < trip.min_riders <= trip.seats_pledged + pledge.seats

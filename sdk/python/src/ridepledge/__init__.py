@@ -35,6 +35,8 @@ from ridepledge.errors import (
     ValidationError,
 )
 from ridepledge.models import (
+    AddOn,
+    AddOnCount,
     Demand,
     DemandThreshold,
     DriverLink,
@@ -54,6 +56,8 @@ from ridepledge.models import (
     Partner,
     Pledge,
     PromoCode,
+    Sponsor,
+    SponsorParams,
     Stop,
     StopParams,
     StopRequest,
@@ -154,6 +158,10 @@ __all__ = [
     "Partner",
     "PermissionDeniedError",
     "Pledge",
+    "AddOn",
+    "AddOnCount",
+    "Sponsor",
+    "SponsorParams",
     "PromoCode",
     "RateLimitError",
     "RidePledgeError",

@@ -23,6 +23,7 @@ from ridepledge._http import ClientOptions, Options
 from ridepledge._sync import SyncAPI, SyncTransport
 from ridepledge.resources import (
     RESOURCES,
+    AddOns,
     DemandResource,
     Events,
     Fans,
@@ -52,6 +53,7 @@ class PartnerResources(Generic[R]):
     partner: PartnerResource[R]
     events: Events[R]
     trips: Trips[R]
+    add_ons: AddOns[R]
     pledges: Pledges[R]
     promo_codes: PromoCodes[R]
     demand: DemandResource[R]

@@ -124,6 +124,14 @@ class OperatorParams(TypedDict, total=False):
     email: str | None
 
 
+class SponsorParams(TypedDict, total=False):
+    """Who presents an event or a trip: `name` (required) and an https `url`. The logo is
+    uploaded in the console."""
+
+    name: str
+    url: str | None
+
+
 # --- results ------------------------------------------------------------------------------
 
 
@@ -183,6 +191,44 @@ class Partner:
 
 
 @dataclass(frozen=True)
+class Sponsor:
+    """Who presents an event or a trip; `logo_url` is None without a logo."""
+
+    name: str
+    url: str | None
+    logo_url: str | None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class AddOn:
+    """An extra sold with a trip's seats (a tailgate pass, a scarf). `quantity` and
+    `remaining` are None when unlimited; `sold` counts units held by live pledges."""
+
+    id: str
+    trip_id: str
+    name: str
+    unit_amount: int
+    currency: str
+    quantity: int | None
+    sold: int
+    remaining: int | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class AddOnCount:
+    """An extra on the manifest: its name and how many."""
+
+    name: str
+    quantity: int
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
 class Event:
     """A game or show fans ride to."""
 
@@ -195,6 +241,8 @@ class Event:
     group_tiers: list[dict[str, Any]] | None
     created_at: datetime
     updated_at: datetime
+    # Who presents it (its trips show it unless they have their own); None if nobody.
+    sponsor: Sponsor | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -243,6 +291,10 @@ class Trip:
     departed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # Its own sponsor (wins over the event's); None if none.
+    sponsor: Sponsor | None = None
+    # The extras sold with its seats.
+    add_ons: list[AddOn] | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -322,6 +374,8 @@ class ManifestRider:
     double_boarded: bool | None = None
     referred_by: str | None = None
     referrals: int | None = None
+    # The extras this rider bought.
+    add_ons: list[AddOnCount] | None = None
     raw: dict[str, Any] = _raw()
 
 
@@ -374,6 +428,8 @@ class Manifest:
     # Riders' pledges that came by a fan's share link, and their seats.
     referred_pledges: int | None = None
     referred_seats: int | None = None
+    # Each extra the riders bought, with how many in all.
+    add_ons: list[AddOnCount] | None = None
     raw: dict[str, Any] = _raw()
 
     def rows(self) -> list[ManifestRow]:

@@ -7,6 +7,7 @@ line in `RESOURCES` and its annotation on `ridepledge._client.PartnerResources`.
 from typing import Any
 
 from ridepledge.resources._base import NOT_GIVEN, CallOptions, NotGiven, Resource
+from ridepledge.resources.add_ons import AddOns
 from ridepledge.resources.demand import DemandResource
 from ridepledge.resources.events import Events
 from ridepledge.resources.fans import Fans
@@ -20,6 +21,7 @@ RESOURCES: dict[str, type[Resource[Any]]] = {
     "partner": PartnerResource,
     "events": Events,
     "trips": Trips,
+    "add_ons": AddOns,
     "pledges": Pledges,
     "promo_codes": PromoCodes,
     "demand": DemandResource,
@@ -29,6 +31,7 @@ RESOURCES: dict[str, type[Resource[Any]]] = {
 }
 
 __all__ = [
+    "AddOns",
     "NOT_GIVEN",
     "RESOURCES",
     "CallOptions",

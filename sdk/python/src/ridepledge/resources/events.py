@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Unpack
 
-from ridepledge.models import Event, GroupTierParams
+from ridepledge.models import Event, GroupTierParams, SponsorParams
 from ridepledge.resources._base import (
     NOT_GIVEN,
     Call,
@@ -34,6 +34,7 @@ class Events(Resource[R]):
         starts_at: datetime,
         timezone: str,
         group_tiers: Sequence[GroupTierParams] = (),
+        sponsor: SponsorParams | None = None,
         idempotency_key: str | None = None,
         **options: Unpack[CallOptions],
     ) -> Call[Event]:
@@ -45,6 +46,7 @@ class Events(Resource[R]):
             "starts_at": starts_at,
             "timezone": timezone,
             "group_tiers": list(group_tiers),
+            "sponsor": sponsor,
         }
         return Call(returns(Event), body=body, idempotency_key=idempotency_key, options=options)
 
@@ -63,16 +65,18 @@ class Events(Resource[R]):
         starts_at: datetime | NotGiven = NOT_GIVEN,
         timezone: str | NotGiven = NOT_GIVEN,
         group_tiers: Sequence[GroupTierParams] | NotGiven = NOT_GIVEN,
+        sponsor: SponsorParams | None | NotGiven = NOT_GIVEN,
         **options: Unpack[CallOptions],
     ) -> Call[Event]:
         """Change an event; arguments left out stay as they are. `group_tiers`: the tiers of
-        its trips that set none of their own."""
+        its trips that set none of their own. `sponsor`: who presents it (None: nobody)."""
         body = given(
             title=title,
             venue=venue,
             starts_at=starts_at,
             timezone=timezone,
             group_tiers=listed(group_tiers),
+            sponsor=sponsor,
         )
         return Call(returns(Event), {"event_id": event_id}, body=body, options=options)
 
