@@ -1,0 +1,160 @@
+"""The operator API (`/v1/operator`) of `ridepledge.OperatorClient`: a bus company's requests
+to quote, its quotes, its trips across partners and its payouts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Unpack
+
+from ridepledge.marketplace import OperatorTrip, Payout, Quote, TripRequest
+from ridepledge.models import Manifest
+from ridepledge.resources._base import (
+    NOT_GIVEN,
+    Call,
+    CallOptions,
+    Listing,
+    NotGiven,
+    R,
+    Resource,
+    endpoint,
+    given,
+    listing,
+    returns,
+)
+
+
+def _page(limit: int | None, cursor: str | None) -> dict[str, int | str | None]:
+    return {"limit": limit, "cursor": cursor}
+
+
+class OperatorTripRequests(Resource[R]):
+    @listing("/v1/operator/trip_requests")
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Listing[TripRequest]:
+        """Open requests sent to you, newest first (scope `requests:read`)."""
+        return Listing(TripRequest, _page(limit, cursor), options=options)
+
+
+class OperatorQuotes(Resource[R]):
+    @endpoint("POST", "/v1/operator/trip_requests/{trip_request_id}/quotes")
+    def create(
+        self,
+        trip_request_id: str,
+        *,
+        seats: int,
+        amount: int,
+        currency: str,
+        valid_until: datetime,
+        vehicle_kind: str,
+        notes: str | None = None,
+        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Call[Quote]:
+        """Quote a request (scope `quotes:write`): `amount` for the whole bus, in minor units
+        of `currency`, for a vehicle of `seats`."""
+        body = {
+            "seats": seats,
+            "amount": amount,
+            "currency": currency,
+            "valid_until": valid_until,
+            "vehicle_kind": vehicle_kind,
+            "notes": notes,
+        }
+        path = {"trip_request_id": trip_request_id}
+        return Call(
+            returns(Quote), path, body=body, idempotency_key=idempotency_key, options=options
+        )
+
+    @endpoint("PATCH", "/v1/operator/quotes/{quote_id}")
+    def update(
+        self,
+        quote_id: str,
+        *,
+        seats: int | NotGiven = NOT_GIVEN,
+        amount: int | NotGiven = NOT_GIVEN,
+        currency: str | NotGiven = NOT_GIVEN,
+        valid_until: datetime | NotGiven = NOT_GIVEN,
+        vehicle_kind: str | NotGiven = NOT_GIVEN,
+        notes: str | None | NotGiven = NOT_GIVEN,
+        **options: Unpack[CallOptions],
+    ) -> Call[Quote]:
+        """Revise an open quote until the partner awards (scope `quotes:write`)."""
+        body = given(
+            seats=seats,
+            amount=amount,
+            currency=currency,
+            valid_until=valid_until,
+            vehicle_kind=vehicle_kind,
+            notes=notes,
+        )
+        return Call(returns(Quote), {"quote_id": quote_id}, body=body, options=options)
+
+    @endpoint("POST", "/v1/operator/quotes/{quote_id}/withdraw")
+    def withdraw(
+        self, quote_id: str, *, idempotency_key: str | None = None, **options: Unpack[CallOptions]
+    ) -> Call[Quote]:
+        """Withdraw a quote (scope `quotes:write`). Withdrawing an awarded one gives the trip
+        back: the partner is alerted and the request reopens."""
+        path = {"quote_id": quote_id}
+        return Call(returns(Quote), path, idempotency_key=idempotency_key, options=options)
+
+
+class OperatorTrips(Resource[R]):
+    @listing("/v1/operator/trips")
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Listing[OperatorTrip]:
+        """Trips awarded to you, every partner's (scope `operator_trips:read`)."""
+        return Listing(OperatorTrip, {"status": status, **_page(limit, cursor)}, options=options)
+
+    @endpoint("GET", "/v1/operator/trips/{trip_id}")
+    def retrieve(self, trip_id: str, **options: Unpack[CallOptions]) -> Call[OperatorTrip]:
+        """One of your trips (scope `operator_trips:read`)."""
+        return Call(returns(OperatorTrip), {"trip_id": trip_id}, options=options)
+
+    @endpoint("GET", "/v1/operator/trips/{trip_id}/manifest")
+    def manifest(self, trip_id: str, **options: Unpack[CallOptions]) -> Call[Manifest]:
+        """Who boards where (scope `operator_trips:read`); no payment data."""
+        return Call(returns(Manifest), {"trip_id": trip_id}, options=options)
+
+    @endpoint("POST", "/v1/operator/trips/{trip_id}/assign")
+    def assign(
+        self,
+        trip_id: str,
+        *,
+        vehicle_id: str | None = None,
+        driver_id: str | None = None,
+        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Call[OperatorTrip]:
+        """Put one of your vehicles and drivers on the trip (scope `operator_trips:write`);
+        the driver is emailed the check-in link."""
+        body = {"vehicle_id": vehicle_id, "driver_id": driver_id}
+        path = {"trip_id": trip_id}
+        return Call(
+            returns(OperatorTrip), path, body=body, idempotency_key=idempotency_key, options=options
+        )
+
+
+class Payouts(Resource[R]):
+    @listing("/v1/operator/payouts")
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Listing[Payout]:
+        """What you were paid or are owed, one payout per completed trip, newest first
+        (scope `payouts:read`)."""
+        return Listing(Payout, _page(limit, cursor), options=options)
