@@ -46,6 +46,13 @@ def refund_pledge(pledge_id: str) -> str:
     return charging.refund_pledge(services.payments(), pledge_id)
 
 
+def pay_operator(payout_id: str) -> str:
+    """The job of `domain.operators.payouts.pay_operator`: returns its outcome."""
+    from widget_server.domain.operators import payouts
+
+    return payouts.pay_operator(services.payments(), payout_id)
+
+
 def send_email(email_id: str) -> None:
     from widget_server.notifications import send_email as deliver
 
@@ -154,8 +161,9 @@ def sweep() -> dict[str, int]:
     that was down over kick-off leaves no pledge unpaid. Returns counts of what it *did*:
     `charges_paid`, `charges_action_required`, `charges_retry`, `charges_dropped`,
     `charges_skipped` (another caller had it), `refunds_refunded`, ..., `failed_trips`,
-    `completed_trips`, `dropped_pledges`, `emails`, `webhooks`, `failures`; `charges` and
-    `refunds` count the provider calls made.
+    `completed_trips`, `payouts_paid` (`_waiting`, `_retry`, ...: operators' payouts),
+    `dropped_pledges`, `emails`, `webhooks`, `failures`; `charges` and `refunds` count the
+    provider calls made.
     """
     from widget_server.domain.pledges import waitlist
     from widget_server.notifications import pending_email_ids
@@ -184,6 +192,7 @@ def sweep() -> dict[str, int]:
             partial(_committed, trip_outcomes.complete_trip_if_done),
             backlog.finished_trips,
         ),
+        ("payouts", pay_operator, backlog.to_pay),
         ("waitlists", refresh_waitlist, waitlists),
         ("emails", send_email, emails),
     ]

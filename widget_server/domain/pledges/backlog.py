@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from widget_server.domain.operators.payouts import payouts_to_pay
 from widget_server.domain.pledges.charge_claims import CHARGED_TRIP_STATUSES
 from widget_server.domain.pledges.claims import claim_is_free
 from widget_server.domain.pledges.trip_outcomes import pledges_of
@@ -26,6 +27,7 @@ class Backlog:
     to_charge: list[str]
     to_refund: list[str]
     grace_expired: list[str]
+    to_pay: list[str]  # operators' payouts
 
 
 def find_backlog(session: Session, *, now: datetime | None = None) -> Backlog:
@@ -61,6 +63,7 @@ def find_backlog(session: Session, *, now: datetime | None = None) -> Backlog:
                 Pledge.status == "action_required", Pledge.grace_expires_at <= now
             )
         ),
+        to_pay=payouts_to_pay(session, now=now),
     )
 
 
