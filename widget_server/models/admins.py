@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from widget_server.db import Base
 from widget_server.ids import new_id
+from widget_server.models.api_clients import ONE_TENANT_SQL
+from widget_server.models.operators import Operator
 from widget_server.models.partners import Partner
 from widget_server.models.types import UTCDateTime, utcnow
 
@@ -16,15 +26,22 @@ ADMIN_ROLES = ("owner", "editor", "developer", "viewer")
 
 
 class AdminUser(Base):
-    """One person of one partner. `email_key` (normalised, case-folded) is unique across the
-    service, so signing in needs only an email; `password_hash` is an argon2id hash, or None
-    until the person sets a password from their link."""
+    """One person of one partner (the console) or of one operator (the operator portal):
+    exactly one of `partner_id` and `operator_id` is set, and `role` is one of that side's
+    roles (`ADMIN_ROLES` or `models.operators.OPERATOR_ROLES`). `email_key` (normalised,
+    case-folded) is unique across the service, so signing in needs only an email;
+    `password_hash` is an argon2id hash, or None until the person sets a password from their
+    link."""
 
     __tablename__ = "admin_users"
+    __table_args__ = (CheckConstraint(ONE_TENANT_SQL, name="one_tenant"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("adm"))
-    partner_id: Mapped[str] = mapped_column(
+    partner_id: Mapped[str | None] = mapped_column(
         ForeignKey("partners.id", ondelete="CASCADE"), index=True
+    )
+    operator_id: Mapped[str | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), index=True
     )
     email: Mapped[str] = mapped_column(String(320))
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
@@ -44,7 +61,8 @@ class AdminUser(Base):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
-    partner: Mapped[Partner] = relationship(lazy="joined")
+    partner: Mapped[Partner | None] = relationship(lazy="joined")
+    operator: Mapped[Operator | None] = relationship(lazy="joined")
 
     @property
     def two_step_on(self) -> bool:

@@ -47,6 +47,17 @@ class Trip(Base):
     operator_name: Mapped[str | None] = mapped_column(String(200))
     operator_phone: Mapped[str | None] = mapped_column(String(40))
     operator_email: Mapped[str | None] = mapped_column(String(320))
+    # The bus company awarded the trip (models/operators.py, models/marketplace.py): its quote,
+    # the vehicle and driver it assigned, and when the bus left.
+    operator_id: Mapped[str | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="RESTRICT"), index=True
+    )
+    quote_id: Mapped[str | None] = mapped_column(ForeignKey("quotes.id", ondelete="SET NULL"))
+    vehicle_id: Mapped[str | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))
+    driver_id: Mapped[str | None] = mapped_column(
+        ForeignKey("operator_drivers.id", ondelete="SET NULL")
+    )
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="draft")
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
