@@ -140,5 +140,142 @@ class PledgeSchema(_Object):
     updated_at = UTCDateTime()
 
 
+# --- the bus marketplace: trip requests and quotes (domain/operators/marketplace.py) ----------
+
+
+def _related(obj, model, object_id):
+    """A related row through the object's own session (the models keep these as plain ids)."""
+    from sqlalchemy.orm import object_session
+
+    return object_session(obj).get(model, object_id) if object_id else None
+
+
+class QuoteOperatorSchema(Schema):
+    """The operator of a quote as the partner sees it, with its compliance."""
+
+    slug = fields.String()
+    name = fields.String()
+    usdot_number = fields.String(allow_none=True)
+    insurance_expires_on = fields.Date(allow_none=True)
+
+
+class _QuoteFields(Schema):
+    id = fields.String(metadata={"description": "Opaque, prefixed id (`quo_...`)."})
+    object = fields.Constant("quote")
+    trip_request_id = fields.String(attribute="request_id")
+    vehicle_kind = fields.String()
+    seats = fields.Integer()
+    amount = fields.Integer(metadata={"description": "Total price, minor units."})
+    currency = fields.String()
+    valid_until = UTCDateTime()
+    notes = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": ["open", "awarded", "not_awarded", "withdrawn"]})
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class PartnerQuoteSchema(_QuoteFields):
+    """A quote as the partner who asked sees it (webhooks `quote.*`, `/v1/trip_requests`)."""
+
+    operator = fields.Function(
+        lambda quote: QuoteOperatorSchema().dump(quote.operator),
+        metadata={"type": "object"},
+    )
+
+
+class OperatorQuoteSchema(_QuoteFields):
+    """A quote as its operator sees it (`/v1/operator/quotes`)."""
+
+    vehicle_id = fields.String(allow_none=True)
+
+
+def _origin(request) -> dict:
+    return {"name": request.origin_name, "region": request.origin_region}
+
+
+class _TripRequestFields(Schema):
+    id = fields.String(metadata={"description": "Opaque, prefixed id (`treq_...`)."})
+    object = fields.Constant("trip_request")
+    origin = fields.Function(_origin, metadata={"type": "object"})
+    departs_at = UTCDateTime()
+    expected_riders = fields.Integer()
+    vehicle_kind = fields.String()
+    status = fields.String(metadata={"enum": ["open", "awarded", "canceled"]})
+    created_at = UTCDateTime()
+
+
+class TripRequestSchema(_TripRequestFields):
+    """A request for a bus as the partner sees it, with every quote."""
+
+    event_id = fields.String()
+    operators = fields.Function(
+        lambda request: _invited_slugs(request),
+        metadata={"type": "array", "items": {"type": "string"}, "description": "Asked."},
+    )
+    awarded_quote_id = fields.String(allow_none=True)
+    trip_id = fields.String(allow_none=True)
+    quotes = fields.Function(
+        lambda request: PartnerQuoteSchema(many=True).dump(_quotes(request)),
+        metadata={"type": "array", "items": {"type": "object"}},
+    )
+
+
+def _invited_slugs(request) -> list[str]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import object_session
+
+    from widget_server.models import Operator, TripRequestInvite
+
+    return list(
+        object_session(request).scalars(
+            select(Operator.slug)
+            .join(TripRequestInvite, TripRequestInvite.operator_id == Operator.id)
+            .where(TripRequestInvite.request_id == request.id)
+            .order_by(Operator.slug)
+        )
+    )
+
+
+def _quotes(request) -> list:
+    from sqlalchemy import select
+    from sqlalchemy.orm import object_session
+
+    from widget_server.models import Quote
+
+    return list(
+        object_session(request).scalars(
+            select(Quote).where(Quote.request_id == request.id).order_by(Quote.id)
+        )
+    )
+
+
+class OperatorTripRequestSchema(_TripRequestFields):
+    """A request for a bus as an operator asked to quote sees it (webhook
+    `trip_request.created`, `/v1/operator/trip_requests`): who asks and for what event."""
+
+    partner = fields.Function(lambda request: _partner_of(request), metadata={"type": "object"})
+    event = fields.Function(lambda request: _event_of(request), metadata={"type": "object"})
+
+
+def _partner_of(request) -> dict:
+    from widget_server.models import Partner
+
+    partner = _related(request, Partner, request.partner_id)
+    return {"slug": partner.slug, "name": partner.name}
+
+
+def _event_of(request) -> dict:
+    from widget_server.models import Event
+
+    event = _related(request, Event, request.event_id)
+    return {
+        "id": event.id,
+        "title": event.title,
+        "venue": event.venue,
+        "starts_at": rfc3339(event.starts_at),
+        "timezone": event.timezone,
+    }
+
+
 def dump(schema_class: type[Schema], obj) -> dict:
     return schema_class().dump(obj)

@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
     from widget_server.api.fans.routes import blp as fans
     from widget_server.api.partner.routes import blp as partner
     from widget_server.api.pledges.routes import blp as pledges
+    from widget_server.api.trip_requests.routes import blp as trip_requests
     from widget_server.api.trips.routes import blp as trips
     from widget_server.api.webhook_endpoints.routes import blp as webhooks
     from widget_server.oauth.protect import SECURITY_SCHEMES
@@ -89,7 +90,7 @@ def init_app(app: Flask) -> None:
     )
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for blueprint in (partner, events, trips, pledges, demand, webhooks, fans):
+    for blueprint in (partner, events, trips, trip_requests, pledges, demand, webhooks, fans):
         # Only the API's own Blueprint reads bodies through the strict JSON parser.
         if not isinstance(blueprint, StrictBlueprint):
             raise TypeError(f"{blueprint.name}: use widget_server.api.common.Blueprint")

@@ -9,6 +9,7 @@ from widget_server.domain.text import email_key, fan_email_key
 from widget_server.domain.work import schedule, unschedule
 from widget_server.ids import new_id
 from widget_server.models import AdminUser, OutboundEmail, Partner, Pledge, StopRequest, Trip
+from widget_server.models.notifications import NEWS_EMAIL_KINDS
 
 
 def _queue(session: Session, email: OutboundEmail) -> OutboundEmail:
@@ -149,3 +150,30 @@ def queue_manage_links(session: Session, partner: Partner, trip_id: str, email: 
     for pledge in pledges:
         queue_pledge_email(session, pledge, "manage_link")
     return len(pledges)
+
+
+def queue_news_email(
+    session: Session,
+    *,
+    kind: str,
+    to_address: str,
+    locale: str,
+    context: dict,
+    partner_id: str | None = None,
+    operator_id: str | None = None,
+) -> OutboundEmail:
+    """A news email of `kind` (`context`: "event_type", "data", "sender", frozen now), sent
+    after commit, to a partner's admin (`partner_id`) or an operator's people (`operator_id`)."""
+    if kind not in NEWS_EMAIL_KINDS:
+        raise ValueError(f"unknown news email kind {kind!r}")
+    return _queue(
+        session,
+        OutboundEmail(
+            partner_id=partner_id,
+            operator_id=operator_id,
+            kind=kind,
+            to_address=to_address,
+            locale=locale or "en",
+            context=context,
+        ),
+    )

@@ -1,23 +1,32 @@
-"""Partner webhooks: endpoints, the outbox of messages, deliveries and every attempt."""
+"""Webhooks of partners and of operators: endpoints, the outbox of messages, deliveries and
+every attempt. Each endpoint, message and delivery belongs to exactly one partner or one
+operator (`one_owner`); partner queries filter on `partner_id`, so they never see an operator's
+rows, and the other way round."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from widget_server.db import Base
 from widget_server.ids import new_id
 from widget_server.models.types import UTCDateTime, utcnow
 
+ONE_OWNER = "(partner_id IS NULL) != (operator_id IS NULL)"
+
 
 class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
+    __table_args__ = (CheckConstraint(ONE_OWNER, name="one_owner"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("we"))
-    partner_id: Mapped[str] = mapped_column(
+    partner_id: Mapped[str | None] = mapped_column(
         ForeignKey("partners.id", ondelete="CASCADE"), index=True
+    )
+    operator_id: Mapped[str | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), index=True
     )
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str | None] = mapped_column(String(500))
@@ -36,10 +45,16 @@ class WebhookMessage(Base):
     """One event to tell a partner about, written in the transaction of the change itself."""
 
     __tablename__ = "webhook_messages"
-    __table_args__ = (Index("ix_webhook_messages_partner", "partner_id", "id"),)
+    __table_args__ = (
+        Index("ix_webhook_messages_partner", "partner_id", "id"),
+        CheckConstraint(ONE_OWNER, name="one_owner"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("msg"))
-    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    operator_id: Mapped[str | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), index=True
+    )
     type: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict] = mapped_column(JSON)  # the body: {"type", "timestamp", "data"}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -52,10 +67,14 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+        CheckConstraint(ONE_OWNER, name="one_owner"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("whd"))
-    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    operator_id: Mapped[str | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), index=True
+    )
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     message_id: Mapped[str] = mapped_column(ForeignKey("webhook_messages.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|succeeded|failed

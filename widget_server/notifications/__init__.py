@@ -22,7 +22,11 @@ from sqlalchemy.orm import Session
 
 from widget_server.extensions import db
 from widget_server.models import AdminUser, OutboundEmail, Pledge, StopRequest, Trip, WaitlistEntry
-from widget_server.models.notifications import ADMIN_EMAIL_KINDS, OPERATOR_EMAIL_KINDS
+from widget_server.models.notifications import (
+    ADMIN_EMAIL_KINDS,
+    NEWS_EMAIL_KINDS,
+    OPERATOR_EMAIL_KINDS,
+)
 from widget_server.models.types import utcnow
 from widget_server.notifications.errors import Undeliverable
 from widget_server.notifications.render import RenderedEmail, render_email
@@ -114,6 +118,8 @@ def _message(session: Session, email_id: str, public_base_url: str) -> EmailMess
         return _admin_message(session, email, public_base_url)
     if email.kind in OPERATOR_EMAIL_KINDS:
         return _operator_message(session, email, public_base_url)
+    if email.kind in NEWS_EMAIL_KINDS:
+        return _news_message(email, public_base_url)
     pledge = session.get(Pledge, email.pledge_id) if email.pledge_id else None
     entry = session.get(WaitlistEntry, email.waitlist_entry_id) if email.waitlist_entry_id else None
     request = session.get(StopRequest, email.stop_request_id) if email.stop_request_id else None
@@ -187,6 +193,14 @@ def _operator_message(session: Session, email: OutboundEmail, public_base_url: s
         to_name=(trip.operator_name or "") if email.to_address == trip.operator_email else "",
         reply_to=partner.support_email,
     )
+
+
+def _news_message(email: OutboundEmail, public_base_url: str) -> EmailMessage:
+    from widget_server.notifications.news_emails import render_news_email
+
+    rendered = render_news_email(email)
+    sender = (email.context or {}).get("sender") or "RidePledge"
+    return _plain_message(email, rendered, public_base_url, partner_name=sender)
 
 
 def _record(

@@ -21,7 +21,7 @@ from widget_server.domain.errors import Conflict, ValidationFailed
 from widget_server.domain.work import schedule
 from widget_server.models import Partner, WebhookDelivery, WebhookEndpoint
 from widget_server.models.types import rfc3339, utcnow
-from widget_server.webhooks.outbox import EVENT_TYPES
+from widget_server.webhooks.outbox import EVENT_TYPES, OPERATOR_EVENT_TYPES
 from widget_server.webhooks.secrets import decrypt_secret, encrypt_secret
 from widget_server.webhooks.signing import new_secret
 
@@ -160,15 +160,25 @@ def _valid_url(url: str, settings: Settings) -> str:
     return url
 
 
-def _valid_events(events) -> list[str]:
+def event_types_for(endpoint_or_owner) -> tuple[str, ...]:
+    """The event types an endpoint (or a new endpoint of this partner or operator) may
+    subscribe to: an operator's endpoints get operator news, a partner's the partner events."""
+    if isinstance(endpoint_or_owner, WebhookEndpoint):
+        is_operator = endpoint_or_owner.operator_id is not None
+    else:
+        is_operator = not isinstance(endpoint_or_owner, Partner)
+    return OPERATOR_EVENT_TYPES if is_operator else EVENT_TYPES
+
+
+def _valid_events(events, allowed: tuple[str, ...]) -> list[str]:
     if not isinstance(events, list | tuple) or not events:
         raise ValidationFailed.field("events", 'must list at least one event type (or "*")')
-    unknown = [event for event in events if event != ALL_EVENTS and event not in EVENT_TYPES]
+    unknown = [event for event in events if event != ALL_EVENTS and event not in allowed]
     if unknown:
         raise ValidationFailed.field(
             "events",
             f"unknown event type {', '.join(map(str, unknown))}; "
-            f'use "*" or any of {", ".join(EVENT_TYPES)}',
+            f'use "*" or any of {", ".join(allowed)}',
         )
     return list(dict.fromkeys(events))  # without duplicates, in the partner's order
 
@@ -184,14 +194,21 @@ def _valid_description(description: str | None) -> str | None:
 # --- endpoints ---------------------------------------------------------------------------------
 
 
-def endpoints_query(partner_id: str) -> Select:
-    """The partner's endpoints (for listing)."""
+def endpoints_query(partner_id: str | None, *, operator_id: str | None = None) -> Select:
+    """The partner's endpoints, or the operator's (for listing)."""
+    if operator_id is not None:
+        return select(WebhookEndpoint).where(WebhookEndpoint.operator_id == operator_id)
     return select(WebhookEndpoint).where(WebhookEndpoint.partner_id == partner_id)
+
+
+def _owner_columns(owner) -> dict:
+    """{"partner_id": ...} for a Partner, {"operator_id": ...} for an Operator."""
+    return {"partner_id" if isinstance(owner, Partner) else "operator_id": owner.id}
 
 
 def create_endpoint(
     session: Session,
-    partner: Partner,
+    owner,
     *,
     url: CheckedUrl,
     events: list[str],
@@ -199,20 +216,21 @@ def create_endpoint(
     settings: Settings,
     actor: str,
 ) -> tuple[WebhookEndpoint, str]:
-    """A new enabled endpoint with a fresh secret (`url` checked before the transaction:
-    `checked_url`). Returns it with the plaintext secret, which is never readable again (only
-    its encrypted form is stored)."""
-    count = session.scalar(select(func.count()).where(WebhookEndpoint.partner_id == partner.id))
+    """A new enabled endpoint of `owner` (a Partner or an Operator) with a fresh secret (`url`
+    checked before the transaction: `checked_url`). Returns it with the plaintext secret,
+    which is never readable again (only its encrypted form is stored)."""
+    columns = _owner_columns(owner)
+    ((column, owner_id),) = columns.items()
+    count = session.scalar(select(func.count()).where(getattr(WebhookEndpoint, column) == owner_id))
     if count >= MAX_ENDPOINTS_PER_PARTNER:
         raise Conflict(
-            f"a partner can have at most {MAX_ENDPOINTS_PER_PARTNER} webhook endpoints; "
-            "delete one first"
+            f"at most {MAX_ENDPOINTS_PER_PARTNER} webhook endpoints are allowed; delete one first"
         )
     secret = new_secret()
     endpoint = WebhookEndpoint(
-        partner_id=partner.id,
+        **columns,
         url=_stored_url(url),
-        events=_valid_events(events),
+        events=_valid_events(events, event_types_for(owner)),
         description=_valid_description(description),
         status="enabled",
         secret_encrypted=encrypt_secret(settings.secret_key, secret),
@@ -221,7 +239,7 @@ def create_endpoint(
     session.flush()
     record(
         session,
-        partner.id,
+        endpoint.partner_id,
         actor,
         "webhook_endpoint.created",
         "webhook_endpoint",
@@ -244,7 +262,7 @@ def update_endpoint(
     if "url" in changes:
         values["url"] = _stored_url(changes["url"])
     if "events" in changes:
-        values["events"] = _valid_events(changes["events"])
+        values["events"] = _valid_events(changes["events"], event_types_for(endpoint))
     if "description" in changes:
         values["description"] = _valid_description(changes["description"])
     if "status" in changes:
@@ -333,9 +351,14 @@ def signing_secrets(endpoint: WebhookEndpoint, app_secret_key: str, now: datetim
 # --- deliveries --------------------------------------------------------------------------------
 
 
-def deliveries_query(partner_id: str, endpoint_id: str | None = None) -> Select:
-    """The partner's deliveries, optionally of one endpoint (for listing)."""
-    query = select(WebhookDelivery).where(WebhookDelivery.partner_id == partner_id)
+def deliveries_query(
+    partner_id: str | None, endpoint_id: str | None = None, *, operator_id: str | None = None
+) -> Select:
+    """The partner's (or the operator's) deliveries, optionally of one endpoint (for listing)."""
+    if operator_id is not None:
+        query = select(WebhookDelivery).where(WebhookDelivery.operator_id == operator_id)
+    else:
+        query = select(WebhookDelivery).where(WebhookDelivery.partner_id == partner_id)
     if endpoint_id is not None:
         query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
     return query

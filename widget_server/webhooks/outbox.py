@@ -23,7 +23,24 @@ EVENT_TYPES = (
     "trip.confirmed",
     "trip.failed",
     "trip.canceled",
+    "trip.departed",
+    "trip.operator_withdrew",
+    "quote.created",
+    "quote.updated",
+    "quote.withdrawn",
     "demand.threshold_reached",
+)
+# What an operator's endpoints can subscribe to (news about its requests, quotes, trips, money).
+OPERATOR_EVENT_TYPES = (
+    "trip_request.created",
+    "quote.awarded",
+    "quote.not_awarded",
+    "trip.confirmed",
+    "trip.failed",
+    "trip.canceled",
+    "trip.completed",
+    "trip.departed",
+    "payout.paid",
 )
 _SCHEMAS = {"pledge": PledgeSchema, "trip": TripSchema, "event": EventSchema}
 
@@ -50,11 +67,31 @@ def emit(session: Session, partner_id: str, event_type: str, data) -> WebhookMes
     the number of app processes and workers. (SQLite serialises writers anyway.)"""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
+    return _emit(session, {"partner_id": partner_id}, event_type, data)
+
+
+def emit_to_operator(
+    session: Session, operator_id: str, event_type: str, data: dict
+) -> WebhookMessage | None:
+    """`emit` for an operator's endpoints (`OPERATOR_EVENT_TYPES`); `data` is the dict the
+    operator may see (never fans' details)."""
+    if event_type not in OPERATOR_EVENT_TYPES:
+        raise ValueError(f"unknown operator webhook event type {event_type!r}")
+    return _emit(session, {"operator_id": operator_id}, event_type, data)
+
+
+def _emit(session: Session, owner: dict, event_type: str, data) -> WebhookMessage | None:
+    """The message and its deliveries for the endpoints of `owner` ({"partner_id": ...} or
+    {"operator_id": ...}) subscribed to `event_type` (see `emit` for the locking)."""
+    ((column, owner_id),) = owner.items()
     endpoints = [
         endpoint
         for endpoint in session.scalars(
             select(WebhookEndpoint)
-            .where(WebhookEndpoint.partner_id == partner_id, WebhookEndpoint.status == "enabled")
+            .where(
+                getattr(WebhookEndpoint, column) == owner_id,
+                WebhookEndpoint.status == "enabled",
+            )
             .order_by(WebhookEndpoint.id)
             .with_for_update()
         )
@@ -67,7 +104,7 @@ def emit(session: Session, partner_id: str, event_type: str, data) -> WebhookMes
     body = data if isinstance(data, dict) else schema().dump(data)
     now = utcnow()
     message = WebhookMessage(
-        partner_id=partner_id,
+        **owner,
         type=event_type,
         payload={
             "type": event_type,
@@ -80,7 +117,7 @@ def emit(session: Session, partner_id: str, event_type: str, data) -> WebhookMes
     session.flush()
     for endpoint in endpoints:
         delivery = WebhookDelivery(
-            partner_id=partner_id,
+            **owner,
             endpoint_id=endpoint.id,
             message_id=message.id,
             status="pending",
