@@ -2,14 +2,14 @@
 emails belong to a partner or (operator_id) to an operator
 
 Revision ID: 0007_ops_market
-Revises: 0006_h10
+Revises: 0007_ops_core
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_ops_market"
-down_revision = "0006_h10"
+down_revision = "0007_ops_core"
 branch_labels = None
 depends_on = None
 
