@@ -13,10 +13,15 @@ from widget_server.models.types import UTCDateTime, utcnow
 
 class AuditLogEntry(Base):
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_partner_created", "partner_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_partner_created", "partner_id", "created_at"),
+        Index("ix_audit_operator_created", "operator_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    # An operator's (bus company's) own log: its team, profile, fleet and drivers.
+    operator_id: Mapped[str | None] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(80))
     object_type: Mapped[str] = mapped_column(String(40))

@@ -31,9 +31,6 @@ WAITLIST_EMAIL_KINDS = ("waitlist_joined", "waitlist_offer")
 STOP_REQUEST_EMAIL_KINDS = ("stop_added_asked",)
 # Emails to a trip's bus operator (templates in templates/admin/emails/), about a trip.
 OPERATOR_EMAIL_KINDS = ("driver_link",)
-# News about buses (notifications/news_emails.py): to an operator's people ("operator_news",
-# OutboundEmail.operator_id; domain.operators.news) or a partner's admins ("partner_news").
-NEWS_EMAIL_KINDS = ("operator_news", "partner_news")
 
 
 class OutboundEmail(Base):
@@ -41,9 +38,11 @@ class OutboundEmail(Base):
     __table_args__ = (Index("ix_outbound_emails_status", "status", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("eml"))
-    # The partner whose fans or team it is for; None for news to an operator (operator_id).
+    # A partner's email, or an operator's (its team's, its news): one of the two is set.
     partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
-    operator_id: Mapped[str | None] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
+    operator_id: Mapped[str | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), index=True
+    )
     pledge_id: Mapped[str | None] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"))
     # Waitlist emails are about an entry, not a pledge.
     waitlist_entry_id: Mapped[str | None] = mapped_column(

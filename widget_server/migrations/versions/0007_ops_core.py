@@ -1,6 +1,7 @@
 """operators (bus companies): operators, vehicles, drivers, trip requests, invites, quotes,
 payouts; trips gain their operator, quote, vehicle, driver and departure; console accounts and
-API clients (and their tokens) belong to a partner or an operator
+API clients (and their tokens) belong to a partner or an operator; the audit log and the email
+outbox have an operator's rows too
 
 Revision ID: 0007_ops_core
 Revises: 0006_h10
@@ -223,9 +224,47 @@ def upgrade() -> None:
                 ondelete="CASCADE",
             )
             batch.create_check_constraint(batch.f(f"ck_{table}_one_tenant"), ONE_TENANT)
+    with op.batch_alter_table("audit_log") as batch:
+        batch.add_column(sa.Column("operator_id", sa.String(length=40), nullable=True))
+        batch.create_index("ix_audit_operator_created", ["operator_id", "created_at"])
+        batch.create_foreign_key(
+            batch.f("fk_audit_log_operator_id_operators"),
+            "operators",
+            ["operator_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
+    with op.batch_alter_table("outbound_emails") as batch:
+        batch.add_column(sa.Column("operator_id", sa.String(length=40), nullable=True))
+        batch.alter_column("partner_id", existing_type=sa.String(length=40), nullable=True)
+        batch.create_index(batch.f("ix_outbound_emails_operator_id"), ["operator_id"])
+        batch.create_foreign_key(
+            batch.f("fk_outbound_emails_operator_id_operators"),
+            "operators",
+            ["operator_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
 
 
 def downgrade() -> None:
+    for table in ("outbound_emails", "audit_log"):
+        op.execute(
+            sa.table(table, sa.column("operator_id"))
+            .delete()
+            .where(sa.column("operator_id").isnot(None))
+        )
+    with op.batch_alter_table("outbound_emails") as batch:
+        batch.drop_constraint(
+            batch.f("fk_outbound_emails_operator_id_operators"), type_="foreignkey"
+        )
+        batch.drop_index(batch.f("ix_outbound_emails_operator_id"))
+        batch.alter_column("partner_id", existing_type=sa.String(length=40), nullable=False)
+        batch.drop_column("operator_id")
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_constraint(batch.f("fk_audit_log_operator_id_operators"), type_="foreignkey")
+        batch.drop_index("ix_audit_operator_created")
+        batch.drop_column("operator_id")
     for table, indexed in (("access_tokens", False), ("api_clients", True), ("admin_users", True)):
         op.execute(
             sa.table(table, sa.column("operator_id"))
