@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from flask import current_app
 from marshmallow import Schema, fields
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from widget_server.domain.boarding import boarding_code_or_none
 from widget_server.domain.pledges.sales import decide
+from widget_server.models import Event, Operator, Partner, Quote, TripRequestInvite
+from widget_server.models.marketplace import QUOTE_STATUSES, TRIP_REQUEST_STATUSES
 from widget_server.models.pledges import PLEDGE_STATUSES
 from widget_server.models.trips import TRIP_STATUSES
 from widget_server.models.types import rfc3339
@@ -145,8 +149,6 @@ class PledgeSchema(_Object):
 
 def _related(obj, model, object_id):
     """A related row through the object's own session (the models keep these as plain ids)."""
-    from sqlalchemy.orm import object_session
-
     return object_session(obj).get(model, object_id) if object_id else None
 
 
@@ -169,7 +171,7 @@ class _QuoteFields(Schema):
     currency = fields.String()
     valid_until = UTCDateTime()
     notes = fields.String(allow_none=True)
-    status = fields.String(metadata={"enum": ["open", "awarded", "not_awarded", "withdrawn"]})
+    status = fields.String(metadata={"enum": list(QUOTE_STATUSES)})
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
 
@@ -178,7 +180,7 @@ class PartnerQuoteSchema(_QuoteFields):
     """A quote as the partner who asked sees it (webhooks `quote.*`, `/v1/trip_requests`)."""
 
     operator = fields.Function(
-        lambda quote: QuoteOperatorSchema().dump(quote.operator),
+        lambda quote: QuoteOperatorSchema().dump(_related(quote, Operator, quote.operator_id)),
         metadata={"type": "object"},
     )
 
@@ -200,7 +202,7 @@ class _TripRequestFields(Schema):
     departs_at = UTCDateTime()
     expected_riders = fields.Integer()
     vehicle_kind = fields.String()
-    status = fields.String(metadata={"enum": ["open", "awarded", "canceled"]})
+    status = fields.String(metadata={"enum": list(TRIP_REQUEST_STATUSES)})
     created_at = UTCDateTime()
 
 
@@ -221,11 +223,6 @@ class TripRequestSchema(_TripRequestFields):
 
 
 def _invited_slugs(request) -> list[str]:
-    from sqlalchemy import select
-    from sqlalchemy.orm import object_session
-
-    from widget_server.models import Operator, TripRequestInvite
-
     return list(
         object_session(request).scalars(
             select(Operator.slug)
@@ -237,11 +234,6 @@ def _invited_slugs(request) -> list[str]:
 
 
 def _quotes(request) -> list:
-    from sqlalchemy import select
-    from sqlalchemy.orm import object_session
-
-    from widget_server.models import Quote
-
     return list(
         object_session(request).scalars(
             select(Quote).where(Quote.request_id == request.id).order_by(Quote.id)
@@ -258,15 +250,11 @@ class OperatorTripRequestSchema(_TripRequestFields):
 
 
 def _partner_of(request) -> dict:
-    from widget_server.models import Partner
-
     partner = _related(request, Partner, request.partner_id)
     return {"slug": partner.slug, "name": partner.name}
 
 
 def _event_of(request) -> dict:
-    from widget_server.models import Event
-
     event = _related(request, Event, request.event_id)
     return {
         "id": event.id,

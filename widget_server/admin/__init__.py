@@ -67,6 +67,7 @@ def init_app(app: Flask) -> None:
         account,
         auth,
         branding,
+        buses,
         demand,
         developers,
         driver_links,

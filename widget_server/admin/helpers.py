@@ -26,6 +26,7 @@ NAV = [
     ("admin.home", _l("Events and trips"), "view"),
     ("admin.new_event", _l("New event"), "catalog"),
     ("admin.demand", _l("Demand"), "view"),
+    ("admin.buses", _l("Buses"), "view"),
     ("admin.branding", _l("Branding"), "view"),
     ("admin.embed", _l("Embed code"), "view"),
     ("admin.api_clients", _l("API clients"), "view"),
@@ -57,6 +58,17 @@ STATUS_NAMES = {
     "dropped": _l("dropped"),
     "released": _l("released"),
     "refunded": _l("refunded"),
+    # requests for a bus and quotes (admin/buses.py)
+    "awarded": _l("awarded"),
+    "not_awarded": _l("not chosen"),
+    "withdrawn": _l("withdrawn"),
+}
+
+VEHICLE_KIND_NAMES = {
+    "coach": _l("coach"),
+    "school_bus": _l("school bus"),
+    "minibus": _l("minibus"),
+    "van": _l("van"),
 }
 
 
@@ -131,6 +143,7 @@ def init_app(app: Flask) -> None:
         console_nav=console_nav,
         role_name=lambda role: ROLE_NAMES.get(role, role),
         status_name=lambda status: STATUS_NAMES.get(status, status),
+        vehicle_kind_name=lambda kind: VEHICLE_KIND_NAMES.get(kind, kind or "—"),
         console_time=console_time,
         partner_zone=partner_zone,
         now_utc=utcnow,

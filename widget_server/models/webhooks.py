@@ -1,6 +1,6 @@
 """Webhooks of partners and of operators: endpoints, the outbox of messages, deliveries and
 every attempt. Each endpoint, message and delivery belongs to exactly one partner or one
-operator (`one_owner`); partner queries filter on `partner_id`, so they never see an operator's
+operator (`one_tenant`); partner queries filter on `partner_id`, so they never see an operator's
 rows, and the other way round."""
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from widget_server.db import Base
 from widget_server.ids import new_id
+from widget_server.models.api_clients import ONE_TENANT_SQL
 from widget_server.models.types import UTCDateTime, utcnow
-
-ONE_OWNER = "(partner_id IS NULL) != (operator_id IS NULL)"
 
 
 class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
-    __table_args__ = (CheckConstraint(ONE_OWNER, name="one_owner"),)
+    __table_args__ = (CheckConstraint(ONE_TENANT_SQL, name="one_tenant"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("we"))
     partner_id: Mapped[str | None] = mapped_column(
@@ -47,7 +46,7 @@ class WebhookMessage(Base):
     __tablename__ = "webhook_messages"
     __table_args__ = (
         Index("ix_webhook_messages_partner", "partner_id", "id"),
-        CheckConstraint(ONE_OWNER, name="one_owner"),
+        CheckConstraint(ONE_TENANT_SQL, name="one_tenant"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("msg"))
@@ -67,7 +66,7 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
-        CheckConstraint(ONE_OWNER, name="one_owner"),
+        CheckConstraint(ONE_TENANT_SQL, name="one_tenant"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("whd"))

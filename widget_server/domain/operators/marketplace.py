@@ -191,6 +191,11 @@ def request_for_operator(session: Session, operator: Operator, request_id: str) 
     return trip_request
 
 
+def operator_quotes_query(operator_id: str):
+    """The operator's own quotes (for listing)."""
+    return select(Quote).where(Quote.operator_id == operator_id)
+
+
 def quote_of_operator(session: Session, operator: Operator, quote_id: str) -> Quote:
     """The operator's own quote, or 404."""
     quote = session.get(Quote, quote_id)

@@ -1,5 +1,5 @@
-"""operators get webhooks and emails: webhook endpoints, messages and deliveries, and outbound
-emails belong to a partner or (operator_id) to an operator
+"""operators get webhooks: webhook endpoints, messages and deliveries belong to a partner or
+(operator_id) to an operator
 
 Revision ID: 0007_ops_market
 Revises: 0007_ops_core
@@ -30,30 +30,16 @@ def upgrade() -> None:
                 ondelete="CASCADE",
             )
             batch_op.create_check_constraint(
-                "one_owner", "(partner_id IS NULL) != (operator_id IS NULL)"
+                "one_tenant", "(partner_id IS NULL) <> (operator_id IS NULL)"
             )
             batch_op.create_index(f"ix_{table}_operator_id", ["operator_id"])
-    with op.batch_alter_table("outbound_emails") as batch_op:
-        batch_op.add_column(sa.Column("operator_id", sa.String(length=40), nullable=True))
-        batch_op.alter_column("partner_id", existing_type=sa.String(length=40), nullable=True)
-        batch_op.create_foreign_key(
-            "fk_outbound_emails_operator_id_operators",
-            "operators",
-            ["operator_id"],
-            ["id"],
-            ondelete="CASCADE",
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbound_emails") as batch_op:
-        batch_op.drop_constraint("fk_outbound_emails_operator_id_operators", type_="foreignkey")
-        batch_op.drop_column("operator_id")
-        batch_op.alter_column("partner_id", existing_type=sa.String(length=40), nullable=False)
     for table in _OWNED:
         with op.batch_alter_table(table) as batch_op:
             batch_op.drop_index(f"ix_{table}_operator_id")
-            batch_op.drop_constraint(f"ck_{table}_one_owner", type_="check")
+            batch_op.drop_constraint(f"ck_{table}_one_tenant", type_="check")
             batch_op.drop_constraint(f"fk_{table}_operator_id_operators", type_="foreignkey")
             batch_op.drop_column("operator_id")
             batch_op.alter_column("partner_id", existing_type=sa.String(length=40), nullable=False)
