@@ -248,6 +248,14 @@ def payouts_to_pay(session: Session, *, now: datetime | None = None) -> list[str
 # Reading payouts: the operator's list, totals and statements --------------------------------
 
 
+def payouts_query(operator_id: str, *, trip_id: str | None = None):
+    """The operator's payouts (of one trip when `trip_id` is given): nobody else's."""
+    query = select(Payout).where(Payout.operator_id == operator_id)
+    if trip_id is not None:
+        query = query.where(Payout.trip_id == trip_id)
+    return query
+
+
 @dataclass(frozen=True)
 class StatementLine:
     payout: Payout
