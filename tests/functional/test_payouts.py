@@ -4,6 +4,9 @@ pay nothing; an operator without a connected account waits."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 from sqlalchemy import select
 
 from tests.conftest import run_jobs
@@ -118,3 +121,39 @@ def test_a_payout_whose_trip_lost_its_operator_is_canceled_not_paid(app):
     with app.app_context():
         [payout] = payouts(db.session)
         assert payout.status == "canceled" and transfers(db.session) == []
+
+
+def test_statements_list_the_operators_payouts_only_as_csv(app):
+    with app.app_context(), db.transaction() as session:
+        operator = make_operator(session)
+        other = make_operator(session, "other-coach")
+        partner = make_partner(session, "kc-chiefs", name="=HYPERLINK(evil)")
+        paid = make_awarded_trip(session, operator, partner, title="Chiefs vs Broncos")
+        owed = make_awarded_trip(session, operator, partner, amount=99000, title="Chiefs vs Jets")
+        elsewhere = make_awarded_trip(session, other, partner, title="Not yours")
+        for trip in (paid, owed, elsewhere):
+            complete(session, trip)
+        owed_date = owed.event.starts_at.date().isoformat()
+    with app.app_context():
+        tasks.pay_operator(payouts(db.session)[0].id)  # the first trip's payout
+        lines = payout_rules.statement(db.session, operator.id)
+        text = payout_rules.statement_csv(lines)
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert list(rows[0]) == list(payout_rules.CSV_COLUMNS)
+        assert {row["trip_id"] for row in rows} == {paid.id, owed.id}
+        by_trip = {row["trip_id"]: row for row in rows}
+        assert by_trip[paid.id]["status"] == "paid"
+        assert by_trip[paid.id]["transfer_id"].startswith("tr_sim_")
+        assert by_trip[paid.id]["amount"] == str(QUOTE_AMOUNT)
+        assert by_trip[paid.id]["event"] == "Chiefs vs Broncos"
+        assert by_trip[owed.id]["status"] == "pending" and by_trip[owed.id]["transfer_id"] == ""
+        assert by_trip[owed.id]["currency"] == "USD" and by_trip[owed.id]["origin"] == "Wichita"
+        assert by_trip[owed.id]["partner"] == "'=HYPERLINK(evil)"  # never a formula
+        assert by_trip[owed.id]["event_date"] == owed_date
+        one = payout_rules.statement(db.session, operator.id, trip_id=owed.id)
+        assert [line.payout.trip_id for line in one] == [owed.id]
+        assert payout_rules.statement(db.session, operator.id, trip_id=elsewhere.id) == []
+        assert payout_rules.totals(lines) == {
+            ("USD", "paid"): QUOTE_AMOUNT,
+            ("USD", "pending"): 99000,
+        }

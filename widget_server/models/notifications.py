@@ -31,6 +31,9 @@ WAITLIST_EMAIL_KINDS = ("waitlist_joined", "waitlist_offer")
 STOP_REQUEST_EMAIL_KINDS = ("stop_added_asked",)
 # Emails to a trip's bus operator (templates in templates/admin/emails/), about a trip.
 OPERATOR_EMAIL_KINDS = ("driver_link",)
+# News about buses (notifications/news_emails.py): to an operator's people ("operator_news",
+# OutboundEmail.operator_id; domain.operators.news) or a partner's admins ("partner_news").
+NEWS_EMAIL_KINDS = ("operator_news", "partner_news")
 
 
 class OutboundEmail(Base):
