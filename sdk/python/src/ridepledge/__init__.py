@@ -36,6 +36,11 @@ from ridepledge.errors import (
     ValidationError,
 )
 from ridepledge.marketplace import (
+    Assignment,
+    EventSummary,
+    OperatorManifest,
+    OperatorManifestStop,
+    OperatorRider,
     OperatorTrip,
     PartnerRef,
     Payout,
@@ -120,6 +125,11 @@ __all__ = [
     "CallOptions",
     "Client",
     "OperatorClient",
+    "Assignment",
+    "EventSummary",
+    "OperatorManifest",
+    "OperatorManifestStop",
+    "OperatorRider",
     "OperatorTrip",
     "PartnerRef",
     "Payout",

@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ridepledge.models import Origin
+from ridepledge.models import Origin, Stop
 
 __all__ = [
     "PAYOUT_STATUSES",
     "QUOTE_STATUSES",
     "TRIP_REQUEST_STATUSES",
+    "Assignment",
     "EventSummary",
+    "OperatorManifest",
+    "OperatorManifestStop",
+    "OperatorRider",
     "OperatorTrip",
     "PartnerRef",
     "Payout",
@@ -115,7 +119,8 @@ class TripRequest:
 @dataclass(frozen=True)
 class OperatorTrip:
     """A trip awarded to the operator, whichever partner it runs for: whether it runs
-    (`seats_pledged` against `min_riders`), its capacity and departure."""
+    (`confirmed`; `seats_pledged` against `min_riders`), its capacity, stops and departure,
+    the vehicle and driver assigned. No fan's details, no prices."""
 
     id: str
     partner: PartnerRef
@@ -124,9 +129,63 @@ class OperatorTrip:
     capacity: int
     min_riders: int
     departs_at: datetime | None
+    event: EventSummary | None = None
+    origin: Origin | None = None
+    confirmed: bool | None = None
+    stops: list[Stop] | None = None
     vehicle_id: str | None = None
     driver_id: str | None = None
+    confirmed_at: datetime | None = None
     departed_at: datetime | None = None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The trip after assigning a vehicle and/or a driver, and what is worth a look (the
+    assignment stands)."""
+
+    trip: OperatorTrip
+    warnings: list[str]
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class OperatorRider:
+    """A rider as the operator sees one: no email, phone or payment; `may_board` when paid."""
+
+    pledge_id: str
+    name: str
+    seats: int
+    may_board: bool
+    boarding_code: str | None = None
+    boarded_at: datetime | None = None
+    boarded_by: str | None = None
+    double_boarded: bool | None = None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class OperatorManifestStop:
+    id: str
+    name: str
+    address: str
+    departs_at: datetime
+    seats: int
+    riders: list[OperatorRider]
+    boarded_seats: int | None = None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class OperatorManifest:
+    """Who boards where on one of the operator's trips, stop by stop."""
+
+    trip_id: str
+    trip_status: str
+    seats: int
+    stops: list[OperatorManifestStop]
+    boarded_seats: int | None = None
     raw: dict[str, Any] = _raw()
 
 

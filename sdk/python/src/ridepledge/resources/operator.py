@@ -6,8 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Unpack
 
-from ridepledge.marketplace import OperatorTrip, Payout, Quote, TripRequest
-from ridepledge.models import Manifest
+from ridepledge.marketplace import (
+    Assignment,
+    OperatorManifest,
+    OperatorTrip,
+    Payout,
+    Quote,
+    TripRequest,
+)
+from ridepledge.models import DriverLink
 from ridepledge.resources._base import (
     NOT_GIVEN,
     Call,
@@ -39,6 +46,11 @@ class OperatorTripRequests(Resource[R]):
         """Open requests sent to you, newest first (scope `requests:read`)."""
         return Listing(TripRequest, _page(limit, cursor), options=options)
 
+    @endpoint("GET", "/v1/operator/trip_requests/{trip_request_id}")
+    def retrieve(self, trip_request_id: str, **options: Unpack[CallOptions]) -> Call[TripRequest]:
+        """One request sent to you (scope `requests:read`); another's is ``NotFoundError``."""
+        return Call(returns(TripRequest), {"trip_request_id": trip_request_id}, options=options)
+
 
 class OperatorQuotes(Resource[R]):
     @endpoint("POST", "/v1/operator/trip_requests/{trip_request_id}/quotes")
@@ -46,29 +58,50 @@ class OperatorQuotes(Resource[R]):
         self,
         trip_request_id: str,
         *,
-        seats: int,
         amount: int,
         currency: str,
         valid_until: datetime,
-        vehicle_kind: str,
+        seats: int | None = None,
+        vehicle_kind: str | None = None,
+        vehicle_id: str | None = None,
         notes: str | None = None,
         idempotency_key: str | None = None,
         **options: Unpack[CallOptions],
     ) -> Call[Quote]:
         """Quote a request (scope `quotes:write`): `amount` for the whole bus, in minor units
-        of `currency`, for a vehicle of `seats`."""
-        body = {
+        of `currency`; `seats` default to those of your vehicle `vehicle_id`."""
+        optional = {
             "seats": seats,
+            "vehicle_kind": vehicle_kind,
+            "vehicle_id": vehicle_id,
+            "notes": notes,
+        }
+        body = {
             "amount": amount,
             "currency": currency,
             "valid_until": valid_until,
-            "vehicle_kind": vehicle_kind,
-            "notes": notes,
+            **{name: value for name, value in optional.items() if value is not None},
         }
         path = {"trip_request_id": trip_request_id}
         return Call(
             returns(Quote), path, body=body, idempotency_key=idempotency_key, options=options
         )
+
+    @endpoint("GET", "/v1/operator/quotes/{quote_id}")
+    def retrieve(self, quote_id: str, **options: Unpack[CallOptions]) -> Call[Quote]:
+        """One of your quotes (scope `requests:read`)."""
+        return Call(returns(Quote), {"quote_id": quote_id}, options=options)
+
+    @listing("/v1/operator/quotes")
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Listing[Quote]:
+        """Your quotes, newest first (scope `requests:read`)."""
+        return Listing(Quote, _page(limit, cursor), options=options)
 
     @endpoint("PATCH", "/v1/operator/quotes/{quote_id}")
     def update(
@@ -80,6 +113,7 @@ class OperatorQuotes(Resource[R]):
         currency: str | NotGiven = NOT_GIVEN,
         valid_until: datetime | NotGiven = NOT_GIVEN,
         vehicle_kind: str | NotGiven = NOT_GIVEN,
+        vehicle_id: str | None | NotGiven = NOT_GIVEN,
         notes: str | None | NotGiven = NOT_GIVEN,
         **options: Unpack[CallOptions],
     ) -> Call[Quote]:
@@ -90,6 +124,7 @@ class OperatorQuotes(Resource[R]):
             currency=currency,
             valid_until=valid_until,
             vehicle_kind=vehicle_kind,
+            vehicle_id=vehicle_id,
             notes=notes,
         )
         return Call(returns(Quote), {"quote_id": quote_id}, body=body, options=options)
@@ -98,8 +133,8 @@ class OperatorQuotes(Resource[R]):
     def withdraw(
         self, quote_id: str, *, idempotency_key: str | None = None, **options: Unpack[CallOptions]
     ) -> Call[Quote]:
-        """Withdraw a quote (scope `quotes:write`). Withdrawing an awarded one gives the trip
-        back: the partner is alerted and the request reopens."""
+        """Withdraw an open quote (scope `quotes:write`); to give back a trip you were awarded,
+        use `trips.withdraw`."""
         path = {"quote_id": quote_id}
         return Call(returns(Quote), path, idempotency_key=idempotency_key, options=options)
 
@@ -109,13 +144,12 @@ class OperatorTrips(Resource[R]):
     def list(
         self,
         *,
-        status: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
         **options: Unpack[CallOptions],
     ) -> Listing[OperatorTrip]:
-        """Trips awarded to you, every partner's (scope `operator_trips:read`)."""
-        return Listing(OperatorTrip, {"status": status, **_page(limit, cursor)}, options=options)
+        """Trips awarded to you, every partner's, newest first (scope `operator_trips:read`)."""
+        return Listing(OperatorTrip, _page(limit, cursor), options=options)
 
     @endpoint("GET", "/v1/operator/trips/{trip_id}")
     def retrieve(self, trip_id: str, **options: Unpack[CallOptions]) -> Call[OperatorTrip]:
@@ -123,11 +157,12 @@ class OperatorTrips(Resource[R]):
         return Call(returns(OperatorTrip), {"trip_id": trip_id}, options=options)
 
     @endpoint("GET", "/v1/operator/trips/{trip_id}/manifest")
-    def manifest(self, trip_id: str, **options: Unpack[CallOptions]) -> Call[Manifest]:
-        """Who boards where (scope `operator_trips:read`); no payment data."""
-        return Call(returns(Manifest), {"trip_id": trip_id}, options=options)
+    def manifest(self, trip_id: str, **options: Unpack[CallOptions]) -> Call[OperatorManifest]:
+        """Who boards where (scope `operator_trips:read`): names, seats, may board, boarding
+        codes; no email, phone or payment."""
+        return Call(returns(OperatorManifest), {"trip_id": trip_id}, options=options)
 
-    @endpoint("POST", "/v1/operator/trips/{trip_id}/assign")
+    @endpoint("POST", "/v1/operator/trips/{trip_id}/assignment")
     def assign(
         self,
         trip_id: str,
@@ -136,14 +171,31 @@ class OperatorTrips(Resource[R]):
         driver_id: str | None = None,
         idempotency_key: str | None = None,
         **options: Unpack[CallOptions],
-    ) -> Call[OperatorTrip]:
-        """Put one of your vehicles and drivers on the trip (scope `operator_trips:write`);
-        the driver is emailed the check-in link."""
+    ) -> Call[Assignment]:
+        """Put one of your vehicles and/or drivers on the trip (scope `operator_trips:write`);
+        a newly assigned driver is emailed the check-in link."""
         body = {"vehicle_id": vehicle_id, "driver_id": driver_id}
         path = {"trip_id": trip_id}
         return Call(
-            returns(OperatorTrip), path, body=body, idempotency_key=idempotency_key, options=options
+            returns(Assignment), path, body=body, idempotency_key=idempotency_key, options=options
         )
+
+    @endpoint("POST", "/v1/operator/trips/{trip_id}/driver_link")
+    def create_driver_link(
+        self, trip_id: str, *, idempotency_key: str | None = None, **options: Unpack[CallOptions]
+    ) -> Call[DriverLink]:
+        """Issue the trip's check-in link again (the old one ends), emailed to its driver."""
+        path = {"trip_id": trip_id}
+        return Call(returns(DriverLink), path, idempotency_key=idempotency_key, options=options)
+
+    @endpoint("POST", "/v1/operator/trips/{trip_id}/withdraw")
+    def withdraw(
+        self, trip_id: str, *, idempotency_key: str | None = None, **options: Unpack[CallOptions]
+    ) -> Call[Quote]:
+        """Give back a trip you were awarded (scope `operator_trips:write`): the partner is alerted,
+        the request reopens for quotes, and you are owed nothing for it. Returns your quote."""
+        path = {"trip_id": trip_id}
+        return Call(returns(Quote), path, idempotency_key=idempotency_key, options=options)
 
 
 class Payouts(Resource[R]):
@@ -151,10 +203,11 @@ class Payouts(Resource[R]):
     def list(
         self,
         *,
+        trip_id: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
         **options: Unpack[CallOptions],
     ) -> Listing[Payout]:
-        """What you were paid or are owed, one payout per completed trip, newest first
-        (scope `payouts:read`)."""
-        return Listing(Payout, _page(limit, cursor), options=options)
+        """What you were paid or are owed, one payout per completed trip, newest first,
+        optionally of one trip (scope `payouts:read`)."""
+        return Listing(Payout, {"trip_id": trip_id, **_page(limit, cursor)}, options=options)
