@@ -20,10 +20,11 @@ from tests.functional.payout_helpers import (
     payouts,
 )
 from widget_server import services
+from widget_server.domain.operators import connect
 from widget_server.domain.operators import payouts as payout_rules
 from widget_server.extensions import db
 from widget_server.jobs import tasks
-from widget_server.models import Payout
+from widget_server.models import Operator, Payout
 from widget_server.models.types import utcnow
 
 fake_stripe = stripe_helpers.fake_stripe
@@ -146,3 +147,41 @@ def test_a_refused_transfer_fails_the_payout_for_the_staff(stripe_app, fake_stri
         assert tasks.pay_operator(payout_id) == "skipped"
         assert tasks.sweep().get("payouts_paid", 0) == 0
     assert fake_stripe.transfers == {}
+
+
+def test_connecting_with_stripe_makes_one_express_account_and_wakes_waiting_payouts(
+    stripe_app, fake_stripe
+):
+    with stripe_app.app_context(), db.transaction() as session:
+        operator = make_operator(session, stripe_account_id=None)
+        complete(session, make_awarded_trip(session, operator))
+        operator_id = operator.id
+    run_jobs(stripe_app)  # the payout waits: no account
+    portal = "https://rides.example.com/operator/payouts"
+    with stripe_app.app_context():
+        context = services.payments()
+        links = [
+            connect.onboarding_link(
+                context,
+                operator_id,
+                email="dispatch@prairie.example",
+                return_url=portal + "/connected",
+                refresh_url=portal + "/connect",
+                actor="admin:1",
+            )  # fmt: skip
+            for _ in range(2)
+        ]
+        [account] = fake_stripe.accounts
+        assert db.session.get(Operator, operator_id).stripe_account_id == account
+        assert [link["url"] for link in fake_stripe.account_links] == links
+        assert {link["return_url"] for link in fake_stripe.account_links} == {portal + "/connected"}
+        assert not connect.returned_from_onboarding(context, operator_id)  # not finished yet
+        fake_stripe.complete_onboarding(account)
+        assert connect.returned_from_onboarding(context, operator_id)
+    assert run_jobs(stripe_app).count("pay_operator") == 1
+    assert_paid_once(stripe_app, fake_stripe, payouts_of(stripe_app)[0].id)
+
+
+def payouts_of(app) -> list[Payout]:
+    with app.app_context():
+        return payouts(db.session)
