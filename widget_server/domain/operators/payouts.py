@@ -263,6 +263,7 @@ class StatementLine:
     partner_name: str
     event_title: str
     event_starts_at: datetime
+    event_timezone: str
 
 
 def statement(
@@ -271,7 +272,7 @@ def statement(
     """The operator's payouts, newest first (of one trip when `trip_id` is given), each with
     what a statement names: the trip, its partner and its event."""
     query = (
-        select(Payout, Trip, Partner.name, Event.title, Event.starts_at)
+        select(Payout, Trip, Partner.name, Event.title, Event.starts_at, Event.timezone)
         .join(Trip, Trip.id == Payout.trip_id)
         .join(Partner, Partner.id == Trip.partner_id)
         .join(Event, Event.id == Trip.event_id)
