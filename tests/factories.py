@@ -77,3 +77,22 @@ def make_demand(session: Session, partner: Partner, event: Event, origin: str, f
             email=f"fan{index}@{origin.replace(' ', '').lower()}.example",
             address_key=f"network-{origin}-{index}",
         )
+
+
+def make_operator(session: Session, slug: str = "prairie-coach", **fields):
+    """An operator (a bus company) with an owner `owner@SLUG.example` (no password), in
+    Kansas and Missouri, compliant (USDOT number, insurance for a year)."""
+    from widget_server.domain.operators.operators import create_operator
+
+    data = {
+        "slug": slug,
+        "name": slug.replace("-", " ").title(),
+        "regions": ["KS", "MO"],
+        "usdot_number": "1234567",
+        "insurance_expires_on": (utcnow() + timedelta(days=365)).date().isoformat(),
+        **fields,
+    }
+    operator, _owner = create_operator(
+        session, data, owner_email=f"owner@{slug}.example", actor="test"
+    )
+    return operator

@@ -17,7 +17,7 @@ from tests.functional.oauth_helpers import (
     new_client,
 )
 from widget_server.domain.clients import revoke_client
-from widget_server.domain.scopes import SCOPES
+from widget_server.domain.scopes import OPERATOR_SCOPES, SCOPES
 from widget_server.extensions import db
 from widget_server.models import AccessToken, ApiClient, AuditLogEntry
 from widget_server.models.types import utcnow
@@ -121,7 +121,7 @@ def test_require_scope_refuses_unknown_scopes_at_decoration():
 def test_security_scheme_documents_every_scope():
     flow = SECURITY_SCHEMES["oauth2"]["flows"]["clientCredentials"]
     assert flow["tokenUrl"] == "/oauth/token"
-    assert list(flow["scopes"]) == list(SCOPES)
+    assert list(flow["scopes"]) == [*SCOPES, *OPERATOR_SCOPES]
     assert all(flow["scopes"].values())
 
 

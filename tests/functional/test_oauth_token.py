@@ -25,7 +25,7 @@ from tests.functional.oauth_helpers import (
     new_client,
 )
 from widget_server.cli import cli
-from widget_server.domain.scopes import SCOPES
+from widget_server.domain.scopes import OPERATOR_SCOPES, SCOPES
 from widget_server.extensions import db
 from widget_server.models import AccessToken, ApiClient
 from widget_server.oauth.routes import metadata_document
@@ -154,7 +154,7 @@ def test_authorization_server_metadata(client):
         "token_endpoint_auth_methods_supported": methods,
         "grant_types_supported": ["client_credentials"],
         "response_types_supported": ["none"],
-        "scopes_supported": list(SCOPES),
+        "scopes_supported": [*SCOPES, *OPERATOR_SCOPES],
         "revocation_endpoint": f"{base}/oauth/revoke",
         "revocation_endpoint_auth_methods_supported": methods,
         "introspection_endpoint": f"{base}/oauth/introspect",
@@ -183,7 +183,9 @@ def test_metadata_matches_what_the_endpoints_do(protected, client):
     """Every advertised client authentication method works at the token, revocation and
     introspection endpoints, and every advertised scope can be granted."""
     document = client.get("/.well-known/oauth-authorization-server").json
-    client_id, secret = new_client(protected, scope=" ".join(document["scopes_supported"]))
+    # Partners' clients hold partner scopes; the rest are operators' (test_operator_clients).
+    assert set(document["scopes_supported"]) == set(SCOPES) | set(OPERATOR_SCOPES)
+    client_id, secret = new_client(protected, scope=" ".join(SCOPES))
     assert document["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
@@ -193,7 +195,7 @@ def test_metadata_matches_what_the_endpoints_do(protected, client):
         "/oauth/token", data={**GRANT, "client_id": client_id, "client_secret": secret}
     )
     assert posted.status_code == 200
-    assert set(posted.json["scope"].split()) == set(document["scopes_supported"])
+    assert set(posted.json["scope"].split()) == set(SCOPES)
     introspected = client.post(
         "/oauth/introspect",
         data={"token": token, "client_id": client_id, "client_secret": secret},

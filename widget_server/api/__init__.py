@@ -1,4 +1,5 @@
-"""Owns the partner REST API face (`/v1`), its OpenAPI document and the /docs page.
+"""Owns the REST API face (`/v1` for partners, `/v1/operator` for operators), its OpenAPI
+document and the /docs page.
 
 flask-smorest resources, OpenAPI at /v1/openapi.json, human docs at /docs (Swagger UI served
 from this server, no CDN), idempotency, ETags, rate limits."""
@@ -67,6 +68,7 @@ def init_app(app: Flask) -> None:
     from widget_server.api.demand.routes import blp as demand
     from widget_server.api.events.routes import blp as events
     from widget_server.api.fans.routes import blp as fans
+    from widget_server.api.operator import operator_blueprint
     from widget_server.api.partner.routes import blp as partner
     from widget_server.api.pledges.routes import blp as pledges
     from widget_server.api.trip_requests.routes import blp as trip_requests
@@ -90,7 +92,9 @@ def init_app(app: Flask) -> None:
     )
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for blueprint in (partner, events, trips, trip_requests, pledges, demand, webhooks, fans):
+    operator = operator_blueprint()
+    partner_api = (partner, events, trips, trip_requests, pledges, demand, webhooks, fans)
+    for blueprint in (*partner_api, operator):
         # Only the API's own Blueprint reads bodies through the strict JSON parser.
         if not isinstance(blueprint, StrictBlueprint):
             raise TypeError(f"{blueprint.name}: use widget_server.api.common.Blueprint")

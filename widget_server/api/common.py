@@ -14,6 +14,7 @@ from sqlalchemy import Select
 from widget_server.api.idempotency import replayable
 from widget_server.domain.errors import NotFound, ValidationFailed
 from widget_server.domain.numbers import DigitsInteger
+from widget_server.domain.scopes import OPERATOR_SCOPES
 from widget_server.extensions import db
 from widget_server.json_body import StrictFlaskParser, reads_json_body, takes_no_body
 from widget_server.oauth.protect import require_scope
@@ -86,21 +87,27 @@ def problem_doc(blp, status: int, description: str):
     )
 
 
-def protected(blp, scope: str, *, not_found: bool = True):
+def protected(blp, scope: str | None, *, not_found: bool = True, operator: bool = False):
     """Require a bearer token with `scope` and document it (security, 401/403/429 problems).
-    An `Idempotency-Key` replay is answered only after the token and the scope are checked."""
+    An `Idempotency-Key` replay is answered only after the token and the scope are checked.
+    `operator`: a route of the operator API (`/v1/operator`), for operators' clients only;
+    there `scope` None takes any operator scope."""
 
     def decorator(view):
         reads_body = reads_json_body(view)
         checked = view if reads_body else takes_no_body(view)
-        guarded = require_scope(scope)(replayable(checked))
+        guarded = require_scope(scope, operator=operator)(replayable(checked))
         if reads_body:  # what the strict JSON reader (widget_server.json_body) answers
             guarded = problem_doc(blp, 400, "Not JSON, or nested deeper than 20 levels")(guarded)
             guarded = problem_doc(blp, 413, "The body is larger than 256 KiB")(guarded)
             guarded = problem_doc(blp, 415, "The body is not application/json")(guarded)
-        guarded = blp.doc(security=[{"oauth2": [scope]}], operationId=view.__name__)(guarded)
+        alternatives = [scope] if scope is not None else list(OPERATOR_SCOPES)
+        security = [{"oauth2": [name]} for name in alternatives]
+        guarded = blp.doc(security=security, operationId=view.__name__)(guarded)
         guarded = problem_doc(blp, 401, "Missing, invalid, expired or revoked token")(guarded)
-        guarded = problem_doc(blp, 403, f"The token lacks the `{scope}` scope")(guarded)
+        lacking = f"The token lacks the `{scope}` scope" if scope else "The token has no scope"
+        lacking += ", or is not an operator client's" if operator else ", or is an operator's"
+        guarded = problem_doc(blp, 403, lacking)(guarded)
         guarded = problem_doc(blp, 429, "Rate limited; see Retry-After")(guarded)
         if not_found:
             guarded = problem_doc(blp, 404, "No such object")(guarded)

@@ -2,7 +2,7 @@
 
 - `serve`: the processes a host runs (`run`, `serve`, `worker`);
 - `database`: `db upgrade`, `db revision`;
-- `partners`, `clients`, `admins`, `fans`: the records an operator manages;
+- `partners`, `operators`, `clients`, `admins`, `fans`: the records the service's staff manage;
 - `maintenance`: `settle`, `housekeeping` (what the worker's sweeps do, once, now);
 - `demo`: `ridepledge demo` and `ridepledge demo credentials`.
 """
@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from flask.cli import FlaskGroup, routes_command, shell_command
 
-from widget_server.cli import admins, clients, database, demo, fans, maintenance, partners, serve
+from widget_server.cli import (
+    admins,
+    clients,
+    database,
+    demo,
+    fans,
+    maintenance,
+    operators,
+    partners,
+    serve,
+)
 
 
 def _create_app(*_args, **_kwargs):
@@ -40,6 +50,7 @@ for command in (
     partners.partners_group,
     clients.clients_group,
     admins.admins_group,
+    operators.operators_group,
     fans.fans_group,
     maintenance.settle_command,
     maintenance.housekeeping_command,

@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from widget_server.cli.common import partner_or_exit, settings
+from widget_server.cli.common import partner_or_exit
 from widget_server.extensions import db
 
 admins_group = AppGroup("admins", help="Partner admins of the console.")
@@ -45,8 +44,8 @@ def admins_create(slug: str, email: str, password: str | None, role: str) -> Non
 
 
 def set_password_link(admin) -> str:
-    """A one-time console link for `admin` to set a password (72 hours)."""
-    from widget_server.domain.accounts.password_links import password_token
+    """A one-time link for `admin` to set a password (72 hours), on the console or, for an
+    operator's person, on the operator portal."""
+    from widget_server.notifications.admin_emails import password_link
 
-    token = password_token(current_app.config["SECRET_KEY"], admin, "set")
-    return f"{settings().public_base_url}/admin/password/set/{token}"
+    return password_link(admin, "set")

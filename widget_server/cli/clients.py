@@ -1,4 +1,4 @@
-"""`ridepledge clients`: partners' API clients (OAuth client credentials)."""
+"""`ridepledge clients`: partners' and operators' API clients (OAuth client credentials)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,39 @@ import sys
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from widget_server.cli.common import partner_or_exit
+from widget_server.cli.common import operator_or_exit, partner_or_exit
 from widget_server.extensions import db
 from widget_server.models.types import rfc3339
 
-clients_group = AppGroup("clients", help="API clients (OAuth client credentials) of partners.")
+clients_group = AppGroup(
+    "clients", help="API clients (OAuth client credentials) of partners and operators."
+)
 
 
 @clients_group.command("create")
-@click.option("--partner", "slug", required=True, help="Partner slug.")
+@click.option("--partner", "slug", default=None, help="Partner slug.")
+@click.option("--operator", "operator_slug", default=None, help="Or an operator's slug.")
 @click.option("--scope", required=True, help='Space separated, e.g. "events:read trips:read".')
 @click.option("--name", default=None, help="What the client is for (shown in lists).")
 @with_appcontext
-def clients_create(slug: str, scope: str, name: str | None) -> None:
-    """Create an API client; prints its id and secret as JSON (the secret is shown once)."""
+def clients_create(
+    slug: str | None, operator_slug: str | None, scope: str, name: str | None
+) -> None:
+    """Create an API client of a partner (--partner) or of an operator (--operator, operator
+    scopes only); prints its id and secret as JSON (the secret is shown once)."""
     from widget_server.domain.clients import create_client
     from widget_server.domain.errors import ValidationFailed
 
+    if (slug is None) == (operator_slug is None):
+        click.echo("name either --partner or --operator", err=True)
+        sys.exit(2)
     try:
         with db.transaction() as session:
-            partner = partner_or_exit(session, slug)
-            client, secret = create_client(session, partner, scope, name, actor="cli")
+            if operator_slug is not None:
+                tenant = operator_or_exit(session, operator_slug)
+            else:
+                tenant = partner_or_exit(session, slug)
+            client, secret = create_client(session, tenant, scope, name, actor="cli")
     except ValidationFailed as exc:
         click.echo(f"invalid {exc.detail}", err=True)
         sys.exit(1)

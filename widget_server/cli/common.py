@@ -1,4 +1,4 @@
-"""What several command modules share: the settings, and a partner or email from an option
+"""What several command modules share: the settings, and a partner, operator or email from an option
 (a wrong one ends the command with a message, never a traceback)."""
 
 from __future__ import annotations
@@ -27,6 +27,19 @@ def partner_or_exit(session, slug: str):
         )
         sys.exit(1)
     return partner
+
+
+def operator_or_exit(session, slug: str):
+    """The operator with `slug`, or exit 1 saying how to create it."""
+    from sqlalchemy import select
+
+    from widget_server.models import Operator
+
+    operator = session.scalar(select(Operator).where(Operator.slug == slug))
+    if operator is None:
+        click.echo(f"no operator {slug!r}: create it first (ridepledge operators create)", err=True)
+        sys.exit(1)
+    return operator
 
 
 def email_or_exit(value: str) -> str:

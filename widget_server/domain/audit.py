@@ -30,10 +30,13 @@ def _entry(
     object_type: str,
     object_id: str,
     data: dict | None = None,
+    *,
+    operator_id: str | None = None,
 ) -> dict:
-    """The columns of one audit entry."""
+    """The columns of one audit entry: a partner's, or with `operator_id` an operator's."""
     return {
         "partner_id": partner_id,
+        "operator_id": operator_id,
         "actor": actor,
         "action": action,
         "object_type": object_type,
@@ -54,18 +57,23 @@ def _jsonable(value):
 
 def entries(
     session: Session,
-    partner_id: str,
+    partner_id: str | None,
     *,
+    operator_id: str | None = None,
     actor: str | None = None,
     action: str | None = None,
     object_id: str | None = None,
     limit: int = 200,
 ) -> list[AuditLogEntry]:
-    """A partner's audit log, newest first; `actor` matches any part of who did it, `action`
-    is a prefix (`trip.` for everything about trips), `object_id` exact."""
+    """A partner's (or with `operator_id`, an operator's) audit log, newest first; `actor`
+    matches any part of who did it, `action` is a prefix (`trip.` for everything about trips),
+    `object_id` exact."""
     from sqlalchemy import func, select
 
-    query = select(AuditLogEntry).where(AuditLogEntry.partner_id == partner_id)
+    if operator_id is not None:
+        query = select(AuditLogEntry).where(AuditLogEntry.operator_id == operator_id)
+    else:
+        query = select(AuditLogEntry).where(AuditLogEntry.partner_id == partner_id)
     if actor:
         query = query.where(
             func.lower(AuditLogEntry.actor).contains(actor.lower(), autoescape=True)

@@ -1,4 +1,5 @@
-"""API clients of a partner and the access tokens issued to them.
+"""API clients of a partner or an operator (bus company), and the access tokens issued to them.
+Each side's clients get only that side's scopes (domain/scopes.py).
 
 Secrets and tokens are shown once and stored only as hashes: the client secret as scrypt
 (werkzeug's password hash; it is checked once per token, so its cost is paid rarely), the
@@ -20,8 +21,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, ValidationFailed
-from widget_server.domain.scopes import SCOPES, scope_list, unknown_scopes
-from widget_server.models import AccessToken, ApiClient, Partner
+from widget_server.domain.scopes import scope_list, scopes_of, unknown_scopes
+from widget_server.models import AccessToken, ApiClient, Operator, Partner
 from widget_server.models.types import utcnow
 
 SECRET_PREFIX = "sk_"  # noqa: S105  # a prefix, not a secret  # nosec B105
@@ -31,25 +32,50 @@ MAX_NAME_LENGTH = 200
 MAX_ROLL_OVERLAP = timedelta(hours=24)
 
 
+def _tenant_ids(tenant: Partner | Operator) -> dict[str, str]:
+    """The columns naming who a client or token belongs to."""
+    if isinstance(tenant, Operator):
+        return {"operator_id": tenant.id}
+    return {"partner_id": tenant.id}
+
+
+def _audit(session: Session, owner, actor: str, action: str, kind: str, object_id: str, data):
+    """An audit entry in the log of the partner or operator `owner` (a client or a token)
+    belongs to."""
+    record(
+        session,
+        owner.partner_id,
+        actor,
+        action,
+        kind,
+        object_id,
+        data,
+        operator_id=owner.operator_id,
+    )
+
+
 def create_client(
-    session: Session, partner: Partner, scope: str, name: str | None, actor: str
+    session: Session, tenant: Partner | Operator, scope: str, name: str | None, actor: str
 ) -> tuple[ApiClient, str]:
-    """A new API client of `partner` allowed `scope` (space separated); returns it and its
-    secret, which is not stored and cannot be shown again."""
-    scopes = scope_list(scope)
-    unknown = unknown_scopes(scope)
+    """A new API client of `tenant` (a partner, or an operator) allowed `scope` (space
+    separated, that side's scopes only); returns it and its secret, which is not stored and
+    cannot be shown again."""
+    known = scopes_of(isinstance(tenant, Operator))
+    valid = " ".join(known)
+    scopes = scope_list(scope, known)
+    unknown = unknown_scopes(scope, known)
     if unknown:
         raise ValidationFailed.field(
-            "scope", f"unknown scope(s) {' '.join(unknown)}; valid scopes: {' '.join(SCOPES)}"
+            "scope", f"unknown scope(s) {' '.join(unknown)}; valid scopes: {valid}"
         )
     if not scopes:
-        raise ValidationFailed.field("scope", f"name at least one of: {' '.join(SCOPES)}")
+        raise ValidationFailed.field("scope", f"name at least one of: {valid}")
     name = (name or "").strip() or DEFAULT_CLIENT_NAME
     if len(name) > MAX_NAME_LENGTH:
         raise ValidationFailed.field("name", f"is longer than {MAX_NAME_LENGTH} characters")
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     client = ApiClient(
-        partner_id=partner.id,
+        **_tenant_ids(tenant),
         name=name,
         scope=" ".join(scopes),
         secret_hash=generate_password_hash(secret),
@@ -57,9 +83,9 @@ def create_client(
     )
     session.add(client)
     session.flush()
-    record(
+    _audit(
         session,
-        partner.id,
+        client,
         actor,
         "api_client.created",
         "api_client",
@@ -89,9 +115,9 @@ def revoke_client(session: Session, client: ApiClient, actor: str) -> int:
         .execution_options(synchronize_session="fetch")
     )
     session.flush()
-    record(
+    _audit(
         session,
-        client.partner_id,
+        client,
         actor,
         "api_client.revoked",
         "api_client",
@@ -121,9 +147,9 @@ def roll_secret(
         client.previous_secret_expires_at = None
     client.secret_hash = generate_password_hash(secret)
     session.flush()
-    record(
+    _audit(
         session,
-        client.partner_id,
+        client,
         actor,
         "api_client.secret_rolled",
         "api_client",
@@ -133,9 +159,10 @@ def roll_secret(
     return secret
 
 
-def list_clients(session: Session, partner: Partner) -> list[ApiClient]:
-    """The partner's clients, oldest first, revoked ones included."""
-    query = select(ApiClient).where(ApiClient.partner_id == partner.id)
+def list_clients(session: Session, tenant: Partner | Operator) -> list[ApiClient]:
+    """The partner's (or operator's) clients, oldest first, revoked ones included."""
+    column = ApiClient.operator_id if isinstance(tenant, Operator) else ApiClient.partner_id
+    query = select(ApiClient).where(column == tenant.id)
     return list(session.scalars(query.order_by(ApiClient.created_at, ApiClient.id)))
 
 
@@ -198,6 +225,7 @@ def store_access_token(
         token_hash=hash_token(token),
         client_id=client.id,
         partner_id=client.partner_id,
+        operator_id=client.operator_id,
         scope=scope,
         issued_at=now,
         expires_at=now + timedelta(seconds=expires_in),
@@ -208,11 +236,17 @@ def store_access_token(
 
 
 class TokenLookup(NamedTuple):
-    """An access token with the client it was issued to and the partner it acts for."""
+    """An access token with the client it was issued to and the partner, or the operator, it
+    acts for (the other is None)."""
 
     token: AccessToken
     client: ApiClient
-    partner: Partner
+    partner: Partner | None
+    operator: Operator | None
+
+    @property
+    def tenant(self) -> Partner | Operator:
+        return self.operator if self.operator is not None else self.partner
 
     @property
     def revoked(self) -> bool:
@@ -237,9 +271,10 @@ def lookup_access_token(session: Session, token: str) -> TokenLookup | None:
     if not token:
         return None
     query = (
-        select(AccessToken, ApiClient, Partner)
+        select(AccessToken, ApiClient, Partner, Operator)
         .join(ApiClient, ApiClient.id == AccessToken.client_id)
-        .join(Partner, Partner.id == AccessToken.partner_id)
+        .outerjoin(Partner, Partner.id == AccessToken.partner_id)
+        .outerjoin(Operator, Operator.id == AccessToken.operator_id)
         .where(AccessToken.token_hash == hash_token(token))
     )
     row = session.execute(query).first()
@@ -252,9 +287,9 @@ def revoke_access_token(session: Session, token: AccessToken, actor: str) -> Non
         return
     token.revoked_at = utcnow()
     session.flush()
-    record(
+    _audit(
         session,
-        token.partner_id,
+        token,
         actor,
         "access_token.revoked",
         "access_token",

@@ -91,17 +91,19 @@ ADMIN_EMAIL_PURPOSES = {  # nosec B105: link purposes, not passwords
 
 
 def queue_admin_email(session: Session, admin: AdminUser, kind: str, **context) -> OutboundEmail:
-    """An email of `kind` to a console admin, sent after commit. The link in it is signed at
-    send time, so the outbox never holds a working password link."""
+    """An email of `kind` to a console admin (or an operator's teammate), sent after commit.
+    The link in it is signed at send time, so the outbox never holds a working password
+    link."""
     if kind not in ADMIN_EMAIL_PURPOSES:
         raise ValueError(f"unknown admin email kind {kind!r}")
     return _queue(
         session,
         OutboundEmail(
             partner_id=admin.partner_id,
+            operator_id=admin.operator_id,
             kind=kind,
             to_address=admin.email,
-            locale=admin.locale or admin.partner.locale or "en",
+            locale=admin.locale or getattr(admin.tenant, "locale", None) or "en",
             context={"admin_id": admin.id, **context},
         ),
     )

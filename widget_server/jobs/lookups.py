@@ -34,13 +34,15 @@ def send_password_reset(email: str) -> None:
         password_links.request_password_reset(session, email)
 
 
-def invite_admin(partner_id: str, email: str, role: str, invited_by_id: str) -> None:
-    """Create and email the invited teammate, unless the address has an account already."""
+def invite_admin(tenant_id: str, email: str, role: str, invited_by_id: str) -> None:
+    """Create and email the invited teammate (of the inviter's partner or operator), unless
+    the address has an account already."""
     with db.transaction() as session:
-        partner = session.get(Partner, partner_id)
         inviter = session.get(AdminUser, invited_by_id)
-        if partner is None or inviter is None or inviter.partner_id != partner_id:
+        if inviter is None or inviter.tenant is None or inviter.tenant.id != tenant_id:
             return
-        invited = admins.invite_if_new(session, partner, email=email, role=role, invited_by=inviter)
+        invited = admins.invite_if_new(
+            session, inviter.tenant, email=email, role=role, invited_by=inviter
+        )
         if invited is None:
             log.info("invitation by %s not sent: the address has a console account", inviter.id)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from widget_server.db import Base
 from widget_server.ids import new_id
 from widget_server.models.api_clients import ONE_TENANT_SQL
-from widget_server.models.operators import Operator
+from widget_server.models.operators import OPERATOR_ROLES, Operator
 from widget_server.models.partners import Partner
 from widget_server.models.types import UTCDateTime, utcnow
 
@@ -63,6 +63,16 @@ class AdminUser(Base):
 
     partner: Mapped[Partner | None] = relationship(lazy="joined")
     operator: Mapped[Operator | None] = relationship(lazy="joined")
+
+    @property
+    def tenant(self) -> Partner | Operator:
+        """The partner or the operator this person works for."""
+        return self.operator if self.operator_id is not None else self.partner
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The roles this person may have: their side's."""
+        return OPERATOR_ROLES if self.operator_id is not None else ADMIN_ROLES
 
     @property
     def two_step_on(self) -> bool:

@@ -148,7 +148,7 @@ def _admin_message(session: Session, email: OutboundEmail, public_base_url: str)
 
     admin = session.get(AdminUser, (email.context or {}).get("admin_id"))
     rendered = render_admin_email(email, admin)
-    return _plain_message(email, rendered, public_base_url, partner_name=admin.partner.name)
+    return _plain_message(email, rendered, public_base_url, partner_name=admin.tenant.name)
 
 
 def _plain_message(

@@ -18,10 +18,12 @@ from widget_server.notifications.render import RenderedEmail, _tidy_text, email_
 
 
 def password_link(admin: AdminUser, purpose: str) -> str:
-    """The console address where `admin` sets a password with a `purpose` link."""
+    """The address where `admin` sets a password with a `purpose` link: on the console for a
+    partner's people, on the operator portal for an operator's."""
     settings = current_app.config["SETTINGS"]
     token = password_token(settings.secret_key, admin, purpose)
-    return f"{settings.public_base_url}/admin/password/{purpose}/{token}"
+    face = "operator" if admin.operator_id is not None else "admin"
+    return f"{settings.public_base_url}/{face}/password/{purpose}/{token}"
 
 
 def render_admin_email(email: OutboundEmail, admin: AdminUser | None) -> RenderedEmail:
@@ -34,16 +36,22 @@ def render_admin_email(email: OutboundEmail, admin: AdminUser | None) -> Rendere
     with force_locale(locale):
         context = {
             "lang": locale,
-            "partner_name": admin.partner.name,
+            "partner_name": admin.tenant.name,
+            "operator": admin.operator_id is not None,
             "link": password_link(admin, purpose),
             "hours": hours,
             "invited_by": (email.context or {}).get("invited_by"),
             "role": admin.role,
         }
-        if email.kind == "admin_invite":
-            subject = _("You are invited to the %(partner)s console", partner=admin.partner.name)
+        name = admin.tenant.name
+        if email.kind == "admin_invite" and context["operator"]:
+            subject = _("You are invited to the %(operator)s operator portal", operator=name)
+        elif email.kind == "admin_invite":
+            subject = _("You are invited to the %(partner)s console", partner=name)
+        elif context["operator"]:
+            subject = _("Reset your %(operator)s operator portal password", operator=name)
         else:
-            subject = _("Reset your %(partner)s console password", partner=admin.partner.name)
+            subject = _("Reset your %(partner)s console password", partner=name)
         context["subject"] = subject
         name = email.kind.removeprefix("admin_")
         text = render_template(f"admin/emails/{name}.txt", **context)

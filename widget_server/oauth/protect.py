@@ -5,6 +5,8 @@
         @require_scope("events:read")
         def get(self): ...   # g.partner, g.client_id, g.token_scopes are set
 
+Partner routes take partner clients' tokens; `/v1/operator` routes (`operator=True`) take
+operator clients' tokens: the other side's token is a 403 problem saying which API it is for.
 No token: 401 `WWW-Authenticate: Bearer realm="ridepledge"`. Unknown, expired or revoked token
 (or a revoked client): 401 with `error="invalid_token"`. Token without the scope: 403 with
 `error="insufficient_scope", scope="..."`. Every refusal is problem+json.
@@ -22,7 +24,7 @@ from flask import Response, abort, g, request
 
 from widget_server.domain import clients
 from widget_server.domain.clients import TokenLookup
-from widget_server.domain.scopes import SCOPE_DESCRIPTIONS, unknown_scopes
+from widget_server.domain.scopes import ALL_SCOPE_DESCRIPTIONS, scopes_of, unknown_scopes
 from widget_server.extensions import db
 from widget_server.oauth.errors import REALM, bearer_challenge, oauth_problem
 
@@ -35,7 +37,10 @@ SECURITY_SCHEMES = {
             "`Authorization: Bearer <token>`."
         ),
         "flows": {
-            "clientCredentials": {"tokenUrl": "/oauth/token", "scopes": dict(SCOPE_DESCRIPTIONS)}
+            "clientCredentials": {
+                "tokenUrl": "/oauth/token",
+                "scopes": dict(ALL_SCOPE_DESCRIPTIONS),
+            }
         },
     }
 }
@@ -75,21 +80,30 @@ def bearer_token_hash() -> str | None:
     return clients.hash_token(token.strip())
 
 
-def require_scope(scope: str):
-    """Decorator: the request must carry an active bearer token with `scope` (several
-    space-separated scopes: all of them). Sets `g.partner`, `g.client_id`, `g.token_scopes`."""
-    unknown = unknown_scopes(scope)
-    if unknown or not scope.strip():
+def require_scope(scope: str | None, *, operator: bool = False):
+    """Decorator: the request must carry an active bearer token of a partner's client (with
+    `operator`, of an operator's client) with `scope` (several space-separated scopes: all of
+    them; None, operator routes only: any of the operator's scopes). Sets `g.partner` (None
+    for an operator), `g.operator` (None for a partner), `g.client_id`, `g.token_scopes`."""
+    known = scopes_of(operator)
+    if scope is None and not operator:
+        raise ValueError("require_scope: partner routes name their scope")
+    if scope is not None and (unknown_scopes(scope, known) or not scope.strip()):
         raise ValueError(f"require_scope: not scopes of this API: {scope!r}")
 
     def decorator(view):
         @wraps(view)
         def guarded(*args, **kwargs):
             try:
-                found: TokenLookup = _protector.acquire_token([scope])
+                found: TokenLookup = _protector.acquire_token()
             except OAuth2Error as error:
-                abort(_refusal(error, scope))
+                abort(_refusal(error, scope or ""))
+            if (found.operator is not None) != operator:
+                abort(_wrong_side(operator))
+            if scope is not None and not set(scope.split()) <= found.scopes:
+                abort(_refusal(InsufficientScopeError(), scope))
             g.partner = found.partner
+            g.operator = found.operator
             g.client_id = found.client.id
             g.token_scopes = found.scopes
             return view(*args, **kwargs)
@@ -97,6 +111,23 @@ def require_scope(scope: str):
         return guarded
 
     return decorator
+
+
+def _wrong_side(operator_route: bool) -> Response:
+    """A valid token of the other side's client: partners' tokens open the partner API only,
+    operators' tokens `/v1/operator` only."""
+    if operator_route:
+        description = "This API is for operators' clients; this token is a partner client's."
+    else:
+        description = (
+            "This token is an operator client's: it opens only the operator API (/v1/operator)."
+        )
+    return oauth_problem(
+        403,
+        "insufficient_scope",
+        description,
+        headers={"WWW-Authenticate": bearer_challenge("insufficient_scope")},
+    )
 
 
 def _refusal(error: OAuth2Error, scope: str) -> Response:

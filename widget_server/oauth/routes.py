@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from widget_server.domain.scopes import SCOPES
+from widget_server.domain.scopes import ALL_SCOPE_DESCRIPTIONS
 from widget_server.extensions import db
 from widget_server.oauth.server import AUTH_METHODS, GRANT_TYPE
 from widget_server.ratelimits import oauth_limits
@@ -55,7 +55,7 @@ def metadata_document(base: str) -> dict:
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "grant_types_supported": [GRANT_TYPE],
         "response_types_supported": RESPONSE_TYPES,
-        "scopes_supported": list(SCOPES),
+        "scopes_supported": list(ALL_SCOPE_DESCRIPTIONS),
         "revocation_endpoint": f"{base}/oauth/revoke",
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint": f"{base}/oauth/introspect",

@@ -24,7 +24,7 @@ from flask import request as flask_request
 
 from widget_server.domain import clients
 from widget_server.domain.clients import TokenLookup
-from widget_server.domain.scopes import SCOPES, scope_list
+from widget_server.domain.scopes import ALL_SCOPE_DESCRIPTIONS, scope_list
 from widget_server.extensions import db
 from widget_server.models import ApiClient
 from widget_server.oauth.errors import basic_challenge, oauth_problem
@@ -59,7 +59,7 @@ class OAuthClient(ClientMixin):
 
     def get_allowed_scope(self, scope):
         """The scope a token gets: what was asked (already checked), else all of the client's."""
-        requested = scope_list(scope)
+        requested = scope_list(scope, ALL_SCOPE_DESCRIPTIONS)
         return " ".join(requested) if requested else self.row.scope
 
     def check_client_secret(self, client_secret):
@@ -105,7 +105,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def validate_requested_scope(self):
         """A subset of the client's scopes, else `invalid_scope` saying which are not."""
-        requested = scope_list(self.request.payload.scope)
+        requested = scope_list(self.request.payload.scope, ALL_SCOPE_DESCRIPTIONS)
         granted = self.request.client.row.scope.split()
         refused = [name for name in requested if name not in granted]
         if refused:
@@ -116,7 +116,8 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
 
 class _PartnerTokenEndpoint:
-    """What revocation and introspection share: a client sees only its partner's tokens."""
+    """What revocation and introspection share: a client sees only its partner's (or its
+    operator's) tokens."""
 
     CLIENT_AUTH_METHODS = AUTH_METHODS
 
@@ -130,7 +131,11 @@ class _PartnerTokenEndpoint:
         return OAuthToken(found) if found is not None else None
 
     def check_permission(self, token, client, request):
-        return token.found.partner.id == client.row.partner_id
+        found = token.found.token
+        return (found.partner_id, found.operator_id) == (
+            client.row.partner_id,
+            client.row.operator_id,
+        )
 
 
 class Revocation(_PartnerTokenEndpoint, RevocationEndpoint):
@@ -158,9 +163,10 @@ class Introspection(_PartnerTokenEndpoint, IntrospectionEndpoint):
             "token_type": "Bearer",  # the RFC 6750 token type  # nosec B105
             "exp": int(found.token.expires_at.timestamp()),
             "iat": int(found.token.issued_at.timestamp()),
-            "sub": found.partner.id,
+            "sub": found.tenant.id,
             "iss": _issuer(),
-            "partner": found.partner.slug,
+            # "partner": the partner's slug; an operator's token names "operator" instead.
+            ("operator" if found.operator is not None else "partner"): found.tenant.slug,
         }
 
 
@@ -176,7 +182,7 @@ class RidePledgeAuthorizationServer(AuthorizationServer):
                 expires_generator=TOKEN_LIFETIME,
             ),
         )
-        self.scopes_supported = list(SCOPES)
+        self.scopes_supported = list(ALL_SCOPE_DESCRIPTIONS)
 
     def query_client(self, client_id):
         # Unknown ids get a stand-in that fails the secret check at the same cost.

@@ -13,7 +13,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from widget_server.domain.accounts import admins
-from widget_server.domain.audit import record
 from widget_server.domain.errors import DomainError
 from widget_server.domain.text import clean_text
 from widget_server.models import AdminSession, AdminSignInAttempt, AdminUser
@@ -85,13 +84,21 @@ def is_locked(session: Session, key: str, address: str, now: datetime) -> bool:
 
 
 def authenticate(
-    session: Session, email: str, password: str, *, address: str, now: datetime | None = None
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    address: str,
+    operator: bool = False,
+    now: datetime | None = None,
 ) -> AdminUser:
     """The admin whose email and password these are, or SignInRefused: the same refusal for an
     unknown email, a wrong password, an account without a password yet, and a lockout (the
     lock is per email whether or not it belongs to anyone, so it reveals nothing either).
     For an admin with two-step sign-in, a right password is only the first step
-    (domain/accounts/two_step.py)."""
+    (domain/accounts/two_step.py). The console signs in partners' people, the operator
+    portal (`operator=True`) operators' people: the other side's account is refused the same
+    way, so one face's sign-in page never opens the other."""
     now = now or utcnow()
     try:
         key = clean_text(email or "", max_length=320).casefold()
@@ -100,6 +107,8 @@ def authenticate(
     admin = admins.find_admin(session, email or "")
     if admin is not None:
         key = admin.email_key
+        if (admin.operator_id is not None) != operator:
+            admin = None
     locked = is_locked(session, key, address, now)
     stored = admin.password_hash if admin is not None and admin.password_hash else None
     try:
@@ -219,7 +228,7 @@ def end_all_sessions(session: Session, admin: AdminUser, *, actor: str) -> None:
         .execution_options(synchronize_session=False)
     )
     session.flush()
-    record(session, admin.partner_id, actor, "admin.signed_out_everywhere", "admin", admin.id)
+    admins.audit(session, admin, actor, "admin.signed_out_everywhere")
 
 
 def end_other_sessions(session: Session, admin: AdminUser, keep_token: str) -> None:

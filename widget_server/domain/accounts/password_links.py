@@ -11,8 +11,7 @@ from datetime import timedelta
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from widget_server.domain.accounts.admins import find_admin
-from widget_server.domain.audit import record
+from widget_server.domain.accounts.admins import audit, find_admin
 from widget_server.domain.work import schedule
 from widget_server.models import AdminUser
 
@@ -75,5 +74,5 @@ def request_password_reset(session: Session, email: str) -> AdminUser | None:
     if admin is None:
         return None
     queue_admin_email(session, admin, "admin_password_reset")
-    record(session, admin.partner_id, "system", "admin.password_reset_requested", "admin", admin.id)
+    audit(session, admin, "system", "admin.password_reset_requested")
     return admin

@@ -32,6 +32,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from widget_server.domain.accounts import admin_sessions, admins, password_links
+from widget_server.domain.accounts.admins import audit
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, ValidationFailed
 from widget_server.keys import derive_key
@@ -147,13 +148,11 @@ def use_code(
     if _use_totp(session, admin, secret, cleaned, now):
         return "totp"
     if _use_recovery_code(session, admin, cleaned, secret_key=secret_key, now=now):
-        record(
+        audit(
             session,
-            admin.partner_id,
+            admin,
             admins.actor_of(admin),
             "admin.recovery_code_used",
-            "admin",
-            admin.id,
             {"left": recovery_codes_left(session, admin)},
         )
         return "recovery"
@@ -200,7 +199,7 @@ def pending_secret(admin: AdminUser, *, secret_key: str) -> str | None:
 def provisioning_uri(admin: AdminUser, secret: str) -> str:
     """The otpauth:// address an authenticator app reads from the QR code."""
     return _totp(secret).provisioning_uri(
-        name=admin.email, issuer_name=f"{ISSUER} {admin.partner.name}"
+        name=admin.email, issuer_name=f"{ISSUER} {admin.tenant.name}"
     )
 
 
@@ -219,7 +218,7 @@ def complete_set_up(
     admin.totp_enabled_at = utcnow()
     admin.totp_last_step = step  # the code that confirmed it does not also sign in
     codes = _replace_recovery_codes(session, admin, secret_key)
-    record(session, admin.partner_id, actor, "admin.two_step_enabled", "admin", admin.id)
+    audit(session, admin, actor, "admin.two_step_enabled")
     return codes
 
 
@@ -251,13 +250,13 @@ def turn_off(session: Session, admin: AdminUser, *, actor: str) -> None:
     """Turn two-step sign-in off (after confirm_identity); not while the team requires it."""
     if not admin.two_step_on:
         raise Conflict("two-step sign-in is not on")
-    if admin.partner.require_two_step:
+    if _required(admin):
         raise Conflict("your team requires two-step sign-in")
     admin.totp_secret = admin.totp_pending_secret = None
     admin.totp_enabled_at = admin.totp_last_step = None
     session.execute(delete(AdminRecoveryCode).where(AdminRecoveryCode.admin_id == admin.id))
     session.flush()
-    record(session, admin.partner_id, actor, "admin.two_step_disabled", "admin", admin.id)
+    audit(session, admin, actor, "admin.two_step_disabled")
 
 
 def renew_recovery_codes(
@@ -267,7 +266,7 @@ def renew_recovery_codes(
     if not admin.two_step_on:
         raise Conflict("two-step sign-in is not on")
     codes = _replace_recovery_codes(session, admin, secret_key)
-    record(session, admin.partner_id, actor, "admin.recovery_codes_renewed", "admin", admin.id)
+    audit(session, admin, actor, "admin.recovery_codes_renewed")
     return codes
 
 
@@ -288,7 +287,13 @@ def require_for_team(
 
 def must_set_up(admin: AdminUser) -> bool:
     """Whether this admin may do nothing but set up two-step sign-in."""
-    return admin.partner.require_two_step and not admin.two_step_on
+    return _required(admin) and not admin.two_step_on
+
+
+def _required(admin: AdminUser) -> bool:
+    """Whether the admin's team requires two-step sign-in (a partner may; an operator's team
+    chooses per person)."""
+    return admin.partner is not None and admin.partner.require_two_step
 
 
 # --- the second step of signing in --------------------------------------------------------
