@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests import factories
 from tests.factories import make_event, make_partner, make_trip
 from widget_server.domain.pledges import trip_outcomes
 from widget_server.models import Operator, Payout, Quote, Trip, TripRequest
@@ -17,18 +18,14 @@ QUOTE_AMOUNT = 185000
 
 
 def make_operator(session: Session, slug: str = "prairie-coach", **fields) -> Operator:
+    """The factories' operator with a contact address and, unless told otherwise, a
+    (simulated) connected Stripe account."""
     values = {
-        "slug": slug,
-        "name": slug.replace("-", " ").title(),
-        "usdot_number": "1234567",
-        "regions": ["KS"],
         "contact_email": f"dispatch@{slug}.example",
-        "stripe_account_id": f"acct_sim_{slug.replace('-', '')}",
+        "stripe_account_id": f"acct_sim{slug.replace('-', '')}",
+        **fields,
     }
-    operator = Operator(**{**values, **fields})
-    session.add(operator)
-    session.flush()
-    return operator
+    return factories.make_operator(session, slug, **values)
 
 
 def make_awarded_trip(

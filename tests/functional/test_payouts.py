@@ -50,7 +50,7 @@ def test_a_completed_trip_pays_its_operator_the_quote_once(app):
         [transfer] = transfers(db.session)
         assert transfer.id == payout.transfer_id
         assert transfer.idempotency_key == f"payout-{payout.id}-transfer"
-        assert (transfer.amount, transfer.customer_ref) == (QUOTE_AMOUNT, "acct_sim_prairiecoach")
+        assert (transfer.amount, transfer.customer_ref) == (QUOTE_AMOUNT, "acct_simprairiecoach")
         # The job again, and the sweep: nothing more to pay.
         assert tasks.pay_operator(payout.id) == "skipped"
         assert tasks.sweep().get("payouts_paid", 0) == 0
@@ -58,8 +58,11 @@ def test_a_completed_trip_pays_its_operator_the_quote_once(app):
         news = db.session.scalars(
             select(OutboundEmail).where(OutboundEmail.operator_id == operator.id)
         ).all()
-    assert [email.context["event_type"] for email in news] == ["payout.paid"]
-    assert news[0].to_address == "dispatch@prairie-coach.example"
+    # Its contact address and its owner hear it, once each.
+    assert sorted((email.to_address, email.context["event_type"]) for email in news) == [
+        ("dispatch@prairie-coach.example", "payout.paid"),
+        ("owner@prairie-coach.example", "payout.paid"),
+    ]
     assert news[0].context["data"]["amount"] == QUOTE_AMOUNT
 
 

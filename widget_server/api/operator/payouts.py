@@ -7,18 +7,12 @@ from __future__ import annotations
 from flask import g
 from marshmallow import Schema, fields
 
-from widget_server.api.common import Blueprint, ListArgs, list_schema, page, protected
+from widget_server.api.common import ListArgs, list_schema, page
+from widget_server.api.operator import blp, operator_route
 from widget_server.domain.operators.payouts import payouts_query
 from widget_server.domain.text import Id
 from widget_server.models import Payout
 from widget_server.representations import UTCDateTime
-
-blp = Blueprint(
-    "operator_payouts",
-    __name__,
-    url_prefix="/v1/operator/payouts",
-    description="Operators: what you were paid, or are owed, for each completed trip.",
-)
 
 
 class PayoutSchema(Schema):
@@ -48,8 +42,8 @@ class PayoutListArgs(ListArgs):
     trip_id = Id("trp", load_default=None, metadata={"description": "Only this trip's payout."})
 
 
-@blp.get("")
-@protected(blp, "payouts:read", not_found=False)
+@blp.get("/payouts")
+@operator_route("payouts:read", not_found=False)
 @blp.arguments(PayoutListArgs, location="query")
 @blp.response(200, PayoutList)
 def list_operator_payouts(args):
