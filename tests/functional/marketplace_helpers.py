@@ -3,12 +3,13 @@ API sessions, and bodies the API accepts."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests import factories
 from tests.api_helpers import ApiSession
-from widget_server.domain.text import email_key
 from widget_server.extensions import db
 from widget_server.models import AdminUser, Operator, WebhookEndpoint
 from widget_server.models.types import rfc3339, utcnow
@@ -20,32 +21,27 @@ _USDOT = iter(range(1000001, 2000000))
 
 
 def make_operator(session: Session, slug: str, *, regions: list[str], **fields) -> Operator:
-    """An operator with a USDOT number, insurance for a year, an owner (in Spanish) and a
-    webhook endpoint taking every event (on the discard port: deliveries are recorded, and the
-    tests read them without sending)."""
-    values = {
-        "slug": slug,
-        "name": f"{slug.title()} Coaches",
-        "usdot_number": str(next(_USDOT)),
-        "insurance_expires_on": date.today() + timedelta(days=365),
-        "regions": regions,
-        "contact_email": f"dispatch@{slug}.example",
-        "contact_phone": "+1 816 555 0100",
-    }
-    operator = Operator(**(values | fields))
-    session.add(operator)
-    session.flush()
-    owner = f"owner@{slug}.example"
-    session.add(
-        AdminUser(
-            operator_id=operator.id,
-            email=owner,
-            email_key=email_key(owner),
-            role="owner",
-            locale="es",
-            session_generation=0,
-        )
+    """`tests.factories.make_operator` named "<Slug> Coaches" with its own USDOT number, a
+    contact address, its owner speaking Spanish, and a webhook endpoint taking every event (on
+    the discard port: deliveries are recorded, and the tests read them without sending).
+    `insurance_expires_on` (a date) is set as given, past or not."""
+    expires = fields.pop("insurance_expires_on", None)
+    operator = factories.make_operator(
+        session,
+        slug,
+        **{
+            "name": f"{slug.title()} Coaches",
+            "usdot_number": str(next(_USDOT)),
+            "regions": regions,
+            "contact_email": f"dispatch@{slug}.example",
+            "contact_phone": "+1 816 555 0100",
+            **fields,
+        },
     )
+    if expires is not None:
+        operator.insurance_expires_on = expires
+    owner = session.scalar(select(AdminUser).where(AdminUser.operator_id == operator.id))
+    owner.locale = "es"
     session.add(
         WebhookEndpoint(
             operator_id=operator.id,
@@ -61,10 +57,10 @@ def make_operator(session: Session, slug: str, *, regions: list[str], **fields) 
 
 def operator_api(app, client, operator_id: str, scope: str) -> ApiSession:
     """An API session of a new client of the operator (a real token from /oauth/token)."""
-    from widget_server.domain.clients import create_operator_client
+    from widget_server.domain.clients import create_client
 
     with app.app_context(), db.transaction() as session:
-        client_row, secret = create_operator_client(
+        client_row, secret = create_client(
             session, session.get(Operator, operator_id), scope, "tests", actor="test"
         )
         client_id = client_row.id

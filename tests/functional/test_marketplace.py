@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import threading
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -20,13 +21,16 @@ from tests.functional.marketplace_helpers import (
     quote_body,
     request_body,
 )
+from widget_server.domain.accounts.admins import create_admin
 from widget_server.extensions import db
 from widget_server.models import (
     OutboundEmail,
+    Partner,
     Quote,
     Trip,
     TripRequest,
     WebhookDelivery,
+    WebhookEndpoint,
     WebhookMessage,
 )
 from widget_server.models.types import rfc3339, utcnow
@@ -43,9 +47,23 @@ def market(app, client):
         for slug, regions in (("acme", ["KS", "MO"]), ("bluebird", ["KS"]), ("ozark", ["MO"])):
             ids[slug] = make_operator(session, slug, regions=regions).id
     ids["api"] = ApiSession(client, issue_token(app, ids["partner"]))
-    for slug in ("acme", "bluebird", "ozark"):
-        ids[f"{slug}_api"] = operator_api(app, client, ids[slug], OPERATOR_SCOPES)
-    return ids
+    return _LazyOperatorApis(ids, app, client)
+
+
+class _LazyOperatorApis(dict):
+    """The market's ids; `market["acme_api"]` is an API session of that operator, made when a
+    test first asks for it."""
+
+    def __init__(self, ids, app, client):
+        super().__init__(ids)
+        self._app, self._client = app, client
+
+    def __missing__(self, key):
+        if not key.endswith("_api"):
+            raise KeyError(key)
+        slug = key.removesuffix("_api")
+        self[key] = operator_api(self._app, self._client, self[slug], OPERATOR_SCOPES)
+        return self[key]
 
 
 def _ask(market, **fields):
@@ -325,6 +343,19 @@ def test_partner_and_operator_tokens_each_stay_on_their_side(app, market):
 
 
 def test_an_operator_withdrawing_reopens_the_request_and_alerts_the_partner(app, market):
+    with app.app_context(), db.transaction() as session:
+        partner = session.get(Partner, market["partner"])
+        for role in ("owner", "editor", "viewer"):
+            create_admin(session, partner, email=f"{role}@kc.example", role=role, actor="test")
+        session.add(
+            WebhookEndpoint(
+                partner_id=partner.id,
+                url="http://127.0.0.1:9/hooks",
+                events=["trip.operator_withdrew"],
+                status="enabled",
+                secret_encrypted="unused",
+            )
+        )
     request = _ask(market)
     acme = _quote(market["acme_api"], request["id"], seats=40, amount=160000)
     trip = (
@@ -335,27 +366,28 @@ def test_an_operator_withdrawing_reopens_the_request_and_alerts_the_partner(app,
         )
         .json["trip"]
     )
-    # Another partner's trip, or one not awarded to it: 404.
-    assert (
-        market["bluebird_api"].post(f"/v1/operator/trips/{trip['id']}/withdraw").status_code == 404
-    )
+    # A trip not awarded to the operator: 404.
+    not_its = market["bluebird_api"].post(f"/v1/operator/trips/{trip['id']}/withdraw")
+    assert not_its.status_code == 404
     out = market["acme_api"].post(f"/v1/operator/trips/{trip['id']}/withdraw")
     assert out.status_code == 200, out.get_data(as_text=True)
+    assert out.json["status"] == "withdrawn"
     shown = market["api"].get(f"/v1/trips/{trip['id']}").json
     assert shown["operator"]["name"] is None and shown["status"] == "draft"
-    reopened = market["api"].get(f"/v1/trip_requests/{request['id']}").json
-    assert reopened["status"] == "open"
+    assert market["api"].get(f"/v1/trip_requests/{request['id']}").json["status"] == "open"
     with app.app_context():
-        alerts = db.session.scalars(
-            select(OutboundEmail).where(OutboundEmail.kind == "partner_news")
+        alerted = db.session.scalars(
+            select(OutboundEmail.to_address).where(OutboundEmail.kind == "partner_news")
         ).all()
-        assert alerts == []  # the partner has no console admins in this test
-        assert (
-            db.session.scalar(
-                select(WebhookMessage.id).where(WebhookMessage.type == "trip.operator_withdrew")
-            )
-            is None
-        )  # and no endpoints: nothing to deliver
+        assert sorted(alerted) == ["editor@kc.example", "owner@kc.example"]
+        message = db.session.scalar(
+            select(WebhookMessage).where(WebhookMessage.type == "trip.operator_withdrew")
+        )
+        assert message.partner_id == market["partner"]
+        assert message.payload["data"]["operator"] == {"slug": "acme", "name": "Acme Coaches"}
+        assert message.payload["data"]["trip_request_id"] == request["id"]
+    # Bluebird, asked too, hears that the request is open again.
+    assert _told(app, market["bluebird"], "trip_request.created") == (4, 2)
     # The request is open again: bluebird quotes, the partner awards it to the same trip.
     blue = _quote(market["bluebird_api"], request["id"], seats=45, amount=170000)
     again = market["api"].post(
@@ -407,3 +439,27 @@ def test_the_valid_until_is_shown_as_given(app, market):
     until = utcnow().replace(microsecond=0) + timedelta(days=3)
     quote = _quote(market["acme_api"], request["id"], valid_until=rfc3339(until))
     assert quote["valid_until"] == rfc3339(until)
+
+
+# --- what the news emails say ------------------------------------------------------------------
+
+
+def test_operator_news_emails_are_written_in_each_readers_language(app, market, tmp_path):
+    from tests.conftest import run_jobs
+
+    _ask(market)
+    run_jobs(app)
+    with app.app_context():
+        sent = {
+            email.to_address: email
+            for email in db.session.scalars(
+                select(OutboundEmail).where(OutboundEmail.operator_id == market["acme"])
+            )
+        }
+        assert {e.status for e in sent.values()} == {"sent"}
+        assert set(sent) == {"dispatch@acme.example", "owner@acme.example"}
+    outbox = app.config["SETTINGS"].instance_path
+    texts = [path.read_text() for path in Path(outbox).rglob("*.eml")]
+    spanish = [t for t in texts if "Nueva solicitud de cotizaci" in t]
+    assert len(spanish) == 4  # the owners are Spanish speakers; each contact follows its owner
+    assert any("/operator/requests" in t for t in spanish)

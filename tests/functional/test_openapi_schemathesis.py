@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,10 @@ import requests
 from tests.api_helpers import issue_token
 from tests.conftest import LiveServer
 from tests.factories import make_partner, make_trip
+from tests.functional.marketplace_helpers import make_operator
+from widget_server.domain.operators import marketplace
 from widget_server.extensions import db
+from widget_server.models.types import utcnow
 
 ST = Path(sys.executable).with_name("st")
 
@@ -45,6 +49,9 @@ RULES_BEYOND_THE_SCHEMA = {
     "min_riders <= capacity; phone numbering plans; time windows",
     "PATCH /v1/trips/{trip_id}": "the same as creating, plus what the status allows",
     "POST /v1/webhook_endpoints": "the URL's host must resolve to public addresses",
+    "POST /v1/trip_requests": "event_id must exist; departs_at before the event; an operator "
+    "serving the region (or operators that exist)",
+    "POST /v1/trip_requests/{trip_request_id}/award": "quote_id must be a quote of the request",
     "PATCH /v1/webhook_endpoints/{endpoint_id}": "the URL's host must resolve to public addresses",
 }
 SEED = 20261202
@@ -83,6 +90,28 @@ def seeded(app):
         trip = make_trip(session, partner, capacity=30, min_riders=5)
         make_trip(session, partner, status="draft")
         seeded = {"partner": partner.id, "trip": trip.id, "stop": trip.stops[0].id}
+        # A request for a bus with a quote, from an operator serving KS.
+        operator = make_operator(session, "schema-fuzz-coaches", regions=["KS"])
+        trip_request = marketplace.request_bus(
+            session,
+            partner,
+            trip.event,
+            origin={"name": "Wichita", "region": "KS"},
+            departs_at=trip.event.starts_at - timedelta(hours=4),
+            expected_riders=40,
+            vehicle_kind="coach",
+            actor="test",
+        )
+        marketplace.submit_quote(
+            session,
+            operator,
+            trip_request,
+            seats=50,
+            amount=200000,
+            currency="USD",
+            valid_until=utcnow() + timedelta(days=3),
+            actor="test",
+        )
         other = make_partner(session, "schema-fuzz-other")
         make_trip(session, other)
         other_id = other.id

@@ -21,6 +21,13 @@ from widget_server.admin.messages import console_message
 from widget_server.admin.schemas import LocalDateTime, _load, minor_units, price_input
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.domain.operators import marketplace
+from widget_server.domain.operators.operators import (
+    INSURANCE_ENDS_BEFORE,
+    INSURANCE_EXPIRED,
+    MISSING_USDOT,
+    NO_INSURANCE,
+    award_blockers,
+)
 from widget_server.domain.text import Text
 from widget_server.extensions import db
 from widget_server.models import Event, Operator, Quote, TripRequest, TripRequestInvite
@@ -117,23 +124,27 @@ def default_seat_price(quote, expected_riders: int) -> int:
 
 
 def compliance(operator: Operator, trip_day: date) -> list[dict]:
-    """The operator's compliance in plain words, each line marked ok or not."""
-    lines = []
-    if operator.usdot_number:
-        lines.append({"ok": True, "text": _("USDOT number %(n)s", n=operator.usdot_number)})
+    """The operator's compliance in plain words (`award_blockers`, the award's own rule),
+    each line marked ok or not."""
+    blockers = set(award_blockers(operator, trip_day))
+    if MISSING_USDOT in blockers:
+        lines = [{"ok": False, "text": _("No USDOT number on file")}]
     else:
-        lines.append({"ok": False, "text": _("No USDOT number on file")})
+        lines = [{"ok": True, "text": _("USDOT number %(n)s", n=operator.usdot_number)}]
     expires = operator.insurance_expires_on
-    if expires is None:
+    when = (
+        format_date(expires, format="medium", locale=str(get_locale() or "en")) if expires else ""
+    )
+    if NO_INSURANCE in blockers:
         lines.append({"ok": False, "text": _("No insurance on file")})
+    elif INSURANCE_EXPIRED in blockers:
+        lines.append({"ok": False, "text": _("Insurance expired on %(date)s", date=when)})
+    elif INSURANCE_ENDS_BEFORE in blockers:
+        lines.append(
+            {"ok": False, "text": _("Insurance ends %(date)s, before the trip", date=when)}
+        )
     else:
-        when = format_date(expires, format="medium", locale=str(get_locale() or "en"))
-        if expires < trip_day:
-            lines.append(
-                {"ok": False, "text": _("Insurance ends %(date)s, before the trip", date=when)}
-            )
-        else:
-            lines.append({"ok": True, "text": _("Insured until %(date)s", date=when)})
+        lines.append({"ok": True, "text": _("Insured until %(date)s", date=when)})
     return lines
 
 
@@ -156,9 +167,8 @@ def quote_rows(trip_request: TripRequest) -> list[dict]:
                 "threshold": marketplace.suggested_min_riders(
                     quote.amount, seat_price, quote.seats
                 ),
-                "refusal": marketplace.award_refusal(quote, now=now)
-                if quote.status == "open"
-                else None,
+                "refusal": marketplace.award_refusal(quote, now=now),
+                "expired": quote.valid_until <= now,
             }
         )
     return rows

@@ -93,8 +93,8 @@ def init_app(app: Flask) -> None:
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
     operator = operator_blueprint()
-    partner_api = (partner, events, trips, trip_requests, pledges, demand, webhooks, fans)
-    for blueprint in (*partner_api, operator):
+    blueprints = (partner, events, trips, trip_requests, pledges, demand, webhooks, fans, operator)
+    for blueprint in blueprints:
         # Only the API's own Blueprint reads bodies through the strict JSON parser.
         if not isinstance(blueprint, StrictBlueprint):
             raise TypeError(f"{blueprint.name}: use widget_server.api.common.Blueprint")

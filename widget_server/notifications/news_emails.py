@@ -123,8 +123,8 @@ def render_news_email(email: OutboundEmail) -> RenderedEmail:
             "amount": facts["amount"],
             "link": news_link(email),
         }
-        text = render_template("emails/news.txt", **values)
-        html = render_template("emails/news.html", **values)
+        text = render_template("admin/emails/news.txt", **values)
+        html = render_template("admin/emails/news.html", **values)
     return RenderedEmail(subject=subject, text=_tidy_text(text), html=html, locale=locale)
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from flask import g
 from marshmallow import RAISE, Schema, validate
-from widget_server.api.operator.common import operator_actor, operator_protected
 
-from widget_server.api.common import Blueprint, ListArgs, list_schema, page, problem_doc
+from widget_server.api.common import ListArgs, actor, list_schema, page, problem_doc
 from widget_server.api.fields import AwareDateTime, Currency
+from widget_server.api.operator import blp, operator_route
 from widget_server.domain.errors import NotFound
 from widget_server.domain.numbers import Integer
 from widget_server.domain.operators import marketplace
@@ -24,12 +24,6 @@ from widget_server.models import Quote, Trip, TripRequest
 from widget_server.models.operators import VEHICLE_KINDS
 from widget_server.representations import OperatorQuoteSchema, OperatorTripRequestSchema
 
-blp = Blueprint(
-    "operator_requests",
-    __name__,
-    url_prefix="/v1/operator",
-    description="Operators: requests to quote, your quotes, withdrawing from an awarded trip.",
-)
 OperatorTripRequestList = list_schema(OperatorTripRequestSchema, "OperatorTripRequestList")
 OperatorQuoteList = list_schema(OperatorQuoteSchema, "OperatorQuoteList")
 
@@ -77,7 +71,7 @@ def _quote(quote_id: str) -> Quote:
 
 
 @blp.get("/trip_requests")
-@operator_protected(blp, "requests:read", not_found=False)
+@operator_route("requests:read", not_found=False)
 @blp.arguments(ListArgs, location="query")
 @blp.response(200, OperatorTripRequestList)
 def list_operator_trip_requests(args):
@@ -87,7 +81,7 @@ def list_operator_trip_requests(args):
 
 
 @blp.get("/trip_requests/<trip_request_id>")
-@operator_protected(blp, "requests:read")
+@operator_route("requests:read")
 @blp.response(200, OperatorTripRequestSchema)
 def get_operator_trip_request(trip_request_id):
     """A request you were asked to quote on (while open, or once your quote won)."""
@@ -95,7 +89,7 @@ def get_operator_trip_request(trip_request_id):
 
 
 @blp.post("/trip_requests/<trip_request_id>/quotes")
-@operator_protected(blp, "quotes:write")
+@operator_route("quotes:write")
 @blp.arguments(QuoteCreateSchema)
 @blp.response(201, OperatorQuoteSchema)
 @problem_doc(blp, 409, "The request is no longer open, or you already have an open quote")
@@ -109,13 +103,13 @@ def create_quote(data, trip_request_id):
     or withdraw it first (409)."""
     with db.transaction() as session:
         quote = marketplace.submit_quote(
-            session, g.operator, _request(trip_request_id), actor=operator_actor(), **data
+            session, g.operator, _request(trip_request_id), actor=actor(), **data
         )
     return quote, 201, {"Location": f"/v1/operator/quotes/{quote.id}"}
 
 
 @blp.get("/quotes")
-@operator_protected(blp, "requests:read", not_found=False)
+@operator_route("requests:read", not_found=False)
 @blp.arguments(ListArgs, location="query")
 @blp.response(200, OperatorQuoteList)
 def list_operator_quotes(args):
@@ -125,7 +119,7 @@ def list_operator_quotes(args):
 
 
 @blp.get("/quotes/<quote_id>")
-@operator_protected(blp, "requests:read")
+@operator_route("requests:read")
 @blp.response(200, OperatorQuoteSchema)
 def get_operator_quote(quote_id):
     """One of your quotes."""
@@ -133,7 +127,7 @@ def get_operator_quote(quote_id):
 
 
 @blp.patch("/quotes/<quote_id>")
-@operator_protected(blp, "quotes:write")
+@operator_route("quotes:write")
 @blp.arguments(QuoteUpdateSchema)
 @blp.response(200, OperatorQuoteSchema)
 @problem_doc(blp, 409, "The quote or its request is no longer open")
@@ -142,21 +136,21 @@ def revise_quote(data, quote_id):
     """Revise an open quote until the partner awards (webhook `quote.updated` to the partner).
     The same rules as quoting apply to the quote as it would be after the change."""
     with db.transaction() as session:
-        return marketplace.revise_quote(session, _quote(quote_id), data, actor=operator_actor())
+        return marketplace.revise_quote(session, _quote(quote_id), data, actor=actor())
 
 
 @blp.post("/quotes/<quote_id>/withdraw")
-@operator_protected(blp, "quotes:write")
+@operator_route("quotes:write")
 @blp.response(200, OperatorQuoteSchema)
 @problem_doc(blp, 409, "The quote is not open (an awarded one: withdraw from the trip)")
 def withdraw_quote(quote_id):
     """Take back an open quote (webhook `quote.withdrawn` to the partner)."""
     with db.transaction() as session:
-        return marketplace.withdraw_quote(session, _quote(quote_id), actor=operator_actor())
+        return marketplace.withdraw_quote(session, _quote(quote_id), actor=actor())
 
 
 @blp.post("/trips/<trip_id>/withdraw")
-@operator_protected(blp, "operator_trips:write")
+@operator_route("operator_trips:write")
 @blp.response(200, OperatorQuoteSchema)
 @problem_doc(blp, 409, "The trip is over")
 def withdraw_from_trip(trip_id):
@@ -168,5 +162,5 @@ def withdraw_from_trip(trip_id):
         raise NotFound(f"no trip {trip_id}")
     quote_id = trip.quote_id
     with db.transaction() as session:
-        marketplace.withdraw_from_trip(session, g.operator, trip, actor=operator_actor())
+        marketplace.withdraw_from_trip(session, g.operator, trip, actor=actor())
     return db.session.get(Quote, quote_id)

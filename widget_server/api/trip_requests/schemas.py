@@ -5,6 +5,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from widget_server.api.fields import AwareDateTime
 from widget_server.domain.numbers import Integer
 from widget_server.domain.text import Id, Text
+from widget_server.models.operators import VEHICLE_KINDS
 
 MAX_OPERATORS = 50
 
@@ -30,7 +31,7 @@ class TripRequestCreateSchema(_Strict):
     origin = fields.Nested(RequestOriginInput, required=True)
     departs_at = AwareDateTime(required=True)
     expected_riders = Integer(required=True, validate=validate.Range(1, 1000))
-    vehicle_kind = Text(required=True, max_length=40, metadata={"example": "coach"})
+    vehicle_kind = Text(required=True, max_length=32, validate=validate.OneOf(VEHICLE_KINDS))
     operators = fields.List(
         Text(max_length=80),
         load_default=None,

@@ -20,7 +20,13 @@ from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from widget_server.domain.notify import queue_news_email
 from widget_server.domain.operators.news import tell_operator
-from widget_server.domain.operators.operators import award_blockers
+from widget_server.domain.operators.operators import (
+    INSURANCE_ENDS_BEFORE,
+    INSURANCE_EXPIRED,
+    MISSING_USDOT,
+    NO_INSURANCE,
+    award_blockers,
+)
 from widget_server.models import (
     AdminUser,
     Event,
@@ -46,6 +52,14 @@ ALERTED_ROLES = ("owner", "editor")
 PLEDGE_WINDOW_BEFORE_DEPARTURE = timedelta(hours=48)
 MAX_SEATS = 1000  # a trip's capacity limit (api/trips/schemas.py)
 MAX_AMOUNT = 100_000_000  # one million in a two-decimal currency
+# What each of `award_blockers`' codes means, in the words of a refused award (409 detail).
+BLOCKER_TEXT = {
+    MISSING_USDOT: "the operator has no USDOT number",
+    NO_INSURANCE: "the operator's insurance is not on file",
+    INSURANCE_EXPIRED: "the operator's insurance has expired",
+    INSURANCE_ENDS_BEFORE: "the operator's insurance ends before the trip",
+}
+QUOTE_EXPIRED = "this quote has expired"
 QUOTE_CHANGES = (
     "seats",
     "amount",
@@ -268,6 +282,7 @@ def revise_quote(
 ) -> Quote:
     """Change an open quote while its request is open (any of `QUOTE_CHANGES`)."""
     now = now or utcnow()
+    _lock(session, quote)
     _ensure_open_quote(quote)
     unknown = set(changes) - set(QUOTE_CHANGES)
     if unknown:
@@ -295,6 +310,7 @@ def revise_quote(
 
 def withdraw_quote(session: Session, quote: Quote, *, actor: str) -> Quote:
     """An open quote taken back before the award (an awarded one: `withdraw_from_trip`)."""
+    _lock(session, quote)
     _ensure_open_quote(quote)
     quote.status = "withdrawn"
     quote.updated_at = utcnow()
@@ -304,7 +320,15 @@ def withdraw_quote(session: Session, quote: Quote, *, actor: str) -> Quote:
     return quote
 
 
+def _lock(session: Session, row) -> None:
+    """Read the row again under a row lock (FOR UPDATE; SQLite serialises writers anyway), so
+    an award and a change to the same quote or request happen one after the other: a quote is
+    never revised after it was awarded, nor sent to a request awarded meanwhile."""
+    session.refresh(row, with_for_update=True)
+
+
 def _ensure_quotable(session: Session, operator: Operator, trip_request: TripRequest) -> None:
+    _lock(session, trip_request)
     invited = session.scalar(
         select(TripRequestInvite.operator_id).where(
             TripRequestInvite.request_id == trip_request.id,
@@ -366,10 +390,10 @@ def award_refusal(quote: Quote, *, now: datetime) -> str | None:
     if quote.status != "open":
         return f"this quote is {quote.status}"
     if quote.valid_until <= now:
-        return "this quote has expired"
+        return QUOTE_EXPIRED
     blockers = award_blockers(_operator_of(quote), _request_of(quote).departs_at.date())
     if blockers:
-        return "; ".join(blockers)
+        return "; ".join(BLOCKER_TEXT.get(code, code) for code in blockers)
     return None
 
 
@@ -388,11 +412,13 @@ def award_quote(
     capacity and the break-even `min_riders` unless given; the winner and the others are told.
     A request reopened after an operator withdrew gives its existing trip the new operator."""
     now = now or utcnow()
-    quote = session.get(Quote, quote_id)
+    quote = session.get(Quote, quote_id, with_for_update=True, populate_existing=True)
     if quote is None or quote.request_id != trip_request.id:
         raise ValidationFailed.field("quote_id", "no such quote on this request")
     if unit_amount < 1:
         raise ValidationFailed.field("unit_amount", "must be at least 1")
+    if min_riders is not None and not 1 <= min_riders <= quote.seats:
+        raise ValidationFailed.field("min_riders", "must be between 1 and the quote's seats")
     refusal = award_refusal(quote, now=now)
     if refusal:
         raise Conflict(f"the quote cannot be awarded: {refusal}")
@@ -406,8 +432,6 @@ def award_quote(
         raise IllegalTransition("this request is no longer open")
     session.refresh(trip_request)
     threshold = min_riders or suggested_min_riders(quote.amount, unit_amount, quote.seats)
-    if min_riders is not None and min_riders > quote.seats:
-        raise ValidationFailed.field("min_riders", "must be between 1 and the quote's seats")
     operator = _operator_of(quote)
     existing = session.get(Trip, trip_request.trip_id) if trip_request.trip_id else None
     if existing is not None and existing.status not in ("failed", "canceled", "completed"):
