@@ -33,6 +33,7 @@ from ridepledge.resources import (
     PartnerResource,
     Payouts,
     Pledges,
+    Profile,
     TripRequests,
     Trips,
     WebhookDeliveries,
@@ -70,6 +71,7 @@ class OperatorResources(Generic[R]):
 
     _resources: ClassVar[Mapping[str, type[Resource[Any]]]] = OPERATOR_RESOURCES
 
+    profile: Profile[R]
     trip_requests: OperatorTripRequests[R]
     quotes: OperatorQuotes[R]
     trips: OperatorTrips[R]

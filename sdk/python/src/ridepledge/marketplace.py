@@ -20,6 +20,7 @@ __all__ = [
     "Assignment",
     "EventSummary",
     "OperatorManifest",
+    "OperatorProfile",
     "OperatorManifestStop",
     "OperatorRider",
     "OperatorTrip",
@@ -69,6 +70,25 @@ class Quote:
     notes: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class OperatorProfile:
+    """The bus company your operator credentials act for. `compliance` lists why an award
+    would be refused today (``missing_usdot``, ``insurance_missing``, ``insurance_expired``);
+    empty when nothing would."""
+
+    id: str
+    slug: str
+    name: str
+    legal_name: str | None
+    usdot_number: str | None
+    insurance_expires_on: date | None
+    regions: list[str]
+    contact_email: str | None
+    contact_phone: str | None
+    compliance: list[str]
     raw: dict[str, Any] = _raw()
 
 

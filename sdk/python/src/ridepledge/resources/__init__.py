@@ -16,6 +16,7 @@ from ridepledge.resources.operator import (
     OperatorTripRequests,
     OperatorTrips,
     Payouts,
+    Profile,
 )
 from ridepledge.resources.partner import PartnerResource
 from ridepledge.resources.pledges import Pledges
@@ -35,6 +36,7 @@ RESOURCES: dict[str, type[Resource[Any]]] = {
     "trip_requests": TripRequests,
 }
 OPERATOR_RESOURCES: dict[str, type[Resource[Any]]] = {
+    "profile": Profile,
     "trip_requests": OperatorTripRequests,
     "quotes": OperatorQuotes,
     "trips": OperatorTrips,
@@ -55,6 +57,7 @@ __all__ = [
     "OperatorTrips",
     "PartnerResource",
     "Payouts",
+    "Profile",
     "Pledges",
     "Resource",
     "TripRequests",

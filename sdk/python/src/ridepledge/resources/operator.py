@@ -9,6 +9,7 @@ from typing import Unpack
 from ridepledge.marketplace import (
     Assignment,
     OperatorManifest,
+    OperatorProfile,
     OperatorTrip,
     Payout,
     Quote,
@@ -32,6 +33,13 @@ from ridepledge.resources._base import (
 
 def _page(limit: int | None, cursor: str | None) -> dict[str, int | str | None]:
     return {"limit": limit, "cursor": cursor}
+
+
+class Profile(Resource[R]):
+    @endpoint("GET", "/v1/operator/profile")
+    def retrieve(self, **options: Unpack[CallOptions]) -> Call[OperatorProfile]:
+        """Your company's profile and compliance (any operator scope)."""
+        return Call(returns(OperatorProfile), options=options)
 
 
 class OperatorTripRequests(Resource[R]):
