@@ -13,6 +13,10 @@
  * offset between this phone's clock and the server's (its `Date` header); or the driver
  * discards it. Each phone makes an id for itself (localStorage) and sends it with every
  * check-in: the server tells two phones apart by it, not by the editable name.
+ *
+ * "Ready to leave this stop" (per stop): the riders not boarded yet, one message to them (needs
+ * the network; once per stop) and "Leave this stop", which is queued offline like a check-in
+ * (`state.departures`, sent with its id and time, applied once by the server).
  */
 (function () {
   'use strict';
@@ -72,6 +76,9 @@
     state.manifest = data.manifest;
   }
   state.queue = state.queue || [];
+  state.departures = state.departures || [];
+  // A departure refused because its link was replaced goes again from the new link's page.
+  state.departures.forEach(function (item) { if (item.blocked && item.blocked !== data.link) delete item.blocked; });
   // Check-ins refused because their link was replaced go again from this page, if it is the
   // page of another (the new) link: sent with `made_under`, the link they were made under.
   state.queue.forEach(function (item) {
@@ -94,6 +101,9 @@
     });
     return all;
   }
+  function stopById(id) {
+    return state.manifest.stops.filter(function (s) { return s.id === id; })[0] || null;
+  }
   function pending() { return state.queue.filter(function (item) { return !item.refused; }); }
   function riderFor(item) {
     var code = item.code ? normalizeCode(item.code) : null;
@@ -101,8 +111,12 @@
       return item.pledge_id ? r.pledge_id === item.pledge_id : (code && r.boarding_code === code);
     })[0] || null;
   }
-  /* Check-ins still queued are shown as boarded on a freshly loaded manifest too. */
+  /* Check-ins (and departures) still queued are shown on a freshly loaded manifest too. */
   function applyQueueLocally() {
+    (state.departures || []).forEach(function (item) {
+      var stop = stopById(item.stop_id);
+      if (stop && !stop.departed_at) stop.departed_at = item.at;
+    });
     state.queue.forEach(function (item) {
       var r = riderFor(item);
       if (item.refused && item.refused.reason === 'answer') return; // the server's answer stands
@@ -170,6 +184,7 @@
       });
       if (!stop.riders.length) list.appendChild(el('li', 'dr-soft', T.no_riders));
       section.appendChild(list);
+      section.appendChild(leavingPanel(stop));
       box.appendChild(section);
     });
     if (query && !shown) box.appendChild(el('p', 'dr-soft', T.no_match));
@@ -420,6 +435,120 @@
       }).catch(function () { /* offline: keep our copy */ });
   }
 
+  /* --- ready to leave -------------------------------------------------------------------- */
+  var openStops = {}, drafts = {};
+  function leavingPanel(stop) {
+    var box = el('div', 'dr-leave');
+    box.setAttribute('data-leave', stop.id);
+    if (stop.departed_at) {
+      box.appendChild(el('p', 'dr-left', fill(queuedDeparture(stop.id) ? T.left_offline : T.left,
+        { time: localTime(stop.departed_at) })));
+      return box;
+    }
+    var toggle = el('button', '', T.ready_to_leave);
+    toggle.type = 'button';
+    toggle.setAttribute('aria-expanded', openStops[stop.id] ? 'true' : 'false');
+    toggle.setAttribute('aria-label', T.ready_to_leave + ': ' + stop.name);
+    toggle.addEventListener('click', function () { openStops[stop.id] = !openStops[stop.id]; render(); });
+    box.appendChild(toggle);
+    if (!openStops[stop.id]) return box;
+    var waiting = stop.riders.filter(function (r) { return r.status === 'paid' && !r.boarded_at; });
+    box.appendChild(el('p', 'dr-stop-count', fill(T.not_boarded, { count: waiting.length }, waiting.length)));
+    var names = el('ul', 'dr-waiting');
+    waiting.forEach(function (r) { names.appendChild(el('li', '', r.name + ' · ' + fill(T.seats, { seats: r.seats }, r.seats))); });
+    box.appendChild(names);
+    if (stop.called_at) {
+      box.appendChild(el('p', 'dr-sent', fill(T.message_sent,
+        { time: localTime(stop.called_at), count: stop.call_recipients }, stop.call_recipients)));
+    } else if (waiting.length) {
+      var id = 'leave-msg-' + stop.id;
+      var label = el('label', '', T.message_label);
+      label.htmlFor = id;
+      var text = el('textarea', 'dr-message');
+      text.id = id; text.maxLength = 500; text.rows = 3;
+      text.value = drafts[stop.id] != null ? drafts[stop.id] : stop.leaving_message;
+      text.addEventListener('input', function () { drafts[stop.id] = text.value; });
+      var sendButton = action(T.send_message, function () { callRiders(stop, text.value, sendButton); });
+      sendButton.className = 'dr-primary';
+      box.appendChild(label); box.appendChild(text); box.appendChild(sendButton);
+    }
+    var leave = action(T.leave, function () {
+      if (window.confirm(fill(T.confirm_leave, { stop: stop.name }))) leaveStop(stop);
+    });
+    leave.setAttribute('aria-label', T.leave + ': ' + stop.name);
+    box.appendChild(leave);
+    return box;
+  }
+  function queuedDeparture(stopId) {
+    return state.departures.filter(function (item) { return item.stop_id === stopId; })[0] || null;
+  }
+  function postJson(url, body) {
+    return fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+      body: JSON.stringify(body),
+      credentials: 'same-origin'
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        return { status: response.status, body: json };
+      });
+    });
+  }
+  function learnStop(day) {
+    var stop = day && stopById(day.stop_id);
+    if (!stop) return;
+    ['called_at', 'call_recipients', 'departed_at'].forEach(function (k) { if (day[k] != null) stop[k] = day[k]; });
+  }
+  function callRiders(stop, message, button) {
+    if (!navigator.onLine) { showText('unknown', T.message_offline); return; }
+    button.disabled = true;
+    postJson(data.stops_url + '/' + stop.id + '/call', { message: message, device: device.name, device_id: device.id })
+      .then(function (reply) {
+        if (reply.status === 200) {
+          learnStop(reply.body);
+          showText('ok', fill(T.message_sent, { time: localTime(reply.body.called_at), count: reply.body.call_recipients },
+            reply.body.call_recipients));
+        } else {
+          if (reply.status === 404) linkReplaced = true;
+          showText('unknown', fill(T.message_failed, { detail: reply.body.detail || reply.status }));
+          refresh();
+        }
+        save(STORE, state); render();
+      }).catch(function () { button.disabled = false; showText('unknown', T.message_offline); });
+  }
+  function leaveStop(stop) {
+    var item = { stop_id: stop.id, id: uuid(), at: new Date().toISOString(), device: device.name,
+      device_id: device.id, link: data.link };
+    state.departures.push(item);
+    stop.departed_at = item.at;
+    save(STORE, state); render();
+    flushDepartures();
+  }
+  var leaving = false;
+  function flushDepartures() {
+    var item = state.departures.filter(function (d) { return !d.blocked; })[0];
+    if (leaving || !item || !navigator.onLine) return;
+    leaving = true;
+    var body = { id: item.id, at: item.at, device: item.device, device_id: item.device_id };
+    if (item.link !== data.link) body.made_under = item.link;
+    postJson(data.stops_url + '/' + item.stop_id + '/departure', body).then(function (reply) {
+      leaving = false;
+      if (reply.status >= 500 || reply.status === 429) return;
+      if (reply.status === 404) { item.blocked = data.link; linkReplaced = true; }
+      else {
+        state.departures = state.departures.filter(function (other) { return other !== item; });
+        if (reply.status === 200) learnStop(reply.body);
+        else {
+          var stop = stopById(item.stop_id);
+          if (stop) stop.departed_at = null;
+          showText('unknown', fill(T.refused_other, { detail: reply.body.detail || reply.status }));
+        }
+      }
+      save(STORE, state); render();
+      flushDepartures();
+    }).catch(function () { leaving = false; });
+  }
+
   /* --- scanning --------------------------------------------------------------------------- */
   var detector = null;
   if ('BarcodeDetector' in window) {
@@ -491,11 +620,12 @@
     var name = deviceInput.value.trim();
     if (name) { device.name = name.slice(0, 60); save(DEVICE, device); }
   });
-  window.addEventListener('online', function () { render(); flush(); });
+  window.addEventListener('online', function () { render(); flush(); flushDepartures(); });
   window.addEventListener('offline', render);
-  setInterval(flush, 15000); // a lost 'online' event must not strand the queue
+  setInterval(function () { flush(); flushDepartures(); }, 15000); // a lost 'online' event must not strand the queues
   render();
   flush();
+  flushDepartures();
   // Keep a copy of this page for a reload without network (driver-sw.js).
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register(data.service_worker, { scope: '/d/' }).catch(function () {});

@@ -27,6 +27,19 @@ def plural_categories(words) -> dict[str, str]:
     return {"one": words(1), "many": words(1_000_000), "other": words(2)}
 
 
+def bus_leaving_words(stop_name: str, minutes: int) -> str:
+    """The driver's prefilled "ready to leave" message in the current language: the driver's
+    page shows it to edit, and a rider whose driver kept it gets it in their own language."""
+    from flask_babel import ngettext
+
+    return ngettext(
+        "The bus leaves in %(num)d minute from %(stop)s.",
+        "The bus leaves in %(num)d minutes from %(stop)s.",
+        minutes,
+        stop=stop_name,
+    )
+
+
 def format_money(amount: int, currency: str, locale: str | None = None) -> str:
     """Integer minor units as the locale writes money: 3500 USD -> "$35.00", "35,00 $US"."""
     from babel.numbers import format_currency, get_currency_precision

@@ -105,6 +105,10 @@ class TripSchema(_Object):
     failed_at = UTCDateTime(allow_none=True)
     canceled_at = UTCDateTime(allow_none=True)
     completed_at = UTCDateTime(allow_none=True)
+    departed_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "When the bus left its last stop (the driver's page)."},
+    )
     updated_at = UTCDateTime()
 
 
@@ -263,6 +267,39 @@ def _event_of(request) -> dict:
         "starts_at": rfc3339(event.starts_at),
         "timezone": event.timezone,
     }
+
+
+# --- the operator's trips (domain/operators/operator_trips.py) ------------------------------
+
+
+class OperatorTripSchema(Schema):
+    """A trip as the operator it was awarded to sees it (`/v1/operator/trips`, the operator's
+    webhooks `trip.*`): who runs it for whom, when, and how full; no fan's details, no prices."""
+
+    id = fields.String(metadata={"description": "Opaque, prefixed id (`trp_...`)."})
+    object = fields.Constant("operator_trip")
+    partner = fields.Function(lambda trip: _partner_of(trip), metadata={"type": "object"})
+    event = fields.Function(lambda trip: _event_of(trip), metadata={"type": "object"})
+    origin = fields.Function(
+        lambda trip: {"name": trip.origin_name, "region": trip.origin_region},
+        metadata={"type": "object"},
+    )
+    status = fields.String(metadata={"enum": list(TRIP_STATUSES)})
+    confirmed = fields.Function(
+        lambda trip: trip.confirmed_at is not None and trip.status in ("confirmed", "completed"),
+        metadata={"type": "boolean", "description": "Enough seats pledged: the bus runs."},
+    )
+    seats_pledged = fields.Integer()
+    capacity = fields.Integer()
+    min_riders = fields.Integer(metadata={"description": "Seats needed for the bus to run."})
+    departs_at = UTCDateTime(
+        allow_none=True, metadata={"description": "The first stop's departure."}
+    )
+    stops = fields.List(fields.Nested(StopSchema))
+    vehicle_id = fields.String(allow_none=True)
+    driver_id = fields.String(allow_none=True)
+    confirmed_at = UTCDateTime(allow_none=True)
+    departed_at = UTCDateTime(allow_none=True)
 
 
 def dump(schema_class: type[Schema], obj) -> dict:

@@ -27,6 +27,7 @@ ERROR = "Your card has insufficient funds."
 STATUS = {
     "pledge_received": "pledged",
     "pledge_paid": "paid",
+    "bus_leaving": "paid",
     "trip_failed": "released",
     "action_required": "action_required",
     "pledge_dropped": "dropped",

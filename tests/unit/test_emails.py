@@ -83,6 +83,11 @@ EXPECTED = {
         "es": ("ya está añadida", "ya está en la ruta"),
         "fr": ("est ajouté", "il est maintenant sur le trajet"),
     },
+    "bus_leaving": {
+        "en": ("leaves Stop 1 soon", "The bus leaves in 5 minutes from Stop 1."),
+        "es": ("sale pronto de Stop 1", "El autobús sale de Stop 1 en 5 minutos."),
+        "fr": ("part bientôt de Stop 1", "Le bus part de Stop 1 dans 5 minutes."),
+    },
 }
 # locale -> what every email's summary shows: the total, the kick-off and the bus's departure,
 # in the event's time zone (America/Chicago).

@@ -25,7 +25,7 @@ def driver_link_url(trip: Trip) -> str | None:
     if link is None:
         return None
     settings = current_app.config["SETTINGS"]
-    return f"{settings.public_base_url}/d/{checkin.driver_token(settings.secret_key, link)}"
+    return checkin.driver_url(settings.public_base_url, settings.secret_key, link)
 
 
 def _back(trip: Trip):

@@ -7,11 +7,12 @@ import re
 from functools import wraps
 
 import flask_smorest
-from flask import g
+from flask import current_app, g
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Select
 
 from widget_server.api.idempotency import replayable
+from widget_server.domain import checkin
 from widget_server.domain.errors import NotFound, ValidationFailed
 from widget_server.domain.numbers import DigitsInteger
 from widget_server.domain.scopes import OPERATOR_SCOPES
@@ -119,6 +120,15 @@ def protected(blp, scope: str | None, *, not_found: bool = True, operator: bool 
 def actor() -> str:
     """Who does this write, for the audit log."""
     return f"client:{g.client_id}"
+
+
+def driver_link_answer(link: checkin.DriverLink):
+    """201 with the link's address and expiry; `Location` is the link itself (the driver's
+    page). The partner's and the operator's API."""
+    settings = current_app.config["SETTINGS"]
+    url = checkin.driver_url(settings.public_base_url, settings.secret_key, link)
+    body = {"object": "driver_link", "url": url, "expires_at": link.expires_at}
+    return body, 201, {"Location": url}
 
 
 def encode_cursor(value: str) -> str:

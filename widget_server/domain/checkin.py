@@ -127,6 +127,11 @@ def driver_token(secret: str, link: DriverLink) -> str:
     return _link_serializer(secret).dumps(value)
 
 
+def driver_url(public_base_url: str, secret: str, link: DriverLink) -> str:
+    """The full address of a driver link: the driver's page."""
+    return f"{public_base_url}/d/{driver_token(secret, link)}"
+
+
 def read_driver_token(secret: str, token: str) -> DriverLink | None:
     """The link a token stands for, or None if we did not sign it. Expiry and generation are
     the caller's to check against the trip and the clock."""

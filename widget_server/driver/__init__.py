@@ -4,9 +4,9 @@ The page (phone first) shows the manifest per stop, finds riders by name, and ch
 typed code, scanned QR or a tap on the name; `embed/driver.js` keeps the manifest and a queue of
 check-ins in localStorage so it keeps working offline, and `embed/driver-sw.js` (a service
 worker at `/d/sw.js`) keeps the page itself, so a cold reload offline still shows it. Its JSON
-endpoints (`/d/<token>/manifest`, `/d/<token>/checkins`, `/d/<token>/undo`) answer
-problem+json. The rules are in
-`domain/checkin.py`.
+endpoints (`/d/<token>/manifest`, `/d/<token>/checkins`, `/d/<token>/undo`,
+`/d/<token>/stops/<stop_id>/call` and `/departure`: "ready to leave this stop") answer
+problem+json. The rules are in `domain/checkin.py` and `domain/departures.py`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from marshmallow import Schema, ValidationError, fields
 
-from widget_server.domain import checkin
+from widget_server.domain import checkin, departures
 from widget_server.domain.errors import DomainError, NotFound, ValidationFailed
 from widget_server.domain.manifest import build_manifest
 from widget_server.domain.text import Text, parse_rfc3339
@@ -24,7 +24,7 @@ from widget_server.extensions import db, limiter
 from widget_server.fan.assets import asset_url, read_asset
 from widget_server.fan.security import CrossSiteRefused, cross_site_request
 from widget_server.fan.theme import widget_theme
-from widget_server.i18n import format_local, plural_categories
+from widget_server.i18n import bus_leaving_words, format_local, plural_categories
 from widget_server.models import Trip
 from widget_server.models.types import rfc3339, utcnow
 from widget_server.security_headers import PERMISSIONS_POLICY, csp_nonce
@@ -116,8 +116,14 @@ def _manifest() -> dict:
     """The driver's manifest: riders without their email, paid ones with their code; each stop
     with its departure as the page shows it (`departs_label`)."""
     data = build_manifest(db.session, g.trip, secret=current_app.config["SECRET_KEY"])
+    days = departures.departures_of(db.session, g.trip.id)
     for stop, trip_stop in zip(data["stops"], g.trip.stops, strict=True):
         stop["departs_label"] = _datetime_label(trip_stop.departs_at)
+        # "Ready to leave": the stop's message (sent or not) and departure, and the prefilled
+        # message in the partner's language for the driver to edit.
+        day = departures.stop_state(days.get(trip_stop.id))
+        stop.update({key: day[key] for key in ("called_at", "call_recipients", "departed_at")})
+        stop["leaving_message"] = bus_leaving_words(trip_stop.name, departures.CALL_MINUTES)
         for rider in stop["riders"]:
             rider.pop("email", None)
     data["origin"] = g.trip.origin_name
@@ -155,6 +161,25 @@ def _texts() -> dict:
         "discard": _("Discard"),
         "confirm_discard": _("Discard this check-in? The rider will not count as boarded."),
         "dismiss": _("Seen"),
+        "ready_to_leave": _("Ready to leave this stop"),
+        "not_boarded": plural_categories(
+            lambda n: ngettext("{count} rider not boarded yet", "{count} riders not boarded yet", n)
+        ),
+        "message_label": _("Message to the riders not boarded yet"),
+        "send_message": _("Send the message"),
+        "message_sent": plural_categories(
+            lambda n: ngettext(
+                "Message sent at {time} to {count} rider",
+                "Message sent at {time} to {count} riders",
+                n,
+            )
+        ),
+        "message_offline": _("Sending the message needs the network."),
+        "message_failed": _("The message was not sent: {detail}"),
+        "leave": _("Leave this stop"),
+        "confirm_leave": _("Leave {stop} now? Riders not boarded yet will be left behind."),
+        "left": _("Left at {time}"),
+        "left_offline": _("Left at {time} (saved offline: it will be sent when back online)"),
         # By plural category (driver.js picks one with Intl.PluralRules).
         "seats": plural_categories(lambda n: ngettext("{seats} seat", "{seats} seats", n)),
         "stop_count": plural_categories(
@@ -202,6 +227,7 @@ def page():
         "service_worker": url_for("driver_worker.service_worker"),
         "checkins_url": f"/d/{g.token}/checkins",
         "undo_url": f"/d/{g.token}/undo",
+        "stops_url": f"/d/{g.token}/stops",
         # Queued check-ins remember the link they were made under (`made_under`).
         "link": g.token,
         "manifest": manifest,
@@ -251,9 +277,10 @@ class DeviceInput(Schema):
     )
 
 
-class CheckInInput(DeviceInput):
-    code = Text(max_length=40, load_default=None)
-    pledge_id = Text(max_length=40, load_default=None)
+class QueuedInput(DeviceInput):
+    """What the page may have queued offline: made once on the device, at its time, maybe
+    under a link since replaced."""
+
     id = fields.UUID(required=True, metadata={"description": "Made by the device, once."})
     at = HappenedAt(required=True)
     made_under = Text(
@@ -263,8 +290,22 @@ class CheckInInput(DeviceInput):
     )
 
 
+class CheckInInput(QueuedInput):
+    code = Text(max_length=40, load_default=None)
+    pledge_id = Text(max_length=40, load_default=None)
+
+
 class UndoInput(DeviceInput):
     pledge_id = Text(max_length=40, required=True)
+
+
+class CallInput(DeviceInput):
+    message = Text(
+        max_length=500,
+        multiline=True,
+        load_default=None,
+        metadata={"description": "The driver's words; absent or unchanged: the prefilled one."},
+    )
 
 
 def _load(schema: Schema) -> dict:
@@ -274,6 +315,13 @@ def _load(schema: Schema) -> dict:
         return schema.load(request.get_json(silent=True) or {})
     except ValidationError as exc:
         raise ValidationFailed("some fields are missing or invalid", errors=exc.messages) from exc
+
+
+def _made_under(data: dict) -> checkin.DriverLink:
+    """The link a queued item was made under: the live one, or the earlier one it names."""
+    if data["made_under"] and data["made_under"] != g.token:
+        return checkin.replaced_link(current_app.config["SECRET_KEY"], data["made_under"], g.link)
+    return g.link
 
 
 def _checkin_limit() -> str:
@@ -286,20 +334,16 @@ def checkins():
     """One check-in: `{"code" | "pledge_id", "id", "at", "device", "device_id", "made_under"}`
     -> `{"result": ...}`."""
     data = _load(CheckInInput())
-    secret = current_app.config["SECRET_KEY"]
-    link = g.link
-    if data["made_under"] and data["made_under"] != g.token:
-        link = checkin.replaced_link(secret, data["made_under"], g.link)
     with db.transaction() as session:
         return checkin.check_in(
             session,
-            secret,
+            current_app.config["SECRET_KEY"],
             g.trip,
             client_id=str(data["id"]),
             happened_at=data["at"],
             device=data["device"] or "device",
             device_id=str(data["device_id"]) if data["device_id"] else None,
-            link=link,
+            link=_made_under(data),
             code=data["code"],
             pledge_id=data["pledge_id"],
             now=utcnow(),
@@ -318,6 +362,56 @@ def undo():
             data["pledge_id"],
             device=data["device"] or "device",
             device_id=str(data["device_id"]) if data["device_id"] else None,
+            now=utcnow(),
+        )
+
+
+def _call_limit() -> str:
+    return current_app.config.get("RATELIMIT_DRIVER_CALL", "10 per minute;30 per hour")
+
+
+def _stop_of(stop_id: str):
+    stop = next((s for s in g.trip.stops if s.id == stop_id), None)
+    if stop is None:
+        raise NotFound(_("There is no such stop on this trip."))
+    return stop
+
+
+@bp.post("/stops/<stop_id>/call")
+@limiter.limit(_call_limit)
+def call_riders(stop_id: str):
+    """ "Ready to leave": the one message to the stop's riders not yet boarded,
+    `{"message", "device", "device_id"}` -> the stop's day (`called_at`, `call_recipients`)."""
+    data = _load(CallInput())
+    stop = _stop_of(stop_id)
+    message = data["message"]
+    if not message or " ".join(message.split()) == bus_leaving_words(
+        stop.name, departures.CALL_MINUTES
+    ):
+        message = None  # unchanged: each rider gets it in their own language
+    with db.transaction() as session:
+        return departures.call_riders(
+            session, g.trip, stop.id, message=message, device=data["device"] or "device"
+        )
+
+
+@bp.post("/stops/<stop_id>/departure")
+@limiter.limit(_checkin_limit)
+def leave_stop(stop_id: str):
+    """The bus leaves the stop: `{"id", "at", "device", "device_id", "made_under"}` -> the
+    stop's day and `trip_departed_at` (set when this was the last stop). Sent again: the same
+    answer."""
+    data = _load(QueuedInput())
+    stop = _stop_of(stop_id)
+    with db.transaction() as session:
+        return departures.leave_stop(
+            session,
+            g.trip,
+            stop.id,
+            client_id=str(data["id"]),
+            happened_at=data["at"],
+            device=data["device"] or "device",
+            link=_made_under(data),
             now=utcnow(),
         )
 

@@ -8,7 +8,7 @@ from widget_server.models.admins import (
 )
 from widget_server.models.api_clients import AccessToken, ApiClient
 from widget_server.models.audit import AuditLogEntry
-from widget_server.models.checkins import Boarding, CheckIn
+from widget_server.models.checkins import Boarding, CheckIn, StopDeparture
 from widget_server.models.demand import DemandSignal, DemandTally
 from widget_server.models.events import Event
 from widget_server.models.idempotency import IdempotencyRecord
@@ -61,6 +61,7 @@ __all__ = [
     "PledgeStatusChange",
     "SimulatedPayment",
     "Stop",
+    "StopDeparture",
     "StripeEventRecord",
     "Quote",
     "Trip",

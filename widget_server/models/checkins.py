@@ -56,3 +56,27 @@ class Boarding(Base):
     double_boarded: Mapped[bool] = mapped_column(Boolean, default=False)
     second_device: Mapped[str | None] = mapped_column(String(60))
     second_boarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StopDeparture(Base):
+    """A stop on the day: the driver's one "ready to leave" message to its riders not yet
+    boarded (`called_at`), and the bus leaving it (`departed_at`, the device's time). One row
+    per stop (its primary key), claimed by INSERT .. ON CONFLICT DO NOTHING like a boarding;
+    each half is set once by a conditional UPDATE (domain/departures.py)."""
+
+    __tablename__ = "stop_departures"
+
+    stop_id: Mapped[str] = mapped_column(
+        ForeignKey("stops.id", ondelete="CASCADE"), primary_key=True
+    )
+    trip_id: Mapped[str] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"), index=True)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    called_by: Mapped[str | None] = mapped_column(String(60))
+    # The driver's own words when they changed the prefilled message; None: each rider got
+    # the prefilled message in their own language.
+    call_message: Mapped[str | None] = mapped_column(String(500))
+    call_recipients: Mapped[int] = mapped_column(Integer, default=0)
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    departed_by: Mapped[str | None] = mapped_column(String(60))
+    # The id the device made for the departure: the same one sent again replays the answer.
+    departure_client_id: Mapped[str | None] = mapped_column(String(64))

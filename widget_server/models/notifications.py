@@ -22,6 +22,7 @@ EMAIL_KINDS = (
     "trip_canceled",
     "stop_added",
     "manage_link",
+    "bus_leaving",
 )
 # Emails to console admins (templates in templates/admin/emails/), not about a pledge.
 ADMIN_EMAIL_KINDS = ("admin_password_reset", "admin_invite")

@@ -11,7 +11,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from widget_server.domain.checkin import current_driver_link, driver_token
+from widget_server.domain.checkin import current_driver_link, driver_url
 from widget_server.models import OutboundEmail, Trip
 from widget_server.notifications.errors import Undeliverable
 from widget_server.notifications.render import (
@@ -30,7 +30,7 @@ def render_driver_link_email(email: OutboundEmail, trip: Trip | None) -> Rendere
     if link is None or link.generation != (email.context or {}).get("generation"):
         raise Undeliverable("a newer driver link was issued, or the links were revoked")
     settings = current_app.config["SETTINGS"]
-    url = f"{settings.public_base_url}/d/{driver_token(settings.secret_key, link)}"
+    url = driver_url(settings.public_base_url, settings.secret_key, link)
     locale = email_locale(email.locale)
     event = trip.event
     with force_locale(locale):

@@ -28,7 +28,7 @@ from widget_server.domain.branding import (
     readable_text_on,
 )
 from widget_server.fan.links import boarding_url, manage_url, open_share_link, share_hint
-from widget_server.i18n import SUPPORTED_LOCALES, format_money
+from widget_server.i18n import SUPPORTED_LOCALES, bus_leaving_words, format_money
 from widget_server.models import OutboundEmail, Pledge
 from widget_server.models.notifications import STOP_REQUEST_EMAIL_KINDS
 from widget_server.notifications.errors import Undeliverable
@@ -57,6 +57,9 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
     "waitlist_joined": lambda c: _("You are on the waitlist for %(event)s", event=c["event_title"]),
     "waitlist_offer": lambda c: _("Seats for %(event)s are held for you", event=c["event_title"]),
     "manage_link": lambda c: _("Your link for the bus to %(event)s", event=c["event_title"]),
+    "bus_leaving": lambda c: _(
+        "Your bus to %(event)s leaves %(stop)s soon", event=c["event_title"], stop=c["stop_name"]
+    ),
 }
 
 # The label of the link to the manage page, where it leads the fan to act.
@@ -150,6 +153,9 @@ def email_context(email: OutboundEmail, pledge: Pledge, locale: str) -> dict:
         "grace_deadline": when(pledge.grace_expires_at),
         "error": frozen.get("error") or pledge.last_payment_error,
         "new_stop": _new_stop(trip, frozen.get("new_stop_id"), when),
+        # The driver's "ready to leave" message: their own words, or None for ours.
+        "driver_message": frozen.get("message"),
+        "leaving_words": bus_leaving_words(stop.name, int(frozen.get("minutes", 5))),
         "was_paid": pledge.paid_at is not None,
         # Pledged on a bus that was already running (or that this pledge confirmed): no
         # "pledge received" email went out (domain.notify.queue_pledge_received), so the

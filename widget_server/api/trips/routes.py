@@ -9,6 +9,7 @@ from widget_server.api.common import (
     Blueprint,
     actor,
     created,
+    driver_link_answer,
     list_schema,
     owned,
     page,
@@ -213,11 +214,7 @@ def driver_link(trip_id):
     """Issue the driver's check-in link (no account needed); any older link stops working."""
     with db.transaction() as session:
         link = checkin.new_driver_link(session, owned(Trip, trip_id), actor=actor())
-    token = checkin.driver_token(current_app.config["SECRET_KEY"], link)
-    base = current_app.config["SETTINGS"].public_base_url
-    url = f"{base}/d/{token}"
-    body = {"object": "driver_link", "url": url, "expires_at": link.expires_at}
-    return body, 201, {"Location": url}  # the link itself: the driver's page
+    return driver_link_answer(link)
 
 
 @blp.delete("/<trip_id>/driver_link")

@@ -14,6 +14,7 @@ from widget_server.domain.errors import (
     IllegalTransition,
 )
 from widget_server.domain.notify import queue_pledge_email
+from widget_server.domain.operators.operator_trips import tell_trip_operator
 from widget_server.domain.operators.payouts import owe_payout
 from widget_server.domain.pledges import waitlist
 from widget_server.domain.pledges.claims import load_pledge
@@ -39,6 +40,7 @@ def confirm_trip(session: Session, trip: Trip, *, now: datetime) -> bool:
         return False
     record(session, trip.partner_id, "system", "trip.confirmed", "trip", trip.id)
     emit(session, trip.partner_id, "trip.confirmed", trip)
+    tell_trip_operator(session, trip, "trip.confirmed")
     schedule(session, "charge_trip", trip.id)
     return True
 
@@ -62,6 +64,7 @@ def fail_trip_if_overdue(session: Session, trip_id: str, *, now: datetime | None
     waitlist.refresh_waitlist(session, trip_id, now=now)  # its offers end and the line closes
     session.refresh(trip)
     emit(session, trip.partner_id, "trip.failed", trip)
+    tell_trip_operator(session, trip, "trip.failed")
     return True
 
 
@@ -90,6 +93,7 @@ def cancel_trip(session: Session, trip: Trip, *, actor: str, now: datetime | Non
     waitlist.refresh_waitlist(session, trip.id, now=now)
     session.refresh(trip)
     emit(session, trip.partner_id, "trip.canceled", trip)
+    tell_trip_operator(session, trip, "trip.canceled")
     return trip
 
 
@@ -117,6 +121,7 @@ def complete_trip_if_done(session: Session, trip_id: str, *, now: datetime | Non
     if result.rowcount == 1:
         trip = session.get(Trip, trip_id, populate_existing=True)
         record(session, trip.partner_id, "system", "trip.completed", "trip", trip.id)
+        tell_trip_operator(session, trip, "trip.completed")
         owe_payout(session, trip, now=now)
     return result.rowcount == 1
 

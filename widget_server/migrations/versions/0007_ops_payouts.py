@@ -2,7 +2,7 @@
 failures in a row and the last error
 
 Revision ID: 0007_ops_payouts
-Revises: 0007_ops_market (re-chained by the lead; needs 0007_ops_core's payouts table)
+Revises: 0007_ops_trips (re-chained by the lead; needs 0007_ops_core's payouts table)
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import widget_server.models.types
 
 revision = "0007_ops_payouts"
-down_revision = "0007_ops_market"
+down_revision = "0007_ops_trips"
 branch_labels = None
 depends_on = None
 
