@@ -216,6 +216,8 @@ class Trip:
     completed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # When the bus left its last stop (the driver's "leave this stop"), else None.
+    departed_at: datetime | None = None
     raw: dict[str, Any] = _raw()
 
 
