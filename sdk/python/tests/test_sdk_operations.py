@@ -37,6 +37,16 @@ MODELS = {
     "WebhookAttempt": ridepledge.WebhookAttempt,
     "FanExport": ridepledge.FanExport,
     "FanErasure": ridepledge.FanErasure,
+    "TripRequest": ridepledge.TripRequest,
+    "OperatorTripRequest": ridepledge.TripRequest,
+    "OperatorQuote": ridepledge.Quote,
+    "OperatorProfile": ridepledge.OperatorProfile,
+    "OperatorTrip": ridepledge.OperatorTrip,
+    "OperatorManifest": ridepledge.OperatorManifest,
+    "OperatorManifestStop": ridepledge.OperatorManifestStop,
+    "OperatorRider": ridepledge.OperatorRider,
+    "Assignment": ridepledge.Assignment,
+    "Payout": ridepledge.Payout,
 }
 
 
