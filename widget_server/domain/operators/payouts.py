@@ -38,7 +38,7 @@ from widget_server.domain.pledges.claims import (
 )
 from widget_server.domain.work import schedule
 from widget_server.models import Event, Operator, Partner, Payout, Quote, Trip
-from widget_server.models.types import utcnow
+from widget_server.models.types import rfc3339, utcnow
 from widget_server.payments import PaymentError, PermanentPaymentError
 
 # How long a payout waits before it looks again at an account that cannot take a transfer yet
@@ -312,7 +312,7 @@ def statement_csv(lines: list[StatementLine]) -> str:
             payout.currency,
             payout.status,
             payout.transfer_id or "",
-            payout.paid_at.isoformat().replace("+00:00", "Z") if payout.paid_at else "",
+            rfc3339(payout.paid_at) if payout.paid_at else "",
         )
         writer.writerow([defuse_cell(cell) for cell in row])
     return out.getvalue()
@@ -332,6 +332,8 @@ def payout_news(session: Session, payout: Payout) -> dict:
         "currency": payout.currency,
         "status": payout.status,
         "transfer_id": payout.transfer_id,
+        "created_at": rfc3339(payout.created_at),
+        "paid_at": rfc3339(payout.paid_at) if payout.paid_at else None,
         "partner": {"slug": partner.slug, "name": partner.name},
         "event": {"id": event.id, "title": event.title},
         "origin": {"name": trip.origin_name},
