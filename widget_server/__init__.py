@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         json_body,
         oauth,
         observability,
+        operator,
         path_ids,
         path_secrets,
         payments,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(demo_site.bp)
     app.register_blueprint(demo_outbox.bp)
     admin.init_app(app)
+    operator.init_app(app)
     app.register_blueprint(driver.bp)
     app.register_blueprint(driver.worker_bp)
     app.register_blueprint(public.bp)

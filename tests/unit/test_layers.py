@@ -41,7 +41,7 @@ RULES = [
 
 # The faces: each answers its own callers and never imports another (what the fan-facing ones
 # share is the `fan` package, which imports none of them).
-FACES = ("widget", "public", "driver", "admin", "api", "oauth", "inbound")
+FACES = ("widget", "public", "driver", "admin", "operator", "api", "oauth", "inbound")
 RULES += [
     (
         (face,),
@@ -62,8 +62,13 @@ RULES += [
         "the shared fan presentation imports no face",
     ),
     (
+        ("backoffice",),
+        tuple(f"widget_server.{face}" for face in FACES),
+        "the back offices' shared sign-in imports no face",
+    ),
+    (
         ("domain",),
-        tuple(f"widget_server.{face}" for face in (*FACES, "fan")),
+        tuple(f"widget_server.{face}" for face in (*FACES, "fan", "backoffice")),
         "the domain imports no face",
     ),
 ]
@@ -111,6 +116,10 @@ LAYERS = (
     "cli",
     "domain/pledges",
     "domain/accounts",
+    "domain/operators",
+    "operator",
+    "backoffice",
+    "api/operator",
 )
 
 

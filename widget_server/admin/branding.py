@@ -11,8 +11,8 @@ from markupsafe import escape
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from widget_server.admin import bp
-from widget_server.admin.auth import actor, requires
+from widget_server.admin import CONSOLE, bp
+from widget_server.admin.auth import PERMISSIONS, actor, requires
 from widget_server.admin.schemas import read_branding, read_partner_settings, read_wording
 from widget_server.domain.accounts import two_step as two_step_rules
 from widget_server.domain.branding import DEFAULT_BRANDING, SAFE_FONTS, WORDING_KEYS
@@ -194,7 +194,8 @@ def _too_large(_exc):
         with db.transaction():
             allowed = (
                 current_user.is_authenticated
-                and current_user.can("branding")
+                and CONSOLE.opens(current_user.admin)
+                and current_user.role in PERMISSIONS["branding"]
                 and not two_step_rules.must_set_up(current_user.admin)
             )
         if allowed:
@@ -204,7 +205,7 @@ def _too_large(_exc):
             errors = {"logo": [str(LOGO_MESSAGES["too_big"])]}
             return _page(_values(g.partner), errors, g.partner.branding or {}, status=413)
     page = render_template(
-        "admin/message.html",
+        "backoffice/message.html",
         title=_("This upload is too large"),
         detail=_("Nothing was saved. Go back and send a smaller file."),
     )

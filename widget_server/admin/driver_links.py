@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.helpers import act
-from widget_server.admin.messages import console_message
 from widget_server.admin.trips import trip_page
+from widget_server.backoffice.messages import console_message
 from widget_server.domain import checkin
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.extensions import db

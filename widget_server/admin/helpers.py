@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from widget_server.admin.auth import PERMISSIONS
-from widget_server.admin.messages import console_message
+from widget_server.backoffice.messages import console_message
 from widget_server.domain.errors import DomainError
 from widget_server.extensions import db
 from widget_server.models import Event

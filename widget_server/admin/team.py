@@ -9,7 +9,7 @@ from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.forms import ROLE_LABELS, InviteForm
 from widget_server.admin.helpers import act
-from widget_server.admin.messages import console_message
+from widget_server.backoffice.messages import console_message
 from widget_server.domain import audit
 from widget_server.domain.accounts import admins
 from widget_server.domain.errors import DomainError

@@ -21,8 +21,8 @@ from widget_server import services
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.helpers import STATUS_NAMES, act
-from widget_server.admin.messages import console_message
 from widget_server.admin.schemas import MAX_STOPS, local_input, price_input, read_trip
+from widget_server.backoffice.messages import console_message
 from widget_server.domain import catalog, trip_reports
 from widget_server.domain.errors import DomainError
 from widget_server.domain.manifest import build_manifest, manifest_csv

@@ -23,7 +23,7 @@ from widget_server.admin.auth import (
 )
 from widget_server.admin.forms import ConfirmedChangeForm, SetUpCodeForm
 from widget_server.admin.helpers import act
-from widget_server.admin.messages import console_message
+from widget_server.backoffice.messages import console_message
 from widget_server.domain.accounts import admin_sessions
 from widget_server.domain.accounts import two_step as rules
 from widget_server.domain.errors import Conflict, ValidationFailed

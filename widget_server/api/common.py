@@ -47,6 +47,14 @@ class ProblemSchema(Schema):
         values=fields.List(fields.String()),
         metadata={"description": "Validation errors: field name -> messages."},
     )
+    # A refused token (401, 403) also says it the OAuth way (RFC 6750 section 3.1).
+    error = fields.String(
+        metadata={
+            "description": "OAuth error code of a refused token.",
+            "enum": ["invalid_token", "insufficient_scope", "invalid_request"],
+        }
+    )
+    error_description = fields.String(metadata={"description": "The same as `detail`."})
 
 
 # The shape of every id `widget_server.ids.new_id` makes, which is what a list cursor is.
