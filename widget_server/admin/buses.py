@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
-from widget_server.admin.messages import console_message
 from widget_server.admin.schemas import LocalDateTime, _load, minor_units, price_input
+from widget_server.backoffice.messages import console_message
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.domain.operators import marketplace
 from widget_server.domain.operators.operators import (

@@ -14,6 +14,7 @@ NAV = [
     ("operator.vehicles", _l("Fleet"), "view"),
     ("operator.drivers", _l("Drivers"), "view"),
     ("operator.team", _l("Team"), "view"),
+    ("operator.payouts", _l("Payouts"), "view"),
 ]
 
 ROLE_NAMES = {

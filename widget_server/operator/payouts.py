@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
-from widget_server.operator.auth import actor, requires
 
 from widget_server import services
 from widget_server.domain.operators import connect
@@ -14,6 +13,7 @@ from widget_server.domain.operators.payouts import statement, statement_csv, tot
 from widget_server.extensions import db
 from widget_server.models import Trip
 from widget_server.operator import bp
+from widget_server.operator.auth import PERMISSIONS, actor, requires
 from widget_server.payments import PaymentError, PermanentPaymentError
 
 
@@ -46,7 +46,7 @@ def payouts():
         totals=totals(lines),
         status_names=status_names(),
         account_state=_account_state(),
-        can_connect=g.admin.role == "owner",
+        can_connect=g.admin.role in PERMISSIONS["profile"],
     )
 
 
@@ -77,14 +77,15 @@ def _csv(lines, filename: str) -> Response:
 
 
 @bp.post("/payouts/connect")
-@requires("owner")
+@requires("profile")
 def connect_stripe():
-    """Make the operator's Stripe account if needed and send the owner to its onboarding."""
+    """Make the operator's Stripe account if needed and send the owner to its onboarding
+    (owners only: it is where the company's money goes)."""
     return _to_onboarding()
 
 
 @bp.get("/payouts/connect")
-@requires("owner")
+@requires("profile")
 def refresh_connect():
     """Stripe's `refresh_url`: the onboarding link expired or was used; make a new one. Only
     for an account that exists (nothing is created on a GET)."""

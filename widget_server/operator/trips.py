@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
-from widget_server.operator.auth import actor, requires
 
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.domain.operators import operator_trips
@@ -15,6 +14,7 @@ from widget_server.extensions import db
 from widget_server.i18n import format_local
 from widget_server.models import OperatorDriver, Trip, Vehicle
 from widget_server.operator import bp
+from widget_server.operator.auth import actor, requires
 
 # The words of the domain's assignment warnings (operator_trips.WARNINGS), translated.
 WARNINGS = {
