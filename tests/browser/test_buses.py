@@ -143,7 +143,11 @@ def test_the_portal_quoting_pages_pass_axe_on_a_phone_in_three_languages(market,
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/operator/")
-    pages = {"requests": "/operator/requests", "quotes": "/operator/quotes"}
+    pages = {
+        "requests": "/operator/requests",
+        "quotes": "/operator/quotes",
+        "webhooks": "/operator/webhooks",
+    }
     problems = _walk(world, page, pages, tmp_path)
     assert problems == {}, problems
 

@@ -31,7 +31,7 @@ backoffice.setup(bp, PORTAL)
 
 def init_app(app: Flask) -> None:
     """Register the portal: its pages, on the shared sign-in machinery."""
-    from widget_server.operator import company, nav, quoting, team  # noqa: F401 (routes register)
+    from widget_server.operator import company, nav, quoting, team, webhooks  # noqa: F401 (routes register)
 
     backoffice.init_app(app)
     nav.init_app(app)

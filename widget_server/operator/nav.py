@@ -16,6 +16,7 @@ NAV = [
     ("operator.vehicles", _l("Fleet"), "view"),
     ("operator.drivers", _l("Drivers"), "view"),
     ("operator.team", _l("Team"), "view"),
+    ("operator.webhooks", _l("Webhooks"), "profile"),
 ]
 
 ROLE_NAMES = {
