@@ -21,6 +21,8 @@ MODELS = {
     "LogoOut": ridepledge.Logo,
     "Event": ridepledge.Event,
     "Trip": ridepledge.Trip,
+    "TripRequest": ridepledge.TripRequest,
+    "PartnerQuote": ridepledge.Quote,
     "Stop": ridepledge.Stop,
     "Pledge": ridepledge.Pledge,
     "Manifest": ridepledge.Manifest,

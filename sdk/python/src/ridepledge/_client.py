@@ -28,6 +28,7 @@ from ridepledge.resources import (
     Fans,
     PartnerResource,
     Pledges,
+    TripRequests,
     Trips,
     WebhookDeliveries,
     WebhookEndpoints,
@@ -51,6 +52,7 @@ class PartnerResources(Generic[R]):
     partner: PartnerResource[R]
     events: Events[R]
     trips: Trips[R]
+    trip_requests: TripRequests[R]
     pledges: Pledges[R]
     demand: DemandResource[R]
     fans: Fans[R]

@@ -220,6 +220,66 @@ class Trip:
 
 
 @dataclass(frozen=True)
+class QuoteOperator:
+    """The bus company behind a quote, with its compliance: an award is refused without a
+    USDOT number or with insurance ending before the trip (`insurance_expires_on`,
+    ``YYYY-MM-DD``)."""
+
+    slug: str
+    name: str
+    usdot_number: str | None
+    insurance_expires_on: str | None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class Quote:
+    """An operator's price for a whole bus (`amount`, minor units) on a trip request."""
+
+    id: str
+    trip_request_id: str
+    operator: QuoteOperator
+    vehicle_kind: str | None
+    seats: int
+    amount: int
+    currency: str
+    valid_until: datetime
+    notes: str | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class TripRequest:
+    """A request for a bus sent to operators, with their quotes (`status`: open, awarded,
+    canceled; `trip_id` once awarded)."""
+
+    id: str
+    event_id: str
+    origin: Origin
+    departs_at: datetime
+    expected_riders: int
+    vehicle_kind: str | None
+    status: str
+    operators: list[str]
+    awarded_quote_id: str | None
+    trip_id: str | None
+    quotes: list[Quote]
+    created_at: datetime
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class Award:
+    """What an award made: the draft trip."""
+
+    trip: Trip
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
 class Pledge:
     """A fan's seats on a trip. `amount` is the total in minor units."""
 

@@ -12,6 +12,7 @@ from ridepledge.resources.events import Events
 from ridepledge.resources.fans import Fans
 from ridepledge.resources.partner import PartnerResource
 from ridepledge.resources.pledges import Pledges
+from ridepledge.resources.trip_requests import TripRequests
 from ridepledge.resources.trips import Trips
 from ridepledge.resources.webhook_endpoints import WebhookDeliveries, WebhookEndpoints
 
@@ -19,6 +20,7 @@ RESOURCES: dict[str, type[Resource[Any]]] = {
     "partner": PartnerResource,
     "events": Events,
     "trips": Trips,
+    "trip_requests": TripRequests,
     "pledges": Pledges,
     "demand": DemandResource,
     "fans": Fans,
@@ -37,6 +39,7 @@ __all__ = [
     "PartnerResource",
     "Pledges",
     "Resource",
+    "TripRequests",
     "Trips",
     "WebhookDeliveries",
     "WebhookEndpoints",
