@@ -17,10 +17,11 @@ from sqlalchemy import select
 
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
-from widget_server.admin.schemas import LocalDateTime, _load, minor_units, price_input
+from widget_server.admin.schemas import LocalDateTime, _load, price_input
 from widget_server.backoffice.messages import console_message
 from widget_server.domain.errors import DomainError, ValidationFailed
-from widget_server.domain.operators import marketplace
+from widget_server.domain.numbers import minor_units
+from widget_server.domain.operators import awards, marketplace
 from widget_server.domain.operators.operators import (
     INSURANCE_ENDS_BEFORE,
     INSURANCE_EXPIRED,
@@ -164,10 +165,8 @@ def quote_rows(trip_request: TripRequest) -> list[dict]:
                 "per_seat": math.ceil(quote.amount / quote.seats),
                 "seat_price": seat_price,
                 "seat_price_input": price_input(seat_price, quote.currency),
-                "threshold": marketplace.suggested_min_riders(
-                    quote.amount, seat_price, quote.seats
-                ),
-                "refusal": marketplace.award_refusal(quote, now=now),
+                "threshold": awards.suggested_min_riders(quote.amount, seat_price, quote.seats),
+                "refusal": awards.award_refusal(quote, now=now),
                 "expired": quote.valid_until <= now,
             }
         )
@@ -213,7 +212,7 @@ def award_bus(request_id: str):
         if min_riders and not min_riders.isdigit():
             raise ValidationFailed.field("min_riders", "must be a whole number")
         with db.transaction() as session:
-            trip = marketplace.award_quote(
+            trip = awards.award_quote(
                 session,
                 trip_request,
                 quote.id,

@@ -5,7 +5,7 @@ time zone (what an organiser thinks in) and handed on in UTC."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from widget_server.domain.branding import WORDING_KEYS
 from widget_server.domain.errors import ValidationFailed, field_errors
 from widget_server.domain.limits import MAX_AHEAD, MAX_AHEAD_TEXT
+from widget_server.domain.numbers import minor_units
 from widget_server.domain.text import Email, Phone, Text
 from widget_server.i18n import SUPPORTED_LOCALES
 from widget_server.models.types import utcnow
@@ -165,22 +166,6 @@ def read_trip(form, *, timezone: str, currency: str) -> dict:
     data["unit_amount"] = minor_units(data.pop("price"), currency)
     data["currency"] = currency
     return data
-
-
-def minor_units(price: str, currency: str) -> int:
-    """ "35" or "35.50" (or "35,50") in `currency` -> minor units (3500, 3550)."""
-    digits = get_currency_precision(currency)
-    try:
-        amount = Decimal(price.replace(",", ".").replace(" ", ""))
-    except InvalidOperation:
-        raise ValidationFailed.field("price", "must be an amount such as 35.00") from None
-    if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -digits:
-        raise ValidationFailed.field(
-            "price", f"must be an amount with at most {digits} decimals, such as 35.00"
-        )
-    if amount > 100_000:
-        raise ValidationFailed.field("price", "must be at most 100000")
-    return int(amount.scaleb(digits))
 
 
 def price_input(unit_amount: int, currency: str) -> str:

@@ -134,6 +134,56 @@ def _known():
             r"issue a driver link before emailing it",
             lambda m: _("Issue a driver link before emailing it."),
         ),
+        # the bus marketplace (domain/operators/marketplace.py, awards.py)
+        (
+            r"no operator serves the region (\S*); name the operators to ask",
+            lambda m: _(
+                "No operator serves the region %(region)s: tick the operators to ask.",
+                region=m[1],
+            ),
+        ),
+        (r"no operator (.+)", lambda m: _("No operator %(slugs)s.", slugs=m[1])),
+        (
+            r"is needed to find the operators to ask",
+            lambda m: _("Give the region code, or tick the operators to ask."),
+        ),
+        (
+            r"this request is no longer open|this request is (awarded|canceled); it takes no "
+            r"quotes|the request is (awarded|canceled); quotes cannot change",
+            lambda m: _("This request is no longer open."),
+        ),
+        (
+            r"the quote cannot be awarded: .*",
+            lambda m: _(
+                "This quote cannot be awarded: it has expired or the operator is not compliant."
+            ),
+        ),
+        (
+            r"you already have an open quote on this request; revise or withdraw it",
+            lambda m: _("You already quoted on this request: revise or withdraw that quote."),
+        ),
+        (
+            r"this quote is (\w+); only an open quote can change",
+            lambda m: _("This quote can no longer change."),
+        ),
+        (r"must not be after the departure", lambda m: _("Must not be after the departure.")),
+        (
+            r"is required \(or choose a vehicle from your fleet\)",
+            lambda m: _("Give the seats, or choose a vehicle from your fleet."),
+        ),
+        (r"must be between 1 and (\d+)", lambda m: _("From 1 to %(n)s.", n=m[1])),
+        (r"must be at most (\d+)", lambda m: _("At most %(n)s.", n=m[1])),
+        (r"no such vehicle in your fleet", lambda m: _("Choose a vehicle from your fleet.")),
+        (r"this vehicle is not active", lambda m: _("This vehicle is out of service.")),
+        (
+            r"must be an ISO 4217 code such as USD",
+            lambda m: _("Enter a currency code such as USD."),
+        ),
+        (r"must be a date such as .+", lambda m: _("Enter a date such as 2030-11-14.")),
+        (
+            r"must be between 1 and the quote's seats",
+            lambda m: _("From 1 to the seats of the bus."),
+        ),
     ]
 
 

@@ -10,8 +10,12 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 
+from babel.numbers import get_currency_precision
 from marshmallow import ValidationError, fields
+
+from widget_server.domain.errors import ValidationFailed
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
@@ -52,3 +56,20 @@ class DigitsInteger(fields.Integer):
         if number is None:
             raise ValidationError("must be a whole number written in digits 0-9")
         return super()._deserialize(number, attr, data, **kwargs)
+
+
+def minor_units(price: str, currency: str, *, field: str = "price", at_most: int = 100_000) -> int:
+    """ "35" or "35.50" (or "35,50") typed in a form, in `currency` -> minor units (3500,
+    3550); at most `at_most` whole units. A 422 naming `field` otherwise."""
+    digits = get_currency_precision(currency)
+    try:
+        amount = Decimal(price.replace(",", ".").replace(" ", ""))
+    except InvalidOperation:
+        raise ValidationFailed.field(field, "must be an amount such as 35.00") from None
+    if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -digits:
+        raise ValidationFailed.field(
+            field, f"must be an amount with at most {digits} decimals, such as 35.00"
+        )
+    if amount > at_most:
+        raise ValidationFailed.field(field, f"must be at most {at_most}")
+    return int(amount.scaleb(digits))

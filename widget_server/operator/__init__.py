@@ -31,7 +31,14 @@ backoffice.setup(bp, PORTAL)
 
 def init_app(app: Flask) -> None:
     """Register the portal: its pages, on the shared sign-in machinery."""
-    from widget_server.operator import company, nav, payouts, team  # noqa: F401 (routes register)
+    from widget_server.operator import (  # noqa: F401 (routes register)
+        company,
+        nav,
+        payouts,
+        quoting,
+        team,
+        webhooks,
+    )
 
     backoffice.init_app(app)
     nav.init_app(app)

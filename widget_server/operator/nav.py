@@ -10,10 +10,13 @@ from widget_server.operator.auth import PERMISSIONS
 # (endpoint, label, permission to see it), in menu order.
 NAV = [
     ("operator.home", _l("Home"), "view"),
+    ("operator.requests_to_quote", _l("Requests to quote"), "view"),
+    ("operator.my_quotes", _l("My quotes"), "view"),
     ("operator.profile", _l("Profile"), "view"),
     ("operator.vehicles", _l("Fleet"), "view"),
     ("operator.drivers", _l("Drivers"), "view"),
     ("operator.team", _l("Team"), "view"),
+    ("operator.webhooks", _l("Webhooks"), "profile"),
     ("operator.payouts", _l("Payouts"), "view"),
 ]
 

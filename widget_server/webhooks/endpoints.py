@@ -245,6 +245,7 @@ def create_endpoint(
         "webhook_endpoint",
         endpoint.id,
         {"url": endpoint.url, "events": endpoint.events},
+        operator_id=endpoint.operator_id,
     )
     return endpoint, secret
 
@@ -288,6 +289,7 @@ def update_endpoint(
         "webhook_endpoint",
         endpoint.id,
         changed,
+        operator_id=endpoint.operator_id,
     )
     return endpoint
 
@@ -302,6 +304,7 @@ def delete_endpoint(session: Session, endpoint: WebhookEndpoint, *, actor: str) 
         "webhook_endpoint",
         endpoint.id,
         {"url": endpoint.url},
+        operator_id=endpoint.operator_id,
     )
     session.delete(endpoint)
     session.flush()
@@ -331,6 +334,7 @@ def rotate_secret(
         "webhook_endpoint",
         endpoint.id,
         {"previous_expires_at": rfc3339(endpoint.previous_secret_expires_at)},
+        operator_id=endpoint.operator_id,
     )
     return endpoint, secret
 

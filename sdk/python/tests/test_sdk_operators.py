@@ -91,7 +91,7 @@ def test_ask_quote_award_and_get_paid_through_the_sdk(app, sdk, operator_client)
     assert offered.operator is not None and offered.operator.slug == "prairie-coach"
     assert offered.operator.usdot_number == "1234567"
     assert offered.operator.insurance_expires_on is not None  # a date
-    trip = sdk.trip_requests.award(asked.id, quote_id=quote.id, unit_amount=4000)
+    trip = sdk.trip_requests.award(asked.id, quote_id=quote.id, unit_amount=4000).trip
     assert isinstance(trip, ridepledge.Trip) and trip.status == "draft"
     assert (trip.capacity, trip.min_riders) == (56, 45)  # ceil(180000 / 4000)
     assert [r.id for r in sdk.trip_requests.list()] == [asked.id]

@@ -17,7 +17,7 @@ from widget_server.api.fields import AwareDateTime, Currency
 from widget_server.api.operator import blp, operator_route
 from widget_server.domain.errors import NotFound
 from widget_server.domain.numbers import Integer
-from widget_server.domain.operators import marketplace
+from widget_server.domain.operators import awards, marketplace
 from widget_server.domain.text import Id, Text
 from widget_server.extensions import db
 from widget_server.models import Quote, Trip, TripRequest
@@ -162,5 +162,5 @@ def withdraw_from_trip(trip_id):
         raise NotFound(f"no trip {trip_id}")
     quote_id = trip.quote_id
     with db.transaction() as session:
-        marketplace.withdraw_from_trip(session, g.operator, trip, actor=actor())
+        awards.withdraw_from_trip(session, g.operator, trip, actor=actor())
     return db.session.get(Quote, quote_id)

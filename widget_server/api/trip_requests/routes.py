@@ -18,7 +18,7 @@ from widget_server.api.common import (
 )
 from widget_server.api.trip_requests.schemas import AwardSchema, TripRequestCreateSchema
 from widget_server.domain.errors import ValidationFailed
-from widget_server.domain.operators import marketplace
+from widget_server.domain.operators import awards, marketplace
 from widget_server.extensions import db
 from widget_server.models import Event, TripRequest
 from widget_server.representations import TripRequestSchema, TripSchema
@@ -92,5 +92,5 @@ def award(data, trip_request_id):
     operators are told their quote was not chosen."""
     with db.transaction() as session:
         trip_request = owned(TripRequest, trip_request_id)
-        trip = marketplace.award_quote(session, trip_request, actor=actor(), **data)
+        trip = awards.award_quote(session, trip_request, actor=actor(), **data)
     return {"trip": trip}, 201, {"Location": f"/v1/trips/{trip.id}"}

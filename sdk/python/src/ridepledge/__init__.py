@@ -37,6 +37,7 @@ from ridepledge.errors import (
 )
 from ridepledge.marketplace import (
     Assignment,
+    Award,
     EventSummary,
     OperatorManifest,
     OperatorManifestStop,
@@ -127,6 +128,7 @@ __all__ = [
     "Client",
     "OperatorClient",
     "Assignment",
+    "Award",
     "EventSummary",
     "OperatorManifest",
     "OperatorManifestStop",

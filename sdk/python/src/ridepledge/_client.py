@@ -58,12 +58,12 @@ class PartnerResources(Generic[R]):
     partner: PartnerResource[R]
     events: Events[R]
     trips: Trips[R]
+    trip_requests: TripRequests[R]
     pledges: Pledges[R]
     demand: DemandResource[R]
     fans: Fans[R]
     webhook_endpoints: WebhookEndpoints[R]
     webhook_deliveries: WebhookDeliveries[R]
-    trip_requests: TripRequests[R]
 
 
 class OperatorResources(Generic[R]):

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ridepledge.models import Origin, Stop
+from ridepledge.models import Origin, Stop, Trip
 
 __all__ = [
     "PAYOUT_STATUSES",
     "QUOTE_STATUSES",
     "TRIP_REQUEST_STATUSES",
     "Assignment",
+    "Award",
     "EventSummary",
     "OperatorManifest",
     "OperatorProfile",
@@ -133,6 +134,14 @@ class TripRequest:
     trip_id: str | None = None
     awarded_quote_id: str | None = None
     created_at: datetime | None = None
+    raw: dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class Award:
+    """What an award made (`client.trip_requests.award`): the draft `trip`."""
+
+    trip: Trip
     raw: dict[str, Any] = _raw()
 
 

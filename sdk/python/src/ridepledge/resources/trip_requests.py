@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Unpack
 
-from ridepledge._http import RawResponse
-from ridepledge.marketplace import TripRequest
-from ridepledge.models import OriginParams, Trip, from_api
+from ridepledge.marketplace import Award, TripRequest
+from ridepledge.models import OriginParams
 from ridepledge.resources._base import (
     Call,
     CallOptions,
@@ -20,11 +19,6 @@ from ridepledge.resources._base import (
     listing,
     returns,
 )
-
-
-def _awarded_trip(response: RawResponse) -> Trip:
-    """The award's answer is ``{"trip": TRIP}``."""
-    return from_api(Trip, response.json()["trip"])
 
 
 class TripRequests(Resource[R]):
@@ -82,8 +76,8 @@ class TripRequests(Resource[R]):
         min_riders: int | None = None,
         idempotency_key: str | None = None,
         **options: Unpack[CallOptions],
-    ) -> Call[Trip]:
-        """Award a quote (scope `trips:write`): returns the new ``draft`` trip, its capacity
+    ) -> Call[Award]:
+        """Award a quote (scope `trips:write`): `Award.trip` is the new ``draft`` trip, its capacity
         the quote's seats and `min_riders` the break-even threshold (the quote divided by
         `unit_amount`, rounded up) unless you give one. ``ConflictError`` when the quote
         expired or the operator's insurance ends before the event."""
@@ -92,5 +86,5 @@ class TripRequests(Resource[R]):
             body["min_riders"] = min_riders
         path = {"trip_request_id": trip_request_id}
         return Call(
-            _awarded_trip, path, body=body, idempotency_key=idempotency_key, options=options
+            returns(Award), path, body=body, idempotency_key=idempotency_key, options=options
         )
