@@ -9,6 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from tests.admin_helpers import PASSWORD
 from tests.browser.conftest import save_docs_screenshot
 from tests.browser.test_accessibility import violations
 from tests.conftest import LiveServer, empty_all_tables, make_settings
@@ -16,10 +17,12 @@ from tests.functional.operator_trip_helpers import operator_world
 from tests.waiting import wait_for
 from widget_server import create_app
 from widget_server.domain import checkin
+from widget_server.domain.accounts.admins import create_admin, find_admin, set_password
 from widget_server.extensions import db
-from widget_server.models import OutboundEmail, Trip
+from widget_server.models import Operator, OutboundEmail, Trip
 
 SECRET = "test-secret-key"
+DISPATCHER = "dispatcher@coach-co.example"
 
 
 # Named `world` so that tests/conftest.py's per-test database cleaning leaves it in place.
@@ -30,6 +33,10 @@ def world(browser, database_url, migrated_engine, tmp_path_factory):
     server = LiveServer(app)
     settings.public_base_url = server.url
     ids = operator_world(app)
+    with app.app_context(), db.transaction() as session:
+        operator = session.get(Operator, ids["operator"])
+        create_admin(session, operator, email=DISPATCHER, role="dispatcher", actor="test")
+        set_password(session, find_admin(session, DISPATCHER), PASSWORD, actor="test")
     with app.app_context(), db.transaction() as session:
         link = checkin.new_driver_link(session, session.get(Trip, ids["confirmed"]), actor="t")
         ids["driver_url"] = f"{server.url}/d/{checkin.driver_token(SECRET, link)}"
@@ -61,7 +68,7 @@ def test_ready_to_leave_a_stop_message_then_leave_offline(browser, world, tmp_pa
         message = first.get_by_label("Message to the riders not boarded yet")
         expect(message).to_have_value("The bus leaves in 5 minutes from Stop 1.")
         assert not violations(Axe(), page)
-        save_docs_screenshot(page, "driver-ready-to-leave-360", tmp_path)
+        save_docs_screenshot(page.locator(".dr-stop").first, "driver-ready-to-leave-360", tmp_path)
         first.get_by_role("button", name="Send the message").click()
         expect(page.locator("[data-result]")).to_contain_text("to 2 riders")
         expect(first).to_contain_text("Message sent at")
@@ -89,5 +96,33 @@ def test_ready_to_leave_a_stop_message_then_leave_offline(browser, world, tmp_pa
         page.reload()
         page.wait_for_selector("html[data-driver-ready]")
         assert page.locator("[data-leave]").all_inner_texts()[0].startswith("Left at")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fr"])
+def test_portal_trips_pages_pass_axe_at_360(browser, world, locale, tmp_path):
+    app, ids = world
+    context = browser.new_context(viewport={"width": 360, "height": 800}, locale=locale)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{ids['base']}/operator/login")
+        page.fill("input[name=email]", DISPATCHER)
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("form button[type=submit]").last.click()
+        page.wait_for_url("**/operator/**")
+        for path in ("/operator/trips", f"/operator/trips/{ids['confirmed']}"):
+            page.goto(f"{ids['base']}{path}?locale={locale}")
+            assert page.locator("html").get_attribute("lang") == locale
+            problems = violations(Axe(), page)
+            assert not problems, (path, problems)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, (path, width)  # nothing wider than the phone
+        if locale == "en":
+            page.goto(f"{ids['base']}/operator/trips")
+            save_docs_screenshot(page, "operator-trips-360", tmp_path)
+            page.goto(f"{ids['base']}/operator/trips/{ids['confirmed']}")
+            save_docs_screenshot(page, "operator-trip-360", tmp_path)
     finally:
         context.close()

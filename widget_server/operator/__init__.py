@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
         payouts,
         quoting,
         team,
+        trips,
         webhooks,
     )
 

@@ -15,6 +15,7 @@ NAV = [
     ("operator.profile", _l("Profile"), "view"),
     ("operator.vehicles", _l("Fleet"), "view"),
     ("operator.drivers", _l("Drivers"), "view"),
+    ("operator.trips", _l("Trips"), "view"),
     ("operator.team", _l("Team"), "view"),
     ("operator.webhooks", _l("Webhooks"), "profile"),
     ("operator.payouts", _l("Payouts"), "view"),

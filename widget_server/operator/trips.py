@@ -8,6 +8,7 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from widget_server.backoffice.messages import console_message
 from widget_server.domain.errors import DomainError, ValidationFailed
 from widget_server.domain.operators import operator_trips
 from widget_server.extensions import db
@@ -36,7 +37,7 @@ PAGE_SIZE = 200
 
 def _time(moment, trip: Trip) -> str:
     """A time of the trip in its event's zone, in the page's language."""
-    return format_local(moment, trip.event.timezone, "medium") if moment else "—"
+    return format_local(moment, trip.event.timezone, "short") if moment else "—"
 
 
 @bp.get("/trips")
@@ -84,7 +85,7 @@ def trip(trip_id: str):
 
 
 @bp.post("/trips/<trip_id>/assignment")
-@requires("trips")
+@requires("dispatch")
 def assign_trip(trip_id: str):
     """The assignment form: a vehicle and/or a driver (empty: unchanged)."""
     trip = operator_trips.operator_trip(db.session, g.operator.id, trip_id)
@@ -103,7 +104,7 @@ def assign_trip(trip_id: str):
         return trip_page(trip, errors=exc.errors, status=422)
     except DomainError as exc:
         db.session.rollback()
-        flash(exc.detail)
+        flash(console_message(exc.detail))
         return redirect(url_for("operator.trip", trip_id=trip.id, _anchor="assign-h"))
     flash(_("The assignment is saved."))
     for code, values in warnings:
@@ -112,7 +113,7 @@ def assign_trip(trip_id: str):
 
 
 @bp.post("/trips/<trip_id>/driver_link")
-@requires("trips")
+@requires("dispatch")
 def reissue_driver_link(trip_id: str):
     """A new driver link (the old one ends), emailed to the assigned driver."""
     trip = operator_trips.operator_trip(db.session, g.operator.id, trip_id)
@@ -121,7 +122,7 @@ def reissue_driver_link(trip_id: str):
             operator_trips.reissue_driver_link(session, g.operator.id, trip, actor=actor())
     except DomainError as exc:
         db.session.rollback()
-        flash(exc.detail)
+        flash(console_message(exc.detail))
     else:
         flash(_("A new driver link is ready; the old one no longer works."))
     return redirect(url_for("operator.trip", trip_id=trip.id, _anchor="driver-link-h"))

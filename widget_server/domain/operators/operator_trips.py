@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from widget_server.domain import checkin
@@ -119,9 +119,9 @@ def assign(
 ) -> list[tuple[str, dict]]:
     """Assign the operator's vehicle and/or driver to its trip; returns warnings as (code,
     values) of `WARNINGS` (the assignment stands). A vehicle with fewer seats than are
-    pledged is refused (409); fewer than the trip's capacity is a warning (the partner may
-    sell up to it). A newly assigned driver gets a new check-in link by email (ending the old
-    link) once the trip is open."""
+    pledged (or held for the waitlist) is refused (409); fewer than the trip's capacity is a
+    warning (the partner may sell up to it). A newly assigned driver gets a new check-in link
+    by email (ending the old link) once the trip is open."""
     if vehicle_id is None and driver_id is None:
         raise ValidationFailed(
             "send vehicle_id, driver_id or both",
@@ -137,14 +137,25 @@ def assign(
     if vehicle is not None:
         if not vehicle.active:
             raise ValidationFailed.field("vehicle_id", "this vehicle is not in service")
-        if vehicle.seats < trip.seats_pledged:
+        # One conditional UPDATE, so a pledge taken meanwhile cannot slip past the check.
+        fits = session.execute(
+            update(Trip)
+            .where(
+                Trip.id == trip.id,
+                Trip.status.in_(ASSIGNABLE),
+                Trip.seats_pledged + Trip.seats_held <= vehicle.seats,
+            )
+            .values(vehicle_id=vehicle.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.refresh(trip)
+        if fits != 1:
             raise Conflict(
                 f"{vehicle.name} has {vehicle.seats} seats but {trip.seats_pledged} are pledged"
             )
         if vehicle.seats < trip.capacity:
             values = {"vehicle": vehicle.name, "seats": vehicle.seats, "capacity": trip.capacity}
             warnings.append(("vehicle_below_capacity", values))
-        trip.vehicle_id = vehicle.id
     if driver is not None and driver.id != trip.driver_id:
         trip.driver_id = driver.id
         if trip.status == "draft":

@@ -214,6 +214,8 @@ class Trip:
     failed_at: datetime | None
     canceled_at: datetime | None
     completed_at: datetime | None
+    # When the bus left its last stop (the driver's page).
+    departed_at: datetime | None
     created_at: datetime
     updated_at: datetime
     # When the bus left its last stop (the driver's "leave this stop"), else None.
