@@ -218,8 +218,6 @@ class Trip:
     departed_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    # When the bus left its last stop (the driver's "leave this stop"), else None.
-    departed_at: datetime | None = None
     raw: dict[str, Any] = _raw()
 
 
