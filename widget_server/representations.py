@@ -309,6 +309,13 @@ def _origin(request) -> dict:
     return {"name": request.origin_name, "region": request.origin_region}
 
 
+class _RequestQuotes(fields.Nested):
+    """A request's quotes (read through the request's session: the model keeps no list)."""
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return _quotes(obj)
+
+
 class _TripRequestFields(Schema):
     id = fields.String(metadata={"description": "Opaque, prefixed id (`treq_...`)."})
     object = fields.Constant("trip_request")
@@ -330,10 +337,7 @@ class TripRequestSchema(_TripRequestFields):
     )
     awarded_quote_id = fields.String(allow_none=True)
     trip_id = fields.String(allow_none=True)
-    quotes = fields.Function(
-        lambda request: PartnerQuoteSchema(many=True).dump(_quotes(request)),
-        metadata={"type": "array", "items": {"type": "object"}},
-    )
+    quotes = _RequestQuotes(PartnerQuoteSchema, many=True)
 
 
 def _invited_slugs(request) -> list[str]:

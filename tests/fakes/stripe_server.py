@@ -4,6 +4,7 @@
         client = stripe.StripeClient(fake.api_key, base_addresses={"api": fake.url})
         client.v1.customers.create(params={"email": "fan@example.com"})
 
+Connect is there too: Express accounts, account links and transfers (tests.fakes.stripe_connect).
 It speaks Stripe's v1 wire protocol: form bodies in bracket notation, Stripe-shaped JSON objects
 and error envelopes, `Request-Id` headers and Stripe's idempotency rules (same key and same
 request -> the stored response, replayed with `Idempotent-Replayed: true`; same key and another
@@ -60,6 +61,15 @@ _PI_CREATE = _PI_CONFIRM | {
     "automatic_payment_methods", "transfer_group", "confirmation_method",
 }  # fmt: skip
 _REFUND = _ANY | {"payment_intent", "amount", "metadata", "reason"}
+_ACCOUNT = _ANY | {
+    "type", "country", "email", "capabilities", "business_type", "business_profile", "metadata",
+    "controller", "default_currency", "settings", "tos_acceptance",
+}  # fmt: skip
+_ACCOUNT_LINK = _ANY | {"account", "type", "refresh_url", "return_url", "collect"}
+_TRANSFER = _ANY | {
+    "amount", "currency", "destination", "metadata", "description", "transfer_group",
+    "source_transaction", "source_type",
+}  # fmt: skip
 
 Handler = Callable[..., dict]
 _ROUTES: list[tuple[str, re.Pattern, Handler, set[str]]] = []
@@ -105,6 +115,15 @@ _route("POST", "/v1/payment_intents/{id}/capture", _ANY | {"amount_to_capture", 
 )
 _route("POST", "/v1/refunds", _REFUND)(lambda s, p: s.create_refund(p))
 _route("GET", "/v1/refunds/{id}", _ANY)(lambda s, p, i: s.refund(i))
+# Connect (tests.fakes.stripe_connect)
+_route("POST", "/v1/accounts", _ACCOUNT)(lambda s, p: s.create_account(p))
+_route("GET", "/v1/accounts/{id}", _ANY)(lambda s, p, i: s.account(i))
+_route("POST", "/v1/account_links", _ACCOUNT_LINK)(lambda s, p: s.create_account_link(p))
+_route("POST", "/v1/transfers", _TRANSFER)(lambda s, p: s.create_transfer(p))
+_route("GET", "/v1/transfers", _LIST | {"destination", "transfer_group"})(
+    lambda s, p: s.list_transfers(p)
+)
+_route("GET", "/v1/transfers/{id}", _ANY)(lambda s, p, i: s.transfer(i))
 
 
 @dataclass
@@ -296,7 +315,25 @@ class FakeStripe:
     def refunds(self) -> dict[str, dict]:
         return self._snapshot("refunds")
 
-    def _snapshot(self, name: str) -> dict[str, dict]:
+    @property
+    def accounts(self) -> dict[str, dict]:
+        return self._snapshot("accounts")
+
+    @property
+    def account_links(self) -> list[dict]:
+        """Every account link made, with the account, type and URLs it was asked for."""
+        return self._snapshot("account_links")
+
+    @property
+    def transfers(self) -> dict[str, dict]:
+        return self._snapshot("transfers")
+
+    def complete_onboarding(self, account_id: str) -> dict:
+        """Finish an account's hosted onboarding, as the account holder would on Stripe."""
+        with self._lock:
+            return copy.deepcopy(self._state.complete_onboarding(account_id))
+
+    def _snapshot(self, name: str):
         with self._lock:
             return copy.deepcopy(getattr(self._state, name))
 

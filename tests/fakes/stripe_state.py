@@ -8,6 +8,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from tests.fakes.stripe_connect import ConnectState
 from tests.fakes.stripe_wire import StripeError, list_object, new_id, now
 
 # Charge outcomes accepted by FakeStripe.set_charge_outcome, and what each declines with.
@@ -88,10 +89,11 @@ def _base(prefix: str, kind: str, params: dict) -> dict[str, Any]:
     }
 
 
-class StripeState:
+class StripeState(ConnectState):
     """Everything the fake Stripe account holds. Methods return Stripe objects (dicts)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.customers: dict[str, dict] = {}
         self.payment_methods: dict[str, dict] = {}
         self.setup_intents: dict[str, dict] = {}

@@ -17,6 +17,7 @@ TASKS = {
     "charge_trip": (tasks.charge_trip, 3, 30),
     "charge_pledge": (tasks.charge_pledge, 5, 20),
     "refund_pledge": (tasks.refund_pledge, 5, 20),
+    "pay_operator": (tasks.pay_operator, 5, 20),
     "send_email": (tasks.send_email, 5, 60),
     "refresh_waitlist": (tasks.refresh_waitlist, 3, 30),
     # Lookups a request must not make itself (who has an account or a pledge): jobs/lookups.py.

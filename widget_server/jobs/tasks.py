@@ -55,6 +55,13 @@ def refund_pledge(pledge_id: str) -> str:
     return charging.refund_pledge(services.payments(), pledge_id)
 
 
+def pay_operator(payout_id: str) -> str:
+    """The job of `domain.operators.payouts.pay_operator`: returns its outcome."""
+    from widget_server.domain.operators import payouts
+
+    return payouts.pay_operator(services.payments(), payout_id)
+
+
 def send_email(email_id: str) -> None:
     from widget_server.notifications import send_email as deliver
 
@@ -164,8 +171,9 @@ def sweep() -> dict[str, int]:
     `charges_paid`, `charges_action_required`, `charges_retry`, `charges_dropped`,
     `charges_skipped` (another caller had it), `refunds_refunded`, ..., `card_retries_paid`
     (an automatic retry of a failed card, by its outcome), `card_reminders`, `failed_trips`,
-    `completed_trips`, `dropped_pledges`, `emails`, `webhooks`, `failures`; `charges` and
-    `refunds` count the provider calls made.
+    `completed_trips`, `payouts_paid` (`_waiting`, `_retry`, ...: operators' payouts),
+    `dropped_pledges`, `emails`, `webhooks`, `failures`; `charges` and `refunds` count the
+    provider calls made.
     """
     from widget_server.domain.pledges import waitlist
     from widget_server.notifications import pending_email_ids
@@ -200,6 +208,7 @@ def sweep() -> dict[str, int]:
             partial(_committed, trip_outcomes.complete_trip_if_done),
             backlog.finished_trips,
         ),
+        ("payouts", pay_operator, backlog.to_pay),
         ("waitlists", refresh_waitlist, waitlists),
         ("emails", send_email, emails),
     ]

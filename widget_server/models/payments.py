@@ -17,13 +17,14 @@ class SimulatedPayment(Base):
 
     __tablename__ = "simulated_payments"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # pi_sim_... / re_sim_...
+    # pi_sim_... / re_sim_... / tr_sim_...
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
-    kind: Mapped[str] = mapped_column(String(12))  # charge | refund
+    kind: Mapped[str] = mapped_column(String(12))  # charge | refund | transfer
     status: Mapped[str] = mapped_column(String(30))  # succeeded | requires_action | declined
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
-    customer_ref: Mapped[str | None] = mapped_column(String(255))
+    customer_ref: Mapped[str | None] = mapped_column(String(255))  # a transfer's: its account
     payment_method_ref: Mapped[str | None] = mapped_column(String(255))
     charge_ref: Mapped[str | None] = mapped_column(String(40))  # the charge a refund returns
     error_code: Mapped[str | None] = mapped_column(String(60))

@@ -15,8 +15,9 @@ PAYOUT_STATUSES = ("pending", "paid", "failed", "canceled")
 
 
 class Payout(Base):
-    """One payout per trip (`trip_id` unique: a trip is paid at most once); `attempt` numbers
-    the transfer tries, part of the provider's idempotency key."""
+    """One payout per trip (`trip_id` unique: a trip is paid at most once); `attempt` counts
+    the transfer tries, all sent under the one key `payout-<id>-transfer`. A try holds a claim
+    (`claim_expires_at`) as a pledge's charge does; `retry_at` is when the next try is due."""
 
     __tablename__ = "payouts"
     __table_args__ = (
@@ -34,3 +35,8 @@ class Payout(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The claim of the try under way (domain/operators/payouts.py), and the next try's time.
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(String(500))

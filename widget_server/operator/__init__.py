@@ -34,9 +34,11 @@ def init_app(app: Flask) -> None:
     from widget_server.operator import (  # noqa: F401 (routes register)
         company,
         nav,
+        payouts,
         quoting,
         team,
         trips,
+        webhooks,
     )
 
     backoffice.init_app(app)

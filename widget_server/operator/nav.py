@@ -17,6 +17,8 @@ NAV = [
     ("operator.drivers", _l("Drivers"), "view"),
     ("operator.trips", _l("Trips"), "view"),
     ("operator.team", _l("Team"), "view"),
+    ("operator.webhooks", _l("Webhooks"), "profile"),
+    ("operator.payouts", _l("Payouts"), "view"),
 ]
 
 ROLE_NAMES = {

@@ -69,6 +69,19 @@ class ChargeResult:
         return self.status == "succeeded"
 
 
+@dataclass(frozen=True)
+class ConnectedAccount:
+    """A bus company's connected account as the provider sees it. `transfers_enabled`: it can
+    receive a transfer now; `payouts_enabled`: the provider pays its balance out to the
+    company's bank; `details_submitted`: its holder finished the hosted onboarding."""
+
+    ref: str
+    transfers_enabled: bool
+    payouts_enabled: bool
+    charges_enabled: bool
+    details_submitted: bool
+
+
 class PaymentProvider(Protocol):
     name: str
 
@@ -106,6 +119,34 @@ class PaymentProvider(Protocol):
         result, or None if the provider never made it. Used when the trip was canceled while
         a charge's outcome was unknown. Raises PaymentError when it cannot tell now (the
         provider is unreachable, or the charge is still processing)."""
+
+    def create_connected_account(self, *, operator_id: str, email: str, key: str) -> str:
+        """Open a connected account (Stripe Connect Express) for a bus company; returns its
+        reference. Keyed by `key`: the same key gives the same account again."""
+
+    def onboarding_link(self, *, account_ref: str, return_url: str, refresh_url: str) -> str:
+        """A short-lived, single-use address of the provider's hosted onboarding for the
+        account, which sends its holder back to `return_url` (done) or `refresh_url` (the link
+        expired: make a new one)."""
+
+    def connected_account(self, account_ref: str) -> ConnectedAccount:
+        """The account's state now (a read). Raises PaymentError or PermanentPaymentError
+        (code `resource_missing` for an account the provider does not know)."""
+
+    def transfer(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        destination: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> str:
+        """Move `amount` from the platform's balance to the connected account `destination`;
+        returns the transfer reference. The same key returns the same transfer, never a
+        second one. Raises PaymentError (temporary: retry with the same key) or
+        PermanentPaymentError (e.g. `insufficient_capabilities_for_transfer`,
+        `balance_insufficient`)."""
 
 
 def is_simulated(settings) -> bool:

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 
 from widget_server.ids import new_id
 from widget_server.models import SimulatedPayment
-from widget_server.payments import CardDeclined, ChargeResult, PermanentPaymentError, SavedCard
+from widget_server.payments import (
+    CardDeclined,
+    ChargeResult,
+    ConnectedAccount,
+    PermanentPaymentError,
+    SavedCard,
+)
 
 # Stripe's test payment methods: (outcome when saving the card, outcome when charging it).
 TEST_PAYMENT_METHODS = {
@@ -62,7 +68,7 @@ class SimulatedProvider:
         setup_outcome, _ = _behaviour(payment_method)
         if setup_outcome != "ok":
             raise CardDeclined("card_declined", DECLINE_MESSAGES[setup_outcome], setup_outcome)
-        suffix = hashlib.sha256(key.encode()).hexdigest()[:24]
+        suffix = _named_after(key)
         return SavedCard(f"cus_sim_{suffix}", payment_method, f"seti_sim_{suffix}")
 
     def charge(
@@ -122,7 +128,42 @@ class SimulatedProvider:
             return None
         return ChargeResult(row.status, row.id, row.error_code, CHARGE_MESSAGES.get(row.status))
 
-    def _remember(self, key: str, **values) -> SimulatedPayment:
+    def create_connected_account(self, *, operator_id: str, email: str, key: str) -> str:
+        """An account named after the key (the same key, the same account)."""
+        return f"acct_sim_{_named_after(key)}"
+
+    def onboarding_link(self, *, account_ref: str, return_url: str, refresh_url: str) -> str:
+        """Simulated onboarding has nothing to fill in: it is done at once, back to the portal."""
+        return return_url
+
+    def connected_account(self, account_ref: str) -> ConnectedAccount:
+        """Every simulated account (and any `acct_` id typed in) is fully onboarded."""
+        _check_account(account_ref)
+        return ConnectedAccount(account_ref, True, True, True, True)
+
+    def transfer(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        destination: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> str:
+        """A `tr_sim_...` transfer named after the key, kept in the ledger once."""
+        _check_account(destination)
+        row = self._remember(
+            idempotency_key,
+            id=f"tr_sim_{_named_after(idempotency_key)}",
+            kind="transfer",
+            status="succeeded",
+            amount=amount,
+            currency=currency,
+            customer_ref=destination,
+        )
+        return row.id
+
+    def _remember(self, key: str, id: str | None = None, **values) -> SimulatedPayment:
         """Insert the result for `key`, or return the one stored first (idempotent replay)."""
         prefix = "pi_sim" if values["kind"] == "charge" else "re_sim"
         with self._session_factory() as session:
@@ -131,7 +172,7 @@ class SimulatedProvider:
             )
             if existing is not None:
                 return existing
-            row = SimulatedPayment(id=new_id(prefix), idempotency_key=key, **values)
+            row = SimulatedPayment(id=id or new_id(prefix), idempotency_key=key, **values)
             session.add(row)
             try:
                 session.commit()
@@ -141,6 +182,15 @@ class SimulatedProvider:
                     select(SimulatedPayment).where(SimulatedPayment.idempotency_key == key)
                 )
             return row
+
+
+def _named_after(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _check_account(account_ref: str) -> None:
+    if not account_ref.startswith("acct_"):
+        raise PermanentPaymentError("resource_missing", f"No such account: '{account_ref}'")
 
 
 def payment_method_for_card_number(number: str) -> str | None:

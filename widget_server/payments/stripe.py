@@ -11,6 +11,7 @@ from widget_server.payments import (
     LONGEST_CALL,
     CardDeclined,
     ChargeResult,
+    ConnectedAccount,
     PaymentError,
     PermanentPaymentError,
     SavedCard,
@@ -182,14 +183,9 @@ class StripeProvider:
         """The PaymentIntent made under `key`, found among its customer's (a read: Stripe has no
         lookup by idempotency key, and its search is not read-after-write). Every attempt has
         its own customer (saved with the attempt's card), so one page holds them all."""
-        try:
-            page = self.client.v1.payment_intents.list(
-                params={"customer": customer_ref, "limit": 100}
-            )
-        except PERMANENT as exc:
-            raise _permanent(exc) from exc
-        except TRANSIENT as exc:
-            raise PaymentError(str(exc)) from exc
+        page = self._call(
+            self.client.v1.payment_intents.list, params={"customer": customer_ref, "limit": 100}
+        )
         for intent in page.data:
             if intent.metadata.to_dict().get("idempotency_key") != key:
                 continue
@@ -206,17 +202,84 @@ class StripeProvider:
         return None
 
     def refund(self, *, pledge_id: str, intent_ref: str, amount: int, key: str) -> str:
+        refund = self._call(
+            self.client.v1.refunds.create,
+            params={
+                "payment_intent": intent_ref,
+                "amount": amount,
+                "metadata": {"pledge_id": pledge_id},
+            },
+            options={"idempotency_key": key},
+        )
+        return refund.id
+
+    # Connect: bus companies' Express accounts and the transfers that pay them ----------------
+
+    def _call(self, call, *args, **kwargs):
+        """One Stripe call, its failures read as ours: temporary or permanent."""
         try:
-            refund = self.client.v1.refunds.create(
-                params={
-                    "payment_intent": intent_ref,
-                    "amount": amount,
-                    "metadata": {"pledge_id": pledge_id},
-                },
-                options={"idempotency_key": key},
-            )
+            return call(*args, **kwargs)
         except PERMANENT as exc:
             raise _permanent(exc) from exc
         except TRANSIENT as exc:
             raise PaymentError(str(exc)) from exc
-        return refund.id
+
+    def create_connected_account(self, *, operator_id: str, email: str, key: str) -> str:
+        """An Express account asking for the `transfers` capability (all a bus company needs
+        to be paid); Stripe's onboarding collects the rest."""
+        account = self._call(
+            self.client.v1.accounts.create,
+            params={
+                "type": "express",
+                "email": email,
+                "business_type": "company",
+                "capabilities": {"transfers": {"requested": True}},
+                "metadata": {"operator_id": operator_id},
+            },
+            options={"idempotency_key": key},
+        )
+        return account.id
+
+    def onboarding_link(self, *, account_ref: str, return_url: str, refresh_url: str) -> str:
+        link = self._call(
+            self.client.v1.account_links.create,
+            params={
+                "account": account_ref,
+                "type": "account_onboarding",
+                "return_url": return_url,
+                "refresh_url": refresh_url,
+            },
+        )
+        return link.url
+
+    def connected_account(self, account_ref: str) -> ConnectedAccount:
+        account = self._call(self.client.v1.accounts.retrieve, account_ref).to_dict()
+        capabilities = account.get("capabilities") or {}
+        return ConnectedAccount(
+            account["id"],
+            transfers_enabled=capabilities.get("transfers") == "active",
+            payouts_enabled=bool(account.get("payouts_enabled")),
+            charges_enabled=bool(account.get("charges_enabled")),
+            details_submitted=bool(account.get("details_submitted")),
+        )
+
+    def transfer(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        destination: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> str:
+        transfer = self._call(
+            self.client.v1.transfers.create,
+            params={
+                "amount": amount,
+                "currency": currency.lower(),
+                "destination": destination,
+                "metadata": metadata,
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+        return transfer.id

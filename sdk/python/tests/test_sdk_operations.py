@@ -1,6 +1,8 @@
 """The SDK keeps level with the API: every operation of the running server's OpenAPI document
-is callable from both clients (and the SDK calls nothing the document lacks), and every member
-of the API's objects is a field of the SDK's result class."""
+is callable from both clients of its API (the partner API from `Client` and `AsyncClient`, the
+operator API `/v1/operator` from `OperatorClient` and `AsyncOperatorClient`), the SDK calls
+nothing the document lacks, and every member of the API's objects is a field of the SDK's
+result class."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ MODELS = {
     "Event": ridepledge.Event,
     "Trip": ridepledge.Trip,
     "AddOn": ridepledge.AddOn,
+    "TripRequest": ridepledge.TripRequest,
+    "PartnerQuote": ridepledge.Quote,
     "Stop": ridepledge.Stop,
     "Pledge": ridepledge.Pledge,
     "PromoCode": ridepledge.PromoCode,
@@ -37,6 +41,15 @@ MODELS = {
     "WebhookAttempt": ridepledge.WebhookAttempt,
     "FanExport": ridepledge.FanExport,
     "FanErasure": ridepledge.FanErasure,
+    "OperatorTripRequest": ridepledge.TripRequest,
+    "OperatorQuote": ridepledge.Quote,
+    "OperatorProfile": ridepledge.OperatorProfile,
+    "OperatorTrip": ridepledge.OperatorTrip,
+    "OperatorManifest": ridepledge.OperatorManifest,
+    "OperatorManifestStop": ridepledge.OperatorManifestStop,
+    "OperatorRider": ridepledge.OperatorRider,
+    "Assignment": ridepledge.Assignment,
+    "Payout": ridepledge.Payout,
 }
 
 
@@ -47,18 +60,18 @@ def openapi(live_server):
     return answer.json()
 
 
-# The operator API (`/v1/operator`, operators' clients) is not the partner clients': it is
-# for an `OperatorClient` (a connection plus its own resources, see ridepledge._client).
 OPERATOR_API = "/v1/operator/"
+CLIENTS = ["Client", "AsyncClient", "OperatorClient", "AsyncOperatorClient"]
 
 
-def api_operations(document) -> set[tuple[str, str]]:
-    """The partner API's operations in `document`."""
+def api_operations(document, client=None) -> set[tuple[str, str]]:
+    """The document's operations; of `client`'s API (partner or operator) when given."""
+    operator = client is not None and "Operator" in type(client).__name__
     return {
         (method.upper(), normalized(path))
         for path, item in document["paths"].items()
         for method in item
-        if method in METHODS and not path.startswith(OPERATOR_API)
+        if method in METHODS and (client is None or path.startswith(OPERATOR_API) == operator)
     }
 
 
@@ -80,7 +93,7 @@ def sdk_operations(client) -> dict[tuple[str, str], list[str]]:
     return found
 
 
-@pytest.fixture(params=["Client", "AsyncClient"])
+@pytest.fixture(params=CLIENTS)
 def client(request):
     made = getattr(ridepledge, request.param)("cli_x", "sk_x", "http://127.0.0.1:9")
     yield made
@@ -92,25 +105,30 @@ def client(request):
 
 
 def test_every_api_operation_is_in_both_clients_and_no_other(openapi, client):
-    in_api = api_operations(openapi)
+    in_api = api_operations(openapi, client)
     in_sdk = sdk_operations(client)
-    assert len(in_api) >= 34
+    assert len(in_api) >= (5 if "Operator" in type(client).__name__ else 34)
     missing = sorted(in_api - set(in_sdk))
     assert missing == [], f"{type(client).__name__} cannot call {missing}"
     unknown = sorted(set(in_sdk) - in_api)
     assert unknown == [], f"{type(client).__name__} calls operations the API lacks: {unknown}"
 
 
-def test_the_operations_test_sees_a_missing_resource(openapi, client):
+def test_the_operations_test_sees_a_missing_resource(openapi):
     """The comparison fails when a client lacks a resource (here: one removed from it)."""
+    client = ridepledge.Client("cli_x", "sk_x", "http://127.0.0.1:9")
     del client.fans
     assert ("POST", "/v1/fans/erase") not in sdk_operations(client)
     assert ("POST", "/v1/fans/erase") in api_operations(openapi)
 
 
-def test_both_clients_have_the_same_resources_and_signatures():
-    sync = ridepledge.Client("cli_x", "sk_x", "http://127.0.0.1:9")
-    other = ridepledge.AsyncClient("cli_x", "sk_x", "http://127.0.0.1:9")
+@pytest.mark.parametrize(
+    ("sync_name", "async_name"),
+    [("Client", "AsyncClient"), ("OperatorClient", "AsyncOperatorClient")],
+)
+def test_both_clients_have_the_same_resources_and_signatures(sync_name, async_name):
+    sync = getattr(ridepledge, sync_name)("cli_x", "sk_x", "http://127.0.0.1:9")
+    other = getattr(ridepledge, async_name)("cli_x", "sk_x", "http://127.0.0.1:9")
     resources = {name for name, value in vars(sync).items() if isinstance(value, Resource)}
     assert resources == {n for n, v in vars(other).items() if isinstance(v, Resource)}
     for name in resources:
@@ -128,15 +146,18 @@ def test_every_member_of_an_api_object_is_a_field_of_its_result(openapi, schema)
     assert properties - fields == set(), f"{MODELS[schema].__name__} lacks them"
 
 
-def test_every_argument_of_an_api_operation_is_an_argument_of_the_sdk_method(openapi):
+@pytest.mark.parametrize("client_name", ["Client", "OperatorClient"])
+def test_every_argument_of_an_api_operation_is_an_argument_of_the_sdk_method(openapi, client_name):
     """Each operation's JSON body members and query parameters are keyword arguments of the
     method that sends it (path parameters are its positional arguments)."""
-    client = ridepledge.Client("cli_x", "sk_x", "http://127.0.0.1:9")
+    client = getattr(ridepledge, client_name)("cli_x", "sk_x", "http://127.0.0.1:9")
     schemas = openapi["components"]["schemas"]
     by_operation = sdk_operations(client)
     for path, item in openapi["paths"].items():
         for method, operation in item.items():
-            if method not in METHODS or path.startswith(OPERATOR_API):
+            if method not in METHODS or (method.upper(), normalized(path)) not in (
+                api_operations(openapi, client)
+            ):
                 continue
             wanted = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")

@@ -146,3 +146,37 @@ def test_viewers_read_and_other_operators_get_404(app):
         answer = portal_post(other, path, body, page="/operator/quotes")
         assert answer.status_code == 404, path
     assert quote_id not in other.get("/operator/quotes").get_data(as_text=True)
+
+
+def test_an_owner_adds_a_webhook_endpoint_for_the_operators_news(app):
+    ids = _market(app)
+    owner = _signed_in(app, ids["owner"])
+    page = owner.get("/operator/webhooks").get_data(as_text=True)
+    assert "quote.awarded" in page and "pledge.created" not in page
+    made = portal_post(
+        owner,
+        "/operator/webhooks",
+        {"url": "http://127.0.0.1:9/news", "events": ["quote.awarded"], "description": "ERP"},
+        page="/operator/webhooks",
+    )
+    assert made.status_code == 201 and "whsec_" in made.get_data(as_text=True)
+    with app.app_context():
+        from widget_server.models import WebhookEndpoint
+
+        endpoint = db.session.scalar(select(WebhookEndpoint))
+        assert endpoint.operator_id == ids["operator_id"] and endpoint.partner_id is None
+        endpoint_id = endpoint.id
+    partner_only = portal_post(
+        owner,
+        "/operator/webhooks",
+        {"url": "http://127.0.0.1:9/news", "events": ["pledge.created"]},
+        page="/operator/webhooks",
+    )
+    assert partner_only.status_code == 422
+    dispatcher = _signed_in(app, ids["dispatcher"])
+    assert dispatcher.get("/operator/webhooks").status_code == 403
+    other = _signed_in(app, ids["other_owner"])
+    gone = portal_post(other, f"/operator/webhooks/{endpoint_id}/delete", page="/operator/")
+    assert gone.status_code == 404
+    deleted = portal_post(owner, f"/operator/webhooks/{endpoint_id}/delete", page="/operator/")
+    assert deleted.status_code == 302

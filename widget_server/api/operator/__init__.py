@@ -27,7 +27,7 @@ blp = Blueprint(
 )
 
 # The modules adding routes to `blp`, in the order the API document lists them.
-ROUTE_MODULES = ["profile", "requests", "trips"]
+ROUTE_MODULES = ["profile", "requests", "trips", "payouts"]
 
 
 def operator_route(scope: str | None = None, *, not_found: bool = True):

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from widget_server.domain.operators.payouts import payouts_to_pay
 from widget_server.domain.pledges.card_recovery import REMINDER_BEFORE
 from widget_server.domain.pledges.charge_claims import CHARGED_TRIP_STATUSES
 from widget_server.domain.pledges.claims import claim_is_free
@@ -29,6 +30,7 @@ class Backlog:
     grace_expired: list[str]
     card_retries: list[str]
     card_reminders: list[str]
+    to_pay: list[str]  # operators' payouts
 
 
 def find_backlog(session: Session, *, now: datetime | None = None) -> Backlog:
@@ -79,6 +81,7 @@ def find_backlog(session: Session, *, now: datetime | None = None) -> Backlog:
                 Pledge.grace_expires_at <= now + REMINDER_BEFORE,
             )
         ),
+        to_pay=payouts_to_pay(session, now=now),
     )
 
 

@@ -56,23 +56,26 @@ def retry_delay(failures: int) -> timedelta:
     return min(FIRST_RETRY_DELAY * 2 ** max(failures - 1, 0), LONGEST_RETRY_DELAY)
 
 
-def claim_is_free(now: datetime):
-    """SQL: nobody holds the pledge's claim and its next try is due."""
-    return or_(Pledge.claim_expires_at.is_(None), Pledge.claim_expires_at <= now) & or_(
-        Pledge.retry_at.is_(None), Pledge.retry_at <= now
+def claim_is_free(now: datetime, model=Pledge):
+    """SQL: nobody holds the claim on the row (a pledge, or another `model` with the same
+    `claim_expires_at` and `retry_at` columns: a payout) and its next try is due."""
+    return or_(model.claim_expires_at.is_(None), model.claim_expires_at <= now) & or_(
+        model.retry_at.is_(None), model.retry_at <= now
     )
 
 
-def take_claim(session: Session, pledge: Pledge, condition, now: datetime) -> bool:
-    """Take the pledge's claim if `condition` holds and the claim is free: one UPDATE, so of
-    any number of concurrent callers exactly one wins."""
+def take_claim(session: Session, row, condition, now: datetime, **values) -> bool:
+    """Take the claim on `row` (a pledge or a payout) if `condition` holds and the claim is
+    free, setting `values` too: one UPDATE, so of any number of concurrent callers exactly one
+    wins."""
+    model = type(row)
     result = session.execute(
-        update(Pledge)
-        .where(Pledge.id == pledge.id, condition, claim_is_free(now))
-        .values(claim_expires_at=now + LEASE)
+        update(model)
+        .where(model.id == row.id, condition, claim_is_free(now, model))
+        .values(claim_expires_at=now + LEASE, **values)
         .execution_options(synchronize_session=False)
     )
-    session.refresh(pledge)
+    session.refresh(row)
     return result.rowcount == 1
 
 

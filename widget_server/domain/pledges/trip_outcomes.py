@@ -15,6 +15,7 @@ from widget_server.domain.errors import (
 )
 from widget_server.domain.notify import queue_pledge_email
 from widget_server.domain.operators.operator_trips import tell_trip_operator
+from widget_server.domain.operators.payouts import owe_payout
 from widget_server.domain.pledges import waitlist
 from widget_server.domain.pledges.claims import load_pledge
 from widget_server.domain.pledges.refunds import request_refund
@@ -108,7 +109,7 @@ def drop_if_grace_expired(session: Session, pledge_id: str, *, now: datetime | N
 
 
 def complete_trip_if_done(session: Session, trip_id: str, *, now: datetime | None = None) -> bool:
-    """confirmed -> completed once its event has started."""
+    """confirmed -> completed once its event has started; its operator is owed its quote."""
     now = now or utcnow()
     started = select(Event.id).where(Event.id == Trip.event_id, Event.starts_at <= now)
     result = session.execute(
@@ -121,6 +122,7 @@ def complete_trip_if_done(session: Session, trip_id: str, *, now: datetime | Non
         trip = session.get(Trip, trip_id, populate_existing=True)
         record(session, trip.partner_id, "system", "trip.completed", "trip", trip.id)
         tell_trip_operator(session, trip, "trip.completed")
+        owe_payout(session, trip, now=now)
     return result.rowcount == 1
 
 

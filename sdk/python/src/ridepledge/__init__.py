@@ -1,4 +1,5 @@
-"""RidePledge's Python SDK for partners' backends.
+"""RidePledge's Python SDK for partners' backends (`Client`) and bus companies'
+(`OperatorClient`).
 
 ```python
 import ridepledge
@@ -16,7 +17,7 @@ See `docs/sdk.md` (or the package README) for the guide.
 from typing import TYPE_CHECKING, Any
 
 from ridepledge import webhooks
-from ridepledge._client import Client
+from ridepledge._client import Client, OperatorClient
 from ridepledge._http import Options
 from ridepledge.errors import (
     APIConnectionError,
@@ -33,6 +34,21 @@ from ridepledge.errors import (
     ServerError,
     SoldOutError,
     ValidationError,
+)
+from ridepledge.marketplace import (
+    Assignment,
+    Award,
+    EventSummary,
+    OperatorManifest,
+    OperatorManifestStop,
+    OperatorProfile,
+    OperatorRider,
+    OperatorTrip,
+    PartnerRef,
+    Payout,
+    Quote,
+    QuoteOperator,
+    TripRequest,
 )
 from ridepledge.models import (
     AddOn,
@@ -93,14 +109,16 @@ from ridepledge.webhooks import WebhookEvent, WebhookVerificationError, construc
 if TYPE_CHECKING:
     # (Not in __all__: `from ridepledge import *` must work without httpx.)
     from ridepledge._async_client import AsyncClient as AsyncClient
+    from ridepledge._async_client import AsyncOperatorClient as AsyncOperatorClient
 
 
 def __getattr__(name: str) -> Any:
-    """`AsyncClient` is imported on first use: only it needs httpx (the `async` extra)."""
-    if name == "AsyncClient":
-        from ridepledge._async_client import AsyncClient
+    """`AsyncClient` and `AsyncOperatorClient` are imported on first use: only they need httpx
+    (the `async` extra)."""
+    if name in ("AsyncClient", "AsyncOperatorClient"):
+        from ridepledge import _async_client
 
-        return AsyncClient
+        return getattr(_async_client, name)
     raise AttributeError(f"module 'ridepledge' has no attribute {name!r}")
 
 
@@ -113,6 +131,20 @@ __all__ = [
     "BadRequestError",
     "CallOptions",
     "Client",
+    "OperatorClient",
+    "Assignment",
+    "Award",
+    "EventSummary",
+    "OperatorManifest",
+    "OperatorManifestStop",
+    "OperatorProfile",
+    "OperatorRider",
+    "OperatorTrip",
+    "PartnerRef",
+    "Payout",
+    "Quote",
+    "QuoteOperator",
+    "TripRequest",
     "DemandThresholdReachedEvent",
     "FanErasure",
     "FanExport",

@@ -11,7 +11,7 @@ from typing import Self, Unpack
 # httpx comes through `_async`, which says how to install it when it is missing.
 from ridepledge._async import AsyncAPI, AsyncTransport, httpx
 from ridepledge._auth import AsyncTokenManager
-from ridepledge._client import ClientCore, PartnerResources
+from ridepledge._client import ClientCore, OperatorResources, PartnerResources
 from ridepledge._http import ClientOptions, Options
 from ridepledge.resources._base import AsyncRequester
 
@@ -76,3 +76,7 @@ class AsyncClient(AsyncConnection, PartnerResources[AsyncRequester]):
     when several need a token at once, one token request is sent and the others wait for it.
     Use it on one event loop, and close it (``await client.close()`` or ``async with``).
     """
+
+
+class AsyncOperatorClient(AsyncConnection, OperatorResources[AsyncRequester]):
+    """`OperatorClient` for asyncio code: the same resources, awaited (see `AsyncClient`)."""

@@ -5,8 +5,8 @@
 - a set of resources: `PartnerResources` (the partner API, `resources.RESOURCES`).
 
 `Client` is `SyncConnection` + `PartnerResources`, `AsyncClient` is `AsyncConnection` +
-`PartnerResources`; a client of another API (the operators') is a connection plus its own
-resources class, with no code of its own.
+`PartnerResources`; the operators' clients (`OperatorClient`, `AsyncOperatorClient`) are a
+connection plus `OperatorResources`, with no code of their own.
 """
 
 from __future__ import annotations
@@ -22,14 +22,21 @@ from ridepledge._auth import TokenCache, TokenManager
 from ridepledge._http import ClientOptions, Options
 from ridepledge._sync import SyncAPI, SyncTransport
 from ridepledge.resources import (
+    OPERATOR_RESOURCES,
     RESOURCES,
     AddOns,
     DemandResource,
     Events,
     Fans,
+    OperatorQuotes,
+    OperatorTripRequests,
+    OperatorTrips,
     PartnerResource,
+    Payouts,
     Pledges,
+    Profile,
     PromoCodes,
+    TripRequests,
     Trips,
     WebhookDeliveries,
     WebhookEndpoints,
@@ -54,12 +61,25 @@ class PartnerResources(Generic[R]):
     events: Events[R]
     trips: Trips[R]
     add_ons: AddOns[R]
+    trip_requests: TripRequests[R]
     pledges: Pledges[R]
     promo_codes: PromoCodes[R]
     demand: DemandResource[R]
     fans: Fans[R]
     webhook_endpoints: WebhookEndpoints[R]
     webhook_deliveries: WebhookDeliveries[R]
+
+
+class OperatorResources(Generic[R]):
+    """The operator API's resources (`resources.OPERATOR_RESOURCES`), for a bus company."""
+
+    _resources: ClassVar[Mapping[str, type[Resource[Any]]]] = OPERATOR_RESOURCES
+
+    profile: Profile[R]
+    trip_requests: OperatorTripRequests[R]
+    quotes: OperatorQuotes[R]
+    trips: OperatorTrips[R]
+    payouts: Payouts[R]
 
 
 class ClientCore(abc.ABC, Generic[R]):
@@ -231,4 +251,20 @@ class Client(SyncConnection, PartnerResources[SyncRequester]):
     Every operation also takes `timeout=` and `max_retries=` for that call alone. A client
     keeps no global state and is safe to share between threads. Close it (or use it as a
     context manager) to release its connections.
+    """
+
+
+class OperatorClient(SyncConnection, OperatorResources[SyncRequester]):
+    """A bus company's connection to the operator API (`/v1/operator`), with credentials from
+    ``ridepledge clients create --operator SLUG``.
+
+    ```python
+    with ridepledge.OperatorClient(CLIENT_ID, CLIENT_SECRET, BASE_URL) as client:
+        for request in client.trip_requests.list():
+            client.quotes.create(request.id, seats=56, amount=180000, currency="USD", ...)
+        for payout in client.payouts.list():
+            print(payout.trip_id, payout.amount, payout.status)
+    ```
+
+    It takes `Client`'s arguments and behaves as it does (retries, tokens, errors, options).
     """

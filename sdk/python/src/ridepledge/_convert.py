@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar, Union
 
 T = TypeVar("T")
@@ -80,6 +80,8 @@ def _convert(hint: Any, value: Any) -> Any:
         origin = typing.get_origin(hint)
     if hint is datetime:
         return parse_datetime(value)
+    if hint is date:
+        return date.fromisoformat(value)
     if origin is list:
         (item_hint,) = typing.get_args(hint)
         return [_convert(item_hint, item) for item in value]

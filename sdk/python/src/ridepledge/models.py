@@ -75,6 +75,11 @@ WEBHOOK_EVENT_TYPES = (
     "trip.confirmed",
     "trip.failed",
     "trip.canceled",
+    "trip.departed",
+    "trip.operator_withdrew",
+    "quote.created",
+    "quote.updated",
+    "quote.withdrawn",
     "demand.threshold_reached",
 )
 

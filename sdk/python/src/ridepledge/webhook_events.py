@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal, TypeAlias
 
+from ridepledge.marketplace import Quote
 from ridepledge.models import DemandThreshold, Pledge, Trip, from_api, parse_datetime
 
 __all__ = [
@@ -31,10 +32,15 @@ __all__ = [
     "PledgeDroppedEvent",
     "PledgePaidEvent",
     "PledgeRefundedEvent",
+    "QuoteCreatedEvent",
+    "QuoteUpdatedEvent",
+    "QuoteWithdrawnEvent",
     "TripCanceledEvent",
     "TripConfirmedEvent",
+    "TripDepartedEvent",
     "TripFailedEvent",
     "TripOpenedEvent",
+    "TripOperatorWithdrewEvent",
     "UnknownEvent",
     "WebhookTest",
     "WebhookTestEvent",
@@ -139,6 +145,42 @@ class TripCanceledEvent(_TripEvent):
 
 
 @dataclass(frozen=True)
+class TripDepartedEvent(_TripEvent):
+    """The bus left its last stop (`data.departed_at`)."""
+
+    type: ClassVar[Literal["trip.departed"]] = "trip.departed"
+
+
+@dataclass(frozen=True)
+class _QuoteEvent(_Base):
+    data: Quote
+
+
+@dataclass(frozen=True)
+class QuoteCreatedEvent(_QuoteEvent):
+    type: ClassVar[Literal["quote.created"]] = "quote.created"
+
+
+@dataclass(frozen=True)
+class QuoteUpdatedEvent(_QuoteEvent):
+    type: ClassVar[Literal["quote.updated"]] = "quote.updated"
+
+
+@dataclass(frozen=True)
+class QuoteWithdrawnEvent(_QuoteEvent):
+    type: ClassVar[Literal["quote.withdrawn"]] = "quote.withdrawn"
+
+
+@dataclass(frozen=True)
+class TripOperatorWithdrewEvent(_Base):
+    """The operator of an awarded trip gave it back; `data` holds `trip`, `trip_request_id`
+    and `operator` (`slug`, `name`): the request is open for quotes again."""
+
+    type: ClassVar[Literal["trip.operator_withdrew"]] = "trip.operator_withdrew"
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class DemandThresholdReachedEvent(_Base):
     type: ClassVar[Literal["demand.threshold_reached"]] = "demand.threshold_reached"
     data: DemandThreshold
@@ -172,6 +214,11 @@ Event: TypeAlias = (
     | TripConfirmedEvent
     | TripFailedEvent
     | TripCanceledEvent
+    | TripDepartedEvent
+    | TripOperatorWithdrewEvent
+    | QuoteCreatedEvent
+    | QuoteUpdatedEvent
+    | QuoteWithdrawnEvent
     | DemandThresholdReachedEvent
     | WebhookTestEvent
     | UnknownEvent
@@ -190,6 +237,11 @@ _TYPED: tuple[type[Any], ...] = (
     TripConfirmedEvent,
     TripFailedEvent,
     TripCanceledEvent,
+    TripDepartedEvent,
+    TripOperatorWithdrewEvent,
+    QuoteCreatedEvent,
+    QuoteUpdatedEvent,
+    QuoteWithdrawnEvent,
     DemandThresholdReachedEvent,
     WebhookTestEvent,
 )

@@ -1,7 +1,8 @@
 """The API's resources, one class per group of endpoints, each used by both clients.
 
 `RESOURCES` names the attribute of each on a client: adding a resource is a module here, a
-line in `RESOURCES` and its annotation on `ridepledge._client.PartnerResources`.
+line in `RESOURCES` and its annotation on `ridepledge._client.PartnerResources`. The operator
+API's are `OPERATOR_RESOURCES`, annotated on `ridepledge._client.OperatorResources`.
 """
 
 from typing import Any
@@ -11,9 +12,17 @@ from ridepledge.resources.add_ons import AddOns
 from ridepledge.resources.demand import DemandResource
 from ridepledge.resources.events import Events
 from ridepledge.resources.fans import Fans
+from ridepledge.resources.operator import (
+    OperatorQuotes,
+    OperatorTripRequests,
+    OperatorTrips,
+    Payouts,
+    Profile,
+)
 from ridepledge.resources.partner import PartnerResource
 from ridepledge.resources.pledges import Pledges
 from ridepledge.resources.promo_codes import PromoCodes
+from ridepledge.resources.trip_requests import TripRequests
 from ridepledge.resources.trips import Trips
 from ridepledge.resources.webhook_endpoints import WebhookDeliveries, WebhookEndpoints
 
@@ -28,6 +37,14 @@ RESOURCES: dict[str, type[Resource[Any]]] = {
     "fans": Fans,
     "webhook_endpoints": WebhookEndpoints,
     "webhook_deliveries": WebhookDeliveries,
+    "trip_requests": TripRequests,
+}
+OPERATOR_RESOURCES: dict[str, type[Resource[Any]]] = {
+    "profile": Profile,
+    "trip_requests": OperatorTripRequests,
+    "quotes": OperatorQuotes,
+    "trips": OperatorTrips,
+    "payouts": Payouts,
 }
 
 __all__ = [
@@ -39,10 +56,17 @@ __all__ = [
     "Events",
     "Fans",
     "NotGiven",
+    "OPERATOR_RESOURCES",
+    "OperatorQuotes",
+    "OperatorTripRequests",
+    "OperatorTrips",
     "PartnerResource",
+    "Payouts",
+    "Profile",
     "Pledges",
     "PromoCodes",
     "Resource",
+    "TripRequests",
     "Trips",
     "WebhookDeliveries",
     "WebhookEndpoints",
