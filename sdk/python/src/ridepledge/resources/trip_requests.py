@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Unpack
+from typing import Any, Unpack
 
 from ridepledge.models import Award, OriginParams, TripRequest
 from ridepledge.resources._base import (
@@ -67,7 +67,7 @@ class TripRequests(Resource[R]):
         """Award a quote (scope `trips:write`): `Award.trip` is the draft trip, its capacity
         the quote's seats, `min_riders` ceil(amount / unit_amount) unless given. An expired
         quote or a non-compliant operator is a `ConflictError`."""
-        body: dict = {"quote_id": quote_id, "unit_amount": unit_amount}
+        body: dict[str, Any] = {"quote_id": quote_id, "unit_amount": unit_amount}
         if min_riders is not None:
             body["min_riders"] = min_riders
         return Call(
