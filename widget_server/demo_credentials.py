@@ -1,5 +1,6 @@
-"""The demo's sign-ins: a console owner per demo partner, an all-scopes API client of the
-`demo` partner and a driver link of a demo trip, kept in
+"""The demo's sign-ins: a console owner per demo partner, the owner of a demo bus company
+(operator portal), an all-scopes API client of the `demo` partner and a driver link of a demo
+trip, kept in
 `<INSTANCE_PATH>/demo_credentials.json` so `ridepledge demo credentials` (`make demo-info`) can
 show them again and the landing page can link the driver page.
 
@@ -22,12 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from widget_server.domain.scopes import SCOPES
-from widget_server.models import ApiClient, Partner, Trip
+from widget_server.models import ApiClient, Operator, Partner, Trip
 
 CREDENTIALS_FILE = "demo_credentials.json"
 API_PARTNER = "demo"
 CONSOLE_PARTNERS = ("demo", "demo-away")
 ALL_SCOPES = " ".join(SCOPES)
+DEMO_OPERATOR = "demo-coaches"
 
 
 def credentials_path(instance_path: Path) -> Path:
@@ -76,6 +78,8 @@ def ensure_credentials(session: Session, path: Path, base_url: str, secret_key: 
             console[slug] = {"email": email, "password": password}
         # An owner made before the demo kept sign-ins: no password known, a link is shown.
         console.setdefault(slug, {"email": email, "password": None})  # nosec B105
+    if session.scalar(select(Operator.id).where(Operator.slug == DEMO_OPERATOR)) is None:
+        data["operator"] = _demo_operator(session)
     stored = data.get("api_client") or {}
     client = session.get(ApiClient, stored.get("client_id") or "")
     if API_PARTNER in partners and not check_secret(client, stored.get("client_secret") or ""):
@@ -85,6 +89,55 @@ def ensure_credentials(session: Session, path: Path, base_url: str, secret_key: 
     session.flush()
     _save(path, data)
     return data
+
+
+def _demo_operator(session: Session) -> dict:
+    """A compliant demo bus company serving the demo's regions, with a coach and a driver;
+    returns its owner's sign-in."""
+    from datetime import date, timedelta
+
+    from widget_server.domain.operators import operators
+
+    email, password = f"owner@{DEMO_OPERATOR}.example", secrets.token_urlsafe(12)
+    data = {
+        "name": "Demo Coaches",
+        "slug": DEMO_OPERATOR,
+        "regions": ["IL", "VC"],
+        "usdot_number": "1234567",
+        "insurance_expires_on": (date.today() + timedelta(days=365)).isoformat(),
+    }
+    operator, _owner = operators.create_operator(
+        session, data, owner_email=email, owner_password=password, actor="demo"
+    )
+    operators.add_vehicle(
+        session,
+        operator,
+        {"name": "Coach 1", "kind": "coach", "seats": 55, "plate": "DEMO 1"},
+        actor="demo",
+    )
+    operators.add_driver(
+        session,
+        operator,
+        {"name": "Dana Demo", "phone": "+13125550100", "email": "driver@demo-coaches.example"},
+        actor="demo",
+    )
+    return {"email": email, "password": password}
+
+
+def _sign_in_line(session: Session, label: str, entry: dict, set_link) -> str:
+    """One stored sign-in, as it works now: the password, or a link to set a new one."""
+    from widget_server.domain.accounts.admin_sessions import password_matches
+    from widget_server.domain.accounts.admins import find_admin
+
+    admin = find_admin(session, entry["email"])
+    if admin is None:
+        return f"  {label}: {entry['email']} was removed from the team"
+    if entry.get("password") and password_matches(admin, entry["password"]):
+        return f"  {label} sign-in: {entry['email']} / {entry['password']}"
+    return (
+        f"  {label}: {entry['email']} (its password was changed since); "
+        f"set a new one: {set_link(admin)}"
+    )
 
 
 def _live_driver_link(session: Session, stored: str | None, secret_key: str) -> str | None:
@@ -113,23 +166,15 @@ def credential_lines(session: Session, data: dict, set_link) -> list[str]:
     """What to print about the stored sign-ins, each checked against the database first.
     `set_link(admin)` makes a one-time link to set a password, for an admin whose stored
     password no longer works."""
-    from widget_server.domain.accounts.admin_sessions import password_matches
-    from widget_server.domain.accounts.admins import find_admin
     from widget_server.domain.clients import check_secret
 
     base = data.get("base_url", "")
     lines = [f"Partner console: {base}/admin/"]
     for slug, entry in (data.get("console") or {}).items():
-        admin = find_admin(session, entry["email"])
-        if admin is None:
-            lines.append(f"  {slug}: {entry['email']} was removed from the team")
-        elif entry.get("password") and password_matches(admin, entry["password"]):
-            lines.append(f"  {slug} console sign-in: {entry['email']} / {entry['password']}")
-        else:
-            lines.append(
-                f"  {slug}: {entry['email']} (its password was changed in the console); "
-                f"set a new one: {set_link(admin)}"
-            )
+        lines.append(_sign_in_line(session, f"{slug} console", entry, set_link))
+    if data.get("operator"):
+        lines.append(f"Operator portal (bus company {DEMO_OPERATOR}): {base}/operator/")
+        lines.append(_sign_in_line(session, DEMO_OPERATOR, data["operator"], set_link))
     stored = data.get("api_client")
     if stored and check_secret(
         session.get(ApiClient, stored["client_id"]), stored["client_secret"]

@@ -10,6 +10,7 @@ from widget_server.operator import PORTAL
 
 PERMISSIONS = {
     "view": {"owner", "dispatcher", "viewer"},
+    "self": {"owner", "dispatcher", "viewer"},  # one's own two-step sign-in
     "dispatch": {"owner", "dispatcher"},  # fleet, drivers, quotes, trips
     "profile": {"owner"},  # the company's profile
     "team": {"owner"},

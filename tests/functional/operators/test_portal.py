@@ -323,3 +323,37 @@ def test_an_invited_teammate_sets_a_password_from_the_portal_link(app):
         portal_sign_in(browser, "joiner@prairie.example", "a brand new password").status_code == 302
     )
     assert PASSWORD
+
+
+def test_two_step_sign_in_set_up_and_used_on_the_portal(app):
+    from tests.functional.admin.test_two_step import _CODES, _SECRET, code_at
+
+    client, people = _signed_in(app, "viewer")
+    here = "/operator/account/two-step"
+    assert portal_post(client, f"{here}/start", page=here).status_code == 302
+    page = client.get(here).get_data(as_text=True)
+    secret = _SECRET.search(page).group(1).replace(" ", "")
+    shown = portal_post(client, f"{here}/confirm", {"code": code_at(secret)}, page=here)
+    assert shown.status_code == 200
+    codes = _CODES.findall(shown.get_data(as_text=True))
+    assert len(set(codes)) == 10
+    portal_post(client, "/operator/logout")
+    again = app.test_client()
+    first = portal_sign_in(again, people["viewer"])
+    assert first.status_code == 302 and first.headers["Location"] == "/operator/login/code"
+    assert again.get("/operator/").status_code == 302  # not signed in before the code
+    wrong = portal_post(
+        again, "/operator/login/code", {"code": "000000"}, page=first.headers["Location"]
+    )
+    assert wrong.status_code == 401
+    right = portal_post(
+        again, "/operator/login/code", {"code": codes[0]}, page="/operator/login/code"
+    )
+    assert right.status_code == 302
+    assert again.get("/operator/").status_code == 200
+    with app.app_context():
+        actions = {
+            e.action
+            for e in db.session.query(AuditLogEntry).filter_by(operator_id=people["operator_id"])
+        }
+        assert {"admin.two_step_enabled", "admin.recovery_code_used"} <= actions

@@ -250,7 +250,7 @@ def turn_off(session: Session, admin: AdminUser, *, actor: str) -> None:
     """Turn two-step sign-in off (after confirm_identity); not while the team requires it."""
     if not admin.two_step_on:
         raise Conflict("two-step sign-in is not on")
-    if _required(admin):
+    if team_requires(admin):
         raise Conflict("your team requires two-step sign-in")
     admin.totp_secret = admin.totp_pending_secret = None
     admin.totp_enabled_at = admin.totp_last_step = None
@@ -287,10 +287,10 @@ def require_for_team(
 
 def must_set_up(admin: AdminUser) -> bool:
     """Whether this admin may do nothing but set up two-step sign-in."""
-    return _required(admin) and not admin.two_step_on
+    return team_requires(admin) and not admin.two_step_on
 
 
-def _required(admin: AdminUser) -> bool:
+def team_requires(admin: AdminUser) -> bool:
     """Whether the admin's team requires two-step sign-in (a partner may; an operator's team
     chooses per person)."""
     return admin.partner is not None and admin.partner.require_two_step
