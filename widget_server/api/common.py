@@ -166,6 +166,21 @@ def owned(model, object_id: str):
     return obj
 
 
+def owned_first(model, argument: str):
+    """Decorator (put it before `blp.arguments`): 404 for another partner's object before the
+    body is read, so a 422 never tells an intruder that the id exists."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            owned(model, kwargs[argument])
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def created(location: str):
     """Decorator for creating views: 201 with a Location header."""
 

@@ -1,8 +1,6 @@
 """Asking operators for a bus: `POST/GET /v1/trip_requests`, `GET /v1/trip_requests/{id}`
 (with its quotes and each operator's compliance), `POST /v1/trip_requests/{id}/award`."""
 
-import functools
-
 from flask import g
 from marshmallow import Schema, fields
 from sqlalchemy import select
@@ -14,6 +12,7 @@ from widget_server.api.common import (
     created,
     list_schema,
     owned,
+    owned_first,
     page,
     problem_doc,
     protected,
@@ -77,21 +76,9 @@ def get_trip_request(trip_request_id):
     return owned(TripRequest, trip_request_id)
 
 
-def _own_request_first(view):
-    """404 for another partner's request before the body is read, so a 422 never tells an
-    intruder that the id exists."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        owned(TripRequest, kwargs["trip_request_id"])
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 @blp.post("/<trip_request_id>/award")
 @protected(blp, "trips:write")
-@_own_request_first
+@owned_first(TripRequest, "trip_request_id")
 @blp.arguments(AwardSchema)
 @blp.response(201, AwardResultSchema)
 @problem_doc(

@@ -1,7 +1,5 @@
 """Trips: create with stops, open, cancel, manifest (JSON or CSV)."""
 
-import functools
-
 from flask import Response, current_app, g, request
 from sqlalchemy import select
 
@@ -11,6 +9,7 @@ from widget_server.api.common import (
     created,
     list_schema,
     owned,
+    owned_first,
     page,
     problem_doc,
     protected,
@@ -178,21 +177,9 @@ def _with_position(entry: WaitlistEntry, position: int | None) -> dict:
     return row
 
 
-def _own_trip_first(view):
-    """404 for another partner's trip before the body is read, so a 422 never tells an
-    intruder that the id exists."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        owned(Trip, kwargs["trip_id"])
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 @blp.post("/<trip_id>/stops")
 @protected(blp, "trips:write")
-@_own_trip_first
+@owned_first(Trip, "trip_id")
 @blp.arguments(StopInput)
 @blp.response(201, TripSchema)
 @problem_doc(blp, 409, "The trip is not open or confirmed")
