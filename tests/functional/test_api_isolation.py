@@ -9,6 +9,8 @@ from flask import Flask
 from tests.api_helpers import ApiSession, issue_token
 from tests.conftest import run_jobs
 from tests.factories import make_partner, make_trip
+from tests.functional.marketplace_helpers import make_operator
+from widget_server.domain.operators import marketplace
 from widget_server.domain.scopes import SCOPES
 from widget_server.extensions import db
 
@@ -31,6 +33,28 @@ def victim(app, client):
         partner = make_partner(session, "team-a", support_email="secret-a@a.example")
         trip = make_trip(session, partner, min_riders=1)
         ids = {"event_id": trip.event_id, "trip_id": trip.id, "partner_id": partner.id}
+        coaches = make_operator(session, "a-coaches", regions=["KS"])
+        trip_request = marketplace.request_bus(
+            session,
+            partner,
+            trip.event,
+            origin={"name": "Wichita", "region": "KS"},
+            departs_at=trip.stops[0].departs_at,
+            expected_riders=40,
+            vehicle_kind="coach",
+            actor="test",
+        )
+        ids["trip_request_id"] = trip_request.id
+        ids["quote_id"] = marketplace.submit_quote(
+            session,
+            coaches,
+            trip_request,
+            seats=50,
+            amount=200000,
+            currency="USD",
+            valid_until=trip.stops[0].departs_at,
+            actor="test",
+        ).id
     api = ApiSession(client, issue_token(app, ids["partner_id"]))
     endpoint = api.post(
         "/v1/webhook_endpoints",
@@ -79,7 +103,9 @@ def test_no_endpoint_shows_or_touches_another_partners_objects(app, victim, intr
         for secret in ("Alice A", "a@a.example", "secret-a@a.example", *others_ids):
             assert secret not in body, f"{method} {rule} leaked {secret}"
         if names:
-            assert response.status_code == 404, f"{method} {rule} -> {response.status_code}"
+            # A partner's token on the operators' API is refused whatever the id (403).
+            expected = 403 if rule.startswith("/v1/operator/") else 404
+            assert response.status_code == expected, f"{method} {rule} -> {response.status_code}"
             assert response.mimetype == "application/problem+json"
         checked += 1
     assert checked >= 20

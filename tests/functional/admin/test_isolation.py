@@ -80,7 +80,22 @@ def two_partners(app):
         promo = PromoCode(partner_id=theirs.id, code="THEIRS", percent_off=10)
         session.add(promo)
         session.flush()
+        from tests.functional.marketplace_helpers import make_operator
+        from widget_server.domain.operators import marketplace
+
+        make_operator(session, "b-coaches", regions=["KS"])
+        trip_request = marketplace.request_bus(
+            session,
+            theirs,
+            event,
+            origin={"name": "Wichita", "region": "KS"},
+            departs_at=trip.stops[0].departs_at,
+            expected_riders=40,
+            vehicle_kind="coach",
+            actor="test",
+        )
         ids = {
+            "request_id": trip_request.id,
             "client_id": client.id,
             "event_id": event.id,
             "trip_id": trip.id,

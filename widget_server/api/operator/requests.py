@@ -9,6 +9,8 @@ operator's quote or a trip not awarded to it."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import g
 from marshmallow import RAISE, Schema, validate
 
@@ -88,8 +90,24 @@ def get_operator_trip_request(trip_request_id):
     return _request(trip_request_id)
 
 
+def _visible_first(view):
+    """404 for a request or quote this operator may not see before the body is read, so a 422
+    never tells it that the id exists."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if "trip_request_id" in kwargs:
+            _request(kwargs["trip_request_id"])
+        if "quote_id" in kwargs:
+            _quote(kwargs["quote_id"])
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @blp.post("/trip_requests/<trip_request_id>/quotes")
 @operator_route("quotes:write")
+@_visible_first
 @blp.arguments(QuoteCreateSchema)
 @blp.response(201, OperatorQuoteSchema)
 @problem_doc(blp, 409, "The request is no longer open, or you already have an open quote")
@@ -128,6 +146,7 @@ def get_operator_quote(quote_id):
 
 @blp.patch("/quotes/<quote_id>")
 @operator_route("quotes:write")
+@_visible_first
 @blp.arguments(QuoteUpdateSchema)
 @blp.response(200, OperatorQuoteSchema)
 @problem_doc(blp, 409, "The quote or its request is no longer open")

@@ -10,6 +10,7 @@ from widget_server.api.common import (
     ListArgs,
     actor,
     created,
+    found_first,
     list_schema,
     owned,
     page,
@@ -77,6 +78,7 @@ def get_trip_request(trip_request_id):
 
 @blp.post("/<trip_request_id>/award")
 @protected(blp, "trips:write")
+@found_first(lambda trip_request_id, **_: owned(TripRequest, trip_request_id))
 @blp.arguments(AwardSchema)
 @blp.response(201, AwardResultSchema)
 @problem_doc(
