@@ -70,7 +70,7 @@ OPTIONS = {
     "insurance_expires_on": "--insurance-expires",
     "stripe_account_id": "--stripe-account",
     "email": "--email",
-    "password": "--password",
+    "password": "--password",  # the option's name  # nosec B105
 }
 
 
