@@ -16,6 +16,7 @@ from tests.tripday.helpers import confirmed_trip
 from widget_server.domain.accounts import password_links
 from widget_server.domain.preview import preview_token
 from widget_server.extensions import db
+from widget_server.ids import new_id
 from widget_server.models import AdminUser, Partner
 from widget_server.observability.logs import JsonFormatter, log_access, redact
 from widget_server.path_ids import is_id_variable
@@ -29,7 +30,14 @@ _VARIABLE = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 
 
 def _fill(rule: str, values: dict) -> str:
-    return _VARIABLE.sub(lambda m: values[m.group(1)], rule)
+    """The rule's path with `values`; an id variable not in them gets a well-formed unknown id
+    (`/d/<token>/stops/<stop_id>/call`: the token is what is checked here)."""
+
+    def value(match) -> str:
+        name = match.group(1)
+        return values[name] if name in values or not is_id_variable(name) else new_id("obj")
+
+    return _VARIABLE.sub(value, rule)
 
 
 def test_every_route_variable_is_classified_and_no_token_bearing_rule_is_logged(app):
