@@ -117,6 +117,7 @@ def test_garbage_ids_in_every_path_are_404(app, client, world):
     checked = 0
     for rule in app.url_map.iter_rules():
         names = [name for name in rule.arguments if is_id_variable(name)]
+        variables = set(rule.arguments)
         if not names:
             continue
         for bad in garbage:
@@ -126,8 +127,9 @@ def test_garbage_ids_in_every_path_are_404(app, client, world):
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 response = api.client.open(path, method=method, json={}, headers=api._headers(None))
                 assert response.status_code == 404, (method, path, response.status_code)
-                # Refused by the shape check, before any query (on PostgreSQL a NUL is a 500).
-                if response.mimetype == "application/problem+json":
+                # Refused by the shape check, before any query (on PostgreSQL a NUL is a 500);
+                # a driver link's route refuses its token first, which is as good.
+                if response.mimetype == "application/problem+json" and "token" not in variables:
                     assert "is not an id" in response.json["detail"], (method, path)
                 checked += 1
     assert checked > 50
