@@ -75,6 +75,7 @@ WEBHOOK_EVENT_TYPES = (
     "trip.confirmed",
     "trip.failed",
     "trip.canceled",
+    "trip.below_threshold",
     "trip.departed",
     "trip.operator_withdrew",
     "quote.created",

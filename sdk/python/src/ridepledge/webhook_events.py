@@ -37,6 +37,7 @@ __all__ = [
     "QuoteWithdrawnEvent",
     "TripCanceledEvent",
     "TripConfirmedEvent",
+    "TripBelowThresholdEvent",
     "TripDepartedEvent",
     "TripFailedEvent",
     "TripOpenedEvent",
@@ -145,6 +146,13 @@ class TripCanceledEvent(_TripEvent):
 
 
 @dataclass(frozen=True)
+class TripBelowThresholdEvent(_TripEvent):
+    """A confirmed trip fell below `min_riders` because pledges left it; it still runs."""
+
+    type: ClassVar[Literal["trip.below_threshold"]] = "trip.below_threshold"
+
+
+@dataclass(frozen=True)
 class TripDepartedEvent(_TripEvent):
     """The bus left its last stop (`data.departed_at`)."""
 
@@ -214,6 +222,7 @@ Event: TypeAlias = (
     | TripConfirmedEvent
     | TripFailedEvent
     | TripCanceledEvent
+    | TripBelowThresholdEvent
     | TripDepartedEvent
     | TripOperatorWithdrewEvent
     | QuoteCreatedEvent
@@ -237,6 +246,7 @@ _TYPED: tuple[type[Any], ...] = (
     TripConfirmedEvent,
     TripFailedEvent,
     TripCanceledEvent,
+    TripBelowThresholdEvent,
     TripDepartedEvent,
     TripOperatorWithdrewEvent,
     QuoteCreatedEvent,
