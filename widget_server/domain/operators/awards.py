@@ -88,6 +88,9 @@ def award_quote(
     capacity and the break-even `min_riders` unless given; the winner and the others are told.
     A request reopened after an operator withdrew gives its existing trip the new operator."""
     now = now or utcnow()
+    # The request's row, then the quote's: two awards of one request take their locks in the
+    # same order, so the second waits and then finds it awarded (409), never a deadlock.
+    session.get(TripRequest, trip_request.id, with_for_update=True, populate_existing=True)
     quote = session.get(Quote, quote_id, with_for_update=True, populate_existing=True)
     if quote is None or quote.request_id != trip_request.id:
         raise ValidationFailed.field("quote_id", "no such quote on this request")

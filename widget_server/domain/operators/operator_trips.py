@@ -21,6 +21,7 @@ from widget_server.domain import checkin
 from widget_server.domain.errors import Conflict, NotFound, ValidationFailed
 from widget_server.domain.manifest import build_manifest
 from widget_server.domain.operators.news import tell_operator
+from widget_server.ids import is_id
 from widget_server.models import OperatorDriver, Trip, Vehicle
 from widget_server.representations import OperatorTripSchema
 
@@ -101,7 +102,7 @@ def _rider(rider: dict) -> dict:
 def _own(session: Session, model, operator_id: str, object_id, field: str):
     """The operator's own vehicle or driver named in the input, or 422 naming `field` (the
     same answer for an unknown id and another operator's)."""
-    row = session.get(model, object_id) if isinstance(object_id, str) else None
+    row = session.get(model, object_id) if is_id(object_id) else None
     if row is None or row.operator_id != operator_id:
         raise ValidationFailed.field(field, "no such one among yours")
     return row
