@@ -31,6 +31,7 @@ from widget_server.domain.operators.operators import (
 )
 from widget_server.domain.text import Text
 from widget_server.extensions import db
+from widget_server.ids import is_id
 from widget_server.models import Event, Operator, Quote, TripRequest, TripRequestInvite
 from widget_server.models.operators import VEHICLE_KINDS
 from widget_server.models.types import utcnow
@@ -81,7 +82,8 @@ def _request_form(values: dict, errors: dict):
 def _read_request(form) -> tuple[Event, dict]:
     """The form as `marketplace.request_bus` arguments; the departure is typed in the event's
     time zone."""
-    event = db.session.get(Event, form.get("event_id", ""))
+    event_id = form.get("event_id", "")
+    event = db.session.get(Event, event_id) if is_id(event_id, "evt") else None
     if event is None or event.partner_id != g.partner.id:
         raise ValidationFailed.field("event_id", "no such event")
 
@@ -204,7 +206,8 @@ def award_bus(request_id: str):
     trip_request = owned(TripRequest, request_id)
     form = request.form
     try:
-        quote = db.session.get(Quote, form.get("quote_id", ""))
+        quote_id = form.get("quote_id", "")
+        quote = db.session.get(Quote, quote_id) if is_id(quote_id, "quo") else None
         if quote is None or quote.request_id != trip_request.id:
             raise ValidationFailed.field("quote_id", "no such quote on this request")
         unit_amount = minor_units(form.get("price", "").strip() or "0", quote.currency)

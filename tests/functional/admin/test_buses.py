@@ -141,3 +141,19 @@ def test_viewers_see_but_cannot_ask_or_award_and_other_partners_get_404(app, cli
         == 404
     )
     assert request_id not in other_client.get("/admin/buses").get_data(as_text=True)
+
+
+def test_garbage_event_and_quote_ids_in_the_forms_are_422_not_500(app, client):
+    """A NUL or a megabyte in a form's id field is refused naming it, before any query (on
+    PostgreSQL a NUL in a query is an error)."""
+    ids = _market(app)
+    sign_in(client, ids["owner"])
+    for bad in ("evt_\x00" + "x" * 30, "a" * 5000):
+        sent = post(
+            client,
+            "/admin/buses/new",
+            {"event_id": bad, "origin.name": "Wichita", "origin.region": "KS",
+             "departs_at": _departure(), "expected_riders": "40", "vehicle_kind": "coach"},
+            page="/admin/buses/new",
+        )  # fmt: skip
+        assert sent.status_code == 422, sent.status_code

@@ -106,6 +106,7 @@ def test_a_dispatcher_quotes_with_a_fleet_vehicle_revises_and_withdraws(app):
         ({"seats": "²"}, "seats"),
         ({"seats": "0"}, "seats"),
         ({"vehicle_id": "veh_00000000000000000000000000"}, "vehicle_id"),
+        ({"vehicle_id": "veh_\x00" + "x" * 300}, "vehicle_id"),  # a NUL never reaches a query
         ({"notes": "a\x00b"}, "notes"),
     ],
 )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, object_session
 from widget_server.domain.audit import record
 from widget_server.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from widget_server.domain.operators.news import tell_operator
+from widget_server.ids import is_id
 from widget_server.models import (
     Event,
     Operator,
@@ -187,7 +188,7 @@ def operator_quotes_query(operator_id: str):
 
 def quote_of_operator(session: Session, operator: Operator, quote_id: str) -> Quote:
     """The operator's own quote, or 404."""
-    quote = session.get(Quote, quote_id)
+    quote = session.get(Quote, quote_id) if is_id(quote_id, "quo") else None
     if quote is None or quote.operator_id != operator.id:
         raise NotFound(f"no quote {quote_id}")
     return quote
@@ -327,7 +328,7 @@ def _ensure_open_quote(quote: Quote) -> None:
 def _own_vehicle(session: Session, operator: Operator, vehicle_id: str | None) -> Vehicle | None:
     if vehicle_id is None:
         return None
-    vehicle = session.get(Vehicle, vehicle_id)
+    vehicle = session.get(Vehicle, vehicle_id) if is_id(vehicle_id, "veh") else None
     if vehicle is None or vehicle.operator_id != operator.id:
         raise ValidationFailed.field("vehicle_id", "no such vehicle in your fleet")
     if not vehicle.active:

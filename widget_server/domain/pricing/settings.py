@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from widget_server.domain.audit import record
 from widget_server.domain.errors import ValidationFailed
 from widget_server.domain.pricing.promos import normalize_code
+from widget_server.ids import is_id
 from widget_server.models import Event, PromoCode, Trip
 from widget_server.models.types import rfc3339
 
@@ -134,7 +135,7 @@ def _check_scope(session: Session, partner_id: str, values: dict) -> None:
     for name, model in (("event_id", Event), ("trip_id", Trip)):
         value = values[name]
         if value is not None:
-            row = session.get(model, value) if isinstance(value, str) else None
+            row = session.get(model, value) if is_id(value) else None
             if row is None or row.partner_id != partner_id:
                 raise ValidationFailed.field(name, "no such object")
 
