@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tests.api_helpers import ApiSession, issue_token
 from tests.factories import make_partner, make_trip
+from tests.forgery import tampered
 from tests.widget_helpers import form_fields, submit_form
 from widget_server.domain.referrals import (
     ForgedReferral,
@@ -82,7 +83,7 @@ def test_a_code_names_its_pledge_and_nothing_forged_passes():
     assert referring_pledge_id(SECRET, f"  {code.upper()} ") == pledge_id  # typed or shouted
     other = new_id("plg")
     swapped = other.removeprefix("plg_") + code[26:]  # another pledge under this MAC
-    flipped = code[:-1] + ("0" if code[-1] != "0" else "1")
+    flipped = tampered(code)
     for forged in (
         swapped,
         flipped,
@@ -178,7 +179,7 @@ def test_a_friend_pledging_by_the_share_link_is_recorded_and_counted(app, client
 def test_a_forged_code_is_a_422_naming_ref_and_nothing_is_taken(app, client, world):
     ana = pledge(client, world["trip"], world["stops"][0], "ana@example.com")
     code = ref_of(ana.json["share_url"])
-    forgeries = (code[:-1] + ("0" if code[-1] != "0" else "1"), "nonsense", "é" * 30, "a" * 64)
+    forgeries = (tampered(code), "nonsense", "é" * 30, "a" * 64)
     for n, forged in enumerate(forgeries):
         answer = pledge(client, world["trip"], world["stops"][0], f"bo{n}@example.com", ref=forged)
         assert answer.status_code == 422, answer.json
@@ -273,7 +274,7 @@ def test_the_public_page_carries_the_stop_and_a_genuine_code_only(app, client, w
     # The canonical URL and the JSON-LD offer stay the trip's own, without the friend's code.
     assert html.count(code) == 1
 
-    forged = client.get(f"{link.path}?stop={world['stops'][1]}&ref={code[:-1]}x")
+    forged = client.get(f"{link.path}?stop={world['stops'][1]}&ref={tampered(code)}")
     assert forged.status_code == 200 and "&amp;ref=" not in forged.get_data(as_text=True)
     garbage = client.get(f"{link.path}?stop=%00%ff&ref=" + "%E2%80%AE" * 40)
     assert garbage.status_code == 200 and "data-shared-stop" not in garbage.get_data(as_text=True)
@@ -312,7 +313,7 @@ def test_the_pledge_form_preselects_the_stop_and_records_the_referral(app, clien
 def test_a_damaged_code_on_the_form_is_dropped_and_the_fan_still_pledges(app, client, world):
     ana = pledge(client, world["trip"], world["stops"][0], "ana@example.com").json
     code = ref_of(ana["share_url"])
-    forged_url = f"/w/kc-chiefs/trips/{world['trip']}/pledge?ref={code[:-2]}zz"
+    forged_url = f"/w/kc-chiefs/trips/{world['trip']}/pledge?ref={tampered(code, 2)}"
     assert 'name="ref"' not in client.get(forged_url).get_data(as_text=True)
     # A form tampered with after it was served: 422 in words, and the form sent again pledges.
     url = f"/w/kc-chiefs/trips/{world['trip']}/pledge?ref={code}"
@@ -322,7 +323,7 @@ def test_a_damaged_code_on_the_form_is_dropped_and_the_fan_still_pledges(app, cl
         "name": "Bo Fan",
         "email": "bo@example.com",
         "card_number": "4242424242424242",
-        "ref": code[:-2] + "zz",
+        "ref": tampered(code, 2),
     }
     refused = submit_form(client, url, "/pledge", fields)
     assert refused.status_code == 422

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tests.admin_helpers import csrf, make_admin, post, sign_in
 from tests.factories import make_event, make_partner
+from tests.forgery import tampered
 from widget_server.extensions import db
 from widget_server.models import AuditLogEntry, Partner
 
@@ -112,7 +113,7 @@ def test_the_preview_is_the_real_widget_with_unsaved_values(app, world):
     with app.app_context():  # nothing was saved
         assert db.session.get(Partner, world["partner"]).branding.get("primary_color") != "#123456"
     # Forged, or made for another partner: the saved look, as for everyone.
-    forged = app.test_client().get(url[:-3] + "abc").get_data(as_text=True)
+    forged = app.test_client().get(tampered(url, 3)).get_data(as_text=True)
     assert "#123456" not in forged
     elsewhere = app.test_client().get(url.replace("/w/kc-chiefs/", f"/w/{world['other']}/"))
     assert "#123456" not in elsewhere.get_data(as_text=True)
