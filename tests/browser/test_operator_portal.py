@@ -17,7 +17,7 @@ from widget_server.domain.operators import operators
 from widget_server.extensions import db
 
 OWNER = "owner@harbor-coaches.example"
-PAGES = ("", "profile", "fleet", "drivers", "team", "account/two-step")
+PAGES = ("", "profile", "fleet", "drivers", "team", "account", "account/two-step")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The operator's team: invite by email with a role, change a role, remove (never the last
 owner), with the console's domain/accounts rules and the operator's own audit log; and one's
-own two-step sign-in (the back offices' shared pages)."""
+own account and two-step sign-in (the back offices' shared pages)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from widget_server.backoffice import two_step
+from widget_server.backoffice import account, two_step
 from widget_server.backoffice.messages import console_message
 from widget_server.domain.accounts import admins
 from widget_server.domain.errors import DomainError
@@ -18,7 +18,9 @@ from widget_server.models.operators import OPERATOR_ROLES
 from widget_server.operator import PORTAL, bp
 from widget_server.operator.auth import actor, owned, requires
 
-two_step.register(bp, PORTAL, requires)  # one's own two-step sign-in, as on the console
+# One's own account and two-step sign-in: the console's pages.
+account.register(bp, PORTAL, requires)
+two_step.register(bp, PORTAL, requires)
 
 ROLE_LABELS = {
     "owner": _l("Owner: everything, including the profile and the team"),

@@ -5,6 +5,7 @@ wall (another operator's ids are 404) and the audit log of every change."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from tests.admin_helpers import PASSWORD, sign_in, team
 from tests.conftest import run_jobs
@@ -357,3 +358,47 @@ def test_two_step_sign_in_set_up_and_used_on_the_portal(app):
             for e in db.session.query(AuditLogEntry).filter_by(operator_id=people["operator_id"])
         }
         assert {"admin.two_step_enabled", "admin.recovery_code_used"} <= actions
+
+
+def test_ones_own_account_on_the_portal_password_language_and_sessions(app):
+    """The console's account page, on the portal: the menu's email leads there; a password
+    change needs the current one and signs out; the language is kept; sign out everywhere
+    ends the other browsers' sessions too."""
+    client, people = _signed_in(app, "dispatcher")
+    home = client.get("/operator/").get_data(as_text=True)
+    assert 'href="/operator/account"' in home
+    page = client.get("/operator/account").get_data(as_text=True)
+    assert people["dispatcher"] in page and "Prairie Coach" in page
+    assert "Language of the portal" in page and 'action="/operator/account/language"' in page
+    new = PASSWORD + " and more"
+    fields = {"current": "not it at all", "password": new, "confirm": new}
+    wrong = portal_post(client, "/operator/account", fields, page="/operator/account")
+    assert wrong.status_code == 422
+    assert "This is not your current password." in wrong.get_data(as_text=True)
+
+    saved = portal_post(client, "/operator/account/language", {"locale": "es"})
+    assert saved.status_code == 302 and saved.headers["Location"] == "/operator/account"
+    spanish = client.get("/operator/account", headers={"Accept-Language": "en"})
+    assert "El idioma del portal está guardado." in spanish.get_data(as_text=True)
+    refused = portal_post(client, "/operator/account/language", {"locale": "de"})
+    assert refused.status_code == 422
+
+    other_browser = app.test_client()
+    assert portal_sign_in(other_browser, people["dispatcher"]).status_code == 302
+    fields = {"current": PASSWORD, "password": new, "confirm": new}
+    changed = portal_post(client, "/operator/account", fields, page="/operator/account")
+    assert changed.status_code == 302 and changed.headers["Location"] == "/operator/login"
+    assert client.get("/operator/").status_code == 302
+    assert other_browser.get("/operator/").status_code == 302  # every session ended
+    assert portal_sign_in(client, people["dispatcher"], new).status_code == 302
+    ended = portal_post(client, "/operator/account/sign-out-everywhere")
+    assert ended.status_code == 302 and client.get("/operator/").status_code == 302
+    with app.app_context():
+        actions = set(
+            db.session.scalars(
+                select(AuditLogEntry.action).where(
+                    AuditLogEntry.operator_id == people["operator_id"]
+                )
+            )
+        )
+    assert {"admin.password_set", "admin.language_set"} <= actions, actions
