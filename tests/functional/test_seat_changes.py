@@ -351,6 +351,6 @@ def test_no_javascript_refusals_are_shown_at_the_field(app, client, shop):
 def test_the_manage_page_speaks_the_fans_language(client, shop):
     token = token_of(pledge(client, shop, locale="es"))
     html = client.get(f"/w/kc-chiefs/manage/{token}").get_data(as_text=True)
-    assert "Change seats" not in html and 'for="change-seats"' in html
+    assert "Cambiar plazas" in html and "Change seats" not in html
     question = client.get(f"/w/kc-chiefs/manage/{token}/seats?seats=2").get_data(as_text=True)
-    assert "Your new total" not in question
+    assert "¿Cambiar a 2 plazas?" in question and "Tu nuevo total:" in question
