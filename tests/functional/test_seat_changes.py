@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 
 import pytest
 import requests
@@ -17,6 +18,7 @@ from tests.factories import make_event, make_partner, make_trip
 from tests.functional import test_concurrency, test_widget_api
 from tests.functional.test_widget_api import charges, pledge, trip_row
 from tests.widget_helpers import form_fields
+from widget_server.domain.pledges.transitions import transition
 from widget_server.extensions import db
 from widget_server.models import AuditLogEntry, Partner, Pledge, Trip, WaitlistEntry
 from widget_server.models.types import rfc3339, utcnow
@@ -354,3 +356,22 @@ def test_the_manage_page_speaks_the_fans_language(client, shop):
     assert "Cambiar plazas" in html and "Change seats" not in html
     question = client.get(f"/w/kc-chiefs/manage/{token}/seats?seats=2").get_data(as_text=True)
     assert "¿Cambiar a 2 plazas?" in question and "Tu nuevo total:" in question
+
+
+def test_a_pledge_read_before_a_change_frees_the_changed_seats(app, client, shop):
+    """A partner canceling a pledge it read before the fan changed its seats frees the seats
+    the pledge holds now, not the ones it was read with."""
+    made = pledge(client, shop, seats=1)
+    with app.app_context():
+        stale = db.session.get(Pledge, made.json["pledge"]["id"])
+        assert stale.seats == 1
+        # The fan's change, in a request of its own (another thread: another app context,
+        # another session), while this session keeps the pledge as it read it.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            change = partial(client.patch, manage_api(shop, token_of(made)), json={"seats": 2})
+            changed = pool.submit(change).result()
+        assert changed.status_code == 200 and trip_row(app, shop["trip"]).seats_pledged == 2
+        with db.transaction() as session:
+            transition(session, stale, "canceled", actor="test")
+        assert stale.seats == 2
+    assert trip_row(app, shop["trip"]).seats_pledged == 0
