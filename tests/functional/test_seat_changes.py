@@ -158,6 +158,9 @@ def test_a_change_reaching_the_threshold_confirms_and_charges_the_new_total(
     assert view["can_change_seats"] is False
     refused = client.patch(manage_api(shop, token), json={"seats": 2})
     assert refused.status_code == 409
+    # The stop still moves, even when the body repeats the seats as they are.
+    moved = client.patch(manage_api(shop, token), json={"seats": 3, "stop_id": shop["stops"][1]})
+    assert moved.status_code == 200 and moved.json["pledge"]["stop_id"] == shop["stops"][1]
     assert client.get(f"{manage_api(shop, token)}/quote?seats=2").status_code == 409
 
 

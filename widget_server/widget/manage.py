@@ -1,7 +1,7 @@
 """The fan's manage page, reached from the signed link (confirmation page and every email):
-status, change stop, change seats (with the new total first), withdraw, and the
-action-required card form. Works without JavaScript;
-every form carries a signed token and is refused from another site."""
+status, change stop, change seats (the new total shown first), withdraw, and the
+action-required card form. Works without JavaScript; every form carries a signed token and is
+refused from another site."""
 
 from __future__ import annotations
 

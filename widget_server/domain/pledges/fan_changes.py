@@ -173,11 +173,11 @@ def change_seats(
     the trip at its threshold; fewer are given back and offered to the waitlist as a
     withdrawal's are. The pledge's stored price (amount, discount, breakdown) is the new one,
     which is what the charge takes. Audited as `pledge.seats_changed`."""
+    if seats == pledge.seats:
+        return pledge  # nothing to change (a PATCH moving the stop may repeat the seats)
     now = now or utcnow()
     _check_seats_change(session, pledge, seats, now)
     before = {"seats": pledge.seats, "amount": pledge.amount}
-    if seats == pledge.seats:
-        return pledge  # nothing to change
     trip = pledge.trip
     more = seats - pledge.seats
     if more > 0:
