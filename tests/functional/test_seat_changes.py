@@ -262,20 +262,8 @@ def test_concurrent_increases_never_overbook(crowd_app):
         partner = make_partner(session, "crowd")
         trip = make_trip(session, partner, capacity=10, min_riders=10)
         trip_id, stop_id = trip.id, trip.stops[0].id
-    client = app.test_client()
-    tokens = []
-    for index in range(5):
-        made = client.post(
-            f"/w/crowd/api/trips/{trip_id}/pledges",
-            json={
-                "stop_id": stop_id,
-                "seats": 1,
-                "name": f"Fan {index}",
-                "email": f"fan{index}@example.com",
-                "payment_method": "pm_card_visa",
-            },
-        )
-        tokens.append(token_of(made))
+    made = test_concurrency.crowd_pledges(app, "crowd", trip_id, stop_id, 5)  # 1 seat each
+    tokens = [response.json()["manage_url"].rsplit("/", 1)[-1] for response in made]
     server = LiveServer(app).start()
     try:
         # 5 seats free; each of the 5 fans asks for 2 more at once: 2 get them, 3 are told no.

@@ -154,6 +154,24 @@ def change_stop(token: str):
     return _act(token, lambda s, p: fan_changes.change_stop(s, p, stop_id), "stop-changed")
 
 
+def _question(pledge: Pledge, token: str, confirm: dict, here: tuple[str, dict]):
+    """A question about the pledge before a step (`widget/confirm.html`): `confirm` has its
+    words and its form; `here` is the page's endpoint and query (its language links)."""
+    trip = pledge.trip
+    endpoint, query = here
+    return render_page(
+        "widget/confirm.html",
+        confirm=confirm,
+        pledge=pledge,
+        trip=trip,
+        event=trip.event,
+        status_label=pledge_status_label(pledge.status),
+        form_token=form_token(g.partner, _purpose(pledge)),
+        here=(endpoint, {"token": token, **query}),
+        data=_page_data(pledge, token),
+    )
+
+
 def _seats_from(values) -> int:
     """The seats a form or query asks for (ASCII digits), or a 422 naming `seats`."""
     seats = parse_digits(values.get("seats", "").strip())
@@ -172,6 +190,7 @@ def confirm_seats(token: str):
     pledge = pledge_for(token)
     if not fan_changes.can_change_seats(pledge):
         return redirect(url_for("widget_pages.manage", token=token), code=303)
+    _in_fans_language(pledge)  # before any words: a refusal's too
     try:
         seats = _seats_from(request.args)
         price = fan_changes.preview_seats_change(db.session, pledge, seats)
@@ -180,8 +199,6 @@ def confirm_seats(token: str):
         return _render(pledge, token, error=words, errors={"seats": words}, status=exc.status)
     if seats == pledge.seats:
         return redirect(url_for("widget_pages.manage", token=token), code=303)
-    _in_fans_language(pledge)
-    trip = pledge.trip
     was, new = money(pledge.amount, pledge.currency), money(price.amount, price.currency)
     confirm = {
         "question": ngettext("Change to %(num)s seat?", "Change to %(num)s seats?", seats),
@@ -195,17 +212,7 @@ def confirm_seats(token: str):
         "back": url_for("widget_pages.manage", token=token),
         "no": _("No, keep my seats"),
     }
-    return render_page(
-        "widget/confirm.html",
-        confirm=confirm,
-        pledge=pledge,
-        trip=trip,
-        event=trip.event,
-        status_label=pledge_status_label(pledge.status),
-        form_token=form_token(g.partner, _purpose(pledge)),
-        here=("widget_pages.confirm_seats", {"token": token, "seats": seats}),
-        data=_page_data(pledge, token),
-    )
+    return _question(pledge, token, confirm, ("widget_pages.confirm_seats", {"seats": seats}))
 
 
 @bp.post("/manage/<token>/seats")
@@ -227,7 +234,6 @@ def confirm_withdraw(token: str):
     if not fan_changes.can_withdraw(pledge):
         return redirect(url_for("widget_pages.manage", token=token), code=303)
     _in_fans_language(pledge)
-    trip = pledge.trip
     confirm = {
         "question": _("Withdraw this pledge?"),
         "summary_title": _("Your pledge"),
@@ -244,17 +250,7 @@ def confirm_withdraw(token: str):
         "no": _("No, keep my pledge"),
         "withdraw": True,  # widget.js sends it through the JSON API: `pledge.canceled`
     }
-    return render_page(
-        "widget/confirm.html",
-        confirm=confirm,
-        pledge=pledge,
-        trip=trip,
-        event=trip.event,
-        status_label=pledge_status_label(pledge.status),
-        form_token=form_token(g.partner, _purpose(pledge)),
-        here=("widget_pages.confirm_withdraw", {"token": token}),
-        data=_page_data(pledge, token),
-    )
+    return _question(pledge, token, confirm, ("widget_pages.confirm_withdraw", {}))
 
 
 @bp.post("/manage/<token>/cancel")
