@@ -64,6 +64,8 @@ def widget_pages(world, pledges) -> list[tuple[str, str]]:
         ("manage", f"/w/demo/manage/{token}"),
         ("action required", f"/w/demo/manage/{pledges['action_required']}"),
         ("withdraw question", f"/w/demo/manage/{token}/cancel"),
+        ("seats question", f"/w/demo/manage/{token}/seats?seats=2"),
+        ("seats refused", f"/w/demo/manage/{token}/seats?seats=abc"),
         ("waitlist", f"/w/demo/waitlist/{pledges['waitlist']}"),
         ("leave question", f"/w/demo/waitlist/{pledges['waitlist']}/leave"),
         ("request", f"/w/demo/events/{ids['event']}/request"),
@@ -104,6 +106,31 @@ def test_axe_finds_no_violations_on_any_widget_page(world, pledges, context, loc
     # The check can fail: an input without a label is caught on the same page.
     page.evaluate("document.querySelector('main').append(document.createElement('input'))")
     assert any(problem.startswith("label ") for problem in violations(axe, page))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_seat_change_fits_a_phone(world, pledges, context, locale):
+    """The manage page's "Change seats" form, its question and its refusal at 360 px: nothing
+    scrolls sideways, and axe finds nothing there either."""
+    token = pledges["pledged"]
+    page = context.new_page()
+    page.set_viewport_size({"width": 360, "height": 800})
+    axe = Axe()
+    found = {}
+    manage = f"{world.widget}/w/demo/manage/{token}"
+    shown = {  # what each page shows: the form, the new price, the form with its error
+        "": "#change-seats",
+        "/seats?seats=2": "[data-new-price]",
+        "/seats?seats=abc": "#change-seats[aria-invalid=true]",
+    }
+    for path, shows in shown.items():
+        page.goto(f"{manage}{path}{'&' if '?' in path else '?'}locale={locale}")
+        page.wait_for_selector(shows)
+        if page.evaluate("document.documentElement.scrollWidth") > 360:
+            found[f"{path} at 360 px"] = ["wider than the screen"]
+        if problems := violations(axe, page):
+            found[path] = problems
+    assert found == {}
 
 
 def test_axe_finds_no_violations_on_the_api_docs(world, context):

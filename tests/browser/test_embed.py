@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import quote
 
 import requests
 from sqlalchemy import select
@@ -137,6 +138,32 @@ def test_keyboard_only_pledge_reaches_the_host_page_with_the_contract_payload(wo
     canceled = wait_heard(page, "pledge.canceled")[0]["detail"]
     assert canceled == {**created["detail"], "status": "canceled"}
     wait_page(frame, "text=Your pledge was withdrawn. Nothing was charged.")
+
+
+def test_keyboard_only_seat_change_in_the_iframe_shows_the_new_total_first(world, page):
+    trip_id = world.ids["open"]
+    trip = requests.get(f"{world.widget}/w/demo/api/trips/{trip_id}", timeout=10).json()
+    token = api_pledge(world, "demo", trip_id, trip["stops"][0]["id"], email="s@example.com")
+    open_host(world, page, declarative(world))
+    wait_heard(page, "ready")
+    frame = widget_frame(page, world)
+    frame.goto(frame_path(world, f"/w/demo/manage/{token}"))
+    wait_page(frame, "#change-seats")
+    tab_to(page, frame, "#change-seats")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")  # the new total first, nothing changed yet
+    wait_page(frame, "[data-new-price]")
+    assert frame.locator("[data-new-total]").inner_text() == "Your new total: $70.00 (was $35.00)"
+    assert frame.url.startswith(f"{world.widget}/w/demo/manage/{token}/seats?")
+    assert f"host={quote(world.site.origin, safe='')}" in frame.url  # still embedded
+    tab_to(page, frame, "button[data-confirm-yes]")
+    page.keyboard.press("Enter")
+    wait_page(frame, "text=Your seats were changed.")
+    assert frame.locator("[data-amount]").inner_text() == "$70.00"
+    with world.app.app_context():
+        pledge = db.session.scalar(select(Pledge).where(Pledge.email == "s@example.com"))
+        assert (pledge.seats, pledge.amount) == (2, 7000)
 
 
 def test_request_a_trip_tells_the_host_page(world, page):

@@ -124,7 +124,7 @@ def _valid_bodies(world: dict) -> dict[str, dict | None]:
             "origin": "Topeka",
             "email": "pat@example.com",
         },
-        "widget_api.change_stop": {"stop_id": world["stop"]},
+        "widget_api.change_pledge": {"stop_id": world["stop"], "seats": 1},
         "widget_api.withdraw": None,
         "widget_api.update_card": {"payment_method": "pm_card_visa"},
         "widget_api.send_manage_links": {"email": "pat@example.com"},

@@ -17,20 +17,20 @@ import hashlib
 import json
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, validate, validates_schema
 
 from widget_server import idempotency, ratelimits, services
 from widget_server.domain.errors import NotFound, ValidationFailed, field_errors
 from widget_server.domain.limits import MAX_SEATS_PER_PLEDGE
 from widget_server.domain.notify import ask_manage_links
-from widget_server.domain.numbers import DigitsInteger
+from widget_server.domain.numbers import DigitsInteger, Integer
 from widget_server.domain.pledges import fan_changes, placing, planning
 from widget_server.domain.text import Id, Text
 from widget_server.extensions import db
 from widget_server.fan.links import manage_url, open_share_link, pledge_for
 from widget_server.fan.render import partner_by_slug, preview_guard
 from widget_server.fan.security import CrossSiteRefused, cross_site_request, require_json_body
-from widget_server.fan.serializers import fan_pledge, public_event, public_trip
+from widget_server.fan.serializers import fan_pledge, price_json, public_event, public_trip
 from widget_server.json_body import takes_no_body
 from widget_server.models import Partner, Pledge
 from widget_server.widget.common import (
@@ -112,11 +112,31 @@ def _cached_public_json(key: tuple, compute) -> Response:
     return response
 
 
-class StopChange(Schema):
+class PledgeChange(Schema):
+    """The fan's change of a pledge (`PATCH .../manage/<token>`): its stop, its seats, or both."""
+
     class Meta:
         unknown = RAISE
 
-    stop_id = Id("stp", required=True)
+    stop_id = Id("stp", load_default=None)
+    seats = Integer(load_default=None, validate=validate.Range(1, MAX_SEATS_PER_PLEDGE))
+
+    @validates_schema
+    def _something_to_change(self, data, **kwargs):
+        if data["stop_id"] is None and data["seats"] is None:
+            needed = "give stop_id, seats or both"
+            raise ValidationError({"stop_id": [needed], "seats": [needed]})
+
+
+class SeatsQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    seats = DigitsInteger(
+        required=True,
+        validate=validate.Range(1, MAX_SEATS_PER_PLEDGE),
+        error_messages={"required": "is required"},
+    )
 
 
 class CardUpdate(Schema):
@@ -259,6 +279,7 @@ def _manage_view(pledge: Pledge):
             "trip": public_trip(pledge.trip),
             "can_withdraw": fan_changes.can_withdraw(pledge),
             "can_change_stop": fan_changes.can_change_stop(pledge),
+            "can_change_seats": fan_changes.can_change_seats(pledge),
             "can_update_card": pledge.status == "action_required",
             "share_url": open_share_link(g.partner, pledge),
         }
@@ -273,11 +294,32 @@ def manage(token: str):
 
 @bp.patch("/manage/<token>")
 @ratelimits.widget_write
-def change_stop(token: str):
-    data = load_json(StopChange())
+def change_pledge(token: str):
+    """The fan moves the pledge to another stop and/or changes its seats (re-priced: see
+    `quote_seats` for the new price before), in one transaction: all of it or nothing."""
+    data = load_json(PledgeChange())
     with db.transaction() as session:
-        pledge = fan_changes.change_stop(session, pledge_for(token), data["stop_id"])
+        pledge = pledge_for(token)
+        if data["seats"] is not None:
+            fan_changes.change_seats(session, pledge, data["seats"])
+        if data["stop_id"] is not None:
+            fan_changes.change_stop(session, pledge, data["stop_id"])
     return _manage_view(pledge)
+
+
+@bp.get("/manage/<token>/quote")
+@ratelimits.price_quote
+def quote_seats(token: str):
+    """What the pledge would cost with `seats` seats (the widget shows it before the fan
+    confirms the change), and what it costs now (`previous_seats`, `previous_amount`); the
+    same refusals as the change itself (422 on `seats`, 409 when it cannot change or the seats
+    are not there). Saves nothing."""
+    seats = load_query(SeatsQuery())["seats"]
+    pledge = pledge_for(token)
+    price = fan_changes.preview_seats_change(db.session, pledge, seats)
+    body = price_json(price)
+    body.update(previous_seats=pledge.seats, previous_amount=pledge.amount)
+    return jsonify(body)
 
 
 @bp.post("/manage/<token>/cancel")

@@ -19,6 +19,7 @@ from widget_server.domain.errors import (
 )
 from widget_server.domain.limits import pledge_seat_limit
 from widget_server.domain.pledges import sales
+from widget_server.domain.work import schedule
 from widget_server.models import Pledge, Stop, Trip
 from widget_server.models.pledges import LIVE_STATUSES
 from widget_server.webhooks.outbox import has_endpoints
@@ -139,3 +140,25 @@ def take_seats(session: Session, trip: Trip, seats: int, now: datetime) -> Row:
 def ensure_still_selling(locked: Row, now: datetime) -> None:
     """Raise unless the trip row as locked (`LOCKED_TRIP`) still sells at `now`."""
     sales.ensure_open(locked.status, locked.pledge_deadline, locked.departs_at, now)
+
+
+def give_back_seats(
+    session: Session, trip: Trip, seats: int, now: datetime, *, only_if_open: bool = False
+) -> Row | None:
+    """Take `seats` off the trip's pledged seats (a pledge ended, or the fan kept fewer) and
+    offer them to the waitlist after commit (`waitlist.refresh_waitlist`, which a freed seat
+    always goes through first). Returns the trip row as updated (status, seats_pledged,
+    min_riders, partner_id); with `only_if_open`, None (and nothing freed) unless the trip is
+    still open, whose row this transaction then holds (the trip cannot confirm meanwhile)."""
+    statement = update(Trip).where(Trip.id == trip.id)
+    if only_if_open:
+        statement = statement.where(Trip.status == "open")
+    row = session.execute(
+        statement.values(seats_pledged=Trip.seats_pledged - seats, updated_at=now)
+        .returning(Trip.status, Trip.seats_pledged, Trip.min_riders, Trip.partner_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    session.expire(trip)
+    if row is not None:
+        schedule(session, "refresh_waitlist", trip.id)
+    return row

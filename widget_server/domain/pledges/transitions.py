@@ -15,9 +15,9 @@ from widget_server.domain.audit import record_at_once
 from widget_server.domain.errors import (
     IllegalTransition,
 )
+from widget_server.domain.pledges.seat_taking import give_back_seats
 from widget_server.domain.pricing.add_ons import release_stock
-from widget_server.domain.work import schedule
-from widget_server.models import Pledge, PledgeStatusChange, Trip
+from widget_server.models import Pledge, PledgeStatusChange
 from widget_server.models.pledges import LIVE_STATUSES
 from widget_server.models.types import utcnow
 from widget_server.webhooks.outbox import emit, has_endpoints
@@ -85,12 +85,15 @@ def transition(
         update(Pledge)
         .where(Pledge.id == pledge.id, Pledge.status == from_status)
         .values(status=to_status, updated_at=now, **changes)
-        .returning(has_endpoints(Pledge.partner_id))
+        # Its seats as this UPDATE found them (a fan may have changed them since `pledge` was
+        # read: fan_changes.change_seats), so exactly those are freed.
+        .returning(has_endpoints(Pledge.partner_id), Pledge.seats)
         .execution_options(synchronize_session=False)
     ).first()
     if changed is None:
         session.refresh(pledge)
         raise IllegalTransition(f"the pledge changed meanwhile; it is now {pledge.status}")
+    set_committed_value(pledge, "seats", changed.seats)
     insert_status_change(session, pledge.id, from_status, to_status, actor, now, reason)
     record_at_once(
         session,
@@ -114,16 +117,8 @@ def _free_seats(session: Session, pledge: Pledge, now: datetime) -> None:
     (domain.pledges.waitlist), after this commits. A confirmed trip that falls below its
     threshold this way (a card dropped at the end of its grace period, a pledge canceled)
     still runs; the partner is told once per fall (`trip.below_threshold`)."""
-    trip = session.execute(
-        update(Trip)
-        .where(Trip.id == pledge.trip_id)
-        .values(seats_pledged=Trip.seats_pledged - pledge.seats, updated_at=now)
-        .returning(Trip.status, Trip.seats_pledged, Trip.min_riders, Trip.partner_id)
-        .execution_options(synchronize_session=False)
-    ).one()
+    trip = give_back_seats(session, pledge.trip, pledge.seats, now)
     release_stock(session, pledge)  # its add-ons go back on sale with its seats
-    session.expire(pledge.trip)
-    schedule(session, "refresh_waitlist", pledge.trip_id)
     fell_below = trip.seats_pledged < trip.min_riders <= trip.seats_pledged + pledge.seats
     if trip.status == "confirmed" and fell_below:
         details = {"seats_pledged": trip.seats_pledged, "min_riders": trip.min_riders}

@@ -99,6 +99,15 @@ def pledge_add_ons(pledge: Pledge) -> list[dict]:
     return list(price_lines(pledge).get("add_ons") or ())
 
 
+def locked_add_on_lines(pledge: Pledge) -> tuple[AddOnLine, ...]:
+    """The pledge's add-on lines as `price_pledge` takes them, at the names and prices it
+    locked (re-pricing a pledge keeps its extras as they were bought)."""
+    return tuple(
+        AddOnLine(line["key"], line["name"], line["unit_amount"], line["quantity"])
+        for line in pledge_add_ons(pledge)
+    )
+
+
 def release_stock(session: Session, pledge: Pledge) -> None:
     """Put a pledge's add-on units back on sale (it stopped being live)."""
     for line in pledge_add_ons(pledge):

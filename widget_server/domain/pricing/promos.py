@@ -63,6 +63,16 @@ def terms(promo: PromoCode) -> PromoTerms:
     return PromoTerms(promo.code, promo.percent_off, promo.amount_off, promo.id)
 
 
+def locked_terms(session: Session, pledge) -> PromoTerms | None:
+    """The terms of the code `pledge` was made with (None: none), whatever the code's state
+    now: the pledge holds its use already, so a code turned off, expired or used up since
+    still applies to it, and no use is taken again (re-pricing a pledge for other seats)."""
+    if pledge.promo_code_id is None:
+        return None
+    promo = session.get(PromoCode, pledge.promo_code_id)
+    return terms(promo) if promo is not None else None
+
+
 def find_promo(session: Session, partner_id: str, code: str) -> PromoCode:
     """The partner's code typed by a fan (any case), or PromoCodeUnusable("unknown")."""
     try:

@@ -177,11 +177,15 @@ def price_pledge(
     at: datetime,
     promo: PromoTerms | None = None,
     add_ons: Sequence[AddOnLine] = (),
+    *,
+    locked_unit_amount: int | None = None,
 ) -> PriceBreakdown:
     """The price of `seats` seats on `trip` for a fan pledging at `at`, with a promo code
     already checked as usable (`domain.pricing.promos.usable_promo`) and add-on lines. The
-    rule and its rounding are this module's docstring."""
-    unit_amount = unit_amount_at(trip, at)
+    rule and its rounding are this module's docstring. `locked_unit_amount`: the price per
+    seat a pledge locked when it was made (re-pricing it for another number of seats): it
+    replaces step 1, and such a price does not expire."""
+    unit_amount = unit_amount_at(trip, at) if locked_unit_amount is None else locked_unit_amount
     subtotal = unit_amount * seats
     tier = tier_for(tiers_of(trip), seats)
     tier_discount = percent_of(subtotal, tier["percent_off"]) if tier else 0
@@ -204,7 +208,7 @@ def price_pledge(
         promo_code_id=promo.id if promo else None,
         promo_discount=promo_discount,
         add_ons=tuple(add_ons),
-        price_valid_until=next_step_at(trip, at),
+        price_valid_until=next_step_at(trip, at) if locked_unit_amount is None else None,
     )
 
 
