@@ -67,7 +67,8 @@ def test_repricing_keeps_the_locked_price_and_code_and_recomputes_the_tier(
     token = token_of(made)
     assert made.json["pledge"]["amount"] == 5600  # 2 x $35, 20% off
     # Since the pledge: the price stepped up, a tier from 4 seats appeared, the code was
-    # turned off. The pledge keeps its $35 and its code; the tier is the new seat count's.
+    # made 50% off, then turned off. The pledge keeps its $35 and its code at 20% off; the
+    # tier is the new seat count's.
     past = rfc3339(utcnow() - timedelta(minutes=1))
     set_trip(
         app,
@@ -75,6 +76,8 @@ def test_repricing_keeps_the_locked_price_and_code_and_recomputes_the_tier(
         price_steps=[{"starts_at": past, "unit_amount": 5000}],
         group_tiers=[{"min_seats": 4, "percent_off": 10}],
     )
+    edited = api.patch(f"/v1/promo_codes/{code['id']}", json={"percent_off": 50})
+    assert edited.status_code == 200, edited.json
     assert api.patch(f"/v1/promo_codes/{code['id']}", json={"active": False}).status_code == 200
     quote = client.get(f"{manage_api(shop, token)}/quote?seats=4")
     assert quote.status_code == 200, quote.json
@@ -87,6 +90,7 @@ def test_repricing_keeps_the_locked_price_and_code_and_recomputes_the_tier(
     assert quote.json["tier"] == {"min_seats": 4, "percent_off": 10}
     assert (quote.json["tier_discount"], quote.json["promo_discount"]) == (1400, 2520)
     assert quote.json["promo_code"] == "FANS20" and quote.json["currency"] == "USD"
+    assert quote.json["promo_terms"] == {"percent_off": 20, "amount_off": None}
     assert (quote.json["amount"], quote.json["previous_amount"]) == (10080, 5600)
     assert quote.json["previous_seats"] == 2 and quote.json["price_valid_until"] is None
     assert stored(app, made).seats == 2  # a quote saves nothing

@@ -64,11 +64,18 @@ def terms(promo: PromoCode) -> PromoTerms:
 
 
 def locked_terms(session: Session, pledge) -> PromoTerms | None:
-    """The terms of the code `pledge` was made with (None: none), whatever the code's state
-    now: the pledge holds its use already, so a code turned off, expired or used up since
-    still applies to it, and no use is taken again (re-pricing a pledge for other seats)."""
+    """The terms of the code `pledge` was made with (None: none), as they were then (its
+    price breakdown keeps them), whatever the code's state now: the pledge holds its use
+    already, so a code turned off, expired, used up or edited since still applies to it as
+    it did, and no use is taken again (re-pricing a pledge for other seats). Pledges priced
+    before the breakdown kept the terms read the code as it is now."""
     if pledge.promo_code_id is None:
         return None
+    kept = (pledge.price_breakdown or {}).get("promo_terms")
+    if kept:
+        return PromoTerms(
+            pledge.promo_code, kept["percent_off"], kept["amount_off"], pledge.promo_code_id
+        )
     promo = session.get(PromoCode, pledge.promo_code_id)
     return terms(promo) if promo is not None else None
 

@@ -89,6 +89,10 @@ class PriceBreakdown:
     add_ons: tuple[AddOnLine, ...] = field(default=())
     # When the unit price steps up next (None: it does not): schema.org `priceValidUntil`.
     price_valid_until: datetime | None = None
+    # The code's terms as they were when priced (one of the two): a pledge keeps them, so a
+    # code edited later never re-prices it (not even when its fan changes seats).
+    promo_percent_off: int | None = None
+    promo_amount_off: int | None = None
 
     @property
     def discount_amount(self) -> int:
@@ -119,6 +123,9 @@ class PriceBreakdown:
             else {"min_seats": self.tier_min_seats, "percent_off": self.tier_percent_off},
             "tier_discount": self.tier_discount,
             "promo_code": self.promo_code,
+            "promo_terms": None
+            if self.promo_code is None
+            else {"percent_off": self.promo_percent_off, "amount_off": self.promo_amount_off},
             "promo_discount": self.promo_discount,
             "discount_amount": self.discount_amount,
             "add_ons": [
@@ -209,6 +216,8 @@ def price_pledge(
         promo_discount=promo_discount,
         add_ons=tuple(add_ons),
         price_valid_until=next_step_at(trip, at) if locked_unit_amount is None else None,
+        promo_percent_off=promo.percent_off if promo else None,
+        promo_amount_off=promo.amount_off if promo else None,
     )
 
 
