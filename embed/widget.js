@@ -247,11 +247,13 @@
       discount.hidden = !price.discount_amount;
     }
     // The server prices the pledge (the one pricing rule), so the total shown is what is charged.
-    function reprice() {
+    function reprice() { price(true); }
+    // withCode false: the total without a code that was just refused, whose message stays.
+    function price(withCode) {
       var n = parseInt(seats.value, 10);
       if (!(n >= 1 && n <= D.max_seats)) return;
       var query = new URLSearchParams({seats: n});
-      var code = promo ? promo.value.trim() : '';
+      var code = promo && withCode ? promo.value.trim() : '';
       if (code) query.set('promo_code', code);
       var chosen = addOnChoices(addOns);
       Object.keys(chosen).forEach(function (id) { if (chosen[id]) query.set('add_ons.' + id, chosen[id]); });
@@ -262,15 +264,13 @@
         }).then(function (result) {
           if (mine !== asked) return; // a newer question is on its way
           var p = $('[data-error-for="promo_code"]', form);
-          if (p) p.hidden = true;
-          if (promo) promo.removeAttribute('aria-invalid');
+          if (withCode && p) p.hidden = true;
+          if (withCode && promo) promo.removeAttribute('aria-invalid');
           if (result.status === 200) return showPrice(result.body);
           var errors = fieldMessages(result.body);
           if (errors.promo_code && code) {
             fieldError(form, 'promo_code', errors.promo_code);
-            promo.value = ''; // priced without it, as the form would pledge now
-            reprice();
-            promo.value = code;
+            price(false); // priced without it, as the form would pledge now
           }
         }, function () { /* offline: the total shown stays; the pledge answer decides */ });
     }

@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         security_headers,
         site,
     )
-    from widget_server.extensions import babel, db, limiter
+    from widget_server.extensions import babel, db
     from widget_server.fan import assets as widget_assets
     from widget_server.fan import logos as widget_logos
     from widget_server.inbound import stripe as stripe_webhook
@@ -62,8 +62,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     observability.init_app(app)
     json_body.init_app(app)  # strict JSON bodies (depth, duplicates, size, type) everywhere
     path_ids.init_app(app)  # ids in URLs have the shape of ids, else 404 before any query
-    ratelimits.configure(app)
-    limiter.init_app(app)
+    ratelimits.init_app(app)
     oauth.init_app(app)
     api.init_app(app)
     app.register_blueprint(site.bp)

@@ -75,6 +75,18 @@ DEFAULTS = {
 SHARED_TEST_PAYMENT_METHOD_PREFIX = "pm_card_"
 
 
+def init_app(app: Flask) -> None:
+    """Storage and defaults, then the shared Limiter on this app."""
+    from widget_server.extensions import limiter
+
+    configure(app)
+    limiter.init_app(app)
+    # `init_app` hands the one Limiter object this app's storage, but not a fresh "storage is
+    # away" flag: one left by an earlier app of the process (tests make many) would count this
+    # app's first hits in memory, then drop them when the storage "recovers".
+    limiter._storage_dead = False
+
+
 def configure(app: Flask) -> None:
     """Storage and defaults, before `limiter.init_app`."""
     settings = app.config["SETTINGS"]

@@ -41,7 +41,7 @@ def heard(page, name: str | None = None, *, dom: bool = False) -> list[dict]:
 
 def wait_heard(page, name: str, count: int = 1, timeout: int = 10_000) -> list[dict]:
     page.wait_for_function(
-        f"window.heard.filter(e => e.name === {json.dumps(name)}).length >= {count}",
+        f"() => window.heard.filter(e => e.name === {json.dumps(name)}).length >= {count}",
         timeout=timeout,
     )
     return heard(page, name)

@@ -123,9 +123,11 @@ def test_a_fan_sees_the_code_and_the_tier_in_the_total_before_the_card(world, ed
     )
     page.fill("#promo_code", "NOPE")
     page.click("[data-apply-promo]")
-    page.wait_for_selector("text=This code does not exist. Check its spelling.")
+    refused = page.locator("text=This code does not exist. Check its spelling.")
+    refused.wait_for()
     page.wait_for_function(
         "text => document.querySelector('[data-total]').textContent.includes(text)",
         arg=dollars(4 * unit - (4 * unit + 5) // 10),
     )
+    assert refused.is_visible()  # the total without the code does not hide why it went
     assert violations(page) == []

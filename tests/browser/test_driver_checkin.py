@@ -225,11 +225,13 @@ def test_a_cold_reload_offline_shows_the_cached_page_and_manifest(browser, world
     app, ids = world
     context, page = open_driver(browser, ids["url"])
     try:
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        # Functions, not expressions: Playwright polls an expression with eval(), which the
+        # page's CSP refuses (and only a first check that is already true gets by without it).
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
         page.reload()  # now through the worker, which keeps a copy
         page.wait_for_selector("html[data-driver-ready]")
         page.wait_for_function(
-            "caches.open('ridepledge-driver-v1').then(c => Promise.all(["
+            "() => caches.open('ridepledge-driver-v1').then(c => Promise.all(["
             "c.match(location.origin + location.pathname),"
             "c.match(location.origin + location.pathname + '/manifest')]))"
             ".then(m => m.every(Boolean))"
