@@ -26,7 +26,8 @@ demo-info: $(INSTALLED)
 TEST_SEED ?= $(shell date -u +%Y%m%d)
 # ...on TEST_WORKERS processes (pytest-xdist), each test file whole on one of them, each worker
 # with its own databases (tests/services.py). `make test TEST_WORKERS=0` runs them in this one
-# process, in exactly the seed's order: the way to replay a failure of one order.
+# process in the seed's exact order (with workers, which files share a process depends on
+# timing).
 TEST_WORKERS ?= 2
 
 # The edge proxy's tests run real nginx (`ridepledge proxy-config`). On a fresh Debian or
