@@ -24,6 +24,11 @@ demo-info: $(INSTALLED)
 # Tests run in random order (pytest-randomly). The seed changes daily and is printed at the
 # top ("Using --randomly-seed=..."); `make test TEST_SEED=<that number>` replays the order.
 TEST_SEED ?= $(shell date -u +%Y%m%d)
+# ...on TEST_WORKERS processes (pytest-xdist), each test file whole on one of them, each worker
+# with its own databases (tests/services.py). `make test TEST_WORKERS=0` runs them in this one
+# process in the seed's exact order (with workers, which files share a process depends on
+# timing).
+TEST_WORKERS ?= 2
 
 # The edge proxy's tests run real nginx (`ridepledge proxy-config`). On a fresh Debian or
 # Ubuntu machine `make test` installs it (as root); elsewhere those tests say they are skipped
@@ -42,7 +47,7 @@ test: $(INSTALLED) $(NGINX)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory security
-	$(BIN)/pytest -p randomly --randomly-seed=$(TEST_SEED)
+	$(BIN)/pytest -p randomly --randomly-seed=$(TEST_SEED) -n $(TEST_WORKERS) --dist loadfile
 
 # bandit over the service and the SDK: every finding is fixed or carries a `# nosec` reason.
 security: $(INSTALLED)

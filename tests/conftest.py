@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from tests.services import postgres_url, require
+from tests.services import give_worker_its_own_services, postgres_url, require
 from widget_server import create_app
 from widget_server.config import Settings
 from widget_server.db import Base, make_engine
@@ -26,14 +26,16 @@ settings.load_profile("ridepledge")
 
 
 def pytest_configure(config) -> None:
-    """Refuse to run against a PostgreSQL database whose name does not say it is for tests:
-    the suite drops its schema."""
+    """Refuse to run against a PostgreSQL database whose name does not say it is for tests (the
+    suite drops its schema); under pytest-xdist, give this worker its own databases."""
     url = postgres_url()
     if url is not None and "test" not in (make_url(url).database or ""):
         raise pytest.UsageError(
             f"TEST_DATABASE_URL names the database {make_url(url).database!r}; the suite drops "
             "its schema, so it only runs on a database whose name contains 'test'"
         )
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker
+        give_worker_its_own_services(config.workerinput["workerid"])
 
 
 @pytest.fixture(autouse=True)
