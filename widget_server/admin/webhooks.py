@@ -13,8 +13,8 @@ from flask_babel import gettext as _
 from widget_server.admin import bp
 from widget_server.admin.auth import actor, owned, requires
 from widget_server.admin.helpers import act, partner_zone
+from widget_server.backoffice.webhooks import create_from_form
 from widget_server.domain.errors import DomainError
-from widget_server.domain.text import clean_text
 from widget_server.extensions import db
 from widget_server.models import WebhookDelivery, WebhookEndpoint
 from widget_server.webhooks import endpoints, manage
@@ -62,29 +62,11 @@ def webhooks():
 @requires("developers")
 def create_webhook():
     """A new endpoint; its signing secret appears on this one answer only."""
-    events = request.form.getlist("events")
-    values = {"url": request.form.get("url", ""), "events": events}
-    try:
-        description = clean_text(request.form.get("description", ""), max_length=500)
-    except ValueError as exc:
-        return _list_page({"description": [str(exc)]}, values, status=422)
-    values["description"] = description
-    try:
-        db.end_reads()  # the host resolves with no transaction open
-        url = endpoints.checked_url(values["url"], _settings())
-        with db.transaction() as session:
-            endpoint, secret = endpoints.create_endpoint(
-                session,
-                g.partner,
-                url=url,
-                events=events,
-                description=description,
-                settings=_settings(),
-                actor=actor(),
-            )
-    except DomainError as exc:
-        return _list_page(exc.errors or {"_form": [exc.detail]}, values, status=exc.status)
-    return _endpoint_page(db.session.get(WebhookEndpoint, endpoint.id), secret=secret, status=201)
+    made = create_from_form(g.partner)
+    if made.errors:
+        return _list_page(made.errors, made.values, status=made.status)
+    endpoint = db.session.get(WebhookEndpoint, made.endpoint_id)
+    return _endpoint_page(endpoint, secret=made.secret, status=201)
 
 
 @bp.get("/webhooks/<endpoint_id>")

@@ -4,21 +4,16 @@ OPERATOR_EVENT_TYPES`), signed and retried like a partner's (Standard Webhooks).
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from widget_server.domain.errors import DomainError
-from widget_server.domain.text import clean_text
+from widget_server.backoffice.webhooks import create_from_form
 from widget_server.extensions import db
 from widget_server.models import WebhookEndpoint
 from widget_server.operator import bp
 from widget_server.operator.auth import actor, requires
 from widget_server.webhooks import endpoints
 from widget_server.webhooks.outbox import OPERATOR_EVENT_TYPES
-
-
-def _settings():
-    return current_app.config["SETTINGS"]
 
 
 def _page(*, errors=None, values=None, secret=None, status=200):
@@ -49,29 +44,10 @@ def webhooks():
 @requires("profile")
 def create_webhook():
     """A new endpoint; its signing secret appears on this one answer only."""
-    events = request.form.getlist("events")
-    values = {"url": request.form.get("url", ""), "events": events}
-    try:
-        description = clean_text(request.form.get("description", ""), max_length=500)
-    except ValueError as exc:
-        return _page(errors={"description": [str(exc)]}, values=values, status=422)
-    try:
-        db.end_reads()  # the host resolves with no transaction open
-        url = endpoints.checked_url(values["url"], _settings())
-        with db.transaction() as session:
-            endpoint, secret = endpoints.create_endpoint(
-                session,
-                g.operator,
-                url=url,
-                events=events,
-                description=description,
-                settings=_settings(),
-                actor=actor(),
-            )
-    except DomainError as exc:
-        errors = exc.errors or {"_form": [exc.detail]}
-        return _page(errors=errors, values=values, status=exc.status)
-    return _page(secret={"endpoint_id": endpoint.id, "value": secret}, status=201)
+    made = create_from_form(g.operator)
+    if made.errors:
+        return _page(errors=made.errors, values=made.values, status=made.status)
+    return _page(secret={"endpoint_id": made.endpoint_id, "value": made.secret}, status=201)
 
 
 @bp.post("/webhooks/<endpoint_id>/delete")
